@@ -17,14 +17,20 @@ void err_set(struct err *e, const char *fmt, ...)
 
 void err_prefix(struct err *e, const char *fmt, ...)
 {
-	char head[ERR_MSG_MAX], tail[ERR_MSG_MAX];
+	char tail[ERR_MSG_MAX];
 	va_list ap;
+	int n;
 
 	if (e == NULL)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
-	va_end(ap);
 	memcpy(tail, e->msg, sizeof(tail));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", head, tail);
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(e->msg) - 2)
+		return;
+	e->msg[n] = ':';
+	e->msg[n + 1] = ' ';
+	memcpy(e->msg + n + 2, tail, sizeof(e->msg) - (size_t)n - 2);
+	e->msg[sizeof(e->msg) - 1] = '\0';
 }

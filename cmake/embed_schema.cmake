@@ -1,7 +1,7 @@
 # Writes OUT: a C array of the numbered migrations in DIR, in order.
 file(GLOB files ${DIR}/[0-9][0-9][0-9]_*.sql)
 list(SORT files)
-set(body "/* generated from schema/*.sql; do not edit */\n#include \"schema.h\"\n\n")
+set(body "/* generated from the schema directory; do not edit */\n#include \"schema.h\"\n\n")
 set(table "const struct schema_migration schema_migrations[] = {\n")
 set(n 0)
 foreach(f IN LISTS files)

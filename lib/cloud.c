@@ -1,0 +1,59 @@
+#include "cloud.h"
+
+#include <string.h>
+
+static const struct cloud clouds[] = {
+	{"global", "https://login.microsoftonline.com",
+	 "https://outlook.office365.com/.default",
+	 "smtp://smtp.office365.com:587", "https://graph.microsoft.com",
+	 "https://graph.microsoft.com/.default"},
+	{"usgov", "https://login.microsoftonline.us",
+	 "https://outlook.office365.us/.default", "smtp://smtp.office365.us:587",
+	 "https://graph.microsoft.us", "https://graph.microsoft.us/.default"},
+	{"dod", "https://login.microsoftonline.us",
+	 "https://outlook-dod.office365.us/.default",
+	 "smtp://outlook-dod.office365.us:587",
+	 "https://dod-graph.microsoft.us",
+	 "https://dod-graph.microsoft.us/.default"},
+	{"china", "https://login.partner.microsoftonline.cn",
+	 "https://partner.outlook.cn/.default",
+	 "smtp://smtp.partner.outlook.cn:587",
+	 "https://microsoftgraph.chinacloudapi.cn",
+	 "https://microsoftgraph.chinacloudapi.cn/.default"},
+};
+
+const struct cloud *cloud_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++)
+		if (strcmp(clouds[i].name, name) == 0)
+			return &clouds[i];
+	return NULL;
+}
+
+static const struct cloud *cloud_of(const struct cred *c)
+{
+	const struct cloud *cl = cloud_find(c->cloud);
+
+	return cl != NULL ? cl : &clouds[0];
+}
+
+const char *cloud_authority_url(const struct cred *c)
+{
+	return c->authority_url[0] ? c->authority_url
+				   : cloud_of(c)->authority_url;
+}
+
+const char *cloud_smtp_url(const struct cred *c)
+{
+	return c->smtp_url[0] ? c->smtp_url : cloud_of(c)->smtp_url;
+}
+
+const char *cloud_graph_url(const struct cred *c)
+{
+	return c->graph_url[0] ? c->graph_url : cloud_of(c)->graph_url;
+}
+
+const char *cloud_outlook_scope(const struct cred *c)
+{
+	return cloud_of(c)->outlook_scope;
+}

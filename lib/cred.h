@@ -1,0 +1,64 @@
+/* cred.h - the credential and secret records shared by store, policy,
+ * diag and the front ends. Plain data with fixed-size fields, so that a
+ * record can be copied and freed without ownership questions. A secret's
+ * value is never part of these records: it lives only in vault memory.
+ */
+#ifndef SW_CRED_H
+#define SW_CRED_H
+
+#include <stdint.h>
+
+#define CRED_NAME_MAX 64
+#define CRED_TENANT_MAX 253
+#define CRED_GUID_LEN 36
+#define CRED_MAILBOX_MAX 320
+#define CRED_URL_MAX 512
+#define SECRET_NOTE_MAX 200
+#define SECRET_DETAIL_MAX 512
+
+struct cred {
+	int64_t id;
+	char name[CRED_NAME_MAX + 1];
+	char tenant[CRED_TENANT_MAX + 1];
+	char client_id[CRED_GUID_LEN + 1];
+	char sender[CRED_MAILBOX_MAX + 1];
+	char object_id[CRED_GUID_LEN + 1]; /* "" when not given */
+	char test_to[CRED_MAILBOX_MAX + 1]; /* "" means the sender itself */
+	char cloud[8];                      /* global, usgov, dod, china */
+	char authority_url[CRED_URL_MAX + 1]; /* "" means the cloud's */
+	char smtp_url[CRED_URL_MAX + 1];
+	char graph_url[CRED_URL_MAX + 1];
+	int64_t created_at;
+};
+
+enum secret_state {
+	SECRET_PENDING,
+	SECRET_ACTIVE,
+	SECRET_PREVIOUS,
+	SECRET_RETIRED,
+	SECRET_FAILED,
+};
+
+/* A secret's metadata; the value stays encrypted in the store. */
+struct secret_info {
+	int64_t id;
+	int64_t credential_id;
+	enum secret_state state;
+	char hint[4];                          /* first three characters */
+	char key_id[CRED_GUID_LEN + 1];        /* "" when unknown */
+	char note[SECRET_NOTE_MAX + 1];
+	int64_t expires_at;
+	int64_t created_at;
+	int64_t activated_at;                  /* 0 when never active */
+	int64_t last_test_at;                  /* 0 when never tested */
+	int last_test_ok;
+	char last_test_detail[SECRET_DETAIL_MAX + 1];
+	int64_t first_try_at;                  /* switch attempts; 0 = none */
+	int64_t next_try_at;
+};
+
+const char *secret_state_name(enum secret_state s);
+/* Returns 0 and sets *ret, or -1 for an unknown name. */
+int secret_state_parse(const char *name, enum secret_state *ret);
+
+#endif

@@ -1,0 +1,263 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "num.h"
+#include "timefmt.h"
+#include "validate.h"
+
+struct parse_ctx {
+	struct config *cfg;
+	char dir[PATH_MAX]; /* the config file's directory, for paths */
+	struct err *e;
+	char section[64];
+	char key[64];
+	int failed; /* a key was refused; later lines are not looked at */
+};
+
+typedef int (*key_fn)(struct parse_ctx *ctx, const char *value, void *field);
+
+struct key_spec {
+	const char *section;
+	const char *key;
+	key_fn parse;
+	size_t offset;
+};
+
+static int set_string(char *dst, size_t size, const char *value,
+		      struct parse_ctx *ctx)
+{
+	if (strlen(value) >= size) {
+		err_set(ctx->e, "value too long");
+		return -1;
+	}
+	strcpy(dst, value);
+	return 0;
+}
+
+static int key_path(struct parse_ctx *ctx, const char *value, void *field)
+{
+	char buf[PATH_MAX];
+
+	if (value[0] == '\0' || value[0] == '/')
+		return set_string(field, PATH_MAX, value, ctx);
+	if (snprintf(buf, sizeof(buf), "%s/%s", ctx->dir, value) >=
+	    (int)sizeof(buf)) {
+		err_set(ctx->e, "path too long");
+		return -1;
+	}
+	return set_string(field, PATH_MAX, buf, ctx);
+}
+
+static int key_duration(struct parse_ctx *ctx, const char *value, void *field)
+{
+	return timefmt_parse_duration(value, field, ctx->e);
+}
+
+static int key_url(struct parse_ctx *ctx, const char *value, void *field)
+{
+	if (value[0] != '\0' && validate_url(value, "https", "URL", ctx->e))
+		return -1;
+	return set_string(field, CONFIG_LIST_MAX, value, ctx);
+}
+
+/* "a@x, b@y": every item a mailbox. */
+static int key_mailboxes(struct parse_ctx *ctx, const char *value,
+			 void *field)
+{
+	char buf[CONFIG_LIST_MAX], *save = NULL;
+
+	if (set_string(buf, sizeof(buf), value, ctx))
+		return -1;
+	for (char *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		for (char *end = tok + strlen(tok);
+		     end > tok && (end[-1] == ' ' || end[-1] == '\t');)
+			*--end = '\0';
+		if (validate_mailbox(tok, "address", ctx->e))
+			return -1;
+	}
+	return set_string(field, CONFIG_LIST_MAX, value, ctx);
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	return *(const int *)b - *(const int *)a;
+}
+
+static int key_warn_days(struct parse_ctx *ctx, const char *value,
+			 void *field)
+{
+	struct config *cfg = ctx->cfg;
+	char buf[256], *save = NULL;
+	int n = 0;
+
+	(void)field;
+	if (set_string(buf, sizeof(buf), value, ctx))
+		return -1;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok;
+	     tok = strtok_r(NULL, ", \t", &save)) {
+		int64_t d;
+		if (num_parse_i64(tok, 1, 3650, &d) ||
+		    n == CONFIG_WARN_DAYS_MAX) {
+			err_set(ctx->e,
+				"'%s' is not a list of up to %d day counts "
+				"1-3650, such as 30,14,7,3,1",
+				value, CONFIG_WARN_DAYS_MAX);
+			return -1;
+		}
+		cfg->warn_days[n++] = (int)d;
+	}
+	qsort(cfg->warn_days, (size_t)n, sizeof(int), cmp_desc);
+	for (int i = 1; i < n; i++) {
+		if (cfg->warn_days[i] == cfg->warn_days[i - 1]) {
+			err_set(ctx->e, "day %d is listed twice",
+				cfg->warn_days[i]);
+			return -1;
+		}
+	}
+	cfg->nwarn_days = n;
+	return 0;
+}
+
+#define F(name) offsetof(struct config, name)
+static const struct key_spec keys[] = {
+	{"store", "database", key_path, F(database)},
+	{"store", "key_file", key_path, F(key_file)},
+	{"watch", "interval", key_duration, F(interval)},
+	{"watch", "warn_days", key_warn_days, 0},
+	{"watch", "level_warning", key_duration, F(level_warning)},
+	{"watch", "level_critical", key_duration, F(level_critical)},
+	{"watch", "test_active_every", key_duration, F(test_active_every)},
+	{"watch", "switch_retry", key_duration, F(switch_retry)},
+	{"watch", "switch_window", key_duration, F(switch_window)},
+	{"alerts", "email_to", key_mailboxes, F(email_to)},
+	{"alerts", "webhook_url", key_url, F(webhook_url)},
+	{"alerts", "exec", key_path, F(alert_exec)},
+	{"tls", "ca_file", key_path, F(ca_file)},
+	{"metrics", "textfile", key_path, F(metrics_textfile)},
+	{"deploy", "hook", key_path, F(deploy_hook)},
+};
+#undef F
+
+static int on_key(void *user, const char *section, const char *name,
+		  const char *value)
+{
+	struct parse_ctx *ctx = user;
+
+	if (ctx->failed)
+		return 1;
+	snprintf(ctx->section, sizeof(ctx->section), "%s", section);
+	snprintf(ctx->key, sizeof(ctx->key), "%s", name ? name : "");
+	if (name == NULL)
+		return 1; /* a section header alone */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		if (strcmp(keys[i].section, section) != 0 ||
+		    strcmp(keys[i].key, name) != 0)
+			continue;
+		if (keys[i].parse(ctx, value,
+				  (char *)ctx->cfg + keys[i].offset) == 0)
+			return 1;
+		ctx->failed = 1;
+		return 0;
+	}
+	err_set(ctx->e, "unknown key; see secretwatch.conf(5) for the keys");
+	ctx->failed = 1;
+	return 0;
+}
+
+void config_defaults(struct config *cfg)
+{
+	static const int warn[] = {30, 14, 7, 3, 1};
+
+	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->database, CONFIG_DEFAULT_DATABASE);
+	strcpy(cfg->key_file, CONFIG_DEFAULT_KEY_FILE);
+	cfg->interval = 3600;
+	memcpy(cfg->warn_days, warn, sizeof(warn));
+	cfg->nwarn_days = 5;
+	cfg->level_warning = 30 * 86400;
+	cfg->level_critical = 7 * 86400;
+	cfg->test_active_every = 24 * 3600;
+	cfg->switch_retry = 120;
+	cfg->switch_window = 30 * 60;
+}
+
+void config_choose(const char *explicit_path, const char **ret_path,
+		   int *ret_required)
+{
+	const char *env = getenv("SECRETWATCH_CONFIG");
+
+	*ret_required = 1;
+	if (explicit_path != NULL) {
+		*ret_path = explicit_path;
+	} else if (env != NULL && env[0] != '\0') {
+		*ret_path = env;
+	} else {
+		*ret_required = 0;
+		*ret_path = access(CONFIG_DEFAULT_PATH, F_OK) == 0
+				    ? CONFIG_DEFAULT_PATH
+				    : NULL;
+	}
+}
+
+static int check_levels(const struct config *cfg, struct err *e)
+{
+	if (cfg->level_critical > cfg->level_warning) {
+		err_set(e, "%s: [watch] level_critical is longer than "
+			   "level_warning: make it shorter",
+			cfg->path);
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct config *cfg, struct err *e)
+{
+	struct parse_ctx ctx = {.cfg = cfg, .e = e};
+	const char *slash;
+	FILE *f;
+	int line;
+
+	config_defaults(cfg);
+	if (path == NULL)
+		return 0;
+	if (strlen(path) >= sizeof(cfg->path)) {
+		err_set(e, "config path too long");
+		return -1;
+	}
+	strcpy(cfg->path, path);
+	slash = strrchr(path, '/');
+	snprintf(ctx.dir, sizeof(ctx.dir), "%.*s",
+		 slash ? (int)(slash - path) : 1, slash ? path : ".");
+	if (slash == path)
+		strcpy(ctx.dir, "/");
+	f = fopen(path, "r");
+	if (f == NULL) {
+		err_set(e, "cannot read config %s: %s; give an existing file "
+			   "with -c or SECRETWATCH_CONFIG",
+			path, strerror(errno));
+		return -1;
+	}
+	line = ini_parse_file(f, on_key, &ctx);
+	fclose(f);
+	if (line > 0) {
+		if (ctx.failed)
+			err_prefix(e, "%s:%d: [%s] %s", path, line,
+				   ctx.section, ctx.key);
+		else
+			err_set(e, "%s:%d: not a 'key = value' line or a "
+				   "[section] header",
+				path, line);
+		return -1;
+	}
+	return check_levels(cfg, e);
+}

@@ -1,0 +1,50 @@
+/* config.h - the INI configuration file (DESIGN.md §6). */
+#ifndef SW_CONFIG_H
+#define SW_CONFIG_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/secretwatch/secretwatch.conf"
+#define CONFIG_DEFAULT_DATABASE "/var/lib/secretwatch/secretwatch.db"
+#define CONFIG_DEFAULT_KEY_FILE "/var/lib/secretwatch/master.key"
+#define CONFIG_WARN_DAYS_MAX 16
+#define CONFIG_LIST_MAX 1024
+
+struct config {
+	char path[PATH_MAX]; /* the file read, "" for built-in defaults */
+	char database[PATH_MAX];
+	char key_file[PATH_MAX];
+	int64_t interval;
+	int warn_days[CONFIG_WARN_DAYS_MAX]; /* descending, no repeats */
+	int nwarn_days;
+	int64_t level_warning;
+	int64_t level_critical;
+	int64_t test_active_every;
+	int64_t switch_retry;
+	int64_t switch_window;
+	char email_to[CONFIG_LIST_MAX]; /* comma-separated mailboxes */
+	char webhook_url[CONFIG_LIST_MAX];
+	char alert_exec[PATH_MAX];
+	char ca_file[PATH_MAX];
+	char metrics_textfile[PATH_MAX];
+	char deploy_hook[PATH_MAX];
+};
+
+/* Fill cfg with the built-in defaults. */
+void config_defaults(struct config *cfg);
+
+/* Which file to read: explicit (-c) if given, else $SECRETWATCH_CONFIG,
+ * else CONFIG_DEFAULT_PATH if it exists, else none (*ret_path = NULL).
+ * *ret_required is 1 when the file was named and so must exist. */
+void config_choose(const char *explicit_path, const char **ret_path,
+		   int *ret_required);
+
+/* Defaults, then the file at path (NULL: defaults only). Relative paths in
+ * the file are taken relative to the file's directory. On error cfg is
+ * unspecified and e names the file, the line and the key. */
+int config_load(const char *path, struct config *cfg, struct err *e);
+
+#endif

@@ -1,0 +1,117 @@
+#include "net.h"
+
+#include <pthread.h>
+#include <sodium.h>
+
+static pthread_once_t net_once = PTHREAD_ONCE_INIT;
+static CURLcode net_curl_rc = CURLE_FAILED_INIT;
+static int net_sodium_rc = -1;
+
+static void net_init_once(void)
+{
+	net_curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	net_sodium_rc = sodium_init();
+}
+
+int net_global_init(struct err *e)
+{
+	pthread_once(&net_once, net_init_once);
+	if (net_curl_rc != CURLE_OK) {
+		err_set(e, "cannot initialise libcurl: %s",
+			curl_easy_strerror(net_curl_rc));
+		return -1;
+	}
+	if (net_sodium_rc < 0) {
+		err_set(e, "cannot initialise libsodium");
+		return -1;
+	}
+	return 0;
+}
+
+#define NET_SET(h, opt, val)                                                   \
+	do {                                                                   \
+		CURLcode rc_ = curl_easy_setopt((h), (opt), (val));            \
+		if (rc_ != CURLE_OK) {                                         \
+			err_set(e, "libcurl refused %s: %s", #opt,             \
+				curl_easy_strerror(rc_));                      \
+			return -1;                                             \
+		}                                                              \
+	} while (0)
+
+int net_setup(CURL *h, const struct net_opts *o, enum net_proto proto,
+	      struct err *e)
+{
+	long connect_timeout = NET_CONNECT_TIMEOUT_DEFAULT;
+	long timeout = NET_TIMEOUT_DEFAULT;
+	const char *scheme = proto == NET_SMTP ? "smtp" : "https";
+
+	if (h == NULL) {
+		err_set(e, "no curl handle");
+		return -1;
+	}
+	if (o != NULL && o->connect_timeout_s > 0)
+		connect_timeout = o->connect_timeout_s;
+	if (o != NULL && o->timeout_s > 0)
+		timeout = o->timeout_s;
+
+	/* Never a trace: libcurl's verbose output carries the XOAUTH2
+	 * exchange, and with it the access token. */
+	NET_SET(h, CURLOPT_VERBOSE, 0L);
+	NET_SET(h, CURLOPT_NOSIGNAL, 1L);
+	NET_SET(h, CURLOPT_NOPROGRESS, 1L);
+
+	NET_SET(h, CURLOPT_PROTOCOLS_STR, scheme);
+	NET_SET(h, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
+	NET_SET(h, CURLOPT_FOLLOWLOCATION, 0L);
+
+	NET_SET(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	NET_SET(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	NET_SET(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (o != NULL && o->ca_file != NULL && o->ca_file[0] != '\0') {
+		/* The file replaces the built-in bundle and CA directory, so
+		 * that it is the only trust anchor (see net.h). */
+		NET_SET(h, CURLOPT_CAINFO, o->ca_file);
+		NET_SET(h, CURLOPT_CAPATH, (char *)NULL);
+	}
+
+	NET_SET(h, CURLOPT_CONNECTTIMEOUT, connect_timeout);
+	NET_SET(h, CURLOPT_TIMEOUT, timeout);
+	return 0;
+}
+
+bool net_curl_transient(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool net_curl_tls_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}

@@ -1,0 +1,350 @@
+#include "store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "schema.h"
+
+#define BUSY_TIMEOUT_MS 15000
+
+int store_fail(struct store *s, const char *what, struct err *e)
+{
+	int code = sqlite3_extended_errcode(s->db);
+
+	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+		err_set(e, "%s: the database %s stayed locked by another "
+			   "process for %d s: try again",
+			what, s->path, BUSY_TIMEOUT_MS / 1000);
+	else if ((code & 0xff) == SQLITE_READONLY ||
+		 (code & 0xff) == SQLITE_CANTOPEN)
+		err_set(e, "%s: cannot write %s (%s): check its owner and "
+			   "permissions",
+			what, s->path, sqlite3_errmsg(s->db));
+	else if ((code & 0xff) == SQLITE_NOTADB ||
+		 (code & 0xff) == SQLITE_CORRUPT)
+		err_set(e, "%s: %s is not a secretwatch database or is "
+			   "damaged: restore it from a backup",
+			what, s->path);
+	else
+		err_set(e, "%s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **ret,
+		  struct err *e)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, ret, NULL) != SQLITE_OK)
+		return store_fail(s, "query", e);
+	return 0;
+}
+
+void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return sqlite3_bind_null(st, idx);
+	return sqlite3_bind_text(st, idx, s, -1, SQLITE_TRANSIENT);
+}
+
+static int exec(struct store *s, const char *sql, const char *what,
+		struct err *e)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, what, e);
+	return 0;
+}
+
+int store_begin(struct store *s, struct err *e)
+{
+	return exec(s, "BEGIN IMMEDIATE", "begin transaction", e);
+}
+
+int store_commit(struct store *s, struct err *e)
+{
+	if (exec(s, "COMMIT", "commit", e)) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(struct store *s, int *ret, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s, "PRAGMA user_version", &st, e))
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, "read schema version", e);
+}
+
+int store_schema_latest(void)
+{
+	return schema_migrations[schema_migration_count - 1].version;
+}
+
+int store_schema_version(struct store *s)
+{
+	int v = -1;
+
+	user_version(s, &v, NULL);
+	return v;
+}
+
+static int apply_migration(struct store *s, const struct schema_migration *m,
+			   struct err *e)
+{
+	char sql[160];
+
+	if (exec(s, m->sql, m->name, e))
+		return -1;
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO schema_version (version, name, applied_at) "
+		 "VALUES (%d, '%s', strftime('%%s','now'));"
+		 "PRAGMA user_version = %d;",
+		 m->version, m->name, m->version);
+	return exec(s, sql, "record migration", e);
+}
+
+/* Apply every migration newer than the database, in one transaction. */
+static int migrate(struct store *s, struct err *e)
+{
+	int have;
+
+	if (user_version(s, &have, e))
+		return -1;
+	if (have > store_schema_latest()) {
+		err_set(e, "%s has schema version %d, newer than this "
+			   "secretwatch (%d): upgrade secretwatch",
+			s->path, have, store_schema_latest());
+		return -1;
+	}
+	if (have == store_schema_latest())
+		return 0;
+	if (store_begin(s, e))
+		return -1;
+	if (user_version(s, &have, e) ||
+	    exec(s,
+		 "CREATE TABLE IF NOT EXISTS schema_version ("
+		 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+		 "applied_at INTEGER NOT NULL)",
+		 "create schema_version", e))
+		goto fail;
+	for (int i = 0; i < schema_migration_count; i++)
+		if (schema_migrations[i].version > have &&
+		    apply_migration(s, &schema_migrations[i], e))
+			goto fail;
+	return store_commit(s, e);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+/* Create path 0600 (and its directory 0700) unless it exists. */
+static int create_file(const char *path, struct err *e)
+{
+	char buf[4096];
+	int fd;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	if (mkdir(dirname(buf), 0700) != 0 && errno != EEXIST) {
+		err_set(e, "cannot create the directory of %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err_set(e, "cannot create database %s: %s", path,
+			strerror(errno));
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static int check_exists(const char *path, struct err *e)
+{
+	struct stat st;
+	int missing = stat(path, &st) != 0;
+
+	if (!missing && st.st_size > 0)
+		return 0;
+	err_set(e, "database %s %s: run 'secretwatch init' or set [store] "
+		   "database in the config",
+		path, missing ? "cannot be found" : "is empty");
+	return -1;
+}
+
+static int configure(struct store *s, struct err *e)
+{
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	return exec(s,
+		    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; "
+		    "PRAGMA journal_mode = WAL; PRAGMA secure_delete = ON",
+		    "configure database", e);
+}
+
+int store_open(const char *path, enum store_mode mode, struct store **ret,
+	       struct err *e)
+{
+	struct store *s;
+
+	if (mode == STORE_CREATE ? create_file(path, e) : check_exists(path, e))
+		return -1;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	if (sqlite3_open_v2(path, &s->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
+		store_fail(s, "open database", e);
+		goto fail;
+	}
+	if (configure(s, e) || migrate(s, e))
+		goto fail;
+	*ret = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+static int meta_get(struct store *s, const char *key, void **ret,
+		    size_t *ret_len, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc, found = 0;
+
+	*ret = NULL;
+	if (store_prepare(s, "SELECT value FROM meta WHERE key = ?", &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(st, 0);
+		*ret = malloc(n ? n : 1);
+		if (*ret != NULL) {
+			memcpy(*ret, sqlite3_column_blob(st, 0), n);
+			*ret_len = n;
+			found = 1;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "read key check", e);
+	return found;
+}
+
+static int meta_set(struct store *s, const char *key, const void *val,
+		    size_t len, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "INSERT INTO meta (key, value) VALUES (?, ?) "
+			  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, val, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "write key check", e);
+}
+
+int store_key_init(struct store *s, const struct vault *v, int *ret_written,
+		   struct err *e)
+{
+	void *kcv;
+	size_t len;
+	uint8_t *blob;
+	int found, rc;
+
+	*ret_written = 0;
+	found = meta_get(s, "kcv", &kcv, &len, e);
+	if (found < 0)
+		return -1;
+	if (found) {
+		free(kcv);
+		return store_key_check(s, v, e);
+	}
+	if (vault_kcv_make(v, &blob, &len, e))
+		return -1;
+	rc = meta_set(s, "kcv", blob, len, e);
+	free(blob);
+	*ret_written = rc == 0;
+	return rc;
+}
+
+int store_key_check(struct store *s, const struct vault *v, struct err *e)
+{
+	void *kcv;
+	size_t len;
+	int found, rc;
+
+	found = meta_get(s, "kcv", &kcv, &len, e);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		err_set(e, "database %s has no key check: run 'secretwatch "
+			   "init'",
+			s->path);
+		return -1;
+	}
+	rc = vault_kcv_check(v, kcv, len);
+	free(kcv);
+	if (rc != 0)
+		err_set(e, "the master key does not match database %s: restore "
+			   "the key file that was made with it (see [store] "
+			   "key_file); nothing was changed",
+			s->path);
+	return rc;
+}
+
+int store_kcv_rewrite(struct store *s, const struct vault *v, struct err *e)
+{
+	uint8_t *blob;
+	size_t len;
+	int rc;
+
+	if (vault_kcv_make(v, &blob, &len, e))
+		return -1;
+	rc = meta_set(s, "kcv", blob, len, e);
+	free(blob);
+	return rc;
+}

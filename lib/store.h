@@ -1,0 +1,117 @@
+/* store.h - the SQLite store: open, migrate, transactions, and the queries
+ * of credentials (store_cred.c), secrets (store_secret.c) and the audit
+ * trail (store_event.c). Only store*.c include <sqlite3.h>.
+ *
+ * Functions that change several rows do not open their own transaction:
+ * the caller wraps them in store_begin/store_commit, so one user action is
+ * one transaction. Every function returns 0, or -1 with e filled.
+ */
+#ifndef SW_STORE_H
+#define SW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cred.h"
+#include "err.h"
+#include "vault.h"
+
+struct store;
+
+enum store_mode {
+	STORE_EXISTING, /* the database must exist and be initialised */
+	STORE_CREATE,   /* create it (0600, directory 0700) when missing */
+};
+
+/* Open, set WAL, busy timeout and foreign keys, and apply pending
+ * migrations in one transaction. A database newer than this binary is
+ * refused. */
+int store_open(const char *path, enum store_mode mode, struct store **ret,
+	       struct err *e);
+void store_close(struct store *s);
+
+/* The schema version of the open database and of this binary. */
+int store_schema_version(struct store *s);
+int store_schema_latest(void);
+
+/* BEGIN IMMEDIATE (waits for other writers up to the busy timeout). */
+int store_begin(struct store *s, struct err *e);
+int store_commit(struct store *s, struct err *e);
+/* Roll back an open transaction; harmless when none is open. */
+void store_rollback(struct store *s);
+
+/* Key check: store_key_init writes the key-check value if there is none
+ * (sets *ret_written); store_key_check fails with a clear message when v
+ * is not the key this database was made with. */
+int store_key_init(struct store *s, const struct vault *v, int *ret_written,
+		   struct err *e);
+int store_key_check(struct store *s, const struct vault *v, struct err *e);
+
+/* Credentials. */
+int store_cred_add(struct store *s, struct cred *c, struct err *e);
+int store_cred_get(struct store *s, const char *name, struct cred *ret,
+		   struct err *e);
+int store_cred_rm(struct store *s, int64_t id, struct err *e);
+typedef int (*store_cred_fn)(void *ctx, const struct cred *c);
+int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
+		    struct err *e);
+
+/* A credential with the secrets that matter for its status. */
+#define STORE_VIEW_PENDING_MAX 8
+struct cred_view {
+	struct cred cred;
+	int has_active;
+	struct secret_info active;
+	int npending; /* newest first, at most STORE_VIEW_PENDING_MAX */
+	struct secret_info pending[STORE_VIEW_PENDING_MAX];
+};
+typedef int (*store_view_fn)(void *ctx, const struct cred_view *v);
+/* Every credential (name NULL) or one, in name order, streamed: memory
+ * does not grow with the number of credentials. Stops when fn returns
+ * non-zero. An unknown name is an error. */
+int store_view_each(struct store *s, const char *name, store_view_fn fn,
+		    void *ctx, struct err *e);
+
+/* Secrets. store_secret_add inserts a pending secret and encrypts value
+ * bound to the new row; sets ret->id and ret->state. */
+int store_secret_add(struct store *s, const struct vault *v,
+		     struct secret_info *info, const char *value, size_t len,
+		     struct err *e);
+int store_secret_get(struct store *s, int64_t id, struct secret_info *ret,
+		     struct err *e);
+typedef int (*store_secret_fn)(void *ctx, const struct secret_info *si);
+/* Secrets of one credential (credential_id 0: all), newest first. */
+int store_secret_each(struct store *s, int64_t credential_id,
+		      store_secret_fn fn, void *ctx, struct err *e);
+/* Decrypt a secret's value into guarded memory. */
+int store_secret_value(struct store *s, const struct vault *v, int64_t id,
+		       struct vbuf *ret, struct err *e);
+int store_secret_set_state(struct store *s, int64_t id,
+			   enum secret_state state, struct err *e);
+/* Make id active and the credential's active one previous. */
+int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
+			  int64_t now, struct err *e);
+int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
+			     const char *detail, struct err *e);
+/* Re-encrypt every secret and cached token from old to new. */
+int store_reencrypt_all(struct store *s, const struct vault *old,
+			const struct vault *new_key, struct err *e);
+
+/* The audit trail. detail_json is a JSON object (NULL: "{}"). */
+int store_event_add(struct store *s, int64_t at, const char *credential,
+		    int64_t secret_id, const char *kind,
+		    const char *detail_json, struct err *e);
+struct event_row {
+	int64_t id;
+	int64_t at;
+	const char *credential; /* may be NULL */
+	int64_t secret_id;      /* 0 when none */
+	const char *kind;
+	const char *detail; /* JSON object text */
+};
+typedef int (*store_event_fn)(void *ctx, const struct event_row *ev);
+/* Events in time order, of one credential (NULL: all), at or after since. */
+int store_event_each(struct store *s, const char *credential, int64_t since,
+		     store_event_fn fn, void *ctx, struct err *e);
+
+#endif

@@ -1,0 +1,225 @@
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_impl.h"
+
+#define CRED_COLS                                                        \
+	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "   \
+	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, " \
+	"c.created_at"
+#define CRED_NCOLS 12
+
+static void read_cred(sqlite3_stmt *st, struct cred *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(st, 0);
+	store_col_text(st, 1, c->name, sizeof(c->name));
+	store_col_text(st, 2, c->tenant, sizeof(c->tenant));
+	store_col_text(st, 3, c->client_id, sizeof(c->client_id));
+	store_col_text(st, 4, c->sender, sizeof(c->sender));
+	store_col_text(st, 5, c->object_id, sizeof(c->object_id));
+	store_col_text(st, 6, c->test_to, sizeof(c->test_to));
+	store_col_text(st, 7, c->cloud, sizeof(c->cloud));
+	store_col_text(st, 8, c->authority_url, sizeof(c->authority_url));
+	store_col_text(st, 9, c->smtp_url, sizeof(c->smtp_url));
+	store_col_text(st, 10, c->graph_url, sizeof(c->graph_url));
+	c->created_at = sqlite3_column_int64(st, 11);
+}
+
+void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
+{
+	char state[16];
+
+	memset(si, 0, sizeof(*si));
+	si->id = sqlite3_column_int64(st, f + 0);
+	si->credential_id = sqlite3_column_int64(st, f + 1);
+	store_col_text(st, f + 2, state, sizeof(state));
+	if (secret_state_parse(state, &si->state))
+		si->state = SECRET_FAILED;
+	store_col_text(st, f + 3, si->hint, sizeof(si->hint));
+	store_col_text(st, f + 4, si->key_id, sizeof(si->key_id));
+	store_col_text(st, f + 5, si->note, sizeof(si->note));
+	si->expires_at = sqlite3_column_int64(st, f + 6);
+	si->created_at = sqlite3_column_int64(st, f + 7);
+	si->activated_at = sqlite3_column_int64(st, f + 8);
+	si->last_test_at = sqlite3_column_int64(st, f + 9);
+	si->last_test_ok = sqlite3_column_int(st, f + 10);
+	store_col_text(st, f + 11, si->last_test_detail,
+		       sizeof(si->last_test_detail));
+	si->first_try_at = sqlite3_column_int64(st, f + 12);
+	si->next_try_at = sqlite3_column_int64(st, f + 13);
+}
+
+int store_cred_add(struct store *s, struct cred *c, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "INSERT INTO credential (name, tenant, client_id, "
+			  "sender, object_id, test_to, cloud, authority_url, "
+			  "smtp_url, graph_url, created_at) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->sender, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 5, c->object_id);
+	store_bind_text_or_null(st, 6, c->test_to);
+	sqlite3_bind_text(st, 7, c->cloud, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 8, c->authority_url);
+	store_bind_text_or_null(st, 9, c->smtp_url);
+	store_bind_text_or_null(st, 10, c->graph_url);
+	sqlite3_bind_int64(st, 11, c->created_at);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		err_set(e, "a credential named '%s' exists already: pick "
+			   "another name, or see it with 'secretwatch cred show "
+			   "%s'",
+			c->name, c->name);
+		return -1;
+	}
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "add credential", e);
+	c->id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int store_cred_get(struct store *s, const char *name, struct cred *ret,
+		   struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "SELECT " CRED_COLS " FROM credential c "
+			  "WHERE c.name = ?",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		read_cred(st, ret);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "read credential", e);
+	err_set(e, "no credential named '%s': see 'secretwatch cred list'",
+		name);
+	return -1;
+}
+
+int store_cred_rm(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s, "DELETE FROM credential WHERE id = ?", &st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "remove credential", e);
+}
+
+int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
+		    struct err *e)
+{
+	sqlite3_stmt *st;
+	struct cred c;
+	int rc;
+
+	if (store_prepare(s,
+			  "SELECT " CRED_COLS " FROM credential c "
+			  "ORDER BY c.name",
+			  &st, e))
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_cred(st, &c);
+		if (fn(ctx, &c))
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, "list credentials", e);
+	return 0;
+}
+
+/* One row per (credential, active-or-pending secret), grouped in C. */
+static const char view_sql[] =
+	"SELECT " CRED_COLS ", " STORE_SECRET_COLS("s.") " FROM credential c "
+	"LEFT JOIN secret s ON s.credential_id = c.id "
+	"AND s.state IN ('active', 'pending') "
+	"WHERE (?1 IS NULL OR c.name = ?1) "
+	"ORDER BY c.name, s.state = 'active' DESC, s.created_at DESC, "
+	"s.id DESC";
+
+static void view_add_secret(struct cred_view *v, sqlite3_stmt *st)
+{
+	struct secret_info si;
+
+	if (sqlite3_column_type(st, CRED_NCOLS) == SQLITE_NULL)
+		return;
+	store_read_secret(st, CRED_NCOLS, &si);
+	if (si.state == SECRET_ACTIVE) {
+		v->has_active = 1;
+		v->active = si;
+	} else if (v->npending < STORE_VIEW_PENDING_MAX) {
+		v->pending[v->npending++] = si;
+	}
+}
+
+int store_view_each(struct store *s, const char *name, store_view_fn fn,
+		    void *ctx, struct err *e)
+{
+	struct cred_view *v; /* one at a time: the output is streamed */
+	sqlite3_stmt *st;
+	int rc, have = 0, stop = 0, ret = -1;
+
+	v = malloc(sizeof(*v));
+	if (v == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	if (store_prepare(s, view_sql, &st, e))
+		goto out;
+	if (name != NULL)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (have && id != v->cred.id) {
+			stop = fn(ctx, v);
+			have = 0;
+		}
+		if (!have) {
+			memset(v, 0, offsetof(struct cred_view, active));
+			v->npending = 0;
+			read_cred(st, &v->cred);
+			have = 1;
+		}
+		view_add_secret(v, st);
+	}
+	sqlite3_finalize(st);
+	if (!stop && rc != SQLITE_DONE) {
+		store_fail(s, "read status", e);
+		goto out;
+	}
+	if (name != NULL && !have) {
+		err_set(e, "no credential named '%s': see 'secretwatch cred "
+			   "list'",
+			name);
+		goto out;
+	}
+	if (have && !stop)
+		fn(ctx, v);
+	ret = 0;
+out:
+	free(v);
+	return ret;
+}

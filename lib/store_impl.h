@@ -1,0 +1,35 @@
+/* store_impl.h - shared by the store*.c files only. */
+#ifndef SW_STORE_IMPL_H
+#define SW_STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	char path[4096];
+};
+
+/* Prepare sql; on failure fill e with the SQLite message. */
+int store_prepare(struct store *s, const char *sql, sqlite3_stmt **ret,
+		  struct err *e);
+/* Fill e from the connection's last error, prefixed with what. */
+int store_fail(struct store *s, const char *what, struct err *e);
+/* Copy a text column into a fixed buffer ("" for NULL). */
+void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size);
+/* Bind text, or NULL when s is empty. */
+int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
+/* Read the secret_info columns starting at column first. */
+void store_read_secret(sqlite3_stmt *st, int first, struct secret_info *si);
+/* The column list store_read_secret expects, with a table alias prefix. */
+#define STORE_SECRET_COLS(p)                                                \
+	p "id, " p "credential_id, " p "state, " p "hint, " p "key_id, " p  \
+	  "note, " p "expires_at, " p "created_at, " p "activated_at, " p   \
+	  "last_test_at, " p "last_test_ok, " p "last_test_detail, " p      \
+	  "first_try_at, " p "next_try_at"
+#define STORE_SECRET_NCOLS 14
+/* Replace the key-check value with one made by v (rekey). */
+int store_kcv_rewrite(struct store *s, const struct vault *v, struct err *e);
+
+#endif

@@ -1,0 +1,248 @@
+#include "validate.h"
+
+#include <string.h>
+
+#include "cred.h"
+
+static int is_lower_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+int validate_name(const char *s, struct err *e)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CRED_NAME_MAX || !is_lower_alnum(s[0]))
+		goto bad;
+	for (size_t i = 1; i < n; i++)
+		if (!is_lower_alnum(s[i]) && s[i] != '.' && s[i] != '_' &&
+		    s[i] != '-')
+			goto bad;
+	return 0;
+bad:
+	err_set(e,
+		"'%.70s' is not a valid name: use 1-64 characters a-z 0-9 . _ "
+		"- starting with a letter or digit",
+		s);
+	return -1;
+}
+
+static int is_guid(const char *s, size_t n)
+{
+	if (n != CRED_GUID_LEN)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? s[i] != '-' : !is_hex(s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int validate_guid(const char *s, const char *what, struct err *e)
+{
+	if (is_guid(s, strlen(s)))
+		return 0;
+	err_set(e,
+		"%s '%.70s' is not a GUID: copy it from the Entra admin center "
+		"(form 11111111-2222-3333-4444-555555555555)",
+		what, s);
+	return -1;
+}
+
+/* A DNS name: labels of letters, digits and inner hyphens, at least two. */
+static int is_domain(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+	int labels = 1;
+
+	if (n == 0 || n > CRED_TENANT_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			labels++;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return labels >= 2 && label > 0 && s[n - 1] != '-';
+}
+
+int validate_tenant(const char *s, struct err *e)
+{
+	if (is_guid(s, strlen(s)) || is_domain(s))
+		return 0;
+	err_set(e,
+		"tenant '%.70s' is neither a GUID nor a domain: use the "
+		"Directory (tenant) ID or a verified domain such as "
+		"contoso.onmicrosoft.com",
+		s);
+	return -1;
+}
+
+static int is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || strchr("!#$%&'*+-/=?^_`{|}~", c);
+}
+
+int validate_mailbox(const char *s, const char *what, struct err *e)
+{
+	const char *at = strrchr(s, '@');
+	size_t local = at ? (size_t)(at - s) : 0;
+
+	if (at == NULL || local == 0 || local > 64 ||
+	    strlen(s) > CRED_MAILBOX_MAX || s[0] == '.' || at[-1] == '.' ||
+	    strstr(s, "..") || !is_domain(at + 1))
+		goto bad;
+	for (size_t i = 0; i < local; i++)
+		if (!is_atext((unsigned char)s[i]) && s[i] != '.')
+			goto bad;
+	return 0;
+bad:
+	err_set(e,
+		"%s '%.70s' is not a mailbox address: use the form "
+		"name@example.com, without a display name or <>",
+		what, s);
+	return -1;
+}
+
+int validate_url(const char *s, const char *scheme, const char *what,
+		 struct err *e)
+{
+	size_t sl = strlen(scheme), n = strlen(s);
+	const char *host = s + sl + 3;
+
+	if (n > CRED_URL_MAX || strncmp(s, scheme, sl) != 0 ||
+	    strncmp(s + sl, "://", 3) != 0 || *host == '\0' || *host == '/' ||
+	    *host == ':')
+		goto bad;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '@' || *p == '?' ||
+		    *p == '#' || (unsigned char)*p >= 0x7f)
+			goto bad;
+	return 0;
+bad:
+	err_set(e, "%s '%.100s' is not a valid %s:// URL: use %s://HOST[:PORT]%s",
+		what, s, scheme, scheme,
+		strcmp(scheme, "smtp") == 0 ? " (STARTTLS is always used)"
+					     : "[/PATH]");
+	return -1;
+}
+
+int validate_utf8(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		size_t need;
+		unsigned cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (i + need >= len)
+			return 0;
+		for (size_t k = 1; k <= need; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+int validate_text(const char *s, size_t max, const char *what,
+		  struct err *e)
+{
+	size_t n = strlen(s);
+
+	if (n > max) {
+		err_set(e, "%s is %zu bytes long: keep it to %zu", what, n,
+			max);
+		return -1;
+	}
+	if (!validate_utf8(s, n)) {
+		err_set(e, "%s is not valid UTF-8: check the terminal's "
+			   "encoding",
+			what);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			err_set(e, "%s contains a control character: remove it",
+				what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int validate_secret_value(const char *v, size_t len, struct err *e)
+{
+	if (len == 0) {
+		err_set(e, "the secret is empty: paste the client secret's "
+			   "Value, shown once when it was created");
+		return -1;
+	}
+	if (len > SECRET_VALUE_MAX) {
+		err_set(e,
+			"the secret is %zu bytes, over the %d-byte limit: paste "
+			"only the client secret's Value",
+			len, SECRET_VALUE_MAX);
+		return -1;
+	}
+	if (!validate_utf8(v, len) || memchr(v, '\0', len) != NULL) {
+		err_set(e, "the secret is not valid UTF-8 text: paste the "
+			   "client secret's Value as shown in Entra");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if (c < 0x20 || c == 0x7f) {
+			err_set(e, "the secret contains a control character or "
+				   "a line break inside: paste the Value alone "
+				   "on one line");
+			return -1;
+		}
+	}
+	if (is_guid(v, len)) {
+		err_set(e, "this looks like the Secret ID, not the secret: "
+			   "paste the Value column, shown once when the "
+			   "secret was created");
+		return -1;
+	}
+	return 0;
+}

@@ -311,6 +311,17 @@ int store_key_init(struct store *s, const struct vault *v, int *ret_written,
 	return rc;
 }
 
+int store_key_present(struct store *s, struct err *e)
+{
+	void *kcv;
+	size_t len;
+	int found = meta_get(s, "kcv", &kcv, &len, e);
+
+	if (found > 0)
+		free(kcv);
+	return found;
+}
+
 int store_key_check(struct store *s, const struct vault *v, struct err *e)
 {
 	void *kcv;

@@ -46,6 +46,8 @@ void store_rollback(struct store *s);
 int store_key_init(struct store *s, const struct vault *v, int *ret_written,
 		   struct err *e);
 int store_key_check(struct store *s, const struct vault *v, struct err *e);
+/* 1 when the database has a key-check value, 0 when not, -1 on error. */
+int store_key_present(struct store *s, struct err *e);
 
 /* Credentials. */
 int store_cred_add(struct store *s, struct cred *c, struct err *e);

@@ -77,7 +77,7 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	sqlite3_bind_int64(st, 11, c->created_at);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT) {
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 		err_set(e, "a credential named '%s' exists already: pick "
 			   "another name, or see it with 'secretwatch cred show "
 			   "%s'",

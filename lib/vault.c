@@ -197,25 +197,43 @@ int vault_key_create(const char *path, int *ret_created, struct err *e)
 	return rc;
 }
 
-int vault_save(const struct vault *v, const char *path, struct err *e)
+int vault_staged_path(const char *path, char *out, size_t size)
+{
+	return snprintf(out, size, "%s.new", path) < (int)size ? 0 : -1;
+}
+
+int vault_stage(const struct vault *v, const char *path, struct err *e)
 {
 	char tmp[PATH_MAX];
 
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+	if (vault_staged_path(path, tmp, sizeof(tmp))) {
 		err_set(e, "key file path too long");
 		return -1;
 	}
 	unlink(tmp);
-	if (write_key_file(v, tmp, e))
-		return -1;
-	if (rename(tmp, path) != 0) {
-		err_set(e, "cannot replace key file %s: %s", path,
-			strerror(errno));
-		unlink(tmp);
+	return write_key_file(v, tmp, e);
+}
+
+int vault_install(const char *path, struct err *e)
+{
+	char tmp[PATH_MAX];
+
+	if (vault_staged_path(path, tmp, sizeof(tmp)) ||
+	    rename(tmp, path) != 0) {
+		err_set(e, "cannot move %s.new over %s: %s; move it by hand",
+			path, path, strerror(errno));
 		return -1;
 	}
 	sync_parent_dir(path);
 	return 0;
+}
+
+void vault_unstage(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	if (vault_staged_path(path, tmp, sizeof(tmp)) == 0)
+		unlink(tmp);
 }
 
 static int read_key(int fd, const char *path, unsigned char *key,

@@ -48,8 +48,14 @@ int vault_open(const char *path, struct vault **ret, struct err *e);
 /* A vault with a fresh random key (for rekey). */
 int vault_generate(struct vault **ret, struct err *e);
 
-/* Write v's key to path atomically: temp file 0600, fsync, rename. */
-int vault_save(const struct vault *v, const char *path, struct err *e);
+/* Replacing a key in two steps, so a database commit can sit between:
+ * vault_stage writes v's key to "<path>.new" (0600, fsynced), and
+ * vault_install renames it over path. vault_unstage removes it. */
+int vault_stage(const struct vault *v, const char *path, struct err *e);
+int vault_install(const char *path, struct err *e);
+void vault_unstage(const char *path);
+/* "<path>.new" into out; -1 when it does not fit. */
+int vault_staged_path(const char *path, char *out, size_t size);
 
 /* Wipe and free; v may be NULL. */
 void vault_free(struct vault *v);

@@ -1,0 +1,283 @@
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "timefmt.h"
+#include "validate.h"
+
+int app_fail(struct app *app, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)app;
+	fputs("secretwatch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int app_fail_err(struct app *app, const struct err *e)
+{
+	return app_fail(app, "%s", e->msg);
+}
+
+int app_config(struct app *app)
+{
+	const char *path;
+	int required;
+	struct err e;
+
+	config_choose(app->config_opt, &path, &required);
+	if (config_load(path, &app->cfg, &e))
+		return app_fail_err(app, &e) ? -1 : -1;
+	return 0;
+}
+
+/* A rekey that stopped between its commit and the key rename left the
+ * new key in "<key>.new": finish it when that key opens the database. */
+static int finish_interrupted_rekey(struct app *app, const char *key_path)
+{
+	char staged[PATH_MAX];
+	struct vault *v;
+	struct err e;
+
+	if (vault_staged_path(key_path, staged, sizeof(staged)) ||
+	    access(staged, F_OK) != 0 || vault_open(staged, &v, &e))
+		return -1;
+	if (store_key_check(app->store, v, &e) || vault_install(key_path, &e)) {
+		vault_free(v);
+		return -1;
+	}
+	fprintf(stderr, "secretwatch: finished an interrupted rekey: %s now "
+			"holds the new key\n",
+		key_path);
+	vault_free(app->vault);
+	app->vault = v;
+	return 0;
+}
+
+int app_open(struct app *app, int need_key)
+{
+	const char *key_path;
+	struct err e;
+
+	if (app_config(app))
+		return -1;
+	if (store_open(app->cfg.database, STORE_EXISTING, &app->store, &e))
+		goto fail;
+	if (!need_key)
+		return 0;
+	key_path = vault_key_path(app->cfg.key_file);
+	if (vault_open(key_path, &app->vault, &e))
+		goto fail;
+	if (store_key_check(app->store, app->vault, &e) &&
+	    finish_interrupted_rekey(app, key_path))
+		goto fail;
+	return 0;
+fail:
+	app_fail_err(app, &e);
+	app_close(app);
+	return -1;
+}
+
+void app_close(struct app *app)
+{
+	store_close(app->store);
+	app->store = NULL;
+	vault_free(app->vault);
+	app->vault = NULL;
+}
+
+int app_usage(const char *usage)
+{
+	fputs(usage, stdout);
+	return 0;
+}
+
+int app_bad_args(struct app *app)
+{
+	return app_fail(app, "%s: wrong arguments; see 'secretwatch %s --help'",
+			app->cmd, app->cmd);
+}
+
+int app_getopt(struct app *app, int argc, char **argv,
+	       const struct option *opts, const char *usage)
+{
+	int c;
+
+	(void)usage;
+	opterr = 0;
+	c = getopt_long(argc, argv, "", opts, NULL);
+	if (c == '?') {
+		if (optopt != 0)
+			app_fail(app, "%s: option '-%c' is unknown; see "
+				      "'secretwatch %s --help'",
+				 app->cmd, optopt, app->cmd);
+		else
+			app_fail(app, "%s: option '%s' is unknown or lacks its "
+				      "value; see 'secretwatch %s --help'",
+				 app->cmd, argv[optind - 1], app->cmd);
+	} else if (c == ':') {
+		app_fail(app, "%s: option '%s' needs a value", app->cmd,
+			 argv[optind - 1]);
+		c = '?';
+	}
+	return c;
+}
+
+int app_common_opt(struct app *app, int c, const char *usage)
+{
+	struct err e;
+
+	switch (c) {
+	case OPT_HELP:
+		app_usage(usage);
+		exit(0);
+	case OPT_JSON:
+		app->json = 1;
+		return 1;
+	case OPT_NOW:
+		if (timefmt_parse_when(optarg, timefmt_now(), &app->now, &e)) {
+			app_fail(app, "--now: %s", e.msg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int app_dispatch(struct app *app, const struct command *table, size_t n,
+		 const char *group, const char *usage, int argc, char **argv)
+{
+	static char cmd[64];
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc < 2) {
+			fputs(usage, stderr);
+			return 1;
+		}
+		return app_usage(usage);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], table[i].name) != 0)
+			continue;
+		snprintf(cmd, sizeof(cmd), "%s %s", group, table[i].name);
+		app->cmd = cmd;
+		return table[i].run(app, argc - 1, argv + 1);
+	}
+	return app_fail(app, "'%s %.40s' is not a command; see 'secretwatch %s "
+			     "--help'",
+			group, argv[1], group);
+}
+
+/* Read one line of at most max bytes from fd into b (guarded). */
+static int read_line(int fd, size_t max, struct vbuf *b, int *ret_too_long)
+{
+	size_t n = 0;
+	char c;
+
+	*ret_too_long = 0;
+	if (vbuf_alloc(b, max + 1))
+		return -1;
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n')
+			break;
+		if (n == max + 1) {
+			*ret_too_long = 1;
+			continue; /* drain the line, keep nothing more */
+		}
+		b->p[n++] = c;
+	}
+	if (n > 0 && b->p[n - 1] == '\r')
+		n--;
+	b->len = n;
+	b->p[n] = '\0';
+	if (n > max)
+		*ret_too_long = 1;
+	c = 0;
+	return 0;
+}
+
+static int read_from_tty(const char *prompt, struct vbuf *b, int *too_long)
+{
+	struct termios old, quiet;
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &old) != 0) {
+		close(fd);
+		return -1;
+	}
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	dprintf(fd, "%s", prompt);
+	tcsetattr(fd, TCSAFLUSH, &quiet);
+	rc = read_line(fd, SECRET_VALUE_MAX, b, too_long);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	close(fd);
+	return rc;
+}
+
+int app_read_secret(struct app *app, const char *prompt, struct vbuf *ret)
+{
+	int too_long, rc;
+	struct err e;
+
+	if (isatty(STDIN_FILENO))
+		rc = read_from_tty(prompt, ret, &too_long);
+	else
+		rc = read_line(STDIN_FILENO, SECRET_VALUE_MAX, ret, &too_long);
+	if (rc != 0)
+		return app_fail(app, "cannot read the secret: pipe it on "
+				     "standard input or run on a terminal");
+	if (too_long)
+		err_set(&e, "the secret is over the %d-byte limit: paste "
+			    "only the client secret's Value",
+			SECRET_VALUE_MAX);
+	if (too_long || validate_secret_value(ret->p, ret->len, &e)) {
+		vbuf_free(ret);
+		return app_fail_err(app, &e);
+	}
+	return 0;
+}
+
+void app_print_json(cJSON *doc)
+{
+	char *s = cJSON_PrintUnformatted(doc);
+
+	if (s != NULL) {
+		fputs(s, stdout);
+		fputc('\n', stdout);
+		free(s);
+	}
+	cJSON_Delete(doc);
+}
+
+int app_event(struct app *app, const char *cred, int64_t secret_id,
+	      const char *kind, cJSON *detail, struct err *e)
+{
+	char *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
+	int rc;
+
+	rc = store_event_add(app->store, app->now, cred, secret_id, kind,
+			     text, e);
+	free(text);
+	cJSON_Delete(detail);
+	return rc;
+}

@@ -1,0 +1,87 @@
+/* cli.h - what the secretwatch subcommands share. */
+#ifndef SW_CLI_H
+#define SW_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "err.h"
+#include "store.h"
+#include "vault.h"
+
+struct cJSON;
+
+struct app {
+	const char *config_opt; /* -c FILE, or NULL */
+	struct config cfg;
+	int json;
+	int64_t now; /* the clock, read once or set with --now */
+	struct store *store;
+	struct vault *vault;
+	const char *cmd; /* "cred add", for messages */
+};
+
+/* A subcommand: returns the process exit code. */
+typedef int (*cmd_fn)(struct app *app, int argc, char **argv);
+
+struct command {
+	const char *name;
+	cmd_fn run;
+	const char *summary;
+};
+
+/* Print "secretwatch: MSG" to stderr; returns 1 (the error exit code). */
+int app_fail(struct app *app, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int app_fail_err(struct app *app, const struct err *e);
+
+/* Load the config (-c, $SECRETWATCH_CONFIG, /etc, defaults). 0 or -1. */
+int app_config(struct app *app);
+
+/* app_config, then open the existing store; with need_key, also load the
+ * master key and check it against the database (before any write). */
+int app_open(struct app *app, int need_key);
+void app_close(struct app *app);
+
+/* Option parsing shared by subcommands: common long options are --help,
+ * --json and --now. Returns the getopt value, -1 at the end, or prints the
+ * error and returns '?'. */
+#define OPT_HELP 1000
+#define OPT_JSON 1001
+#define OPT_NOW 1002
+int app_getopt(struct app *app, int argc, char **argv,
+	       const struct option *opts, const char *usage);
+/* Handle the common options; returns 1 when handled, -1 on a bad value. */
+int app_common_opt(struct app *app, int c, const char *usage);
+
+/* Print usage to stdout (--help) and return 0. */
+int app_usage(const char *usage);
+/* "wrong number of arguments" error with a pointer to --help. */
+int app_bad_args(struct app *app);
+
+/* Run a subcommand of a group ("cred", "secret") from its table. */
+int app_dispatch(struct app *app, const struct command *table, size_t n,
+		 const char *group, const char *usage, int argc, char **argv);
+
+/* Read a secret value from piped stdin or a no-echo terminal prompt into
+ * guarded memory, one line, trailing newline removed. */
+int app_read_secret(struct app *app, const char *prompt, struct vbuf *ret);
+
+/* Print a cJSON document followed by a newline; frees it. */
+void app_print_json(struct cJSON *doc);
+
+/* Record an audit event; errors go to e. */
+int app_event(struct app *app, const char *cred, int64_t secret_id,
+	      const char *kind, struct cJSON *detail, struct err *e);
+
+/* Subcommands. */
+int cmd_init(struct app *app, int argc, char **argv);
+int cmd_cred(struct app *app, int argc, char **argv);
+int cmd_secret(struct app *app, int argc, char **argv);
+int cmd_status(struct app *app, int argc, char **argv);
+int cmd_log(struct app *app, int argc, char **argv);
+int cmd_rekey(struct app *app, int argc, char **argv);
+
+#endif

@@ -1,0 +1,354 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cloud.h"
+#include "timefmt.h"
+#include "validate.h"
+
+static const char usage[] =
+	"usage: secretwatch cred add NAME --tenant T --client-id ID --sender "
+	"MAILBOX\n"
+	"                            [--object-id ID] [--test-to ADDR]\n"
+	"                            [--cloud global|usgov|dod|china]\n"
+	"                            [--authority-url URL] [--smtp-url "
+	"smtp://HOST:PORT]\n"
+	"                            [--graph-url URL]\n"
+	"       secretwatch cred list [--names]\n"
+	"       secretwatch cred show NAME\n"
+	"       secretwatch cred rm NAME [--force]\n"
+	"\n"
+	"A credential is one app registration sending as one mailbox.\n"
+	"  --tenant      Directory (tenant) ID, or a verified domain\n"
+	"  --client-id   Application (client) ID\n"
+	"  --sender      the mailbox the app sends as (Authenticated SMTP on)\n"
+	"  --object-id   Enterprise application (service principal) Object ID,"
+	"\n"
+	"                used in diagnosis commands\n"
+	"  --test-to     recipient of test messages (default: the sender)\n"
+	"  --cloud       endpoints of a national cloud (default global)\n"
+	"  --authority-url, --smtp-url, --graph-url  override one endpoint\n"
+	"  --force       with rm: also remove its secrets and history links\n";
+
+static int copy_field(struct app *app, char *dst, size_t size,
+		      const char *value, const char *what)
+{
+	if (strlen(value) >= size)
+		return app_fail(app, "%s is too long (at most %zu characters)",
+				what, size - 1);
+	memcpy(dst, value, strlen(value) + 1);
+	return 0;
+}
+
+enum {
+	O_TENANT = 1,
+	O_CLIENT,
+	O_SENDER,
+	O_OBJECT,
+	O_TESTTO,
+	O_CLOUD,
+	O_AUTH,
+	O_SMTP,
+	O_GRAPH,
+};
+
+static int cred_field(struct app *app, struct cred *c, int opt,
+		      const char *v)
+{
+	switch (opt) {
+	case O_TENANT:
+		return copy_field(app, c->tenant, sizeof(c->tenant), v,
+				  "--tenant");
+	case O_CLIENT:
+		return copy_field(app, c->client_id, sizeof(c->client_id), v,
+				  "--client-id");
+	case O_SENDER:
+		return copy_field(app, c->sender, sizeof(c->sender), v,
+				  "--sender");
+	case O_OBJECT:
+		return copy_field(app, c->object_id, sizeof(c->object_id), v,
+				  "--object-id");
+	case O_TESTTO:
+		return copy_field(app, c->test_to, sizeof(c->test_to), v,
+				  "--test-to");
+	case O_CLOUD:
+		return copy_field(app, c->cloud, sizeof(c->cloud), v,
+				  "--cloud");
+	case O_AUTH:
+		return copy_field(app, c->authority_url,
+				  sizeof(c->authority_url), v,
+				  "--authority-url");
+	case O_SMTP:
+		return copy_field(app, c->smtp_url, sizeof(c->smtp_url), v,
+				  "--smtp-url");
+	default:
+		return copy_field(app, c->graph_url, sizeof(c->graph_url), v,
+				  "--graph-url");
+	}
+}
+
+static int validate_cred(const struct cred *c, struct err *e)
+{
+	if (c->tenant[0] == '\0' || c->client_id[0] == '\0' ||
+	    c->sender[0] == '\0') {
+		err_set(e, "cred add needs --tenant, --client-id and --sender");
+		return -1;
+	}
+	if (validate_name(c->name, e) || validate_tenant(c->tenant, e) ||
+	    validate_guid(c->client_id, "client ID", e) ||
+	    validate_mailbox(c->sender, "sender", e))
+		return -1;
+	if ((c->object_id[0] &&
+	     validate_guid(c->object_id, "object ID", e)) ||
+	    (c->test_to[0] &&
+	     validate_mailbox(c->test_to, "test recipient", e)))
+		return -1;
+	if (cloud_find(c->cloud) == NULL) {
+		err_set(e, "cloud '%.20s' is unknown: use global, usgov, dod "
+			   "or china",
+			c->cloud);
+		return -1;
+	}
+	if ((c->authority_url[0] &&
+	     validate_url(c->authority_url, "https", "--authority-url", e)) ||
+	    (c->smtp_url[0] &&
+	     validate_url(c->smtp_url, "smtp", "--smtp-url", e)) ||
+	    (c->graph_url[0] &&
+	     validate_url(c->graph_url, "https", "--graph-url", e)))
+		return -1;
+	return 0;
+}
+
+static int cred_add(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"tenant", required_argument, NULL, O_TENANT},
+		{"client-id", required_argument, NULL, O_CLIENT},
+		{"sender", required_argument, NULL, O_SENDER},
+		{"object-id", required_argument, NULL, O_OBJECT},
+		{"test-to", required_argument, NULL, O_TESTTO},
+		{"cloud", required_argument, NULL, O_CLOUD},
+		{"authority-url", required_argument, NULL, O_AUTH},
+		{"smtp-url", required_argument, NULL, O_SMTP},
+		{"graph-url", required_argument, NULL, O_GRAPH},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	struct cred c = {.cloud = "global"};
+	struct err e;
+	int opt, rc = 1;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		int common = app_common_opt(app, opt, usage);
+		if (common < 0 || opt == '?' ||
+		    (common == 0 && cred_field(app, &c, opt, optarg)))
+			return 1;
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	if (copy_field(app, c.name, sizeof(c.name), argv[optind], "NAME"))
+		return 1;
+	if (validate_cred(&c, &e))
+		return app_fail_err(app, &e);
+	if (app_open(app, 0))
+		return 1;
+	c.created_at = app->now;
+	if (store_begin(app->store, &e) || store_cred_add(app->store, &c, &e) ||
+	    app_event(app, c.name, 0, "credential-added",
+		      cJSON_CreateObject(), &e) ||
+	    store_commit(app->store, &e)) {
+		store_rollback(app->store);
+		app_fail_err(app, &e);
+		goto out;
+	}
+	printf("added credential %s; register its secret with 'secretwatch "
+	       "secret add %s --expires WHEN'\n",
+	       c.name, c.name);
+	rc = 0;
+out:
+	app_close(app);
+	return rc;
+}
+
+static cJSON *cred_json(const struct cred *c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[TIMEFMT_RFC3339_LEN];
+
+	cJSON_AddStringToObject(o, "name", c->name);
+	cJSON_AddStringToObject(o, "tenant", c->tenant);
+	cJSON_AddStringToObject(o, "client_id", c->client_id);
+	cJSON_AddStringToObject(o, "sender", c->sender);
+	cJSON_AddStringToObject(o, "object_id", c->object_id);
+	cJSON_AddStringToObject(o, "test_to",
+				c->test_to[0] ? c->test_to : c->sender);
+	cJSON_AddStringToObject(o, "cloud", c->cloud);
+	cJSON_AddStringToObject(o, "authority_url", cloud_authority_url(c));
+	cJSON_AddStringToObject(o, "smtp_url", cloud_smtp_url(c));
+	cJSON_AddStringToObject(o, "graph_url", cloud_graph_url(c));
+	timefmt_rfc3339(c->created_at, t);
+	cJSON_AddStringToObject(o, "created_at", t);
+	return o;
+}
+
+struct list_ctx {
+	struct app *app;
+	int names;
+	int first;
+};
+
+static int list_one(void *p, const struct cred *c)
+{
+	struct list_ctx *ctx = p;
+	cJSON *o;
+	char *s;
+
+	if (ctx->names) {
+		puts(c->name);
+	} else if (ctx->app->json) {
+		o = cred_json(c);
+		s = cJSON_PrintUnformatted(o);
+		printf("%s%s", ctx->first ? "" : ",", s ? s : "null");
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		printf("%-24s %-8s %-36s %s\n", c->name, c->cloud,
+		       c->client_id, c->sender);
+	}
+	ctx->first = 0;
+	return 0;
+}
+
+static int cred_list(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"names", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	struct list_ctx ctx = {.app = app, .first = 1};
+	struct err e;
+	int opt, rc;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		if (opt == 'n')
+			ctx.names = 1;
+		else if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	}
+	if (optind != argc)
+		return app_bad_args(app);
+	if (app_open(app, 0))
+		return 1;
+	if (app->json && !ctx.names)
+		fputs("{\"credentials\":[", stdout);
+	else if (!ctx.names)
+		printf("%-24s %-8s %-36s %s\n", "NAME", "CLOUD", "CLIENT ID",
+		       "SENDER");
+	rc = store_cred_each(app->store, list_one, &ctx, &e);
+	if (app->json && !ctx.names)
+		fputs("]}\n", stdout);
+	app_close(app);
+	return rc ? app_fail_err(app, &e) : 0;
+}
+
+static int one_name(struct app *app, int argc, char **argv, int *force)
+{
+	static const struct option opts[] = {
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		if (opt == 'f' && force != NULL)
+			*force = 1;
+		else if (app_common_opt(app, opt, usage) != 1)
+			return opt == 'f' ? app_bad_args(app) : 1;
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	return 0;
+}
+
+static int cred_show(struct app *app, int argc, char **argv)
+{
+	struct cred c;
+	struct err e;
+	cJSON *o;
+
+	if (one_name(app, argc, argv, NULL) || app_open(app, 0))
+		return 1;
+	if (store_cred_get(app->store, argv[optind], &c, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
+	}
+	app_close(app);
+	o = cred_json(&c);
+	if (app->json) {
+		app_print_json(o);
+		return 0;
+	}
+	for (cJSON *f = o->child; f != NULL; f = f->next)
+		printf("%-14s %s\n", f->string,
+		       f->valuestring[0] ? f->valuestring : "-");
+	cJSON_Delete(o);
+	return 0;
+}
+
+static int count_live(void *p, const struct secret_info *si)
+{
+	if (si->state == SECRET_ACTIVE || si->state == SECRET_PENDING)
+		(*(int *)p)++;
+	return 0;
+}
+
+static int cred_rm(struct app *app, int argc, char **argv)
+{
+	struct cred c;
+	struct err e;
+	int force = 0, live = 0, rc = 1;
+
+	if (one_name(app, argc, argv, &force) || app_open(app, 0))
+		return 1;
+	if (store_begin(app->store, &e) ||
+	    store_cred_get(app->store, argv[optind], &c, &e) ||
+	    store_secret_each(app->store, c.id, count_live, &live, &e))
+		goto fail;
+	if (live > 0 && !force) {
+		err_set(&e, "credential %s still has %d active or pending "
+			    "secret(s): retire them first, or use --force",
+			c.name, live);
+		goto fail;
+	}
+	if (store_cred_rm(app->store, c.id, &e) ||
+	    app_event(app, c.name, 0, "credential-removed",
+		      cJSON_CreateObject(), &e) ||
+	    store_commit(app->store, &e))
+		goto fail;
+	printf("removed credential %s\n", c.name);
+	rc = 0;
+	goto out;
+fail:
+	store_rollback(app->store);
+	app_fail_err(app, &e);
+out:
+	app_close(app);
+	return rc;
+}
+
+static const struct command cred_commands[] = {
+	{"add", cred_add, "add a credential"},
+	{"list", cred_list, "list credentials"},
+	{"show", cred_show, "show one credential"},
+	{"rm", cred_rm, "remove a credential"},
+};
+
+int cmd_cred(struct app *app, int argc, char **argv)
+{
+	return app_dispatch(app, cred_commands,
+			    sizeof(cred_commands) / sizeof(cred_commands[0]),
+			    "cred", usage, argc, argv);
+}

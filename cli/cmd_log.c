@@ -1,0 +1,84 @@
+#include <cjson/cJSON.h>
+
+#include "cli.h"
+#include "timefmt.h"
+
+static const char usage[] =
+	"usage: secretwatch log [NAME] [--since WHEN] [--json]\n"
+	"\n"
+	"The audit trail: every registration, test, warning, switch and\n"
+	"removal, oldest first. Details never contain a secret or a token.\n"
+	"  --since WHEN  only events at or after WHEN (YYYY-MM-DD, RFC 3339)\n";
+
+struct log_ctx {
+	struct app *app;
+	int first;
+};
+
+static int print_event(void *p, const struct event_row *ev)
+{
+	struct log_ctx *l = p;
+	char t[TIMEFMT_RFC3339_LEN], sid[24], *cred = NULL;
+	cJSON *str;
+
+	timefmt_rfc3339(ev->at, t);
+	if (!l->app->json) {
+		snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
+		printf("%s  %-20s %-6s %-20s %s\n", t,
+		       ev->credential ? ev->credential : "-",
+		       ev->secret_id ? sid : "-", ev->kind, ev->detail);
+		return 0;
+	}
+	if (ev->credential != NULL) {
+		str = cJSON_CreateString(ev->credential);
+		cred = cJSON_PrintUnformatted(str);
+		cJSON_Delete(str);
+	}
+	printf("%s{\"id\":%lld,\"at\":\"%s\",\"credential\":%s,"
+	       "\"secret_id\":",
+	       l->first ? "" : ",", (long long)ev->id, t, cred ? cred : "null");
+	if (ev->secret_id)
+		printf("%lld", (long long)ev->secret_id);
+	else
+		fputs("null", stdout);
+	printf(",\"kind\":\"%s\",\"detail\":%s}", ev->kind, ev->detail);
+	cJSON_free(cred);
+	l->first = 0;
+	return 0;
+}
+
+int cmd_log(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"since", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	struct log_ctx l = {.app = app, .first = 1};
+	const char *name = NULL;
+	int64_t since = 0;
+	struct err e;
+	int opt, rc;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		if (opt == 's') {
+			if (timefmt_parse_when(optarg, app->now, &since, &e))
+				return app_fail(app, "--since: %s", e.msg);
+		} else if (app_common_opt(app, opt, usage) != 1) {
+			return 1;
+		}
+	}
+	if (optind < argc - 1)
+		return app_bad_args(app);
+	if (optind == argc - 1)
+		name = argv[optind];
+	if (app_open(app, 0))
+		return 1;
+	if (app->json)
+		fputs("{\"events\":[", stdout);
+	rc = store_event_each(app->store, name, since, print_event, &l, &e);
+	if (app->json)
+		fputs("]}\n", stdout);
+	app_close(app);
+	return rc ? app_fail_err(app, &e) : 0;
+}

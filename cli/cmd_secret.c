@@ -1,0 +1,354 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "num.h"
+#include "render.h"
+#include "timefmt.h"
+#include "validate.h"
+
+static const char usage[] =
+	"usage: secretwatch secret add NAME --expires WHEN [--key-id UUID]\n"
+	"                              [--note TEXT] [--force]\n"
+	"       secretwatch secret list [NAME] [--now WHEN]\n"
+	"       secretwatch secret retire NAME ID\n"
+	"\n"
+	"add reads the secret's Value from standard input (piped) or asks for\n"
+	"it without echo on a terminal; it is never taken from the command\n"
+	"line or the environment. It is stored encrypted, as pending, until a\n"
+	"test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
+	"  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra)\n"
+	"  --key-id UUID   the secret's ID in Entra (Certificates & secrets)\n"
+	"  --note TEXT     a short note, e.g. who created it\n"
+	"  --force         accept an expiry in the past\n"
+	"ID is the number shown by 'secretwatch secret list'.\n";
+
+struct add_args {
+	const char *name;
+	const char *expires;
+	const char *key_id;
+	const char *note;
+	int force;
+};
+
+static int parse_add(struct app *app, int argc, char **argv,
+		     struct add_args *a)
+{
+	static const struct option opts[] = {
+		{"expires", required_argument, NULL, 'e'},
+		{"key-id", required_argument, NULL, 'k'},
+		{"note", required_argument, NULL, 'n'},
+		{"force", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		if (opt == 'e')
+			a->expires = optarg;
+		else if (opt == 'k')
+			a->key_id = optarg;
+		else if (opt == 'n')
+			a->note = optarg;
+		else if (opt == 'f')
+			a->force = 1;
+		else if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	a->name = argv[optind];
+	if (a->expires == NULL)
+		return app_fail(app, "secret add needs --expires WHEN: the "
+				     "expiry shown in Entra under Certificates "
+				     "& secrets");
+	return 0;
+}
+
+/* Everything that can be checked before the store is touched. */
+static int check_add(struct app *app, const struct add_args *a,
+		     struct secret_info *si)
+{
+	struct err e;
+
+	if (validate_name(a->name, &e) ||
+	    timefmt_parse_when(a->expires, app->now, &si->expires_at, &e) ||
+	    (a->key_id && validate_guid(a->key_id, "key ID", &e)) ||
+	    (a->note && validate_text(a->note, SECRET_NOTE_MAX, "note", &e)))
+		return app_fail_err(app, &e);
+	if (si->expires_at <= app->now && !a->force) {
+		char t[TIMEFMT_RFC3339_LEN];
+		timefmt_rfc3339(si->expires_at, t);
+		return app_fail(app, "expiry %s is in the past: check --expires "
+				     "(or use --force to register it anyway)",
+				t);
+	}
+	if (a->key_id)
+		strcpy(si->key_id, a->key_id);
+	if (a->note)
+		strcpy(si->note, a->note);
+	return 0;
+}
+
+struct dup_ctx {
+	struct app *app;
+	const struct vbuf *value;
+	const char *key_id;
+	int64_t dup_id;
+	int by_value;
+	struct err *e;
+};
+
+static int find_dup(void *p, const struct secret_info *si)
+{
+	struct dup_ctx *d = p;
+	struct vbuf other;
+
+	if (d->key_id && strcmp(si->key_id, d->key_id) == 0) {
+		d->dup_id = si->id;
+		return 1;
+	}
+	if (si->state == SECRET_RETIRED ||
+	    store_secret_value(d->app->store, d->app->vault, si->id, &other,
+			       d->e))
+		return 0;
+	if (other.len == d->value->len &&
+	    vault_equal(other.p, d->value->p, other.len)) {
+		d->dup_id = si->id;
+		d->by_value = 1;
+	}
+	vbuf_free(&other);
+	return d->dup_id != 0;
+}
+
+static cJSON *added_json(const struct cred *c, const struct secret_info *si,
+			 int64_t now)
+{
+	cJSON *o = render_secret_json(si, now);
+
+	cJSON_AddStringToObject(o, "credential", c->name);
+	return o;
+}
+
+static int store_new_secret(struct app *app, const struct cred *c,
+			    struct secret_info *si, const struct vbuf *value,
+			    struct err *e)
+{
+	struct dup_ctx d = {app, value, si->key_id[0] ? si->key_id : NULL,
+			    0, 0, e};
+	cJSON *detail;
+
+	if (store_secret_each(app->store, c->id, find_dup, &d, e))
+		return -1;
+	if (d.dup_id != 0) {
+		err_set(e, "this secret is already registered for %s as "
+			   "#%lld (same %s): nothing to add",
+			c->name, (long long)d.dup_id,
+			d.by_value ? "value" : "key ID");
+		return -1;
+	}
+	if (store_secret_add(app->store, app->vault, si, value->p,
+			     value->len, e))
+		return -1;
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "hint", si->hint);
+	cJSON_AddStringToObject(detail, "key_id", si->key_id);
+	cJSON_AddNumberToObject(detail, "expires_at", (double)si->expires_at);
+	return app_event(app, c->name, si->id, "secret-added", detail, e);
+}
+
+static int secret_add(struct app *app, int argc, char **argv)
+{
+	struct add_args a = {0};
+	struct secret_info si = {0};
+	struct vbuf value = {0};
+	struct cred c;
+	struct err e;
+	char prompt[160];
+	int rc = 1;
+
+	if (parse_add(app, argc, argv, &a) || check_add(app, &a, &si))
+		return 1;
+	if (app_open(app, 1))
+		return 1;
+	if (store_cred_get(app->store, a.name, &c, &e)) {
+		app_fail_err(app, &e);
+		goto out;
+	}
+	snprintf(prompt, sizeof(prompt),
+		 "Client secret Value for %s (input hidden): ", c.name);
+	if (app_read_secret(app, prompt, &value))
+		goto out;
+	memcpy(si.hint, value.p, value.len < 3 ? value.len : 3);
+	si.credential_id = c.id;
+	si.created_at = app->now;
+	if (store_begin(app->store, &e) ||
+	    store_new_secret(app, &c, &si, &value, &e) ||
+	    store_commit(app->store, &e)) {
+		store_rollback(app->store);
+		app_fail_err(app, &e);
+		goto out;
+	}
+	if (app->json)
+		app_print_json(added_json(&c, &si, app->now));
+	else
+		printf("registered secret #%lld (%s~) for %s as pending: it "
+		       "becomes active after a successful test ('secretwatch "
+		       "rotate %s', or the daemon's next cycle)\n",
+		       (long long)si.id, si.hint, c.name, c.name);
+	rc = 0;
+out:
+	vbuf_free(&value);
+	app_close(app);
+	return rc;
+}
+
+struct list_ctx {
+	struct app *app;
+	const struct cred *cred;
+	int first;
+};
+
+static int list_secret(void *p, const struct secret_info *si)
+{
+	struct list_ctx *l = p;
+	char t[TIMEFMT_RFC3339_LEN];
+	cJSON *o;
+	char *s;
+
+	if (l->app->json) {
+		o = added_json(l->cred, si, l->app->now);
+		s = cJSON_PrintUnformatted(o);
+		printf("%s%s", l->first ? "" : ",", s ? s : "null");
+		free(s);
+		cJSON_Delete(o);
+	} else {
+		timefmt_rfc3339(si->expires_at, t);
+		printf("%-5lld %-24s %-8s %-4s %-36s %s %5lld  %s\n",
+		       (long long)si->id, l->cred->name,
+		       secret_state_name(si->state), si->hint,
+		       si->key_id[0] ? si->key_id : "-", t,
+		       (long long)timefmt_days_left(si->expires_at,
+						    l->app->now),
+		       si->note);
+	}
+	l->first = 0;
+	return 0;
+}
+
+static int list_cred(void *p, const struct cred *c)
+{
+	struct list_ctx *l = p;
+	struct err e;
+
+	l->cred = c;
+	return store_secret_each(l->app->store, c->id, list_secret, l, &e);
+}
+
+static int secret_list(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"now", required_argument, NULL, OPT_NOW},
+		{0}};
+	struct list_ctx l = {.app = app, .first = 1};
+	struct cred c;
+	struct err e;
+	int opt, rc;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+		if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind < argc - 1)
+		return app_bad_args(app);
+	if (app_open(app, 0))
+		return 1;
+	if (optind == argc - 1 && store_cred_get(app->store, argv[optind], &c, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
+	}
+	if (app->json)
+		fputs("{\"secrets\":[", stdout);
+	else
+		printf("%-5s %-24s %-8s %-4s %-36s %-20s %5s  %s\n", "ID",
+		       "CREDENTIAL", "STATE", "HINT", "KEY ID", "EXPIRES",
+		       "DAYS", "NOTE");
+	rc = optind == argc - 1 ? list_cred(&l, &c)
+				: store_cred_each(app->store, list_cred, &l, &e);
+	if (app->json)
+		fputs("]}\n", stdout);
+	app_close(app);
+	return rc ? app_fail(app, "cannot list secrets") : 0;
+}
+
+static int secret_retire(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	struct secret_info si;
+	struct cred c;
+	struct err e;
+	int64_t id;
+	int opt, rc = 1;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+		if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind != argc - 2)
+		return app_bad_args(app);
+	if (num_parse_i64(argv[optind + 1], 1, INT64_MAX, &id))
+		return app_fail(app, "secret ID '%.40s' is not a number: use "
+				     "the ID column of 'secretwatch secret list'",
+				argv[optind + 1]);
+	if (app_open(app, 0))
+		return 1;
+	if (store_begin(app->store, &e) ||
+	    store_cred_get(app->store, argv[optind], &c, &e) ||
+	    store_secret_get(app->store, id, &si, &e))
+		goto fail;
+	if (si.credential_id != c.id) {
+		err_set(&e, "secret #%lld does not belong to %s: see "
+			    "'secretwatch secret list %s'",
+			(long long)id, c.name, c.name);
+		goto fail;
+	}
+	if (si.state == SECRET_RETIRED) {
+		err_set(&e, "secret #%lld is already retired", (long long)id);
+		goto fail;
+	}
+	if (store_secret_set_state(app->store, id, SECRET_RETIRED, &e) ||
+	    app_event(app, c.name, id, "secret-retired", NULL, &e) ||
+	    store_commit(app->store, &e))
+		goto fail;
+	printf("retired secret #%lld (%s~) of %s%s\n", (long long)id, si.hint,
+	       c.name,
+	       si.state == SECRET_ACTIVE
+		       ? "; it was the active one: the credential has no "
+			 "active secret now"
+		       : "");
+	rc = 0;
+	goto out;
+fail:
+	store_rollback(app->store);
+	app_fail_err(app, &e);
+out:
+	app_close(app);
+	return rc;
+}
+
+static const struct command secret_commands[] = {
+	{"add", secret_add, "register a new secret"},
+	{"list", secret_list, "list secrets"},
+	{"retire", secret_retire, "stop using a secret"},
+};
+
+int cmd_secret(struct app *app, int argc, char **argv)
+{
+	return app_dispatch(
+		app, secret_commands,
+		sizeof(secret_commands) / sizeof(secret_commands[0]), "secret",
+		usage, argc, argv);
+}

@@ -1,0 +1,695 @@
+#include "entra.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+#include "num.h"
+
+/* A reply larger than this is not a token reply. */
+#define ENTRA_BODY_MAX (256 * 1024)
+/* A token larger than this is refused (EXO tokens are 1.5-3 KB). */
+#define ENTRA_TOKEN_MAX (64 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Text helpers */
+
+/* Copy at most srclen bytes of src into dst (size dstsz), control
+ * characters turned into spaces, runs of spaces collapsed, and the ends
+ * trimmed. */
+static void copy_text(char *dst, size_t dstsz, const char *src,
+		      size_t srclen)
+{
+	size_t n = 0;
+	bool space = true; /* drops leading blanks */
+
+	if (dstsz == 0)
+		return;
+	for (size_t i = 0; i < srclen && src[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if (ch < 0x20 || ch == 0x7f || ch == ' ') {
+			if (space)
+				continue;
+			ch = ' ';
+			space = true;
+		} else {
+			space = false;
+		}
+		if (n + 1 >= dstsz)
+			break;
+		dst[n++] = (char)ch;
+	}
+	while (n > 0 && dst[n - 1] == ' ')
+		n--;
+	dst[n] = '\0';
+}
+
+static void copy_str(char *dst, size_t dstsz, const char *src)
+{
+	copy_text(dst, dstsz, src, src != NULL ? strlen(src) : 0);
+}
+
+/* Replace every occurrence of the len bytes of needle in s with
+ * "[redacted]", so that a secret echoed by a server never reaches a
+ * result string. */
+static void redact(char *s, size_t size, const char *needle, size_t len)
+{
+	static const char mark[] = "[redacted]";
+	const size_t ml = sizeof(mark) - 1;
+	char *from = s, *p;
+
+	if (needle == NULL || len < 8)
+		return;
+	while ((p = memmem(from, strlen(from), needle, len)) != NULL) {
+		size_t off = (size_t)(p - s);
+		size_t tail = strlen(p + len);
+
+		if (off + ml >= size) {
+			s[off] = '\0';
+			break;
+		}
+		if (off + ml + tail >= size)
+			tail = size - off - ml - 1;
+		memmove(p + ml, p + len, tail);
+		memcpy(p, mark, ml);
+		p[ml + tail] = '\0';
+		from = p + ml;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens */
+
+void entra_token_free(struct entra_token *t)
+{
+	if (t == NULL)
+		return;
+	if (t->value != NULL) {
+		sodium_memzero(t->value, t->len);
+		sodium_free(t->value);
+	}
+	t->value = NULL;
+	t->len = 0;
+	t->expires_at = 0;
+}
+
+static int token_set(struct entra_token *t, const char *v, size_t len,
+		     int64_t expires_at)
+{
+	char *p = sodium_malloc(len + 1);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p, v, len);
+	p[len] = '\0';
+	t->value = p;
+	t->len = len;
+	t->expires_at = expires_at;
+	return 0;
+}
+
+int entra_token_dup(const struct entra_token *src, struct entra_token *ret,
+		    struct err *e)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (src == NULL || src->value == NULL) {
+		err_set(e, "no access token to copy");
+		return -1;
+	}
+	if (token_set(ret, src->value, src->len, src->expires_at) != 0) {
+		err_set(e, "out of secure memory for the access token");
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reply parsing */
+
+/* Zero every string in the tree before it is freed: a token reply holds
+ * the access token. */
+static void json_wipe(cJSON *j)
+{
+	for (; j != NULL; j = j->next) {
+		if (j->valuestring != NULL)
+			sodium_memzero(j->valuestring, strlen(j->valuestring));
+		if (j->child != NULL)
+			json_wipe(j->child);
+	}
+}
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+/* Find "label" in s and copy the value after it into dst: up to the next
+ * blank, or to the end of the line when rest_of_line is set. */
+static void suffix_value(const char *s, const char *label, char *dst,
+			 size_t dstsz, bool rest_of_line)
+{
+	const char *p = strstr(s, label);
+	size_t n = 0;
+
+	if (p == NULL || dst[0] != '\0')
+		return;
+	p += strlen(label);
+	while (*p == ' ')
+		p++;
+	while (p[n] != '\0' && p[n] != '\r' && p[n] != '\n' &&
+	       (rest_of_line || p[n] != ' '))
+		n++;
+	copy_text(dst, dstsz, p, n);
+}
+
+/* The description without its "Trace ID: .. Correlation ID: ..
+ * Timestamp: .." suffix, in either the "\r\n" or the blank-separated
+ * form; the suffix's values fill the IDs the JSON fields did not. */
+static void parse_description(const char *d, struct entra_result *res)
+{
+	const char *cut = NULL;
+	const char *p = d;
+
+	while ((p = strstr(p, "Trace ID:")) != NULL) {
+		cut = p;
+		p++;
+	}
+	if (cut == NULL) {
+		copy_str(res->error_description,
+			 sizeof(res->error_description), d);
+		return;
+	}
+	copy_text(res->error_description, sizeof(res->error_description), d,
+		  (size_t)(cut - d));
+	suffix_value(cut, "Trace ID:", res->trace_id, sizeof(res->trace_id),
+		     false);
+	suffix_value(cut, "Correlation ID:", res->correlation_id,
+		     sizeof(res->correlation_id), false);
+	suffix_value(cut, "Timestamp:", res->timestamp,
+		     sizeof(res->timestamp), true);
+}
+
+/* expires_in: a JSON number or, from older endpoints, a numeric string. */
+static int parse_expires_in(const cJSON *obj, int64_t *ret)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "expires_in");
+	int64_t v;
+
+	if (cJSON_IsNumber(it)) {
+		double d = cJSON_GetNumberValue(it);
+
+		if (!(d >= 0 && d <= 10L * 365 * 86400))
+			return -1;
+		*ret = (int64_t)d;
+		return 0;
+	}
+	if (cJSON_IsString(it) &&
+	    num_parse_i64(it->valuestring, 0, 10L * 365 * 86400, &v) == 0) {
+		*ret = v;
+		return 0;
+	}
+	return -1;
+}
+
+static void parse_error_object(const cJSON *root, struct entra_result *res)
+{
+	const cJSON *codes, *c;
+	const char *s;
+
+	copy_str(res->error, sizeof(res->error), json_str(root, "error"));
+	codes = cJSON_GetObjectItemCaseSensitive(root, "error_codes");
+	cJSON_ArrayForEach(c, codes)
+	{
+		double d;
+
+		if (res->n_error_codes >= ENTRA_CODES_MAX)
+			break;
+		if (!cJSON_IsNumber(c))
+			continue;
+		d = cJSON_GetNumberValue(c);
+		if (d < 0 || d > 2147483647.0)
+			continue;
+		res->error_codes[res->n_error_codes++] = (long)d;
+	}
+	if ((s = json_str(root, "trace_id")) != NULL)
+		copy_str(res->trace_id, sizeof(res->trace_id), s);
+	if ((s = json_str(root, "correlation_id")) != NULL)
+		copy_str(res->correlation_id, sizeof(res->correlation_id), s);
+	if ((s = json_str(root, "timestamp")) != NULL)
+		copy_str(res->timestamp, sizeof(res->timestamp), s);
+	if ((s = json_str(root, "error_description")) != NULL)
+		parse_description(s, res);
+}
+
+static const char *status_reason(long status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "";
+	}
+}
+
+static void summarise_error(struct entra_result *res)
+{
+	if (res->n_error_codes > 0)
+		snprintf(res->summary, sizeof(res->summary),
+			 "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
+			 res->error[0] ? res->error : "no error field",
+			 res->http_status,
+			 res->error_description[0] ? res->error_description
+						   : "no description");
+	else
+		snprintf(res->summary, sizeof(res->summary),
+			 "%s (HTTP %ld): %s", res->error, res->http_status,
+			 res->error_description[0] ? res->error_description
+						   : "no description");
+}
+
+/* Reset what a parse fills, keeping the transport fields. */
+static void reset_parsed(struct entra_result *res)
+{
+	res->ok = false;
+	res->transient = false;
+	res->http_status = 0;
+	res->error[0] = '\0';
+	res->n_error_codes = 0;
+	memset(res->error_codes, 0, sizeof(res->error_codes));
+	res->error_description[0] = '\0';
+	res->trace_id[0] = '\0';
+	res->correlation_id[0] = '\0';
+	res->timestamp[0] = '\0';
+	res->expires_in = 0;
+	res->summary[0] = '\0';
+}
+
+int entra_parse_response(long status, const char *body, size_t len,
+			 int64_t now, struct entra_result *res,
+			 struct entra_token *ret_token)
+{
+	cJSON *root = NULL;
+	const cJSON *at;
+	int64_t expires_in;
+	int ret = -1;
+
+	memset(ret_token, 0, sizeof(*ret_token));
+	reset_parsed(res);
+	res->http_status = status;
+	res->transient = status == 429 || status >= 500;
+
+	if (body != NULL && len > 0)
+		root = cJSON_ParseWithLength(body, len);
+
+	if (!cJSON_IsObject(root)) {
+		char first[160];
+		size_t n = 0;
+
+		while (body != NULL && n < len && body[n] != '\n' &&
+		       n < sizeof(first) - 1)
+			n++;
+		copy_text(first, sizeof(first), body != NULL ? body : "", n);
+		if (status == 200)
+			snprintf(res->summary, sizeof(res->summary),
+				 "HTTP 200 but the reply is not a JSON token "
+				 "reply: %s",
+				 first[0] ? first : "(empty body)");
+		else
+			snprintf(res->summary, sizeof(res->summary),
+				 "HTTP %ld %s, not an OAuth reply: %s", status,
+				 status_reason(status),
+				 first[0] ? first : "(empty body)");
+		goto out_json;
+	}
+
+	if (json_str(root, "error") != NULL || status != 200) {
+		parse_error_object(root, res);
+		if (res->error[0] == '\0' && res->n_error_codes == 0) {
+			snprintf(res->summary, sizeof(res->summary),
+				 "HTTP %ld %s with a JSON body that is not an "
+				 "OAuth error",
+				 status, status_reason(status));
+			goto out_json;
+		}
+		summarise_error(res);
+		goto out_json;
+	}
+
+	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
+		snprintf(res->summary, sizeof(res->summary),
+			 "HTTP 200 but the reply has no access_token");
+		goto out_json;
+	}
+	if (parse_expires_in(root, &expires_in) != 0) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "HTTP 200 but the reply has no usable expires_in");
+		goto out_json;
+	}
+	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "HTTP 200 but the access token is larger than %d "
+			 "bytes",
+			 ENTRA_TOKEN_MAX);
+		goto out_json;
+	}
+	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
+		      now + expires_in) != 0) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "out of secure memory for the access token");
+		goto out_json;
+	}
+	res->ok = true;
+	res->expires_in = expires_in;
+	snprintf(res->summary, sizeof(res->summary),
+		 "token issued, valid for %lld s",
+		 (long long)expires_in);
+	ret = 0;
+out_json:
+	if (root != NULL) {
+		json_wipe(root);
+		cJSON_Delete(root);
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transport */
+
+/* The reply body, in memory that is wiped when it grows or is freed. */
+struct sbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+	bool too_big;
+};
+
+static void sbuf_free(struct sbuf *b)
+{
+	if (b->p != NULL) {
+		sodium_memzero(b->p, b->cap);
+		sodium_free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t sbuf_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sbuf *b = arg;
+	size_t n = size * nmemb;
+
+	if (n > ENTRA_BODY_MAX || b->len + n > ENTRA_BODY_MAX) {
+		b->too_big = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = sodium_malloc(cap)) == NULL)
+			return 0;
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len);
+			sodium_memzero(b->p, b->cap);
+			sodium_free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+/* Escape len bytes of s and append "key=<escaped>" to the form. With
+ * dst NULL only the length is counted. The escaped copy is wiped. */
+static int form_add(CURL *h, char *dst, size_t *off, const char *key,
+		    const char *s, size_t len)
+{
+	char *esc;
+	size_t el, kl = strlen(key);
+
+	if (len > 4096)
+		return -1;
+	if ((esc = curl_easy_escape(h, s, (int)len)) == NULL)
+		return -1;
+	el = strlen(esc);
+	if (dst != NULL) {
+		if (*off > 0)
+			dst[(*off)] = '&';
+		memcpy(dst + *off + (*off > 0), key, kl);
+		dst[*off + (*off > 0) + kl] = '=';
+		memcpy(dst + *off + (*off > 0) + kl + 1, esc, el);
+	}
+	*off += (*off > 0) + kl + 1 + el;
+	sodium_memzero(esc, el);
+	curl_free(esc);
+	return 0;
+}
+
+/* Build the form in secure memory: two passes, count then write. */
+static char *form_build(CURL *h, const struct entra_request *rq,
+			size_t *ret_len)
+{
+	char *form = NULL;
+
+	for (int pass = 0; pass < 2; pass++) {
+		size_t off = 0;
+
+		if (form_add(h, form, &off, "client_id", rq->client_id,
+			     strlen(rq->client_id)) != 0 ||
+		    form_add(h, form, &off, "scope", rq->scope,
+			     strlen(rq->scope)) != 0 ||
+		    (rq->secret_len > 0 &&
+		     form_add(h, form, &off, "client_secret", rq->secret,
+			      rq->secret_len) != 0) ||
+		    form_add(h, form, &off, "grant_type", "client_credentials",
+			     strlen("client_credentials")) != 0)
+			goto fail;
+		if (pass == 0) {
+			if ((form = sodium_malloc(off + 1)) == NULL)
+				return NULL;
+			*ret_len = off;
+		} else {
+			form[off] = '\0';
+		}
+	}
+	return form;
+fail:
+	if (form != NULL) {
+		sodium_memzero(form, *ret_len + 1);
+		sodium_free(form);
+	}
+	return NULL;
+}
+
+static int default_sleep(long ms, void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+static long next_wait(const struct entra_retry *rp, int attempt,
+		      long retry_after_s)
+{
+	long wait;
+
+	if (retry_after_s > 0) {
+		if (retry_after_s > rp->max_delay_ms / 1000 + 1)
+			return rp->max_delay_ms;
+		wait = retry_after_s * 1000;
+	} else {
+		wait = rp->base_delay_ms;
+		for (int i = 1; i < attempt && wait < rp->max_delay_ms; i++)
+			wait *= 2;
+	}
+	if (wait > rp->max_delay_ms)
+		wait = rp->max_delay_ms;
+	return wait < 0 ? 0 : wait;
+}
+
+static bool bad_field(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+int entra_request_token(const struct entra_request *rq,
+			const struct net_opts *net,
+			const struct entra_retry *retry, int64_t now,
+			struct entra_result *res,
+			struct entra_token *ret_token)
+{
+	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
+	const struct entra_retry *rp = retry != NULL ? retry : &defaults;
+	int max_attempts = rp->max_attempts > 0 ? rp->max_attempts : 1;
+	char errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *headers = NULL;
+	struct sbuf body = {0};
+	struct err e = {{0}};
+	char *url = NULL, *tenant = NULL, *form = NULL;
+	size_t form_len = 0, alen;
+	CURL *h = NULL;
+	int ret = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(ret_token, 0, sizeof(*ret_token));
+
+	if (rq == NULL || bad_field(rq->authority_url) ||
+	    bad_field(rq->tenant) || bad_field(rq->client_id) ||
+	    bad_field(rq->scope)) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "token request: authority, tenant, client ID and "
+			 "scope are all required");
+		return -1;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "token request: cannot create a curl handle");
+		return -1;
+	}
+	if (net_setup(h, net, NET_HTTPS, &e) != 0) {
+		snprintf(res->summary, sizeof(res->summary), "token request: %s",
+			 e.msg);
+		goto out;
+	}
+
+	/* {authority}/{tenant}/oauth2/v2.0/token, the tenant escaped so that
+	 * it cannot change the path. */
+	alen = strlen(rq->authority_url);
+	while (alen > 0 && rq->authority_url[alen - 1] == '/')
+		alen--;
+	if ((tenant = curl_easy_escape(h, rq->tenant, 0)) == NULL)
+		goto out_oom;
+	if ((url = malloc(alen + strlen(tenant) + 32)) == NULL)
+		goto out_oom;
+	snprintf(url, alen + strlen(tenant) + 32, "%.*s/%s/oauth2/v2.0/token",
+		 (int)alen, rq->authority_url, tenant);
+
+	if ((form = form_build(h, rq, &form_len)) == NULL)
+		goto out_oom;
+	if ((headers = curl_slist_append(NULL, "Accept: application/json")) ==
+	    NULL)
+		goto out_oom;
+
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form_len) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT,
+			     "secretwatch/" SW_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sbuf_write) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+		snprintf(res->summary, sizeof(res->summary),
+			 "token request: libcurl refused an option");
+		goto out;
+	}
+
+	for (int attempt = 1;; attempt++) {
+		CURLcode rc;
+		long status = 0, wait;
+		curl_off_t ra = 0;
+
+		sbuf_free(&body);
+		errbuf[0] = '\0';
+		rc = curl_easy_perform(h);
+		res->attempts = attempt;
+		res->curl_code = (int)rc;
+		if (rc != CURLE_OK) {
+			reset_parsed(res);
+			res->retry_after_s = 0;
+			copy_str(res->curl_error, sizeof(res->curl_error),
+				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			if (rc == CURLE_WRITE_ERROR && body.too_big)
+				snprintf(res->curl_error,
+					 sizeof(res->curl_error),
+					 "reply larger than %d bytes",
+					 ENTRA_BODY_MAX);
+			res->transient = net_curl_transient(rc);
+			snprintf(res->summary, sizeof(res->summary),
+				 "token endpoint not reached: %s (curl %d)",
+				 res->curl_error, (int)rc);
+		} else {
+			res->curl_error[0] = '\0';
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+			if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) !=
+				    CURLE_OK ||
+			    ra < 0)
+				ra = 0;
+			res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+			if (entra_parse_response(status, body.p, body.len, now,
+						 res, ret_token) == 0) {
+				ret = 0;
+				break;
+			}
+		}
+		if (!res->transient || attempt >= max_attempts)
+			break;
+		wait = next_wait(rp, attempt, res->retry_after_s);
+		if (res->waited_ms + wait > rp->max_total_ms)
+			break;
+		if ((rp->sleep_ms != NULL ? rp->sleep_ms : default_sleep)(
+			    wait, rp->sleep_arg) != 0)
+			break;
+		res->waited_ms += wait;
+	}
+	if (ret != 0 && res->attempts > 1) {
+		char tmp[ENTRA_SUMMARY_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s", res->summary);
+		snprintf(res->summary, sizeof(res->summary),
+			 "after %d attempts: %s", res->attempts, tmp);
+	}
+	goto out;
+
+out_oom:
+	snprintf(res->summary, sizeof(res->summary),
+		 "token request: out of memory");
+out:
+	if (rq->secret != NULL) {
+		redact(res->summary, sizeof(res->summary), rq->secret,
+		       rq->secret_len);
+		redact(res->error_description, sizeof(res->error_description),
+		       rq->secret, rq->secret_len);
+		redact(res->curl_error, sizeof(res->curl_error), rq->secret,
+		       rq->secret_len);
+	}
+	sbuf_free(&body);
+	if (form != NULL) {
+		sodium_memzero(form, form_len);
+		sodium_free(form);
+	}
+	curl_slist_free_all(headers);
+	curl_free(tenant);
+	free(url);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	return ret;
+}

@@ -1,0 +1,182 @@
+#include "jwt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <sodium.h>
+
+/* Larger payloads are not access tokens we understand. */
+#define JWT_PAYLOAD_MAX (16 * 1024)
+
+static void copy_claim(char *dst, size_t dstsz, const cJSON *it)
+{
+	size_t n = 0;
+	const char *s;
+
+	if (cJSON_IsArray(it))
+		it = cJSON_GetArrayItem(it, 0);
+	if (!cJSON_IsString(it))
+		return;
+	for (s = it->valuestring; *s != '\0' && n + 1 < dstsz; s++)
+		dst[n++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	dst[n] = '\0';
+}
+
+static int64_t num_claim(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	double d;
+
+	if (!cJSON_IsNumber(it))
+		return 0;
+	d = cJSON_GetNumberValue(it);
+	if (!(d >= 0 && d < 9.2e18))
+		return 0;
+	return (int64_t)d;
+}
+
+static void json_wipe(cJSON *j)
+{
+	for (; j != NULL; j = j->next) {
+		if (j->valuestring != NULL)
+			sodium_memzero(j->valuestring, strlen(j->valuestring));
+		if (j->child != NULL)
+			json_wipe(j->child);
+	}
+}
+
+int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
+	       struct err *e)
+{
+	const char *dot1, *dot2, *p;
+	unsigned char *bin = NULL;
+	size_t plen, binlen = 0, cap;
+	cJSON *root = NULL;
+	const cJSON *roles, *r;
+	int rv = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (token == NULL || len == 0) {
+		err_set(e, "empty access token");
+		return -1;
+	}
+	dot1 = memchr(token, '.', len);
+	if (dot1 == NULL) {
+		err_set(e, "the access token is not a JWT (no '.')");
+		return -1;
+	}
+	p = dot1 + 1;
+	dot2 = memchr(p, '.', len - (size_t)(p - token));
+	if (dot2 == NULL) {
+		err_set(e, "the access token is not a JWT (one '.')");
+		return -1;
+	}
+	plen = (size_t)(dot2 - p);
+	while (plen > 0 && p[plen - 1] == '=')
+		plen--;
+	if (plen == 0 || plen > JWT_PAYLOAD_MAX * 4 / 3 + 4) {
+		err_set(e, "the access token's payload is empty or too large");
+		return -1;
+	}
+	cap = plen * 3 / 4 + 3;
+	if ((bin = sodium_malloc(cap + 1)) == NULL) {
+		err_set(e, "out of secure memory decoding the access token");
+		return -1;
+	}
+	if (sodium_base642bin(bin, cap, p, plen, NULL, &binlen, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+		err_set(e, "the access token's payload is not base64url");
+		goto out;
+	}
+	bin[binlen] = '\0';
+	root = cJSON_ParseWithLength((const char *)bin, binlen);
+	if (!cJSON_IsObject(root)) {
+		err_set(e, "the access token's payload is not a JSON object");
+		goto out;
+	}
+
+	copy_claim(ret->aud, sizeof(ret->aud),
+		   cJSON_GetObjectItemCaseSensitive(root, "aud"));
+	copy_claim(ret->iss, sizeof(ret->iss),
+		   cJSON_GetObjectItemCaseSensitive(root, "iss"));
+	copy_claim(ret->appid, sizeof(ret->appid),
+		   cJSON_GetObjectItemCaseSensitive(root, "appid"));
+	if (ret->appid[0] == '\0')
+		copy_claim(ret->appid, sizeof(ret->appid),
+			   cJSON_GetObjectItemCaseSensitive(root, "azp"));
+	copy_claim(ret->tid, sizeof(ret->tid),
+		   cJSON_GetObjectItemCaseSensitive(root, "tid"));
+	copy_claim(ret->oid, sizeof(ret->oid),
+		   cJSON_GetObjectItemCaseSensitive(root, "oid"));
+	copy_claim(ret->idtyp, sizeof(ret->idtyp),
+		   cJSON_GetObjectItemCaseSensitive(root, "idtyp"));
+	copy_claim(ret->ver, sizeof(ret->ver),
+		   cJSON_GetObjectItemCaseSensitive(root, "ver"));
+	ret->exp = num_claim(root, "exp");
+	ret->iat = num_claim(root, "iat");
+	ret->nbf = num_claim(root, "nbf");
+
+	roles = cJSON_GetObjectItemCaseSensitive(root, "roles");
+	if (cJSON_IsArray(roles)) {
+		ret->has_roles = true;
+		cJSON_ArrayForEach(r, roles)
+		{
+			if (ret->n_roles >= JWT_ROLES_MAX)
+				break;
+			if (!cJSON_IsString(r) ||
+			    strlen(r->valuestring) >= JWT_ROLE_MAX)
+				continue;
+			copy_claim(ret->roles[ret->n_roles],
+				   sizeof(ret->roles[0]), r);
+			ret->n_roles++;
+		}
+	} else if (cJSON_IsString(roles)) {
+		/* Not how Entra sends it, but unambiguous. */
+		ret->has_roles = true;
+		if (strlen(roles->valuestring) < JWT_ROLE_MAX) {
+			copy_claim(ret->roles[0], sizeof(ret->roles[0]), roles);
+			ret->n_roles = 1;
+		}
+	}
+	rv = 0;
+out:
+	if (root != NULL) {
+		json_wipe(root);
+		cJSON_Delete(root);
+	}
+	sodium_memzero(bin, cap + 1);
+	sodium_free(bin);
+	if (rv != 0)
+		memset(ret, 0, sizeof(*ret));
+	return rv;
+}
+
+bool jwt_has_role(const struct jwt_claims *c, const char *role)
+{
+	if (c == NULL || role == NULL)
+		return false;
+	for (size_t i = 0; i < c->n_roles; i++)
+		if (strcmp(c->roles[i], role) == 0)
+			return true;
+	return false;
+}
+
+void jwt_roles_str(const struct jwt_claims *c, char *out, size_t outsz)
+{
+	size_t n = 0;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; c != NULL && i < c->n_roles; i++) {
+		int w = snprintf(out + n, outsz - n, "%s%s", i ? "," : "",
+				 c->roles[i]);
+
+		if (w < 0 || (size_t)w >= outsz - n) {
+			out[n] = '\0';
+			break;
+		}
+		n += (size_t)w;
+	}
+}

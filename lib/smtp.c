@@ -1,0 +1,622 @@
+#include "smtp.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+static const char *const stage_names[] = {
+	[SMTP_STAGE_CONNECT] = "connect",
+	[SMTP_STAGE_GREETING] = "greeting",
+	[SMTP_STAGE_EHLO] = "ehlo",
+	[SMTP_STAGE_STARTTLS] = "starttls",
+	[SMTP_STAGE_TLS] = "tls",
+	[SMTP_STAGE_AUTH] = "auth",
+	[SMTP_STAGE_MAIL] = "mail",
+	[SMTP_STAGE_RCPT] = "rcpt",
+	[SMTP_STAGE_DATA] = "data",
+	[SMTP_STAGE_END_OF_DATA] = "end-of-data",
+	[SMTP_STAGE_QUIT] = "quit",
+};
+
+const char *smtp_stage_name(enum smtp_stage s)
+{
+	if ((unsigned)s >= sizeof(stage_names) / sizeof(stage_names[0]))
+		return "unknown";
+	return stage_names[s];
+}
+
+/* ------------------------------------------------------------------ */
+/* Reply parsing */
+
+/* Copy len bytes of src to dst, control characters as '?'. */
+static void copy_line(char *dst, size_t dstsz, const char *src, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len && n + 1 < dstsz; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	if (dstsz > 0)
+		dst[n] = '\0';
+}
+
+/* "d.ddd.ddd" with a class of 2, 4 or 5: returns its length, or 0. */
+static size_t enhanced_len(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (len < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') ||
+	    s[1] != '.')
+		return 0;
+	i = 2;
+	for (int part = 0; part < 2; part++) {
+		size_t start = i;
+
+		while (i < len && i - start < 4 && isdigit((unsigned char)s[i]))
+			i++;
+		if (i == start || i - start > 3)
+			return 0;
+		if (part == 0) {
+			if (i >= len || s[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	if (i < len && s[i] != ' ')
+		return 0;
+	return i;
+}
+
+int smtp_parse_line(const char *line, size_t len, int *ret_code,
+		    bool *ret_more, char enhanced[16], size_t *ret_text_off)
+{
+	size_t off, el;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len < 3 || line[0] < '1' || line[0] > '5' ||
+	    !isdigit((unsigned char)line[1]) ||
+	    !isdigit((unsigned char)line[2]))
+		return -1;
+	if (len > 3 && line[3] != ' ' && line[3] != '-')
+		return -1;
+	*ret_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
+		    (line[2] - '0');
+	*ret_more = len > 3 && line[3] == '-';
+	enhanced[0] = '\0';
+	off = len > 3 ? 4 : 3;
+	if ((el = enhanced_len(line + off, len - off)) > 0 && el < 16) {
+		memcpy(enhanced, line + off, el);
+		enhanced[el] = '\0';
+		off += el;
+	}
+	while (off < len && line[off] == ' ')
+		off++;
+	*ret_text_off = off;
+	return 0;
+}
+
+void smtp_result_init(struct smtp_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->stage = SMTP_STAGE_CONNECT;
+	r->expect_ = SMTP_STAGE_GREETING;
+}
+
+/* An EHLO keyword line: STARTTLS before TLS, AUTH after it. */
+static void ehlo_capability(struct smtp_result *r, const char *t,
+			    size_t len)
+{
+	if (!r->tls && len == 8 && strncasecmp(t, "STARTTLS", 8) == 0) {
+		r->starttls_offered = true;
+		return;
+	}
+	if (r->tls && len >= 5 && strncasecmp(t, "AUTH", 4) == 0 &&
+	    (t[4] == ' ' || t[4] == '=')) {
+		const char *m = t + 5;
+		size_t ml = len - 5;
+
+		r->auth_offered = true;
+		copy_line(r->auth_mechs, sizeof(r->auth_mechs), m, ml);
+		for (size_t i = 0; i < ml;) {
+			size_t j = i;
+
+			while (j < ml && m[j] != ' ')
+				j++;
+			if (j - i == 7 && strncasecmp(m + i, "XOAUTH2", 7) == 0)
+				r->xoauth2_offered = true;
+			i = j + 1;
+		}
+	}
+}
+
+/* A complete reply: attribute it to a stage and work out the next. */
+static void reply_done(struct smtp_result *r, const struct smtp_reply *rep)
+{
+	enum smtp_stage st = r->expect_;
+	int cls = rep->code / 100;
+
+	if (rep->code == 221)
+		return; /* QUIT's answer says nothing about the send */
+	if (rep->code == 334 || rep->code == 235)
+		st = SMTP_STAGE_AUTH;
+	else if (rep->code == 354)
+		st = SMTP_STAGE_DATA;
+	r->last = *rep;
+	r->stage = st;
+	r->n_replies++;
+
+	switch (st) {
+	case SMTP_STAGE_CONNECT:
+	case SMTP_STAGE_GREETING:
+		r->expect_ = cls == 2 ? SMTP_STAGE_EHLO : SMTP_STAGE_QUIT;
+		break;
+	case SMTP_STAGE_EHLO:
+		if (cls != 2)
+			r->expect_ = SMTP_STAGE_QUIT;
+		else if (!r->tls)
+			r->expect_ = r->starttls_offered ? SMTP_STAGE_STARTTLS
+							 : SMTP_STAGE_QUIT;
+		else
+			r->expect_ = r->auth_offered ? SMTP_STAGE_AUTH
+						     : SMTP_STAGE_MAIL;
+		break;
+	case SMTP_STAGE_STARTTLS:
+	case SMTP_STAGE_TLS:
+		if (rep->code == 220) {
+			r->tls = true;
+			r->expect_ = SMTP_STAGE_EHLO;
+		} else {
+			r->expect_ = SMTP_STAGE_QUIT;
+		}
+		break;
+	case SMTP_STAGE_AUTH:
+		if (rep->code == 334) {
+			r->expect_ = SMTP_STAGE_AUTH;
+		} else if (rep->code == 235) {
+			r->authenticated = true;
+			r->expect_ = SMTP_STAGE_MAIL;
+		} else {
+			r->expect_ = SMTP_STAGE_QUIT;
+		}
+		break;
+	case SMTP_STAGE_MAIL:
+		r->expect_ = cls == 2 ? SMTP_STAGE_RCPT : SMTP_STAGE_QUIT;
+		break;
+	case SMTP_STAGE_RCPT:
+		r->expect_ = cls == 2 ? SMTP_STAGE_DATA : SMTP_STAGE_QUIT;
+		break;
+	case SMTP_STAGE_DATA:
+		r->expect_ = rep->code == 354 ? SMTP_STAGE_END_OF_DATA
+					      : SMTP_STAGE_QUIT;
+		break;
+	case SMTP_STAGE_END_OF_DATA:
+	case SMTP_STAGE_QUIT:
+		r->expect_ = SMTP_STAGE_QUIT;
+		break;
+	}
+}
+
+void smtp_result_feed(struct smtp_result *r, const char *line, size_t len)
+{
+	struct smtp_reply *cur = &r->cur_;
+	char enh[16];
+	size_t off, tl, n;
+	bool more;
+	int code;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (smtp_parse_line(line, len, &code, &more, enh, &off) != 0)
+		return;
+	if (!r->in_reply_) {
+		memset(cur, 0, sizeof(*cur));
+		r->in_reply_ = true;
+	}
+	cur->code = code;
+	if (enh[0] != '\0')
+		memcpy(cur->enhanced, enh, sizeof(cur->enhanced));
+	copy_line(cur->line, sizeof(cur->line), line, len);
+
+	/* The texts of the lines, joined by blanks. */
+	tl = len - off;
+	n = strlen(cur->text);
+	if (n > 0 && tl > 0 && n + 1 < sizeof(cur->text))
+		cur->text[n++] = ' ';
+	copy_line(cur->text + n, sizeof(cur->text) - n, line + off, tl);
+
+	if (r->expect_ == SMTP_STAGE_EHLO && code == 250)
+		ehlo_capability(r, line + off, tl);
+	if (!more) {
+		r->in_reply_ = false;
+		reply_done(r, cur);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending */
+
+/* An addr-spec we are willing to put on the wire and into headers:
+ * printable ASCII, one '@' inside, nothing that could start another
+ * address, a comment or a header. */
+static bool addr_ok(const char *s)
+{
+	const char *at;
+	size_t n;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n > 320)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || strchr("<>()[]\\,;:\"", ch))
+			return false;
+	}
+	at = strchr(s, '@');
+	return at != NULL && at != s && at[1] != '\0' &&
+	       strchr(at + 1, '@') == NULL;
+}
+
+static bool hostname_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-')
+			return false;
+	return true;
+}
+
+struct readbuf {
+	const char *p;
+	size_t len;
+	size_t off;
+};
+
+static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
+{
+	struct readbuf *rb = arg;
+	size_t n = size * nmemb;
+
+	if (n > rb->len - rb->off)
+		n = rb->len - rb->off;
+	memcpy(dst, rb->p + rb->off, n);
+	rb->off += n;
+	return n;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	size_t n = size * nmemb;
+
+	smtp_result_feed(arg, data, n);
+	return n;
+}
+
+/* Work out where a failed send stopped, whether it may pass later, and
+ * the one-line summary. */
+static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
+{
+	bool negative = r->last.code >= 400;
+
+	r->curl_code = (int)rc;
+	if (rc != CURLE_OK)
+		copy_line(r->curl_error, sizeof(r->curl_error),
+			  errbuf[0] ? errbuf : curl_easy_strerror(rc),
+			  strlen(errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+	if (rc == CURLE_OK && r->stage == SMTP_STAGE_END_OF_DATA &&
+	    r->last.code == 250) {
+		r->ok = true;
+		snprintf(r->summary, sizeof(r->summary), "accepted: %s",
+			 r->last.line);
+		return;
+	}
+	if (negative) {
+		r->transient = r->last.code < 500;
+		snprintf(r->summary, sizeof(r->summary), "refused at %s: %s",
+			 smtp_stage_name(r->stage), r->last.line);
+		return;
+	}
+	/* No negative reply: the failure lies after the last reply. */
+	if (r->n_replies == 0)
+		r->stage = SMTP_STAGE_CONNECT;
+	else if (rc == CURLE_USE_SSL_FAILED && !r->tls)
+		r->stage = SMTP_STAGE_STARTTLS;
+	else if (net_curl_tls_error(rc) && r->tls &&
+		 r->stage == SMTP_STAGE_STARTTLS)
+		r->stage = SMTP_STAGE_TLS;
+	else if (r->expect_ != SMTP_STAGE_QUIT)
+		r->stage = r->expect_;
+	r->transient = net_curl_transient(rc);
+	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
+	    r->n_replies > 0)
+		snprintf(r->summary, sizeof(r->summary),
+			 "the server did not offer STARTTLS; refusing to "
+			 "authenticate without TLS (curl %d)",
+			 (int)rc);
+	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
+		snprintf(r->summary, sizeof(r->summary),
+			 "the server did not offer AUTH XOAUTH2 after "
+			 "STARTTLS (it offered: %s)",
+			 r->auth_offered ? r->auth_mechs : "no AUTH");
+	else if (rc != CURLE_OK)
+		snprintf(r->summary, sizeof(r->summary),
+			 "failed at %s: %s (curl %d)",
+			 smtp_stage_name(r->stage), r->curl_error, (int)rc);
+	else
+		snprintf(r->summary, sizeof(r->summary),
+			 "no acceptance from the server after %s: %s",
+			 smtp_stage_name(r->stage),
+			 r->last.line[0] ? r->last.line : "no reply");
+}
+
+static void refuse(struct smtp_result *r, const char *why)
+{
+	snprintf(r->summary, sizeof(r->summary), "not sent: %s", why);
+}
+
+int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
+		      struct smtp_result *res)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	char ehlo[256], url[CRED_URL_BUF], from[330], to[330];
+	struct curl_slist *rcpts = NULL;
+	struct readbuf rb = {0};
+	struct err e = {{0}};
+	const char *host, *slash;
+	size_t hostlen;
+	CURL *h = NULL;
+	CURLcode rc;
+	long timeout;
+	int ret = -1;
+
+	smtp_result_init(res);
+	if (s == NULL || s->url == NULL ||
+	    strncasecmp(s->url, "smtp://", 7) != 0) {
+		refuse(res, "the SMTP URL must be smtp://HOST:PORT (STARTTLS "
+			    "is always used)");
+		return -1;
+	}
+	if (s->sender == NULL || s->sender[0] == '\0') {
+		refuse(res, "no sender mailbox: without a user name libcurl "
+			    "would skip AUTH and the server answers 530 "
+			    "5.7.57");
+		return -1;
+	}
+	if (!addr_ok(s->sender) || !addr_ok(s->rcpt)) {
+		refuse(res, "the sender or recipient is not a plain "
+			    "address (local@domain)");
+		return -1;
+	}
+	if (s->token == NULL || s->token[0] == '\0') {
+		refuse(res, "no access token");
+		return -1;
+	}
+	if (s->message == NULL || s->message_len == 0) {
+		refuse(res, "no message");
+		return -1;
+	}
+
+	/* smtp://HOST:PORT/EHLO-NAME: libcurl takes the EHLO name from the
+	 * path. */
+	host = s->url + 7;
+	slash = strchr(host, '/');
+	hostlen = slash != NULL ? (size_t)(slash - host) : strlen(host);
+	if (s->ehlo_name != NULL && s->ehlo_name[0] != '\0')
+		snprintf(ehlo, sizeof(ehlo), "%s", s->ehlo_name);
+	else if (gethostname(ehlo, sizeof(ehlo)) != 0)
+		ehlo[0] = '\0';
+	ehlo[sizeof(ehlo) - 1] = '\0';
+	if (!hostname_ok(ehlo))
+		snprintf(ehlo, sizeof(ehlo), "localhost");
+	if (hostlen == 0 ||
+	    snprintf(url, sizeof(url), "smtp://%.*s/%s", (int)hostlen, host,
+		     ehlo) >= (int)sizeof(url)) {
+		refuse(res, "the SMTP URL has no host or is too long");
+		return -1;
+	}
+	snprintf(from, sizeof(from), "<%s>", s->sender);
+	snprintf(to, sizeof(to), "<%s>", s->rcpt);
+
+	if ((h = curl_easy_init()) == NULL) {
+		refuse(res, "cannot create a curl handle");
+		return -1;
+	}
+	if (net_setup(h, net, NET_SMTP, &e) != 0) {
+		refuse(res, e.msg);
+		goto out;
+	}
+	if ((rcpts = curl_slist_append(NULL, to)) == NULL) {
+		refuse(res, "out of memory");
+		goto out;
+	}
+	rb.p = s->message;
+	rb.len = s->message_len;
+	timeout = s->response_timeout_s > 0 ? s->response_timeout_s
+					    : SMTP_RESPONSE_TIMEOUT_DEFAULT;
+	errbuf[0] = '\0';
+
+	/* CURLOPT_HTTPAUTH stays at its default: with CURLAUTH_BEARER in it,
+	 * 7.88 merges AUTH=XOAUTH2 with it (curl#10259). */
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERNAME, s->sender) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, s->token) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2") !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_READDATA, &rb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+			     (curl_off_t)s->message_len) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERDATA, res) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout) !=
+		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+		refuse(res, "libcurl refused an SMTP option");
+		goto out;
+	}
+
+	rc = curl_easy_perform(h);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->response_code);
+	finish(res, rc, errbuf);
+	if (res->ok)
+		ret = 0;
+out:
+	curl_slist_free_all(rcpts);
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* The message */
+
+static bool header_value_ok(const char *s)
+{
+	if (s == NULL)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool token_ok(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+int smtp_build_message(const struct smtp_message *m, char **ret,
+		       size_t *ret_len, struct err *e)
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+					   "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+					     "May", "Jun", "Jul", "Aug",
+					     "Sep", "Oct", "Nov", "Dec"};
+	char msgid[400], when[32], rnd_hex[33];
+	unsigned char rnd[16];
+	const char *domain;
+	bool has_key, has_host;
+	struct tm tm;
+	time_t t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (m == NULL || !addr_ok(m->from) || !addr_ok(m->to)) {
+		err_set(e, "test message: the sender and recipient must be "
+			   "plain addresses (local@domain) without blanks, "
+			   "brackets, quotes, commas or line breaks");
+		return -1;
+	}
+	has_key = m->key_id != NULL && m->key_id[0] != '\0';
+	has_host = m->host != NULL && m->host[0] != '\0';
+	if (m->cred_name == NULL || m->cred_name[0] == '\0' ||
+	    !header_value_ok(m->cred_name)) {
+		err_set(e, "test message: the credential name must be "
+			   "printable ASCII without line breaks");
+		return -1;
+	}
+	if (m->hint == NULL || !header_value_ok(m->hint) ||
+	    (has_key && !token_ok(m->key_id)) ||
+	    (has_host && !hostname_ok(m->host))) {
+		err_set(e, "test message: the hint, key ID and host must be "
+			   "printable ASCII without line breaks");
+		return -1;
+	}
+	if (m->message_id != NULL && !token_ok(m->message_id)) {
+		err_set(e, "test message: the Message-ID must be printable "
+			   "ASCII without blanks or line breaks");
+		return -1;
+	}
+
+	t = (time_t)m->now;
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 1970) {
+		err_set(e, "test message: the time is out of range");
+		return -1;
+	}
+	domain = strchr(m->from, '@') + 1;
+	if (m->message_id != NULL) {
+		snprintf(msgid, sizeof(msgid), "%s", m->message_id);
+	} else {
+		randombytes_buf(rnd, sizeof(rnd));
+		sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+		snprintf(msgid, sizeof(msgid), "<secretwatch.%lld.%s@%s>",
+			 (long long)m->now, rnd_hex, domain);
+	}
+	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		err_set(e, "test message: out of memory");
+		return -1;
+	}
+	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+		days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fprintf(f, "Message-ID: %s\r\n", msgid);
+	fprintf(f, "From: <%s>\r\n", m->from);
+	fprintf(f, "To: <%s>\r\n", m->to);
+	fprintf(f, "Subject: secretwatch test: credential %s, secret %s...\r\n",
+		m->cred_name, m->hint[0] ? m->hint : "(no hint)");
+	fprintf(f, "MIME-Version: 1.0\r\n");
+	fprintf(f, "Content-Type: text/plain; charset=UTF-8\r\n");
+	fprintf(f, "Content-Transfer-Encoding: 7bit\r\n");
+	fprintf(f, "Auto-Submitted: auto-generated\r\n");
+	fprintf(f, "\r\n");
+	fprintf(f, "This is a test message from secretwatch%s%s.\r\n",
+		has_host ? " on " : "", has_host ? m->host : "");
+	fprintf(f, "\r\n");
+	fprintf(f, "Credential: %s\r\n", m->cred_name);
+	fprintf(f, "Secret:     hint %s%s%s\r\n",
+		m->hint[0] ? m->hint : "(none)", has_key ? ", key ID " : "",
+		has_key ? m->key_id : "");
+	fprintf(f, "Sender:     %s\r\n", m->from);
+	fprintf(f, "Tested at:  %s\r\n", when);
+	fprintf(f, "\r\n");
+	fprintf(f, "secretwatch requested an access token from Microsoft "
+		   "Entra ID with this\r\n"
+		   "secret (OAuth2 client credentials) and sent this message "
+		   "through\r\n"
+		   "Exchange Online with SMTP AUTH XOAUTH2. Its arrival shows "
+		   "that the\r\n"
+		   "secret, the app's permissions and the mailbox setup work "
+		   "for sending\r\n"
+		   "mail.\r\n"
+		   "\r\n"
+		   "No action is needed.\r\n");
+	if (fclose(f) != 0 || buf == NULL) {
+		free(buf);
+		err_set(e, "test message: out of memory");
+		return -1;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -1,0 +1,342 @@
+"""Start the stand-in servers from tests.
+
+    sys.path.insert(0, os.environ.get("SW_FAKES") or "<repo>/tests/fakes")
+    import fakes
+
+    with fakes.Entra({"tenants": {...}}) as entra, \\
+            fakes.Smtp({"mailboxes": {...}}) as smtp:
+        entra.url        # https://127.0.0.1:PORT  (authority base)
+        entra.ca_file    # the CA every fake's certificate chains to
+        smtp.url         # smtp://127.0.0.1:PORT
+        entra.set_scenario({...})     # takes effect on the next request
+        entra.requests()              # the request log, as dicts
+        smtp.messages()               # delivered mail, oldest first
+
+Each server runs as a /usr/bin/python3 subprocess with its files (scenario,
+port file, logs, maildir, stderr) in a private temp directory that is
+removed on exit (kept when SW_KEEP_FAKES=1).  All servers share one set of
+certificates per test process unless given certs=Certs(...).
+"""
+
+import atexit
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+START_TIMEOUT = 10.0
+
+
+def _keep():
+    return os.environ.get("SW_KEEP_FAKES") == "1"
+
+
+class Certs:
+    """Test CA and server certificates made by mkcerts.sh in a temp dir
+    (or in dir, which is then left in place)."""
+
+    def __init__(self, dir=None):
+        self.own = dir is None
+        self.dir = dir or tempfile.mkdtemp(prefix="sw-certs-")
+        subprocess.run([os.path.join(HERE, "mkcerts.sh"), self.dir],
+                       check=True, timeout=60)
+        p = lambda name: os.path.join(self.dir, name)  # noqa: E731
+        self.ca_file = p("ca.pem")
+        self.ca_key = p("ca.key")
+        self.server_cert = p("server.pem")
+        self.server_key = p("server.key")
+        self.rogue_ca_file = p("rogue-ca.pem")
+        self.rogue_cert = p("rogue-server.pem")
+        self.rogue_key = p("rogue-server.key")
+
+    def close(self):
+        if self.own and not _keep():
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.own = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+_shared_certs = None
+
+
+def shared_certs():
+    """One Certs for the whole test process, removed at exit."""
+    global _shared_certs
+    if _shared_certs is None:
+        _shared_certs = Certs()
+        atexit.register(_shared_certs.close)
+    return _shared_certs
+
+
+def read_jsonl(path):
+    """Complete JSON lines of a log that may still be being written."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in data.split(b"\n")[:-1]:
+        if line.strip():
+            out.append(json.loads(line.decode("utf-8")))
+    return out
+
+
+def write_scenario(path, scenario, last_ns=0):
+    """Atomically replace path with scenario (a dict); its mtime is made
+    strictly newer than last_ns.  Returns the new mtime in ns."""
+    data = json.dumps(scenario or {}, indent=1).encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".sc-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    ns = max(time.time_ns(), last_ns + 1_000_000)
+    os.utime(tmp, ns=(ns, ns))
+    os.replace(tmp, path)
+    return ns
+
+
+class _Server:
+    script = None
+    prefix = "fake"
+
+    def __init__(self, scenario=None, certs=None, rogue=False, args=()):
+        self.certs = certs or shared_certs()
+        self.rogue = rogue
+        self.extra_args = list(args)
+        self.scenario = scenario or {}
+        self.proc = None
+        self.dir = None
+        self.port = None
+        self._mtime = 0
+
+    # paths
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    @property
+    def ca_file(self):
+        """The CA a client must trust (also for a rogue server: the point
+        is that the client trusts ca.pem and is shown something else)."""
+        return self.certs.ca_file
+
+    @property
+    def log_file(self):
+        return self.path("log.jsonl")
+
+    def _args(self):
+        return []
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix="sw-%s-" % self.prefix)
+        self._mtime = write_scenario(self.path("scenario.json"),
+                                     self.scenario)
+        c = self.certs
+        cert, key = ((c.rogue_cert, c.rogue_key) if self.rogue
+                     else (c.server_cert, c.server_key))
+        cmd = [PYTHON, os.path.join(HERE, self.script),
+               "--port-file", self.path("port"),
+               "--scenario", self.path("scenario.json"),
+               "--log", self.log_file,
+               "--cert", cert, "--key", key,
+               "--parent-pid", str(os.getpid())] + self._args() \
+            + self.extra_args
+        self._stderr = open(self.path("stderr.log"), "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self._stderr,
+                                     stderr=self._stderr,
+                                     env=dict(os.environ,
+                                              PYTHONDONTWRITEBYTECODE="1"))
+        deadline = time.monotonic() + START_TIMEOUT
+        self.port = self._wait_port("port", deadline)
+        return self
+
+    def _wait_port(self, name, deadline):
+        while time.monotonic() < deadline:
+            try:
+                with open(self.path(name)) as f:
+                    return int(f.read().strip())
+            except (FileNotFoundError, ValueError):
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("%s did not start: %s" % (self.script,
+                                                      self.stderr()))
+
+    def stderr(self):
+        try:
+            with open(self.path("stderr.log"), "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except (OSError, TypeError):
+            return ""
+
+    def set_scenario(self, scenario):
+        """Replace the scenario; the server uses it from its next
+        request (or SMTP command) on."""
+        self.scenario = scenario
+        self._mtime = write_scenario(self.path("scenario.json"), scenario,
+                                     self._mtime)
+
+    def update_scenario(self, **changes):
+        """set_scenario() with some top-level keys changed."""
+        sc = dict(self.scenario)
+        sc.update(changes)
+        self.set_scenario(sc)
+
+    def log(self):
+        return read_jsonl(self.log_file)
+
+    def stop(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.terminate()
+                try:
+                    self.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(5)
+            self.returncode = self.proc.returncode
+            self.proc = None
+            self._stderr.close()
+        if self.dir and not _keep():
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+class Entra(_Server):
+    """Fake token endpoint.  Token URL: entra.token_url(tenant)."""
+    script = "fake_entra.py"
+    prefix = "entra"
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def token_url(self, tenant):
+        return "%s/%s/oauth2/v2.0/token" % (self.url, tenant)
+
+    def requests(self):
+        return self.log()
+
+
+class Smtp(_Server):
+    """Fake Exchange Online SMTP.  messages(): list of dicts (the NNNN.json
+    fields) with "eml" (bytes) added."""
+    script = "fake_smtp.py"
+    prefix = "smtp"
+
+    def __init__(self, scenario=None, certs=None, rogue=False, args=(),
+                 idle_timeout=30):
+        super().__init__(scenario, certs, rogue, args)
+        self.idle_timeout = idle_timeout
+
+    def _args(self):
+        return ["--maildir", self.path("maildir"),
+                "--idle-timeout", str(self.idle_timeout)]
+
+    @property
+    def url(self):
+        return "smtp://127.0.0.1:%d" % self.port
+
+    @property
+    def maildir(self):
+        return self.path("maildir")
+
+    def messages(self):
+        out = []
+        try:
+            names = sorted(n for n in os.listdir(self.maildir)
+                           if n.endswith(".json") and n[:-5].isdigit())
+        except FileNotFoundError:
+            return out
+        for n in names:
+            with open(os.path.join(self.maildir, n), "rb") as f:
+                meta = json.loads(f.read().decode("utf-8"))
+            with open(os.path.join(self.maildir, n[:-5] + ".eml"), "rb") as f:
+                meta["eml"] = f.read()
+            out.append(meta)
+        return out
+
+    def sessions(self):
+        """The session log grouped by session id: {id: [events]}."""
+        out = {}
+        for rec in self.log():
+            out.setdefault(rec["session"], []).append(rec)
+        return out
+
+
+class Webhook(_Server):
+    """Webhook receiver: HTTPS on .url, and plain HTTP on .http_url when
+    started with plain_http=True."""
+    script = "fake_webhook.py"
+    prefix = "webhook"
+
+    def __init__(self, scenario=None, certs=None, rogue=False, args=(),
+                 plain_http=False):
+        super().__init__(scenario, certs, rogue, args)
+        self.plain_http = plain_http
+        self.http_port = None
+
+    def _args(self):
+        return ["--http-port-file", self.path("http-port")] \
+            if self.plain_http else []
+
+    def start(self):
+        super().start()
+        if self.plain_http:
+            self.http_port = self._wait_port(
+                "http-port", time.monotonic() + START_TIMEOUT)
+        return self
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d/hook" % self.port
+
+    @property
+    def http_url(self):
+        return "http://127.0.0.1:%d/hook" % self.http_port
+
+    def requests(self):
+        return self.log()
+
+
+# -- helpers for building and inspecting tokens ---------------------------
+
+def _b64url(data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def make_jwt(claims):
+    """An unsigned JWT like fake_entra's, for hand-made tokens."""
+    return ".".join([_b64url(json.dumps({"typ": "JWT", "alg": "RS256"})),
+                     _b64url(json.dumps(claims)), _b64url("sig")])
+
+
+def decode_jwt(token):
+    """The claims of a JWT (no signature check)."""
+    p = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+
+
+def xoauth2(user, token):
+    """The base64 SASL XOAUTH2 initial response."""
+    raw = "user=%s\x01auth=Bearer %s\x01\x01" % (user, token)
+    return base64.b64encode(raw.encode("utf-8")).decode("ascii")

@@ -1,0 +1,268 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+static char dir[] = "/tmp/sw-store-XXXXXX";
+static char db[300];
+
+struct fixture {
+	struct store *s;
+	struct vault *v;
+	struct cred c;
+};
+
+static int setup(void **state)
+{
+	static int n;
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct err e;
+	int written;
+
+	snprintf(db, sizeof(db), "%s/t%d.db", dir, n++);
+	if (store_open(db, STORE_CREATE, &f->s, &e) ||
+	    vault_generate(&f->v, &e) ||
+	    store_key_init(f->s, f->v, &written, &e))
+		return -1;
+	snprintf(f->c.name, sizeof(f->c.name), "mail");
+	snprintf(f->c.tenant, sizeof(f->c.tenant), "contoso.com");
+	snprintf(f->c.client_id, sizeof(f->c.client_id),
+		 "11111111-2222-3333-4444-555555555555");
+	snprintf(f->c.sender, sizeof(f->c.sender), "a@contoso.com");
+	snprintf(f->c.cloud, sizeof(f->c.cloud), "global");
+	if (store_cred_add(f->s, &f->c, &e))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->s);
+	vault_free(f->v);
+	free(f);
+	return 0;
+}
+
+static int64_t add_secret(struct fixture *f, const char *value,
+			  int64_t expires)
+{
+	struct secret_info si = {.credential_id = f->c.id,
+				 .expires_at = expires,
+				 .created_at = 1000};
+	struct err e;
+
+	memcpy(si.hint, value, 3);
+	assert_int_equal(store_secret_add(f->s, f->v, &si, value,
+					  strlen(value), &e),
+			 0);
+	return si.id;
+}
+
+static void test_secret_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	int64_t id = add_secret(f, "abc~secret-one", 5000);
+	struct secret_info si;
+	struct vbuf v;
+	struct err e;
+
+	assert_int_equal(store_secret_get(f->s, id, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_PENDING);
+	assert_string_equal(si.hint, "abc");
+	assert_int_equal(si.expires_at, 5000);
+	assert_int_equal(store_secret_value(f->s, f->v, id, &v, &e), 0);
+	assert_string_equal(v.p, "abc~secret-one");
+	vbuf_free(&v);
+}
+
+static void swap_ciphertexts(int64_t a, int64_t b)
+{
+	sqlite3 *h;
+	char sql[400];
+
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TEMP TABLE t AS SELECT id, ciphertext FROM secret;"
+		 "UPDATE secret SET ciphertext = (SELECT ciphertext FROM t "
+		 "WHERE id = %lld) WHERE id = %lld;"
+		 "UPDATE secret SET ciphertext = (SELECT ciphertext FROM t "
+		 "WHERE id = %lld) WHERE id = %lld;",
+		 (long long)b, (long long)a, (long long)a, (long long)b);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+static void test_swapped_ciphertexts_fail(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = add_secret(f, "aaa~first", 5000);
+	int64_t b = add_secret(f, "bbb~second", 6000);
+	struct vbuf v;
+	struct err e;
+
+	swap_ciphertexts(a, b);
+	assert_int_equal(store_secret_value(f->s, f->v, a, &v, &e), -1);
+	assert_non_null(strstr(e.msg, "does not decrypt for its row"));
+	assert_int_equal(store_secret_value(f->s, f->v, b, &v, &e), -1);
+	assert_non_null(strstr(e.msg, "does not decrypt for its row"));
+}
+
+static void test_one_active_enforced(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = add_secret(f, "aaa~first", 5000);
+	int64_t b = add_secret(f, "bbb~second", 6000);
+	struct secret_info si;
+	struct err e;
+
+	assert_int_equal(store_secret_activate(f->s, f->c.id, a, 10, &e), 0);
+	/* The database itself refuses a second active secret. */
+	assert_int_equal(store_secret_set_state(f->s, b, SECRET_ACTIVE, &e),
+			 -1);
+	assert_int_equal(store_secret_activate(f->s, f->c.id, b, 20, &e), 0);
+	assert_int_equal(store_secret_get(f->s, a, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_PREVIOUS);
+	assert_int_equal(store_secret_get(f->s, b, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_ACTIVE);
+	assert_int_equal(si.activated_at, 20);
+}
+
+static void test_wrong_key_detected(void **state)
+{
+	struct fixture *f = *state;
+	struct vault *other;
+	struct err e;
+
+	assert_int_equal(vault_generate(&other, &e), 0);
+	assert_int_equal(store_key_check(f->s, f->v, &e), 0);
+	assert_int_equal(store_key_check(f->s, other, &e), -1);
+	assert_non_null(strstr(e.msg, "does not match"));
+	vault_free(other);
+}
+
+static void test_reencrypt(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = add_secret(f, "aaa~first", 5000);
+	struct vault *fresh;
+	struct vbuf v;
+	struct err e;
+
+	assert_int_equal(vault_generate(&fresh, &e), 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_reencrypt_all(f->s, f->v, fresh, &e), 0);
+	assert_int_equal(store_commit(f->s, &e), 0);
+	assert_int_equal(store_key_check(f->s, fresh, &e), 0);
+	assert_int_equal(store_key_check(f->s, f->v, &e), -1);
+	assert_int_equal(store_secret_value(f->s, fresh, a, &v, &e), 0);
+	assert_string_equal(v.p, "aaa~first");
+	vbuf_free(&v);
+	vault_free(fresh);
+}
+
+static int count_view(void *ctx, const struct cred_view *v)
+{
+	(*(int *)ctx)++;
+	assert_string_equal(v->cred.name, "mail");
+	assert_int_equal(v->npending, 2);
+	assert_string_equal(v->pending[0].hint, "bbb"); /* newest first */
+	return 0;
+}
+
+static void test_view_and_unknown(void **state)
+{
+	struct fixture *f = *state;
+	struct err e;
+	int n = 0;
+
+	add_secret(f, "aaa~first", 5000);
+	add_secret(f, "bbb~second", 6000);
+	assert_int_equal(store_view_each(f->s, NULL, count_view, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_view_each(f->s, "nope", count_view, &n, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "no credential named 'nope'"));
+}
+
+static void test_duplicate_credential(void **state)
+{
+	struct fixture *f = *state;
+	struct cred c = f->c;
+	struct err e;
+
+	assert_int_equal(store_cred_add(f->s, &c, &e), -1);
+	assert_non_null(strstr(e.msg, "exists already"));
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	sqlite3 *h;
+	struct err e;
+	char sql[64];
+
+	(void)f;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 store_schema_latest() + 1);
+	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+	assert_int_equal(store_open(db, STORE_EXISTING, &s2, &e), -1);
+	assert_non_null(strstr(e.msg, "newer than this secretwatch"));
+}
+
+static void test_missing_database(void **state)
+{
+	struct store *s2;
+	struct err e;
+	char path[400];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/none.db", dir);
+	assert_int_equal(store_open(path, STORE_EXISTING, &s2, &e), -1);
+	assert_non_null(strstr(e.msg, "secretwatch init"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_secret_roundtrip, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_swapped_ciphertexts_fail,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_active_enforced, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_key_detected, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_reencrypt, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_view_and_unknown, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_duplicate_credential,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
+						setup, teardown),
+		cmocka_unit_test(test_missing_database),
+	};
+	struct err e;
+	char cmd[300];
+	int rc;
+
+	if (mkdtemp(dir) == NULL || vault_process_init(&e) != 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) != 0 ? 1 : rc;
+}

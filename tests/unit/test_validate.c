@@ -1,0 +1,133 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "validate.h"
+
+static void test_names(void **state)
+{
+	struct err e;
+	char long_name[70];
+
+	(void)state;
+	assert_int_equal(validate_name("mail-alerts.prod_1", &e), 0);
+	assert_int_equal(validate_name("0a", &e), 0);
+	assert_int_equal(validate_name("", &e), -1);
+	assert_int_equal(validate_name("Mail", &e), -1);
+	assert_int_equal(validate_name("-mail", &e), -1);
+	assert_int_equal(validate_name("mail box", &e), -1);
+	assert_non_null(strstr(e.msg, "a-z 0-9"));
+	memset(long_name, 'a', 65);
+	long_name[65] = '\0';
+	assert_int_equal(validate_name(long_name, &e), -1);
+	long_name[64] = '\0';
+	assert_int_equal(validate_name(long_name, &e), 0);
+}
+
+static void test_guids_and_tenants(void **state)
+{
+	struct err e;
+
+	(void)state;
+	assert_int_equal(
+		validate_guid("11111111-2222-3333-4444-55555555555a", "x", &e),
+		0);
+	assert_int_equal(
+		validate_guid("11111111-2222-3333-4444-55555555555", "x", &e),
+		-1);
+	assert_int_equal(
+		validate_guid("11111111x2222-3333-4444-555555555555", "x", &e),
+		-1);
+	assert_int_equal(validate_tenant("contoso.onmicrosoft.com", &e), 0);
+	assert_int_equal(
+		validate_tenant("11111111-2222-3333-4444-555555555555", &e), 0);
+	assert_int_equal(validate_tenant("undefined", &e), -1);
+	assert_int_equal(validate_tenant("contoso..com", &e), -1);
+	assert_int_equal(validate_tenant("-contoso.com", &e), -1);
+	assert_non_null(strstr(e.msg, "tenant"));
+}
+
+static void test_mailboxes(void **state)
+{
+	struct err e;
+
+	(void)state;
+	assert_int_equal(validate_mailbox("alerts@contoso.com", "s", &e), 0);
+	assert_int_equal(validate_mailbox("a.b+c@x.example", "s", &e), 0);
+	assert_int_equal(validate_mailbox("<a@x.com>", "s", &e), -1);
+	assert_int_equal(validate_mailbox("a@x", "s", &e), -1);
+	assert_int_equal(validate_mailbox("@x.com", "s", &e), -1);
+	assert_int_equal(validate_mailbox("a..b@x.com", "s", &e), -1);
+	assert_int_equal(validate_mailbox("Al <a@x.com>", "s", &e), -1);
+}
+
+static void test_urls(void **state)
+{
+	struct err e;
+
+	(void)state;
+	assert_int_equal(validate_url("https://127.0.0.1:8443", "https", "u",
+				      &e),
+			 0);
+	assert_int_equal(validate_url("smtp://127.0.0.1:2587", "smtp", "u", &e),
+			 0);
+	assert_int_equal(validate_url("http://x", "https", "u", &e), -1);
+	assert_int_equal(validate_url("https://u:p@x", "https", "u", &e), -1);
+	assert_int_equal(validate_url("smtps://x:465", "smtp", "u", &e), -1);
+	assert_int_equal(validate_url("https://", "https", "u", &e), -1);
+}
+
+static void test_secret_values(void **state)
+{
+	struct err e;
+	char big[SECRET_VALUE_MAX + 2];
+	const char *ok = "abc8Q~x.y_z-0123456789abcdefghijklmnop";
+
+	(void)state;
+	assert_int_equal(validate_secret_value(ok, strlen(ok), &e), 0);
+	assert_int_equal(validate_secret_value("", 0, &e), -1);
+	assert_non_null(strstr(e.msg, "empty"));
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(validate_secret_value(big, SECRET_VALUE_MAX + 1, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "limit"));
+	assert_int_equal(validate_secret_value(big, SECRET_VALUE_MAX, &e), 0);
+	assert_int_equal(
+		validate_secret_value("11111111-2222-3333-4444-555555555555",
+				      36, &e),
+		-1);
+	assert_non_null(strstr(e.msg, "Secret ID"));
+	assert_int_equal(validate_secret_value("ab\xff\xfe", 4, &e), -1);
+	assert_non_null(strstr(e.msg, "UTF-8"));
+	assert_int_equal(validate_secret_value("ab\tc", 4, &e), -1);
+	/* The message never repeats the value. */
+	assert_null(strstr(e.msg, "ab\tc"));
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	assert_true(validate_utf8("h\xc3\xa9llo", 6));
+	assert_true(validate_utf8("\xf0\x9f\x94\x91", 4));
+	assert_false(validate_utf8("\xc3", 1));
+	assert_false(validate_utf8("\xc0\xaf", 2));          /* overlong */
+	assert_false(validate_utf8("\xed\xa0\x80", 3));      /* surrogate */
+	assert_false(validate_utf8("\xf4\x90\x80\x80", 4));  /* > U+10FFFF */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_guids_and_tenants),
+		cmocka_unit_test(test_mailboxes),
+		cmocka_unit_test(test_urls),
+		cmocka_unit_test(test_secret_values),
+		cmocka_unit_test(test_utf8),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

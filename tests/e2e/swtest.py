@@ -1,0 +1,100 @@
+"""Shared helpers for the end-to-end tests: a scratch store with its own
+config, and a runner for the real secretwatch binaries."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BIN_DIR = os.environ.get("SW_BIN_DIR") or os.path.join(
+    os.path.dirname(__file__), "..", "..", "build", "bin")
+FAKES = os.environ.get("SW_FAKES") or os.path.join(
+    os.path.dirname(__file__), "..", "fakes")
+SW = os.path.join(BIN_DIR, "secretwatch")
+SWD = os.path.join(BIN_DIR, "secretwatchd")
+
+TENANT = "contoso.onmicrosoft.com"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+SENDER = "alerts@contoso.com"
+
+
+class Scratch:
+    """A scratch directory with a config pointing at a store inside it."""
+
+    def __init__(self, extra_config=""):
+        self.dir = tempfile.mkdtemp(prefix="sw-e2e-")
+        self.state = os.path.join(self.dir, "state")
+        self.db = os.path.join(self.state, "secretwatch.db")
+        self.key = os.path.join(self.state, "master.key")
+        self.conf = os.path.join(self.dir, "secretwatch.conf")
+        self.write_config(extra_config)
+
+    def write_config(self, extra=""):
+        with open(self.conf, "w") as f:
+            f.write(f"[store]\ndatabase = {self.db}\nkey_file = {self.key}\n")
+            f.write(extra)
+
+    def run(self, *args, input=None, env=None, timeout=60):
+        e = dict(os.environ)
+        e.pop("SECRETWATCH_CONFIG", None)
+        e.pop("CREDENTIALS_DIRECTORY", None)
+        if env:
+            e.update(env)
+        return subprocess.run([SW, "-c", self.conf, *args], input=input,
+                              capture_output=True, text=True, env=e,
+                              timeout=timeout)
+
+    def json(self, *args, **kw):
+        r = self.run("--json", *args, **kw)
+        return r, json.loads(r.stdout)
+
+    def init_with_cred(self, name="mail", **extra):
+        r = self.run("init")
+        assert r.returncode == 0, r.stderr
+        args = ["cred", "add", name, "--tenant", TENANT, "--client-id",
+                CLIENT_ID, "--sender", SENDER]
+        for k, v in extra.items():
+            args += ["--" + k.replace("_", "-"), v]
+        r = self.run(*args)
+        assert r.returncode == 0, r.stderr
+
+    def db_hash(self):
+        h = hashlib.sha256()
+        for suffix in ("", "-wal"):
+            p = self.db + suffix
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    h.update(f.read())
+        return h.hexdigest()
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ScratchCase(unittest.TestCase):
+    """A test case with a fresh scratch store per test."""
+
+    def setUp(self):
+        self.s = Scratch()
+        self.addCleanup(self.s.cleanup)
+
+    def assertFails(self, r, words, code=1):
+        """One clear line on stderr containing words, and exit code."""
+        self.assertEqual(r.returncode, code, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("secretwatch: "), lines[0])
+        self.assertIn(words, lines[0])
+
+
+def main():
+    """Run the module's tests and print the plain closing line."""
+    prog = unittest.main(exit=False, verbosity=2)
+    res = prog.result
+    failed = len(res.failures) + len(res.errors)
+    passed = res.testsRun - failed - len(res.skipped)
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed or res.testsRun == 0 or res.skipped else 0)

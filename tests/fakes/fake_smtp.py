@@ -269,6 +269,7 @@ class Conn:
         self.buf = bytearray()
         start = 0
         overflow = False
+        consumed = len(data)
         while True:
             i = data.find(b"\r\n.\r\n", start)
             if i >= 0:
@@ -284,6 +285,9 @@ class Conn:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise EOFError("client closed the connection during DATA")
+            consumed += len(chunk)
+            if consumed > 2 * limit + (1 << 20):
+                raise EOFError("DATA far over the size limit; closing")
             data += chunk
 
     def send(self, data):
@@ -455,7 +459,8 @@ class Session:
         self.auth_user = None
         self.claims = None
         self.reset()
-        self.log("tls", version=tls.version(), cipher=(tls.cipher() or [""])[0])
+        self.log("tls", version=tls.version(),
+                 cipher=(tls.cipher() or [""])[0])
 
     def do_auth(self, sc, gen, line, arg):
         parts = arg.split()

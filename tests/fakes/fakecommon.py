@@ -13,7 +13,6 @@ Standard library only; run the servers with /usr/bin/python3.
   and the death of --parent-pid, so a killed test run leaves no orphans.
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -159,14 +158,13 @@ class JsonLog:
         self.f = open(path, "a", encoding="utf-8") if path else None
 
     def write(self, rec):
-        if self.f is None:
-            return
         rec = dict(rec)
         rec.setdefault("time", round(time.time(), 3))
         line = json.dumps(rec, ensure_ascii=False, sort_keys=False)
         with self.lock:
-            self.f.write(line + "\n")
-            self.f.flush()
+            if self.f is not None:
+                self.f.write(line + "\n")
+                self.f.flush()
 
     def close(self):
         if self.f is not None:

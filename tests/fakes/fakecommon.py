@@ -187,6 +187,7 @@ class LoopbackServerMixin:
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64
     allow_reuse_address = True
     ssl_context = None
     handshake_timeout = 10.0

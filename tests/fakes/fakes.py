@@ -195,7 +195,12 @@ class _Server:
         self.set_scenario(sc)
 
     def log(self):
+        """The server's JSON-lines log, as a list of dicts."""
         return read_jsonl(self.log_file)
+
+    def requests(self):
+        """Same as log(): token requests, webhook POSTs, SMTP events."""
+        return self.log()
 
     def stop(self):
         if self.proc is not None:
@@ -230,9 +235,6 @@ class Entra(_Server):
 
     def token_url(self, tenant):
         return "%s/%s/oauth2/v2.0/token" % (self.url, tenant)
-
-    def requests(self):
-        return self.log()
 
 
 class Smtp(_Server):
@@ -311,9 +313,6 @@ class Webhook(_Server):
     @property
     def http_url(self):
         return "http://127.0.0.1:%d/hook" % self.http_port
-
-    def requests(self):
-        return self.log()
 
 
 # -- helpers for building and inspecting tokens ---------------------------

@@ -1,6 +1,7 @@
 #include "entra.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,19 @@
 
 /* ------------------------------------------------------------------ */
 /* Text helpers */
+
+/* snprintf that may truncate: the results are bounded text for people. */
+static void fmt(char *dst, size_t size, const char *f, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fmt(char *dst, size_t size, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(dst, size, f, ap);
+	va_end(ap);
+}
 
 /* Copy at most srclen bytes of src into dst (size dstsz), control
  * characters turned into spaces, runs of spaces collapsed, and the ends
@@ -270,14 +284,14 @@ static const char *status_reason(long status)
 static void summarise_error(struct entra_result *res)
 {
 	if (res->n_error_codes > 0)
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
 			 res->error[0] ? res->error : "no error field",
 			 res->http_status,
 			 res->error_description[0] ? res->error_description
 						   : "no description");
 	else
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "%s (HTTP %ld): %s", res->error, res->http_status,
 			 res->error_description[0] ? res->error_description
 						   : "no description");
@@ -326,12 +340,12 @@ int entra_parse_response(long status, const char *body, size_t len,
 			n++;
 		copy_text(first, sizeof(first), body != NULL ? body : "", n);
 		if (status == 200)
-			snprintf(res->summary, sizeof(res->summary),
+			fmt(res->summary, sizeof(res->summary),
 				 "HTTP 200 but the reply is not a JSON token "
 				 "reply: %s",
 				 first[0] ? first : "(empty body)");
 		else
-			snprintf(res->summary, sizeof(res->summary),
+			fmt(res->summary, sizeof(res->summary),
 				 "HTTP %ld %s, not an OAuth reply: %s", status,
 				 status_reason(status),
 				 first[0] ? first : "(empty body)");
@@ -341,7 +355,7 @@ int entra_parse_response(long status, const char *body, size_t len,
 	if (json_str(root, "error") != NULL || status != 200) {
 		parse_error_object(root, res);
 		if (res->error[0] == '\0' && res->n_error_codes == 0) {
-			snprintf(res->summary, sizeof(res->summary),
+			fmt(res->summary, sizeof(res->summary),
 				 "HTTP %ld %s with a JSON body that is not an "
 				 "OAuth error",
 				 status, status_reason(status));
@@ -353,17 +367,17 @@ int entra_parse_response(long status, const char *body, size_t len,
 
 	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "HTTP 200 but the reply has no access_token");
 		goto out_json;
 	}
 	if (parse_expires_in(root, &expires_in) != 0) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "HTTP 200 but the reply has no usable expires_in");
 		goto out_json;
 	}
 	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "HTTP 200 but the access token is larger than %d "
 			 "bytes",
 			 ENTRA_TOKEN_MAX);
@@ -371,13 +385,13 @@ int entra_parse_response(long status, const char *body, size_t len,
 	}
 	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
 		      now + expires_in) != 0) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "out of secure memory for the access token");
 		goto out_json;
 	}
 	res->ok = true;
 	res->expires_in = expires_in;
-	snprintf(res->summary, sizeof(res->summary),
+	fmt(res->summary, sizeof(res->summary),
 		 "token issued, valid for %lld s",
 		 (long long)expires_in);
 	ret = 0;
@@ -562,18 +576,18 @@ int entra_request_token(const struct entra_request *rq,
 	if (rq == NULL || bad_field(rq->authority_url) ||
 	    bad_field(rq->tenant) || bad_field(rq->client_id) ||
 	    bad_field(rq->scope)) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "token request: authority, tenant, client ID and "
 			 "scope are all required");
 		return -1;
 	}
 	if ((h = curl_easy_init()) == NULL) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "token request: cannot create a curl handle");
 		return -1;
 	}
 	if (net_setup(h, net, NET_HTTPS, &e) != 0) {
-		snprintf(res->summary, sizeof(res->summary), "token request: %s",
+		fmt(res->summary, sizeof(res->summary), "token request: %s",
 			 e.msg);
 		goto out;
 	}
@@ -607,7 +621,7 @@ int entra_request_token(const struct entra_request *rq,
 		    CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "token request: libcurl refused an option");
 		goto out;
 	}
@@ -628,12 +642,12 @@ int entra_request_token(const struct entra_request *rq,
 			copy_str(res->curl_error, sizeof(res->curl_error),
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (rc == CURLE_WRITE_ERROR && body.too_big)
-				snprintf(res->curl_error,
+				fmt(res->curl_error,
 					 sizeof(res->curl_error),
 					 "reply larger than %d bytes",
 					 ENTRA_BODY_MAX);
 			res->transient = net_curl_transient(rc);
-			snprintf(res->summary, sizeof(res->summary),
+			fmt(res->summary, sizeof(res->summary),
 				 "token endpoint not reached: %s (curl %d)",
 				 res->curl_error, (int)rc);
 		} else {
@@ -664,13 +678,13 @@ int entra_request_token(const struct entra_request *rq,
 		char tmp[ENTRA_SUMMARY_MAX];
 
 		snprintf(tmp, sizeof(tmp), "%s", res->summary);
-		snprintf(res->summary, sizeof(res->summary),
+		fmt(res->summary, sizeof(res->summary),
 			 "after %d attempts: %s", res->attempts, tmp);
 	}
 	goto out;
 
 out_oom:
-	snprintf(res->summary, sizeof(res->summary),
+	fmt(res->summary, sizeof(res->summary),
 		 "token request: out of memory");
 out:
 	if (rq->secret != NULL) {

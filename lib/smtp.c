@@ -1,6 +1,7 @@
 #include "smtp.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,19 @@ const char *smtp_stage_name(enum smtp_stage s)
 
 /* ------------------------------------------------------------------ */
 /* Reply parsing */
+
+/* snprintf that may truncate: the results are bounded text for people. */
+static void fmt(char *dst, size_t size, const char *f, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fmt(char *dst, size_t size, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(dst, size, f, ap);
+	va_end(ap);
+}
 
 /* Copy len bytes of src to dst, control characters as '?'. */
 static void copy_line(char *dst, size_t dstsz, const char *src, size_t len)
@@ -318,13 +332,13 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	if (rc == CURLE_OK && r->stage == SMTP_STAGE_END_OF_DATA &&
 	    r->last.code == 250) {
 		r->ok = true;
-		snprintf(r->summary, sizeof(r->summary), "accepted: %s",
+		fmt(r->summary, sizeof(r->summary), "accepted: %s",
 			 r->last.line);
 		return;
 	}
 	if (negative) {
 		r->transient = r->last.code < 500;
-		snprintf(r->summary, sizeof(r->summary), "refused at %s: %s",
+		fmt(r->summary, sizeof(r->summary), "refused at %s: %s",
 			 smtp_stage_name(r->stage), r->last.line);
 		return;
 	}
@@ -341,21 +355,21 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	r->transient = net_curl_transient(rc);
 	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
 	    r->n_replies > 0)
-		snprintf(r->summary, sizeof(r->summary),
+		fmt(r->summary, sizeof(r->summary),
 			 "the server did not offer STARTTLS; refusing to "
 			 "authenticate without TLS (curl %d)",
 			 (int)rc);
 	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
-		snprintf(r->summary, sizeof(r->summary),
+		fmt(r->summary, sizeof(r->summary),
 			 "the server did not offer AUTH XOAUTH2 after "
 			 "STARTTLS (it offered: %s)",
 			 r->auth_offered ? r->auth_mechs : "no AUTH");
 	else if (rc != CURLE_OK)
-		snprintf(r->summary, sizeof(r->summary),
+		fmt(r->summary, sizeof(r->summary),
 			 "failed at %s: %s (curl %d)",
 			 smtp_stage_name(r->stage), r->curl_error, (int)rc);
 	else
-		snprintf(r->summary, sizeof(r->summary),
+		fmt(r->summary, sizeof(r->summary),
 			 "no acceptance from the server after %s: %s",
 			 smtp_stage_name(r->stage),
 			 r->last.line[0] ? r->last.line : "no reply");
@@ -363,14 +377,14 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 
 static void refuse(struct smtp_result *r, const char *why)
 {
-	snprintf(r->summary, sizeof(r->summary), "not sent: %s", why);
+	fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
 }
 
 int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 		      struct smtp_result *res)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	char ehlo[256], url[CRED_URL_BUF], from[330], to[330];
+	char ehlo[256], url[1024], from[330], to[330];
 	struct curl_slist *rcpts = NULL;
 	struct readbuf rb = {0};
 	struct err e = {{0}};
@@ -517,7 +531,7 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
 					     "May", "Jun", "Jul", "Aug",
 					     "Sep", "Oct", "Nov", "Dec"};
-	char msgid[400], when[32], rnd_hex[33];
+	char msgid[400], when[64], rnd_hex[33];
 	unsigned char rnd[16];
 	const char *domain;
 	bool has_key, has_host;

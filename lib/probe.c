@@ -1,0 +1,295 @@
+#include "probe.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cloud.h"
+
+static const struct {
+	const char *name;
+	const char *title;
+} step_info[PROBE_NSTEPS] = {
+	[PROBE_TENANT] = {"tenant", "Tenant reachable"},
+	[PROBE_APP] = {"app", "App known and enabled"},
+	[PROBE_SECRET] = {"secret", "Secret valid and unexpired"},
+	[PROBE_ROLE] = {"role", "Token for Exchange Online with SMTP.SendAsApp"},
+	[PROBE_SMTP] = {"smtp", "SMTP server reachable"},
+	[PROBE_STARTTLS] = {"starttls", "STARTTLS with a verified certificate"},
+	[PROBE_XOAUTH2] = {"xoauth2", "AUTH XOAUTH2 accepted"},
+	[PROBE_SEND_AS] = {"send-as", "Sending as the sender allowed"},
+	[PROBE_ACCEPTED] = {"accepted", "Test message accepted"},
+};
+
+const char *probe_step_name(enum probe_step_id id)
+{
+	if ((unsigned)id >= PROBE_NSTEPS)
+		return "unknown";
+	return step_info[id].name;
+}
+
+const char *probe_status_name(enum probe_status s)
+{
+	switch (s) {
+	case PROBE_SKIPPED:
+		return "skipped";
+	case PROBE_PASSED:
+		return "passed";
+	case PROBE_FAILED:
+		return "failed";
+	}
+	return "unknown";
+}
+
+static void step_set(struct probe_result *r, enum probe_step_id id,
+		     enum probe_status st, const char *f, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void step_set(struct probe_result *r, enum probe_step_id id,
+		     enum probe_status st, const char *f, ...)
+{
+	struct probe_step *s = &r->steps[id];
+	va_list ap;
+
+	s->status = st;
+	va_start(ap, f);
+	vsnprintf(s->detail, sizeof(s->detail), f, ap);
+	va_end(ap);
+}
+
+/* Mark step id failed with the diagnosis, the steps before it that have
+ * not been decided passed, and the rest skipped. */
+static void fail_at(struct probe_result *r, enum probe_step_id id)
+{
+	r->ok = false;
+	r->failed = id;
+	r->has_diag = true;
+	for (int i = 0; i < (int)id; i++)
+		if (r->steps[i].status == PROBE_SKIPPED &&
+		    r->steps[i].detail[0] == '\0')
+			step_set(r, (enum probe_step_id)i, PROBE_PASSED, "ok");
+	step_set(r, id, PROBE_FAILED, "%s", r->diag.summary);
+	for (int i = (int)id + 1; i < PROBE_NSTEPS; i++)
+		step_set(r, (enum probe_step_id)i, PROBE_SKIPPED,
+			 "not run: an earlier step failed");
+}
+
+/* The step a token failure belongs to, by its diagnosis. */
+static enum probe_step_id token_step(struct probe_result *r)
+{
+	const char *s = r->diag.step;
+
+	if (strcmp(s, "client-id") == 0 || strcmp(s, "app-disabled") == 0)
+		return PROBE_APP;
+	if (strcmp(s, "scope") == 0 || strcmp(s, "conditional-access") == 0) {
+		step_set(r, PROBE_SECRET, PROBE_SKIPPED,
+			 "not known: the token was refused before");
+		return PROBE_ROLE;
+	}
+	if (strcmp(s, "secret-value") == 0 ||
+	    strcmp(s, "secret-expired") == 0 ||
+	    strcmp(s, "secret-missing") == 0 || strcmp(s, "unknown") == 0)
+		return PROBE_SECRET;
+	/* tenant, network, token-endpoint, transport */
+	return PROBE_TENANT;
+}
+
+/* The step a send failure belongs to, by its stage and diagnosis. */
+static enum probe_step_id smtp_step(const struct probe_result *r)
+{
+	const struct smtp_result *s = &r->smtp;
+
+	if (strcmp(r->diag.step, "send-as") == 0)
+		return PROBE_SEND_AS;
+	if (strcmp(r->diag.step, "smtp-not-authenticated") == 0)
+		return PROBE_XOAUTH2;
+	switch (s->stage) {
+	case SMTP_STAGE_CONNECT:
+	case SMTP_STAGE_GREETING:
+	case SMTP_STAGE_EHLO:
+		return PROBE_SMTP;
+	case SMTP_STAGE_STARTTLS:
+	case SMTP_STAGE_TLS:
+		return PROBE_STARTTLS;
+	case SMTP_STAGE_AUTH:
+		return PROBE_XOAUTH2;
+	default:
+		return PROBE_ACCEPTED;
+	}
+}
+
+static int run_send(const struct cred *c, const struct probe_opts *o,
+		    const struct diag_input *din, struct probe_result *r)
+{
+	struct smtp_message m = {0};
+	struct smtp_send s = {0};
+	struct err e = {{0}};
+	char host[256] = "";
+	const char *to;
+	char *msg = NULL;
+	size_t msg_len = 0;
+	int ret = -1;
+
+	to = o->to != NULL && o->to[0] != '\0' ? o->to
+	     : c->test_to[0] != '\0'           ? c->test_to
+					       : c->sender;
+	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
+		snprintf(host, sizeof(host), "%s", o->ehlo_name);
+	else if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-") != strlen(host))
+		host[0] = '\0';
+
+	m.from = c->sender;
+	m.to = to;
+	m.cred_name = c->name;
+	m.hint = o->hint != NULL ? o->hint : "";
+	m.key_id = o->key_id;
+	m.host = host;
+	m.now = o->now;
+
+	r->smtp_ran = true;
+	smtp_result_init(&r->smtp);
+	if (smtp_build_message(&m, &msg, &msg_len, &e) != 0) {
+		snprintf(r->smtp.summary, sizeof(r->smtp.summary),
+			 "not sent: %.500s", e.msg);
+		diag_smtp(din, &r->smtp, &r->diag);
+		fail_at(r, PROBE_SMTP);
+		return -1;
+	}
+
+	s.url = cloud_smtp_url(c);
+	s.ehlo_name = host[0] != '\0' ? host : NULL;
+	s.sender = c->sender;
+	s.rcpt = to;
+	s.token = r->token.value;
+	s.message = msg;
+	s.message_len = msg_len;
+	s.response_timeout_s = o->smtp_response_timeout_s;
+
+	if (smtp_send_message(&s, o->net, &r->smtp) != 0) {
+		enum probe_step_id at;
+
+		diag_smtp(din, &r->smtp, &r->diag);
+		at = smtp_step(r);
+		if (at > PROBE_SMTP)
+			step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered",
+				 s.url);
+		if (at > PROBE_STARTTLS)
+			step_set(r, PROBE_STARTTLS, PROBE_PASSED,
+				 "TLS established after STARTTLS");
+		if (at > PROBE_XOAUTH2)
+			step_set(r, PROBE_XOAUTH2, PROBE_PASSED,
+				 "%s as %s",
+				 r->smtp.authenticated ? "authenticated"
+						       : "not refused",
+				 c->sender);
+		if (at > PROBE_SEND_AS)
+			step_set(r, PROBE_SEND_AS, PROBE_PASSED,
+				 "not refused for %s", c->sender);
+		fail_at(r, at);
+		goto out;
+	}
+	step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered", s.url);
+	step_set(r, PROBE_STARTTLS, PROBE_PASSED,
+		 "TLS established after STARTTLS");
+	step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "authenticated as %s",
+		 c->sender);
+	step_set(r, PROBE_SEND_AS, PROBE_PASSED, "sent as %s to %s", c->sender,
+		 to);
+	step_set(r, PROBE_ACCEPTED, PROBE_PASSED, "%s", r->smtp.last.line);
+	ret = 0;
+out:
+	free(msg);
+	return ret;
+}
+
+int probe_run(const struct cred *c, const struct probe_opts *o,
+	      struct probe_result *ret)
+{
+	struct entra_request rq = {0};
+	struct diag_input din = {0};
+	struct err e = {{0}};
+	char roles[256];
+
+	memset(ret, 0, sizeof(*ret));
+	for (int i = 0; i < PROBE_NSTEPS; i++) {
+		ret->steps[i].id = (enum probe_step_id)i;
+		ret->steps[i].name = step_info[i].name;
+		ret->steps[i].title = step_info[i].title;
+		ret->steps[i].status = PROBE_SKIPPED;
+	}
+	if (c == NULL || o == NULL)
+		return -1;
+	din.cred = c;
+	din.hint = o->hint;
+
+	if (net_global_init(&e) != 0) {
+		snprintf(ret->entra.summary, sizeof(ret->entra.summary),
+			 "%.500s", e.msg);
+		diag_token(&din, &ret->entra, &ret->diag);
+		fail_at(ret, PROBE_TENANT);
+		return -1;
+	}
+
+	rq.authority_url = cloud_authority_url(c);
+	rq.tenant = c->tenant;
+	rq.client_id = c->client_id;
+	rq.scope = cloud_outlook_scope(c);
+	rq.secret = o->secret;
+	rq.secret_len = o->secret != NULL ? o->secret_len : 0;
+	if (entra_request_token(&rq, o->net, o->retry, o->now, &ret->entra,
+				&ret->token) != 0) {
+		diag_token(&din, &ret->entra, &ret->diag);
+		fail_at(ret, token_step(ret));
+		return -1;
+	}
+	step_set(ret, PROBE_TENANT, PROBE_PASSED, "%s answered for %s",
+		 rq.authority_url, c->tenant);
+	step_set(ret, PROBE_APP, PROBE_PASSED, "app %s", c->client_id);
+	step_set(ret, PROBE_SECRET, PROBE_PASSED,
+		 "secret %s accepted; token valid for %lld s",
+		 o->hint != NULL && o->hint[0] ? o->hint : "(no hint)",
+		 (long long)ret->entra.expires_in);
+
+	if (jwt_decode(ret->token.value, ret->token.len, &ret->claims, &e) ==
+	    0) {
+		ret->claims_ok = true;
+		din.claims = &ret->claims;
+		jwt_roles_str(&ret->claims, roles, sizeof(roles));
+		if (!jwt_has_role(&ret->claims, "SMTP.SendAsApp")) {
+			diag_claims(&din, &ret->diag);
+			fail_at(ret, PROBE_ROLE);
+			return -1;
+		}
+		step_set(ret, PROBE_ROLE, PROBE_PASSED, "aud %s, roles %s",
+			 ret->claims.aud[0] ? ret->claims.aud : "-", roles);
+	} else {
+		step_set(ret, PROBE_ROLE, PROBE_SKIPPED,
+			 "not checked: %s (Exchange decides)", e.msg);
+	}
+
+	if (o->token_only) {
+		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
+			step_set(ret, (enum probe_step_id)i, PROBE_SKIPPED,
+				 "not run: token only");
+		ret->ok = true;
+		return 0;
+	}
+	if (run_send(c, o, &din, ret) != 0)
+		return -1;
+	ret->ok = true;
+	return 0;
+}
+
+void probe_result_free(struct probe_result *r)
+{
+	if (r == NULL)
+		return;
+	entra_token_free(&r->token);
+	memset(r, 0, sizeof(*r));
+}

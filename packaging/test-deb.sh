@@ -1,0 +1,297 @@
+#!/bin/bash
+# packaging/test-deb.sh BUILD_DIR
+#
+# Builds the Debian package from a configured and built tree, lints it,
+# installs it, uses the installed binaries, units and man pages, removes
+# it, purges it, and checks that nothing of it is left.
+#
+# Runs as root on Debian 12. It installs and purges the package
+# "secretwatch", so it refuses to run where that package is already
+# installed. systemd need not be running (CI containers).
+# Ends with "N passed, N failed"; exits non-zero on any failure.
+set -u
+
+pass=0
+fail=0
+ok() { printf 'ok   %s\n' "$*"; pass=$((pass + 1)); }
+no() { printf 'FAIL %s\n' "$*"; fail=$((fail + 1)); }
+# check DESCRIPTION COMMAND...: one test from a command's exit status
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else no "$what"; fi
+}
+finish() {
+	printf '%d passed, %d failed\n' "$pass" "$fail"
+	[ "$fail" -eq 0 ]
+	exit
+}
+die() {
+	no "$*"
+	finish
+}
+
+[ $# -eq 1 ] || {
+	echo "usage: $0 BUILD_DIR" >&2
+	exit 2
+}
+[ "$(id -u)" -eq 0 ] || die "must run as root (it installs a package)"
+[ -f "$1/CMakeCache.txt" ] || die "$1 is not a configured CMake build tree"
+build=$(cd "$1" && pwd)
+pkg=secretwatch
+user=secretwatch
+unitdir=/usr/lib/systemd/system
+units="secretwatchd.service secretwatch-check.service secretwatch-check.timer"
+
+if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q installed; then
+	die "$pkg is installed here; this test would purge it and its store"
+fi
+
+work=$(mktemp -d /tmp/secretwatch-deb.XXXXXX)
+installed=0
+# shellcheck disable=SC2317 # run by the trap
+cleanup() {
+	if [ "$installed" -eq 1 ]; then
+		rm -rf "$work/scratch"
+		dpkg --purge "$pkg" >/dev/null 2>&1
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- build -----------------------------------------------------------------
+# The units and defaults name the installed paths, so the tree must be
+# configured for the package's prefix.
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:[A-Z]*=//p' "$build/CMakeCache.txt")
+if [ "$prefix" != /usr ]; then
+	echo "note: reconfiguring $build with CMAKE_INSTALL_PREFIX=/usr (was $prefix)"
+	cmake -DCMAKE_INSTALL_PREFIX=/usr "$build" >/dev/null ||
+		die "cmake reconfigure failed"
+fi
+cmake --build "$build" >"$work/build.log" 2>&1 ||
+	{ tail -20 "$work/build.log"; die "build failed"; }
+(cd "$build" && cpack -G DEB -B "$work/out") >"$work/cpack.log" 2>&1 ||
+	{ tail -20 "$work/cpack.log"; die "cpack failed"; }
+deb=$(echo "$work"/out/"$pkg"_*.deb)
+[ -f "$deb" ] || die "cpack produced no .deb (or more than one)"
+ok "built $(basename "$deb")"
+
+depends=$(dpkg-deb -f "$deb" Depends)
+echo "     Depends: $depends"
+check "Depends computed from the binaries (libc6, libsodium23)" \
+	grep -q 'libc6 .*libsodium23' <<<"$depends"
+check "config is a conffile" \
+	sh -c "dpkg-deb -I '$deb' conffiles | grep -qx /etc/secretwatch/secretwatch.conf"
+
+# --- lintian ----------------------------------------------------------------
+# Errors and warnings fail unless overridden, with a reason, in
+# packaging/lintian-overrides (shipped in the package, where lintian
+# reads it). Informational tags are shown.
+if lintian --fail-on error,warning --display-info --show-overrides \
+	"$deb" >"$work/lintian.log" 2>&1; then
+	ok "lintian: no unjustified errors or warnings"
+else
+	no "lintian: errors or warnings not justified in packaging/lintian-overrides"
+fi
+grep -v 'running with root privileges' "$work/lintian.log" | sed 's/^/     /'
+
+# --- install ----------------------------------------------------------------
+# Docker images exclude /usr/share/man from dpkg; the man pages are part
+# of what is tested, so include ours explicitly.
+if dpkg --path-include='/usr/share/man/man[158]/secretwatch*' -i "$deb" \
+	>"$work/dpkg.log" 2>&1; then
+	installed=1
+	ok "dpkg -i"
+else
+	sed 's/^/     /' "$work/dpkg.log"
+	die "dpkg -i failed"
+fi
+dpkg -L "$pkg" >"$work/files"
+
+check "system user $user exists" sh -c "getent passwd $user >/dev/null"
+check "/var/lib/secretwatch is 0700 $user:$user" \
+	test "$(stat -c '%a %U:%G' /var/lib/secretwatch)" = "700 $user:$user"
+check "config is 0640 root:$user" test \
+	"$(stat -c '%a %U:%G' /etc/secretwatch/secretwatch.conf)" = "640 root:$user"
+enabled=$(find /etc/systemd/system -path '*.wants/secretwatch*' 2>/dev/null)
+check "installation enabled no unit" test -z "$enabled"
+if [ -d /run/systemd/system ]; then
+	check "installation started no unit" \
+		sh -c "! systemctl -q is-active $units"
+fi
+
+# --- the installed binaries -------------------------------------------------
+ver=$(secretwatch --version 2>&1)
+check "secretwatch --version: $ver" test -n "$ver"
+ver=$(secretwatchd --version 2>&1)
+check "secretwatchd --version: $ver" test -n "$ver"
+
+# A scratch config and state directory, used as the service user would.
+mkdir -p "$work/scratch"
+cat >"$work/scratch/secretwatch.conf" <<EOF
+[store]
+database = $work/scratch/state/secretwatch.db
+key_file = $work/scratch/state/master.key
+EOF
+chown -R "$user:" "$work/scratch"
+chmod 0755 "$work"
+as_user() { runuser -u "$user" -- "$@"; }
+conf=$work/scratch/secretwatch.conf
+state=$work/scratch/state
+
+check "secretwatch -c SCRATCH init" as_user secretwatch -c "$conf" init
+check "init made the state directory 0700" \
+	test "$(stat -c %a "$state" 2>/dev/null)" = 700
+check "init made a 32-byte master key 0600" \
+	test "$(stat -c '%a %s' "$state/master.key" 2>/dev/null)" = "600 32"
+check "init made the database" test -s "$state/secretwatch.db"
+cp "$state/master.key" "$work/key.before" 2>/dev/null
+check "init again is idempotent (exit 0, same key)" sh -c \
+	"runuser -u $user -- secretwatch -c '$conf' init &&
+	 cmp -s '$state/master.key' '$work/key.before'"
+as_user secretwatch -c "$conf" status >"$work/status.out" 2>&1
+rc=$?
+sed 's/^/     /' "$work/status.out"
+check "secretwatch -c SCRATCH status exits 0 or 3 on an empty store (got $rc)" \
+	test "$rc" -eq 0 -o "$rc" -eq 3
+
+# The packaged default config, as the service user: it must be readable.
+check "secretwatch init with the packaged config" as_user secretwatch init
+check "the store is in /var/lib/secretwatch" \
+	test -s /var/lib/secretwatch/master.key -a -s /var/lib/secretwatch/secretwatch.db
+
+# Under a running systemd, the binaries must also work inside the sandbox.
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload
+	check "secretwatchd starts in its sandbox and reports READY=1" \
+		systemctl start secretwatchd.service
+	check "systemctl reload secretwatchd (SIGHUP)" \
+		systemctl reload secretwatchd.service
+	sleep 2
+	check "secretwatchd is still running after the reload" \
+		systemctl -q is-active secretwatchd.service
+	check "secretwatch-check.service runs one cycle in its sandbox" \
+		systemctl start secretwatch-check.service
+	systemctl stop secretwatchd.service
+	journalctl -q --no-pager -n 30 -u secretwatchd.service \
+		-u secretwatch-check.service | sed 's/^/     /'
+else
+	echo "note: systemd is not running; the units are verified, not started"
+fi
+
+# --- man pages ----------------------------------------------------------------
+render() { MANWIDTH=1000 man --warnings -P cat "$@" 2>"$work/man.err"; }
+for page in 1:secretwatch 8:secretwatchd 5:secretwatch.conf; do
+	sec=${page%%:*} name=${page#*:}
+	check "man -w $sec $name" sh -c "man -w $sec $name >/dev/null"
+	render "$sec" "$name" >"$work/man.$name"
+	check "man $sec $name renders without warnings" \
+		test -s "$work/man.$name" -a ! -s "$work/man.err"
+done
+check "man secretwatch and man 5 secretwatch.conf without a section" \
+	sh -c "man -w secretwatch >/dev/null && man -w secretwatch.conf >/dev/null"
+
+# Every command, flag and config key of DESIGN.md §5 and §6.
+missing=
+for w in init 'cred add' 'cred list' 'cred show' 'cred rm' 'secret add' \
+	'secret list' 'secret retire' status check test rotate token log doctor \
+	rekey -c --json --help --version --tenant --client-id --sender \
+	--object-id --test-to --cloud --authority-url --smtp-url --graph-url \
+	--names --force --expires --key-id --note --activate --now --dry-run --secret \
+	--to --token-only --since; do
+	grep -qe "$w" "$work/man.secretwatch" || missing="$missing '$w'"
+done
+check "secretwatch(1) has every command and flag${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+missing=
+for w in -c --once --help --version SIGTERM SIGINT SIGHUP SIGUSR1 \
+	READY=1 WATCHDOG=1 CREDENTIALS_DIRECTORY; do
+	grep -qe "$w" "$work/man.secretwatchd" || missing="$missing '$w'"
+done
+check "secretwatchd(8) has every option and signal${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+missing=
+for w in '\[store\]' database key_file '\[watch\]' interval warn_days \
+	level_warning level_critical test_active_every switch_retry \
+	switch_window '\[alerts\]' email_to webhook_url exec '\[tls\]' ca_file \
+	'\[metrics\]' textfile '\[deploy\]' hook; do
+	grep -qe "$w" "$work/man.secretwatch.conf" || missing="$missing '$w'"
+done
+check "secretwatch.conf(5) has every section and key${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+
+# --- bash completion ----------------------------------------------------------
+# shellcheck disable=SC2016 # expanded by the inner bash
+complete_line() { # prints the completions for the words given
+	runuser -u "$user" -- bash -c '
+		source /usr/share/bash-completion/bash_completion
+		source /usr/share/bash-completion/completions/secretwatch
+		COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+		COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+		_secretwatch secretwatch "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
+		printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sort | tr '\n' ' '
+}
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	got=$(complete_line secretwatch s)
+	check "completion: commands ($got)" test "$got" = "secret status "
+	got=$(complete_line secretwatch cred add x --c)
+	check "completion: flags ($got)" test "$got" = "--client-id --cloud "
+	got=$(complete_line secretwatch cred add x --cloud '')
+	check "completion: clouds ($got)" test "$got" = "china dod global usgov "
+	got=$(complete_line secretwatch -c "$conf" status --n)
+	check "completion: flags after -c FILE ($got)" test "$got" = "--now "
+	as_user secretwatch -c "$conf" cred add mailer \
+		--tenant contoso.onmicrosoft.com --sender alerts@contoso.com \
+		--client-id 00000000-0000-0000-0000-000000000001 >/dev/null
+	got=$(complete_line secretwatch -c "$conf" cred show '')
+	check "completion: credential names from cred list --names ($got)" \
+		test "$got" = "mailer "
+else
+	echo "note: bash-completion is not installed; completion not tested"
+fi
+
+# --- systemd units ------------------------------------------------------------
+paths=
+for u in $units; do paths="$paths $unitdir/$u"; done
+# shellcheck disable=SC2086
+systemd-analyze verify $paths >"$work/verify.log" 2>&1
+rc=$?
+sed 's/^/     /' "$work/verify.log"
+check "systemd-analyze verify (exit $rc, nothing said about our units)" \
+	sh -c "[ $rc -eq 0 ] && ! grep -q secretwatch '$work/verify.log'"
+for u in secretwatchd.service secretwatch-check.service; do
+	systemd-analyze security --offline=yes "$unitdir/$u" \
+		>"$work/security.log" 2>&1
+	exposure=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' \
+		"$work/security.log")
+	grep -E '^✗' "$work/security.log" | sed 's/^/     /'
+	check "systemd-analyze security $u: exposure ${exposure:-?} <= 2.0" \
+		awk -v e="${exposure:-99}" 'BEGIN { exit !(e <= 2.0) }'
+done
+
+# --- remove, then purge -------------------------------------------------------
+rm -rf "$work/scratch"
+check "dpkg -r" sh -c "dpkg -r $pkg >'$work/dpkg.log' 2>&1"
+check "remove keeps config, store, key and user" sh -c \
+	"[ -f /etc/secretwatch/secretwatch.conf ] &&
+	 [ -f /var/lib/secretwatch/master.key ] && getent passwd $user >/dev/null"
+check "dpkg --purge" sh -c "dpkg --purge $pkg >'$work/dpkg.log' 2>&1"
+installed=0
+
+left=
+while read -r f; do
+	# Shared directories (/usr/bin, ...) stay; files and our own don't.
+	if [ -e "$f" ] && { [ ! -d "$f" ] || [ "${f#*secretwatch}" != "$f" ]; }; then
+		left="$left $f"
+	fi
+done <"$work/files"
+for f in /etc/secretwatch /var/lib/secretwatch; do
+	[ -e "$f" ] && left="$left $f"
+done
+check "purge left no file or directory${left:+ (left:$left)}" test -z "$left"
+check "purge removed user and group $user" sh -c \
+	"! getent passwd $user >/dev/null && ! getent group $user >/dev/null"
+check "dpkg knows nothing of $pkg" sh -c \
+	"! dpkg-query -W -f '\${db:Status-Status}' $pkg 2>/dev/null | grep -q ."
+
+finish

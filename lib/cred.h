@@ -29,6 +29,10 @@ struct cred {
 	char smtp_url[CRED_URL_MAX + 1];
 	char graph_url[CRED_URL_MAX + 1];
 	int64_t created_at;
+	/* Kept by the watchdog, for the metrics. */
+	int64_t last_check_at; /* 0 = never */
+	int64_t switches;
+	int64_t test_failures;
 };
 
 enum secret_state {
@@ -55,6 +59,9 @@ struct secret_info {
 	char last_test_detail[SECRET_DETAIL_MAX + 1];
 	int64_t first_try_at;                  /* switch attempts; 0 = none */
 	int64_t next_try_at;
+	/* Smallest warning threshold (days; 0 = expiry) already alerted for
+	 * this secret, -1 when none. Only filled by store_view_each. */
+	int warned_min;
 };
 
 const char *secret_state_name(enum secret_state s);

@@ -116,4 +116,65 @@ typedef int (*store_event_fn)(void *ctx, const struct event_row *ev);
 int store_event_each(struct store *s, const char *credential, int64_t since,
 		     store_event_fn fn, void *ctx, struct err *e);
 
+/* The watchdog's records (store_watch.c). */
+
+/* Mark threshold (days, 0 = expiry) and every larger one in thresholds[]
+ * as alerted for the secret. */
+int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
+		       const int *thresholds, int n, int64_t now,
+		       struct err *e);
+
+/* Switch attempts: when the first was made and when to try again. */
+int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
+			  int64_t next_try_at, struct err *e);
+
+/* Add delta to a credential's counter "switches" or "test_failures", and
+ * set its last check time when check_at > 0. */
+int store_cred_count(struct store *s, int64_t credential_id,
+		     const char *counter, int64_t delta, int64_t check_at,
+		     struct err *e);
+
+/* A store-wide counter (meta), e.g. "alert_delivery_failures". */
+int store_counter_add(struct store *s, const char *name, int64_t delta,
+		      struct err *e);
+int64_t store_counter_get(struct store *s, const char *name);
+
+enum outbox_kind { OUTBOX_ALERT, OUTBOX_DEPLOY };
+#define OUTBOX_CHANNEL_MAX 16
+#define OUTBOX_PAYLOAD_MAX 4096
+struct outbox_row {
+	int64_t id;
+	int64_t created_at;
+	enum outbox_kind kind;
+	char channel[OUTBOX_CHANNEL_MAX]; /* "" for a deploy */
+	int64_t credential_id;
+	int64_t secret_id; /* 0 when none */
+	char payload[OUTBOX_PAYLOAD_MAX];
+	int attempts;
+};
+/* Owe a delivery: an alert on one channel, or a deploy of a secret. */
+int store_outbox_add(struct store *s, enum outbox_kind kind,
+		     const char *channel, int64_t credential_id,
+		     int64_t secret_id, const char *payload, int64_t now,
+		     struct err *e);
+/* Deliveries due at now, oldest first, at most max: *ret is malloc'd. */
+int store_outbox_due(struct store *s, int64_t now, size_t max,
+		     struct outbox_row **ret, size_t *ret_n, struct err *e);
+/* The earliest next_at of an owed delivery, or 0 when none is owed. */
+int64_t store_outbox_next(struct store *s);
+int store_outbox_done(struct store *s, int64_t id, int64_t now,
+		      struct err *e);
+/* Try again at next_at, or (next_at 0) give up; error says why. */
+int store_outbox_retry(struct store *s, int64_t id, int64_t now,
+		       int64_t next_at, const char *error, struct err *e);
+
+/* Cached access tokens, encrypted like secrets. store_token_get returns 1
+ * and fills *ret (guarded memory) when a token for (secret, scope) is
+ * valid until at least min_valid_until, 0 when there is none. */
+int store_token_get(struct store *s, const struct vault *v, int64_t secret_id,
+		    const char *scope, int64_t min_valid_until,
+		    struct vbuf *ret, int64_t *ret_expires_at, struct err *e);
+int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
+		    const char *scope, const char *token, size_t len,
+		    int64_t expires_at, struct err *e);
 #endif

@@ -8,8 +8,8 @@
 #define CRED_COLS                                                        \
 	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "   \
 	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, " \
-	"c.created_at"
-#define CRED_NCOLS 12
+	"c.created_at, c.last_check_at, c.switches, c.test_failures"
+#define CRED_NCOLS 15
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -26,6 +26,9 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	store_col_text(st, 9, c->smtp_url, sizeof(c->smtp_url));
 	store_col_text(st, 10, c->graph_url, sizeof(c->graph_url));
 	c->created_at = sqlite3_column_int64(st, 11);
+	c->last_check_at = sqlite3_column_int64(st, 12);
+	c->switches = sqlite3_column_int64(st, 13);
+	c->test_failures = sqlite3_column_int64(st, 14);
 }
 
 void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
@@ -50,6 +53,7 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 		       sizeof(si->last_test_detail));
 	si->first_try_at = sqlite3_column_int64(st, f + 12);
 	si->next_try_at = sqlite3_column_int64(st, f + 13);
+	si->warned_min = -1;
 }
 
 int store_cred_add(struct store *s, struct cred *c, struct err *e)
@@ -154,7 +158,9 @@ int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 /* One row per (credential, active-or-pending secret), grouped in C. Two
  * statements, so that the one-name form is an index lookup, not a scan. */
 #define VIEW_SQL(where)                                                     \
-	"SELECT " CRED_COLS ", " STORE_SECRET_COLS("s.") " FROM credential c " \
+	"SELECT " CRED_COLS ", " STORE_SECRET_COLS("s.") ", "               \
+	"(SELECT min(threshold) FROM warning w WHERE w.secret_id = s.id) "  \
+	"FROM credential c "                                                 \
 	"LEFT JOIN secret s ON s.credential_id = c.id "                     \
 	"AND s.state IN ('active', 'pending') " where                       \
 	" ORDER BY c.name, s.state = 'active' DESC, s.created_at DESC, "    \
@@ -167,6 +173,11 @@ static void view_add_secret(struct cred_view *v, sqlite3_stmt *st)
 	if (sqlite3_column_type(st, CRED_NCOLS) == SQLITE_NULL)
 		return;
 	store_read_secret(st, CRED_NCOLS, &si);
+	si.warned_min = sqlite3_column_type(st, CRED_NCOLS +
+						    STORE_SECRET_NCOLS) ==
+				SQLITE_NULL
+			? -1
+			: sqlite3_column_int(st, CRED_NCOLS + STORE_SECRET_NCOLS);
 	if (si.state == SECRET_ACTIVE) {
 		v->has_active = 1;
 		v->active = si;

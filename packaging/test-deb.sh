@@ -121,10 +121,11 @@ if [ -d /run/systemd/system ]; then
 fi
 
 # --- the installed binaries -------------------------------------------------
-ver=$(secretwatch --version 2>&1)
-check "secretwatch --version: $ver" test -n "$ver"
-ver=$(secretwatchd --version 2>&1)
-check "secretwatchd --version: $ver" test -n "$ver"
+for b in /usr/bin/secretwatch /usr/sbin/secretwatchd; do
+	ver=$("$b" --version 2>&1)
+	rc=$?
+	check "$(basename "$b") --version: $ver" test "$rc" -eq 0 -a -n "$ver"
+done
 
 # A scratch config and state directory, used as the service user would.
 mkdir -p "$work/scratch"

@@ -68,6 +68,8 @@ if [ "$prefix" != /usr ]; then
 	cmake -DCMAKE_INSTALL_PREFIX=/usr "$build" >/dev/null ||
 		die "cmake reconfigure failed"
 fi
+grep -q '^SW_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" &&
+	die "$build is a sanitizer build; package a release build instead"
 cmake --build "$build" >"$work/build.log" 2>&1 ||
 	{ tail -20 "$work/build.log"; die "build failed"; }
 (cd "$build" && cpack -G DEB -B "$work/out") >"$work/cpack.log" 2>&1 ||

@@ -73,3 +73,97 @@ enum level policy_level(const struct cred_view *v, int64_t now,
 		return LEVEL_WARNING;
 	return LEVEL_OK;
 }
+
+/* The smallest threshold crossed at now and not yet alerted, or -1. */
+static int due_threshold(const struct secret_info *si, int64_t now,
+			 const struct config *cfg)
+{
+	int best = -1;
+
+	for (int i = -1; i < cfg->nwarn_days; i++) {
+		int t = i < 0 ? 0 : cfg->warn_days[i];
+		if (now < si->expires_at - (int64_t)t * 86400)
+			continue; /* not crossed yet */
+		if (si->warned_min >= 0 && t >= si->warned_min)
+			continue; /* alerted already */
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* The next crossing after now of a threshold not yet alerted, or 0. */
+static int64_t next_crossing(const struct secret_info *si, int64_t now,
+			     const struct config *cfg)
+{
+	int64_t next = 0;
+
+	for (int i = -1; i < cfg->nwarn_days; i++) {
+		int t = i < 0 ? 0 : cfg->warn_days[i];
+		int64_t at = si->expires_at - (int64_t)t * 86400;
+		if (at <= now || (si->warned_min >= 0 && t >= si->warned_min))
+			continue;
+		if (next == 0 || at < next)
+			next = at;
+	}
+	return next;
+}
+
+const struct secret_info *policy_switch_candidate(const struct cred_view *v)
+{
+	const struct secret_info *best = NULL;
+
+	for (int i = 0; i < v->npending; i++) {
+		const struct secret_info *p = &v->pending[i];
+		if (v->has_active && p->expires_at <= v->active.expires_at)
+			continue;
+		if (best == NULL || p->expires_at > best->expires_at)
+			best = p;
+	}
+	return best;
+}
+
+static void add_action(struct plan *p, enum action_kind kind, int64_t id,
+		       int threshold)
+{
+	p->actions[p->n].kind = kind;
+	p->actions[p->n].secret_id = id;
+	p->actions[p->n].threshold = threshold;
+	p->n++;
+}
+
+static void wake_min(struct plan *p, int64_t at, int64_t now)
+{
+	if (at > now && at < p->wake_at)
+		p->wake_at = at;
+}
+
+void policy_plan(const struct cred_view *v, int64_t now,
+		 const struct config *cfg, struct plan *ret)
+{
+	const struct secret_info *use, *cand = policy_switch_candidate(v);
+	int untested, t, switching = 0;
+
+	ret->n = 0;
+	ret->wake_at = now + cfg->interval;
+	use = policy_secret_in_use(v, &untested);
+	if (use != NULL) {
+		t = due_threshold(use, now, cfg);
+		if (t >= 0)
+			add_action(ret, ACTION_WARN, use->id, t);
+		wake_min(ret, next_crossing(use, now, cfg), now);
+	}
+	if (cand != NULL) {
+		if (cand->next_try_at <= now) {
+			add_action(ret, ACTION_SWITCH, cand->id, 0);
+			switching = 1;
+		}
+		wake_min(ret, cand->next_try_at, now);
+	}
+	if (v->has_active && v->active.expires_at > now) {
+		int64_t due = v->active.last_test_at + cfg->test_active_every;
+		if (!switching && due <= now)
+			add_action(ret, ACTION_HEALTH, v->active.id, 0);
+		wake_min(ret, due, now);
+	}
+}

@@ -36,4 +36,42 @@ const struct secret_info *policy_secret_in_use(const struct cred_view *v,
 enum level policy_level(const struct cred_view *v, int64_t now,
 			const struct config *cfg);
 
+/* What the watchdog should do for one credential now (DESIGN.md §7). */
+enum action_kind {
+	ACTION_WARN,   /* alert: secret_id crossed threshold days */
+	ACTION_SWITCH, /* test pending secret_id, make it active on success */
+	ACTION_HEALTH, /* token request with the active secret_id */
+};
+
+struct action {
+	enum action_kind kind;
+	int64_t secret_id;
+	int threshold; /* ACTION_WARN: days before expiry, 0 = expired */
+};
+
+#define POLICY_ACTIONS_MAX 3
+
+struct plan {
+	struct action actions[POLICY_ACTIONS_MAX];
+	int n;
+	/* The next time something is due for this credential: a threshold
+	 * crossing, a switch retry or a health check (never later than
+	 * now + interval). */
+	int64_t wake_at;
+};
+
+/* Decide for one credential at now. Pure: the same inputs give the same
+ * plan. Warnings: for the secret in use, the smallest threshold crossed
+ * and not yet alerted (thresholds at or above warned_min count as done).
+ * Switch: the pending secret that expires latest, if later than the
+ * active one (or any, when none is active), once its next try is due.
+ * Health: the active secret every test_active_every, unless a switch is
+ * due. */
+void policy_plan(const struct cred_view *v, int64_t now,
+		 const struct config *cfg, struct plan *ret);
+
+/* The pending secret a switch would try (NULL when none qualifies),
+ * ignoring when it is due. */
+const struct secret_info *policy_switch_candidate(const struct cred_view *v);
+
 #endif

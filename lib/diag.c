@@ -43,9 +43,9 @@ enum kind {
 };
 
 static void fmt(char *dst, size_t size, const char *f, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void add(struct diag *d, const char *f, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void fmt(char *dst, size_t size, const char *f, ...)
 {
@@ -132,8 +132,8 @@ static void exchange_remedy(struct diag *d, const struct diag_input *in)
 	    "-SmtpClientAuthenticationDisabled $false\n"
 	    "Changes in Exchange can take up to an hour to apply. Then run: "
 	    "secretwatch test %s",
-	    c->tenant, c->client_id, oid, c->sender, oid, c->sender,
-	    c->sender, c->name);
+	    c->tenant, c->client_id, oid, c->sender, oid, c->sender, c->sender,
+	    c->name);
 }
 
 static void consent_remedy(struct diag *d, const struct cred *c)
@@ -179,7 +179,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		    "cloud: the credential uses '%s' (%s); choose the cloud "
 		    "with --cloud\n"
 		    "global|usgov|dod|china when adding it:\n"
-		    "  secretwatch cred add %s --tenant <tenant ID> --client-id "
+		    "  secretwatch cred add %s --tenant <tenant ID> "
+		    "--client-id "
 		    "%s --sender %s --cloud <cloud>",
 		    c->name, c->tenant, cloud_name(c), authority, c->name,
 		    c->client_id, c->sender);
@@ -289,7 +290,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "conditional-access";
 		d->title = "Conditional Access";
 		fmt(d->summary, sizeof(d->summary),
-		    "A Conditional Access policy blocked app %s%s", c->client_id,
+		    "A Conditional Access policy blocked app %s%s",
+		    c->client_id,
 		    k == K_CA_SMTP ? " at SMTP authentication" : "");
 		add(d,
 		    "Exclude the workload identity (the service principal of "
@@ -350,8 +352,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_TLS_SMTP:
 		d->step = "transport";
 		d->title = "TLS and transport";
-		fmt(d->summary, sizeof(d->summary),
-		    "TLS with %s failed: %s",
+		fmt(d->summary, sizeof(d->summary), "TLS with %s failed: %s",
 		    k == K_TLS_TOKEN ? authority : smtp_url,
 		    or_unknown(extra, "handshake or certificate error"));
 		add(d,
@@ -366,11 +367,10 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		    "replaces the system CA bundle).",
 		    k == K_TLS_TOKEN ? authority : smtp_url);
 		if (k == K_TLS_SMTP)
-			add(d,
-			    "\nExchange Online takes STARTTLS on port 587 "
-			    "(smtp://smtp.office365.com:587)\n"
-			    "with TLS 1.2 or newer; port 465 is not "
-			    "supported.");
+			add(d, "\nExchange Online takes STARTTLS on port 587 "
+			       "(smtp://smtp.office365.com:587)\n"
+			       "with TLS 1.2 or newer; port 465 is not "
+			       "supported.");
 		break;
 	case K_OLD_TLS:
 	case K_NO_STARTTLS:
@@ -390,7 +390,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		    "port 587\n"
 		    "(smtp://smtp.office365.com:587; port 465 is not "
 		    "supported). secretwatch\n"
-		    "always requires TLS 1.2 or newer, so check that --smtp-url "
+		    "always requires TLS 1.2 or newer, so check that "
+		    "--smtp-url "
 		    "(now %s)\n"
 		    "reaches Exchange Online directly, not a relay or a "
 		    "middlebox that strips\n"
@@ -403,13 +404,12 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		fmt(d->summary, sizeof(d->summary),
 		    "The token request failed: %s",
 		    or_unknown(extra, "no detail"));
-		add(d,
-		    "Look the AADSTS code up at "
-		    "https://login.microsoftonline.com/error?code=<code>\n"
-		    "and find the request in the Entra admin center > "
-		    "Sign-in logs > Service\n"
-		    "principal sign-ins by its correlation ID (see the "
-		    "evidence).");
+		add(d, "Look the AADSTS code up at "
+		       "https://login.microsoftonline.com/error?code=<code>\n"
+		       "and find the request in the Entra admin center > "
+		       "Sign-in logs > Service\n"
+		       "principal sign-ins by its correlation ID (see the "
+		       "evidence).");
 		break;
 	case K_NO_ROLE:
 		d->step = "api-permission";
@@ -499,7 +499,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		    "off (Entra admin\n"
 		    "center > Overview > Properties > Manage security "
 		    "defaults) in favour of\n"
-		    "Conditional Access policies, or keep them and send another "
+		    "Conditional Access policies, or keep them and send "
+		    "another "
 		    "way. Then enable\n"
 		    "Authenticated SMTP for the mailbox:\n"
 		    "  Set-CASMailbox -Identity %s "
@@ -520,7 +521,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		    "block it:\n"
 		    "  Get-CASMailbox -Identity %s | fl "
 		    "SmtpClientAuthenticationDisabled\n"
-		    "  Get-TransportConfig | fl SmtpClientAuthenticationDisabled\n"
+		    "  Get-TransportConfig | fl "
+		    "SmtpClientAuthenticationDisabled\n"
 		    "  Set-CASMailbox -Identity %s "
 		    "-SmtpClientAuthenticationDisabled $false",
 		    c->sender, c->sender);
@@ -623,7 +625,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SMTP_CONFIG:
 		d->step = "smtp-config";
 		d->title = "SMTP settings";
-		fmt(d->summary, sizeof(d->summary), "The test send was not made: %s",
+		fmt(d->summary, sizeof(d->summary),
+		    "The test send was not made: %s",
 		    or_unknown(extra, "bad settings"));
 		add(d,
 		    "Check the credential's sender (now '%s'), test address "
@@ -636,13 +639,12 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->title = "Test send";
 		fmt(d->summary, sizeof(d->summary), "The test send failed: %s",
 		    or_unknown(extra, "no detail"));
-		add(d,
-		    "No known cause matches this failure. The evidence has "
-		    "the server's reply;\n"
-		    "look its code and enhanced status up in Microsoft's "
-		    "\"Fix issues with printers,\n"
-		    "scanners, and LOB applications that send email using "
-		    "Microsoft 365\".");
+		add(d, "No known cause matches this failure. The evidence has "
+		       "the server's reply;\n"
+		       "look its code and enhanced status up in Microsoft's "
+		       "\"Fix issues with printers,\n"
+		       "scanners, and LOB applications that send email using "
+		       "Microsoft 365\".");
 		break;
 	}
 }
@@ -666,17 +668,17 @@ struct token_rule {
 /* By error_codes[0]; the error field only where the code alone is not
  * the class. */
 static const struct token_rule token_rules[] = {
-	{900023, NULL, K_TENANT},
-	{90002, NULL, K_TENANT},
-	{700016, NULL, K_CLIENT_ID},
-	{7000112, NULL, K_APP_DISABLED},
-	{7000215, "invalid_client", K_SECRET_VALUE},
-	{7000222, "invalid_client", K_SECRET_EXPIRED},
-	{7000218, NULL, K_SECRET_MISSING},
-	{70011, NULL, K_SCOPE},
-	{1002012, NULL, K_SCOPE},
-	{500011, NULL, K_SCOPE},
-	{53003, NULL, K_CA_TOKEN},
+    {900023, NULL, K_TENANT},
+    {90002, NULL, K_TENANT},
+    {700016, NULL, K_CLIENT_ID},
+    {7000112, NULL, K_APP_DISABLED},
+    {7000215, "invalid_client", K_SECRET_VALUE},
+    {7000222, "invalid_client", K_SECRET_EXPIRED},
+    {7000218, NULL, K_SECRET_MISSING},
+    {70011, NULL, K_SCOPE},
+    {1002012, NULL, K_SCOPE},
+    {500011, NULL, K_SCOPE},
+    {53003, NULL, K_CA_TOKEN},
 };
 
 static void token_evidence(const struct entra_result *r, struct diag *d)
@@ -697,8 +699,8 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 		fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
 		    r->error, r->http_status, r->error_description, ids);
 	else if (r->http_status != 0)
-		fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s",
-		    r->summary, r->retry_after_s > 0 ? " (Retry-After " : "",
+		fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s", r->summary,
+		    r->retry_after_s > 0 ? " (Retry-After " : "",
 		    r->retry_after_s, r->retry_after_s > 0 ? " s)" : "");
 	else
 		fmt(d->evidence, sizeof(d->evidence), "curl %d: %s",
@@ -740,8 +742,7 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 		else if (r->error[0] == '\0' && r->http_status != 0)
 			k = K_TOKEN_ENDPOINT;
 	}
-	fill(k, in, ret,
-	     k == K_TLS_TOKEN ? r->curl_error : r->summary);
+	fill(k, in, ret, k == K_TLS_TOKEN ? r->curl_error : r->summary);
 	/* Whatever the class, a reply the server marks as transient is. */
 	if (r->transient)
 		ret->transient = true;
@@ -776,23 +777,23 @@ struct smtp_rule {
 };
 
 static const struct smtp_rule smtp_rules[] = {
-	{535, "5.7.139", "for the Mailbox", K_SMTP_AUTH_MAILBOX},
-	{535, "5.7.139", "for the Tenant", K_SMTP_AUTH_TENANT},
-	{535, "5.7.139", "criteria", K_CA_SMTP},
-	{535, "5.7.139", "security defaults", K_SECURITY_DEFAULTS},
-	{535, "5.7.139", NULL, K_SMTP_AUTH},
-	{535, "5.7.3", NULL, K_EXCHANGE_PERMISSION}, /* refined by claims */
-	{530, "5.7.57", NULL, K_NOT_AUTHENTICATED},
-	{504, "5.7.4", NULL, K_NO_XOAUTH2},
-	{501, "5.5.124", NULL, K_NO_XOAUTH2},
-	{554, "5.2.252", NULL, K_SEND_AS},
-	{554, "5.2.0", "SendAsDenied", K_SEND_AS},
-	{554, "5.2.0", "QuotaExceeded", K_QUOTA},
-	{550, "5.7.60", NULL, K_SEND_AS},
-	{550, "5.1.8", NULL, K_RESTRICTED},
-	{430, "4.2.0", NULL, K_LOGON_FAILURE},
-	{432, "4.3.2", NULL, K_CONCURRENCY},
-	{421, "4.7.66", NULL, K_OLD_TLS},
+    {535, "5.7.139", "for the Mailbox", K_SMTP_AUTH_MAILBOX},
+    {535, "5.7.139", "for the Tenant", K_SMTP_AUTH_TENANT},
+    {535, "5.7.139", "criteria", K_CA_SMTP},
+    {535, "5.7.139", "security defaults", K_SECURITY_DEFAULTS},
+    {535, "5.7.139", NULL, K_SMTP_AUTH},
+    {535, "5.7.3", NULL, K_EXCHANGE_PERMISSION}, /* refined by claims */
+    {530, "5.7.57", NULL, K_NOT_AUTHENTICATED},
+    {504, "5.7.4", NULL, K_NO_XOAUTH2},
+    {501, "5.5.124", NULL, K_NO_XOAUTH2},
+    {554, "5.2.252", NULL, K_SEND_AS},
+    {554, "5.2.0", "SendAsDenied", K_SEND_AS},
+    {554, "5.2.0", "QuotaExceeded", K_QUOTA},
+    {550, "5.7.60", NULL, K_SEND_AS},
+    {550, "5.1.8", NULL, K_RESTRICTED},
+    {430, "4.2.0", NULL, K_LOGON_FAILURE},
+    {432, "4.3.2", NULL, K_CONCURRENCY},
+    {421, "4.7.66", NULL, K_OLD_TLS},
 };
 
 static bool rule_matches(const struct smtp_rule *ru,
@@ -851,9 +852,9 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 		fill(k, in, ret,
 		     k == K_TLS_SMTP ? r->curl_error
 		     : k == K_NO_XOAUTH2 && !negative
-			     ? (r->auth_offered ? r->auth_mechs
-						: "it offered no AUTH")
-			     : r->summary);
+			 ? (r->auth_offered ? r->auth_mechs
+					    : "it offered no AUTH")
+			 : r->summary);
 		ret->transient = ret->transient || transient;
 	}
 

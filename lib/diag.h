@@ -18,8 +18,8 @@
 #include "jwt.h"
 #include "smtp.h"
 
-#define DIAG_SUMMARY_MAX 512
-#define DIAG_REMEDY_MAX 4096
+#define DIAG_SUMMARY_MAX  512
+#define DIAG_REMEDY_MAX	  4096
 #define DIAG_EVIDENCE_MAX 1024
 
 /* Step ids (stable; scripts and tests match them): "tenant", "client-id",
@@ -32,18 +32,18 @@
 struct diag {
 	const char *step;  /* stable id, static storage */
 	const char *title; /* the setup step for people, static storage */
-	char summary[DIAG_SUMMARY_MAX];   /* one line: what is wrong */
-	char remedy[DIAG_REMEDY_MAX];     /* what to do; may be several lines */
+	char summary[DIAG_SUMMARY_MAX];	  /* one line: what is wrong */
+	char remedy[DIAG_REMEDY_MAX];	  /* what to do; may be several lines */
 	char evidence[DIAG_EVIDENCE_MAX]; /* the AADSTS code with its trace
 					   * and correlation IDs, the SMTP
 					   * reply, or the transport error */
-	bool transient;    /* may pass by itself later; retry before alerting */
+	bool transient; /* may pass by itself later; retry before alerting */
 };
 
 /* What the remedies are filled in with. */
 struct diag_input {
-	const struct cred *cred;         /* required */
-	const char *hint;                /* the secret's hint; NULL: unknown */
+	const struct cred *cred;	 /* required */
+	const char *hint;		 /* the secret's hint; NULL: unknown */
 	const struct jwt_claims *claims; /* of the token used; NULL: unknown
 					  * or not decodable */
 };

@@ -23,7 +23,7 @@
 
 /* snprintf that may truncate: the results are bounded text for people. */
 static void fmt(char *dst, size_t size, const char *f, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fmt(char *dst, size_t size, const char *f, ...)
 {
@@ -37,8 +37,7 @@ static void fmt(char *dst, size_t size, const char *f, ...)
 /* Copy at most srclen bytes of src into dst (size dstsz), control
  * characters turned into spaces, runs of spaces collapsed, and the ends
  * trimmed. */
-static void copy_text(char *dst, size_t dstsz, const char *src,
-		      size_t srclen)
+static void copy_text(char *dst, size_t dstsz, const char *src, size_t srclen)
 {
 	size_t n = 0;
 	bool space = true; /* drops leading blanks */
@@ -198,8 +197,8 @@ static void parse_description(const char *d, struct entra_result *res)
 		p++;
 	}
 	if (cut == NULL) {
-		copy_str(res->error_description,
-			 sizeof(res->error_description), d);
+		copy_str(res->error_description, sizeof(res->error_description),
+			 d);
 		return;
 	}
 	copy_text(res->error_description, sizeof(res->error_description), d,
@@ -208,8 +207,8 @@ static void parse_description(const char *d, struct entra_result *res)
 		     false);
 	suffix_value(cut, "Correlation ID:", res->correlation_id,
 		     sizeof(res->correlation_id), false);
-	suffix_value(cut, "Timestamp:", res->timestamp,
-		     sizeof(res->timestamp), true);
+	suffix_value(cut, "Timestamp:", res->timestamp, sizeof(res->timestamp),
+		     true);
 }
 
 /* expires_in: a JSON number or, from older endpoints, a numeric string. */
@@ -267,17 +266,28 @@ static void parse_error_object(const cJSON *root, struct entra_result *res)
 static const char *status_reason(long status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return "";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return "";
 	}
 }
 
@@ -285,16 +295,16 @@ static void summarise_error(struct entra_result *res)
 {
 	if (res->n_error_codes > 0)
 		fmt(res->summary, sizeof(res->summary),
-			 "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
-			 res->error[0] ? res->error : "no error field",
-			 res->http_status,
-			 res->error_description[0] ? res->error_description
-						   : "no description");
+		    "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
+		    res->error[0] ? res->error : "no error field",
+		    res->http_status,
+		    res->error_description[0] ? res->error_description
+					      : "no description");
 	else
-		fmt(res->summary, sizeof(res->summary),
-			 "%s (HTTP %ld): %s", res->error, res->http_status,
-			 res->error_description[0] ? res->error_description
-						   : "no description");
+		fmt(res->summary, sizeof(res->summary), "%s (HTTP %ld): %s",
+		    res->error, res->http_status,
+		    res->error_description[0] ? res->error_description
+					      : "no description");
 }
 
 /* Reset what a parse fills, keeping the transport fields. */
@@ -314,8 +324,8 @@ static void reset_parsed(struct entra_result *res)
 	res->summary[0] = '\0';
 }
 
-int entra_parse_response(long status, const char *body, size_t len,
-			 int64_t now, struct entra_result *res,
+int entra_parse_response(long status, const char *body, size_t len, int64_t now,
+			 struct entra_result *res,
 			 struct entra_token *ret_token)
 {
 	cJSON *root = NULL;
@@ -341,14 +351,14 @@ int entra_parse_response(long status, const char *body, size_t len,
 		copy_text(first, sizeof(first), body != NULL ? body : "", n);
 		if (status == 200)
 			fmt(res->summary, sizeof(res->summary),
-				 "HTTP 200 but the reply is not a JSON token "
-				 "reply: %s",
-				 first[0] ? first : "(empty body)");
+			    "HTTP 200 but the reply is not a JSON token "
+			    "reply: %s",
+			    first[0] ? first : "(empty body)");
 		else
 			fmt(res->summary, sizeof(res->summary),
-				 "HTTP %ld %s, not an OAuth reply: %s", status,
-				 status_reason(status),
-				 first[0] ? first : "(empty body)");
+			    "HTTP %ld %s, not an OAuth reply: %s", status,
+			    status_reason(status),
+			    first[0] ? first : "(empty body)");
 		goto out_json;
 	}
 
@@ -356,9 +366,9 @@ int entra_parse_response(long status, const char *body, size_t len,
 		parse_error_object(root, res);
 		if (res->error[0] == '\0' && res->n_error_codes == 0) {
 			fmt(res->summary, sizeof(res->summary),
-				 "HTTP %ld %s with a JSON body that is not an "
-				 "OAuth error",
-				 status, status_reason(status));
+			    "HTTP %ld %s with a JSON body that is not an "
+			    "OAuth error",
+			    status, status_reason(status));
 			goto out_json;
 		}
 		summarise_error(res);
@@ -368,32 +378,31 @@ int entra_parse_response(long status, const char *body, size_t len,
 	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
 		fmt(res->summary, sizeof(res->summary),
-			 "HTTP 200 but the reply has no access_token");
+		    "HTTP 200 but the reply has no access_token");
 		goto out_json;
 	}
 	if (parse_expires_in(root, &expires_in) != 0) {
 		fmt(res->summary, sizeof(res->summary),
-			 "HTTP 200 but the reply has no usable expires_in");
+		    "HTTP 200 but the reply has no usable expires_in");
 		goto out_json;
 	}
 	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
 		fmt(res->summary, sizeof(res->summary),
-			 "HTTP 200 but the access token is larger than %d "
-			 "bytes",
-			 ENTRA_TOKEN_MAX);
+		    "HTTP 200 but the access token is larger than %d "
+		    "bytes",
+		    ENTRA_TOKEN_MAX);
 		goto out_json;
 	}
 	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
 		      now + expires_in) != 0) {
 		fmt(res->summary, sizeof(res->summary),
-			 "out of secure memory for the access token");
+		    "out of secure memory for the access token");
 		goto out_json;
 	}
 	res->ok = true;
 	res->expires_in = expires_in;
 	fmt(res->summary, sizeof(res->summary),
-		 "token issued, valid for %lld s",
-		 (long long)expires_in);
+	    "token issued, valid for %lld s", (long long)expires_in);
 	ret = 0;
 out_json:
 	if (root != NULL) {
@@ -555,8 +564,7 @@ static bool bad_field(const char *s)
 int entra_request_token(const struct entra_request *rq,
 			const struct net_opts *net,
 			const struct entra_retry *retry, int64_t now,
-			struct entra_result *res,
-			struct entra_token *ret_token)
+			struct entra_result *res, struct entra_token *ret_token)
 {
 	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
 	const struct entra_retry *rp = retry != NULL ? retry : &defaults;
@@ -577,18 +585,18 @@ int entra_request_token(const struct entra_request *rq,
 	    bad_field(rq->tenant) || bad_field(rq->client_id) ||
 	    bad_field(rq->scope)) {
 		fmt(res->summary, sizeof(res->summary),
-			 "token request: authority, tenant, client ID and "
-			 "scope are all required");
+		    "token request: authority, tenant, client ID and "
+		    "scope are all required");
 		return -1;
 	}
 	if ((h = curl_easy_init()) == NULL) {
 		fmt(res->summary, sizeof(res->summary),
-			 "token request: cannot create a curl handle");
+		    "token request: cannot create a curl handle");
 		return -1;
 	}
 	if (net_setup(h, net, NET_HTTPS, &e) != 0) {
 		fmt(res->summary, sizeof(res->summary), "token request: %s",
-			 e.msg);
+		    e.msg);
 		goto out;
 	}
 
@@ -613,16 +621,16 @@ int entra_request_token(const struct entra_request *rq,
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form_len) !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT,
-			     "secretwatch/" SW_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT, "secretwatch/" SW_VERSION) !=
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sbuf_write) !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
 		fmt(res->summary, sizeof(res->summary),
-			 "token request: libcurl refused an option");
+		    "token request: libcurl refused an option");
 		goto out;
 	}
 
@@ -642,19 +650,18 @@ int entra_request_token(const struct entra_request *rq,
 			copy_str(res->curl_error, sizeof(res->curl_error),
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (rc == CURLE_WRITE_ERROR && body.too_big)
-				fmt(res->curl_error,
-					 sizeof(res->curl_error),
-					 "reply larger than %d bytes",
-					 ENTRA_BODY_MAX);
+				fmt(res->curl_error, sizeof(res->curl_error),
+				    "reply larger than %d bytes",
+				    ENTRA_BODY_MAX);
 			res->transient = net_curl_transient(rc);
 			fmt(res->summary, sizeof(res->summary),
-				 "token endpoint not reached: %s (curl %d)",
-				 res->curl_error, (int)rc);
+			    "token endpoint not reached: %s (curl %d)",
+			    res->curl_error, (int)rc);
 		} else {
 			res->curl_error[0] = '\0';
 			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 			if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) !=
-				    CURLE_OK ||
+				CURLE_OK ||
 			    ra < 0)
 				ra = 0;
 			res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
@@ -670,7 +677,7 @@ int entra_request_token(const struct entra_request *rq,
 		if (res->waited_ms + wait > rp->max_total_ms)
 			break;
 		if ((rp->sleep_ms != NULL ? rp->sleep_ms : default_sleep)(
-			    wait, rp->sleep_arg) != 0)
+			wait, rp->sleep_arg) != 0)
 			break;
 		res->waited_ms += wait;
 	}
@@ -678,14 +685,13 @@ int entra_request_token(const struct entra_request *rq,
 		char tmp[ENTRA_SUMMARY_MAX];
 
 		snprintf(tmp, sizeof(tmp), "%s", res->summary);
-		fmt(res->summary, sizeof(res->summary),
-			 "after %d attempts: %s", res->attempts, tmp);
+		fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
+		    res->attempts, tmp);
 	}
 	goto out;
 
 out_oom:
-	fmt(res->summary, sizeof(res->summary),
-		 "token request: out of memory");
+	fmt(res->summary, sizeof(res->summary), "token request: out of memory");
 out:
 	if (rq->secret != NULL) {
 		redact(res->summary, sizeof(res->summary), rq->secret,

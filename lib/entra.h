@@ -16,12 +16,12 @@
 #include "err.h"
 #include "net.h"
 
-#define ENTRA_ERROR_MAX 64
-#define ENTRA_CODES_MAX 8
-#define ENTRA_DESC_MAX 1024
-#define ENTRA_ID_MAX 64
+#define ENTRA_ERROR_MAX	     64
+#define ENTRA_CODES_MAX	     8
+#define ENTRA_DESC_MAX	     1024
+#define ENTRA_ID_MAX	     64
 #define ENTRA_CURL_ERROR_MAX 256
-#define ENTRA_SUMMARY_MAX 512
+#define ENTRA_SUMMARY_MAX    512
 
 /* The retry policy: the front ends pick it, tests bound it. Only timeouts,
  * connection failures, HTTP 5xx and 429 are retried, never another 4xx.
@@ -41,13 +41,19 @@ struct entra_retry {
 };
 
 /* 4 attempts, 1 s doubling, one wait at most 30 s, all waits 60 s. */
-#define ENTRA_RETRY_DEFAULT {4, 1000L, 30000L, 60000L, NULL, NULL}
+#define ENTRA_RETRY_DEFAULT                                                    \
+	{                                                                      \
+		4, 1000L, 30000L, 60000L, NULL, NULL                           \
+	}
 /* One attempt only. */
-#define ENTRA_RETRY_NONE {1, 0L, 0L, 0L, NULL, NULL}
+#define ENTRA_RETRY_NONE                                                       \
+	{                                                                      \
+		1, 0L, 0L, 0L, NULL, NULL                                      \
+	}
 
 struct entra_result {
-	bool ok;        /* an access token was obtained */
-	bool transient; /* failed, but a later attempt may succeed */
+	bool ok;	  /* an access token was obtained */
+	bool transient;	  /* failed, but a later attempt may succeed */
 	long http_status; /* of the last attempt; 0 when no HTTP reply */
 	/* The OAuth error reply, when the body was one ("" / 0 otherwise). */
 	char error[ENTRA_ERROR_MAX];
@@ -61,9 +67,9 @@ struct entra_result {
 	char correlation_id[ENTRA_ID_MAX];
 	char timestamp[ENTRA_ID_MAX];
 	long retry_after_s; /* Retry-After of the last reply; 0 when none */
-	int attempts;       /* requests made */
-	long waited_ms;     /* sum of the waits between them */
-	int curl_code;      /* CURLcode of the last attempt, 0 = CURLE_OK */
+	int attempts;	    /* requests made */
+	long waited_ms;	    /* sum of the waits between them */
+	int curl_code;	    /* CURLcode of the last attempt, 0 = CURLE_OK */
 	char curl_error[ENTRA_CURL_ERROR_MAX];
 	int64_t expires_in; /* seconds, on success */
 	/* One line for people: what happened, with the AADSTS code or the
@@ -96,8 +102,8 @@ int entra_token_dup(const struct entra_token *src, struct entra_token *ret,
  * empty. res->attempts, waited_ms and the curl fields are left as they
  * were. Temporary copies of the token are wiped; the body is not (it is
  * the caller's). */
-int entra_parse_response(long status, const char *body, size_t len,
-			 int64_t now, struct entra_result *res,
+int entra_parse_response(long status, const char *body, size_t len, int64_t now,
+			 struct entra_result *res,
 			 struct entra_token *ret_token);
 
 /* What to ask for. All strings are the caller's and NUL-terminated, except
@@ -105,9 +111,9 @@ int entra_parse_response(long status, const char *body, size_t len,
  * client_secret at all, and the endpoint answers AADSTS7000218). */
 struct entra_request {
 	const char *authority_url; /* e.g. https://login.microsoftonline.com */
-	const char *tenant;        /* GUID or domain */
+	const char *tenant;	   /* GUID or domain */
 	const char *client_id;
-	const char *scope;         /* e.g. https://outlook.office365.com/.default */
+	const char *scope; /* e.g. https://outlook.office365.com/.default */
 	const char *secret;
 	size_t secret_len;
 };

@@ -17,22 +17,22 @@
 #include "err.h"
 
 #define JWT_CLAIM_MAX 256
-#define JWT_ID_MAX 64
+#define JWT_ID_MAX    64
 #define JWT_ROLES_MAX 32
-#define JWT_ROLE_MAX 64
+#define JWT_ROLE_MAX  64
 
 struct jwt_claims {
-	char aud[JWT_CLAIM_MAX];  /* e.g. https://outlook.office365.com */
+	char aud[JWT_CLAIM_MAX]; /* e.g. https://outlook.office365.com */
 	char iss[JWT_CLAIM_MAX];
-	char appid[JWT_ID_MAX];   /* the client id ("azp" in v2 tokens) */
-	char tid[JWT_ID_MAX];     /* the tenant id */
-	char oid[JWT_ID_MAX];     /* the service principal's object id */
-	char idtyp[16];           /* "app" for client credentials */
-	char ver[8];              /* "1.0" or "2.0" */
-	int64_t exp;              /* 0 when absent */
+	char appid[JWT_ID_MAX]; /* the client id ("azp" in v2 tokens) */
+	char tid[JWT_ID_MAX];	/* the tenant id */
+	char oid[JWT_ID_MAX];	/* the service principal's object id */
+	char idtyp[16];		/* "app" for client credentials */
+	char ver[8];		/* "1.0" or "2.0" */
+	int64_t exp;		/* 0 when absent */
 	int64_t iat;
 	int64_t nbf;
-	bool has_roles;           /* a roles claim is present (may be empty) */
+	bool has_roles; /* a roles claim is present (may be empty) */
 	size_t n_roles;
 	char roles[JWT_ROLES_MAX][JWT_ROLE_MAX]; /* longer names are dropped */
 };

@@ -15,7 +15,7 @@
 #include "err.h"
 
 #define NET_CONNECT_TIMEOUT_DEFAULT 15L
-#define NET_TIMEOUT_DEFAULT 60L
+#define NET_TIMEOUT_DEFAULT	    60L
 
 struct net_opts {
 	/* NULL or "": the system CA bundle and directory. Otherwise the CA
@@ -26,7 +26,7 @@ struct net_opts {
 	 * system bundle and the extra CA into one file. */
 	const char *ca_file;
 	long connect_timeout_s; /* <= 0: NET_CONNECT_TIMEOUT_DEFAULT */
-	long timeout_s;         /* whole transfer; <= 0: NET_TIMEOUT_DEFAULT */
+	long timeout_s;		/* whole transfer; <= 0: NET_TIMEOUT_DEFAULT */
 };
 
 enum net_proto {

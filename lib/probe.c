@@ -12,15 +12,15 @@ static const struct {
 	const char *name;
 	const char *title;
 } step_info[PROBE_NSTEPS] = {
-	[PROBE_TENANT] = {"tenant", "Tenant reachable"},
-	[PROBE_APP] = {"app", "App known and enabled"},
-	[PROBE_SECRET] = {"secret", "Secret valid and unexpired"},
-	[PROBE_ROLE] = {"role", "Token for Exchange Online with SMTP.SendAsApp"},
-	[PROBE_SMTP] = {"smtp", "SMTP server reachable"},
-	[PROBE_STARTTLS] = {"starttls", "STARTTLS with a verified certificate"},
-	[PROBE_XOAUTH2] = {"xoauth2", "AUTH XOAUTH2 accepted"},
-	[PROBE_SEND_AS] = {"send-as", "Sending as the sender allowed"},
-	[PROBE_ACCEPTED] = {"accepted", "Test message accepted"},
+    [PROBE_TENANT] = {"tenant", "Tenant reachable"},
+    [PROBE_APP] = {"app", "App known and enabled"},
+    [PROBE_SECRET] = {"secret", "Secret valid and unexpired"},
+    [PROBE_ROLE] = {"role", "Token for Exchange Online with SMTP.SendAsApp"},
+    [PROBE_SMTP] = {"smtp", "SMTP server reachable"},
+    [PROBE_STARTTLS] = {"starttls", "STARTTLS with a verified certificate"},
+    [PROBE_XOAUTH2] = {"xoauth2", "AUTH XOAUTH2 accepted"},
+    [PROBE_SEND_AS] = {"send-as", "Sending as the sender allowed"},
+    [PROBE_ACCEPTED] = {"accepted", "Test message accepted"},
 };
 
 const char *probe_step_name(enum probe_step_id id)
@@ -45,7 +45,7 @@ const char *probe_status_name(enum probe_status s)
 
 static void step_set(struct probe_result *r, enum probe_step_id id,
 		     enum probe_status st, const char *f, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void step_set(struct probe_result *r, enum probe_step_id id,
 		     enum probe_status st, const char *f, ...)
@@ -133,7 +133,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	int ret = -1;
 
 	to = o->to != NULL && o->to[0] != '\0' ? o->to
-	     : c->test_to[0] != '\0'           ? c->test_to
+	     : c->test_to[0] != '\0'	       ? c->test_to
 					       : c->sender;
 	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
 		snprintf(host, sizeof(host), "%s", o->ehlo_name);
@@ -183,8 +183,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 			step_set(r, PROBE_STARTTLS, PROBE_PASSED,
 				 "TLS established after STARTTLS");
 		if (at > PROBE_XOAUTH2)
-			step_set(r, PROBE_XOAUTH2, PROBE_PASSED,
-				 "%s as %s",
+			step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "%s as %s",
 				 r->smtp.authenticated ? "authenticated"
 						       : "not refused",
 				 c->sender);

@@ -21,14 +21,14 @@
 #include "smtp.h"
 
 enum probe_step_id {
-	PROBE_TENANT,   /* "tenant": the token endpoint knows the tenant */
-	PROBE_APP,      /* "app": the app (client ID) is known and enabled */
-	PROBE_SECRET,   /* "secret": the secret is valid and unexpired */
-	PROBE_ROLE,     /* "role": a token for Exchange with SMTP.SendAsApp */
-	PROBE_SMTP,     /* "smtp": the SMTP server answers */
+	PROBE_TENANT,	/* "tenant": the token endpoint knows the tenant */
+	PROBE_APP,	/* "app": the app (client ID) is known and enabled */
+	PROBE_SECRET,	/* "secret": the secret is valid and unexpired */
+	PROBE_ROLE,	/* "role": a token for Exchange with SMTP.SendAsApp */
+	PROBE_SMTP,	/* "smtp": the SMTP server answers */
 	PROBE_STARTTLS, /* "starttls": STARTTLS and a verified TLS session */
-	PROBE_XOAUTH2,  /* "xoauth2": AUTH XOAUTH2 accepted */
-	PROBE_SEND_AS,  /* "send-as": sending as the sender is allowed */
+	PROBE_XOAUTH2,	/* "xoauth2": AUTH XOAUTH2 accepted */
+	PROBE_SEND_AS,	/* "send-as": sending as the sender is allowed */
 	PROBE_ACCEPTED, /* "accepted": the message was accepted */
 	PROBE_NSTEPS,
 };
@@ -50,29 +50,29 @@ struct probe_step {
 };
 
 struct probe_opts {
-	const char *secret;   /* the value to test: the caller's memory */
+	const char *secret; /* the value to test: the caller's memory */
 	size_t secret_len;
-	const char *hint;     /* its hint, for messages; NULL: unknown */
-	const char *key_id;   /* its key ID, for the message; NULL: unknown */
-	const char *to;       /* NULL or "": cred->test_to, else the sender */
-	bool token_only;      /* stop after the token steps */
-	const struct net_opts *net;       /* NULL: defaults */
-	const struct entra_retry *retry;  /* NULL: ENTRA_RETRY_DEFAULT */
-	int64_t now;          /* the clock, injected */
-	const char *ehlo_name; /* NULL: this host's name */
-	long smtp_response_timeout_s; /* <= 0: the default */
+	const char *hint;   /* its hint, for messages; NULL: unknown */
+	const char *key_id; /* its key ID, for the message; NULL: unknown */
+	const char *to;	    /* NULL or "": cred->test_to, else the sender */
+	bool token_only;    /* stop after the token steps */
+	const struct net_opts *net;	 /* NULL: defaults */
+	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
+	int64_t now;			 /* the clock, injected */
+	const char *ehlo_name;		 /* NULL: this host's name */
+	long smtp_response_timeout_s;	 /* <= 0: the default */
 };
 
 struct probe_result {
-	bool ok;                       /* every step run passed */
+	bool ok; /* every step run passed */
 	struct probe_step steps[PROBE_NSTEPS];
-	enum probe_step_id failed;     /* the failed step, when !ok */
-	bool has_diag;                 /* diag is set (when !ok) */
+	enum probe_step_id failed; /* the failed step, when !ok */
+	bool has_diag;		   /* diag is set (when !ok) */
 	struct diag diag;
-	struct entra_result entra;     /* the token request */
-	bool claims_ok;                /* claims were decoded */
+	struct entra_result entra; /* the token request */
+	bool claims_ok;		   /* claims were decoded */
 	struct jwt_claims claims;
-	bool smtp_ran;                 /* a test send was attempted */
+	bool smtp_ran; /* a test send was attempted */
 	struct smtp_result smtp;
 	/* The access token when one was obtained (also when the send then
 	 * failed), with its expiry, so the caller can cache it; sodium

@@ -12,17 +12,12 @@
 #include <sodium.h>
 
 static const char *const stage_names[] = {
-	[SMTP_STAGE_CONNECT] = "connect",
-	[SMTP_STAGE_GREETING] = "greeting",
-	[SMTP_STAGE_EHLO] = "ehlo",
-	[SMTP_STAGE_STARTTLS] = "starttls",
-	[SMTP_STAGE_TLS] = "tls",
-	[SMTP_STAGE_AUTH] = "auth",
-	[SMTP_STAGE_MAIL] = "mail",
-	[SMTP_STAGE_RCPT] = "rcpt",
-	[SMTP_STAGE_DATA] = "data",
-	[SMTP_STAGE_END_OF_DATA] = "end-of-data",
-	[SMTP_STAGE_QUIT] = "quit",
+    [SMTP_STAGE_CONNECT] = "connect", [SMTP_STAGE_GREETING] = "greeting",
+    [SMTP_STAGE_EHLO] = "ehlo",	      [SMTP_STAGE_STARTTLS] = "starttls",
+    [SMTP_STAGE_TLS] = "tls",	      [SMTP_STAGE_AUTH] = "auth",
+    [SMTP_STAGE_MAIL] = "mail",	      [SMTP_STAGE_RCPT] = "rcpt",
+    [SMTP_STAGE_DATA] = "data",	      [SMTP_STAGE_END_OF_DATA] = "end-of-data",
+    [SMTP_STAGE_QUIT] = "quit",
 };
 
 const char *smtp_stage_name(enum smtp_stage s)
@@ -37,7 +32,7 @@ const char *smtp_stage_name(enum smtp_stage s)
 
 /* snprintf that may truncate: the results are bounded text for people. */
 static void fmt(char *dst, size_t size, const char *f, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void fmt(char *dst, size_t size, const char *f, ...)
 {
@@ -89,8 +84,8 @@ static size_t enhanced_len(const char *s, size_t len)
 	return i;
 }
 
-int smtp_parse_line(const char *line, size_t len, int *ret_code,
-		    bool *ret_more, char enhanced[16], size_t *ret_text_off)
+int smtp_parse_line(const char *line, size_t len, int *ret_code, bool *ret_more,
+		    char enhanced[16], size_t *ret_text_off)
 {
 	size_t off, el;
 
@@ -102,8 +97,8 @@ int smtp_parse_line(const char *line, size_t len, int *ret_code,
 		return -1;
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
 		return -1;
-	*ret_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-		    (line[2] - '0');
+	*ret_code =
+	    (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	*ret_more = len > 3 && line[3] == '-';
 	enhanced[0] = '\0';
 	off = len > 3 ? 4 : 3;
@@ -126,8 +121,7 @@ void smtp_result_init(struct smtp_result *r)
 }
 
 /* An EHLO keyword line: STARTTLS before TLS, AUTH after it. */
-static void ehlo_capability(struct smtp_result *r, const char *t,
-			    size_t len)
+static void ehlo_capability(struct smtp_result *r, const char *t, size_t len)
 {
 	if (!r->tls && len == 8 && strncasecmp(t, "STARTTLS", 8) == 0) {
 		r->starttls_offered = true;
@@ -180,8 +174,8 @@ static void reply_done(struct smtp_result *r, const struct smtp_reply *rep)
 			r->expect_ = r->starttls_offered ? SMTP_STAGE_STARTTLS
 							 : SMTP_STAGE_QUIT;
 		else
-			r->expect_ = r->auth_offered ? SMTP_STAGE_AUTH
-						     : SMTP_STAGE_MAIL;
+			r->expect_ =
+			    r->auth_offered ? SMTP_STAGE_AUTH : SMTP_STAGE_MAIL;
 		break;
 	case SMTP_STAGE_STARTTLS:
 	case SMTP_STAGE_TLS:
@@ -209,8 +203,8 @@ static void reply_done(struct smtp_result *r, const struct smtp_reply *rep)
 		r->expect_ = cls == 2 ? SMTP_STAGE_DATA : SMTP_STAGE_QUIT;
 		break;
 	case SMTP_STAGE_DATA:
-		r->expect_ = rep->code == 354 ? SMTP_STAGE_END_OF_DATA
-					      : SMTP_STAGE_QUIT;
+		r->expect_ =
+		    rep->code == 354 ? SMTP_STAGE_END_OF_DATA : SMTP_STAGE_QUIT;
 		break;
 	case SMTP_STAGE_END_OF_DATA:
 	case SMTP_STAGE_QUIT:
@@ -286,8 +280,7 @@ static bool hostname_ok(const char *s)
 	if (n == 0 || n > 253)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '-')
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
 			return false;
 	return true;
 }
@@ -333,13 +326,13 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	    r->last.code == 250) {
 		r->ok = true;
 		fmt(r->summary, sizeof(r->summary), "accepted: %s",
-			 r->last.line);
+		    r->last.line);
 		return;
 	}
 	if (negative) {
 		r->transient = r->last.code < 500;
 		fmt(r->summary, sizeof(r->summary), "refused at %s: %s",
-			 smtp_stage_name(r->stage), r->last.line);
+		    smtp_stage_name(r->stage), r->last.line);
 		return;
 	}
 	/* No negative reply: the failure lies after the last reply. */
@@ -356,23 +349,23 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
 	    r->n_replies > 0)
 		fmt(r->summary, sizeof(r->summary),
-			 "the server did not offer STARTTLS; refusing to "
-			 "authenticate without TLS (curl %d)",
-			 (int)rc);
+		    "the server did not offer STARTTLS; refusing to "
+		    "authenticate without TLS (curl %d)",
+		    (int)rc);
 	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
 		fmt(r->summary, sizeof(r->summary),
-			 "the server did not offer AUTH XOAUTH2 after "
-			 "STARTTLS (it offered: %s)",
-			 r->auth_offered ? r->auth_mechs : "no AUTH");
+		    "the server did not offer AUTH XOAUTH2 after "
+		    "STARTTLS (it offered: %s)",
+		    r->auth_offered ? r->auth_mechs : "no AUTH");
 	else if (rc != CURLE_OK)
 		fmt(r->summary, sizeof(r->summary),
-			 "failed at %s: %s (curl %d)",
-			 smtp_stage_name(r->stage), r->curl_error, (int)rc);
+		    "failed at %s: %s (curl %d)", smtp_stage_name(r->stage),
+		    r->curl_error, (int)rc);
 	else
 		fmt(r->summary, sizeof(r->summary),
-			 "no acceptance from the server after %s: %s",
-			 smtp_stage_name(r->stage),
-			 r->last.line[0] ? r->last.line : "no reply");
+		    "no acceptance from the server after %s: %s",
+		    smtp_stage_name(r->stage),
+		    r->last.line[0] ? r->last.line : "no reply");
 }
 
 static void refuse(struct smtp_result *r, const char *why)
@@ -465,12 +458,11 @@ int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 	 * 7.88 merges AUTH=XOAUTH2 with it (curl#10259). */
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_USERNAME, s->sender) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, s->token) !=
-		    CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, s->token) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2") !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
@@ -479,10 +471,10 @@ int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 			     (curl_off_t)s->message_len) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_HEADERDATA, res) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout) !=
-		    CURLE_OK ||
+		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
 		refuse(res, "libcurl refused an SMTP option");
 		goto out;

@@ -17,11 +17,11 @@
 #include "err.h"
 #include "net.h"
 
-#define SMTP_LINE_MAX 512
-#define SMTP_TEXT_MAX 1024
-#define SMTP_MECHS_MAX 128
-#define SMTP_CURL_ERROR_MAX 256
-#define SMTP_SUMMARY_MAX 640
+#define SMTP_LINE_MAX		      512
+#define SMTP_TEXT_MAX		      1024
+#define SMTP_MECHS_MAX		      128
+#define SMTP_CURL_ERROR_MAX	      256
+#define SMTP_SUMMARY_MAX	      640
 #define SMTP_RESPONSE_TIMEOUT_DEFAULT 30L
 
 /* Where in the dialogue a reply came, or a failure happened. */
@@ -29,12 +29,12 @@ enum smtp_stage {
 	SMTP_STAGE_CONNECT,  /* before the greeting: DNS, TCP */
 	SMTP_STAGE_GREETING, /* 220 banner */
 	SMTP_STAGE_EHLO,
-	SMTP_STAGE_STARTTLS, /* the STARTTLS command, or its absence */
-	SMTP_STAGE_TLS,      /* the handshake after 220 to STARTTLS */
-	SMTP_STAGE_AUTH,     /* AUTH XOAUTH2 */
-	SMTP_STAGE_MAIL,     /* MAIL FROM */
-	SMTP_STAGE_RCPT,     /* RCPT TO */
-	SMTP_STAGE_DATA,     /* DATA, up to 354 */
+	SMTP_STAGE_STARTTLS,	/* the STARTTLS command, or its absence */
+	SMTP_STAGE_TLS,		/* the handshake after 220 to STARTTLS */
+	SMTP_STAGE_AUTH,	/* AUTH XOAUTH2 */
+	SMTP_STAGE_MAIL,	/* MAIL FROM */
+	SMTP_STAGE_RCPT,	/* RCPT TO */
+	SMTP_STAGE_DATA,	/* DATA, up to 354 */
 	SMTP_STAGE_END_OF_DATA, /* the reply to the message itself */
 	SMTP_STAGE_QUIT,
 };
@@ -48,27 +48,27 @@ const char *smtp_stage_name(enum smtp_stage s);
  * blanks) and its last line as received, without CRLF. Control characters
  * are replaced by '?'. */
 struct smtp_reply {
-	int code;          /* 0: none */
+	int code;	   /* 0: none */
 	char enhanced[16]; /* "5.7.139", or "" */
 	char text[SMTP_TEXT_MAX];
 	char line[SMTP_LINE_MAX];
 };
 
 struct smtp_result {
-	bool ok;         /* the message was accepted (250 after the data) */
-	bool transient;  /* a 4xx reply, or a transient transport failure */
-	int curl_code;   /* CURLcode, 0 = CURLE_OK */
+	bool ok;	/* the message was accepted (250 after the data) */
+	bool transient; /* a 4xx reply, or a transient transport failure */
+	int curl_code;	/* CURLcode, 0 = CURLE_OK */
 	char curl_error[SMTP_CURL_ERROR_MAX];
-	long response_code;    /* CURLINFO_RESPONSE_CODE */
-	enum smtp_stage stage; /* of the last reply, or of the failure */
+	long response_code;	/* CURLINFO_RESPONSE_CODE */
+	enum smtp_stage stage;	/* of the last reply, or of the failure */
 	struct smtp_reply last; /* the last complete reply (QUIT's excluded) */
 	int n_replies;
 	bool starttls_offered; /* the EHLO before TLS listed STARTTLS */
-	bool tls;              /* STARTTLS was answered 220 */
+	bool tls;	       /* STARTTLS was answered 220 */
 	bool auth_offered;     /* the EHLO after TLS listed AUTH */
 	bool xoauth2_offered;  /* ... with XOAUTH2 among its mechanisms */
 	char auth_mechs[SMTP_MECHS_MAX]; /* as listed, e.g. "LOGIN XOAUTH2" */
-	bool authenticated;    /* 235 to AUTH */
+	bool authenticated;		 /* 235 to AUTH */
 	/* One line for people: the stage and the reply or the curl error. */
 	char summary[SMTP_SUMMARY_MAX];
 
@@ -95,8 +95,8 @@ void smtp_result_feed(struct smtp_result *r, const char *line, size_t len);
 /* Parse one reply line: the code (100-599), whether it continues ('-'),
  * the enhanced status into enhanced (size >= 16; "" when none) and where
  * the text starts. Returns 0, or -1 when the line is not a reply line. */
-int smtp_parse_line(const char *line, size_t len, int *ret_code,
-		    bool *ret_more, char enhanced[16], size_t *ret_text_off);
+int smtp_parse_line(const char *line, size_t len, int *ret_code, bool *ret_more,
+		    char enhanced[16], size_t *ret_text_off);
 
 /* One test send. Strings are the caller's and NUL-terminated; the message
  * is message_len bytes with CRLF line ends (smtp_build_message()). */
@@ -105,7 +105,7 @@ struct smtp_send {
 	const char *ehlo_name; /* NULL: this host's name */
 	const char *sender;    /* MAIL FROM and the XOAUTH2 user= */
 	const char *rcpt;
-	const char *token;     /* the bearer access token */
+	const char *token; /* the bearer access token */
 	const char *message;
 	size_t message_len;
 	long response_timeout_s; /* per reply; <= 0: the default */
@@ -126,14 +126,14 @@ int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 
 /* The test message. */
 struct smtp_message {
-	const char *from;      /* the sender mailbox */
-	const char *to;        /* the recipient */
-	const char *cred_name; /* the credential tested */
-	const char *hint;      /* the secret's hint (first characters) */
-	const char *key_id;    /* the secret's key ID; NULL or "" if unknown */
-	const char *host;      /* who sends it; NULL or "": not named */
+	const char *from;	/* the sender mailbox */
+	const char *to;		/* the recipient */
+	const char *cred_name;	/* the credential tested */
+	const char *hint;	/* the secret's hint (first characters) */
+	const char *key_id;	/* the secret's key ID; NULL or "" if unknown */
+	const char *host;	/* who sends it; NULL or "": not named */
 	const char *message_id; /* NULL: "<secretwatch.NOW.RANDOM@domain>" */
-	int64_t now;           /* the Date: and the time in the body */
+	int64_t now;		/* the Date: and the time in the body */
 };
 
 /* Build an RFC 5322 message with Date, Message-ID, From, To, Subject

@@ -16,11 +16,12 @@
 #define TENANT "11111111-2222-3333-4444-555555555555"
 #define CLIENT "aaaaaaaa-0000-0000-0000-000000000001"
 #define SP_OID "bbbbbbbb-0000-0000-0000-000000000001"
-#define TR "00000000-0000-0000-0000-0000000000aa"
-#define CO "00000000-0000-0000-0000-0000000000bb"
-#define TS "2026-01-01 00:00:00Z"
-#define D "[FAKE01CA0001.namprd00.prod.outlook.com 2026-01-01T00:00:00.000Z " \
-	  "08DE000000000001]"
+#define TR     "00000000-0000-0000-0000-0000000000aa"
+#define CO     "00000000-0000-0000-0000-0000000000bb"
+#define TS     "2026-01-01 00:00:00Z"
+#define D                                                                      \
+	"[FAKE01CA0001.namprd00.prod.outlook.com 2026-01-01T00:00:00.000Z "    \
+	"08DE000000000001]"
 
 static struct cred cred;
 static struct jwt_claims with_role, without_role;
@@ -77,9 +78,8 @@ static void token_diag(long status, const char *e, long n, const char *t,
 		 "error?code=%ld\"}",
 		 e, n, t, n, n);
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(entra_parse_response(status, body, strlen(body), 0,
-					      &r, &tok),
-			 -1);
+	assert_int_equal(
+	    entra_parse_response(status, body, strlen(body), 0, &r, &tok), -1);
 	diag_token(&in, &r, d);
 }
 
@@ -333,18 +333,20 @@ static void smtp_fail(enum at at, const char *reply, int curl_code,
 		      struct smtp_result *r)
 {
 	static const char *const pre[] = {
-		"220 FAKE01CA0001.outlook.office365.com Microsoft ESMTP\r\n",
-		"250-FAKE01CA0001.outlook.office365.com Hello\r\n",
-		"250-STARTTLS\r\n", "250 SMTPUTF8\r\n", NULL};
-	static const char *const tls[] = {
-		"220 2.0.0 SMTP server ready\r\n", "250-x Hello\r\n",
-		"250-AUTH LOGIN XOAUTH2\r\n", "250 SMTPUTF8\r\n", "334 \r\n",
-		NULL};
+	    "220 FAKE01CA0001.outlook.office365.com Microsoft ESMTP\r\n",
+	    "250-FAKE01CA0001.outlook.office365.com Hello\r\n",
+	    "250-STARTTLS\r\n", "250 SMTPUTF8\r\n", NULL};
+	static const char *const tls[] = {"220 2.0.0 SMTP server ready\r\n",
+					  "250-x Hello\r\n",
+					  "250-AUTH LOGIN XOAUTH2\r\n",
+					  "250 SMTPUTF8\r\n",
+					  "334 \r\n",
+					  NULL};
 	static const char *const authed[] = {
-		"235 2.7.0 Authentication successful\r\n", NULL};
+	    "235 2.7.0 Authentication successful\r\n", NULL};
 	static const char *const data[] = {
-		"250 2.1.0 Sender OK\r\n", "250 2.1.5 Recipient OK\r\n",
-		"354 Start mail input; end with <CRLF>.<CRLF>\r\n", NULL};
+	    "250 2.1.0 Sender OK\r\n", "250 2.1.5 Recipient OK\r\n",
+	    "354 Start mail input; end with <CRLF>.<CRLF>\r\n", NULL};
 
 	smtp_result_init(r);
 	for (const char *const *l = pre; *l; l++)
@@ -376,7 +378,7 @@ static void smtp_diag(enum at at, const char *reply, int curl_code,
 static void test_535_573(void **state)
 {
 	static const char reply[] =
-		"535 5.7.3 Authentication unsuccessful " D "\r\n";
+	    "535 5.7.3 Authentication unsuccessful " D "\r\n";
 	struct diag d;
 
 	(void)state;
@@ -384,8 +386,8 @@ static void test_535_573(void **state)
 	smtp_diag(AT_AUTH, reply, CURLE_LOGIN_DENIED, &with_role, &d);
 	assert_string_equal(d.step, "exchange-permission");
 	assert_false(d.transient);
-	contains(d.remedy, "New-ServicePrincipal -AppId " CLIENT
-			   " -ObjectId " SP_OID);
+	contains(d.remedy,
+		 "New-ServicePrincipal -AppId " CLIENT " -ObjectId " SP_OID);
 	contains(d.remedy, "Enterprise applications");
 	contains(d.remedy, "not the one under App registrations");
 	contains(d.remedy, "Add-MailboxPermission -Identity "
@@ -414,8 +416,7 @@ static void test_535_573(void **state)
 	snprintf(cred.object_id, sizeof(cred.object_id),
 		 "cccccccc-0000-0000-0000-000000000001");
 	smtp_diag(AT_AUTH, reply, CURLE_LOGIN_DENIED, &with_role, &d);
-	contains(d.remedy,
-		 "-ObjectId cccccccc-0000-0000-0000-000000000001");
+	contains(d.remedy, "-ObjectId cccccccc-0000-0000-0000-000000000001");
 	cred.object_id[0] = '\0';
 
 	/* Code and enhanced status decide, not the words. */
@@ -449,15 +450,17 @@ static void test_535_57139(void **state)
 		  "\r\n",
 		  CURLE_LOGIN_DENIED, &with_role, &d);
 	assert_string_equal(d.step, "smtp-auth-tenant");
-	contains(d.remedy,
-		 "Set-TransportConfig -SmtpClientAuthenticationDisabled $false");
+	contains(
+	    d.remedy,
+	    "Set-TransportConfig -SmtpClientAuthenticationDisabled $false");
 	contains(d.remedy, "Set-CASMailbox -Identity alerts@contoso.com");
 
-	smtp_diag(AT_AUTH,
-		  "535 5.7.139 Authentication unsuccessful, the request did not "
-		  "meet the criteria to be authenticated successfully. Contact "
-		  "your administrator. " D "\r\n",
-		  CURLE_LOGIN_DENIED, &with_role, &d);
+	smtp_diag(
+	    AT_AUTH,
+	    "535 5.7.139 Authentication unsuccessful, the request did not "
+	    "meet the criteria to be authenticated successfully. Contact "
+	    "your administrator. " D "\r\n",
+	    CURLE_LOGIN_DENIED, &with_role, &d);
 	assert_string_equal(d.step, "conditional-access");
 	contains(d.remedy, "workload identity");
 
@@ -536,10 +539,11 @@ static void test_send_as(void **state)
 		  CURLE_WEIRD_SERVER_REPLY, &with_role, &d);
 	assert_string_equal(d.step, "send-as");
 
-	smtp_diag(AT_MAIL,
-		  "550 5.7.60 SMTP; Client does not have permissions to send as "
-		  "this sender\r\n",
-		  CURLE_SEND_ERROR, &with_role, &d);
+	smtp_diag(
+	    AT_MAIL,
+	    "550 5.7.60 SMTP; Client does not have permissions to send as "
+	    "this sender\r\n",
+	    CURLE_SEND_ERROR, &with_role, &d);
 	assert_string_equal(d.step, "send-as");
 	contains(d.evidence, "(at mail)");
 
@@ -559,13 +563,14 @@ static void test_4xx_rows(void **state)
 	struct diag d;
 
 	(void)state;
-	smtp_diag(AT_EOD,
-		  "430 4.2.0 STOREDRV; mailbox logon failure; STOREDRV."
-		  "Submission.Exception:ConnectionFailedTransientException."
-		  "MapiExceptionLogonFailed; Failed to process message due to a "
-		  "transient exception with message [BeginDiagnosticData]Cannot "
-		  "open mailbox. " D "\r\n",
-		  CURLE_WEIRD_SERVER_REPLY, &with_role, &d);
+	smtp_diag(
+	    AT_EOD,
+	    "430 4.2.0 STOREDRV; mailbox logon failure; STOREDRV."
+	    "Submission.Exception:ConnectionFailedTransientException."
+	    "MapiExceptionLogonFailed; Failed to process message due to a "
+	    "transient exception with message [BeginDiagnosticData]Cannot "
+	    "open mailbox. " D "\r\n",
+	    CURLE_WEIRD_SERVER_REPLY, &with_role, &d);
 	assert_string_equal(d.step, "exchange-permission");
 	contains(d.summary, "logon failure");
 	contains(d.remedy, "New-ServicePrincipal -AppId " CLIENT);
@@ -671,22 +676,22 @@ static void test_values_filled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tenant),
-		cmocka_unit_test(test_client_id),
-		cmocka_unit_test(test_secret_value),
-		cmocka_unit_test(test_secret_expired),
-		cmocka_unit_test(test_not_by_description),
-		cmocka_unit_test(test_other_token_rows),
-		cmocka_unit_test(test_scope_per_cloud),
-		cmocka_unit_test(test_throttling_and_transport),
-		cmocka_unit_test(test_claims_without_role),
-		cmocka_unit_test(test_535_573),
-		cmocka_unit_test(test_535_57139),
-		cmocka_unit_test(test_530_and_mechanisms),
-		cmocka_unit_test(test_send_as),
-		cmocka_unit_test(test_4xx_rows),
-		cmocka_unit_test(test_transport_failures),
-		cmocka_unit_test(test_values_filled),
+	    cmocka_unit_test(test_tenant),
+	    cmocka_unit_test(test_client_id),
+	    cmocka_unit_test(test_secret_value),
+	    cmocka_unit_test(test_secret_expired),
+	    cmocka_unit_test(test_not_by_description),
+	    cmocka_unit_test(test_other_token_rows),
+	    cmocka_unit_test(test_scope_per_cloud),
+	    cmocka_unit_test(test_throttling_and_transport),
+	    cmocka_unit_test(test_claims_without_role),
+	    cmocka_unit_test(test_535_573),
+	    cmocka_unit_test(test_535_57139),
+	    cmocka_unit_test(test_530_and_mechanisms),
+	    cmocka_unit_test(test_send_as),
+	    cmocka_unit_test(test_4xx_rows),
+	    cmocka_unit_test(test_transport_failures),
+	    cmocka_unit_test(test_values_filled),
 	};
 
 	if (sodium_init() < 0)

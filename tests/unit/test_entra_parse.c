@@ -25,9 +25,9 @@ static int parse(long status, const char *body, struct entra_result *res,
 static void test_success(void **state)
 {
 	static const char body[] =
-		"{\"token_type\":\"Bearer\",\"expires_in\":3599,"
-		"\"ext_expires_in\":3599,\"access_token\":"
-		"\"eyJ0eXAiOiJKV1Qi...\"}";
+	    "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+	    "\"ext_expires_in\":3599,\"access_token\":"
+	    "\"eyJ0eXAiOiJKV1Qi...\"}";
 	struct entra_result res;
 	struct entra_token tok;
 
@@ -66,10 +66,10 @@ static void test_expires_in_string(void **state)
 	assert_int_equal(tok.expires_at, NOW + 3599);
 	entra_token_free(&tok);
 
-	assert_int_equal(parse(200,
-			       "{\"expires_in\":\"35x\",\"access_token\":\"a\"}",
-			       &res, &tok),
-			 -1);
+	assert_int_equal(
+	    parse(200, "{\"expires_in\":\"35x\",\"access_token\":\"a\"}", &res,
+		  &tok),
+	    -1);
 	assert_null(tok.value);
 	assert_non_null(strstr(res.summary, "expires_in"));
 	assert_int_equal(parse(200,
@@ -90,10 +90,10 @@ static void test_missing_token(void **state)
 	struct entra_token tok;
 
 	(void)state;
-	assert_int_equal(parse(200,
-			       "{\"token_type\":\"Bearer\",\"expires_in\":3599}",
-			       &res, &tok),
-			 -1);
+	assert_int_equal(
+	    parse(200, "{\"token_type\":\"Bearer\",\"expires_in\":3599}", &res,
+		  &tok),
+	    -1);
 	assert_false(res.ok);
 	assert_false(res.transient);
 	assert_null(tok.value);
@@ -103,10 +103,9 @@ static void test_missing_token(void **state)
 			       "{\"expires_in\":3599,\"access_token\":\"\"}",
 			       &res, &tok),
 			 -1);
-	assert_int_equal(parse(200,
-			       "{\"expires_in\":3599,\"access_token\":42}",
-			       &res, &tok),
-			 -1);
+	assert_int_equal(
+	    parse(200, "{\"expires_in\":3599,\"access_token\":42}", &res, &tok),
+	    -1);
 	assert_null(tok.value);
 }
 
@@ -114,19 +113,19 @@ static void test_missing_token(void **state)
 static void test_7000222_current(void **state)
 {
 	static const char body[] =
-		"{\"error\":\"invalid_client\",\"error_description\":"
-		"\"AADSTS7000222: The provided client secret keys for app "
-		"'11111111-2222-3333-4444-555555555555' are expired. Visit the "
-		"Azure portal to create new keys for your app: "
-		"https://aka.ms/NewClientSecret, or consider using certificate "
-		"credentials for added security: https://aka.ms/certCreds. "
-		"Trace ID: bb15b8d5-2f4a-42f7-8467-160d74b6f000 Correlation ID: "
-		"207b7466-1bd4-47f7-be07-9e2244ff20a7 Timestamp: 2026-09-04 "
-		"01:51:03Z\",\"error_codes\":[7000222],\"timestamp\":"
-		"\"2026-09-04 01:51:03Z\",\"trace_id\":"
-		"\"bb15b8d5-2f4a-42f7-8467-160d74b6f000\",\"correlation_id\":"
-		"\"207b7466-1bd4-47f7-be07-9e2244ff20a7\",\"error_uri\":"
-		"\"https://login.microsoftonline.com/error?code=7000222\"}";
+	    "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000222: The provided client secret keys for app "
+	    "'11111111-2222-3333-4444-555555555555' are expired. Visit the "
+	    "Azure portal to create new keys for your app: "
+	    "https://aka.ms/NewClientSecret, or consider using certificate "
+	    "credentials for added security: https://aka.ms/certCreds. "
+	    "Trace ID: bb15b8d5-2f4a-42f7-8467-160d74b6f000 Correlation ID: "
+	    "207b7466-1bd4-47f7-be07-9e2244ff20a7 Timestamp: 2026-09-04 "
+	    "01:51:03Z\",\"error_codes\":[7000222],\"timestamp\":"
+	    "\"2026-09-04 01:51:03Z\",\"trace_id\":"
+	    "\"bb15b8d5-2f4a-42f7-8467-160d74b6f000\",\"correlation_id\":"
+	    "\"207b7466-1bd4-47f7-be07-9e2244ff20a7\",\"error_uri\":"
+	    "\"https://login.microsoftonline.com/error?code=7000222\"}";
 	struct entra_result res;
 	struct entra_token tok;
 
@@ -140,12 +139,12 @@ static void test_7000222_current(void **state)
 	assert_int_equal(res.n_error_codes, 1);
 	assert_int_equal(res.error_codes[0], 7000222);
 	assert_string_equal(
-		res.error_description,
-		"AADSTS7000222: The provided client secret keys for app "
-		"'11111111-2222-3333-4444-555555555555' are expired. Visit the "
-		"Azure portal to create new keys for your app: "
-		"https://aka.ms/NewClientSecret, or consider using certificate "
-		"credentials for added security: https://aka.ms/certCreds.");
+	    res.error_description,
+	    "AADSTS7000222: The provided client secret keys for app "
+	    "'11111111-2222-3333-4444-555555555555' are expired. Visit the "
+	    "Azure portal to create new keys for your app: "
+	    "https://aka.ms/NewClientSecret, or consider using certificate "
+	    "credentials for added security: https://aka.ms/certCreds.");
 	assert_string_equal(res.trace_id,
 			    "bb15b8d5-2f4a-42f7-8467-160d74b6f000");
 	assert_string_equal(res.correlation_id,
@@ -160,22 +159,22 @@ static void test_7000222_current(void **state)
 static void test_7000222_legacy_crlf(void **state)
 {
 	static const char body[] =
-		"{\"error\":\"invalid_client\",\"error_description\":"
-		"\"AADSTS7000222: The provided client secret keys are expired."
-		"\\r\\nTrace ID: 69ade0e5-0000-0000-0000-000000000001\\r\\n"
-		"Correlation ID: 10057011-0000-0000-0000-000000000002\\r\\n"
-		"Timestamp: 2020-04-13 19:49:19Z\",\"error_codes\":[7000222],"
-		"\"timestamp\":\"2020-04-13 19:49:19Z\",\"trace_id\":"
-		"\"69ade0e5-0000-0000-0000-000000000001\",\"correlation_id\":"
-		"\"10057011-0000-0000-0000-000000000002\"}";
+	    "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000222: The provided client secret keys are expired."
+	    "\\r\\nTrace ID: 69ade0e5-0000-0000-0000-000000000001\\r\\n"
+	    "Correlation ID: 10057011-0000-0000-0000-000000000002\\r\\n"
+	    "Timestamp: 2020-04-13 19:49:19Z\",\"error_codes\":[7000222],"
+	    "\"timestamp\":\"2020-04-13 19:49:19Z\",\"trace_id\":"
+	    "\"69ade0e5-0000-0000-0000-000000000001\",\"correlation_id\":"
+	    "\"10057011-0000-0000-0000-000000000002\"}";
 	struct entra_result res;
 	struct entra_token tok;
 
 	(void)state;
 	assert_int_equal(parse(401, body, &res, &tok), -1);
 	assert_string_equal(
-		res.error_description,
-		"AADSTS7000222: The provided client secret keys are expired.");
+	    res.error_description,
+	    "AADSTS7000222: The provided client secret keys are expired.");
 	assert_string_equal(res.trace_id,
 			    "69ade0e5-0000-0000-0000-000000000001");
 	assert_int_equal(res.error_codes[0], 7000222);
@@ -186,22 +185,23 @@ static void test_7000222_legacy_crlf(void **state)
 static void test_ids_from_description(void **state)
 {
 	static const char crlf[] =
-		"{\"error\":\"invalid_client\",\"error_description\":"
-		"\"AADSTS7000215: Invalid client secret is provided.\\r\\n"
-		"Trace ID: t-1\\r\\nCorrelation ID: c-2\\r\\nTimestamp: "
-		"2020-04-13 19:49:19Z\",\"error_codes\":[7000215]}";
+	    "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000215: Invalid client secret is provided.\\r\\n"
+	    "Trace ID: t-1\\r\\nCorrelation ID: c-2\\r\\nTimestamp: "
+	    "2020-04-13 19:49:19Z\",\"error_codes\":[7000215]}";
 	static const char spaces[] =
-		"{\"error\":\"invalid_client\",\"error_description\":"
-		"\"AADSTS7000215: Invalid client secret provided. Trace ID: t-3 "
-		"Correlation ID: c-4 Timestamp: 2026-01-01 00:00:00Z\","
-		"\"error_codes\":[7000215]}";
+	    "{\"error\":\"invalid_client\",\"error_description\":"
+	    "\"AADSTS7000215: Invalid client secret provided. Trace ID: t-3 "
+	    "Correlation ID: c-4 Timestamp: 2026-01-01 00:00:00Z\","
+	    "\"error_codes\":[7000215]}";
 	struct entra_result res;
 	struct entra_token tok;
 
 	(void)state;
 	assert_int_equal(parse(401, crlf, &res, &tok), -1);
-	assert_string_equal(res.error_description,
-			    "AADSTS7000215: Invalid client secret is provided.");
+	assert_string_equal(
+	    res.error_description,
+	    "AADSTS7000215: Invalid client secret is provided.");
 	assert_string_equal(res.trace_id, "t-1");
 	assert_string_equal(res.correlation_id, "c-2");
 	assert_string_equal(res.timestamp, "2020-04-13 19:49:19Z");
@@ -218,26 +218,26 @@ static void test_ids_from_description(void **state)
 static void test_fake_error_bodies(void **state)
 {
 	static const char body_700016[] =
-		"{\"error\":\"unauthorized_client\",\"error_description\":"
-		"\"AADSTS700016: Application with identifier 'x' was not found in "
-		"the directory 'contoso'. This can happen if the application has "
-		"not been installed by the administrator of the tenant or "
-		"consented to by any user in the tenant. You may have sent your "
-		"authentication request to the wrong tenant. Trace ID: "
-		"00000000-0000-0000-0000-0000000000aa Correlation ID: "
-		"00000000-0000-0000-0000-0000000000bb Timestamp: 2026-01-01 "
-		"00:00:00Z\",\"error_codes\":[700016],\"timestamp\":\"2026-01-01 "
-		"00:00:00Z\",\"trace_id\":\"00000000-0000-0000-0000-0000000000aa\","
-		"\"correlation_id\":\"00000000-0000-0000-0000-0000000000bb\","
-		"\"error_uri\":"
-		"\"https://login.microsoftonline.com/error?code=700016\"}";
+	    "{\"error\":\"unauthorized_client\",\"error_description\":"
+	    "\"AADSTS700016: Application with identifier 'x' was not found in "
+	    "the directory 'contoso'. This can happen if the application has "
+	    "not been installed by the administrator of the tenant or "
+	    "consented to by any user in the tenant. You may have sent your "
+	    "authentication request to the wrong tenant. Trace ID: "
+	    "00000000-0000-0000-0000-0000000000aa Correlation ID: "
+	    "00000000-0000-0000-0000-0000000000bb Timestamp: 2026-01-01 "
+	    "00:00:00Z\",\"error_codes\":[700016],\"timestamp\":\"2026-01-01 "
+	    "00:00:00Z\",\"trace_id\":\"00000000-0000-0000-0000-0000000000aa\","
+	    "\"correlation_id\":\"00000000-0000-0000-0000-0000000000bb\","
+	    "\"error_uri\":"
+	    "\"https://login.microsoftonline.com/error?code=700016\"}";
 	static const char body_90002[] =
-		"{\"error\":\"invalid_tenant\",\"error_description\":"
-		"\"AADSTS90002: Tenant 'nope.example' not found. Trace ID: "
-		"00000000-0000-0000-0000-0000000000aa Correlation ID: "
-		"00000000-0000-0000-0000-0000000000bb Timestamp: 2026-01-01 "
-		"00:00:00Z\",\"error_codes\":[90002,50001],\"timestamp\":"
-		"\"2026-01-01 00:00:00Z\"}";
+	    "{\"error\":\"invalid_tenant\",\"error_description\":"
+	    "\"AADSTS90002: Tenant 'nope.example' not found. Trace ID: "
+	    "00000000-0000-0000-0000-0000000000aa Correlation ID: "
+	    "00000000-0000-0000-0000-0000000000bb Timestamp: 2026-01-01 "
+	    "00:00:00Z\",\"error_codes\":[90002,50001],\"timestamp\":"
+	    "\"2026-01-01 00:00:00Z\"}";
 	struct entra_result res;
 	struct entra_token tok;
 
@@ -277,9 +277,8 @@ static void test_non_json_errors(void **state)
 	assert_non_null(strstr(res.summary, "429"));
 	assert_non_null(strstr(res.summary, "Too Many Requests"));
 
-	assert_int_equal(parse(500, "<html><body>oops</body></html>\n<p>",
-			       &res, &tok),
-			 -1);
+	assert_int_equal(
+	    parse(500, "<html><body>oops</body></html>\n<p>", &res, &tok), -1);
 	assert_true(res.transient);
 	assert_non_null(strstr(res.summary, "500"));
 
@@ -288,11 +287,11 @@ static void test_non_json_errors(void **state)
 
 	/* A 5xx with an OAuth body is still transient. */
 	assert_int_equal(
-		parse(503,
-		      "{\"error\":\"temporarily_unavailable\",\"error_codes\":"
-		      "[50196]}",
-		      &res, &tok),
-		-1);
+	    parse(503,
+		  "{\"error\":\"temporarily_unavailable\",\"error_codes\":"
+		  "[50196]}",
+		  &res, &tok),
+	    -1);
 	assert_true(res.transient);
 	assert_string_equal(res.error, "temporarily_unavailable");
 
@@ -312,9 +311,8 @@ static void test_non_json_200(void **state)
 	char body[300];
 
 	(void)state;
-	assert_int_equal(parse(200, "<html>Sign in to the Wi-Fi</html>", &res,
-			       &tok),
-			 -1);
+	assert_int_equal(
+	    parse(200, "<html>Sign in to the Wi-Fi</html>", &res, &tok), -1);
 	assert_false(res.ok);
 	assert_false(res.transient);
 	assert_null(tok.value);
@@ -347,7 +345,7 @@ static void test_non_json_200(void **state)
 static void test_length_bounds(void **state)
 {
 	static const char body[] =
-		"{\"expires_in\":60,\"access_token\":\"tok\"}GARBAGE";
+	    "{\"expires_in\":60,\"access_token\":\"tok\"}GARBAGE";
 	struct entra_result res;
 	struct entra_token tok;
 
@@ -406,9 +404,9 @@ static void test_token_dup(void **state)
 	struct err e;
 
 	(void)state;
-	assert_int_equal(parse(200, "{\"expires_in\":5,\"access_token\":\"q\"}",
-			       &res, &a),
-			 0);
+	assert_int_equal(
+	    parse(200, "{\"expires_in\":5,\"access_token\":\"q\"}", &res, &a),
+	    0);
 	assert_int_equal(entra_token_dup(&a, &b, &e), 0);
 	assert_ptr_not_equal(a.value, b.value);
 	assert_string_equal(b.value, "q");
@@ -438,20 +436,20 @@ static void test_request_refuses_incomplete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_success),
-		cmocka_unit_test(test_expires_in_string),
-		cmocka_unit_test(test_missing_token),
-		cmocka_unit_test(test_7000222_current),
-		cmocka_unit_test(test_7000222_legacy_crlf),
-		cmocka_unit_test(test_ids_from_description),
-		cmocka_unit_test(test_fake_error_bodies),
-		cmocka_unit_test(test_non_json_errors),
-		cmocka_unit_test(test_non_json_200),
-		cmocka_unit_test(test_length_bounds),
-		cmocka_unit_test(test_many_codes),
-		cmocka_unit_test(test_keeps_transport_fields),
-		cmocka_unit_test(test_token_dup),
-		cmocka_unit_test(test_request_refuses_incomplete),
+	    cmocka_unit_test(test_success),
+	    cmocka_unit_test(test_expires_in_string),
+	    cmocka_unit_test(test_missing_token),
+	    cmocka_unit_test(test_7000222_current),
+	    cmocka_unit_test(test_7000222_legacy_crlf),
+	    cmocka_unit_test(test_ids_from_description),
+	    cmocka_unit_test(test_fake_error_bodies),
+	    cmocka_unit_test(test_non_json_errors),
+	    cmocka_unit_test(test_non_json_200),
+	    cmocka_unit_test(test_length_bounds),
+	    cmocka_unit_test(test_many_codes),
+	    cmocka_unit_test(test_keeps_transport_fields),
+	    cmocka_unit_test(test_token_dup),
+	    cmocka_unit_test(test_request_refuses_incomplete),
 	};
 
 	if (sodium_init() < 0)

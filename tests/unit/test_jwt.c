@@ -18,8 +18,8 @@ static void make_token(const char *json, char *out, size_t outsz)
 	char hdr[64], pl[4096], sig[16];
 	static const char h[] = "{\"typ\":\"JWT\",\"alg\":\"RS256\"}";
 
-	sodium_bin2base64(hdr, sizeof(hdr), (const unsigned char *)h,
-			  strlen(h), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_bin2base64(hdr, sizeof(hdr), (const unsigned char *)h, strlen(h),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_bin2base64(pl, sizeof(pl), (const unsigned char *)json,
 			  strlen(json),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -36,16 +36,17 @@ static void test_fake_token(void **state)
 	char roles[256];
 
 	(void)state;
-	make_token("{\"aud\":\"https://outlook.office365.com\","
-		   "\"iss\":\"https://sts.windows.net/t-id/\",\"iat\":1767225600,"
-		   "\"nbf\":1767225600,\"exp\":1767229199,"
-		   "\"appid\":\"aaaaaaaa-0000-0000-0000-000000000001\","
-		   "\"idtyp\":\"app\","
-		   "\"oid\":\"bbbbbbbb-0000-0000-0000-000000000001\","
-		   "\"roles\":[\"IMAP.AccessAsApp\",\"SMTP.SendAsApp\"],"
-		   "\"tid\":\"11111111-2222-3333-4444-555555555555\","
-		   "\"ver\":\"1.0\"}",
-		   tok, sizeof(tok));
+	make_token(
+	    "{\"aud\":\"https://outlook.office365.com\","
+	    "\"iss\":\"https://sts.windows.net/t-id/\",\"iat\":1767225600,"
+	    "\"nbf\":1767225600,\"exp\":1767229199,"
+	    "\"appid\":\"aaaaaaaa-0000-0000-0000-000000000001\","
+	    "\"idtyp\":\"app\","
+	    "\"oid\":\"bbbbbbbb-0000-0000-0000-000000000001\","
+	    "\"roles\":[\"IMAP.AccessAsApp\",\"SMTP.SendAsApp\"],"
+	    "\"tid\":\"11111111-2222-3333-4444-555555555555\","
+	    "\"ver\":\"1.0\"}",
+	    tok, sizeof(tok));
 	assert_int_equal(jwt_decode(tok, strlen(tok), &c, &e), 0);
 	assert_string_equal(c.aud, "https://outlook.office365.com");
 	assert_string_equal(c.iss, "https://sts.windows.net/t-id/");
@@ -156,17 +157,17 @@ static void test_odd_but_valid(void **state)
 static void test_garbage(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		"abc",
-		"a.b",
-		"..",
-		"a..c",
-		"a.!!!!.c",
-		"a.e30.c" /* "{}" is fine */,
-		"a.bm90IGpzb24.c",  /* "not json" */
-		"a.WzEsMl0.c",      /* "[1,2]" */
-		"a.eyJ0aWQiOiJ0In.c", /* bad trailing bits */
-		"a.e.c",              /* one base64 character */
+	    "",
+	    "abc",
+	    "a.b",
+	    "..",
+	    "a..c",
+	    "a.!!!!.c",
+	    "a.e30.c" /* "{}" is fine */,
+	    "a.bm90IGpzb24.c",	  /* "not json" */
+	    "a.WzEsMl0.c",	  /* "[1,2]" */
+	    "a.eyJ0aWQiOiJ0In.c", /* bad trailing bits */
+	    "a.e.c",		  /* one base64 character */
 	};
 	struct jwt_claims c;
 	struct err e;
@@ -205,11 +206,11 @@ static void test_garbage(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fake_token),
-		cmocka_unit_test(test_no_roles),
-		cmocka_unit_test(test_v2_shapes),
-		cmocka_unit_test(test_odd_but_valid),
-		cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_fake_token),
+	    cmocka_unit_test(test_no_roles),
+	    cmocka_unit_test(test_v2_shapes),
+	    cmocka_unit_test(test_odd_but_valid),
+	    cmocka_unit_test(test_garbage),
 	};
 
 	if (sodium_init() < 0)

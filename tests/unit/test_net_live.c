@@ -33,20 +33,20 @@
 
 extern char **environ;
 
-#define PYTHON "/usr/bin/python3"
-#define TENANT "11111111-1111-1111-1111-111111111111"
-#define APP "22222222-2222-2222-2222-222222222222"
-#define SP_OID "33333333-3333-3333-3333-333333333333"
+#define PYTHON	    "/usr/bin/python3"
+#define TENANT	    "11111111-1111-1111-1111-111111111111"
+#define APP	    "22222222-2222-2222-2222-222222222222"
+#define SP_OID	    "33333333-3333-3333-3333-333333333333"
 #define APP_NOROLES "44444444-4444-4444-4444-444444444444"
-#define NR_OID "44444444-0000-0000-0000-0000000000ee"
-#define APP_OFF "55555555-5555-5555-5555-555555555555"
-#define SENDER "alerts@contoso.com"
+#define NR_OID	    "44444444-0000-0000-0000-0000000000ee"
+#define APP_OFF	    "55555555-5555-5555-5555-555555555555"
+#define SENDER	    "alerts@contoso.com"
 /* The characters real secrets contain, which must be form-escaped. */
-#define SECRET "Abc8Q~x+y/z=[w]:v@u%&-0123456789"
+#define SECRET	   "Abc8Q~x+y/z=[w]:v@u%&-0123456789"
 #define OLD_SECRET "Old8Q~expired-0123456789"
 #define BAD_SECRET "Bad8Q~wrong-0123456789abc"
-#define NR_SECRET "NoRoles8Q~1234567890"
-#define TR "00000000-0000-0000-0000-0000000000aa"
+#define NR_SECRET  "NoRoles8Q~1234567890"
+#define TR	   "00000000-0000-0000-0000-0000000000aa"
 
 struct fake {
 	const char *script;
@@ -163,7 +163,7 @@ static int start_fake(struct fake *f, const char *name, const char *fakes,
 		      bool rogue, const char *scenario)
 {
 	char script[600], port_file[600], scen[600], log[600], cert[600],
-		key[600], err_log[600], ppid[32], maildir[600];
+	    key[600], err_log[600], ppid[32], maildir[600];
 	char *argv[24];
 	posix_spawn_file_actions_t fa;
 	int i = 0;
@@ -455,8 +455,8 @@ static void no_secrets_in(const struct probe_result *r, const char *secret)
 {
 	assert_null(memmem(r, sizeof(*r), secret, strlen(secret)));
 	if (r->token.value != NULL && r->token.len > 16)
-		assert_null(memmem(r, sizeof(*r), r->token.value,
-				   r->token.len));
+		assert_null(
+		    memmem(r, sizeof(*r), r->token.value, r->token.len));
 }
 
 static void contains(const char *hay, const char *needle)
@@ -502,16 +502,20 @@ static long elapsed_ms(const struct timespec *a)
 	struct timespec b;
 
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+	return (b.tv_sec - a->tv_sec) * 1000 +
+	       (b.tv_nsec - a->tv_nsec) / 1000000;
 }
 
 static int token(const char *client_id, const char *secret,
 		 const struct entra_retry *rp, struct entra_result *res,
 		 struct entra_token *tok)
 {
-	struct entra_request rq = {cred.authority_url, TENANT, client_id,
+	struct entra_request rq = {cred.authority_url,
+				   TENANT,
+				   client_id,
 				   "https://outlook.office365.com/.default",
-				   secret, strlen(secret)};
+				   secret,
+				   strlen(secret)};
 
 	return entra_request_token(&rq, &net, rp, time(NULL), res, tok);
 }
@@ -700,8 +704,7 @@ static void test_legacy_crlf(void **state)
 	assert_null(strstr(res.error_description, "Trace ID"));
 	assert_null(strchr(res.error_description, '\r'));
 	assert_string_equal(res.trace_id, TR);
-	assert_null(memmem(&res, sizeof(res), BAD_SECRET,
-			   strlen(BAD_SECRET)));
+	assert_null(memmem(&res, sizeof(res), BAD_SECRET, strlen(BAD_SECRET)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -965,12 +968,12 @@ static void test_535_57139_variants(void **state)
 	static const struct {
 		const char *mb, *top, *step, *words;
 	} cases[] = {
-		{"", ",\"tenant_smtp_auth\":false", "smtp-auth-tenant",
-		 "disabled for the Tenant"},
-		{",\"smtp_auth\":false", "", "smtp-auth-mailbox",
-		 "disabled for the Mailbox"},
-		{",\"conditional_access\":true", "", "conditional-access",
-		 "did not meet the criteria"},
+	    {"", ",\"tenant_smtp_auth\":false", "smtp-auth-tenant",
+	     "disabled for the Tenant"},
+	    {",\"smtp_auth\":false", "", "smtp-auth-mailbox",
+	     "disabled for the Mailbox"},
+	    {",\"conditional_access\":true", "", "conditional-access",
+	     "did not meet the criteria"},
 	};
 	struct probe_result r;
 
@@ -985,7 +988,8 @@ static void test_535_57139_variants(void **state)
 		probe_result_free(&r);
 	}
 	/* The mailbox override wins over the tenant switch. */
-	smtp_set(&smtp, ",\"smtp_auth\":true", "", ",\"tenant_smtp_auth\":false");
+	smtp_set(&smtp, ",\"smtp_auth\":true", "",
+		 ",\"tenant_smtp_auth\":false");
 	{
 		struct probe_opts o = opts(SECRET);
 
@@ -1028,11 +1032,11 @@ static void test_send_as_denied(void **state)
 		const char *enh;
 		int curl;
 	} cases[] = {
-		{"", 554, "5.2.252", CURLE_WEIRD_SERVER_REPLY},
-		{",\"sendas_reply\":\"5.2.0\"", 554, "5.2.0",
-		 CURLE_WEIRD_SERVER_REPLY},
-		{",\"sendas_reply\":\"5.7.60\"", 550, "5.7.60",
-		 CURLE_WEIRD_SERVER_REPLY},
+	    {"", 554, "5.2.252", CURLE_WEIRD_SERVER_REPLY},
+	    {",\"sendas_reply\":\"5.2.0\"", 554, "5.2.0",
+	     CURLE_WEIRD_SERVER_REPLY},
+	    {",\"sendas_reply\":\"5.7.60\"", 550, "5.7.60",
+	     CURLE_WEIRD_SERVER_REPLY},
 	};
 	struct diag_input in = {&cred, "Abc", NULL};
 	struct smtp_message m = {0};
@@ -1116,28 +1120,28 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup(f, setup_each)
-		T(test_full_probe_delivers),
-		T(test_test_to_and_override),
-		T(test_token_only),
-		T(test_bad_secret),
-		T(test_expired_secret),
-		T(test_tenant_and_app),
-		T(test_legacy_crlf),
-		T(test_429_then_success),
-		T(test_429_persistent),
-		T(test_500_retried),
-		T(test_timeout_retried),
-		T(test_non_json_200),
-		T(test_rogue_ca_refused),
-		T(test_no_starttls_refused),
-		T(test_421_old_tls),
-		T(test_535_with_role),
-		T(test_535_without_role),
-		T(test_535_57139_variants),
-		T(test_530_not_authenticated),
-		T(test_send_as_denied),
-		T(test_430_logon_failure),
-		T(test_432_concurrency),
+	    T(test_full_probe_delivers),
+	    T(test_test_to_and_override),
+	    T(test_token_only),
+	    T(test_bad_secret),
+	    T(test_expired_secret),
+	    T(test_tenant_and_app),
+	    T(test_legacy_crlf),
+	    T(test_429_then_success),
+	    T(test_429_persistent),
+	    T(test_500_retried),
+	    T(test_timeout_retried),
+	    T(test_non_json_200),
+	    T(test_rogue_ca_refused),
+	    T(test_no_starttls_refused),
+	    T(test_421_old_tls),
+	    T(test_535_with_role),
+	    T(test_535_without_role),
+	    T(test_535_57139_variants),
+	    T(test_530_not_authenticated),
+	    T(test_send_as_denied),
+	    T(test_430_logon_failure),
+	    T(test_432_concurrency),
 #undef T
 	};
 	const char *fakes = getenv("SW_FAKES");

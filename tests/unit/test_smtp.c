@@ -15,8 +15,9 @@
 #include "smtp.h"
 
 #define NOW 1767225600LL /* Thu, 1 Jan 2026 00:00:00 UTC */
-#define D "[FAKE01CA0001.namprd00.prod.outlook.com 2026-01-01T00:00:00.000Z " \
-	  "08DE000000000001]"
+#define D                                                                      \
+	"[FAKE01CA0001.namprd00.prod.outlook.com 2026-01-01T00:00:00.000Z "    \
+	"08DE000000000001]"
 
 static void test_parse_line(void **state)
 {
@@ -108,34 +109,34 @@ static void feed(struct smtp_result *r, const char *const *lines)
 #define PRE_TLS                                                                \
 	"220 FAKE01CA0001.outlook.office365.com Microsoft ESMTP MAIL Service " \
 	"ready at Thu, 1 Jan 2026 00:00:00 +0000 [08DE000000000001]\r\n",      \
-		"250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",   \
-		"250-SIZE 157286400\r\n", "250-PIPELINING\r\n", "250-DSN\r\n",     \
-		"250-ENHANCEDSTATUSCODES\r\n", "250-STARTTLS\r\n",                \
-		"250-8BITMIME\r\n", "250-BINARYMIME\r\n", "250-CHUNKING\r\n",     \
-		"250 SMTPUTF8\r\n"
+	    "250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",    \
+	    "250-SIZE 157286400\r\n", "250-PIPELINING\r\n", "250-DSN\r\n",     \
+	    "250-ENHANCEDSTATUSCODES\r\n", "250-STARTTLS\r\n",                 \
+	    "250-8BITMIME\r\n", "250-BINARYMIME\r\n", "250-CHUNKING\r\n",      \
+	    "250 SMTPUTF8\r\n"
 #define TLS_EHLO                                                               \
 	"220 2.0.0 SMTP server ready\r\n",                                     \
-		"250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",   \
-		"250-SIZE 157286400\r\n", "250-PIPELINING\r\n", "250-DSN\r\n",     \
-		"250-ENHANCEDSTATUSCODES\r\n", "250-AUTH LOGIN XOAUTH2\r\n",      \
-		"250-8BITMIME\r\n", "250-BINARYMIME\r\n", "250-CHUNKING\r\n",     \
-		"250 SMTPUTF8\r\n"
+	    "250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",    \
+	    "250-SIZE 157286400\r\n", "250-PIPELINING\r\n", "250-DSN\r\n",     \
+	    "250-ENHANCEDSTATUSCODES\r\n", "250-AUTH LOGIN XOAUTH2\r\n",       \
+	    "250-8BITMIME\r\n", "250-BINARYMIME\r\n", "250-CHUNKING\r\n",      \
+	    "250 SMTPUTF8\r\n"
 
 /* The 2025 transcript of §3.3 with a good end (§3.4). */
 static void test_transcript_success(void **state)
 {
 	static const char *const lines[] = {
-		PRE_TLS,
-		TLS_EHLO,
-		"334 \r\n",
-		"235 2.7.0 Authentication successful\r\n",
-		"250 2.1.0 Sender OK\r\n",
-		"250 2.1.5 Recipient OK\r\n",
-		"354 Start mail input; end with <CRLF>.<CRLF>\r\n",
-		"250 2.0.0 OK <m@x> [Hostname=SYBP282MB2635.AUSP282.PROD."
-		"OUTLOOK.COM]\r\n",
-		"221 2.0.0 Service closing transmission channel\r\n",
-		NULL,
+	    PRE_TLS,
+	    TLS_EHLO,
+	    "334 \r\n",
+	    "235 2.7.0 Authentication successful\r\n",
+	    "250 2.1.0 Sender OK\r\n",
+	    "250 2.1.5 Recipient OK\r\n",
+	    "354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+	    "250 2.0.0 OK <m@x> [Hostname=SYBP282MB2635.AUSP282.PROD."
+	    "OUTLOOK.COM]\r\n",
+	    "221 2.0.0 Service closing transmission channel\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -152,9 +153,9 @@ static void test_transcript_success(void **state)
 	assert_int_equal(r.stage, SMTP_STAGE_END_OF_DATA);
 	assert_int_equal(r.last.code, 250);
 	assert_string_equal(r.last.enhanced, "2.0.0");
-	assert_string_equal(r.last.line,
-			    "250 2.0.0 OK <m@x> [Hostname=SYBP282MB2635.AUSP282."
-			    "PROD.OUTLOOK.COM]");
+	assert_string_equal(
+	    r.last.line, "250 2.0.0 OK <m@x> [Hostname=SYBP282MB2635.AUSP282."
+			 "PROD.OUTLOOK.COM]");
 	/* greeting, ehlo, starttls, ehlo, 334, 235, mail, rcpt, data, eod;
 	 * QUIT's 221 does not count. */
 	assert_int_equal(r.n_replies, 10);
@@ -163,9 +164,12 @@ static void test_transcript_success(void **state)
 static void test_transcript_535(void **state)
 {
 	static const char *const lines[] = {
-		PRE_TLS, TLS_EHLO, "334 \r\n",
-		"535 5.7.3 Authentication unsuccessful " D "\r\n",
-		"221 2.0.0 Service closing transmission channel\r\n", NULL,
+	    PRE_TLS,
+	    TLS_EHLO,
+	    "334 \r\n",
+	    "535 5.7.3 Authentication unsuccessful " D "\r\n",
+	    "221 2.0.0 Service closing transmission channel\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -183,12 +187,12 @@ static void test_transcript_535(void **state)
 static void test_transcript_530(void **state)
 {
 	static const char *const lines[] = {
-		PRE_TLS,
-		"220 2.0.0 SMTP server ready\r\n",
-		"250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",
-		"250 SMTPUTF8\r\n",
-		"530 5.7.57 Client not authenticated to send mail. " D "\r\n",
-		NULL,
+	    PRE_TLS,
+	    "220 2.0.0 SMTP server ready\r\n",
+	    "250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",
+	    "250 SMTPUTF8\r\n",
+	    "530 5.7.57 Client not authenticated to send mail. " D "\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -205,19 +209,19 @@ static void test_transcript_530(void **state)
 static void test_transcript_end_of_data(void **state)
 {
 	static const char *const lines[] = {
-		PRE_TLS,
-		TLS_EHLO,
-		"334 \r\n",
-		"235 2.7.0 Authentication successful\r\n",
-		"250 2.1.0 Sender OK\r\n",
-		"250 2.1.5 Recipient OK\r\n",
-		"354 Start mail input; end with <CRLF>.<CRLF>\r\n",
-		"554 5.2.252 SendAsDenied; a@x not allowed to send as b@x; "
-		"STOREDRV.Submission.Exception:SendAsDeniedException."
-		"MapiExceptionSendAsDenied; Failed to process message due to a "
-		"permanent exception with message [BeginDiagnosticData]Cannot "
-		"submit message. " D "\r\n",
-		NULL,
+	    PRE_TLS,
+	    TLS_EHLO,
+	    "334 \r\n",
+	    "235 2.7.0 Authentication successful\r\n",
+	    "250 2.1.0 Sender OK\r\n",
+	    "250 2.1.5 Recipient OK\r\n",
+	    "354 Start mail input; end with <CRLF>.<CRLF>\r\n",
+	    "554 5.2.252 SendAsDenied; a@x not allowed to send as b@x; "
+	    "STOREDRV.Submission.Exception:SendAsDeniedException."
+	    "MapiExceptionSendAsDenied; Failed to process message due to a "
+	    "permanent exception with message [BeginDiagnosticData]Cannot "
+	    "submit message. " D "\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -233,21 +237,26 @@ static void test_transcript_end_of_data(void **state)
 static void test_transcript_432_and_421(void **state)
 {
 	static const char *const at_mail[] = {
-		PRE_TLS, TLS_EHLO, "334 \r\n",
-		"235 2.7.0 Authentication successful\r\n",
-		"432 4.3.2 STOREDRV.ClientSubmit; sender thread limit "
-		"exceeded\r\n",
-		NULL,
+	    PRE_TLS,
+	    TLS_EHLO,
+	    "334 \r\n",
+	    "235 2.7.0 Authentication successful\r\n",
+	    "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit "
+	    "exceeded\r\n",
+	    NULL,
 	};
 	static const char *const at_starttls[] = {
-		PRE_TLS,
-		"421 4.7.66 TLS 1.0 and 1.1 are not supported. Please "
-		"upgrade/update your client to support TLS 1.2. Visit "
-		"https://aka.ms/smtp_auth_tls. " D "\r\n",
-		NULL,
+	    PRE_TLS,
+	    "421 4.7.66 TLS 1.0 and 1.1 are not supported. Please "
+	    "upgrade/update your client to support TLS 1.2. Visit "
+	    "https://aka.ms/smtp_auth_tls. " D "\r\n",
+	    NULL,
 	};
 	static const char *const no_starttls[] = {
-		"220 x\r\n", "250-x Hello\r\n", "250 SMTPUTF8\r\n", NULL,
+	    "220 x\r\n",
+	    "250-x Hello\r\n",
+	    "250 SMTPUTF8\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -276,15 +285,15 @@ static void test_transcript_432_and_421(void **state)
 static void test_capabilities_by_phase(void **state)
 {
 	static const char *const lines[] = {
-		"220 x\r\n",
-		"250-x\r\n",
-		"250-AUTH PLAIN XOAUTH2\r\n",
-		"250 STARTTLS\r\n",
-		"220 2.0.0 ready\r\n",
-		"250-x\r\n",
-		"250-STARTTLS\r\n",
-		"250 AUTH=LOGIN PLAIN\r\n",
-		NULL,
+	    "220 x\r\n",
+	    "250-x\r\n",
+	    "250-AUTH PLAIN XOAUTH2\r\n",
+	    "250 STARTTLS\r\n",
+	    "220 2.0.0 ready\r\n",
+	    "250-x\r\n",
+	    "250-STARTTLS\r\n",
+	    "250 AUTH=LOGIN PLAIN\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -302,10 +311,10 @@ static void test_capabilities_by_phase(void **state)
 static void test_multiline_and_control(void **state)
 {
 	static const char *const lines[] = {
-		"220 x\r\n",
-		"550-5.7.60 first part\r\n",
-		"550 5.7.60 second\x1b[31m part\r\n",
-		NULL,
+	    "220 x\r\n",
+	    "550-5.7.60 first part\r\n",
+	    "550 5.7.60 second\x1b[31m part\r\n",
+	    NULL,
 	};
 	struct smtp_result r;
 
@@ -333,14 +342,14 @@ static void test_stage_names(void **state)
 /* ------------------------------------------------------------------ */
 
 static const struct smtp_message good_msg = {
-	.from = "alerts@contoso.com",
-	.to = "ops@contoso.com",
-	.cred_name = "mail-prod",
-	.hint = "Ab~",
-	.key_id = "f0b0b335-1d71-4883-8f98-567911bfdca6",
-	.host = "mon1.example.org",
-	.message_id = "<fixed.1@contoso.com>",
-	.now = NOW,
+    .from = "alerts@contoso.com",
+    .to = "ops@contoso.com",
+    .cred_name = "mail-prod",
+    .hint = "Ab~",
+    .key_id = "f0b0b335-1d71-4883-8f98-567911bfdca6",
+    .host = "mon1.example.org",
+    .message_id = "<fixed.1@contoso.com>",
+    .now = NOW,
 };
 
 static void test_build_message(void **state)
@@ -354,30 +363,30 @@ static void test_build_message(void **state)
 	assert_non_null(msg);
 	assert_int_equal(len, strlen(msg));
 	assert_int_equal(
-		strncmp(msg,
-			"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
-			"Message-ID: <fixed.1@contoso.com>\r\n"
-			"From: <alerts@contoso.com>\r\n"
-			"To: <ops@contoso.com>\r\n"
-			"Subject: secretwatch test: credential mail-prod, "
-			"secret Ab~...\r\n"
-			"MIME-Version: 1.0\r\n"
-			"Content-Type: text/plain; charset=UTF-8\r\n",
-			strlen("Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
-			       "Message-ID: <fixed.1@contoso.com>\r\n"
-			       "From: <alerts@contoso.com>\r\n"
-			       "To: <ops@contoso.com>\r\n"
-			       "Subject: secretwatch test: credential "
-			       "mail-prod, secret Ab~...\r\n"
-			       "MIME-Version: 1.0\r\n"
-			       "Content-Type: text/plain; charset=UTF-8\r\n")),
-		0);
+	    strncmp(msg,
+		    "Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+		    "Message-ID: <fixed.1@contoso.com>\r\n"
+		    "From: <alerts@contoso.com>\r\n"
+		    "To: <ops@contoso.com>\r\n"
+		    "Subject: secretwatch test: credential mail-prod, "
+		    "secret Ab~...\r\n"
+		    "MIME-Version: 1.0\r\n"
+		    "Content-Type: text/plain; charset=UTF-8\r\n",
+		    strlen("Date: Thu, 01 Jan 2026 00:00:00 +0000\r\n"
+			   "Message-ID: <fixed.1@contoso.com>\r\n"
+			   "From: <alerts@contoso.com>\r\n"
+			   "To: <ops@contoso.com>\r\n"
+			   "Subject: secretwatch test: credential "
+			   "mail-prod, secret Ab~...\r\n"
+			   "MIME-Version: 1.0\r\n"
+			   "Content-Type: text/plain; charset=UTF-8\r\n")),
+	    0);
 	body = strstr(msg, "\r\n\r\n");
 	assert_non_null(body);
 	assert_non_null(strstr(body, "secretwatch on mon1.example.org"));
 	assert_non_null(strstr(body, "Credential: mail-prod\r\n"));
 	assert_non_null(strstr(
-		body, "hint Ab~, key ID f0b0b335-1d71-4883-8f98-567911bfdca6"));
+	    body, "hint Ab~, key ID f0b0b335-1d71-4883-8f98-567911bfdca6"));
 	assert_non_null(strstr(body, "Tested at:  2026-01-01T00:00:00Z\r\n"));
 	assert_non_null(strstr(body, "XOAUTH2"));
 	/* Every line ends in CRLF and fits the 998 limit. */
@@ -429,25 +438,24 @@ static void test_build_message_injection(void **state)
 	size_t len;
 	struct err e;
 	static const char *const bad_addrs[] = {
-		"a@b.c\r\nBcc: evil@x",
-		"a@b.c\nBcc: evil@x",
-		"a b@c.d",
-		"<a@b.c>",
-		"a@b.c, evil@x",
-		"a@b.c;evil@x",
-		"\"a\"@b.c",
-		"ab.c",
-		"@b.c",
-		"a@",
-		"a@b@c",
-		"",
-		"a@b.c\x7f",
-		"\xc3\xa9@b.c",
+	    "a@b.c\r\nBcc: evil@x",
+	    "a@b.c\nBcc: evil@x",
+	    "a b@c.d",
+	    "<a@b.c>",
+	    "a@b.c, evil@x",
+	    "a@b.c;evil@x",
+	    "\"a\"@b.c",
+	    "ab.c",
+	    "@b.c",
+	    "a@",
+	    "a@b@c",
+	    "",
+	    "a@b.c\x7f",
+	    "\xc3\xa9@b.c",
 	};
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad_addrs) / sizeof(bad_addrs[0]);
-	     i++) {
+	for (size_t i = 0; i < sizeof(bad_addrs) / sizeof(bad_addrs[0]); i++) {
 		m = good_msg;
 		m.from = bad_addrs[i];
 		assert_int_equal(smtp_build_message(&m, &msg, &len, &e), -1);
@@ -488,12 +496,12 @@ static void test_send_refusals(void **state)
 {
 	static const char m[] = "Subject: x\r\n\r\nx\r\n";
 	struct smtp_send s = {
-		.url = "smtp://127.0.0.1:9",
-		.sender = "alerts@contoso.com",
-		.rcpt = "ops@contoso.com",
-		.token = "tok",
-		.message = m,
-		.message_len = sizeof(m) - 1,
+	    .url = "smtp://127.0.0.1:9",
+	    .sender = "alerts@contoso.com",
+	    .rcpt = "ops@contoso.com",
+	    .token = "tok",
+	    .message = m,
+	    .message_len = sizeof(m) - 1,
 	};
 	struct smtp_send t;
 	struct smtp_result r;
@@ -534,19 +542,19 @@ static void test_send_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_line),
-		cmocka_unit_test(test_transcript_success),
-		cmocka_unit_test(test_transcript_535),
-		cmocka_unit_test(test_transcript_530),
-		cmocka_unit_test(test_transcript_end_of_data),
-		cmocka_unit_test(test_transcript_432_and_421),
-		cmocka_unit_test(test_capabilities_by_phase),
-		cmocka_unit_test(test_multiline_and_control),
-		cmocka_unit_test(test_stage_names),
-		cmocka_unit_test(test_build_message),
-		cmocka_unit_test(test_build_message_generated_id),
-		cmocka_unit_test(test_build_message_injection),
-		cmocka_unit_test(test_send_refusals),
+	    cmocka_unit_test(test_parse_line),
+	    cmocka_unit_test(test_transcript_success),
+	    cmocka_unit_test(test_transcript_535),
+	    cmocka_unit_test(test_transcript_530),
+	    cmocka_unit_test(test_transcript_end_of_data),
+	    cmocka_unit_test(test_transcript_432_and_421),
+	    cmocka_unit_test(test_capabilities_by_phase),
+	    cmocka_unit_test(test_multiline_and_control),
+	    cmocka_unit_test(test_stage_names),
+	    cmocka_unit_test(test_build_message),
+	    cmocka_unit_test(test_build_message_generated_id),
+	    cmocka_unit_test(test_build_message_injection),
+	    cmocka_unit_test(test_send_refusals),
 	};
 
 	if (sodium_init() < 0)

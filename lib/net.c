@@ -1,16 +1,65 @@
 #include "net.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
 
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_curl_rc = CURLE_FAILED_INIT;
 static int net_sodium_rc = -1;
 
+/* libcurl's own copies of what it is given (the bearer token, the
+ * XOAUTH2 string and its base64, the form body in its upload buffer) are
+ * freed without being wiped in 7.88. These allocation functions zero
+ * every block before it goes back to the C library. */
+static void wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *wipe_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+static void *wipe_realloc(void *p, size_t n)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0)
+		n = 1;
+	old = malloc_usable_size(p);
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p);
+	return q;
+}
+
+static char *wipe_strdup(const char *s)
+{
+	return strdup(s);
+}
+
+static void *wipe_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
 static void net_init_once(void)
 {
-	net_curl_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	net_sodium_rc = sodium_init();
+	net_curl_rc =
+	    curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free,
+				 wipe_realloc, wipe_strdup, wipe_calloc);
 }
 
 int net_global_init(struct err *e)

@@ -35,8 +35,12 @@ enum net_proto {
 };
 
 /* Initialise libcurl and libsodium for the whole process. Safe to call
- * more than once and from several threads; the work is done once. Returns
- * 0, or -1 with e filled when either library fails to initialise. */
+ * more than once and from several threads; the work is done once. libcurl
+ * gets allocation functions that zero every block it frees, so its
+ * internal copies of tokens and form bodies do not linger; call this
+ * before anything else in the process initialises libcurl, or that does
+ * not apply. Returns 0, or -1 with e filled when either library fails to
+ * initialise. */
 int net_global_init(struct err *e);
 
 /* Configure the easy handle h for proto with the options in o (o may be

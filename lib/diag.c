@@ -625,6 +625,8 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SMTP_CONFIG:
 		d->step = "smtp-config";
 		d->title = "SMTP settings";
+		if (extra != NULL && strncmp(extra, "not sent: ", 10) == 0)
+			extra += 10;
 		fmt(d->summary, sizeof(d->summary),
 		    "The test send was not made: %s",
 		    or_unknown(extra, "bad settings"));

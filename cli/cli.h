@@ -76,6 +76,13 @@ void app_print_json(struct cJSON *doc);
 int app_event(struct app *app, const char *cred, int64_t secret_id,
 	      const char *kind, struct cJSON *detail, struct err *e);
 
+struct watch_ctx;
+/* A watchdog context over the app's open store, key, config and clock. */
+void app_watch_ctx(struct app *app, struct watch_ctx *w);
+/* Test pending secret_id (0: the newest) of c and switch on success;
+ * prints the outcome. Returns the exit code: 0, 2 failed test, 1 error. */
+int app_rotate(struct app *app, const struct cred *c, int64_t secret_id);
+
 /* Subcommands. */
 int cmd_init(struct app *app, int argc, char **argv);
 int cmd_cred(struct app *app, int argc, char **argv);
@@ -83,5 +90,10 @@ int cmd_secret(struct app *app, int argc, char **argv);
 int cmd_status(struct app *app, int argc, char **argv);
 int cmd_log(struct app *app, int argc, char **argv);
 int cmd_rekey(struct app *app, int argc, char **argv);
+int cmd_check(struct app *app, int argc, char **argv);
+int cmd_test(struct app *app, int argc, char **argv);
+int cmd_doctor(struct app *app, int argc, char **argv);
+int cmd_rotate(struct app *app, int argc, char **argv);
+int cmd_token(struct app *app, int argc, char **argv);
 
 #endif

@@ -10,7 +10,7 @@
 
 static const char usage[] =
 	"usage: secretwatch secret add NAME --expires WHEN [--key-id UUID]\n"
-	"                              [--note TEXT] [--force]\n"
+	"                              [--note TEXT] [--force] [--activate]\n"
 	"       secretwatch secret list [NAME] [--now WHEN]\n"
 	"       secretwatch secret retire NAME ID\n"
 	"\n"
@@ -22,6 +22,8 @@ static const char usage[] =
 	"  --key-id UUID   the secret's ID in Entra (Certificates & secrets)\n"
 	"  --note TEXT     a short note, e.g. who created it\n"
 	"  --force         accept an expiry in the past\n"
+	"  --activate      test it now and make it active on success (exit 2\n"
+	"                  when the test fails; it then stays pending)\n"
 	"ID is the number shown by 'secretwatch secret list'.\n";
 
 struct add_args {
@@ -30,6 +32,7 @@ struct add_args {
 	const char *key_id;
 	const char *note;
 	int force;
+	int activate;
 };
 
 static int parse_add(struct app *app, int argc, char **argv,
@@ -40,6 +43,7 @@ static int parse_add(struct app *app, int argc, char **argv,
 		{"key-id", required_argument, NULL, 'k'},
 		{"note", required_argument, NULL, 'n'},
 		{"force", no_argument, NULL, 'f'},
+		{"activate", no_argument, NULL, 'a'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"json", no_argument, NULL, OPT_JSON},
 		{0}};
@@ -54,6 +58,8 @@ static int parse_add(struct app *app, int argc, char **argv,
 			a->note = optarg;
 		else if (opt == 'f')
 			a->force = 1;
+		else if (opt == 'a')
+			a->activate = 1;
 		else if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	}
@@ -191,14 +197,18 @@ static int secret_add(struct app *app, int argc, char **argv)
 		app_fail_err(app, &e);
 		goto out;
 	}
+	vbuf_free(&value);
 	if (app->json)
 		app_print_json(added_json(&c, &si, app->now));
+	else if (a.activate)
+		printf("registered secret #%lld (%s~) for %s; testing it now\n",
+		       (long long)si.id, si.hint, c.name);
 	else
 		printf("registered secret #%lld (%s~) for %s as pending: it "
 		       "becomes active after a successful test ('secretwatch "
 		       "rotate %s', or the daemon's next cycle)\n",
 		       (long long)si.id, si.hint, c.name, c.name);
-	rc = 0;
+	rc = a.activate ? app_rotate(app, &c, si.id) : 0;
 out:
 	vbuf_free(&value);
 	app_close(app);

@@ -46,6 +46,11 @@ static const struct command commands[] = {
 	{"status", cmd_status, "expiry levels"},
 	{"log", cmd_log, "audit trail"},
 	{"rekey", cmd_rekey, "new master key"},
+	{"check", cmd_check, "one watchdog cycle"},
+	{"test", cmd_test, "test send"},
+	{"doctor", cmd_doctor, "walk the setup steps"},
+	{"rotate", cmd_rotate, "switch to a new secret"},
+	{"token", cmd_token, "print an access token"},
 };
 
 /* Global options stop at the first non-option word (the command). */

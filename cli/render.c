@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
+#include "probe.h"
 #include "timefmt.h"
 
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
@@ -40,4 +41,56 @@ void render_secret_label(const struct secret_info *si, char *out,
 {
 	snprintf(out, size, "#%lld %s~ key %.8s", (long long)si->id, si->hint,
 		 si->key_id[0] ? si->key_id : "-");
+}
+
+static cJSON *diag_json(const struct diag *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "step", d->step);
+	cJSON_AddStringToObject(o, "title", d->title);
+	cJSON_AddStringToObject(o, "summary", d->summary);
+	cJSON_AddStringToObject(o, "remedy", d->remedy);
+	cJSON_AddStringToObject(o, "evidence", d->evidence);
+	cJSON_AddBoolToObject(o, "transient", d->transient);
+	return o;
+}
+
+struct cJSON *render_probe_json(const struct probe_result *pr)
+{
+	cJSON *o = cJSON_CreateObject(), *steps;
+
+	cJSON_AddBoolToObject(o, "ok", pr->ok);
+	steps = cJSON_AddArrayToObject(o, "steps");
+	for (int i = 0; i < PROBE_NSTEPS; i++) {
+		const struct probe_step *s = &pr->steps[i];
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddStringToObject(j, "name", probe_step_name(s->id));
+		cJSON_AddStringToObject(j, "title", s->title ? s->title : "");
+		cJSON_AddStringToObject(j, "status",
+					probe_status_name(s->status));
+		cJSON_AddStringToObject(j, "detail", s->detail);
+		cJSON_AddItemToArray(steps, j);
+	}
+	if (!pr->ok && pr->has_diag)
+		cJSON_AddItemToObject(o, "diagnosis", diag_json(&pr->diag));
+	else
+		cJSON_AddNullToObject(o, "diagnosis");
+	return o;
+}
+
+void render_probe_text(const struct probe_result *pr, int all, FILE *out)
+{
+	for (int i = 0; all && i < PROBE_NSTEPS; i++) {
+		const struct probe_step *s = &pr->steps[i];
+		fprintf(out, "  %-8s %-40s %s\n", probe_status_name(s->status),
+			s->title ? s->title : probe_step_name(s->id), s->detail);
+	}
+	if (pr->ok || !pr->has_diag)
+		return;
+	fprintf(out, "\nbroken step: %s (%s)\n%s\n", pr->diag.title,
+		pr->diag.step, pr->diag.summary);
+	if (pr->diag.evidence[0])
+		fprintf(out, "seen: %s\n", pr->diag.evidence);
+	fprintf(out, "remedy:\n%s\n", pr->diag.remedy);
 }

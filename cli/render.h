@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cred.h"
 
@@ -18,3 +19,12 @@ void render_secret_label(const struct secret_info *si, char *out,
 			 size_t size);
 
 #endif
+
+struct probe_result;
+struct diag;
+
+/* The steps of a probe, one line each, then the diagnosis (all = every
+ * step; else only the outcome line and the diagnosis). */
+void render_probe_text(const struct probe_result *pr, int all, FILE *out);
+/* {"ok","steps":[{"name","title","status","detail"}],"diagnosis":...} */
+struct cJSON *render_probe_json(const struct probe_result *pr);

@@ -141,7 +141,7 @@ int64_t store_counter_get(struct store *s, const char *name);
 
 enum outbox_kind { OUTBOX_ALERT, OUTBOX_DEPLOY };
 #define OUTBOX_CHANNEL_MAX 16
-#define OUTBOX_PAYLOAD_MAX 4096
+#define OUTBOX_PAYLOAD_MAX 16384
 struct outbox_row {
 	int64_t id;
 	int64_t created_at;

@@ -205,7 +205,7 @@ int64_t timefmt_days_left(int64_t t, int64_t now)
 {
 	int64_t d = t - now;
 
-	return d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+	return d > 0 ? (d + 86399) / 86400 : -(-d / 86400);
 }
 
 int64_t timefmt_now(void)

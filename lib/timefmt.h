@@ -22,7 +22,8 @@ int timefmt_parse_duration(const char *s, int64_t *ret, struct err *e);
 /* Format t as "YYYY-MM-DDTHH:MM:SSZ" into out. */
 void timefmt_rfc3339(int64_t t, char out[TIMEFMT_RFC3339_LEN]);
 
-/* Whole days from now until t, rounded down (-1 a second after expiry). */
+/* Days from now until t, rounded up: 1 with 23 hours left, 0 at t and in
+ * the day after it, -1 a full day after it. */
 int64_t timefmt_days_left(int64_t t, int64_t now);
 
 /* The current time: the one clock read of the front ends. */

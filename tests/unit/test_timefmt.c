@@ -88,11 +88,13 @@ static void test_format_and_days(void **state)
 	timefmt_rfc3339(1811808000, out);
 	assert_string_equal(out, "2027-06-01T00:00:00Z");
 	assert_int_equal(timefmt_days_left(NOW + 30 * 86400, NOW), 30);
-	assert_int_equal(timefmt_days_left(NOW + 30 * 86400 - 1, NOW), 29);
+	assert_int_equal(timefmt_days_left(NOW + 30 * 86400 - 1, NOW), 30);
+	assert_int_equal(timefmt_days_left(NOW + 30 * 86400 + 1, NOW), 31);
+	assert_int_equal(timefmt_days_left(NOW + 1, NOW), 1);
 	assert_int_equal(timefmt_days_left(NOW, NOW), 0);
-	assert_int_equal(timefmt_days_left(NOW - 1, NOW), -1);
+	assert_int_equal(timefmt_days_left(NOW - 1, NOW), 0);
 	assert_int_equal(timefmt_days_left(NOW - 86400, NOW), -1);
-	assert_int_equal(timefmt_days_left(NOW - 86401, NOW), -2);
+	assert_int_equal(timefmt_days_left(NOW - 86401, NOW), -1);
 }
 
 int main(void)

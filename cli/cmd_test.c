@@ -1,0 +1,171 @@
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "cli.h"
+#include "num.h"
+#include "policy.h"
+#include "render.h"
+#include "validate.h"
+#include "watch.h"
+
+static const char test_usage[] =
+	"usage: secretwatch test NAME [--secret ID] [--to ADDR] [--token-only]"
+	" [--json]\n"
+	"\n"
+	"Get an access token with a stored secret (the active one, else the\n"
+	"newest pending one) and send a test message with AUTH XOAUTH2 over\n"
+	"STARTTLS. Exit 0 when it worked; on failure the broken setup step\n"
+	"and its remedy, exit 2. The outcome goes into the audit trail.\n"
+	"  --secret ID    test this secret (see 'secretwatch secret list')\n"
+	"  --to ADDR      recipient (default: the credential's --test-to)\n"
+	"  --token-only   stop after the token request\n";
+
+static const char doctor_usage[] =
+	"usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"
+	"\n"
+	"Walk the Microsoft 365 setup steps in order - tenant reachable, app\n"
+	"known, secret valid and unexpired, token carries SMTP.SendAsApp, SMTP\n"
+	"reachable, STARTTLS, XOAUTH2 accepted, send-as allowed, message\n"
+	"accepted - printing each as passed or failed, and stop at the first\n"
+	"failure with its remedy, filled in with the credential's values.\n"
+	"Exit 0 when every step passed, 2 otherwise.\n";
+
+struct test_args {
+	int64_t secret_id;
+	const char *to;
+	int token_only;
+};
+
+static int parse(struct app *app, int argc, char **argv, const char *usage,
+		 struct test_args *a)
+{
+	static const struct option opts[] = {
+		{"secret", required_argument, NULL, 's'},
+		{"to", required_argument, NULL, 't'},
+		{"token-only", no_argument, NULL, 'o'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	struct err e;
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+		if (opt == 's') {
+			if (num_parse_i64(optarg, 1, INT64_MAX, &a->secret_id))
+				return app_fail(app, "--secret '%.40s' is not a "
+						     "secret ID: use the ID "
+						     "column of 'secretwatch "
+						     "secret list'",
+						optarg);
+		} else if (opt == 't') {
+			if (validate_mailbox(optarg, "--to", &e))
+				return app_fail_err(app, &e);
+			a->to = optarg;
+		} else if (opt == 'o' && usage == test_usage) {
+			a->token_only = 1;
+		} else if (app_common_opt(app, opt, usage) != 1) {
+			return 1;
+		}
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	return 0;
+}
+
+struct pick {
+	int64_t want;
+	struct secret_info si;
+	int found;
+};
+
+/* The secret to test: --secret, else the active one, else the newest
+ * pending one. */
+static int pick_one(void *ctx, const struct cred_view *v)
+{
+	struct pick *p = ctx;
+	int untested;
+	const struct secret_info *si = policy_secret_in_use(v, &untested);
+
+	if (p->want == 0 && si != NULL) {
+		p->si = *si;
+		p->found = 1;
+	}
+	return 1;
+}
+
+static int find_secret(struct app *app, const struct cred *c,
+		       struct pick *p, struct err *e)
+{
+	if (p->want != 0) {
+		if (store_secret_get(app->store, p->want, &p->si, e))
+			return -1;
+		if (p->si.credential_id != c->id) {
+			err_set(e, "secret #%lld does not belong to %s",
+				(long long)p->want, c->name);
+			return -1;
+		}
+		return 0;
+	}
+	if (store_view_each(app->store, c->name, pick_one, p, e))
+		return -1;
+	if (!p->found) {
+		err_set(e, "%s has no secret to test: register one with "
+			   "'secretwatch secret add %s --expires WHEN'",
+			c->name, c->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int run(struct app *app, int argc, char **argv, int doctor)
+{
+	struct test_args a = {0};
+	struct probe_result pr;
+	struct watch_ctx w;
+	struct pick p = {0};
+	struct cred c;
+	struct err e;
+	cJSON *o;
+	int rc;
+
+	if (parse(app, argc, argv, doctor ? doctor_usage : test_usage, &a) ||
+	    app_open(app, 1))
+		return 1;
+	p.want = a.secret_id;
+	if (store_cred_get(app->store, argv[optind], &c, &e) ||
+	    find_secret(app, &c, &p, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
+	}
+	app_watch_ctx(app, &w);
+	rc = watch_test(&w, &c, &p.si, a.token_only, a.to, &pr, &e);
+	app_close(app);
+	if (rc < 0) {
+		probe_result_free(&pr);
+		return app_fail_err(app, &e);
+	}
+	if (app->json) {
+		o = render_probe_json(&pr);
+		cJSON_AddStringToObject(o, "credential", c.name);
+		cJSON_AddNumberToObject(o, "secret_id", (double)p.si.id);
+		cJSON_AddStringToObject(o, "hint", p.si.hint);
+		app_print_json(o);
+	} else {
+		printf("%s %s with secret #%lld (%s~): %s\n",
+		       doctor ? "doctor" : "test", c.name, (long long)p.si.id,
+		       p.si.hint, pr.ok ? "all steps passed" : "FAILED");
+		render_probe_text(&pr, doctor || !pr.ok, stdout);
+	}
+	probe_result_free(&pr);
+	return rc == 0 ? 0 : 2;
+}
+
+int cmd_test(struct app *app, int argc, char **argv)
+{
+	return run(app, argc, argv, 0);
+}
+
+int cmd_doctor(struct app *app, int argc, char **argv)
+{
+	return run(app, argc, argv, 1);
+}

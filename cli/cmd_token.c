@@ -1,0 +1,43 @@
+#include "cli.h"
+#include "watch.h"
+
+static const char usage[] =
+	"usage: secretwatch token NAME\n"
+	"\n"
+	"Print an access token for NAME's active secret, and nothing else, so\n"
+	"mail clients can call it for every message (msmtp: passwordeval\n"
+	"\"secretwatch token NAME\", auth xoauth2). Served from the encrypted\n"
+	"cache while it is valid for 5 more minutes, else requested from Entra\n"
+	"and cached.\n";
+
+int cmd_token(struct app *app, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	struct entra_result res;
+	struct watch_ctx w;
+	struct vbuf tok;
+	struct cred c;
+	struct err e;
+	int64_t exp;
+	int opt, rc;
+
+	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+		if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	if (app_open(app, 1))
+		return 1;
+	app_watch_ctx(app, &w);
+	rc = store_cred_get(app->store, argv[optind], &c, &e) ||
+	     watch_token(&w, &c, &tok, &exp, &res, &e);
+	app_close(app);
+	if (rc)
+		return app_fail_err(app, &e);
+	fwrite(tok.p, 1, tok.len, stdout);
+	fputc('\n', stdout);
+	fflush(stdout);
+	vbuf_free(&tok);
+	return 0;
+}

@@ -1,0 +1,199 @@
+#include "loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "timefmt.h"
+#include "watch.h"
+
+#define STOP_GRACE_S 1 /* a cycle still running this long after TERM is cut */
+
+static volatile sig_atomic_t got_stop, got_reload, got_cycle, in_cycle;
+static int cycle_failed;
+
+void loop_log(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (getenv("JOURNAL_STREAM") != NULL)
+		fprintf(stderr, "<%d>", prio);
+	else
+		fputs("secretwatchd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void on_signal(int sig)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		got_stop = 1;
+		/* Every change is one transaction, so cutting a cycle short
+		 * leaves nothing half-done; it only must not take long. */
+		if (in_cycle)
+			alarm(STOP_GRACE_S);
+		break;
+	case SIGHUP:
+		got_reload = 1;
+		break;
+	case SIGUSR1:
+		got_cycle = 1;
+		break;
+	case SIGALRM:
+		_exit(0);
+	}
+}
+
+int loop_signals(void)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGALRM};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0)
+			return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void reload(struct daemon *d)
+{
+	struct config fresh;
+	const char *path;
+	int required;
+	struct err e;
+
+	config_choose(d->config_path, &path, &required);
+	if (config_load(path, &fresh, &e)) {
+		loop_log(3, "reload refused, keeping the running config: %s",
+			 e.msg);
+		return;
+	}
+	if (strcmp(fresh.database, d->cfg.database) != 0 ||
+	    strcmp(fresh.key_file, d->cfg.key_file) != 0) {
+		loop_log(4, "reload: [store] paths changed; they take effect "
+			    "at the next restart");
+		memcpy(fresh.database, d->cfg.database, sizeof(fresh.database));
+		memcpy(fresh.key_file, d->cfg.key_file, sizeof(fresh.key_file));
+	}
+	d->cfg = fresh;
+	loop_log(5, "configuration reloaded from %s",
+		 path ? path : "built-in defaults");
+}
+
+static void notify_status(const struct watch_report *r)
+{
+	char next[TIMEFMT_RFC3339_LEN];
+	int warn = r->levels[LEVEL_WARNING];
+	int crit = r->levels[LEVEL_CRITICAL] + r->levels[LEVEL_EXPIRED];
+
+	timefmt_rfc3339(r->next_wake, next);
+	sd_notifyf(0, "STATUS=%d credentials, next check %.16s UTC, %d "
+		      "warning, %d critical\nWATCHDOG=1",
+		   r->credentials, next, warn, crit);
+}
+
+static int64_t cycle(struct daemon *d)
+{
+	struct watch_report r;
+	struct watch_ctx w = {.store = d->store,
+			      .vault = d->vault,
+			      .cfg = &d->cfg,
+			      .now = timefmt_now(),
+			      .log = stderr,
+			      .stop = &got_stop};
+	struct err e;
+
+	in_cycle = 1;
+	if (watch_cycle(&w, &r, &e) != 0) {
+		in_cycle = 0;
+		cycle_failed = 1;
+		loop_log(3, "cycle failed: %s", e.msg);
+		return w.now + d->cfg.interval;
+	}
+	in_cycle = 0;
+	cycle_failed = 0;
+	notify_status(&r);
+	if (r.warnings || r.switches || r.switch_failures || r.health_failures)
+		loop_log(5,
+			 "cycle: %d credentials, %d warnings, %d switched, %d "
+			 "switch failures, %d health failures",
+			 r.credentials, r.warnings, r.switches,
+			 r.switch_failures, r.health_failures);
+	return r.next_wake ? r.next_wake : w.now + d->cfg.interval;
+}
+
+/* Sleep until wake_at or a signal, whichever first. Signals stay blocked
+ * outside ppoll so none is lost between the flag check and the sleep. */
+static void sleep_until(int64_t wake_at)
+{
+	sigset_t block, old;
+	uint64_t wd_usec = 0;
+	int64_t secs = wake_at - timefmt_now();
+	struct timespec ts;
+
+	if (sd_watchdog_enabled(0, &wd_usec) > 0 &&
+	    (int64_t)(wd_usec / 2000000) < secs)
+		secs = (int64_t)(wd_usec / 2000000);
+	if (secs < 1)
+		secs = 1;
+	ts.tv_sec = (time_t)secs;
+	ts.tv_nsec = 0;
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	if (!got_stop && !got_reload && !got_cycle)
+		ppoll(NULL, 0, &ts, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+int loop_run(struct daemon *d)
+{
+	int64_t wake_at;
+
+	sd_notify(0, "READY=1\nSTATUS=first check");
+	loop_log(6, "watching %s", d->cfg.database);
+	wake_at = cycle(d);
+	if (d->once)
+		return cycle_failed;
+	while (!got_stop) {
+		sleep_until(wake_at);
+		if (got_stop)
+			break;
+		if (got_reload) {
+			got_reload = 0;
+			sd_notify(0, "RELOADING=1");
+			reload(d);
+			sd_notify(0, "READY=1");
+			got_cycle = 1; /* new thresholds may make work due */
+		}
+		if (got_cycle || timefmt_now() >= wake_at) {
+			got_cycle = 0;
+			wake_at = cycle(d);
+		} else {
+			sd_notify(0, "WATCHDOG=1");
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	loop_log(6, "stopping");
+	return 0;
+}

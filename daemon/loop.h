@@ -1,0 +1,33 @@
+/* loop.h - secretwatchd's main loop: run a cycle, sleep until the next
+ * deadline or a signal, act on the signal. */
+#ifndef SWD_LOOP_H
+#define SWD_LOOP_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "store.h"
+#include "vault.h"
+
+struct daemon {
+	const char *config_path; /* NULL: the default search */
+	struct config cfg;
+	struct store *store;
+	struct vault *vault;
+	bool once;
+};
+
+/* Install the signal handlers (flags only) and block the signals outside
+ * the sleep. */
+int loop_signals(void);
+
+/* Run until SIGTERM/SIGINT (or one cycle with d->once). Returns the exit
+ * code. */
+int loop_run(struct daemon *d);
+
+/* Log one line to stderr with a journald priority prefix under systemd
+ * (prio: 3 err, 4 warning, 5 notice, 6 info). */
+void loop_log(int prio, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,106 @@
+#include "alert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert_impl.h"
+
+static const struct alert_channel channels[] = {
+    {"log", alert_log_configured, alert_log_send},
+    {"email", alert_email_configured, alert_email_send},
+    {"webhook", alert_webhook_configured, alert_webhook_send},
+    {"exec", alert_exec_configured, alert_exec_send},
+};
+
+const struct alert_channel *alert_channels(size_t *ret_n)
+{
+	if (ret_n != NULL)
+		*ret_n = sizeof(channels) / sizeof(channels[0]);
+	return channels;
+}
+
+const struct alert_channel *alert_channel_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++)
+		if (strcmp(channels[i].name, name) == 0)
+			return &channels[i];
+	return NULL;
+}
+
+const char *alert_str(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+char *alert_oneline(const char *s)
+{
+	size_t n = 0;
+	char *out;
+	int blank = 1; /* drops leading blanks */
+
+	s = alert_str(s);
+	if ((out = malloc(strlen(s) + 1)) == NULL)
+		return NULL;
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch <= 0x20 || ch == 0x7f) {
+			if (!blank)
+				out[n++] = ' ';
+			blank = 1;
+			continue;
+		}
+		out[n++] = (char)ch;
+		blank = 0;
+	}
+	if (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+	return out;
+}
+
+void alert_summary(const struct alert *a, char *out, size_t size)
+{
+	const char *ev = alert_str(a->event), *name = alert_str(a->credential);
+	const char *hint = alert_str(a->hint), *key = alert_str(a->key_id);
+	char secret[96], when[48];
+
+	if (size == 0)
+		return;
+	if (hint[0] != '\0')
+		snprintf(secret, sizeof(secret), "client secret %s~", hint);
+	else if (key[0] != '\0')
+		snprintf(secret, sizeof(secret), "client secret with key ID %s",
+			 key);
+	else
+		snprintf(secret, sizeof(secret), "client secret");
+
+	if (strcmp(ev, "expiry-warning") == 0) {
+		if (a->days_left > 1)
+			snprintf(when, sizeof(when), "expires in %lld days",
+				 (long long)a->days_left);
+		else if (a->days_left == 1)
+			snprintf(when, sizeof(when), "expires in 1 day");
+		else if (a->days_left == 0)
+			snprintf(when, sizeof(when), "expires within a day");
+		else
+			snprintf(when, sizeof(when), "has expired");
+		snprintf(out, size, "%s: %s %s", name, secret, when);
+	} else if (strcmp(ev, "expired") == 0) {
+		snprintf(out, size, "%s: %s has expired", name, secret);
+	} else if (strcmp(ev, "switched") == 0) {
+		snprintf(out, size, "%s: switched to %s", name, secret);
+	} else if (strcmp(ev, "switch-failed") == 0) {
+		snprintf(out, size, "%s: new %s failed its test", name, secret);
+	} else if (strcmp(ev, "health-failed") == 0) {
+		snprintf(out, size, "%s: %s failed its health check", name,
+			 secret);
+	} else {
+		snprintf(out, size, "%s: %s (%s)", name, ev, secret);
+	}
+	for (char *p = out; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}

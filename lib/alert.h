@@ -1,0 +1,80 @@
+/* alert.h - the alert channels (DESIGN.md §7): log, email, webhook, exec.
+ *
+ * A channel is a row of a table (one file each: alert_log.c,
+ * alert_email.c, alert_webhook.c, alert_exec.c), so a new channel is a new
+ * file and a new row. The watchdog decides what to say and to whom; a
+ * channel only delivers one alert once and says whether it got through.
+ * No channel ever sees a secret value: alerts carry the hint and key ID.
+ */
+#ifndef SW_ALERT_H
+#define SW_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "cred.h"
+#include "err.h"
+#include "net.h"
+
+#define ALERT_EXEC_TIMEOUT_S		30L
+#define ALERT_WEBHOOK_CONNECT_TIMEOUT_S 10L
+#define ALERT_WEBHOOK_TIMEOUT_S		20L
+#define ALERT_SUMMARY_MAX		256
+
+struct alert {
+	const char *event;	/* "expiry-warning", "expired", "switched",
+				   "switch-failed", "health-failed" */
+	const char *credential; /* name */
+	const char *hint;	/* 3 chars */
+	const char *key_id;	/* "" when unknown */
+	int64_t expires_at;	/* UTC seconds */
+	int64_t days_left;
+	const char *level;   /* "ok", "warning", "critical", "expired" */
+	const char *message; /* one paragraph for people, already written by the
+				caller; includes the exact command */
+};
+
+/* What a channel may need besides the alert. */
+struct alert_ctx {
+	const struct config *cfg;
+	const struct cred *cred;  /* the credential the alert is about */
+	const char *access_token; /* an Outlook token for cred, or NULL: the
+				     email channel then fails with "no working
+				     secret to send mail with" */
+	const struct net_opts *net;
+	int64_t now;
+	FILE *log; /* where the log channel writes (stderr in the daemon) */
+};
+
+struct alert_channel {
+	const char *name; /* "log", "email", "webhook", "exec" */
+	bool (*configured)(const struct config *cfg); /* log: always */
+	int (*send)(const struct alert *a, const struct alert_ctx *ctx,
+		    struct err *e); /* 0 delivered, -1 with e */
+};
+
+/* The channels in a fixed order: log, email, webhook, exec. Static
+ * storage; *ret_n is set to their number. */
+const struct alert_channel *alert_channels(size_t *ret_n);
+
+/* The channel called name, or NULL when there is none. */
+const struct alert_channel *alert_channel_find(const char *name);
+
+/* The webhook JSON body (pure, for tests): {"event","credential","hint",
+ * "key_id","expires_at" (RFC 3339 UTC),"days_left","level","message",
+ * "text"} where "text" is one line Slack and Teams incoming webhooks
+ * display ("[secretwatch] " + alert_summary + ". " + the message on one
+ * line). NULL strings in a count as "". Returns a malloc'd string the
+ * caller frees with free(), or NULL when out of memory. */
+char *alert_webhook_body(const struct alert *a);
+
+/* The one-line gist of a, as in the email subject after "[secretwatch] ":
+ * "mail-alerts: client secret abc~ expires in 7 days". Control characters
+ * are replaced by blanks; out is always NUL-terminated (truncated to
+ * size). Shared by the channels so that every channel words it alike. */
+void alert_summary(const struct alert *a, char *out, size_t size);
+
+#endif

@@ -1,0 +1,296 @@
+/* The email channel: the alert as a plain-text message, sent through the
+ * credential's own Microsoft 365 path (SMTP with STARTTLS, AUTH XOAUTH2 as
+ * the credential's sender with an access token the caller obtained).
+ *
+ * One message per recipient, each with its own To: and Message-ID, so
+ * that one bad address does not stop the others and each failure is
+ * named. The alert counts as delivered on this channel only when every
+ * recipient accepted it: a retry of a partly failed alert sends it again
+ * to all of them, since a duplicate is better than an alert that someone
+ * never got.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "alert_impl.h"
+#include "cloud.h"
+#include "smtp.h"
+#include "timefmt.h"
+#include "validate.h"
+
+#define EMAIL_RCPT_MAX 64
+#define EMAIL_LINE_MAX 990 /* RFC 5322 allows 998 octets before CRLF */
+
+/* The next address of a comma-separated list at *p into out, trimmed.
+ * Returns 1 with an address, 0 at the end, -1 when one is too long. */
+static int next_rcpt(const char **p, char *out, size_t size)
+{
+	const char *s = *p, *end;
+	size_t n;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			s++;
+		if (*s == '\0') {
+			*p = s;
+			return 0;
+		}
+		end = s;
+		while (*end != '\0' && *end != ',')
+			end++;
+		*p = end;
+		n = (size_t)(end - s);
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n >= size)
+			return -1;
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return 1;
+	}
+}
+
+bool alert_email_configured(const struct config *cfg)
+{
+	const char *p = cfg->email_to;
+	char addr[CRED_MAILBOX_MAX + 1];
+
+	return next_rcpt(&p, addr, sizeof(addr)) != 0;
+}
+
+/* A header value we put into the message verbatim: printable ASCII, no
+ * CR or LF (nothing can start another header). */
+static bool header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+/* The body text: line ends made CRLF, lone CRs dropped, and a line longer
+ * than EMAIL_LINE_MAX octets broken so that no server refuses it. */
+static void put_text(FILE *f, const char *s)
+{
+	size_t col = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '\r')
+			continue;
+		if (*s == '\n') {
+			fputs("\r\n", f);
+			col = 0;
+			continue;
+		}
+		if (col == EMAIL_LINE_MAX) {
+			fputs("\r\n", f);
+			col = 0;
+		}
+		fputc(*s, f);
+		col++;
+	}
+}
+
+static bool has_8bit(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
+/* The message for one recipient. Returns 0 with a malloc'd message, or
+ * -1 with e. */
+static int build(const struct alert *a, const struct alert_ctx *ctx,
+		 const char *to, char **ret, size_t *ret_len, struct err *e)
+{
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
+					   "Thu", "Fri", "Sat"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
+					     "May", "Jun", "Jul", "Aug",
+					     "Sep", "Oct", "Nov", "Dec"};
+	char summary[ALERT_SUMMARY_MAX], expires[TIMEFMT_RFC3339_LEN];
+	char host[256], rnd_hex[33];
+	unsigned char rnd[16];
+	const char *sender = ctx->cred->sender, *msg = alert_str(a->message);
+	const char *key = alert_str(a->key_id), *hint = alert_str(a->hint);
+	char *buf = NULL;
+	size_t len = 0;
+	struct tm tm;
+	time_t t = (time_t)ctx->now;
+	FILE *f;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 1970) {
+		err_set(e, "email: the time is out of range");
+		return -1;
+	}
+	alert_summary(a, summary, sizeof(summary));
+	/* The subject stays ASCII; the body is UTF-8. */
+	for (char *p = summary; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x7f)
+			*p = '?';
+	timefmt_rfc3339(a->expires_at, expires);
+	if (gethostname(host, sizeof(host)) != 0 || !header_safe(host))
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		err_set(e, "email: out of memory");
+		return -1;
+	}
+	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
+		days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	fprintf(f, "Message-ID: <secretwatch.alert.%lld.%s@%s>\r\n",
+		(long long)ctx->now, rnd_hex, strchr(sender, '@') + 1);
+	fprintf(f, "From: secretwatch <%s>\r\n", sender);
+	fprintf(f, "To: <%s>\r\n", to);
+	fprintf(f, "Subject: [secretwatch] %s\r\n", summary);
+	fprintf(f, "MIME-Version: 1.0\r\n");
+	fprintf(f, "Content-Type: text/plain; charset=UTF-8\r\n");
+	fprintf(f, "Content-Transfer-Encoding: %s\r\n",
+		has_8bit(msg) ? "8bit" : "7bit");
+	fprintf(f, "Auto-Submitted: auto-generated\r\n");
+	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_str(a->event));
+	fprintf(f, "X-Secretwatch-Level: %s\r\n", alert_str(a->level));
+	fprintf(f, "\r\n");
+	put_text(f, msg);
+	fprintf(f, "\r\n\r\n");
+	fprintf(f, "Event:       %s\r\n", alert_str(a->event));
+	fprintf(f, "Level:       %s\r\n", alert_str(a->level));
+	fprintf(f, "Credential:  %s (sends as %s)\r\n",
+		alert_str(a->credential), sender);
+	fprintf(f, "Secret:      %s%s, key ID %s\r\n", hint[0] ? hint : "?",
+		hint[0] ? "~" : "", key[0] ? key : "unknown");
+	fprintf(f, "Expires:     %s (%lld days left)\r\n", expires,
+		(long long)a->days_left);
+	fprintf(f,
+		"\r\n-- \r\nsecretwatch%s%s, through this credential's "
+		"own mailbox\r\n",
+		host[0] ? " on " : "", host);
+	if (fclose(f) != 0 || buf == NULL) {
+		free(buf);
+		err_set(e, "email: out of memory");
+		return -1;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* Every value that goes into a header, checked before anything is sent. */
+static int check_headers(const struct alert *a, const struct alert_ctx *ctx,
+			 struct err *e)
+{
+	const struct {
+		const char *what, *value;
+	} v[] = {
+	    {"event", alert_str(a->event)},
+	    {"level", alert_str(a->level)},
+	    {"credential", alert_str(a->credential)},
+	    {"hint", alert_str(a->hint)},
+	    {"key ID", alert_str(a->key_id)},
+	    {"sender", ctx->cred->sender},
+	};
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (!header_safe(v[i].value)) {
+			err_set(e,
+				"email: the %s has a line break or another "
+				"control character; not sent",
+				v[i].what);
+			return -1;
+		}
+	}
+	return validate_mailbox(ctx->cred->sender, "email: the sender", e);
+}
+
+int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
+		     struct err *e)
+{
+	char addr[CRED_MAILBOX_MAX + 1], failures[ERR_MSG_MAX] = "";
+	struct err ge = {{0}};
+	const char *p;
+	size_t fl = 0;
+	int n = 0, failed = 0, r;
+
+	if (ctx == NULL || ctx->cfg == NULL || ctx->cred == NULL) {
+		err_set(e, "email: no credential to send with");
+		return -1;
+	}
+	if (!alert_email_configured(ctx->cfg)) {
+		err_set(e, "email: no recipients ([alerts] email_to)");
+		return -1;
+	}
+	if (ctx->access_token == NULL || ctx->access_token[0] == '\0') {
+		err_set(e, "email: no working secret to send mail with");
+		return -1;
+	}
+	if (check_headers(a, ctx, e) != 0)
+		return -1;
+	if (net_global_init(&ge) != 0) {
+		err_set(e, "email: %s", ge.msg);
+		return -1;
+	}
+
+	/* All addresses are checked before the first one is sent to. */
+	p = ctx->cfg->email_to;
+	while ((r = next_rcpt(&p, addr, sizeof(addr))) != 0) {
+		if (r < 0 || !header_safe(addr) ||
+		    validate_mailbox(addr, "address", NULL) != 0) {
+			err_set(e, "email: [alerts] email_to has an address "
+				   "that is not a plain mailbox; not sent");
+			return -1;
+		}
+		if (++n > EMAIL_RCPT_MAX) {
+			err_set(e, "email: more than %d recipients; not sent",
+				EMAIL_RCPT_MAX);
+			return -1;
+		}
+	}
+
+	p = ctx->cfg->email_to;
+	while (next_rcpt(&p, addr, sizeof(addr)) > 0) {
+		struct smtp_result res;
+		struct smtp_send s = {0};
+		struct err be = {{0}};
+		char *msg = NULL;
+		size_t len = 0;
+		int ok;
+
+		if (build(a, ctx, addr, &msg, &len, &be) != 0) {
+			err_set(e, "%s", be.msg);
+			return -1;
+		}
+		s.url = cloud_smtp_url(ctx->cred);
+		s.sender = ctx->cred->sender;
+		s.rcpt = addr;
+		s.token = ctx->access_token;
+		s.message = msg;
+		s.message_len = len;
+		ok = smtp_send_message(&s, ctx->net, &res) == 0;
+		free(msg);
+		if (ok)
+			continue;
+		failed++;
+		if (fl < sizeof(failures)) {
+			int w = snprintf(failures + fl, sizeof(failures) - fl,
+					 "%s%s: %s", fl ? "; " : "", addr,
+					 res.summary);
+			fl += w > 0 ? (size_t)w : 0;
+		}
+	}
+	if (failed == 0)
+		return 0;
+	err_set(e, "email: %d of %d recipient%s not reached: %s", failed, n,
+		n == 1 ? "" : "s", failures);
+	return -1;
+}

@@ -1,0 +1,170 @@
+/* watch.c - one watchdog cycle: plan every credential, act on the few
+ * that have something due, deliver what is owed, write the metrics. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "watch_impl.h"
+
+struct due {
+	char name[CRED_NAME_MAX + 1];
+};
+
+struct scan {
+	struct watch_ctx *w;
+	struct watch_report *r;
+	struct due *due;
+	size_t ndue, cap;
+	int failed;
+};
+
+static void wake_min(struct watch_report *r, int64_t at)
+{
+	if (at > 0 && (r->next_wake == 0 || at < r->next_wake))
+		r->next_wake = at;
+}
+
+/* First pass: levels, plans, and the names of credentials with work. */
+static int scan_one(void *ctx, const struct cred_view *v)
+{
+	struct scan *sc = ctx;
+	struct plan p;
+
+	sc->r->credentials++;
+	sc->r->levels[policy_level(v, sc->w->now, sc->w->cfg)]++;
+	policy_plan(v, sc->w->now, sc->w->cfg, &p);
+	wake_min(sc->r, p.wake_at);
+	if (p.n == 0)
+		return 0;
+	if (sc->ndue == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		struct due *d = realloc(sc->due, cap * sizeof(*d));
+		if (d == NULL) {
+			sc->failed = 1;
+			return 1;
+		}
+		sc->due = d;
+		sc->cap = cap;
+	}
+	memcpy(sc->due[sc->ndue++].name, v->cred.name, sizeof(v->cred.name));
+	return 0;
+}
+
+struct act_ctx {
+	struct watch_ctx *w;
+	struct watch_report *r;
+	struct err *e;
+	int failed;
+};
+
+/* Second pass, per due credential, on a fresh read of its state. */
+static int act_one(void *ctx, const struct cred_view *v)
+{
+	struct act_ctx *ac = ctx;
+	struct plan p;
+
+	policy_plan(v, ac->w->now, ac->w->cfg, &p);
+	for (int i = 0; i < p.n && !ac->failed; i++) {
+		if (ac->w->stop != NULL && *ac->w->stop)
+			break;
+		if (watch_act(ac->w, v, &p.actions[i], ac->r, ac->e))
+			ac->failed = 1;
+	}
+	return 1;
+}
+
+/* After acting, a credential's next deadline may have moved (a retry). */
+static int replan_one(void *ctx, const struct cred_view *v)
+{
+	struct act_ctx *ac = ctx;
+	struct plan p;
+
+	policy_plan(v, ac->w->now, ac->w->cfg, &p);
+	wake_min(ac->r, p.wake_at);
+	return 1;
+}
+
+struct metrics_ctx {
+	struct watch_ctx *w;
+	struct metrics *m;
+};
+
+static void metrics_secret_of(struct metrics *m, const struct cred *c,
+			      const struct secret_info *si)
+{
+	metrics_secret(m, c->name, si->key_id, si->hint,
+		       secret_state_name(si->state), si->expires_at);
+}
+
+static int metrics_one(void *ctx, const struct cred_view *v)
+{
+	struct metrics_ctx *mc = ctx;
+
+	if (v->has_active)
+		metrics_secret_of(mc->m, &v->cred, &v->active);
+	for (int i = 0; i < v->npending; i++)
+		metrics_secret_of(mc->m, &v->cred, &v->pending[i]);
+	metrics_credential(mc->m, v->cred.name,
+			   (int)policy_level(v, mc->w->now, mc->w->cfg),
+			   v->cred.last_check_at, v->cred.switches,
+			   v->cred.test_failures);
+	return 0;
+}
+
+static int write_metrics(struct watch_ctx *w, struct watch_report *r,
+			 struct err *e)
+{
+	struct metrics_ctx mc = {w, NULL};
+
+	if (w->cfg->metrics_textfile[0] == '\0' || w->dry_run)
+		return 0;
+	if (metrics_open(w->cfg->metrics_textfile, &mc.m, e))
+		return -1;
+	if (store_view_each(w->store, NULL, metrics_one, &mc, e)) {
+		metrics_abort(mc.m);
+		return -1;
+	}
+	metrics_global(mc.m, w->now,
+		       store_counter_get(w->store, "alert_delivery_failures"),
+		       r->credentials);
+	return metrics_commit(mc.m, e);
+}
+
+static int act_all(struct watch_ctx *w, struct scan *sc,
+		   struct watch_report *r, struct err *e)
+{
+	struct act_ctx ac = {w, r, e, 0};
+
+	for (size_t i = 0; i < sc->ndue && !ac.failed; i++) {
+		if (w->stop != NULL && *w->stop)
+			break;
+		if (store_view_each(w->store, sc->due[i].name, act_one, &ac, e))
+			return -1;
+		if (!ac.failed)
+			store_view_each(w->store, sc->due[i].name, replan_one,
+					&ac, e);
+	}
+	return ac.failed ? -1 : 0;
+}
+
+int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e)
+{
+	struct scan sc = {.w = w, .r = r};
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	if (store_view_each(w->store, NULL, scan_one, &sc, e))
+		goto out;
+	if (sc.failed) {
+		err_set(e, "out of memory planning the cycle");
+		goto out;
+	}
+	if (act_all(w, &sc, r, e) || watch_deliver(w, r, e))
+		goto out;
+	if (!w->dry_run)
+		wake_min(r, store_outbox_next(w->store));
+	rc = write_metrics(w, r, e);
+out:
+	free(sc.due);
+	return rc;
+}

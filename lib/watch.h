@@ -1,0 +1,82 @@
+/* watch.h - one watchdog cycle (DESIGN.md §7): ask policy, then act —
+ * queue and deliver alerts, test and switch secrets, check the active
+ * ones — and record every step in the audit trail. The same cycle runs in
+ * `secretwatch check` and in each tick of secretwatchd.
+ *
+ * Deliveries that are owed (an alert on one channel, a deploy hook) are
+ * written to the store's outbox in the same transaction as the change
+ * that causes them, then delivered; a crash in between is made good by
+ * the next cycle.
+ */
+#ifndef SW_WATCH_H
+#define SW_WATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "entra.h"
+#include "probe.h"
+#include "store.h"
+
+struct watch_ctx {
+	struct store *store;
+	const struct vault *vault;
+	const struct config *cfg;
+	int64_t now;
+	bool dry_run;  /* decide and report, change and send nothing */
+	FILE *log;     /* one line per step; never a secret */
+	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
+	/* When set and it becomes non-zero, the cycle stops between steps. */
+	volatile sig_atomic_t *stop;
+};
+
+struct watch_report {
+	int credentials;
+	int levels[5]; /* per enum level */
+	int warnings;  /* alerts queued */
+	int switches;
+	int switch_retries;
+	int switch_failures;
+	int health_checks;
+	int health_failures;
+	int delivered;
+	int delivery_failures; /* attempts that failed (retried later) */
+	int64_t next_wake;     /* the earliest deadline found */
+};
+
+/* Run one cycle at w->now. Returns 0, or -1 with e filled when the store
+ * failed (a failing probe or channel is not an error: it is recorded). */
+int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e);
+
+/* Deliver what the outbox owes at w->now (part of every cycle). */
+int watch_deliver(struct watch_ctx *w, struct watch_report *r,
+		  struct err *e);
+
+/* Test a pending secret of c now (secret_id 0: the one a switch would
+ * pick, else the newest pending) and switch to it on success, queueing
+ * the "switched" alert and the deploy hook. *pr holds the test (release
+ * with probe_result_free). Returns 0 when switched, 1 when the test
+ * failed, -1 with e on other errors. */
+int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
+		 struct probe_result *pr, struct err *e);
+
+/* Test secret si of c (token_only: stop after the token) and record the
+ * outcome on the secret and in the audit trail; a token obtained is
+ * cached. to: recipient, NULL for the credential's test address. Returns
+ * 0 when it passed, 1 when it failed, -1 with e on other errors. */
+int watch_test(struct watch_ctx *w, const struct cred *c,
+	       const struct secret_info *si, bool token_only, const char *to,
+	       struct probe_result *pr, struct err *e);
+
+/* An Outlook access token for c's active secret: from the cache when it
+ * is valid for 5 more minutes, else from Entra (then cached). Returns 0
+ * with the token in *ret (guarded memory), or -1 with e (and *res when a
+ * request was made). */
+int watch_token(struct watch_ctx *w, const struct cred *c, struct vbuf *ret,
+		int64_t *ret_expires_at, struct entra_result *res,
+		struct err *e);
+
+#endif

@@ -1,0 +1,208 @@
+"""secretwatchd: the lifecycle across restarts under faketime, signals,
+readiness, one daemon per store, and SIGKILL at random points during
+switches."""
+import os
+import random
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import swtest  # noqa: E402
+import m365  # noqa: E402
+from m365 import S1, S2  # noqa: E402
+
+DAY = 86400
+FAKETIME = "/usr/bin/faketime"
+
+
+def rfc(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
+class DaemonCase(m365.WorldCase):
+    def setUp(self):
+        super().setUp()
+        self.w.configure(f"[alerts]\nemail_to = {m365.OPS}\n"
+                         f"webhook_url = {self.w.webhook.url}/hook\n")
+
+    def daemon(self, *args, env=None, at=None, **kw):
+        cmd = [swtest.SWD, "-c", self.w.s.conf, *args]
+        if at is not None:
+            cmd = [FAKETIME, "-f", "@" + time.strftime(
+                "%Y-%m-%d %H:%M:%S", time.gmtime(at))] + cmd
+        e = dict(os.environ)
+        e.pop("NOTIFY_SOCKET", None)
+        e.update(env or {})
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=e,
+                                **kw)
+
+    def once(self, at=None):
+        p = self.daemon("--once", at=at)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 0, err)
+        return err
+
+
+class TestLifecycleUnderFaketime(DaemonCase):
+    def test_restarts_day_by_day(self):
+        t0 = int(time.time())
+        self.w.add_secret(S1, rfc(t0 + 35 * DAY))
+        self.once(at=t0)
+        for day in range(0, 38):
+            self.once(at=t0 + day * DAY + 120)
+        hooks = [r["json"] for r in self.w.webhook.requests()
+                 if r["status"] == 200 and
+                 r["json"]["event"] in ("expiry-warning", "expired")]
+        self.assertEqual([h["days_left"] for h in hooks],
+                         [30, 14, 7, 3, 1, 0])
+        mails = [m for m in self.w.smtp.messages()
+                 if b"[secretwatch]" in m["eml"] and
+                 b"switched" not in m["eml"]]
+        self.assertEqual(len(mails), 6)
+
+
+class TestSignals(DaemonCase):
+    def notify_socket(self):
+        path = os.path.join(self.w.s.dir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        sock.settimeout(10)
+        self.addCleanup(sock.close)
+        return sock, path
+
+    def recv_until(self, sock, word, limit=20):
+        got = []
+        for _ in range(limit):
+            msg = sock.recv(4096).decode()
+            got.append(msg)
+            if word in msg:
+                return got
+        self.fail(f"{word} not seen in {got}")
+
+    def test_ready_status_watchdog_and_signals(self):
+        self.w.add_secret(S1, "+100d")
+        sock, path = self.notify_socket()
+        p = self.daemon(env={"NOTIFY_SOCKET": path,
+                             "WATCHDOG_USEC": "2000000"})
+        self.addCleanup(p.kill)
+        self.recv_until(sock, "READY=1")
+        got = self.recv_until(sock, "STATUS=1 credentials")
+        self.assertIn("next check", got[-1])
+        # WATCHDOG_USEC=2s: pings at least every second while idle.
+        self.recv_until(sock, "WATCHDOG=1")
+        t = time.time()
+        self.recv_until(sock, "WATCHDOG=1")
+        self.assertLess(time.time() - t, 2.5)
+        # SIGUSR1: a cycle now.
+        n = len(self.w.entra.requests())
+        p.send_signal(signal.SIGUSR1)
+        self.recv_until(sock, "STATUS=")
+        # SIGHUP with a broken config: old one kept, still running.
+        with open(self.w.s.conf, "a") as f:
+            f.write("[watch]\nbogus = 1\n")
+        p.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        self.assertIsNone(p.poll())
+        # SIGTERM: gone within a second.
+        t = time.time()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=5)
+        self.assertLess(time.time() - t, 1.0)
+        self.assertEqual(p.returncode, 0)
+        err = p.stderr.read()
+        self.assertIn("reload refused", err)
+        self.assertIn("bogus", err)
+        del n
+
+    def test_second_daemon_refused(self):
+        self.w.add_secret(S1, "+100d")
+        p = self.daemon()
+        self.addCleanup(p.kill)
+        time.sleep(0.5)
+        q = self.daemon()
+        out, err = q.communicate(timeout=10)
+        self.assertEqual(q.returncode, 1)
+        self.assertIn("already running", err)
+        p.terminate()
+        p.wait(timeout=5)
+
+    def test_world_readable_key_refused(self):
+        os.chmod(self.w.s.key, 0o644)
+        p = self.daemon("--once")
+        out, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("chmod 600", err)
+
+    def test_idle_daemon_sleeps_until_deadline(self):
+        self.w.add_secret(S1, "+100d")
+        p = self.daemon()
+        self.addCleanup(p.kill)
+        time.sleep(1.0)
+        n = len(self.w.entra.requests())
+        # Nothing is due for an hour: no activity at all meanwhile.
+        with open(f"/proc/{p.pid}/status") as f:
+            ctx1 = [l for l in f if "ctxt_switches" in l]
+        time.sleep(3.0)
+        with open(f"/proc/{p.pid}/status") as f:
+            ctx2 = [l for l in f if "ctxt_switches" in l]
+        self.assertEqual(ctx1, ctx2)
+        self.assertEqual(len(self.w.entra.requests()), n)
+        p.terminate()
+        p.wait(timeout=5)
+
+
+class TestCrash(DaemonCase):
+    ROUNDS = 100
+    TIME_LIMIT = 240
+
+    def test_sigkill_during_switches(self):
+        rng = random.Random(int(os.environ.get("SW_CRASH_SEED", "1")))
+        secrets = []
+        start = time.time()
+        for i in range(self.ROUNDS):
+            if time.time() - start > self.TIME_LIMIT:
+                break
+            value = f"K{i:03d}Q~crash-secret-{i}-" + "x" * 20
+            secrets.append(value)
+            self.w.entra.set_scenario(m365.entra_scenario(
+                [{"label": f"k{j}", "value": v, "end": "2099-01-01"}
+                 for j, v in enumerate(secrets)]))
+            r = self.w.run("secret", "add", "mail", "--expires",
+                           f"+{100 + i}d", input=value + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            p = self.daemon()
+            time.sleep(rng.uniform(0.0, 0.25))
+            p.kill()
+            p.wait(timeout=10)
+            self.check_invariants(len(secrets))
+        rounds = len(secrets)
+        self.assertGreaterEqual(rounds, 20)
+        # A restart finishes the work: the newest secret ends active.
+        self.once()
+        _, doc = self.w.s.json("secret", "list", "mail")
+        newest = max(doc["secrets"], key=lambda s: s["days_left"])
+        self.assertEqual(newest["state"], "active")
+        self.assertEqual(newest["hint"], secrets[-1][:3])
+
+    def check_invariants(self, n):
+        db = sqlite3.connect(self.w.s.db)
+        try:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchone(),
+                             ("ok",))
+            active = db.execute("SELECT count(*) FROM secret WHERE "
+                                "state = 'active'").fetchone()[0]
+            self.assertLessEqual(active, 1)
+            total = db.execute("SELECT count(*) FROM secret").fetchone()[0]
+            self.assertEqual(total, n)
+        finally:
+            db.close()
+
+
+if __name__ == "__main__":
+    swtest.main()

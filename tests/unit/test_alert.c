@@ -1,0 +1,451 @@
+/* The alert channel table, the shared wording, the webhook JSON body, the
+ * log channel (plain and journald lines) and the exec channel (the
+ * environment a program gets, and what it does not get). The network
+ * channels against the stand-in servers are in test_alert_net.c. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <cmocka.h>
+
+#include "alert.h"
+#include "config.h"
+#include "cred.h"
+
+#define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
+#define DAY 86400LL
+#define KEY "11111111-2222-3333-4444-555555555555"
+
+static const struct alert sample = {
+    .event = "expiry-warning",
+    .credential = "mail-alerts",
+    .hint = "abc",
+    .key_id = KEY,
+    .expires_at = NOW + 7 * DAY,
+    .days_left = 7,
+    .level = "warning",
+    .message = "The client secret abc~ of mail-alerts expires on "
+	       "2026-01-08. Create a new secret in Entra, then run:\n"
+	       "  secretwatch secret add mail-alerts --expires 2027-01-08",
+};
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sw-test-alert-XXXXXX");
+	return mkdtemp(tmpdir) != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[400];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_table(void **state)
+{
+	static const char *const order[] = {"log", "email", "webhook", "exec"};
+	const struct alert_channel *ch;
+	struct config cfg;
+	size_t n = 0;
+
+	(void)state;
+	ch = alert_channels(&n);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(ch[i].name, order[i]);
+		assert_non_null(ch[i].configured);
+		assert_non_null(ch[i].send);
+		assert_ptr_equal(alert_channel_find(order[i]), &ch[i]);
+	}
+	assert_null(alert_channel_find("sms"));
+	assert_null(alert_channel_find(""));
+	assert_null(alert_channel_find(NULL));
+
+	config_defaults(&cfg);
+	assert_true(alert_channel_find("log")->configured(&cfg));
+	assert_false(alert_channel_find("email")->configured(&cfg));
+	assert_false(alert_channel_find("webhook")->configured(&cfg));
+	assert_false(alert_channel_find("exec")->configured(&cfg));
+	snprintf(cfg.email_to, sizeof(cfg.email_to), " , ");
+	assert_false(alert_channel_find("email")->configured(&cfg));
+	snprintf(cfg.email_to, sizeof(cfg.email_to),
+		 "a@x.example, b@y.example");
+	snprintf(cfg.webhook_url, sizeof(cfg.webhook_url),
+		 "https://hooks.example/x");
+	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "/bin/true");
+	assert_true(alert_channel_find("email")->configured(&cfg));
+	assert_true(alert_channel_find("webhook")->configured(&cfg));
+	assert_true(alert_channel_find("exec")->configured(&cfg));
+}
+
+static void test_summary(void **state)
+{
+	struct alert a = sample;
+	char s[ALERT_SUMMARY_MAX];
+
+	(void)state;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret abc~ expires in 7 "
+			       "days");
+	a.days_left = 1;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret abc~ expires in 1 "
+			       "day");
+	a.days_left = 0;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret abc~ expires "
+			       "within a day");
+	a.event = "expired";
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
+	a.event = "switched";
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: switched to client secret abc~");
+	a.event = "switch-failed";
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: new client secret abc~ failed its "
+			       "test");
+	a.event = "health-failed";
+	a.hint = "";
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret with key ID " KEY
+			       " failed its health check");
+	/* Truncation keeps the string terminated. */
+	alert_summary(&sample, s, 12);
+	assert_string_equal(s, "mail-alerts");
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	assert_true(cJSON_IsString(v));
+	return v->valuestring;
+}
+
+static void test_webhook_body(void **state)
+{
+	struct alert a = sample;
+	const cJSON *days;
+	cJSON *o;
+	char *body;
+
+	(void)state;
+	body = alert_webhook_body(&a);
+	assert_non_null(body);
+	o = cJSON_Parse(body);
+	assert_non_null(o);
+	assert_int_equal(cJSON_GetArraySize(o), 9);
+	assert_string_equal(jstr(o, "event"), "expiry-warning");
+	assert_string_equal(jstr(o, "credential"), "mail-alerts");
+	assert_string_equal(jstr(o, "hint"), "abc");
+	assert_string_equal(jstr(o, "key_id"), KEY);
+	assert_string_equal(jstr(o, "expires_at"), "2026-01-08T00:00:00Z");
+	days = cJSON_GetObjectItemCaseSensitive(o, "days_left");
+	assert_true(cJSON_IsNumber(days));
+	assert_int_equal(days->valueint, 7);
+	assert_string_equal(jstr(o, "level"), "warning");
+	assert_string_equal(jstr(o, "message"), sample.message);
+	assert_string_equal(jstr(o, "text"),
+			    "[secretwatch] mail-alerts: client secret abc~ "
+			    "expires in 7 days. The client secret abc~ of "
+			    "mail-alerts expires on 2026-01-08. Create a new "
+			    "secret in Entra, then run: secretwatch secret add "
+			    "mail-alerts --expires 2027-01-08");
+	assert_null(strchr(jstr(o, "text"), '\n'));
+	cJSON_Delete(o);
+	free(body);
+
+	/* Quotes, backslashes and control characters survive as JSON. */
+	a.message = "say \"hi\" \\ \t done\r\n";
+	a.key_id = NULL;
+	a.days_left = -2;
+	body = alert_webhook_body(&a);
+	assert_non_null(body);
+	assert_null(strchr(body, '\n'));
+	o = cJSON_Parse(body);
+	assert_non_null(o);
+	assert_string_equal(jstr(o, "message"), "say \"hi\" \\ \t done\r\n");
+	assert_string_equal(jstr(o, "key_id"), "");
+	assert_int_equal(
+	    cJSON_GetObjectItemCaseSensitive(o, "days_left")->valueint, -2);
+	assert_string_equal(jstr(o, "text"),
+			    "[secretwatch] mail-alerts: client secret abc~ has "
+			    "expired. say \"hi\" \\ done");
+	cJSON_Delete(o);
+	free(body);
+}
+
+/* Run the log channel into a temp file and return what it wrote. */
+static char *log_line(const struct alert *a, const char *journal_stream,
+		      bool match)
+{
+	struct alert_ctx ctx = {0};
+	struct err e = {{0}};
+	struct stat st;
+	char js[64], *buf;
+	FILE *f = tmpfile();
+	long n;
+
+	assert_non_null(f);
+	if (match) {
+		assert_int_equal(fstat(fileno(f), &st), 0);
+		snprintf(js, sizeof(js), "%llu:%llu",
+			 (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino);
+		journal_stream = js;
+	}
+	if (journal_stream != NULL)
+		setenv("JOURNAL_STREAM", journal_stream, 1);
+	else
+		unsetenv("JOURNAL_STREAM");
+	ctx.log = f;
+	ctx.now = NOW;
+	assert_int_equal(alert_channel_find("log")->send(a, &ctx, &e), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	buf = calloc(1, (size_t)n + 1);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	unsetenv("JOURNAL_STREAM");
+	return buf;
+}
+
+static void test_log(void **state)
+{
+	static const struct {
+		const char *event, *prefix;
+	} prio[] = {
+	    {"expiry-warning", "<4>"}, {"expired", "<2>"},
+	    {"health-failed", "<2>"},  {"switch-failed", "<2>"},
+	    {"switched", "<5>"},
+	};
+	struct alert a = sample;
+	char want[128];
+	char *s;
+
+	(void)state;
+	/* Not under journald: one plain line with the program's name. */
+	s = log_line(&a, NULL, false);
+	snprintf(want, sizeof(want),
+		 "%s: alert expiry-warning: mail-alerts: "
+		 "client secret abc~ expires in 7 days",
+		 program_invocation_short_name);
+	assert_int_equal(strncmp(s, want, strlen(want)), 0);
+	assert_non_null(strstr(s, "key ID " KEY));
+	assert_non_null(strstr(s, "expires 2026-01-08T00:00:00Z"));
+	assert_non_null(strstr(s, "7 days left"));
+	assert_non_null(strstr(s, "level warning"));
+	assert_non_null(strstr(s, "then run: secretwatch secret add"));
+	assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
+	free(s);
+
+	/* JOURNAL_STREAM naming another file: still plain. */
+	s = log_line(&a, "1:2", false);
+	assert_int_equal(strncmp(s, want, strlen(want)), 0);
+	free(s);
+	s = log_line(&a, "garbage", false);
+	assert_int_equal(strncmp(s, want, strlen(want)), 0);
+	free(s);
+
+	/* Under journald: the priority prefix, no name (journald adds it). */
+	for (size_t i = 0; i < sizeof(prio) / sizeof(prio[0]); i++) {
+		a.event = prio[i].event;
+		s = log_line(&a, NULL, true);
+		snprintf(want, sizeof(want),
+			 "%salert %s: mail-alerts: ", prio[i].prefix,
+			 prio[i].event);
+		assert_int_equal(strncmp(s, want, strlen(want)), 0);
+		assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
+		free(s);
+	}
+
+	/* A failing stream is a failed delivery. */
+	{
+		struct alert_ctx ctx = {0};
+		struct err e = {{0}};
+		FILE *ro = fopen("/dev/null", "r");
+
+		assert_non_null(ro);
+		ctx.log = ro;
+		assert_int_equal(
+		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
+		assert_int_equal(strncmp(e.msg, "log: ", 5), 0);
+		fclose(ro);
+	}
+}
+
+static void write_script(const char *path, const char *body)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s", body);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* The lines of an `env` dump, one per variable, sorted by the caller's
+ * expectations: every expected line present, nothing else. */
+static void assert_env_exactly(const char *dump, const char *const *want,
+			       size_t nwant)
+{
+	size_t lines = 0;
+
+	for (const char *p = dump; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		bool found = false;
+
+		/* A variable whose value has a newline spans lines: only the
+		 * message does here, and its first line carries its name. */
+		if (len > 0 && strchr(p, '=') != NULL &&
+		    strchr(p, '=') < p + len) {
+			for (size_t i = 0; i < nwant; i++)
+				if (strncmp(p, want[i], strlen(want[i])) == 0)
+					found = true;
+			if (strncmp(p, "PWD=", 4) != 0) { /* sh sets it */
+				if (!found)
+					fprintf(stderr, "unexpected: %.*s\n",
+						(int)len, p);
+				assert_true(found);
+				lines++;
+			}
+		}
+		p += len + (nl != NULL);
+	}
+	assert_int_equal(lines, nwant);
+}
+
+static void test_exec(void **state)
+{
+	char script[400], cmd[2048], path[400], *s;
+	struct alert_ctx ctx = {0};
+	struct config cfg;
+	struct err e = {{0}};
+	int leak;
+
+	(void)state;
+	config_defaults(&cfg);
+	snprintf(script, sizeof(script), "%s/alert.sh", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "env > '%s/env'\n"
+		 "echo \"$#\" > '%s/argc'\n"
+		 "readlink /proc/$$/fd/0 > '%s/stdin'\n"
+		 "ls /proc/$$/fd > '%s/fds'\n"
+		 "exit 0\n",
+		 tmpdir, tmpdir, tmpdir, tmpdir);
+	write_script(script, cmd);
+	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s", script);
+	ctx.cfg = &cfg;
+	ctx.now = NOW;
+	ctx.log = stderr;
+
+	/* A descriptor of ours without close-on-exec must not leak. */
+	leak = dup2(STDERR_FILENO, 77);
+	assert_int_equal(leak, 77);
+	setenv("SW_TEST_PARENT_ONLY", "must-not-pass", 1);
+	assert_int_equal(alert_channel_find("exec")->send(&sample, &ctx, &e),
+			 0);
+	close(leak);
+	unsetenv("SW_TEST_PARENT_ONLY");
+
+	snprintf(path, sizeof(path), "%s/env", tmpdir);
+	s = slurp(path);
+	assert_non_null(s);
+	{
+		static const char *const want[] = {
+		    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n",
+		    "SECRETWATCH_EVENT=expiry-warning\n",
+		    "SECRETWATCH_CREDENTIAL=mail-alerts\n",
+		    "SECRETWATCH_HINT=abc\n",
+		    "SECRETWATCH_KEY_ID=" KEY "\n",
+		    "SECRETWATCH_EXPIRES_AT=2026-01-08T00:00:00Z\n",
+		    "SECRETWATCH_DAYS_LEFT=7\n",
+		    "SECRETWATCH_LEVEL=warning\n",
+		    "SECRETWATCH_MESSAGE=The client secret abc~ of "
+		    "mail-alerts expires on 2026-01-08.",
+		};
+
+		assert_env_exactly(s, want, sizeof(want) / sizeof(want[0]));
+	}
+	assert_null(strstr(s, "SW_TEST_PARENT_ONLY"));
+	assert_non_null(strstr(s, "  secretwatch secret add mail-alerts "
+				  "--expires 2027-01-08\n"));
+	free(s);
+
+	snprintf(path, sizeof(path), "%s/argc", tmpdir);
+	s = slurp(path);
+	assert_string_equal(s, "0\n");
+	free(s);
+	snprintf(path, sizeof(path), "%s/stdin", tmpdir);
+	s = slurp(path);
+	assert_string_equal(s, "/dev/null\n");
+	free(s);
+	snprintf(path, sizeof(path), "%s/fds", tmpdir);
+	s = slurp(path);
+	assert_non_null(s);
+	assert_null(strstr(s, "77"));
+	free(s);
+
+	/* A non-zero exit is a failed delivery, named. */
+	write_script(script, "exit 3\n");
+	assert_int_equal(alert_channel_find("exec")->send(&sample, &ctx, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "exited with status 3"));
+	assert_non_null(strstr(e.msg, script));
+
+	/* A program that is not there. */
+	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s/missing", tmpdir);
+	assert_int_equal(alert_channel_find("exec")->send(&sample, &ctx, &e),
+			 -1);
+	assert_non_null(strstr(e.msg, "cannot run it"));
+
+	/* Not configured. */
+	cfg.alert_exec[0] = '\0';
+	assert_int_equal(alert_channel_find("exec")->send(&sample, &ctx, &e),
+			 -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_summary),
+	    cmocka_unit_test(test_webhook_body), cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_exec),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

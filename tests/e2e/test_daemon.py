@@ -164,6 +164,7 @@ class TestCrash(DaemonCase):
     def test_sigkill_during_switches(self):
         rng = random.Random(int(os.environ.get("SW_CRASH_SEED", "1")))
         secrets = []
+        outcomes = {"pending": 0, "active": 0}
         start = time.time()
         for i in range(self.ROUNDS):
             if time.time() - start > self.TIME_LIMIT:
@@ -181,14 +182,27 @@ class TestCrash(DaemonCase):
             p.kill()
             p.wait(timeout=10)
             self.check_invariants(len(secrets))
+            outcomes[self.state_of_newest()] += 1
         rounds = len(secrets)
         self.assertGreaterEqual(rounds, 20)
+        # The kills landed both before and after switches completed.
+        self.assertGreater(outcomes["pending"], 0, outcomes)
+        self.assertGreater(outcomes["active"], 0, outcomes)
+        print(f"crash rounds: {rounds}, {outcomes}", file=sys.stderr)
         # A restart finishes the work: the newest secret ends active.
         self.once()
         _, doc = self.w.s.json("secret", "list", "mail")
         newest = max(doc["secrets"], key=lambda s: s["days_left"])
         self.assertEqual(newest["state"], "active")
         self.assertEqual(newest["hint"], secrets[-1][:3])
+
+    def state_of_newest(self):
+        db = sqlite3.connect(self.w.s.db)
+        try:
+            return db.execute("SELECT state FROM secret ORDER BY id DESC "
+                              "LIMIT 1").fetchone()[0]
+        finally:
+            db.close()
 
     def check_invariants(self, n):
         db = sqlite3.connect(self.w.s.db)

@@ -76,15 +76,13 @@ struct smtp_result {
 	enum smtp_stage expect_;
 	struct smtp_reply cur_;
 	bool in_reply_;
-	char partial_[SMTP_LINE_MAX];
-	size_t partial_len_;
 };
 
 /* Start an empty result: no replies, stage CONNECT. */
 void smtp_result_init(struct smtp_result *r);
 
-/* Feed one server reply line (with or without its CRLF; a line may come
- * in pieces, completed by the piece that ends in '\n') into r. It parses
+/* Feed one whole server reply line, with or without its CRLF, into r
+ * (libcurl's header callback hands over whole lines). It parses
  * the code, the continuation mark, the enhanced status and the text, and
  * when a reply is complete records it as r->last with the stage it
  * answered, inferred from libcurl 7.88's fixed command order (greeting,

@@ -82,10 +82,8 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 			snprintf(when, sizeof(when), "expires in %lld days",
 				 (long long)a->days_left);
 		else if (a->days_left == 1)
-			snprintf(when, sizeof(when), "expires in 1 day");
-		else if (a->days_left == 0)
 			snprintf(when, sizeof(when), "expires within a day");
-		else
+		else /* days are rounded up: 0 is at or after expiry */
 			snprintf(when, sizeof(when), "has expired");
 		snprintf(out, size, "%s: %s %s", name, secret, when);
 	} else if (strcmp(ev, "expired") == 0) {

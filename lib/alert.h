@@ -72,9 +72,11 @@ const struct alert_channel *alert_channel_find(const char *name);
 char *alert_webhook_body(const struct alert *a);
 
 /* The one-line gist of a, as in the email subject after "[secretwatch] ":
- * "mail-alerts: client secret abc~ expires in 7 days". Control characters
- * are replaced by blanks; out is always NUL-terminated (truncated to
- * size). Shared by the channels so that every channel words it alike. */
+ * "mail-alerts: client secret abc~ expires in 7 days". days_left counts
+ * as timefmt_days_left does, rounded up: 1 reads "expires within a day",
+ * 0 or less "has expired". Control characters become blanks; out is
+ * always NUL-terminated (truncated to size). Shared by the channels so
+ * that every channel words an alert alike. */
 void alert_summary(const struct alert *a, char *out, size_t size);
 
 #endif

@@ -101,14 +101,15 @@ static void test_summary(void **state)
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ expires in 7 "
 			       "days");
+	/* Days are rounded up: 1 is less than a day, 0 is at or after the
+	 * expiry time. */
 	a.days_left = 1;
-	alert_summary(&a, s, sizeof(s));
-	assert_string_equal(s, "mail-alerts: client secret abc~ expires in 1 "
-			       "day");
-	a.days_left = 0;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ expires "
 			       "within a day");
+	a.days_left = 0;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
 	a.event = "expired";
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");

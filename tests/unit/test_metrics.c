@@ -1,0 +1,435 @@
+/* The Prometheus textfile writer: the output parsed line by line (every
+ * family's # HELP and # TYPE exactly once and before its samples, families
+ * not interleaved, names, labels and label escaping), the file mode,
+ * atomic replacement (the old file stays whole until the commit, and an
+ * abort leaves it and no temp file), and a 100,000-credential run whose
+ * memory does not grow with the count. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "metrics.h"
+
+#define NOW 1767225600LL
+
+static char tmpdir[256];
+static char path[400];
+
+static const struct {
+	const char *name, *type;
+} fams[] = {
+    {"secretwatch_secret_expiry_timestamp_seconds", "gauge"},
+    {"secretwatch_credential_level", "gauge"},
+    {"secretwatch_credential_last_check_timestamp_seconds", "gauge"},
+    {"secretwatch_switches_total", "counter"},
+    {"secretwatch_test_failures_total", "counter"},
+    {"secretwatch_alert_delivery_failures_total", "counter"},
+    {"secretwatch_credentials", "gauge"},
+    {"secretwatch_last_cycle_timestamp_seconds", "gauge"},
+};
+#define NFAMS (int)(sizeof(fams) / sizeof(fams[0]))
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/sw-test-metrics-XXXXXX");
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/secretwatch.prom", tmpdir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[400];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *slurp(const char *p)
+{
+	FILE *f = fopen(p, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = calloc(1, (size_t)n + 1);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+static int family_of(const char *name, size_t len)
+{
+	for (int i = 0; i < NFAMS; i++)
+		if (strlen(fams[i].name) == len &&
+		    strncmp(fams[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* Files in tmpdir other than the textfile itself. */
+static int stray_files(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 &&
+		    strcmp(de->d_name, "secretwatch.prom") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* One label value of the exposition format, unescaped into out; returns
+ * the position after its closing quote. */
+static const char *parse_value(const char *p, char *out, size_t size)
+{
+	size_t n = 0;
+
+	assert_int_equal(*p, '"');
+	for (p++; *p != '"'; p++) {
+		char ch = *p;
+
+		assert_int_not_equal(ch, '\0');
+		assert_int_not_equal(ch, '\n');
+		if (ch == '\\') {
+			p++;
+			ch = *p == 'n' ? '\n' : *p;
+			assert_true(*p == 'n' || *p == '\\' || *p == '"');
+		}
+		assert_true(n + 1 < size);
+		out[n++] = ch;
+	}
+	out[n] = '\0';
+	return p + 1;
+}
+
+struct sample {
+	int fam;
+	char labels[4][2][128]; /* name, value */
+	int nlabels;
+	long long value;
+};
+
+/* Check the whole file's structure; collect its samples. */
+static int parse(const char *text, struct sample *out, int max)
+{
+	bool help[NFAMS] = {0}, type[NFAMS] = {0}, done[NFAMS] = {0};
+	int cur = -1, n = 0;
+
+	for (const char *line = text; *line != '\0';) {
+		const char *nl = strchr(line, '\n');
+		size_t len;
+
+		assert_non_null(nl); /* every line ends in a newline */
+		len = (size_t)(nl - line);
+		assert_true(len > 0);
+		if (strncmp(line, "# HELP ", 7) == 0 ||
+		    strncmp(line, "# TYPE ", 7) == 0) {
+			const char *name = line + 7;
+			size_t nlen = strcspn(name, " ");
+			int f = family_of(name, nlen);
+
+			assert_true(f >= 0);
+			if (f != cur) {
+				/* A new family: the previous one is over
+				 * and this one was not seen before. */
+				if (cur >= 0)
+					done[cur] = true;
+				assert_false(done[f]);
+				cur = f;
+			}
+			if (line[2] == 'H') {
+				assert_false(help[f]);
+				assert_false(type[f]); /* HELP first */
+				help[f] = true;
+			} else {
+				assert_false(type[f]);
+				type[f] = true;
+				assert_int_equal(strncmp(name + nlen + 1,
+							 fams[f].type,
+							 strlen(fams[f].type)),
+						 0);
+				assert_int_equal(
+				    name + nlen + 1 + strlen(fams[f].type), nl);
+			}
+		} else {
+			struct sample *s = &out[n];
+			size_t nlen = strcspn(line, "{ ");
+			const char *p = line + nlen;
+			char *end;
+
+			assert_int_not_equal(line[0], '#');
+			assert_true(n < max);
+			memset(s, 0, sizeof(*s));
+			s->fam = family_of(line, nlen);
+			assert_int_equal(s->fam, cur); /* under its header */
+			assert_true(help[cur] && type[cur]);
+			if (*p == '{') {
+				p++;
+				while (*p != '}') {
+					size_t ln = strcspn(p, "=");
+
+					assert_true(s->nlabels < 4);
+					snprintf(s->labels[s->nlabels][0], 128,
+						 "%.*s", (int)ln, p);
+					p = parse_value(
+					    p + ln + 1,
+					    s->labels[s->nlabels][1], 128);
+					s->nlabels++;
+					if (*p == ',')
+						p++;
+				}
+				p++;
+			}
+			assert_int_equal(*p, ' ');
+			s->value = strtoll(p + 1, &end, 10);
+			assert_ptr_equal(end, nl);
+			n++;
+		}
+		line = nl + 1;
+	}
+	for (int f = 0; f < NFAMS; f++) {
+		assert_true(help[f]);
+		assert_true(type[f]);
+	}
+	return n;
+}
+
+static void assert_label(const struct sample *s, int i, const char *name,
+			 const char *value)
+{
+	assert_true(i < s->nlabels);
+	assert_string_equal(s->labels[i][0], name);
+	assert_string_equal(s->labels[i][1], value);
+}
+
+static void test_format(void **state)
+{
+	struct metrics *m = NULL;
+	struct err e = {{0}};
+	struct sample s[32];
+	struct stat st;
+	char *text;
+	int n;
+
+	(void)state;
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	/* Interleaved calls, as a cycle makes them, credential by
+	 * credential. */
+	metrics_secret(m, "mail-alerts", "11111111-2222-3333-4444-555555555555",
+		       "abc", "active", NOW + 100);
+	metrics_credential(m, "mail-alerts", 1, NOW - 60, 2, 3);
+	metrics_secret(m, "we\"ird\\name\nx", "", "a\"\\", "pending",
+		       NOW + 200);
+	metrics_secret(m, "we\"ird\\name\nx", "", "zz9", "previous", NOW + 5);
+	metrics_credential(m, "we\"ird\\name\nx", 4, 0, 0, 0);
+	metrics_global(m, NOW, 1, 99); /* the last call counts */
+	metrics_global(m, NOW, 7, 2);
+	assert_int_equal(metrics_commit(m, &e), 0);
+
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(stray_files(), 0);
+	text = slurp(path);
+	assert_non_null(text);
+	n = parse(text, s, 32);
+	/* 3 expiry, 2 level, 1 last check (the unchecked one is left out),
+	 * 2 switches, 2 test failures, 3 globals. */
+	assert_int_equal(n, 13);
+
+	assert_int_equal(s[0].fam, 0);
+	assert_int_equal(s[0].nlabels, 4);
+	assert_label(&s[0], 0, "credential", "mail-alerts");
+	assert_label(&s[0], 1, "key_id",
+		     "11111111-2222-3333-4444-555555555555");
+	assert_label(&s[0], 2, "hint", "abc");
+	assert_label(&s[0], 3, "state", "active");
+	assert_int_equal(s[0].value, NOW + 100);
+	assert_label(&s[1], 0, "credential", "we\"ird\\name\nx");
+	assert_label(&s[1], 1, "key_id", "");
+	assert_label(&s[1], 2, "hint", "a\"\\");
+	assert_label(&s[1], 3, "state", "pending");
+	assert_label(&s[2], 3, "state", "previous");
+	/* The escaping on the wire, exactly. */
+	assert_non_null(strstr(text, "{credential=\"we\\\"ird\\\\name\\nx\","
+				     "key_id=\"\",hint=\"a\\\"\\\\\","
+				     "state=\"pending\"} 1767225800\n"));
+
+	assert_int_equal(s[3].fam, 1);
+	assert_int_equal(s[3].nlabels, 1);
+	assert_label(&s[3], 0, "credential", "mail-alerts");
+	assert_int_equal(s[3].value, 1);
+	assert_int_equal(s[4].value, 4);
+	assert_int_equal(s[5].fam, 2);
+	assert_int_equal(s[5].value, NOW - 60);
+	assert_int_equal(s[6].fam, 3);
+	assert_int_equal(s[6].value, 2);
+	assert_int_equal(s[7].fam, 3);
+	assert_int_equal(s[7].value, 0);
+	assert_int_equal(s[8].fam, 4);
+	assert_int_equal(s[8].value, 3);
+	assert_int_equal(s[10].fam, 5);
+	assert_int_equal(s[10].nlabels, 0);
+	assert_int_equal(s[10].value, 7);
+	assert_int_equal(s[11].fam, 6);
+	assert_int_equal(s[11].value, 2);
+	assert_int_equal(s[12].fam, 7);
+	assert_int_equal(s[12].value, NOW);
+	free(text);
+
+	/* No samples at all: headers only, still a valid file. */
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	assert_int_equal(metrics_commit(m, &e), 0);
+	text = slurp(path);
+	assert_int_equal(parse(text, s, 32), 0);
+	free(text);
+}
+
+static void test_atomic(void **state)
+{
+	struct metrics *m = NULL;
+	struct err e = {{0}};
+	struct sample s[8];
+	char *before, *during, *after;
+
+	(void)state;
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	metrics_credential(m, "old", 0, NOW, 0, 0);
+	metrics_global(m, NOW, 0, 1);
+	assert_int_equal(metrics_commit(m, &e), 0);
+	before = slurp(path);
+	assert_non_null(strstr(before, "credential=\"old\""));
+
+	/* While a new file is being written the old one is whole; the temp
+	 * file is a dot file the collector's *.prom pattern skips. */
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	metrics_credential(m, "new", 2, NOW, 1, 1);
+	metrics_global(m, NOW + 60, 0, 1);
+	during = slurp(path);
+	assert_string_equal(during, before);
+	assert_int_equal(stray_files(), 1);
+	{
+		DIR *d = opendir(tmpdir);
+		struct dirent *de;
+
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, ".secretwatch.prom.", 18) == 0)
+				break;
+		assert_non_null(de);
+		closedir(d);
+	}
+	/* An abort leaves the old file and nothing else. */
+	metrics_abort(m);
+	after = slurp(path);
+	assert_string_equal(after, before);
+	assert_int_equal(stray_files(), 0);
+	free(during);
+	free(after);
+
+	/* A commit replaces it whole. */
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	metrics_credential(m, "new", 2, NOW, 1, 1);
+	metrics_global(m, NOW + 60, 0, 1);
+	assert_int_equal(metrics_commit(m, &e), 0);
+	after = slurp(path);
+	assert_null(strstr(after, "credential=\"old\""));
+	assert_non_null(strstr(after, "credential=\"new\""));
+	assert_int_equal(parse(after, s, 8), 7);
+	assert_int_equal(stray_files(), 0);
+	free(before);
+	free(after);
+
+	/* Failures: a directory that is not there, a path naming a
+	 * directory, no path. Nothing is left behind. */
+	assert_int_equal(metrics_open("/nonexistent-dir/x.prom", &m, &e), -1);
+	assert_non_null(strstr(e.msg, "/nonexistent-dir"));
+	assert_int_equal(metrics_open("/tmp/", &m, &e), -1);
+	assert_int_equal(metrics_open("", &m, &e), -1);
+	metrics_abort(NULL);
+}
+
+static long max_rss_kb(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* 100,000 credentials with two secrets each: the output is complete and
+ * the peak memory does not grow by anything near its size (some 60 MB). */
+static void test_large(void **state)
+{
+	enum { N = 100000 };
+	struct metrics *m = NULL;
+	struct err e = {{0}};
+	struct stat st;
+	long rss0, rss1;
+	char name[32], line[256];
+	long lines = 0, helps = 0;
+	FILE *f;
+
+	(void)state;
+	rss0 = max_rss_kb();
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "cred-%06d", i);
+		metrics_secret(m, name, "11111111-2222-3333-4444-555555555555",
+			       "abc", "active", NOW + i);
+		metrics_secret(m, name, "", "def", "pending", NOW + 2 * i);
+		metrics_credential(m, name, i % 5, NOW, i % 3, i % 7);
+	}
+	metrics_global(m, NOW, 0, N);
+	assert_int_equal(metrics_commit(m, &e), 0);
+	rss1 = max_rss_kb();
+
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 30L * 1024 * 1024);
+	/* Peak memory grew by far less than the file's size. */
+	assert_true((rss1 - rss0) * 1024L < st.st_size / 8);
+
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lines++;
+		helps += strncmp(line, "# HELP ", 7) == 0;
+	}
+	fclose(f);
+	assert_int_equal(helps, NFAMS);
+	/* 2 + 4 samples per credential, 3 globals, 2 header lines each. */
+	assert_int_equal(lines, 6L * N + 3 + 2 * NFAMS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_atomic),
+	    cmocka_unit_test(test_large),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -158,8 +158,11 @@ static void describe_status(const struct subproc_req *rq, int status,
 			    struct err *e)
 {
 	if (WIFEXITED(status)) {
-		err_set(e, "%s %s: exited with status %d", rq->what,
-			rq->program, WEXITSTATUS(status));
+		err_set(e, "%s %s: exited with status %d%s", rq->what,
+			rq->program, WEXITSTATUS(status),
+			WEXITSTATUS(status) == 127 ? " (it, or a program it "
+						     "runs, was not found)"
+						   : "");
 	} else if (WIFSIGNALED(status)) {
 		const char *abbrev = sigabbrev_np(WTERMSIG(status));
 
@@ -212,6 +215,14 @@ int subproc_run(const struct subproc_req *rq, struct err *e)
 	    rq->timeout_s > 24 * 3600L) {
 		err_set(e, "%s %s: no environment or no time limit", rq->what,
 			rq->program);
+		return -1;
+	}
+	/* posix_spawn reports a failed exec too, but not everywhere (a
+	 * fork-based fallback, valgrind) tells it apart from an exit status
+	 * 127; asking first gives the clear message in the common cases. */
+	if (access(rq->program, X_OK) != 0) {
+		err_set(e, "%s %s: cannot run it: %s", rq->what, rq->program,
+			strerror(errno));
 		return -1;
 	}
 	deadline = mono_ms() + rq->timeout_s * 1000;

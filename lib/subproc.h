@@ -34,7 +34,8 @@ struct subproc_env {
 void subproc_env_init(struct subproc_env *env);
 
 /* Add "name=value" (value NULL counts as ""). Failures are sticky: they
- * show in env->failed and make subproc_run refuse the environment. */
+ * show in env->failed, which the caller checks before running anything
+ * with env->v. */
 void subproc_env_add(struct subproc_env *env, const char *name,
 		     const char *value);
 

@@ -60,6 +60,15 @@ static int key_duration(struct parse_ctx *ctx, const char *value, void *field)
 	return timefmt_parse_duration(value, field, ctx->e);
 }
 
+static int key_concurrency(struct parse_ctx *ctx, const char *value,
+			   void *field)
+{
+	if (num_parse_i64(value, 1, 64, field) == 0)
+		return 0;
+	err_set(ctx->e, "'%s' is not a number from 1 to 64", value);
+	return -1;
+}
+
 static int key_url(struct parse_ctx *ctx, const char *value, void *field)
 {
 	if (value[0] != '\0' && validate_url(value, "https", "URL", ctx->e))
@@ -139,6 +148,7 @@ static const struct key_spec keys[] = {
 	{"watch", "test_active_every", key_duration, F(test_active_every)},
 	{"watch", "switch_retry", key_duration, F(switch_retry)},
 	{"watch", "switch_window", key_duration, F(switch_window)},
+	{"watch", "health_concurrency", key_concurrency, F(health_concurrency)},
 	{"alerts", "email_to", key_mailboxes, F(email_to)},
 	{"alerts", "webhook_url", key_url, F(webhook_url)},
 	{"alerts", "exec", key_path, F(alert_exec)},
@@ -189,6 +199,7 @@ void config_defaults(struct config *cfg)
 	cfg->test_active_every = 24 * 3600;
 	cfg->switch_retry = 120;
 	cfg->switch_window = 30 * 60;
+	cfg->health_concurrency = 8;
 }
 
 void config_choose(const char *explicit_path, const char **ret_path,

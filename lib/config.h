@@ -25,6 +25,7 @@ struct config {
 	int64_t test_active_every;
 	int64_t switch_retry;
 	int64_t switch_window;
+	int64_t health_concurrency; /* health checks run at once, 1-64 */
 	char email_to[CONFIG_LIST_MAX]; /* comma-separated mailboxes */
 	char webhook_url[CONFIG_LIST_MAX];
 	char alert_exec[PATH_MAX];

@@ -54,6 +54,7 @@ struct act_ctx {
 	struct watch_ctx *w;
 	struct watch_report *r;
 	struct err *e;
+	struct health_batch health;
 	int failed;
 };
 
@@ -65,9 +66,13 @@ static int act_one(void *ctx, const struct cred_view *v)
 
 	policy_plan(v, ac->w->now, ac->w->cfg, &p);
 	for (int i = 0; i < p.n && !ac->failed; i++) {
+		const struct action *a = &p.actions[i];
 		if (ac->w->stop != NULL && *ac->w->stop)
 			break;
-		if (watch_act(ac->w, v, &p.actions[i], ac->r, ac->e))
+		if (a->kind == ACTION_HEALTH && !ac->w->dry_run
+			    ? watch_health_add(ac->w, &ac->health, v, ac->r,
+					       ac->e)
+			    : watch_act(ac->w, v, a, ac->r, ac->e))
 			ac->failed = 1;
 	}
 	return 1;
@@ -133,17 +138,20 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 static int act_all(struct watch_ctx *w, struct scan *sc,
 		   struct watch_report *r, struct err *e)
 {
-	struct act_ctx ac = {w, r, e, 0};
+	struct act_ctx ac = {w, r, e, {NULL, 0}, 0};
 
 	for (size_t i = 0; i < sc->ndue && !ac.failed; i++) {
 		if (w->stop != NULL && *w->stop)
 			break;
 		if (store_view_each(w->store, sc->due[i].name, act_one, &ac, e))
-			return -1;
-		if (!ac.failed)
-			store_view_each(w->store, sc->due[i].name, replan_one,
-					&ac, e);
+			ac.failed = 1;
 	}
+	if (!ac.failed && watch_health_flush(w, &ac.health, r, e))
+		ac.failed = 1;
+	watch_health_free(&ac.health);
+	/* Deadlines may have moved (retries, checks done): plan again. */
+	for (size_t i = 0; i < sc->ndue && !ac.failed; i++)
+		store_view_each(w->store, sc->due[i].name, replan_one, &ac, e);
 	return ac.failed ? -1 : 0;
 }
 

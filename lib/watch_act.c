@@ -46,10 +46,10 @@ int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
 	return rc;
 }
 
-static void probe_opts_for(struct watch_ctx *w, const struct vbuf *value,
-			   const struct secret_info *si, bool token_only,
-			   const char *to, struct net_opts *net,
-			   struct probe_opts *o)
+void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
+		      const struct secret_info *si, bool token_only,
+		      const char *to, struct net_opts *net,
+		      struct probe_opts *o)
 {
 	memset(net, 0, sizeof(*net));
 	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
@@ -77,8 +77,7 @@ static void outcome(const struct probe_result *pr, char *out, size_t size)
 			 probe_step_name(pr->failed));
 }
 
-/* Store the outcome; the token obtained goes into the cache. */
-static int record_test(struct watch_ctx *w, const struct cred *c,
+int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		       const struct secret_info *si, bool token_only,
 		       const struct probe_result *pr, struct err *e)
 {
@@ -119,12 +118,12 @@ int watch_test(struct watch_ctx *w, const struct cred *c,
 	memset(pr, 0, sizeof(*pr));
 	if (store_secret_value(w->store, w->vault, si->id, &value, e))
 		return -1;
-	probe_opts_for(w, &value, si, token_only, to, &net, &o);
+	watch_probe_opts(w, &value, si, token_only, to, &net, &o);
 	probe_run(c, &o, pr);
 	vbuf_free(&value);
 	if (w->dry_run)
 		return pr->ok ? 0 : 1;
-	if (record_test(w, c, si, token_only, pr, e))
+	if (watch_record_test(w, c, si, token_only, pr, e))
 		return -1;
 	return pr->ok ? 0 : 1;
 }
@@ -255,41 +254,31 @@ static int act_switch(struct watch_ctx *w, const struct cred_view *v,
 	return 1;
 }
 
-static int act_health(struct watch_ctx *w, const struct cred_view *v,
-		      struct watch_report *r, struct err *e)
+int watch_health_settle(struct watch_ctx *w, const struct cred *c,
+			const struct secret_info *si,
+			const struct probe_result *pr, struct watch_report *r,
+			struct err *e)
 {
-	const struct secret_info *si = &v->active;
-	struct probe_result pr;
 	char msg[8192];
-	int rc;
 
-	r->health_checks++;
-	rc = watch_test(w, &v->cred, si, true, NULL, &pr, e);
-	if (rc != 1 || w->dry_run) {
-		probe_result_free(&pr);
-		return rc < 0 ? -1 : 0;
-	}
+	if (pr->ok)
+		return 0;
 	r->health_failures++;
-	watch_log(w, "%s: health check of secret %s~ failed: %s", v->cred.name,
-		  si->hint, pr.has_diag ? pr.diag.summary : "failed");
+	watch_log(w, "%s: health check of secret %s~ failed: %s", c->name,
+		  si->hint, pr->has_diag ? pr->diag.summary : "failed");
 	/* Alert on the change from working to failing, not every check,
 	 * and not while Microsoft or the network is only slow or busy. */
 	if ((si->last_test_at != 0 && !si->last_test_ok) ||
-	    (pr.has_diag && pr.diag.transient)) {
-		probe_result_free(&pr);
+	    (pr->has_diag && pr->diag.transient))
 		return 0;
-	}
 	snprintf(msg, sizeof(msg),
 		 "A token request with the active client secret %s~ of %s "
 		 "failed: mail through %s is likely failing now. %s %s",
-		 si->hint, v->cred.name, v->cred.name,
-		 pr.has_diag ? pr.diag.summary : "",
-		 pr.has_diag ? pr.diag.remedy : "");
-	probe_result_free(&pr);
+		 si->hint, c->name, c->name, pr->has_diag ? pr->diag.summary : "",
+		 pr->has_diag ? pr->diag.remedy : "");
 	if (store_begin(w->store, e))
 		return -1;
-	if (watch_alert_queue(w, &v->cred, si, "health-failed", "critical",
-			      msg, e)) {
+	if (watch_alert_queue(w, c, si, "health-failed", "critical", msg, e)) {
 		store_rollback(w->store);
 		return -1;
 	}
@@ -385,7 +374,13 @@ int watch_act(struct watch_ctx *w, const struct cred_view *v,
 	case ACTION_WARN:
 		return act_warn(w, v, a, r, e);
 	case ACTION_HEALTH:
-		return act_health(w, v, r, e);
+		r->health_checks++;
+		rc = watch_test(w, &v->cred, &v->active, true, NULL, &pr, e);
+		if (rc >= 0)
+			rc = watch_health_settle(w, &v->cred, &v->active, &pr, r,
+						 e);
+		probe_result_free(&pr);
+		return rc < 0 ? -1 : 0;
 	default:
 		rc = act_switch(w, v, a->secret_id, false, &pr, r, e);
 		probe_result_free(&pr);

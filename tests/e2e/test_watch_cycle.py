@@ -212,5 +212,51 @@ class TestChannels(CycleCase):
         self.assertEqual(doc["credentials"][0]["level"], "expired")
 
 
+class TestHealth(CycleCase):
+    N = 12
+
+    def test_concurrent_health_checks_find_a_revoked_secret(self):
+        self.w.configure(self.w.extra + "[watch]\nhealth_concurrency = 4\n")
+        values = [f"H{i:02d}Q~health-secret-{i}-" + "y" * 16
+                  for i in range(self.N)]
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": f"h{i}", "value": v, "end": "2099-01-01"}
+             for i, v in enumerate(values)]))
+        for i, v in enumerate(values):
+            name = f"app{i:02d}"
+            r = self.w.run("cred", "add", name, "--tenant", m365.TENANT,
+                           "--client-id", m365.CLIENT, "--sender",
+                           m365.SENDER, "--test-to", m365.OPS,
+                           "--authority-url", self.w.entra.url,
+                           "--smtp-url", self.w.smtp.url)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = self.w.run("secret", "add", name, "--expires", "+300d",
+                           input=v + "\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        self.check(self.t0)  # every first secret is switched in
+        # One secret is revoked in Entra before its expiry date.
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": f"h{i}", "value": v, "end": "2099-01-01"}
+             for i, v in enumerate(values) if i != 5]))
+        r = self.w.run("--json", "check", "--now", rfc(self.t0 + DAY + 60))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rep = json.loads(r.stdout)
+        self.assertEqual(rep["health_checks"], self.N)
+        self.assertEqual(rep["health_failures"], 1)
+        failed = [b for b in delivered(self.w)
+                  if b["event"] == "health-failed"]
+        self.assertEqual([b["credential"] for b in failed], ["app05"])
+        _, doc = self.w.s.json("status", "--now", rfc(self.t0 + DAY + 60))
+        levels = {c["name"]: c["level"] for c in doc["credentials"]}
+        self.assertEqual(levels.pop("app05"), "critical")
+        self.assertEqual(levels.pop("mail"), "unknown")  # no secret
+        self.assertEqual(set(levels.values()), {"ok"})
+        # A second failing check does not alert again.
+        self.check(self.t0 + 2 * DAY + 60)
+        failed = [b for b in delivered(self.w)
+                  if b["event"] == "health-failed"]
+        self.assertEqual(len(failed), 1)
+
+
 if __name__ == "__main__":
     swtest.main()

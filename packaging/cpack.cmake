@@ -28,7 +28,9 @@ This package contains the daemon, the command line tool, systemd units
 # the useradd/userdel of the maintainer scripts and procps for the
 # /bin/kill of ExecReload= (neither is Essential).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, procps")
+# libcurl is opened with dlopen at first use (lib/curl_lazy.c), so
+# dpkg-shlibdeps cannot see it: name it here.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), passwd, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter")
 set(CPACK_STRIP_FILES ON)

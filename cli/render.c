@@ -83,7 +83,7 @@ void render_probe_text(const struct probe_result *pr, int all, FILE *out)
 {
 	for (int i = 0; all && i < PROBE_NSTEPS; i++) {
 		const struct probe_step *s = &pr->steps[i];
-		fprintf(out, "  %-8s %-40s %s\n", probe_status_name(s->status),
+		fprintf(out, "  %-8s %-48s %s\n", probe_status_name(s->status),
 			s->title ? s->title : probe_step_name(s->id), s->detail);
 	}
 	if (pr->ok || !pr->has_diag)

@@ -14,6 +14,7 @@
 #include "policy.h"
 #include "timefmt.h"
 #include "watch.h"
+#include "worker.h"
 
 #define STOP_GRACE_S 1 /* a cycle still running this long after TERM is cut */
 
@@ -111,32 +112,31 @@ static void notify_status(const struct watch_report *r)
 
 static int64_t cycle(struct daemon *d)
 {
-	struct watch_report r;
-	struct watch_ctx w = {.store = d->store,
-			      .vault = d->vault,
-			      .cfg = &d->cfg,
-			      .now = timefmt_now(),
-			      .log = stderr,
-			      .stop = &got_stop};
-	struct err e;
+	struct cycle_result res;
+	const struct watch_report *r = &res.report;
 
 	in_cycle = 1;
-	if (watch_cycle(&w, &r, &e) != 0) {
-		in_cycle = 0;
-		cycle_failed = 1;
-		loop_log(3, "cycle failed: %s", e.msg);
-		return w.now + d->cfg.interval;
-	}
+	if (d->once)
+		worker_cycle_here(d, &res);
+	else
+		worker_cycle_forked(d, &got_stop, &res);
 	in_cycle = 0;
-	cycle_failed = 0;
-	notify_status(&r);
-	if (r.warnings || r.switches || r.switch_failures || r.health_failures)
+	cycle_failed = !res.ok;
+	if (got_stop)
+		return 0;
+	if (!res.ok) {
+		loop_log(3, "cycle failed: %s", res.err.msg);
+		return timefmt_now() + d->cfg.interval;
+	}
+	notify_status(r);
+	if (r->warnings || r->switches || r->switch_failures ||
+	    r->health_failures)
 		loop_log(5,
 			 "cycle: %d credentials, %d warnings, %d switched, %d "
 			 "switch failures, %d health failures",
-			 r.credentials, r.warnings, r.switches,
-			 r.switch_failures, r.health_failures);
-	return r.next_wake ? r.next_wake : w.now + d->cfg.interval;
+			 r->credentials, r->warnings, r->switches,
+			 r->switch_failures, r->health_failures);
+	return r->next_wake;
 }
 
 /* Sleep until wake_at or a signal, whichever first. Signals stay blocked

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "loop.h"
-#include "net.h"
 
 static const char usage[] =
 	"usage: secretwatchd [-c FILE] [--once]\n"
@@ -96,12 +95,16 @@ int main(int argc, char **argv)
 	umask(077);
 	if (parse_args(&d, argc, argv))
 		return 1;
-	if (vault_process_init(&e) || net_global_init(&e) || loop_signals() ||
-	    open_all(&d, &e)) {
+	if (vault_process_init(&e) || loop_signals() || open_all(&d, &e)) {
 		loop_log(3, "%s", e.msg);
 		store_close(d.store);
 		vault_free(d.vault);
 		return 1;
+	}
+	if (!d.once) {
+		/* Each cycle's child opens the store itself. */
+		store_close(d.store);
+		d.store = NULL;
 	}
 	rc = loop_run(&d);
 	store_close(d.store);

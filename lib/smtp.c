@@ -589,8 +589,9 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 	fprintf(f, "Message-ID: %s\r\n", msgid);
 	fprintf(f, "From: <%s>\r\n", m->from);
 	fprintf(f, "To: <%s>\r\n", m->to);
-	fprintf(f, "Subject: secretwatch test: credential %s, secret %s...\r\n",
-		m->cred_name, m->hint[0] ? m->hint : "(no hint)");
+	fprintf(f, "Subject: secretwatch test: credential %s, secret %s%s\r\n",
+		m->cred_name, m->hint[0] ? m->hint : "(no hint)",
+		m->hint[0] ? "~" : "");
 	fprintf(f, "MIME-Version: 1.0\r\n");
 	fprintf(f, "Content-Type: text/plain; charset=UTF-8\r\n");
 	fprintf(f, "Content-Transfer-Encoding: 7bit\r\n");

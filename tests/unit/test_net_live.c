@@ -585,7 +585,7 @@ static void test_full_probe_delivers(void **state)
 	assert_int_equal(maildir_count(&eml), before + 1);
 	assert_non_null(eml);
 	contains(eml, "Subject: secretwatch test: credential live, secret "
-		      "Abc...\r\n");
+		      "Abc~\r\n");
 	contains(eml, "From: <" SENDER ">\r\n");
 	contains(eml, "To: <" SENDER ">\r\n"); /* no test_to: the sender */
 	contains(eml, "key ID f0b0b335-1d71-4883-8f98-567911bfdca6");

@@ -42,19 +42,8 @@ enum kind {
 	K_UNKNOWN_SMTP,
 };
 
-static void fmt(char *dst, size_t size, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
 static void add(struct diag *d, const char *f, ...)
     __attribute__((format(printf, 2, 3)));
-
-static void fmt(char *dst, size_t size, const char *f, ...)
-{
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(dst, size, f, ap);
-	va_end(ap);
-}
 
 /* Append to the remedy. */
 static void add(struct diag *d, const char *f, ...)
@@ -83,7 +72,7 @@ static const char *sp_object_id(const struct diag_input *in, char *buf,
 		return in->cred->object_id;
 	if (in->claims != NULL && in->claims->oid[0] != '\0')
 		return in->claims->oid;
-	fmt(buf, size,
+	err_fmt(buf, size,
 	    "<Object ID from Entra admin center > Enterprise applications > "
 	    "app %s > Overview>",
 	    in->cred->client_id);
@@ -164,7 +153,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_TENANT:
 		d->step = "tenant";
 		d->title = "Tenant ID and cloud";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Microsoft Entra ID does not know the tenant '%s' in the "
 		    "%s cloud",
 		    c->tenant, cloud_name(c));
@@ -188,7 +177,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_CLIENT_ID:
 		d->step = "client-id";
 		d->title = "Application (client) ID";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "No application with client ID %s exists in the tenant %s",
 		    c->client_id, c->tenant);
 		add(d,
@@ -206,7 +195,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_APP_DISABLED:
 		d->step = "app-disabled";
 		d->title = "Enterprise application enabled for sign-in";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The application %s is disabled in the tenant %s",
 		    c->client_id, c->tenant);
 		add(d,
@@ -220,7 +209,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SECRET_VALUE:
 		d->step = "secret-value";
 		d->title = "Client secret value";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Entra ID rejected the client secret (hint %s) of app %s "
 		    "as invalid",
 		    hint_of(in), c->client_id);
@@ -243,7 +232,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SECRET_EXPIRED:
 		d->step = "secret-expired";
 		d->title = "Client secret expiry";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The client secret (hint %s) of app %s has expired",
 		    hint_of(in), c->client_id);
 		add(d,
@@ -261,7 +250,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SECRET_MISSING:
 		d->step = "secret-missing";
 		d->title = "Client secret value";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "No client secret was sent with the token request");
 		add(d,
 		    "Register the secret's value (read from standard input):\n"
@@ -271,7 +260,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SCOPE:
 		d->step = "scope";
 		d->title = "Token scope (cloud)";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Entra ID refused the scope %s", cloud_outlook_scope(c));
 		add(d,
 		    "For SMTP the scope must be the Exchange Online resource "
@@ -289,7 +278,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_CA_SMTP:
 		d->step = "conditional-access";
 		d->title = "Conditional Access";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "A Conditional Access policy blocked app %s%s",
 		    c->client_id,
 		    k == K_CA_SMTP ? " at SMTP authentication" : "");
@@ -309,12 +298,12 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->title = "Microsoft or the network";
 		d->transient = true;
 		if (k == K_NETWORK_TOKEN)
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The token endpoint %s is throttling, failing or "
 			    "out of reach",
 			    authority);
 		else
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The SMTP server %s is out of reach or did not "
 			    "answer in time",
 			    smtp_url);
@@ -335,7 +324,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_TOKEN_ENDPOINT:
 		d->step = "token-endpoint";
 		d->title = "Token endpoint (authority URL)";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "%s did not answer like a Microsoft token endpoint",
 		    authority);
 		add(d,
@@ -352,7 +341,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_TLS_SMTP:
 		d->step = "transport";
 		d->title = "TLS and transport";
-		fmt(d->summary, sizeof(d->summary), "TLS with %s failed: %s",
+		err_fmt(d->summary, sizeof(d->summary), "TLS with %s failed: %s",
 		    k == K_TLS_TOKEN ? authority : smtp_url,
 		    or_unknown(extra, "handshake or certificate error"));
 		add(d,
@@ -377,11 +366,11 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "transport";
 		d->title = "TLS and transport";
 		if (k == K_OLD_TLS)
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The SMTP server %s refused the TLS version",
 			    smtp_url);
 		else
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The SMTP server %s did not offer STARTTLS; the "
 			    "token is never sent without TLS",
 			    smtp_url);
@@ -401,7 +390,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_UNKNOWN_TOKEN:
 		d->step = "unknown";
 		d->title = "Token request";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The token request failed: %s",
 		    or_unknown(extra, "no detail"));
 		add(d, "Look the AADSTS code up at "
@@ -415,7 +404,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "api-permission";
 		d->title = "API permission and admin consent";
 		jwt_roles_str(in->claims, roles, sizeof(roles));
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The access token of app %s has no SMTP.SendAsApp role "
 		    "(roles: %s)",
 		    c->client_id, roles[0] ? roles : "none");
@@ -424,7 +413,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_535_UNDECODED:
 		d->step = "exchange-permission";
 		d->title = "Exchange service principal and mailbox permission";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Exchange rejected the token for %s; the token could not "
 		    "be decoded to tell missing consent from Exchange setup",
 		    c->sender);
@@ -436,7 +425,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_EXCHANGE_PERMISSION:
 		d->step = "exchange-permission";
 		d->title = "Exchange service principal and mailbox permission";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Exchange rejected a token that has SMTP.SendAsApp: the "
 		    "service principal is not registered in Exchange or has "
 		    "no access to %s",
@@ -446,7 +435,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_LOGON_FAILURE:
 		d->step = "exchange-permission";
 		d->title = "Exchange service principal and mailbox permission";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Exchange could not open the mailbox %s for app %s "
 		    "(mailbox logon failure)",
 		    c->sender, c->client_id);
@@ -455,7 +444,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SMTP_AUTH_MAILBOX:
 		d->step = "smtp-auth-mailbox";
 		d->title = "Authenticated SMTP (mailbox)";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Authenticated SMTP is disabled for the mailbox %s",
 		    c->sender);
 		add(d,
@@ -472,7 +461,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SMTP_AUTH_TENANT:
 		d->step = "smtp-auth-tenant";
 		d->title = "Authenticated SMTP (organization)";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Authenticated SMTP is disabled for the organization, and "
 		    "%s has no override",
 		    c->sender);
@@ -490,7 +479,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SECURITY_DEFAULTS:
 		d->step = "security-defaults";
 		d->title = "Security defaults";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The organization's security defaults block SMTP AUTH for "
 		    "%s",
 		    c->sender);
@@ -510,7 +499,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SMTP_AUTH:
 		d->step = "smtp-auth";
 		d->title = "Authenticated SMTP";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Exchange refused SMTP authentication for %s by policy",
 		    c->sender);
 		add(d,
@@ -532,11 +521,11 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "smtp-not-authenticated";
 		d->title = "SMTP authentication (XOAUTH2)";
 		if (k == K_NOT_AUTHENTICATED)
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The server took no XOAUTH2 authentication, so "
 			    "the send was refused as unauthenticated");
 		else
-			fmt(d->summary, sizeof(d->summary),
+			err_fmt(d->summary, sizeof(d->summary),
 			    "The server did not accept AUTH XOAUTH2 after "
 			    "STARTTLS%s%s",
 			    extra != NULL ? ": " : "",
@@ -554,7 +543,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_SEND_AS:
 		d->step = "send-as";
 		d->title = "Sender address (Send As)";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "Exchange refused to send as the address used: it is not "
 		    "the mailbox %s the app authenticated as, and no Send As "
 		    "permission covers it",
@@ -581,7 +570,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "smtp-concurrency";
 		d->title = "Connections per mailbox";
 		d->transient = true;
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "More than 3 connections were sending as %s at once",
 		    c->sender);
 		add(d,
@@ -595,7 +584,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_RESTRICTED:
 		d->step = "sender-restricted";
 		d->title = "Sender restrictions";
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "%s is blocked from sending (restricted senders)",
 		    c->sender);
 		add(d,
@@ -611,7 +600,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->step = "sending-limit";
 		d->title = "Sending limits";
 		d->transient = true;
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "%s has reached an Exchange Online sending limit",
 		    c->sender);
 		add(d,
@@ -627,7 +616,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		d->title = "SMTP settings";
 		if (extra != NULL && strncmp(extra, "not sent: ", 10) == 0)
 			extra += 10;
-		fmt(d->summary, sizeof(d->summary),
+		err_fmt(d->summary, sizeof(d->summary),
 		    "The test send was not made: %s",
 		    or_unknown(extra, "bad settings"));
 		add(d,
@@ -639,7 +628,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	case K_UNKNOWN_SMTP:
 		d->step = "unknown";
 		d->title = "Test send";
-		fmt(d->summary, sizeof(d->summary), "The test send failed: %s",
+		err_fmt(d->summary, sizeof(d->summary), "The test send failed: %s",
 		    or_unknown(extra, "no detail"));
 		add(d, "No known cause matches this failure. The evidence has "
 		       "the server's reply;\n"
@@ -688,24 +677,24 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 	char ids[256] = "";
 
 	if (r->trace_id[0] || r->correlation_id[0] || r->timestamp[0])
-		fmt(ids, sizeof(ids),
+		err_fmt(ids, sizeof(ids),
 		    " [Trace ID: %s, Correlation ID: %s, Timestamp: %s]",
 		    or_unknown(r->trace_id, "-"),
 		    or_unknown(r->correlation_id, "-"),
 		    or_unknown(r->timestamp, "-"));
 	if (r->n_error_codes > 0)
-		fmt(d->evidence, sizeof(d->evidence),
+		err_fmt(d->evidence, sizeof(d->evidence),
 		    "AADSTS%ld %s (HTTP %ld): %s%s", r->error_codes[0],
 		    r->error, r->http_status, r->error_description, ids);
 	else if (r->error[0] != '\0')
-		fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
+		err_fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
 		    r->error, r->http_status, r->error_description, ids);
 	else if (r->http_status != 0)
-		fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s", r->summary,
+		err_fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s", r->summary,
 		    r->retry_after_s > 0 ? " (Retry-After " : "",
 		    r->retry_after_s, r->retry_after_s > 0 ? " s)" : "");
 	else
-		fmt(d->evidence, sizeof(d->evidence), "curl %d: %s",
+		err_fmt(d->evidence, sizeof(d->evidence), "curl %d: %s",
 		    r->curl_code, r->curl_error);
 }
 
@@ -759,7 +748,7 @@ void diag_claims(const struct diag_input *in, struct diag *ret)
 	fill(K_NO_ROLE, in, ret, NULL);
 	jwt_roles_str(in->claims, roles, sizeof(roles));
 	if (in->claims != NULL)
-		fmt(ret->evidence, sizeof(ret->evidence),
+		err_fmt(ret->evidence, sizeof(ret->evidence),
 		    "token claims: aud %s, appid %s, oid %s, roles [%s]",
 		    or_unknown(in->claims->aud, "-"),
 		    or_unknown(in->claims->appid, "-"),
@@ -861,13 +850,13 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	}
 
 	if (negative)
-		fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
+		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
 		    rep->line, smtp_stage_name(r->stage));
 	else if (r->curl_code != 0)
-		fmt(ret->evidence, sizeof(ret->evidence),
+		err_fmt(ret->evidence, sizeof(ret->evidence),
 		    "curl %d at %s: %s%s%s", r->curl_code,
 		    smtp_stage_name(r->stage), r->curl_error,
 		    rep->line[0] ? "; last reply: " : "", rep->line);
 	else
-		fmt(ret->evidence, sizeof(ret->evidence), "%s", r->summary);
+		err_fmt(ret->evidence, sizeof(ret->evidence), "%s", r->summary);
 }

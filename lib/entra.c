@@ -1,4 +1,5 @@
 #include "entra.h"
+#include "vault.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,18 +22,6 @@
 /* ------------------------------------------------------------------ */
 /* Text helpers */
 
-/* snprintf that may truncate: the results are bounded text for people. */
-static void fmt(char *dst, size_t size, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fmt(char *dst, size_t size, const char *f, ...)
-{
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(dst, size, f, ap);
-	va_end(ap);
-}
 
 /* Copy at most srclen bytes of src into dst (size dstsz), control
  * characters turned into spaces, runs of spaces collapsed, and the ends
@@ -145,18 +134,6 @@ int entra_token_dup(const struct entra_token *src, struct entra_token *ret,
 
 /* ------------------------------------------------------------------ */
 /* Reply parsing */
-
-/* Zero every string in the tree before it is freed: a token reply holds
- * the access token. */
-static void json_wipe(cJSON *j)
-{
-	for (; j != NULL; j = j->next) {
-		if (j->valuestring != NULL)
-			sodium_memzero(j->valuestring, strlen(j->valuestring));
-		if (j->child != NULL)
-			json_wipe(j->child);
-	}
-}
 
 static const char *json_str(const cJSON *obj, const char *key)
 {
@@ -294,14 +271,14 @@ static const char *status_reason(long status)
 static void summarise_error(struct entra_result *res)
 {
 	if (res->n_error_codes > 0)
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
 		    res->error[0] ? res->error : "no error field",
 		    res->http_status,
 		    res->error_description[0] ? res->error_description
 					      : "no description");
 	else
-		fmt(res->summary, sizeof(res->summary), "%s (HTTP %ld): %s",
+		err_fmt(res->summary, sizeof(res->summary), "%s (HTTP %ld): %s",
 		    res->error, res->http_status,
 		    res->error_description[0] ? res->error_description
 					      : "no description");
@@ -350,12 +327,12 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 			n++;
 		copy_text(first, sizeof(first), body != NULL ? body : "", n);
 		if (status == 200)
-			fmt(res->summary, sizeof(res->summary),
+			err_fmt(res->summary, sizeof(res->summary),
 			    "HTTP 200 but the reply is not a JSON token "
 			    "reply: %s",
 			    first[0] ? first : "(empty body)");
 		else
-			fmt(res->summary, sizeof(res->summary),
+			err_fmt(res->summary, sizeof(res->summary),
 			    "HTTP %ld %s, not an OAuth reply: %s", status,
 			    status_reason(status),
 			    first[0] ? first : "(empty body)");
@@ -365,7 +342,7 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 	if (json_str(root, "error") != NULL || status != 200) {
 		parse_error_object(root, res);
 		if (res->error[0] == '\0' && res->n_error_codes == 0) {
-			fmt(res->summary, sizeof(res->summary),
+			err_fmt(res->summary, sizeof(res->summary),
 			    "HTTP %ld %s with a JSON body that is not an "
 			    "OAuth error",
 			    status, status_reason(status));
@@ -377,17 +354,17 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 
 	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "HTTP 200 but the reply has no access_token");
 		goto out_json;
 	}
 	if (parse_expires_in(root, &expires_in) != 0) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "HTTP 200 but the reply has no usable expires_in");
 		goto out_json;
 	}
 	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "HTTP 200 but the access token is larger than %d "
 		    "bytes",
 		    ENTRA_TOKEN_MAX);
@@ -395,18 +372,18 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 	}
 	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
 		      now + expires_in) != 0) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "out of secure memory for the access token");
 		goto out_json;
 	}
 	res->ok = true;
 	res->expires_in = expires_in;
-	fmt(res->summary, sizeof(res->summary),
+	err_fmt(res->summary, sizeof(res->summary),
 	    "token issued, valid for %lld s", (long long)expires_in);
 	ret = 0;
 out_json:
 	if (root != NULL) {
-		json_wipe(root);
+		vault_json_wipe(root);
 		cJSON_Delete(root);
 	}
 	return ret;
@@ -584,18 +561,18 @@ int entra_request_token(const struct entra_request *rq,
 	if (rq == NULL || bad_field(rq->authority_url) ||
 	    bad_field(rq->tenant) || bad_field(rq->client_id) ||
 	    bad_field(rq->scope)) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "token request: authority, tenant, client ID and "
 		    "scope are all required");
 		return -1;
 	}
 	if ((h = curl_easy_init()) == NULL) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "token request: cannot create a curl handle");
 		return -1;
 	}
 	if (net_setup(h, net, NET_HTTPS, &e) != 0) {
-		fmt(res->summary, sizeof(res->summary), "token request: %s",
+		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
 		    e.msg);
 		goto out;
 	}
@@ -629,7 +606,7 @@ int entra_request_token(const struct entra_request *rq,
 		CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
-		fmt(res->summary, sizeof(res->summary),
+		err_fmt(res->summary, sizeof(res->summary),
 		    "token request: libcurl refused an option");
 		goto out;
 	}
@@ -650,11 +627,11 @@ int entra_request_token(const struct entra_request *rq,
 			copy_str(res->curl_error, sizeof(res->curl_error),
 				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 			if (rc == CURLE_WRITE_ERROR && body.too_big)
-				fmt(res->curl_error, sizeof(res->curl_error),
+				err_fmt(res->curl_error, sizeof(res->curl_error),
 				    "reply larger than %d bytes",
 				    ENTRA_BODY_MAX);
 			res->transient = net_curl_transient(rc);
-			fmt(res->summary, sizeof(res->summary),
+			err_fmt(res->summary, sizeof(res->summary),
 			    "token endpoint not reached: %s (curl %d)",
 			    res->curl_error, (int)rc);
 		} else {
@@ -685,13 +662,13 @@ int entra_request_token(const struct entra_request *rq,
 		char tmp[ENTRA_SUMMARY_MAX];
 
 		snprintf(tmp, sizeof(tmp), "%s", res->summary);
-		fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
+		err_fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
 		    res->attempts, tmp);
 	}
 	goto out;
 
 out_oom:
-	fmt(res->summary, sizeof(res->summary), "token request: out of memory");
+	err_fmt(res->summary, sizeof(res->summary), "token request: out of memory");
 out:
 	if (rq->secret != NULL) {
 		redact(res->summary, sizeof(res->summary), rq->secret,

@@ -34,3 +34,12 @@ void err_prefix(struct err *e, const char *fmt, ...)
 	memcpy(e->msg + n + 2, tail, sizeof(e->msg) - (size_t)n - 2);
 	e->msg[sizeof(e->msg) - 1] = '\0';
 }
+
+void err_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dst, size, fmt, ap);
+	va_end(ap);
+}

@@ -7,6 +7,8 @@
 #ifndef SW_ERR_H
 #define SW_ERR_H
 
+#include <stddef.h>
+
 #define ERR_MSG_MAX 1024
 
 struct err {
@@ -20,5 +22,9 @@ void err_set(struct err *e, const char *fmt, ...)
 /* Prefix the message already in e with "what: ". */
 void err_prefix(struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* snprintf that may truncate, for bounded text meant for people. */
+void err_fmt(char *dst, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,4 +1,5 @@
 #include "jwt.h"
+#include "vault.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,16 +35,6 @@ static int64_t num_claim(const cJSON *obj, const char *key)
 	if (!(d >= 0 && d < 9.2e18))
 		return 0;
 	return (int64_t)d;
-}
-
-static void json_wipe(cJSON *j)
-{
-	for (; j != NULL; j = j->next) {
-		if (j->valuestring != NULL)
-			sodium_memzero(j->valuestring, strlen(j->valuestring));
-		if (j->child != NULL)
-			json_wipe(j->child);
-	}
 }
 
 int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
@@ -142,7 +133,7 @@ int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
 	rv = 0;
 out:
 	if (root != NULL) {
-		json_wipe(root);
+		vault_json_wipe(root);
 		cJSON_Delete(root);
 	}
 	sodium_memzero(bin, cap + 1);

@@ -30,18 +30,6 @@ const char *smtp_stage_name(enum smtp_stage s)
 /* ------------------------------------------------------------------ */
 /* Reply parsing */
 
-/* snprintf that may truncate: the results are bounded text for people. */
-static void fmt(char *dst, size_t size, const char *f, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fmt(char *dst, size_t size, const char *f, ...)
-{
-	va_list ap;
-
-	va_start(ap, f);
-	vsnprintf(dst, size, f, ap);
-	va_end(ap);
-}
 
 /* Copy len bytes of src to dst, control characters as '?'. */
 static void copy_line(char *dst, size_t dstsz, const char *src, size_t len)
@@ -325,13 +313,13 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	if (rc == CURLE_OK && r->stage == SMTP_STAGE_END_OF_DATA &&
 	    r->last.code == 250) {
 		r->ok = true;
-		fmt(r->summary, sizeof(r->summary), "accepted: %s",
+		err_fmt(r->summary, sizeof(r->summary), "accepted: %s",
 		    r->last.line);
 		return;
 	}
 	if (negative) {
 		r->transient = r->last.code < 500;
-		fmt(r->summary, sizeof(r->summary), "refused at %s: %s",
+		err_fmt(r->summary, sizeof(r->summary), "refused at %s: %s",
 		    smtp_stage_name(r->stage), r->last.line);
 		return;
 	}
@@ -348,21 +336,21 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	r->transient = net_curl_transient(rc);
 	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
 	    r->n_replies > 0)
-		fmt(r->summary, sizeof(r->summary),
+		err_fmt(r->summary, sizeof(r->summary),
 		    "the server did not offer STARTTLS; refusing to "
 		    "authenticate without TLS (curl %d)",
 		    (int)rc);
 	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
-		fmt(r->summary, sizeof(r->summary),
+		err_fmt(r->summary, sizeof(r->summary),
 		    "the server did not offer AUTH XOAUTH2 after "
 		    "STARTTLS (it offered: %s)",
 		    r->auth_offered ? r->auth_mechs : "no AUTH");
 	else if (rc != CURLE_OK)
-		fmt(r->summary, sizeof(r->summary),
+		err_fmt(r->summary, sizeof(r->summary),
 		    "failed at %s: %s (curl %d)", smtp_stage_name(r->stage),
 		    r->curl_error, (int)rc);
 	else
-		fmt(r->summary, sizeof(r->summary),
+		err_fmt(r->summary, sizeof(r->summary),
 		    "no acceptance from the server after %s: %s",
 		    smtp_stage_name(r->stage),
 		    r->last.line[0] ? r->last.line : "no reply");
@@ -370,7 +358,7 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 
 static void refuse(struct smtp_result *r, const char *why)
 {
-	fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
+	err_fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
 }
 
 int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,

@@ -44,6 +44,15 @@ int store_prepare(struct store *s, const char *sql, sqlite3_stmt **ret,
 	return 0;
 }
 
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
+		    struct err *e)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, what, e);
+}
+
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);

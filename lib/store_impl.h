@@ -14,6 +14,9 @@ struct store {
 /* Prepare sql; on failure fill e with the SQLite message. */
 int store_prepare(struct store *s, const char *sql, sqlite3_stmt **ret,
 		  struct err *e);
+/* Step a statement that returns no rows, finalize it; 0 or -1 with e. */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
+		    struct err *e);
 /* Fill e from the connection's last error, prefixed with what. */
 int store_fail(struct store *s, const char *what, struct err *e);
 /* Copy a text column into a fixed buffer ("" for NULL). */

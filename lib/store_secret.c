@@ -4,15 +4,6 @@
 
 #include "store_impl.h"
 
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what,
-		     struct err *e)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, what, e);
-}
-
 static int set_ciphertext(struct store *s, const char *table,
 			  const char *where, int64_t id, const char *scope,
 			  const uint8_t *blob, size_t len, struct err *e)
@@ -28,7 +19,7 @@ static int set_ciphertext(struct store *s, const char *table,
 	sqlite3_bind_int64(st, 2, id);
 	if (scope != NULL)
 		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
-	return step_done(s, st, "store ciphertext", e);
+	return store_step_done(s, st, "store ciphertext", e);
 }
 
 /* The row is inserted first so that its id can be bound into the
@@ -55,7 +46,7 @@ int store_secret_add(struct store *s, const struct vault *v,
 	store_bind_text_or_null(st, 4, info->note);
 	sqlite3_bind_int64(st, 5, info->expires_at);
 	sqlite3_bind_int64(st, 6, info->created_at);
-	if (step_done(s, st, "add secret", e))
+	if (store_step_done(s, st, "add secret", e))
 		return -1;
 	info->id = sqlite3_last_insert_rowid(s->db);
 	info->state = SECRET_PENDING;
@@ -158,7 +149,7 @@ int store_secret_set_state(struct store *s, int64_t id,
 		return -1;
 	sqlite3_bind_text(st, 1, secret_state_name(state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(s, st, "change secret state", e);
+	return store_step_done(s, st, "change secret state", e);
 }
 
 int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
@@ -172,7 +163,7 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, credential_id);
-	if (step_done(s, st, "retire active secret", e))
+	if (store_step_done(s, st, "retire active secret", e))
 		return -1;
 	if (store_prepare(s,
 			  "UPDATE secret SET state = 'active', activated_at = ?,"
@@ -183,7 +174,7 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 3, credential_id);
-	return step_done(s, st, "activate secret", e);
+	return store_step_done(s, st, "activate secret", e);
 }
 
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
@@ -200,7 +191,7 @@ int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
 	sqlite3_bind_int(st, 2, ok ? 1 : 0);
 	store_bind_text_or_null(st, 3, detail);
 	sqlite3_bind_int64(st, 4, id);
-	return step_done(s, st, "record test", e);
+	return store_step_done(s, st, "record test", e);
 }
 
 /* Decrypt one blob under old and encrypt it under new_key, same ad. */

@@ -3,15 +3,6 @@
 
 #include "store_impl.h"
 
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what,
-		     struct err *e)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_fail(s, what, e);
-}
-
 int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
 		       const int *thresholds, int n, int64_t now,
 		       struct err *e)
@@ -52,7 +43,7 @@ int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
 	sqlite3_bind_int64(st, 1, first_try_at);
 	sqlite3_bind_int64(st, 2, next_try_at);
 	sqlite3_bind_int64(st, 3, id);
-	return step_done(s, st, "schedule switch", e);
+	return store_step_done(s, st, "schedule switch", e);
 }
 
 int store_cred_count(struct store *s, int64_t credential_id,
@@ -74,7 +65,7 @@ int store_cred_count(struct store *s, int64_t credential_id,
 	sqlite3_bind_int64(st, 1, delta);
 	sqlite3_bind_int64(st, 2, check_at);
 	sqlite3_bind_int64(st, 3, credential_id);
-	return step_done(s, st, "count", e);
+	return store_step_done(s, st, "count", e);
 }
 
 int store_counter_add(struct store *s, const char *name, int64_t delta,
@@ -89,7 +80,7 @@ int store_counter_add(struct store *s, const char *name, int64_t delta,
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, delta);
-	return step_done(s, st, "count", e);
+	return store_step_done(s, st, "count", e);
 }
 
 int64_t store_counter_get(struct store *s, const char *name)
@@ -130,7 +121,7 @@ int store_outbox_add(struct store *s, enum outbox_kind kind,
 	else
 		sqlite3_bind_null(st, 5);
 	sqlite3_bind_text(st, 6, payload ? payload : "{}", -1, SQLITE_STATIC);
-	return step_done(s, st, "queue delivery", e);
+	return store_step_done(s, st, "queue delivery", e);
 }
 
 int store_outbox_due(struct store *s, int64_t now, size_t max,
@@ -211,7 +202,7 @@ int store_outbox_done(struct store *s, int64_t id, int64_t now,
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
-	return step_done(s, st, "mark delivered", e);
+	return store_step_done(s, st, "mark delivered", e);
 }
 
 int store_outbox_retry(struct store *s, int64_t id, int64_t now,
@@ -230,7 +221,7 @@ int store_outbox_retry(struct store *s, int64_t id, int64_t now,
 	sqlite3_bind_int64(st, 2, next_at);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite3_bind_int64(st, 4, id);
-	return step_done(s, st, "reschedule delivery", e);
+	return store_step_done(s, st, "reschedule delivery", e);
 }
 
 int store_token_get(struct store *s, const struct vault *v, int64_t secret_id,
@@ -286,5 +277,5 @@ int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
 	sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, expires_at);
 	sqlite3_bind_blob(st, 4, blob, (int)blen, free);
-	return step_done(s, st, "cache token", e);
+	return store_step_done(s, st, "cache token", e);
 }

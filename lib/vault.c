@@ -1,5 +1,6 @@
 #include "vault.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -388,4 +389,14 @@ void vault_ad_token(char out[VAULT_AD_MAX], int64_t secret_id,
 int vault_equal(const void *a, const void *b, size_t len)
 {
 	return sodium_memcmp(a, b, len) == 0;
+}
+
+void vault_json_wipe(cJSON *j)
+{
+	for (; j != NULL; j = j->next) {
+		if (j->valuestring != NULL)
+			sodium_memzero(j->valuestring, strlen(j->valuestring));
+		if (j->child != NULL)
+			vault_json_wipe(j->child);
+	}
 }

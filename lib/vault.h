@@ -83,6 +83,11 @@ void vault_ad_secret(char out[VAULT_AD_MAX], int64_t credential_id,
 void vault_ad_token(char out[VAULT_AD_MAX], int64_t secret_id,
 		    const char *scope);
 
+struct cJSON;
+/* Zero every string in a parsed JSON tree before it is freed (a token
+ * reply holds the access token). j may be NULL. */
+void vault_json_wipe(struct cJSON *j);
+
 /* Constant-time equality of two buffers of length len. */
 int vault_equal(const void *a, const void *b, size_t len);
 

@@ -182,7 +182,7 @@ class TestCrash(DaemonCase):
                            f"+{100 + i}d", input=value + "\n")
             self.assertEqual(r.returncode, 0, r.stderr)
             p = self.daemon()
-            time.sleep(rng.uniform(0.0, 0.25))
+            time.sleep(rng.uniform(0.0, 0.4))
             p.kill()
             p.wait(timeout=10)
             self.check_invariants(len(secrets))

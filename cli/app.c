@@ -36,8 +36,10 @@ int app_config(struct app *app)
 	struct err e;
 
 	config_choose(app->config_opt, &path, &required);
-	if (config_load(path, &app->cfg, &e))
-		return app_fail_err(app, &e) ? -1 : -1;
+	if (config_load(path, &app->cfg, &e)) {
+		app_fail_err(app, &e);
+		return -1;
+	}
 	return 0;
 }
 
@@ -109,11 +111,10 @@ int app_bad_args(struct app *app)
 }
 
 int app_getopt(struct app *app, int argc, char **argv,
-	       const struct option *opts, const char *usage)
+	       const struct option *opts)
 {
 	int c;
 
-	(void)usage;
 	opterr = 0;
 	c = getopt_long(argc, argv, "", opts, NULL);
 	if (c == '?') {

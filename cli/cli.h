@@ -52,7 +52,7 @@ void app_close(struct app *app);
 #define OPT_JSON 1001
 #define OPT_NOW 1002
 int app_getopt(struct app *app, int argc, char **argv,
-	       const struct option *opts, const char *usage);
+	       const struct option *opts);
 /* Handle the common options; returns 1 when handled, -1 on a bad value. */
 int app_common_opt(struct app *app, int c, const char *usage);
 

@@ -72,7 +72,7 @@ int cmd_check(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, dry = 0, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 'n')
 			dry = 1;
 		else if (app_common_opt(app, opt, usage) != 1)

@@ -139,7 +139,7 @@ static int cred_add(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		int common = app_common_opt(app, opt, usage);
 		if (common < 0 || opt == '?' ||
 		    (common == 0 && cred_field(app, &c, opt, optarg)))
@@ -231,7 +231,7 @@ static int cred_list(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 'n')
 			ctx.names = 1;
 		else if (app_common_opt(app, opt, usage) != 1)
@@ -262,7 +262,7 @@ static int one_name(struct app *app, int argc, char **argv, int *force)
 		{0}};
 	int opt;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 'f' && force != NULL)
 			*force = 1;
 		else if (app_common_opt(app, opt, usage) != 1)

@@ -44,7 +44,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 	int c, key_created, kcv_written;
 	struct err e;
 
-	while ((c = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((c = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, c, usage) != 1)
 			return 1;
 	if (optind != argc)

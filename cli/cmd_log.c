@@ -60,7 +60,7 @@ int cmd_log(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 's') {
 			if (timefmt_parse_when(optarg, app->now, &since, &e))
 				return app_fail(app, "--since: %s", e.msg);

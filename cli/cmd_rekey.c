@@ -20,7 +20,7 @@ int cmd_rekey(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	if (optind != argc)

@@ -52,7 +52,7 @@ int cmd_rotate(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 's') {
 			if (num_parse_i64(optarg, 1, INT64_MAX, &id))
 				return app_fail(app, "--secret '%.40s' is not a "

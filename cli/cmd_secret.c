@@ -49,7 +49,7 @@ static int parse_add(struct app *app, int argc, char **argv,
 		{0}};
 	int opt;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 'e')
 			a->expires = optarg;
 		else if (opt == 'k')
@@ -269,7 +269,7 @@ static int secret_list(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	if (optind < argc - 1)
@@ -304,7 +304,7 @@ static int secret_retire(struct app *app, int argc, char **argv)
 	int64_t id;
 	int opt, rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	if (optind != argc - 2)

@@ -105,11 +105,13 @@ int cmd_status(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
 			return 3;
-	if (optind < argc - 1)
-		return app_bad_args(app) ? 3 : 3;
+	if (optind < argc - 1) {
+		app_bad_args(app);
+		return 3;
+	}
 	if (optind == argc - 1)
 		name = argv[optind];
 	if (app_open(app, 0))

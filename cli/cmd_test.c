@@ -49,7 +49,7 @@ static int parse(struct app *app, int argc, char **argv, const char *usage,
 	struct err e;
 	int opt;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 's') {
 			if (num_parse_i64(optarg, 1, INT64_MAX, &a->secret_id))
 				return app_fail(app, "--secret '%.40s' is not a "

@@ -22,7 +22,7 @@ int cmd_token(struct app *app, int argc, char **argv)
 	int64_t exp;
 	int opt, rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts, usage)) != -1)
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	if (optind != argc - 1)

@@ -566,6 +566,12 @@ int entra_request_token(const struct entra_request *rq,
 		    "scope are all required");
 		return -1;
 	}
+	/* Every caller gets libcurl's wiping allocator (net.c). */
+	if (net_global_init(&e) != 0) {
+		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
+		    e.msg);
+		return -1;
+	}
 	if ((h = curl_easy_init()) == NULL) {
 		err_fmt(res->summary, sizeof(res->summary),
 		    "token request: cannot create a curl handle");

@@ -208,7 +208,12 @@ static int check_exists(const char *path, struct err *e)
 
 static int configure(struct store *s, struct err *e)
 {
+	int persist = 1;
+
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	/* Keep the -wal and -shm files between processes: each short CLI
+	 * run would otherwise create, sync and delete them again. */
+	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	sqlite3_extended_result_codes(s->db, 1);
 	return exec(s,
 		    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; "

@@ -262,6 +262,7 @@ int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
 	sqlite3_stmt *st;
 	uint8_t *blob;
 	size_t blen;
+	int rc;
 
 	vault_ad_token(ad, secret_id, scope);
 	if (vault_encrypt(v, token, len, ad, &blob, &blen, e))
@@ -277,5 +278,10 @@ int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
 	sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, expires_at);
 	sqlite3_bind_blob(st, 4, blob, (int)blen, free);
-	return store_step_done(s, st, "cache token", e);
+	/* A cached token lost to a power cut is simply fetched again: no
+	 * need for the full sync that registered secrets get. */
+	sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	rc = store_step_done(s, st, "cache token", e);
+	sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	return rc;
 }

@@ -269,6 +269,11 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 30
 
+    def setup(self):
+        # Replies are small: without this each waits for a delayed ACK.
+        fc.set_nodelay(self.request)
+        super().setup()
+
     def log_message(self, fmt, *args):
         pass
 

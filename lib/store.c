@@ -212,12 +212,15 @@ static int configure(struct store *s, struct err *e)
 
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	/* Keep the -wal and -shm files between processes: each short CLI
-	 * run would otherwise create, sync and delete them again. */
+	 * run would otherwise create, sync and delete them again. The WAL is
+	 * truncated to nothing at the last close (journal_size_limit = 0),
+	 * so the next process has no old frames to recover and copy back. */
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	sqlite3_extended_result_codes(s->db, 1);
 	return exec(s,
 		    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; "
-		    "PRAGMA journal_mode = WAL; PRAGMA secure_delete = ON",
+		    "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 0; "
+		    "PRAGMA secure_delete = ON",
 		    "configure database", e);
 }
 

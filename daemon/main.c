@@ -55,7 +55,10 @@ static int lock_store(const char *db, struct err *e)
 	char path[PATH_MAX];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s.lock", db);
+	if (snprintf(path, sizeof(path), "%s.lock", db) >= (int)sizeof(path)) {
+		err_set(e, "database path too long: %s", db);
+		return -1;
+	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err_set(e, "cannot open %s: %s", path, strerror(errno));

@@ -67,14 +67,13 @@ void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
 
 static void outcome(const struct probe_result *pr, char *out, size_t size)
 {
+	/* Bounded: a long summary is cut, the detail is for people. */
 	if (pr->ok)
-		snprintf(out, size, "passed");
+		err_fmt(out, size, "passed");
 	else if (pr->has_diag)
-		snprintf(out, size, "%s: %s", pr->diag.step,
-			 pr->diag.summary);
+		err_fmt(out, size, "%s: %s", pr->diag.step, pr->diag.summary);
 	else
-		snprintf(out, size, "failed at %s",
-			 probe_step_name(pr->failed));
+		err_fmt(out, size, "failed at %s", probe_step_name(pr->failed));
 }
 
 int watch_record_test(struct watch_ctx *w, const struct cred *c,

@@ -56,8 +56,13 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
 
-	snprintf(dst, size, "%s", t ? (const char *)t : "");
+	if (n >= size)
+		n = size - 1;
+	if (n > 0)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
 }
 
 int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
@@ -238,7 +243,8 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+				    SQLITE_OPEN_NOMUTEX, /* one thread each */
 			    NULL) != SQLITE_OK) {
 		store_fail(s, "open database", e);
 		goto fail;

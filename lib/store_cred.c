@@ -163,8 +163,31 @@ int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 	"FROM credential c "                                                 \
 	"LEFT JOIN secret s ON s.credential_id = c.id "                     \
 	"AND s.state IN ('active', 'pending') " where                       \
-	" ORDER BY c.name, s.state = 'active' DESC, s.created_at DESC, "    \
-	"s.id DESC"
+	" ORDER BY c.name"
+
+static int newer(const struct secret_info *a, const struct secret_info *b)
+{
+	return a->created_at != b->created_at ? a->created_at > b->created_at
+					      : a->id > b->id;
+}
+
+/* Keep pending[] newest first, and only the newest few: sorting here
+ * lets the query walk the name index instead of sorting every row. */
+static void pending_insert(struct cred_view *v, const struct secret_info *si)
+{
+	int i = v->npending;
+
+	if (i == STORE_VIEW_PENDING_MAX) {
+		if (!newer(si, &v->pending[i - 1]))
+			return;
+		i--;
+	} else {
+		v->npending++;
+	}
+	for (; i > 0 && newer(si, &v->pending[i - 1]); i--)
+		v->pending[i] = v->pending[i - 1];
+	v->pending[i] = *si;
+}
 
 static void view_add_secret(struct cred_view *v, sqlite3_stmt *st)
 {
@@ -181,8 +204,8 @@ static void view_add_secret(struct cred_view *v, sqlite3_stmt *st)
 	if (si.state == SECRET_ACTIVE) {
 		v->has_active = 1;
 		v->active = si;
-	} else if (v->npending < STORE_VIEW_PENDING_MAX) {
-		v->pending[v->npending++] = si;
+	} else {
+		pending_insert(v, &si);
 	}
 }
 

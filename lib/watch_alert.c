@@ -159,6 +159,22 @@ static int64_t retry_at(const struct watch_ctx *w, const struct outbox_row *row)
 	return w->now + wait;
 }
 
+/* The audit trail gets every delivery's outcome, channel by channel. */
+static int record(struct watch_ctx *w, const struct outbox_row *row,
+		  const char *kind, const char *error, struct err *e)
+{
+	cJSON *p = cJSON_Parse(row->payload);
+	int rc;
+
+	rc = watch_event(w, p ? str(p, "credential") : NULL, row->secret_id,
+			 kind, e, "channel",
+			 row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel,
+			 "event", p ? str(p, "event") : NULL, "error", error,
+			 NULL);
+	cJSON_Delete(p);
+	return rc;
+}
+
 static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 		  const char *error, struct watch_report *r, struct err *e)
 {
@@ -167,7 +183,11 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 
 	if (ok) {
 		r->delivered++;
-		return store_outbox_done(w->store, row->id, w->now, e);
+		return store_outbox_done(w->store, row->id, w->now, e) ||
+		       record(w, row,
+			      row->kind == OUTBOX_DEPLOY ? "deployed"
+							 : "alert-delivered",
+			      NULL, e);
 	}
 	r->delivery_failures++;
 	next = retry_at(w, row);
@@ -176,13 +196,12 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 	if (store_outbox_retry(w->store, row->id, w->now, next, error, e) ||
 	    store_counter_add(w->store, "alert_delivery_failures", 1, e))
 		return -1;
-	if (next == 0)
-		return store_event_add(w->store, w->now, NULL, row->secret_id,
-				       row->kind == OUTBOX_DEPLOY
-					       ? "deploy-abandoned"
-					       : "alert-abandoned",
-				       NULL, e);
-	return 0;
+	return record(w, row,
+		      next == 0 ? (row->kind == OUTBOX_DEPLOY ? "deploy-abandoned"
+							      : "alert-abandoned")
+				: (row->kind == OUTBOX_DEPLOY ? "deploy-failed"
+							      : "alert-failed"),
+		      error, e);
 }
 
 int watch_deliver(struct watch_ctx *w, struct watch_report *r,

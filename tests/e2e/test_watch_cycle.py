@@ -115,8 +115,12 @@ class TestSwitch(CycleCase):
         self.assertEqual(events.count("switched"), 2)  # first + second
         _, log = self.w.s.json("log", "mail")
         kinds = [e["kind"] for e in log["events"]]
-        for k in ("secret-added", "test-passed", "switched"):
+        for k in ("secret-added", "test-passed", "switched",
+                  "alert-delivered", "deployed"):
             self.assertIn(k, kinds)
+        channels = {e["detail"]["channel"] for e in log["events"]
+                    if e["kind"] == "alert-delivered"}
+        self.assertEqual(channels, {"log", "email", "webhook"})
         # A second check has nothing more to switch or deploy.
         os.unlink(self.hook_out)
         self.check(self.t0 + 120)
@@ -189,6 +193,12 @@ class TestChannels(CycleCase):
         self.assertEqual(len(warning_mails(self.w)), 1)
         self.assertEqual(delivered(self.w), [])
         self.assertTrue(self.w.webhook.requests())  # it was tried
+        _, log = self.w.s.json("log", "mail")
+        failed = [e["detail"] for e in log["events"]
+                  if e["kind"] == "alert-failed"]
+        self.assertTrue(failed)
+        self.assertEqual({f["channel"] for f in failed}, {"webhook"})
+        self.assertIn("503", failed[0]["error"])
         self.w.webhook.set_scenario({"mode": "ok"})
         self.check(self.t0 + 3600)
         ok = [b["event"] for b in delivered(self.w)]

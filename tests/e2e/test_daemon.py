@@ -124,6 +124,26 @@ class TestSignals(DaemonCase):
         self.assertIn("bogus", err)
         del n
 
+    def test_sigterm_mid_cycle_stops_fast_and_leaves_no_half_switch(self):
+        self.w.add_secret(S1, "+100d")
+        # The token request hangs: the cycle is in the middle of a switch.
+        self.w.entra.update_scenario(fault="slow", slow_seconds=20)
+        p = self.daemon()
+        self.addCleanup(p.kill)
+        time.sleep(1.5)  # start-up takes milliseconds; now it waits on Entra
+        self.assertIsNone(p.poll())
+        t = time.time()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=5)
+        self.assertLess(time.time() - t, 1.0)
+        _, doc = self.w.s.json("secret", "list", "mail")
+        self.assertEqual([s["state"] for s in doc["secrets"]], ["pending"])
+        # A restart completes the switch.
+        self.w.entra.update_scenario(fault=None)
+        self.once()
+        _, doc = self.w.s.json("secret", "list", "mail")
+        self.assertEqual([s["state"] for s in doc["secrets"]], ["active"])
+
     def test_second_daemon_refused(self):
         self.w.add_secret(S1, "+100d")
         p = self.daemon()

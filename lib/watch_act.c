@@ -95,7 +95,7 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 			e, "mode", token_only ? "token" : "send", "outcome",
 			detail, "step", pr->has_diag ? pr->diag.step : NULL,
 			"evidence", pr->has_diag ? pr->diag.evidence : NULL,
-			NULL) ||
+			WATCH_END) ||
 	    (pr->token.value != NULL &&
 	     store_token_put(w->store, w->vault, si->id, cloud_outlook_scope(c),
 			     pr->token.value, pr->token.len,
@@ -164,7 +164,7 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 	if (store_secret_activate(w->store, v->cred.id, si->id, w->now, e) ||
 	    store_cred_count(w->store, v->cred.id, "switches", 1, w->now, e) ||
 	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
-			"hint", si->hint, NULL) ||
+			"hint", si->hint, WATCH_END) ||
 	    watch_alert_queue(w, &v->cred, si, "switched", "ok", msg, e) ||
 	    (w->cfg->deploy_hook[0] &&
 	     store_outbox_add(w->store, OUTBOX_DEPLOY, NULL, v->cred.id, si->id,
@@ -209,7 +209,7 @@ static int switch_failed(struct watch_ctx *w, const struct cred_view *v,
 		return -1;
 	if (store_secret_set_state(w->store, si->id, SECRET_FAILED, e) ||
 	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
-			pr->has_diag ? pr->diag.step : NULL, NULL) ||
+			pr->has_diag ? pr->diag.step : NULL, WATCH_END) ||
 	    watch_alert_queue(w, &v->cred, si, "switch-failed", "critical", msg,
 			      e)) {
 		store_rollback(w->store);
@@ -333,7 +333,7 @@ static int act_warn(struct watch_ctx *w, const struct cred_view *v,
 			       w->cfg->warn_days, w->cfg->nwarn_days, w->now,
 			       e) ||
 	    watch_event(w, v->cred.name, si->id, "warning", e, "threshold_days",
-			th, "level", level, NULL) ||
+			th, "level", level, WATCH_END) ||
 	    watch_alert_queue(w, &v->cred, si,
 			      a->threshold == 0 ? "expired" : "expiry-warning",
 			      level, msg, e)) {

@@ -170,7 +170,7 @@ static int record(struct watch_ctx *w, const struct outbox_row *row,
 			 kind, e, "channel",
 			 row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel,
 			 "event", p ? str(p, "event") : NULL, "error", error,
-			 NULL);
+			 WATCH_END);
 	cJSON_Delete(p);
 	return rc;
 }

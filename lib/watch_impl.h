@@ -19,7 +19,8 @@ int watch_act(struct watch_ctx *w, const struct cred_view *v,
 	      const struct action *a, struct watch_report *r, struct err *e);
 
 /* Record an audit event with a JSON detail built from key/value pairs:
- * NULL-terminated list of (key, string value). */
+ * (key, string value)... WATCH_END. A NULL value is stored as "". */
+#define WATCH_END ((const char *)NULL)
 int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
 		const char *kind, struct err *e, ...);
 

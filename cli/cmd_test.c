@@ -1,4 +1,5 @@
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -72,49 +73,37 @@ static int parse(struct app *app, int argc, char **argv, const char *usage,
 	return 0;
 }
 
-struct pick {
-	int64_t want;
-	struct secret_info si;
-	int found;
-};
-
-/* The secret to test: --secret, else the active one, else the newest
- * pending one. */
-static int pick_one(void *ctx, const struct cred_view *v)
+/* The secret to test: want (a secret ID), else the active one, else the
+ * newest pending one. */
+static int find_secret(struct app *app, const struct cred *c, int64_t want,
+		       struct secret_info *ret, struct err *e)
 {
-	struct pick *p = ctx;
-	int untested;
-	const struct secret_info *si = policy_secret_in_use(v, &untested);
+	const struct secret_info *si;
+	struct cred_view *v;
+	int untested, found;
 
-	if (p->want == 0 && si != NULL) {
-		p->si = *si;
-		p->found = 1;
+	if (want != 0) {
+		if (store_secret_get(app->store, want, ret, e))
+			return -1;
+		if (ret->credential_id == c->id)
+			return 0;
+		err_set(e, "secret #%lld does not belong to %s",
+			(long long)want, c->name);
+		return -1;
 	}
-	return 1;
-}
-
-static int find_secret(struct app *app, const struct cred *c,
-		       struct pick *p, struct err *e)
-{
-	if (p->want != 0) {
-		if (store_secret_get(app->store, p->want, &p->si, e))
-			return -1;
-		if (p->si.credential_id != c->id) {
-			err_set(e, "secret #%lld does not belong to %s",
-				(long long)p->want, c->name);
-			return -1;
-		}
+	if (store_view_get(app->store, c->name, &v, e))
+		return -1;
+	si = policy_secret_in_use(v, &untested);
+	found = si != NULL;
+	if (found)
+		*ret = *si;
+	free(v);
+	if (found)
 		return 0;
-	}
-	if (store_view_each(app->store, c->name, pick_one, p, e))
-		return -1;
-	if (!p->found) {
-		err_set(e, "%s has no secret to test: register one with "
-			   "'secretwatch secret add %s --expires WHEN'",
-			c->name, c->name);
-		return -1;
-	}
-	return 0;
+	err_set(e, "%s has no secret to test: register one with 'secretwatch "
+		   "secret add %s --expires WHEN'",
+		c->name, c->name);
+	return -1;
 }
 
 static int run(struct app *app, int argc, char **argv, int doctor)
@@ -122,7 +111,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	struct test_args a = {0};
 	struct probe_result pr;
 	struct watch_ctx w;
-	struct pick p = {0};
+	struct secret_info si;
 	struct cred c;
 	struct err e;
 	cJSON *o;
@@ -131,14 +120,13 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	if (parse(app, argc, argv, doctor ? doctor_usage : test_usage, &a) ||
 	    app_open(app, 1))
 		return 1;
-	p.want = a.secret_id;
 	if (store_cred_get(app->store, argv[optind], &c, &e) ||
-	    find_secret(app, &c, &p, &e)) {
+	    find_secret(app, &c, a.secret_id, &si, &e)) {
 		app_close(app);
 		return app_fail_err(app, &e);
 	}
 	app_watch_ctx(app, &w);
-	rc = watch_test(&w, &c, &p.si, a.token_only, a.to, &pr, &e);
+	rc = watch_test(&w, &c, &si, a.token_only, a.to, &pr, &e);
 	app_close(app);
 	if (rc < 0) {
 		probe_result_free(&pr);
@@ -147,13 +135,13 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	if (app->json) {
 		o = render_probe_json(&pr);
 		cJSON_AddStringToObject(o, "credential", c.name);
-		cJSON_AddNumberToObject(o, "secret_id", (double)p.si.id);
-		cJSON_AddStringToObject(o, "hint", p.si.hint);
+		cJSON_AddNumberToObject(o, "secret_id", (double)si.id);
+		cJSON_AddStringToObject(o, "hint", si.hint);
 		app_print_json(o);
 	} else {
 		printf("%s %s with secret #%lld (%s~): %s\n",
-		       doctor ? "doctor" : "test", c.name, (long long)p.si.id,
-		       p.si.hint, pr.ok ? "all steps passed" : "FAILED");
+		       doctor ? "doctor" : "test", c.name, (long long)si.id,
+		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
 	}
 	probe_result_free(&pr);

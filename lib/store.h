@@ -73,6 +73,9 @@ typedef int (*store_view_fn)(void *ctx, const struct cred_view *v);
  * non-zero. An unknown name is an error. */
 int store_view_each(struct store *s, const char *name, store_view_fn fn,
 		    void *ctx, struct err *e);
+/* One credential's view in *ret, malloc'd (free with free()). */
+int store_view_get(struct store *s, const char *name, struct cred_view **ret,
+		   struct err *e);
 
 /* Secrets. store_secret_add inserts a pending secret and encrypts value
  * bound to the new row; sets ret->id and ret->state. */

@@ -258,3 +258,26 @@ out:
 	free(v);
 	return ret;
 }
+
+static int copy_view(void *ctx, const struct cred_view *v)
+{
+	**(struct cred_view **)ctx = *v;
+	return 1;
+}
+
+int store_view_get(struct store *s, const char *name, struct cred_view **ret,
+		   struct err *e)
+{
+	struct cred_view *v = malloc(sizeof(*v));
+
+	if (v == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	if (store_view_each(s, name, copy_view, &v, e)) {
+		free(v);
+		return -1;
+	}
+	*ret = v;
+	return 0;
+}

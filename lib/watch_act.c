@@ -387,32 +387,17 @@ int watch_act(struct watch_ctx *w, const struct cred_view *v,
 	}
 }
 
-struct one_view {
-	struct cred_view *v;
-};
-
-static int copy_view(void *ctx, const struct cred_view *v)
-{
-	*((struct one_view *)ctx)->v = *v;
-	return 1;
-}
-
 int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
 		 struct probe_result *pr, struct err *e)
 {
 	struct watch_report r = {0};
-	struct cred_view *v = malloc(sizeof(*v));
-	struct one_view ov = {v};
 	const struct secret_info *cand;
+	struct cred_view *v;
 	int rc = -1;
 
 	memset(pr, 0, sizeof(*pr));
-	if (v == NULL) {
-		err_set(e, "out of memory");
+	if (store_view_get(w->store, c->name, &v, e))
 		return -1;
-	}
-	if (store_view_each(w->store, c->name, copy_view, &ov, e))
-		goto out;
 	cand = policy_switch_candidate(v);
 	if (secret_id == 0 && cand == NULL && v->npending > 0)
 		cand = &v->pending[0];
@@ -432,21 +417,18 @@ out:
 static int active_secret(struct watch_ctx *w, const struct cred *c,
 			 struct secret_info *ret, struct err *e)
 {
-	struct cred_view *v = malloc(sizeof(*v));
-	struct one_view ov = {v};
+	struct cred_view *v;
 	int rc = -1;
 
-	if (v == NULL)
+	if (store_view_get(w->store, c->name, &v, e))
 		return -1;
-	if (store_view_each(w->store, c->name, copy_view, &ov, e) == 0) {
-		if (v->has_active) {
-			*ret = v->active;
-			rc = 0;
-		} else {
-			err_set(e, "%s has no active secret: test a pending "
-				   "one with 'secretwatch rotate %s'",
-				c->name, c->name);
-		}
+	if (v->has_active) {
+		*ret = v->active;
+		rc = 0;
+	} else {
+		err_set(e, "%s has no active secret: test a pending one with "
+			   "'secretwatch rotate %s'",
+			c->name, c->name);
 	}
 	free(v);
 	return rc;

@@ -47,11 +47,19 @@ class TestInit(ScratchCase):
         for cmd in (["init"], ["cred", "add"], ["cred", "list"],
                     ["cred", "show"], ["cred", "rm"], ["secret", "add"],
                     ["secret", "list"], ["secret", "retire"], ["status"],
-                    ["log"], ["rekey"], ["cred"], ["secret"]):
+                    ["log"], ["rekey"], ["cred"], ["secret"], ["check"],
+                    ["test"], ["doctor"], ["rotate"], ["token"]):
             r = subprocess.run([SW, *cmd, "--help"], capture_output=True,
                                text=True)
             self.assertEqual(r.returncode, 0, cmd)
             self.assertIn("usage:", r.stdout, cmd)
+        r = subprocess.run([swtest.SWD, "--help"], capture_output=True,
+                           text=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("usage: secretwatchd", r.stdout)
+        r = subprocess.run([swtest.SWD, "--version"], capture_output=True,
+                           text=True)
+        self.assertRegex(r.stdout, r"^secretwatchd \d+\.\d+\.\d+\n$")
 
 
 class TestSecrets(ScratchCase):

@@ -141,6 +141,22 @@ class TestSwitch(CycleCase):
         self.assertNotIn(S1, text)
 
 
+class TestDryRun(CycleCase):
+    def test_dry_run_says_what_is_due_and_changes_nothing(self):
+        self.w.add_secret(S1, "+10d")
+        before = self.w.s.db_hash()
+        n_entra = len(self.w.entra.requests())
+        r = self.check(self.t0, "--dry-run")
+        self.assertIn("would test secret #1 and switch to it", r.stderr)
+        self.assertIn("would warn", r.stderr)
+        self.assertIn("dry run:", r.stdout)
+        self.assertEqual(self.w.s.db_hash(), before)
+        self.assertEqual(len(self.w.entra.requests()), n_entra)
+        self.assertEqual(self.w.webhook.requests(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.w.s.dir,
+                                                     "sw.prom")))
+
+
 class TestPropagation(CycleCase):
     def setUp(self):
         super().setUp()

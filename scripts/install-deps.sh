@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config
 libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev libinih-dev
 libsystemd-dev libcmocka-dev
-python3 python3-aiosmtpd openssl curl sqlite3 faketime valgrind
+python3 openssl curl sqlite3 faketime valgrind
 scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc"
 
 missing=""

@@ -188,7 +188,9 @@ static void parse_description(const char *d, struct entra_result *res)
 		     true);
 }
 
-/* expires_in: a JSON number or, from older endpoints, a numeric string. */
+/* expires_in: a JSON number or, from older endpoints, a numeric string;
+ * at least one whole second, since a token that is expired when it
+ * arrives is no token. */
 static int parse_expires_in(const cJSON *obj, int64_t *ret)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, "expires_in");
@@ -197,13 +199,13 @@ static int parse_expires_in(const cJSON *obj, int64_t *ret)
 	if (cJSON_IsNumber(it)) {
 		double d = cJSON_GetNumberValue(it);
 
-		if (!(d >= 0 && d <= 10L * 365 * 86400))
+		if (!(d >= 1 && d <= 10L * 365 * 86400))
 			return -1;
 		*ret = (int64_t)d;
 		return 0;
 	}
 	if (cJSON_IsString(it) &&
-	    num_parse_i64(it->valuestring, 0, 10L * 365 * 86400, &v) == 0) {
+	    num_parse_i64(it->valuestring, 1, 10L * 365 * 86400, &v) == 0) {
 		*ret = v;
 		return 0;
 	}

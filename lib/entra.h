@@ -94,11 +94,11 @@ int entra_token_dup(const struct entra_token *src, struct entra_token *ret,
 
 /* Parse one token endpoint reply: status is the HTTP status, body the len
  * bytes of the body (need not be NUL-terminated; may hold anything). On a
- * 200 with an access_token and expires_in (a number or a numeric string)
- * returns 0, fills res (ok set) and puts the token into *ret_token, which
- * the caller frees with entra_token_free(); expires_at is now +
- * expires_in. Otherwise returns -1 with res filled: the OAuth error when
- * the body is one, transient set for 429 and 5xx, and *ret_token left
+ * 200 with an access_token and expires_in (a number or a numeric string,
+ * at least 1 s) returns 0, fills res (ok set) and puts the token into
+ * *ret_token, which the caller frees with entra_token_free(); expires_at
+ * is now + expires_in. Otherwise returns -1 with res filled: the OAuth error
+ * when the body is one, transient set for 429 and 5xx, and *ret_token left
  * empty. res->attempts, waited_ms and the curl fields are left as they
  * were. Temporary copies of the token are wiped; the body is not (it is
  * the caller's). */

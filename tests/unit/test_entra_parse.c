@@ -84,6 +84,34 @@ static void test_expires_in_string(void **state)
 			 -1);
 }
 
+/* A token that is expired on arrival (found by fuzz_entra) is refused:
+ * expires_at would be now, not after it. */
+static void test_expires_in_zero(void **state)
+{
+	static const char *const bodies[] = {
+	    "{\"expires_in\":0,\"access_token\":\"abc.def.ghi\"}",
+	    "{\"expires_in\":\"0\",\"access_token\":\"abc.def.ghi\"}",
+	    "{\"expires_in\":0.5,\"access_token\":\"abc.def.ghi\"}",
+	    "{\"expires_in\":-0,\"access_token\":\"abc.def.ghi\"}",
+	};
+	struct entra_result res;
+	struct entra_token tok;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		assert_int_equal(parse(200, bodies[i], &res, &tok), -1);
+		assert_null(tok.value);
+		assert_false(res.ok);
+		assert_non_null(strstr(res.summary, "expires_in"));
+	}
+	assert_int_equal(parse(200,
+			       "{\"expires_in\":1,\"access_token\":\"abc\"}",
+			       &res, &tok),
+			 0);
+	assert_int_equal(tok.expires_at, NOW + 1);
+	entra_token_free(&tok);
+}
+
 static void test_missing_token(void **state)
 {
 	struct entra_result res;
@@ -438,6 +466,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_success),
 	    cmocka_unit_test(test_expires_in_string),
+	    cmocka_unit_test(test_expires_in_zero),
 	    cmocka_unit_test(test_missing_token),
 	    cmocka_unit_test(test_7000222_current),
 	    cmocka_unit_test(test_7000222_legacy_crlf),

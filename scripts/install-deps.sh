@@ -7,7 +7,8 @@ PKGS="build-essential cmake pkg-config
 libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev libinih-dev
 libsystemd-dev libcmocka-dev
 python3 openssl curl sqlite3 faketime valgrind
-scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc"
+scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc
+clang libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

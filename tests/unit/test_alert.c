@@ -16,6 +16,8 @@
 #include <cJSON.h>
 #include <cmocka.h>
 
+#include "slurp.h"
+
 #include "alert.h"
 #include "config.h"
 #include "cred.h"
@@ -299,23 +301,6 @@ static void write_script(const char *path, const char *body)
 	fprintf(f, "#!/bin/sh\n%s", body);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(chmod(path, 0755), 0);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
 }
 
 /* The lines of an `env` dump, one per variable, sorted by the caller's

@@ -79,21 +79,23 @@ static void fail_at(struct probe_result *r, enum probe_step_id id)
 /* The step a token failure belongs to, by its diagnosis. */
 static enum probe_step_id token_step(struct probe_result *r)
 {
-	const char *s = r->diag.step;
-
-	if (strcmp(s, "client-id") == 0 || strcmp(s, "app-disabled") == 0)
+	switch (r->diag.step) {
+	case DIAG_STEP_CLIENT_ID:
+	case DIAG_STEP_APP_DISABLED:
 		return PROBE_APP;
-	if (strcmp(s, "scope") == 0 || strcmp(s, "conditional-access") == 0) {
+	case DIAG_STEP_SCOPE:
+	case DIAG_STEP_CONDITIONAL_ACCESS:
 		step_set(r, PROBE_SECRET, PROBE_SKIPPED,
 			 "not known: the token was refused before");
 		return PROBE_ROLE;
-	}
-	if (strcmp(s, "secret-value") == 0 ||
-	    strcmp(s, "secret-expired") == 0 ||
-	    strcmp(s, "secret-missing") == 0 || strcmp(s, "unknown") == 0)
+	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_EXPIRED:
+	case DIAG_STEP_SECRET_MISSING:
+	case DIAG_STEP_UNKNOWN:
 		return PROBE_SECRET;
-	/* tenant, network, token-endpoint, transport */
-	return PROBE_TENANT;
+	default: /* tenant, network, token-endpoint, transport */
+		return PROBE_TENANT;
+	}
 }
 
 /* The step a send failure belongs to, by its stage and diagnosis. */
@@ -101,9 +103,9 @@ static enum probe_step_id smtp_step(const struct probe_result *r)
 {
 	const struct smtp_result *s = &r->smtp;
 
-	if (strcmp(r->diag.step, "send-as") == 0)
+	if (r->diag.step == DIAG_STEP_SEND_AS)
 		return PROBE_SEND_AS;
-	if (strcmp(r->diag.step, "smtp-not-authenticated") == 0)
+	if (r->diag.step == DIAG_STEP_SMTP_NOT_AUTHENTICATED)
 		return PROBE_XOAUTH2;
 	switch (s->stage) {
 	case SMTP_STAGE_CONNECT:
@@ -155,8 +157,8 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	r->smtp_ran = true;
 	smtp_result_init(&r->smtp);
 	if (smtp_build_message(&m, &msg, &msg_len, &e) != 0) {
-		snprintf(r->smtp.summary, sizeof(r->smtp.summary),
-			 "not sent: %.500s", e.msg);
+		e.msg[500] = '\0'; /* what the summary line takes */
+		smtp_result_refuse(&r->smtp, e.msg);
 		diag_smtp(din, &r->smtp, &r->diag);
 		fail_at(r, PROBE_SMTP);
 		return -1;

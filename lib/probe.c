@@ -122,6 +122,39 @@ static enum probe_step_id smtp_step(const struct probe_result *r)
 	}
 }
 
+/* This host's name for the EHLO and the message, or "" when it is not a
+ * plain host name. */
+static void host_name(const struct probe_opts *o, char *host, size_t size)
+{
+	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
+		snprintf(host, size, "%s", o->ehlo_name);
+	else if (gethostname(host, size) != 0)
+		host[0] = '\0';
+	host[size - 1] = '\0';
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-") != strlen(host))
+		host[0] = '\0';
+}
+
+/* A send failed at step at: the send steps before it passed. */
+static void passed_before(struct probe_result *r, enum probe_step_id at,
+			  const char *url, const char *sender)
+{
+	if (at > PROBE_SMTP)
+		step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered", url);
+	if (at > PROBE_STARTTLS)
+		step_set(r, PROBE_STARTTLS, PROBE_PASSED,
+			 "TLS established after STARTTLS");
+	if (at > PROBE_XOAUTH2)
+		step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "%s as %s",
+			 r->smtp.authenticated ? "authenticated"
+					       : "not refused",
+			 sender);
+	if (at > PROBE_SEND_AS)
+		step_set(r, PROBE_SEND_AS, PROBE_PASSED, "not refused for %s",
+			 sender);
+}
+
 static int run_send(const struct cred *c, const struct probe_opts *o,
 		    const struct diag_input *din, struct probe_result *r)
 {
@@ -137,14 +170,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	to = o->to != NULL && o->to[0] != '\0' ? o->to
 	     : c->test_to[0] != '\0'	       ? c->test_to
 					       : c->sender;
-	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
-		snprintf(host, sizeof(host), "%s", o->ehlo_name);
-	else if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789.-") != strlen(host))
-		host[0] = '\0';
+	host_name(o, host, sizeof(host));
 
 	m.from = c->sender;
 	m.to = to;
@@ -178,20 +204,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 
 		diag_smtp(din, &r->smtp, &r->diag);
 		at = smtp_step(r);
-		if (at > PROBE_SMTP)
-			step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered",
-				 s.url);
-		if (at > PROBE_STARTTLS)
-			step_set(r, PROBE_STARTTLS, PROBE_PASSED,
-				 "TLS established after STARTTLS");
-		if (at > PROBE_XOAUTH2)
-			step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "%s as %s",
-				 r->smtp.authenticated ? "authenticated"
-						       : "not refused",
-				 c->sender);
-		if (at > PROBE_SEND_AS)
-			step_set(r, PROBE_SEND_AS, PROBE_PASSED,
-				 "not refused for %s", c->sender);
+		passed_before(r, at, s.url, c->sender);
 		fail_at(r, at);
 		goto out;
 	}
@@ -209,13 +222,38 @@ out:
 	return ret;
 }
 
+/* The role step: decode the token's claims and look for SMTP.SendAsApp.
+ * A token that cannot be decoded leaves the question to Exchange. Returns
+ * -1 when the role is missing (diagnosed), else 0. */
+static int check_role(struct probe_result *r, struct diag_input *din)
+{
+	struct err e = {{0}};
+	char roles[256];
+
+	if (jwt_decode(r->token.value, r->token.len, &r->claims, &e) != 0) {
+		step_set(r, PROBE_ROLE, PROBE_SKIPPED,
+			 "not checked: %s (Exchange decides)", e.msg);
+		return 0;
+	}
+	r->claims_ok = true;
+	din->claims = &r->claims;
+	jwt_roles_str(&r->claims, roles, sizeof(roles));
+	if (!jwt_has_role(&r->claims, "SMTP.SendAsApp")) {
+		diag_claims(din, &r->diag);
+		fail_at(r, PROBE_ROLE);
+		return -1;
+	}
+	step_set(r, PROBE_ROLE, PROBE_PASSED, "aud %s, roles %s",
+		 r->claims.aud[0] ? r->claims.aud : "-", roles);
+	return 0;
+}
+
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret)
 {
 	struct entra_request rq = {0};
 	struct diag_input din = {0};
 	struct err e = {{0}};
-	char roles[256];
 
 	memset(ret, 0, sizeof(*ret));
 	for (int i = 0; i < PROBE_NSTEPS; i++) {
@@ -257,22 +295,8 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		 o->hint != NULL && o->hint[0] ? o->hint : "(no hint)",
 		 (long long)ret->entra.expires_in);
 
-	if (jwt_decode(ret->token.value, ret->token.len, &ret->claims, &e) ==
-	    0) {
-		ret->claims_ok = true;
-		din.claims = &ret->claims;
-		jwt_roles_str(&ret->claims, roles, sizeof(roles));
-		if (!jwt_has_role(&ret->claims, "SMTP.SendAsApp")) {
-			diag_claims(&din, &ret->diag);
-			fail_at(ret, PROBE_ROLE);
-			return -1;
-		}
-		step_set(ret, PROBE_ROLE, PROBE_PASSED, "aud %s, roles %s",
-			 ret->claims.aud[0] ? ret->claims.aud : "-", roles);
-	} else {
-		step_set(ret, PROBE_ROLE, PROBE_SKIPPED,
-			 "not checked: %s (Exchange decides)", e.msg);
-	}
+	if (check_role(ret, &din) != 0)
+		return -1;
 
 	if (o->token_only) {
 		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)

@@ -56,7 +56,7 @@ static cJSON *diag_json(const struct diag *d)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "step", d->step);
+	cJSON_AddStringToObject(o, "step", diag_step_name(d->step));
 	cJSON_AddStringToObject(o, "title", d->title);
 	cJSON_AddStringToObject(o, "summary", d->summary);
 	cJSON_AddStringToObject(o, "remedy", d->remedy);
@@ -98,7 +98,7 @@ void render_probe_text(const struct probe_result *pr, int all, FILE *out)
 	if (pr->ok || !pr->has_diag)
 		return;
 	fprintf(out, "\nbroken step: %s (%s)\n%s\n", pr->diag.title,
-		pr->diag.step, pr->diag.summary);
+		diag_step_name(pr->diag.step), pr->diag.summary);
 	if (pr->diag.evidence[0])
 		fprintf(out, "seen: %s\n", pr->diag.evidence);
 	fprintf(out, "remedy:\n%s\n", pr->diag.remedy);

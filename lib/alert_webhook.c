@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cJSON.h>
+#include <curl/curl.h>
 
 #include "alert_impl.h"
 #include "timefmt.h"
@@ -175,7 +176,7 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		if (errbuf[0] != '\0' && strstr(errbuf, url) == NULL)
 			why = errbuf;
 		err_set(e, "webhook %s: %s (curl %d)%s", origin, why, (int)rc,
-			net_curl_tls_error(rc) ? "; check the server's "
+			net_fail_tls(net_fail_of(rc)) ? "; check the server's "
 						 "certificate and [tls] "
 						 "ca_file"
 					       : "");

@@ -1,10 +1,46 @@
 #include "diag.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cloud.h"
+
+static const char *const step_names[DIAG_STEP_COUNT] = {
+    [DIAG_STEP_UNKNOWN] = "unknown",
+    [DIAG_STEP_TENANT] = "tenant",
+    [DIAG_STEP_CLIENT_ID] = "client-id",
+    [DIAG_STEP_APP_DISABLED] = "app-disabled",
+    [DIAG_STEP_SECRET_VALUE] = "secret-value",
+    [DIAG_STEP_SECRET_EXPIRED] = "secret-expired",
+    [DIAG_STEP_SECRET_MISSING] = "secret-missing",
+    [DIAG_STEP_SCOPE] = "scope",
+    [DIAG_STEP_CONDITIONAL_ACCESS] = "conditional-access",
+    [DIAG_STEP_NETWORK] = "network",
+    [DIAG_STEP_TOKEN_ENDPOINT] = "token-endpoint",
+    [DIAG_STEP_TRANSPORT] = "transport",
+    [DIAG_STEP_API_PERMISSION] = "api-permission",
+    [DIAG_STEP_EXCHANGE_PERMISSION] = "exchange-permission",
+    [DIAG_STEP_SMTP_AUTH_MAILBOX] = "smtp-auth-mailbox",
+    [DIAG_STEP_SMTP_AUTH_TENANT] = "smtp-auth-tenant",
+    [DIAG_STEP_SECURITY_DEFAULTS] = "security-defaults",
+    [DIAG_STEP_SMTP_AUTH] = "smtp-auth",
+    [DIAG_STEP_SMTP_NOT_AUTHENTICATED] = "smtp-not-authenticated",
+    [DIAG_STEP_SEND_AS] = "send-as",
+    [DIAG_STEP_SMTP_CONCURRENCY] = "smtp-concurrency",
+    [DIAG_STEP_SENDER_RESTRICTED] = "sender-restricted",
+    [DIAG_STEP_SENDING_LIMIT] = "sending-limit",
+    [DIAG_STEP_SMTP_CONFIG] = "smtp-config",
+};
+
+const char *diag_step_name(enum diag_step s)
+{
+	if ((unsigned)s >= DIAG_STEP_COUNT || step_names[s] == NULL)
+		return "unknown";
+	return step_names[s];
+}
+
+/* ------------------------------------------------------------------ */
+/* The diagnoses */
 
 enum kind {
 	K_TENANT,
@@ -40,23 +76,432 @@ enum kind {
 	K_QUOTA,
 	K_SMTP_CONFIG,
 	K_UNKNOWN_SMTP,
+	K_COUNT,
 };
 
-static void add(struct diag *d, const char *f, ...)
-    __attribute__((format(printf, 2, 3)));
+/* The values a row's texts name as {placeholder}. */
+enum var {
+	V_NAME,	     /* the credential's name */
+	V_TENANT,    /* its tenant */
+	V_CLIENT_ID, /* its application (client) ID */
+	V_SENDER,    /* its sender mailbox */
+	V_CLOUD,     /* its cloud, "global" when not set */
+	V_AUTHORITY, /* the authority URL it uses */
+	V_SMTP_URL,  /* the SMTP URL it uses */
+	V_SCOPE,     /* the Exchange Online scope of its cloud */
+	V_HINT,	     /* the secret's hint, "?" when unknown */
+	V_OBJECT_ID, /* the service principal's Object ID, or where to
+		      * find it */
+	V_ROLES,     /* the token's roles, "none" when it has none */
+	V_EXTRA,     /* the failure's own words: the caller's text, else
+		      * the row's no_extra */
+	V_COUNT,
+};
 
-/* Append to the remedy. */
-static void add(struct diag *d, const char *f, ...)
-{
-	size_t n = strlen(d->remedy);
-	va_list ap;
+static const char *const var_names[V_COUNT] = {
+    [V_NAME] = "name",		 [V_TENANT] = "tenant",
+    [V_CLIENT_ID] = "client_id", [V_SENDER] = "sender",
+    [V_CLOUD] = "cloud",	 [V_AUTHORITY] = "authority",
+    [V_SMTP_URL] = "smtp_url",	 [V_SCOPE] = "scope",
+    [V_HINT] = "hint",		 [V_OBJECT_ID] = "object_id",
+    [V_ROLES] = "roles",	 [V_EXTRA] = "extra",
+};
 
-	if (n + 1 >= sizeof(d->remedy))
-		return;
-	va_start(ap, f);
-	vsnprintf(d->remedy + n, sizeof(d->remedy) - n, f, ap);
-	va_end(ap);
-}
+struct row {
+	enum diag_step step;
+	bool transient;	     /* may pass by itself later */
+	const char *title;   /* for people */
+	const char *summary; /* one line, with {placeholders} */
+	const char *remedy;  /* with {placeholders} */
+	const char *no_extra; /* {extra} when the caller has no words */
+};
+
+/* Texts that several rows share. */
+#define CONSENT                                                                \
+	"In the Entra admin center > App registrations > app {client_id} > "  \
+	"API permissions:\n"                                                   \
+	"  Add a permission > APIs my organization uses > Office 365 "        \
+	"Exchange Online\n"                                                    \
+	"  > Application permissions > SMTP.SendAsApp, then \"Grant admin "   \
+	"consent\"\n"                                                          \
+	"  for the tenant {tenant}. A new token carries the role once "       \
+	"consent is granted.\n"                                                \
+	"Then run: secretwatch test {name}"
+
+#define EXCHANGE                                                               \
+	"In Exchange Online PowerShell (Connect-ExchangeOnline "               \
+	"-Organization {tenant}):\n"                                           \
+	"1. Register the app's service principal in Exchange:\n"               \
+	"     New-ServicePrincipal -AppId {client_id} -ObjectId {object_id}\n" \
+	"   The ObjectId is the Object ID shown under Enterprise "             \
+	"applications\n"                                                       \
+	"   (the service principal), not the one under App registrations;\n"  \
+	"   the wrong one makes authentication fail exactly like this.\n"     \
+	"   Check with: Get-ServicePrincipal | fl\n"                           \
+	"2. Give it access to the mailbox:\n"                                  \
+	"     Add-MailboxPermission -Identity {sender} -User {object_id} "     \
+	"-AccessRights FullAccess\n"                                           \
+	"   (-User takes the service principal: its Object ID, or the "       \
+	"Identity\n"                                                           \
+	"   that Get-ServicePrincipal shows.)\n"                               \
+	"3. Make sure Authenticated SMTP is on for the mailbox:\n"             \
+	"     Get-CASMailbox -Identity {sender} | fl "                         \
+	"SmtpClientAuthenticationDisabled\n"                                   \
+	"     Set-CASMailbox -Identity {sender} "                              \
+	"-SmtpClientAuthenticationDisabled $false\n"                           \
+	"Changes in Exchange can take up to an hour to apply. Then run: "      \
+	"secretwatch test {name}"
+
+#define CA_REMEDY                                                              \
+	"Exclude the workload identity (the service principal of app "        \
+	"{client_id}) from the\n"                                              \
+	"blocking Conditional Access policy, or adjust the policy (for "      \
+	"example its\n"                                                        \
+	"locations). Entra admin center > Protection > Conditional Access; "  \
+	"the\n"                                                                \
+	"service principal sign-in logs show which policy applied."
+
+/* server: the placeholder of the endpoint that failed. */
+#define NETWORK_REMEDY(server)                                                 \
+	"Nothing to change if it passes later: requests are retried with "    \
+	"backoff\n"                                                            \
+	"and reported only when the failure persists. If it persists, check " \
+	"DNS,\n"                                                               \
+	"firewall and proxy on the path to " server ", and the Microsoft "    \
+	"365 service\n"                                                        \
+	"health. HTTP 429 means too many token requests for this app: "       \
+	"tokens are\n"                                                         \
+	"cached until shortly before they expire, so look for other "         \
+	"programs using\n"                                                     \
+	"app {client_id}."
+
+#define TLS_REMEDY(server)                                                     \
+	"TLS is always verified. Check that the host name in " server " is "  \
+	"the one on\n"                                                         \
+	"the server's certificate and that the system clock is right. If a "  \
+	"proxy or a\n"                                                         \
+	"private relay re-signs the traffic, put its CA certificate in a "    \
+	"PEM file\n"                                                           \
+	"and set ca_file = PATH in the [tls] section of the config (that "    \
+	"file then\n"                                                          \
+	"replaces the system CA bundle)."
+
+#define STARTTLS_REMEDY                                                        \
+	"Exchange Online needs STARTTLS with TLS 1.2 or newer on port 587\n"  \
+	"(smtp://smtp.office365.com:587; port 465 is not supported). "        \
+	"secretwatch\n"                                                        \
+	"always requires TLS 1.2 or newer, so check that --smtp-url (now "    \
+	"{smtp_url})\n"                                                        \
+	"reaches Exchange Online directly, not a relay or a middlebox that "  \
+	"strips\n"                                                             \
+	"STARTTLS."
+
+#define XOAUTH2_REMEDY                                                         \
+	"The server must offer AUTH XOAUTH2 after STARTTLS, as Exchange "     \
+	"Online does\n"                                                        \
+	"on smtp://smtp.office365.com:587. Check --smtp-url (now "            \
+	"{smtp_url}): a relay or\n"                                            \
+	"another provider does not take Microsoft tokens. The XOAUTH2 user "  \
+	"is the\n"                                                             \
+	"sender mailbox (now {sender})."
+
+#define EXCHANGE_TITLE "Exchange service principal and mailbox permission"
+
+/* One row per kind of failure. Adding a diagnosis is adding a kind, its
+ * row here and the rule that picks it (token_rules, smtp_rules). */
+static const struct row rows[K_COUNT] = {
+    [K_TENANT] = {
+	DIAG_STEP_TENANT, false, "Tenant ID and cloud",
+	"Microsoft Entra ID does not know the tenant '{tenant}' in the "
+	"{cloud} cloud",
+	"Check the tenant of credential {name}: it is the Directory (tenant) "
+	"ID on the\n"
+	"app registration's Overview page (a GUID), or a verified domain "
+	"such as\n"
+	"contoso.onmicrosoft.com. It is now '{tenant}'.\n"
+	"A tenant in a national cloud also gives this error when asked of "
+	"the wrong\n"
+	"cloud: the credential uses '{cloud}' ({authority}); choose the cloud "
+	"with --cloud\n"
+	"global|usgov|dod|china when adding it:\n"
+	"  secretwatch cred add {name} --tenant <tenant ID> --client-id "
+	"{client_id} --sender {sender} --cloud <cloud>",
+	NULL},
+    [K_CLIENT_ID] = {
+	DIAG_STEP_CLIENT_ID, false, "Application (client) ID",
+	"No application with client ID {client_id} exists in the tenant "
+	"{tenant}",
+	"Copy the Application (client) ID from the Entra admin center > "
+	"App\n"
+	"registrations > your app > Overview; credential {name} has "
+	"{client_id}.\n"
+	"If that ID is right, the app is registered in another tenant: "
+	"check the\n"
+	"tenant ID (now {tenant}). An app of another organisation must "
+	"first be consented\n"
+	"to by an administrator of {tenant}.",
+	NULL},
+    [K_APP_DISABLED] = {
+	DIAG_STEP_APP_DISABLED, false,
+	"Enterprise application enabled for sign-in",
+	"The application {client_id} is disabled in the tenant {tenant}",
+	"Enable sign-in for the app's service principal: Entra admin "
+	"center >\n"
+	"Enterprise applications > app {client_id} > Properties > "
+	"\"Enabled for users to\n"
+	"sign-in?\" = Yes, and save. Then run: secretwatch test {name}",
+	NULL},
+    [K_SECRET_VALUE] = {
+	DIAG_STEP_SECRET_VALUE, false, "Client secret value",
+	"Entra ID rejected the client secret (hint {hint}) of app "
+	"{client_id} as invalid",
+	"Use the secret's Value, not its Secret ID: in the Entra admin "
+	"center > App\n"
+	"registrations > app {client_id} > Certificates & secrets, the Value "
+	"is shown only\n"
+	"once, right after the secret is created. If it is lost, create a "
+	"new secret\n"
+	"and register it (the value is read from standard input):\n"
+	"  secretwatch secret add {name} --expires YYYY-MM-DD\n"
+	"  secretwatch rotate {name}\n"
+	"A secret created minutes ago may not have propagated yet; a "
+	"pending secret\n"
+	"is retried for the switch window before it is marked failed.",
+	NULL},
+    [K_SECRET_EXPIRED] = {
+	DIAG_STEP_SECRET_EXPIRED, false, "Client secret expiry",
+	"The client secret (hint {hint}) of app {client_id} has expired",
+	"Create a new client secret: Entra admin center > App registrations "
+	"> app\n"
+	"{client_id} > Certificates & secrets > New client secret, and copy "
+	"its Value at\n"
+	"once. Register it (the value is read from standard input; use the "
+	"Expires\n"
+	"date Entra shows) and switch to it:\n"
+	"  secretwatch secret add {name} --expires YYYY-MM-DD\n"
+	"  secretwatch rotate {name}",
+	NULL},
+    [K_SECRET_MISSING] = {
+	DIAG_STEP_SECRET_MISSING, false, "Client secret value",
+	"No client secret was sent with the token request",
+	"Register the secret's value (read from standard input):\n"
+	"  secretwatch secret add {name} --expires YYYY-MM-DD",
+	NULL},
+    [K_SCOPE] = {
+	DIAG_STEP_SCOPE, false, "Token scope (cloud)",
+	"Entra ID refused the scope {scope}",
+	"For SMTP the scope must be the Exchange Online resource with "
+	"/.default:\n"
+	"{scope} for the {cloud} cloud. secretwatch takes it from the "
+	"credential's\n"
+	"cloud, so check that the tenant {tenant} really is in the {cloud} "
+	"cloud (--cloud\n"
+	"global|usgov|dod|china), and that Office 365 Exchange Online "
+	"exists in it.",
+	NULL},
+    [K_CA_TOKEN] = {
+	DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
+	"A Conditional Access policy blocked app {client_id}",
+	CA_REMEDY, NULL},
+    [K_NETWORK_TOKEN] = {
+	DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	"The token endpoint {authority} is throttling, failing or out of "
+	"reach",
+	NETWORK_REMEDY("{authority}"), NULL},
+    [K_TOKEN_ENDPOINT] = {
+	DIAG_STEP_TOKEN_ENDPOINT, false, "Token endpoint (authority URL)",
+	"{authority} did not answer like a Microsoft token endpoint",
+	"Check the authority URL of credential {name} (now {authority}): it "
+	"is the base only,\n"
+	"such as https://login.microsoftonline.com, without the tenant or\n"
+	"/oauth2/v2.0/token. A proxy or captive portal that answers HTTPS "
+	"itself\n"
+	"causes this too.",
+	NULL},
+    [K_TLS_TOKEN] = {
+	DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	"TLS with {authority} failed: {extra}", TLS_REMEDY("{authority}"),
+	"handshake or certificate error"},
+    [K_UNKNOWN_TOKEN] = {
+	DIAG_STEP_UNKNOWN, false, "Token request",
+	"The token request failed: {extra}",
+	"Look the AADSTS code up at "
+	"https://login.microsoftonline.com/error?code=<code>\n"
+	"and find the request in the Entra admin center > Sign-in logs > "
+	"Service\n"
+	"principal sign-ins by its correlation ID (see the evidence).",
+	"no detail"},
+    [K_NO_ROLE] = {
+	DIAG_STEP_API_PERMISSION, false, "API permission and admin consent",
+	"The access token of app {client_id} has no SMTP.SendAsApp role "
+	"(roles: {roles})",
+	CONSENT, NULL},
+    [K_535_UNDECODED] = {
+	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	"Exchange rejected the token for {sender}; the token could not be "
+	"decoded to tell missing consent from Exchange setup",
+	"First check the consent:\n" CONSENT "\nThen the Exchange side:\n"
+	EXCHANGE,
+	NULL},
+    [K_EXCHANGE_PERMISSION] = {
+	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	"Exchange rejected a token that has SMTP.SendAsApp: the service "
+	"principal is not registered in Exchange or has no access to "
+	"{sender}",
+	EXCHANGE, NULL},
+    [K_LOGON_FAILURE] = {
+	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	"Exchange could not open the mailbox {sender} for app {client_id} "
+	"(mailbox logon failure)",
+	EXCHANGE, NULL},
+    [K_SMTP_AUTH_MAILBOX] = {
+	DIAG_STEP_SMTP_AUTH_MAILBOX, false, "Authenticated SMTP (mailbox)",
+	"Authenticated SMTP is disabled for the mailbox {sender}",
+	"Enable it for the mailbox (Exchange Online PowerShell):\n"
+	"  Set-CASMailbox -Identity {sender} "
+	"-SmtpClientAuthenticationDisabled $false\n"
+	"  Get-CASMailbox -Identity {sender} | fl "
+	"SmtpClientAuthenticationDisabled\n"
+	"or in the Microsoft 365 admin center > Users > Active users > "
+	"{sender} > Mail >\n"
+	"Manage email apps > Authenticated SMTP.",
+	NULL},
+    [K_SMTP_AUTH_TENANT] = {
+	DIAG_STEP_SMTP_AUTH_TENANT, false, "Authenticated SMTP (organization)",
+	"Authenticated SMTP is disabled for the organization, and {sender} "
+	"has no override",
+	"Enable it for this mailbox only (the mailbox setting wins):\n"
+	"  Set-CASMailbox -Identity {sender} "
+	"-SmtpClientAuthenticationDisabled $false\n"
+	"or for the whole organization:\n"
+	"  Set-TransportConfig -SmtpClientAuthenticationDisabled $false\n"
+	"Security defaults also turn SMTP AUTH off.",
+	NULL},
+    [K_CA_SMTP] = {
+	DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
+	"A Conditional Access policy blocked app {client_id} at SMTP "
+	"authentication",
+	CA_REMEDY, NULL},
+    [K_SECURITY_DEFAULTS] = {
+	DIAG_STEP_SECURITY_DEFAULTS, false, "Security defaults",
+	"The organization's security defaults block SMTP AUTH for {sender}",
+	"Security defaults turn SMTP AUTH off. Either turn them off (Entra "
+	"admin\n"
+	"center > Overview > Properties > Manage security defaults) in "
+	"favour of\n"
+	"Conditional Access policies, or keep them and send another way. "
+	"Then enable\n"
+	"Authenticated SMTP for the mailbox:\n"
+	"  Set-CASMailbox -Identity {sender} "
+	"-SmtpClientAuthenticationDisabled $false",
+	NULL},
+    [K_SMTP_AUTH] = {
+	DIAG_STEP_SMTP_AUTH, false, "Authenticated SMTP",
+	"Exchange refused SMTP authentication for {sender} by policy",
+	"Check that Authenticated SMTP is enabled for the mailbox and the\n"
+	"organization, and that no Conditional Access policy or security "
+	"defaults\n"
+	"block it:\n"
+	"  Get-CASMailbox -Identity {sender} | fl "
+	"SmtpClientAuthenticationDisabled\n"
+	"  Get-TransportConfig | fl SmtpClientAuthenticationDisabled\n"
+	"  Set-CASMailbox -Identity {sender} "
+	"-SmtpClientAuthenticationDisabled $false",
+	NULL},
+    [K_NOT_AUTHENTICATED] = {
+	DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
+	"SMTP authentication (XOAUTH2)",
+	"The server took no XOAUTH2 authentication, so the send was refused "
+	"as unauthenticated",
+	XOAUTH2_REMEDY, NULL},
+    [K_NO_XOAUTH2] = {
+	DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
+	"SMTP authentication (XOAUTH2)",
+	"The server did not accept AUTH XOAUTH2 after STARTTLS: {extra}",
+	XOAUTH2_REMEDY, ""},
+    [K_SEND_AS] = {
+	DIAG_STEP_SEND_AS, false, "Sender address (Send As)",
+	"Exchange refused to send as the address used: it is not the "
+	"mailbox {sender} the app authenticated as, and no Send As "
+	"permission covers it",
+	"Send as the mailbox the app authenticates as ({sender}), in both "
+	"MAIL FROM\n"
+	"and the From: header, or grant Send As on the address used:\n"
+	"  Add-RecipientPermission -Identity <address sent as> -Trustee "
+	"{object_id} -AccessRights SendAs\n"
+	"(-Trustee is the app's service principal; the mailbox {sender} "
+	"also needs\n"
+	"  Add-MailboxPermission -Identity {sender} -User {object_id} "
+	"-AccessRights FullAccess)",
+	NULL},
+    [K_CONCURRENCY] = {
+	DIAG_STEP_SMTP_CONCURRENCY, true, "Connections per mailbox",
+	"More than 3 connections were sending as {sender} at once",
+	"Exchange Online allows at most 3 concurrent connections per "
+	"mailbox. The\n"
+	"test is retried later; if this persists, other programs are "
+	"sending as\n"
+	"{sender} at the same time.",
+	NULL},
+    [K_OLD_TLS] = {
+	DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	"The SMTP server {smtp_url} refused the TLS version",
+	STARTTLS_REMEDY, NULL},
+    [K_NO_STARTTLS] = {
+	DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	"The SMTP server {smtp_url} did not offer STARTTLS; the token is "
+	"never sent without TLS",
+	STARTTLS_REMEDY, NULL},
+    [K_TLS_SMTP] = {
+	DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	"TLS with {smtp_url} failed: {extra}",
+	TLS_REMEDY("{smtp_url}")
+	"\nExchange Online takes STARTTLS on port 587 "
+	"(smtp://smtp.office365.com:587)\n"
+	"with TLS 1.2 or newer; port 465 is not supported.",
+	"handshake or certificate error"},
+    [K_NETWORK_SMTP] = {
+	DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	"The SMTP server {smtp_url} is out of reach or did not answer in "
+	"time",
+	NETWORK_REMEDY("{smtp_url}"), NULL},
+    [K_RESTRICTED] = {
+	DIAG_STEP_SENDER_RESTRICTED, false, "Sender restrictions",
+	"{sender} is blocked from sending (restricted senders)",
+	"The mailbox is on the restricted entities list, usually after "
+	"outbound\n"
+	"spam. Microsoft Defender portal > Email & collaboration > Review "
+	">\n"
+	"Restricted entities: release {sender}, and find out why it was "
+	"blocked.",
+	NULL},
+    [K_QUOTA] = {
+	DIAG_STEP_SENDING_LIMIT, true, "Sending limits",
+	"{sender} has reached an Exchange Online sending limit",
+	"Exchange Online limits a mailbox to 30 messages a minute and "
+	"10,000\n"
+	"recipients a day. Wait for the limit to reset, and look for other "
+	"programs\n"
+	"sending as {sender}.",
+	NULL},
+    [K_SMTP_CONFIG] = {
+	DIAG_STEP_SMTP_CONFIG, false, "SMTP settings",
+	"The test send was not made: {extra}",
+	"Check the credential's sender (now '{sender}'), test address and "
+	"--smtp-url (now\n"
+	"{smtp_url}).",
+	"bad settings"},
+    [K_UNKNOWN_SMTP] = {
+	DIAG_STEP_UNKNOWN, false, "Test send",
+	"The test send failed: {extra}",
+	"No known cause matches this failure. The evidence has the server's "
+	"reply;\n"
+	"look its code and enhanced status up in Microsoft's \"Fix issues "
+	"with printers,\n"
+	"scanners, and LOB applications that send email using Microsoft "
+	"365\".",
+	"no detail"},
+};
 
 static const char *or_unknown(const char *s, const char *placeholder)
 {
@@ -79,571 +524,119 @@ static const char *sp_object_id(const struct diag_input *in, char *buf,
 	return buf;
 }
 
-static const char *cloud_name(const struct cred *c)
+/* The placeholder named by the len bytes at p, or -1. */
+static int var_find(const char *p, size_t len)
 {
-	return c->cloud[0] != '\0' ? c->cloud : "global";
+	for (int v = 0; v < V_COUNT; v++)
+		if (strlen(var_names[v]) == len &&
+		    strncmp(var_names[v], p, len) == 0)
+			return v;
+	return -1;
 }
 
-static const char *hint_of(const struct diag_input *in)
+/* Append tmpl to out, a string in a buffer of size bytes, with each
+ * {placeholder} replaced by its value in val; what does not fit is cut
+ * off and out stays a string. Values are copied as they are, never
+ * expanded again. */
+static void expand(char *out, size_t size, const char *tmpl,
+		   const char *const val[V_COUNT])
 {
-	return or_unknown(in->hint, "?");
+	size_t n = strnlen(out, size);
+	const char *p = tmpl;
+
+	if (n >= size)
+		return;
+	while (*p != '\0' && n + 1 < size) {
+		const char *end = *p == '{' ? strchr(p, '}') : NULL;
+		int v = end != NULL ? var_find(p + 1, (size_t)(end - p - 1))
+				    : -1;
+		const char *s = v >= 0 ? val[v] : p;
+		size_t len = v >= 0 ? strlen(s) : 1;
+
+		p = v >= 0 ? end + 1 : p + 1;
+		while (len-- > 0 && n + 1 < size)
+			out[n++] = *s++;
+	}
+	out[n] = '\0';
 }
 
-/* The remedy shared by 535 5.7.3 and 430 4.2.0. */
-static void exchange_remedy(struct diag *d, const struct diag_input *in)
-{
-	const struct cred *c = in->cred;
-	char ph[256];
-	const char *oid = sp_object_id(in, ph, sizeof(ph));
-
-	add(d,
-	    "In Exchange Online PowerShell (Connect-ExchangeOnline "
-	    "-Organization %s):\n"
-	    "1. Register the app's service principal in Exchange:\n"
-	    "     New-ServicePrincipal -AppId %s -ObjectId %s\n"
-	    "   The ObjectId is the Object ID shown under Enterprise "
-	    "applications\n"
-	    "   (the service principal), not the one under App "
-	    "registrations;\n"
-	    "   the wrong one makes authentication fail exactly like "
-	    "this.\n"
-	    "   Check with: Get-ServicePrincipal | fl\n"
-	    "2. Give it access to the mailbox:\n"
-	    "     Add-MailboxPermission -Identity %s -User %s "
-	    "-AccessRights FullAccess\n"
-	    "   (-User takes the service principal: its Object ID, or the "
-	    "Identity\n"
-	    "   that Get-ServicePrincipal shows.)\n"
-	    "3. Make sure Authenticated SMTP is on for the mailbox:\n"
-	    "     Get-CASMailbox -Identity %s | fl "
-	    "SmtpClientAuthenticationDisabled\n"
-	    "     Set-CASMailbox -Identity %s "
-	    "-SmtpClientAuthenticationDisabled $false\n"
-	    "Changes in Exchange can take up to an hour to apply. Then run: "
-	    "secretwatch test %s",
-	    c->tenant, c->client_id, oid, c->sender, oid, c->sender, c->sender,
-	    c->name);
-}
-
-static void consent_remedy(struct diag *d, const struct cred *c)
-{
-	add(d,
-	    "In the Entra admin center > App registrations > app %s > API "
-	    "permissions:\n"
-	    "  Add a permission > APIs my organization uses > Office 365 "
-	    "Exchange Online\n"
-	    "  > Application permissions > SMTP.SendAsApp, then \"Grant admin "
-	    "consent\"\n"
-	    "  for the tenant %s. A new token carries the role once consent "
-	    "is granted.\n"
-	    "Then run: secretwatch test %s",
-	    c->client_id, c->tenant, c->name);
-}
-
+/* Fill d from row k, with extra as the failure's own words (NULL or "":
+ * none). */
 static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 		 const char *extra)
 {
+	const struct row *row = &rows[k];
 	const struct cred *c = in->cred;
-	const char *authority = cloud_authority_url(c);
-	const char *smtp_url = cloud_smtp_url(c);
-	char roles[512];
+	char oid[256], roles[512];
+	const char *val[V_COUNT];
 
-	d->transient = false;
-	switch (k) {
-	case K_TENANT:
-		d->step = "tenant";
-		d->title = "Tenant ID and cloud";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Microsoft Entra ID does not know the tenant '%s' in the "
-		    "%s cloud",
-		    c->tenant, cloud_name(c));
-		add(d,
-		    "Check the tenant of credential %s: it is the Directory "
-		    "(tenant) ID on the\n"
-		    "app registration's Overview page (a GUID), or a verified "
-		    "domain such as\n"
-		    "contoso.onmicrosoft.com. It is now '%s'.\n"
-		    "A tenant in a national cloud also gives this error when "
-		    "asked of the wrong\n"
-		    "cloud: the credential uses '%s' (%s); choose the cloud "
-		    "with --cloud\n"
-		    "global|usgov|dod|china when adding it:\n"
-		    "  secretwatch cred add %s --tenant <tenant ID> "
-		    "--client-id "
-		    "%s --sender %s --cloud <cloud>",
-		    c->name, c->tenant, cloud_name(c), authority, c->name,
-		    c->client_id, c->sender);
-		break;
-	case K_CLIENT_ID:
-		d->step = "client-id";
-		d->title = "Application (client) ID";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "No application with client ID %s exists in the tenant %s",
-		    c->client_id, c->tenant);
-		add(d,
-		    "Copy the Application (client) ID from the Entra admin "
-		    "center > App\n"
-		    "registrations > your app > Overview; credential %s has "
-		    "%s.\n"
-		    "If that ID is right, the app is registered in another "
-		    "tenant: check the\n"
-		    "tenant ID (now %s). An app of another organisation must "
-		    "first be consented\n"
-		    "to by an administrator of %s.",
-		    c->name, c->client_id, c->tenant, c->tenant);
-		break;
-	case K_APP_DISABLED:
-		d->step = "app-disabled";
-		d->title = "Enterprise application enabled for sign-in";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The application %s is disabled in the tenant %s",
-		    c->client_id, c->tenant);
-		add(d,
-		    "Enable sign-in for the app's service principal: Entra "
-		    "admin center >\n"
-		    "Enterprise applications > app %s > Properties > "
-		    "\"Enabled for users to\n"
-		    "sign-in?\" = Yes, and save. Then run: secretwatch test %s",
-		    c->client_id, c->name);
-		break;
-	case K_SECRET_VALUE:
-		d->step = "secret-value";
-		d->title = "Client secret value";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Entra ID rejected the client secret (hint %s) of app %s "
-		    "as invalid",
-		    hint_of(in), c->client_id);
-		add(d,
-		    "Use the secret's Value, not its Secret ID: in the Entra "
-		    "admin center > App\n"
-		    "registrations > app %s > Certificates & secrets, the "
-		    "Value is shown only\n"
-		    "once, right after the secret is created. If it is lost, "
-		    "create a new secret\n"
-		    "and register it (the value is read from standard input):\n"
-		    "  secretwatch secret add %s --expires YYYY-MM-DD\n"
-		    "  secretwatch rotate %s\n"
-		    "A secret created minutes ago may not have propagated yet; "
-		    "a pending secret\n"
-		    "is retried for the switch window before it is marked "
-		    "failed.",
-		    c->client_id, c->name, c->name);
-		break;
-	case K_SECRET_EXPIRED:
-		d->step = "secret-expired";
-		d->title = "Client secret expiry";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The client secret (hint %s) of app %s has expired",
-		    hint_of(in), c->client_id);
-		add(d,
-		    "Create a new client secret: Entra admin center > App "
-		    "registrations > app\n"
-		    "%s > Certificates & secrets > New client secret, and "
-		    "copy its Value at\n"
-		    "once. Register it (the value is read from standard input; "
-		    "use the Expires\n"
-		    "date Entra shows) and switch to it:\n"
-		    "  secretwatch secret add %s --expires YYYY-MM-DD\n"
-		    "  secretwatch rotate %s",
-		    c->client_id, c->name, c->name);
-		break;
-	case K_SECRET_MISSING:
-		d->step = "secret-missing";
-		d->title = "Client secret value";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "No client secret was sent with the token request");
-		add(d,
-		    "Register the secret's value (read from standard input):\n"
-		    "  secretwatch secret add %s --expires YYYY-MM-DD",
-		    c->name);
-		break;
-	case K_SCOPE:
-		d->step = "scope";
-		d->title = "Token scope (cloud)";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Entra ID refused the scope %s", cloud_outlook_scope(c));
-		add(d,
-		    "For SMTP the scope must be the Exchange Online resource "
-		    "with /.default:\n"
-		    "%s for the %s cloud. secretwatch takes it from the "
-		    "credential's\n"
-		    "cloud, so check that the tenant %s really is in the %s "
-		    "cloud (--cloud\n"
-		    "global|usgov|dod|china), and that Office 365 Exchange "
-		    "Online exists in it.",
-		    cloud_outlook_scope(c), cloud_name(c), c->tenant,
-		    cloud_name(c));
-		break;
-	case K_CA_TOKEN:
-	case K_CA_SMTP:
-		d->step = "conditional-access";
-		d->title = "Conditional Access";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "A Conditional Access policy blocked app %s%s",
-		    c->client_id,
-		    k == K_CA_SMTP ? " at SMTP authentication" : "");
-		add(d,
-		    "Exclude the workload identity (the service principal of "
-		    "app %s) from the\n"
-		    "blocking Conditional Access policy, or adjust the policy "
-		    "(for example its\n"
-		    "locations). Entra admin center > Protection > Conditional "
-		    "Access; the\n"
-		    "service principal sign-in logs show which policy applied.",
-		    c->client_id);
-		break;
-	case K_NETWORK_TOKEN:
-	case K_NETWORK_SMTP:
-		d->step = "network";
-		d->title = "Microsoft or the network";
-		d->transient = true;
-		if (k == K_NETWORK_TOKEN)
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The token endpoint %s is throttling, failing or "
-			    "out of reach",
-			    authority);
-		else
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The SMTP server %s is out of reach or did not "
-			    "answer in time",
-			    smtp_url);
-		add(d,
-		    "Nothing to change if it passes later: requests are "
-		    "retried with backoff\n"
-		    "and reported only when the failure persists. If it "
-		    "persists, check DNS,\n"
-		    "firewall and proxy on the path to %s, and the Microsoft "
-		    "365 service\n"
-		    "health. HTTP 429 means too many token requests for this "
-		    "app: tokens are\n"
-		    "cached until shortly before they expire, so look for "
-		    "other programs using\n"
-		    "app %s.",
-		    k == K_NETWORK_TOKEN ? authority : smtp_url, c->client_id);
-		break;
-	case K_TOKEN_ENDPOINT:
-		d->step = "token-endpoint";
-		d->title = "Token endpoint (authority URL)";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "%s did not answer like a Microsoft token endpoint",
-		    authority);
-		add(d,
-		    "Check the authority URL of credential %s (now %s): it "
-		    "is the base only,\n"
-		    "such as https://login.microsoftonline.com, without the "
-		    "tenant or\n"
-		    "/oauth2/v2.0/token. A proxy or captive portal that "
-		    "answers HTTPS itself\n"
-		    "causes this too.",
-		    c->name, authority);
-		break;
-	case K_TLS_TOKEN:
-	case K_TLS_SMTP:
-		d->step = "transport";
-		d->title = "TLS and transport";
-		err_fmt(d->summary, sizeof(d->summary), "TLS with %s failed: %s",
-		    k == K_TLS_TOKEN ? authority : smtp_url,
-		    or_unknown(extra, "handshake or certificate error"));
-		add(d,
-		    "TLS is always verified. Check that the host name in %s is "
-		    "the one on\n"
-		    "the server's certificate and that the system clock is "
-		    "right. If a proxy or a\n"
-		    "private relay re-signs the traffic, put its CA "
-		    "certificate in a PEM file\n"
-		    "and set ca_file = PATH in the [tls] section of the config "
-		    "(that file then\n"
-		    "replaces the system CA bundle).",
-		    k == K_TLS_TOKEN ? authority : smtp_url);
-		if (k == K_TLS_SMTP)
-			add(d, "\nExchange Online takes STARTTLS on port 587 "
-			       "(smtp://smtp.office365.com:587)\n"
-			       "with TLS 1.2 or newer; port 465 is not "
-			       "supported.");
-		break;
-	case K_OLD_TLS:
-	case K_NO_STARTTLS:
-		d->step = "transport";
-		d->title = "TLS and transport";
-		if (k == K_OLD_TLS)
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The SMTP server %s refused the TLS version",
-			    smtp_url);
-		else
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The SMTP server %s did not offer STARTTLS; the "
-			    "token is never sent without TLS",
-			    smtp_url);
-		add(d,
-		    "Exchange Online needs STARTTLS with TLS 1.2 or newer on "
-		    "port 587\n"
-		    "(smtp://smtp.office365.com:587; port 465 is not "
-		    "supported). secretwatch\n"
-		    "always requires TLS 1.2 or newer, so check that "
-		    "--smtp-url "
-		    "(now %s)\n"
-		    "reaches Exchange Online directly, not a relay or a "
-		    "middlebox that strips\n"
-		    "STARTTLS.",
-		    smtp_url);
-		break;
-	case K_UNKNOWN_TOKEN:
-		d->step = "unknown";
-		d->title = "Token request";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The token request failed: %s",
-		    or_unknown(extra, "no detail"));
-		add(d, "Look the AADSTS code up at "
-		       "https://login.microsoftonline.com/error?code=<code>\n"
-		       "and find the request in the Entra admin center > "
-		       "Sign-in logs > Service\n"
-		       "principal sign-ins by its correlation ID (see the "
-		       "evidence).");
-		break;
-	case K_NO_ROLE:
-		d->step = "api-permission";
-		d->title = "API permission and admin consent";
-		jwt_roles_str(in->claims, roles, sizeof(roles));
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The access token of app %s has no SMTP.SendAsApp role "
-		    "(roles: %s)",
-		    c->client_id, roles[0] ? roles : "none");
-		consent_remedy(d, c);
-		break;
-	case K_535_UNDECODED:
-		d->step = "exchange-permission";
-		d->title = "Exchange service principal and mailbox permission";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Exchange rejected the token for %s; the token could not "
-		    "be decoded to tell missing consent from Exchange setup",
-		    c->sender);
-		add(d, "First check the consent:\n");
-		consent_remedy(d, c);
-		add(d, "\nThen the Exchange side:\n");
-		exchange_remedy(d, in);
-		break;
-	case K_EXCHANGE_PERMISSION:
-		d->step = "exchange-permission";
-		d->title = "Exchange service principal and mailbox permission";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Exchange rejected a token that has SMTP.SendAsApp: the "
-		    "service principal is not registered in Exchange or has "
-		    "no access to %s",
-		    c->sender);
-		exchange_remedy(d, in);
-		break;
-	case K_LOGON_FAILURE:
-		d->step = "exchange-permission";
-		d->title = "Exchange service principal and mailbox permission";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Exchange could not open the mailbox %s for app %s "
-		    "(mailbox logon failure)",
-		    c->sender, c->client_id);
-		exchange_remedy(d, in);
-		break;
-	case K_SMTP_AUTH_MAILBOX:
-		d->step = "smtp-auth-mailbox";
-		d->title = "Authenticated SMTP (mailbox)";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Authenticated SMTP is disabled for the mailbox %s",
-		    c->sender);
-		add(d,
-		    "Enable it for the mailbox (Exchange Online PowerShell):\n"
-		    "  Set-CASMailbox -Identity %s "
-		    "-SmtpClientAuthenticationDisabled $false\n"
-		    "  Get-CASMailbox -Identity %s | fl "
-		    "SmtpClientAuthenticationDisabled\n"
-		    "or in the Microsoft 365 admin center > Users > Active "
-		    "users > %s > Mail >\n"
-		    "Manage email apps > Authenticated SMTP.",
-		    c->sender, c->sender, c->sender);
-		break;
-	case K_SMTP_AUTH_TENANT:
-		d->step = "smtp-auth-tenant";
-		d->title = "Authenticated SMTP (organization)";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Authenticated SMTP is disabled for the organization, and "
-		    "%s has no override",
-		    c->sender);
-		add(d,
-		    "Enable it for this mailbox only (the mailbox setting "
-		    "wins):\n"
-		    "  Set-CASMailbox -Identity %s "
-		    "-SmtpClientAuthenticationDisabled $false\n"
-		    "or for the whole organization:\n"
-		    "  Set-TransportConfig -SmtpClientAuthenticationDisabled "
-		    "$false\n"
-		    "Security defaults also turn SMTP AUTH off.",
-		    c->sender);
-		break;
-	case K_SECURITY_DEFAULTS:
-		d->step = "security-defaults";
-		d->title = "Security defaults";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The organization's security defaults block SMTP AUTH for "
-		    "%s",
-		    c->sender);
-		add(d,
-		    "Security defaults turn SMTP AUTH off. Either turn them "
-		    "off (Entra admin\n"
-		    "center > Overview > Properties > Manage security "
-		    "defaults) in favour of\n"
-		    "Conditional Access policies, or keep them and send "
-		    "another "
-		    "way. Then enable\n"
-		    "Authenticated SMTP for the mailbox:\n"
-		    "  Set-CASMailbox -Identity %s "
-		    "-SmtpClientAuthenticationDisabled $false",
-		    c->sender);
-		break;
-	case K_SMTP_AUTH:
-		d->step = "smtp-auth";
-		d->title = "Authenticated SMTP";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Exchange refused SMTP authentication for %s by policy",
-		    c->sender);
-		add(d,
-		    "Check that Authenticated SMTP is enabled for the mailbox "
-		    "and the\n"
-		    "organization, and that no Conditional Access policy or "
-		    "security defaults\n"
-		    "block it:\n"
-		    "  Get-CASMailbox -Identity %s | fl "
-		    "SmtpClientAuthenticationDisabled\n"
-		    "  Get-TransportConfig | fl "
-		    "SmtpClientAuthenticationDisabled\n"
-		    "  Set-CASMailbox -Identity %s "
-		    "-SmtpClientAuthenticationDisabled $false",
-		    c->sender, c->sender);
-		break;
-	case K_NOT_AUTHENTICATED:
-	case K_NO_XOAUTH2:
-		d->step = "smtp-not-authenticated";
-		d->title = "SMTP authentication (XOAUTH2)";
-		if (k == K_NOT_AUTHENTICATED)
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The server took no XOAUTH2 authentication, so "
-			    "the send was refused as unauthenticated");
-		else
-			err_fmt(d->summary, sizeof(d->summary),
-			    "The server did not accept AUTH XOAUTH2 after "
-			    "STARTTLS%s%s",
-			    extra != NULL ? ": " : "",
-			    extra != NULL ? extra : "");
-		add(d,
-		    "The server must offer AUTH XOAUTH2 after STARTTLS, as "
-		    "Exchange Online does\n"
-		    "on smtp://smtp.office365.com:587. Check --smtp-url (now "
-		    "%s): a relay or\n"
-		    "another provider does not take Microsoft tokens. The "
-		    "XOAUTH2 user is the\n"
-		    "sender mailbox (now %s).",
-		    smtp_url, c->sender);
-		break;
-	case K_SEND_AS:
-		d->step = "send-as";
-		d->title = "Sender address (Send As)";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "Exchange refused to send as the address used: it is not "
-		    "the mailbox %s the app authenticated as, and no Send As "
-		    "permission covers it",
-		    c->sender);
-		{
-			char ph[256];
-			const char *oid = sp_object_id(in, ph, sizeof(ph));
+	jwt_roles_str(in->claims, roles, sizeof(roles));
+	val[V_NAME] = c->name;
+	val[V_TENANT] = c->tenant;
+	val[V_CLIENT_ID] = c->client_id;
+	val[V_SENDER] = c->sender;
+	val[V_CLOUD] = or_unknown(c->cloud, "global");
+	val[V_AUTHORITY] = cloud_authority_url(c);
+	val[V_SMTP_URL] = cloud_smtp_url(c);
+	val[V_SCOPE] = cloud_outlook_scope(c);
+	val[V_HINT] = or_unknown(in->hint, "?");
+	val[V_OBJECT_ID] = sp_object_id(in, oid, sizeof(oid));
+	val[V_ROLES] = or_unknown(roles, "none");
+	val[V_EXTRA] = or_unknown(extra, or_unknown(row->no_extra, ""));
 
-			add(d,
-			    "Send as the mailbox the app authenticates as "
-			    "(%s), in both MAIL FROM\n"
-			    "and the From: header, or grant Send As on the "
-			    "address used:\n"
-			    "  Add-RecipientPermission -Identity <address "
-			    "sent as> -Trustee %s -AccessRights SendAs\n"
-			    "(-Trustee is the app's service principal; the "
-			    "mailbox %s also needs\n"
-			    "  Add-MailboxPermission -Identity %s -User %s "
-			    "-AccessRights FullAccess)",
-			    c->sender, oid, c->sender, c->sender, oid);
-		}
-		break;
-	case K_CONCURRENCY:
-		d->step = "smtp-concurrency";
-		d->title = "Connections per mailbox";
-		d->transient = true;
-		err_fmt(d->summary, sizeof(d->summary),
-		    "More than 3 connections were sending as %s at once",
-		    c->sender);
-		add(d,
-		    "Exchange Online allows at most 3 concurrent connections "
-		    "per mailbox. The\n"
-		    "test is retried later; if this persists, other programs "
-		    "are sending as\n"
-		    "%s at the same time.",
-		    c->sender);
-		break;
-	case K_RESTRICTED:
-		d->step = "sender-restricted";
-		d->title = "Sender restrictions";
-		err_fmt(d->summary, sizeof(d->summary),
-		    "%s is blocked from sending (restricted senders)",
-		    c->sender);
-		add(d,
-		    "The mailbox is on the restricted entities list, usually "
-		    "after outbound\n"
-		    "spam. Microsoft Defender portal > Email & collaboration > "
-		    "Review >\n"
-		    "Restricted entities: release %s, and find out why it was "
-		    "blocked.",
-		    c->sender);
-		break;
-	case K_QUOTA:
-		d->step = "sending-limit";
-		d->title = "Sending limits";
-		d->transient = true;
-		err_fmt(d->summary, sizeof(d->summary),
-		    "%s has reached an Exchange Online sending limit",
-		    c->sender);
-		add(d,
-		    "Exchange Online limits a mailbox to 30 messages a minute "
-		    "and 10,000\n"
-		    "recipients a day. Wait for the limit to reset, and look "
-		    "for other programs\n"
-		    "sending as %s.",
-		    c->sender);
-		break;
-	case K_SMTP_CONFIG:
-		d->step = "smtp-config";
-		d->title = "SMTP settings";
-		if (extra != NULL && strncmp(extra, "not sent: ", 10) == 0)
-			extra += 10;
-		err_fmt(d->summary, sizeof(d->summary),
-		    "The test send was not made: %s",
-		    or_unknown(extra, "bad settings"));
-		add(d,
-		    "Check the credential's sender (now '%s'), test address "
-		    "and --smtp-url (now\n"
-		    "%s).",
-		    c->sender, smtp_url);
-		break;
-	case K_UNKNOWN_SMTP:
-		d->step = "unknown";
-		d->title = "Test send";
-		err_fmt(d->summary, sizeof(d->summary), "The test send failed: %s",
-		    or_unknown(extra, "no detail"));
-		add(d, "No known cause matches this failure. The evidence has "
-		       "the server's reply;\n"
-		       "look its code and enhanced status up in Microsoft's "
-		       "\"Fix issues with printers,\n"
-		       "scanners, and LOB applications that send email using "
-		       "Microsoft 365\".");
-		break;
+	d->step = row->step;
+	d->title = row->title;
+	d->transient = row->transient;
+	d->summary[0] = '\0';
+	d->remedy[0] = '\0';
+	expand(d->summary, sizeof(d->summary), row->summary, val);
+	expand(d->remedy, sizeof(d->remedy), row->remedy, val);
+}
+
+/* 0 when every {...} in t names a placeholder, else -1. */
+static int placeholders_ok(const char *t)
+{
+	for (const char *p = strchr(t, '{'); p != NULL;
+	     p = strchr(p + 1, '{')) {
+		const char *end = strchr(p, '}');
+
+		if (end == NULL || var_find(p + 1, (size_t)(end - p - 1)) < 0)
+			return -1;
 	}
+	return 0;
+}
+
+int diag_table_check(struct err *e)
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		const struct row *r = &rows[k];
+
+		if (r->title == NULL || r->title[0] == '\0' ||
+		    r->summary == NULL || r->summary[0] == '\0' ||
+		    r->remedy == NULL || r->remedy[0] == '\0') {
+			err_set(e, "diagnosis %d has no title, summary or "
+				   "remedy", k);
+			return -1;
+		}
+		if ((unsigned)r->step >= DIAG_STEP_COUNT) {
+			err_set(e, "diagnosis %d (%s) has no step", k,
+				r->title);
+			return -1;
+		}
+		if (placeholders_ok(r->summary) != 0 ||
+		    placeholders_ok(r->remedy) != 0) {
+			err_set(e, "diagnosis %d (%s) names an unknown "
+				   "placeholder", k, r->title);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static void reset(struct diag *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->step = "unknown";
+	d->step = DIAG_STEP_UNKNOWN;
 	d->title = "Unknown";
 }
 
@@ -720,15 +713,14 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 		}
 	}
 	if (!matched) {
-		if (r->http_status == 0 && net_curl_tls_error(r->curl_code))
+		if (r->http_status == 0 && net_fail_tls(r->fail))
 			k = K_TLS_TOKEN;
 		else if (r->transient || r->http_status == 429 ||
 			 r->http_status >= 500)
 			k = K_NETWORK_TOKEN;
-		else if (r->http_status == 0 &&
-			 r->curl_code == CURLE_UNSUPPORTED_PROTOCOL)
+		else if (r->http_status == 0 && r->fail == NET_PROTOCOL)
 			k = K_TOKEN_ENDPOINT;
-		else if (r->http_status == 0 && r->curl_code != 0)
+		else if (r->http_status == 0 && r->fail != NET_OK)
 			k = K_NETWORK_TOKEN;
 		else if (r->error[0] == '\0' && r->http_status != 0)
 			k = K_TOKEN_ENDPOINT;
@@ -825,15 +817,15 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 			k = K_NO_STARTTLS; /* STARTTLS refused */
 		else if (!matched && rep->code < 500)
 			ret->transient = true;
-	} else if (r->n_replies == 0 && r->curl_code == 0) {
+	} else if (r->n_replies == 0 && r->fail == NET_OK) {
 		k = K_SMTP_CONFIG; /* refused before connecting */
-	} else if (r->curl_code == CURLE_USE_SSL_FAILED) {
+	} else if (r->fail == NET_STARTTLS_REFUSED) {
 		k = K_NO_STARTTLS;
-	} else if (net_curl_tls_error(r->curl_code)) {
+	} else if (net_fail_tls(r->fail)) {
 		k = K_TLS_SMTP;
-	} else if (r->curl_code == CURLE_LOGIN_DENIED) {
+	} else if (r->fail == NET_LOGIN_DENIED) {
 		k = K_NO_XOAUTH2;
-	} else if (net_curl_transient(r->curl_code)) {
+	} else if (net_fail_transient(r->fail)) {
 		k = K_NETWORK_SMTP;
 	}
 
@@ -845,6 +837,8 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 		     : k == K_NO_XOAUTH2 && !negative
 			 ? (r->auth_offered ? r->auth_mechs
 					    : "it offered no AUTH")
+		     : k == K_SMTP_CONFIG && r->refused[0] != '\0'
+			 ? r->refused
 			 : r->summary);
 		ret->transient = ret->transient || transient;
 	}
@@ -852,7 +846,7 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	if (negative)
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
 		    rep->line, smtp_stage_name(r->stage));
-	else if (r->curl_code != 0)
+	else if (r->fail != NET_OK)
 		err_fmt(ret->evidence, sizeof(ret->evidence),
 		    "curl %d at %s: %s%s%s", r->curl_code,
 		    smtp_stage_name(r->stage), r->curl_error,

@@ -15,6 +15,7 @@
 
 #include "cred.h"
 #include "entra.h"
+#include "err.h"
 #include "jwt.h"
 #include "smtp.h"
 
@@ -22,15 +23,42 @@
 #define DIAG_REMEDY_MAX	  4096
 #define DIAG_EVIDENCE_MAX 1024
 
-/* Step ids (stable; scripts and tests match them): "tenant", "client-id",
- * "app-disabled", "secret-value", "secret-expired", "secret-missing",
- * "scope", "conditional-access", "network", "token-endpoint", "transport",
- * "api-permission", "exchange-permission", "smtp-auth-mailbox",
- * "smtp-auth-tenant", "security-defaults", "smtp-auth",
- * "smtp-not-authenticated", "send-as", "smtp-concurrency",
- * "sender-restricted", "sending-limit", "smtp-config", "unknown". */
+/* The setup step a failure points at. */
+enum diag_step {
+	DIAG_STEP_UNKNOWN,		  /* "unknown" */
+	DIAG_STEP_TENANT,		  /* "tenant" */
+	DIAG_STEP_CLIENT_ID,		  /* "client-id" */
+	DIAG_STEP_APP_DISABLED,		  /* "app-disabled" */
+	DIAG_STEP_SECRET_VALUE,		  /* "secret-value" */
+	DIAG_STEP_SECRET_EXPIRED,	  /* "secret-expired" */
+	DIAG_STEP_SECRET_MISSING,	  /* "secret-missing" */
+	DIAG_STEP_SCOPE,		  /* "scope" */
+	DIAG_STEP_CONDITIONAL_ACCESS,	  /* "conditional-access" */
+	DIAG_STEP_NETWORK,		  /* "network" */
+	DIAG_STEP_TOKEN_ENDPOINT,	  /* "token-endpoint" */
+	DIAG_STEP_TRANSPORT,		  /* "transport" */
+	DIAG_STEP_API_PERMISSION,	  /* "api-permission" */
+	DIAG_STEP_EXCHANGE_PERMISSION,	  /* "exchange-permission" */
+	DIAG_STEP_SMTP_AUTH_MAILBOX,	  /* "smtp-auth-mailbox" */
+	DIAG_STEP_SMTP_AUTH_TENANT,	  /* "smtp-auth-tenant" */
+	DIAG_STEP_SECURITY_DEFAULTS,	  /* "security-defaults" */
+	DIAG_STEP_SMTP_AUTH,		  /* "smtp-auth" */
+	DIAG_STEP_SMTP_NOT_AUTHENTICATED, /* "smtp-not-authenticated" */
+	DIAG_STEP_SEND_AS,		  /* "send-as" */
+	DIAG_STEP_SMTP_CONCURRENCY,	  /* "smtp-concurrency" */
+	DIAG_STEP_SENDER_RESTRICTED,	  /* "sender-restricted" */
+	DIAG_STEP_SENDING_LIMIT,	  /* "sending-limit" */
+	DIAG_STEP_SMTP_CONFIG,		  /* "smtp-config" */
+	DIAG_STEP_COUNT,
+};
+
+/* The step's stable id (scripts and tests match them; it is what JSON,
+ * the database and the terminal show), static storage. "unknown" for a
+ * value out of range. */
+const char *diag_step_name(enum diag_step s);
+
 struct diag {
-	const char *step;  /* stable id, static storage */
+	enum diag_step step;
 	const char *title; /* the setup step for people, static storage */
 	char summary[DIAG_SUMMARY_MAX];	  /* one line: what is wrong */
 	char remedy[DIAG_REMEDY_MAX];	  /* what to do; may be several lines */
@@ -61,5 +89,10 @@ void diag_claims(const struct diag_input *in, struct diag *ret);
  * service principal or mailbox permission. Fills *ret. */
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret);
+
+/* Check the table of diagnoses: every row has a step, a title, a summary
+ * and a remedy, and names only placeholders that are filled in. Returns
+ * 0, or -1 with e naming the first bad row. For the tests. */
+int diag_table_check(struct err *e);
 
 #endif

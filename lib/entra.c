@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "num.h"
@@ -629,6 +630,7 @@ int entra_request_token(const struct entra_request *rq,
 		rc = curl_easy_perform(h);
 		res->attempts = attempt;
 		res->curl_code = (int)rc;
+		res->fail = net_fail_of(rc);
 		if (rc != CURLE_OK) {
 			reset_parsed(res);
 			res->retry_after_s = 0;
@@ -638,7 +640,7 @@ int entra_request_token(const struct entra_request *rq,
 				err_fmt(res->curl_error, sizeof(res->curl_error),
 				    "reply larger than %d bytes",
 				    ENTRA_BODY_MAX);
-			res->transient = net_curl_transient(rc);
+			res->transient = net_fail_transient(res->fail);
 			err_fmt(res->summary, sizeof(res->summary),
 			    "token endpoint not reached: %s (curl %d)",
 			    res->curl_error, (int)rc);

@@ -69,7 +69,8 @@ struct entra_result {
 	long retry_after_s; /* Retry-After of the last reply; 0 when none */
 	int attempts;	    /* requests made */
 	long waited_ms;	    /* sum of the waits between them */
-	int curl_code;	    /* CURLcode of the last attempt, 0 = CURLE_OK */
+	enum net_fail fail; /* of the last attempt's transfer */
+	int curl_code;	    /* libcurl's number for it, shown to people */
 	char curl_error[ENTRA_CURL_ERROR_MAX];
 	int64_t expires_in; /* seconds, on success */
 	/* One line for people: what happened, with the AADSTS code or the

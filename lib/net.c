@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
+
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_curl_rc = CURLE_FAILED_INIT;
 static int net_sodium_rc = -1;
@@ -87,7 +89,7 @@ int net_global_init(struct err *e)
 		}                                                              \
 	} while (0)
 
-int net_setup(CURL *h, const struct net_opts *o, enum net_proto proto,
+int net_setup(void *h, const struct net_opts *o, enum net_proto proto,
 	      struct err *e)
 {
 	long connect_timeout = NET_CONNECT_TIMEOUT_DEFAULT;
@@ -128,39 +130,56 @@ int net_setup(CURL *h, const struct net_opts *o, enum net_proto proto,
 	return 0;
 }
 
-bool net_curl_transient(CURLcode rc)
+enum net_fail net_fail_of(int curl_code)
 {
-	switch (rc) {
+	switch ((CURLcode)curl_code) {
+	case CURLE_OK:
+		return NET_OK;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
+		return NET_RESOLVE;
 	case CURLE_COULDNT_CONNECT:
+		return NET_CONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
+		return NET_TIMEOUT;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
 	case CURLE_HTTP2:
 	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
-	}
-}
-
-bool net_curl_tls_error(CURLcode rc)
-{
-	switch (rc) {
+		return NET_BROKEN;
 	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
+		return NET_TLS;
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_CACERT_BADFILE:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 	case CURLE_SSL_INVALIDCERTSTATUS:
+		return NET_TLS_VERIFY;
 	case CURLE_USE_SSL_FAILED:
-		return true;
+		return NET_STARTTLS_REFUSED;
+	case CURLE_LOGIN_DENIED:
+		return NET_LOGIN_DENIED;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return NET_PROTOCOL;
+	case CURLE_WEIRD_SERVER_REPLY:
+		return NET_BAD_REPLY;
 	default:
-		return false;
+		return NET_OTHER;
 	}
+}
+
+bool net_fail_transient(enum net_fail f)
+{
+	return f == NET_RESOLVE || f == NET_CONNECT || f == NET_TIMEOUT ||
+	       f == NET_BROKEN;
+}
+
+bool net_fail_tls(enum net_fail f)
+{
+	return f == NET_TLS || f == NET_TLS_VERIFY ||
+	       f == NET_STARTTLS_REFUSED;
 }

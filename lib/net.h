@@ -10,8 +10,6 @@
 
 #include <stdbool.h>
 
-#include <curl/curl.h>
-
 #include "err.h"
 
 #define NET_CONNECT_TIMEOUT_DEFAULT 15L
@@ -29,6 +27,23 @@ struct net_opts {
 	long timeout_s;		/* whole transfer; <= 0: NET_TIMEOUT_DEFAULT */
 };
 
+/* What a transfer's failure was, classified from libcurl's result code
+ * in net.c, so that no other module needs libcurl's codes to decide. */
+enum net_fail {
+	NET_OK,		      /* no failure */
+	NET_RESOLVE,	      /* the host or proxy name did not resolve */
+	NET_CONNECT,	      /* the connection was refused or unreachable */
+	NET_TIMEOUT,	      /* connect or transfer timeout */
+	NET_BROKEN,	      /* the connection broke or the reply was cut */
+	NET_TLS,	      /* the TLS handshake failed */
+	NET_TLS_VERIFY,	      /* a certificate was refused */
+	NET_STARTTLS_REFUSED, /* STARTTLS not offered or not accepted */
+	NET_LOGIN_DENIED,     /* the server refused the login */
+	NET_PROTOCOL,	      /* the URL's scheme is not the one allowed */
+	NET_BAD_REPLY,	      /* a reply the client did not understand */
+	NET_OTHER,	      /* anything else */
+};
+
 enum net_proto {
 	NET_HTTPS, /* only https:// URLs, no redirects */
 	NET_SMTP,  /* only smtp:// URLs; the caller requires STARTTLS */
@@ -43,24 +58,28 @@ enum net_proto {
  * initialise. */
 int net_global_init(struct err *e);
 
-/* Configure the easy handle h for proto with the options in o (o may be
- * NULL for the defaults): peer and host name verification on, TLS 1.2 or
- * newer, the CA file of o when set, connect and total timeouts, only the
- * one protocol (also for redirects, which are not followed), no signals,
- * never verbose. Call it before setting the request's own options; the
- * caller keeps ownership of h. Returns 0, or -1 with e filled when
- * libcurl refuses an option (for example a CA file on a build that cannot
- * use one); h is then not safe to use. */
-int net_setup(CURL *h, const struct net_opts *o, enum net_proto proto,
+/* Configure the easy handle h (a CURL *) for proto with the options in o
+ * (o may be NULL for the defaults): peer and host name verification on,
+ * TLS 1.2 or newer, the CA file of o when set, connect and total
+ * timeouts, only the one protocol (also for redirects, which are not
+ * followed), no signals, never verbose. Call it before setting the
+ * request's own options; the caller keeps ownership of h. Returns 0, or
+ * -1 with e filled when libcurl refuses an option (for example a CA file
+ * on a build that cannot use one); h is then not safe to use. */
+int net_setup(void *h, const struct net_opts *o, enum net_proto proto,
 	      struct err *e);
 
-/* True when a curl result is worth retrying: timeouts, refused or reset
+/* The class of a libcurl result code (a CURLcode); 0 is NET_OK. */
+enum net_fail net_fail_of(int curl_code);
+
+/* True when a failure is worth retrying: timeouts, refused or reset
  * connections, name resolution failures and truncated transfers. TLS and
  * certificate failures are not transient: they need a configuration
  * change. */
-bool net_curl_transient(CURLcode rc);
+bool net_fail_transient(enum net_fail f);
 
-/* True when rc is a TLS handshake or certificate verification failure. */
-bool net_curl_tls_error(CURLcode rc);
+/* True when f is a TLS handshake, certificate verification or STARTTLS
+ * failure. */
+bool net_fail_tls(enum net_fail f);
 
 #endif

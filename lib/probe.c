@@ -79,21 +79,23 @@ static void fail_at(struct probe_result *r, enum probe_step_id id)
 /* The step a token failure belongs to, by its diagnosis. */
 static enum probe_step_id token_step(struct probe_result *r)
 {
-	const char *s = r->diag.step;
-
-	if (strcmp(s, "client-id") == 0 || strcmp(s, "app-disabled") == 0)
+	switch (r->diag.step) {
+	case DIAG_STEP_CLIENT_ID:
+	case DIAG_STEP_APP_DISABLED:
 		return PROBE_APP;
-	if (strcmp(s, "scope") == 0 || strcmp(s, "conditional-access") == 0) {
+	case DIAG_STEP_SCOPE:
+	case DIAG_STEP_CONDITIONAL_ACCESS:
 		step_set(r, PROBE_SECRET, PROBE_SKIPPED,
 			 "not known: the token was refused before");
 		return PROBE_ROLE;
-	}
-	if (strcmp(s, "secret-value") == 0 ||
-	    strcmp(s, "secret-expired") == 0 ||
-	    strcmp(s, "secret-missing") == 0 || strcmp(s, "unknown") == 0)
+	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_EXPIRED:
+	case DIAG_STEP_SECRET_MISSING:
+	case DIAG_STEP_UNKNOWN:
 		return PROBE_SECRET;
-	/* tenant, network, token-endpoint, transport */
-	return PROBE_TENANT;
+	default: /* tenant, network, token-endpoint, transport */
+		return PROBE_TENANT;
+	}
 }
 
 /* The step a send failure belongs to, by its stage and diagnosis. */
@@ -101,9 +103,9 @@ static enum probe_step_id smtp_step(const struct probe_result *r)
 {
 	const struct smtp_result *s = &r->smtp;
 
-	if (strcmp(r->diag.step, "send-as") == 0)
+	if (r->diag.step == DIAG_STEP_SEND_AS)
 		return PROBE_SEND_AS;
-	if (strcmp(r->diag.step, "smtp-not-authenticated") == 0)
+	if (r->diag.step == DIAG_STEP_SMTP_NOT_AUTHENTICATED)
 		return PROBE_XOAUTH2;
 	switch (s->stage) {
 	case SMTP_STAGE_CONNECT:
@@ -118,6 +120,39 @@ static enum probe_step_id smtp_step(const struct probe_result *r)
 	default:
 		return PROBE_ACCEPTED;
 	}
+}
+
+/* This host's name for the EHLO and the message, or "" when it is not a
+ * plain host name. */
+static void host_name(const struct probe_opts *o, char *host, size_t size)
+{
+	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
+		snprintf(host, size, "%s", o->ehlo_name);
+	else if (gethostname(host, size) != 0)
+		host[0] = '\0';
+	host[size - 1] = '\0';
+	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789.-") != strlen(host))
+		host[0] = '\0';
+}
+
+/* A send failed at step at: the send steps before it passed. */
+static void passed_before(struct probe_result *r, enum probe_step_id at,
+			  const char *url, const char *sender)
+{
+	if (at > PROBE_SMTP)
+		step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered", url);
+	if (at > PROBE_STARTTLS)
+		step_set(r, PROBE_STARTTLS, PROBE_PASSED,
+			 "TLS established after STARTTLS");
+	if (at > PROBE_XOAUTH2)
+		step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "%s as %s",
+			 r->smtp.authenticated ? "authenticated"
+					       : "not refused",
+			 sender);
+	if (at > PROBE_SEND_AS)
+		step_set(r, PROBE_SEND_AS, PROBE_PASSED, "not refused for %s",
+			 sender);
 }
 
 static int run_send(const struct cred *c, const struct probe_opts *o,
@@ -135,14 +170,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	to = o->to != NULL && o->to[0] != '\0' ? o->to
 	     : c->test_to[0] != '\0'	       ? c->test_to
 					       : c->sender;
-	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
-		snprintf(host, sizeof(host), "%s", o->ehlo_name);
-	else if (gethostname(host, sizeof(host)) != 0)
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
-	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789.-") != strlen(host))
-		host[0] = '\0';
+	host_name(o, host, sizeof(host));
 
 	m.from = c->sender;
 	m.to = to;
@@ -155,8 +183,8 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	r->smtp_ran = true;
 	smtp_result_init(&r->smtp);
 	if (smtp_build_message(&m, &msg, &msg_len, &e) != 0) {
-		snprintf(r->smtp.summary, sizeof(r->smtp.summary),
-			 "not sent: %.500s", e.msg);
+		e.msg[500] = '\0'; /* what the summary line takes */
+		smtp_result_refuse(&r->smtp, e.msg);
 		diag_smtp(din, &r->smtp, &r->diag);
 		fail_at(r, PROBE_SMTP);
 		return -1;
@@ -176,20 +204,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 
 		diag_smtp(din, &r->smtp, &r->diag);
 		at = smtp_step(r);
-		if (at > PROBE_SMTP)
-			step_set(r, PROBE_SMTP, PROBE_PASSED, "%s answered",
-				 s.url);
-		if (at > PROBE_STARTTLS)
-			step_set(r, PROBE_STARTTLS, PROBE_PASSED,
-				 "TLS established after STARTTLS");
-		if (at > PROBE_XOAUTH2)
-			step_set(r, PROBE_XOAUTH2, PROBE_PASSED, "%s as %s",
-				 r->smtp.authenticated ? "authenticated"
-						       : "not refused",
-				 c->sender);
-		if (at > PROBE_SEND_AS)
-			step_set(r, PROBE_SEND_AS, PROBE_PASSED,
-				 "not refused for %s", c->sender);
+		passed_before(r, at, s.url, c->sender);
 		fail_at(r, at);
 		goto out;
 	}
@@ -207,13 +222,38 @@ out:
 	return ret;
 }
 
+/* The role step: decode the token's claims and look for SMTP.SendAsApp.
+ * A token that cannot be decoded leaves the question to Exchange. Returns
+ * -1 when the role is missing (diagnosed), else 0. */
+static int check_role(struct probe_result *r, struct diag_input *din)
+{
+	struct err e = {{0}};
+	char roles[256];
+
+	if (jwt_decode(r->token.value, r->token.len, &r->claims, &e) != 0) {
+		step_set(r, PROBE_ROLE, PROBE_SKIPPED,
+			 "not checked: %s (Exchange decides)", e.msg);
+		return 0;
+	}
+	r->claims_ok = true;
+	din->claims = &r->claims;
+	jwt_roles_str(&r->claims, roles, sizeof(roles));
+	if (!jwt_has_role(&r->claims, "SMTP.SendAsApp")) {
+		diag_claims(din, &r->diag);
+		fail_at(r, PROBE_ROLE);
+		return -1;
+	}
+	step_set(r, PROBE_ROLE, PROBE_PASSED, "aud %s, roles %s",
+		 r->claims.aud[0] ? r->claims.aud : "-", roles);
+	return 0;
+}
+
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret)
 {
 	struct entra_request rq = {0};
 	struct diag_input din = {0};
 	struct err e = {{0}};
-	char roles[256];
 
 	memset(ret, 0, sizeof(*ret));
 	for (int i = 0; i < PROBE_NSTEPS; i++) {
@@ -255,22 +295,8 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		 o->hint != NULL && o->hint[0] ? o->hint : "(no hint)",
 		 (long long)ret->entra.expires_in);
 
-	if (jwt_decode(ret->token.value, ret->token.len, &ret->claims, &e) ==
-	    0) {
-		ret->claims_ok = true;
-		din.claims = &ret->claims;
-		jwt_roles_str(&ret->claims, roles, sizeof(roles));
-		if (!jwt_has_role(&ret->claims, "SMTP.SendAsApp")) {
-			diag_claims(&din, &ret->diag);
-			fail_at(ret, PROBE_ROLE);
-			return -1;
-		}
-		step_set(ret, PROBE_ROLE, PROBE_PASSED, "aud %s, roles %s",
-			 ret->claims.aud[0] ? ret->claims.aud : "-", roles);
-	} else {
-		step_set(ret, PROBE_ROLE, PROBE_SKIPPED,
-			 "not checked: %s (Exchange decides)", e.msg);
-	}
+	if (check_role(ret, &din) != 0)
+		return -1;
 
 	if (o->token_only) {
 		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)

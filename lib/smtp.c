@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 static const char *const stage_names[] = {
@@ -306,6 +307,7 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	bool negative = r->last.code >= 400;
 
 	r->curl_code = (int)rc;
+	r->fail = net_fail_of(rc);
 	if (rc != CURLE_OK)
 		copy_line(r->curl_error, sizeof(r->curl_error),
 			  errbuf[0] ? errbuf : curl_easy_strerror(rc),
@@ -328,12 +330,12 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 		r->stage = SMTP_STAGE_CONNECT;
 	else if (rc == CURLE_USE_SSL_FAILED && !r->tls)
 		r->stage = SMTP_STAGE_STARTTLS;
-	else if (net_curl_tls_error(rc) && r->tls &&
+	else if (net_fail_tls(r->fail) && r->tls &&
 		 r->stage == SMTP_STAGE_STARTTLS)
 		r->stage = SMTP_STAGE_TLS;
 	else if (r->expect_ != SMTP_STAGE_QUIT)
 		r->stage = r->expect_;
-	r->transient = net_curl_transient(rc);
+	r->transient = net_fail_transient(r->fail);
 	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
 	    r->n_replies > 0)
 		err_fmt(r->summary, sizeof(r->summary),
@@ -356,9 +358,15 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 		    r->last.line[0] ? r->last.line : "no reply");
 }
 
+void smtp_result_refuse(struct smtp_result *r, const char *why)
+{
+	err_fmt(r->refused, sizeof(r->refused), "%s", why);
+	err_fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
+}
+
 static void refuse(struct smtp_result *r, const char *why)
 {
-	err_fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
+	smtp_result_refuse(r, why);
 }
 
 int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,

@@ -57,7 +57,8 @@ struct smtp_reply {
 struct smtp_result {
 	bool ok;	/* the message was accepted (250 after the data) */
 	bool transient; /* a 4xx reply, or a transient transport failure */
-	int curl_code;	/* CURLcode, 0 = CURLE_OK */
+	enum net_fail fail; /* of the transfer */
+	int curl_code;	    /* libcurl's number for it, shown to people */
 	char curl_error[SMTP_CURL_ERROR_MAX];
 	long response_code;	/* CURLINFO_RESPONSE_CODE */
 	enum smtp_stage stage;	/* of the last reply, or of the failure */
@@ -71,6 +72,9 @@ struct smtp_result {
 	bool authenticated;		 /* 235 to AUTH */
 	/* One line for people: the stage and the reply or the curl error. */
 	char summary[SMTP_SUMMARY_MAX];
+	/* Why the send was refused before connecting; "" when it was not.
+	 * The summary then says "not sent: " and this. */
+	char refused[SMTP_SUMMARY_MAX];
 
 	/* Reply tracking state, internal to smtp.c. */
 	enum smtp_stage expect_;
@@ -108,6 +112,10 @@ struct smtp_send {
 	size_t message_len;
 	long response_timeout_s; /* per reply; <= 0: the default */
 };
+
+/* Mark r as refused before connecting, for the reason why (a setting or
+ * input that cannot work): sets r->refused and the summary. */
+void smtp_result_refuse(struct smtp_result *r, const char *why);
 
 /* Send the message over SMTP with STARTTLS required (never a plaintext
  * AUTH), authenticating with AUTH XOAUTH2 as sender with the token. net

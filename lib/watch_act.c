@@ -71,7 +71,7 @@ static void outcome(const struct probe_result *pr, char *out, size_t size)
 	if (pr->ok)
 		err_fmt(out, size, "passed");
 	else if (pr->has_diag)
-		err_fmt(out, size, "%s: %s", pr->diag.step, pr->diag.summary);
+		err_fmt(out, size, "%s: %s", diag_step_name(pr->diag.step), pr->diag.summary);
 	else
 		err_fmt(out, size, "failed at %s", probe_step_name(pr->failed));
 }
@@ -93,7 +93,7 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 					w->now, e)) ||
 	    watch_event(w, c->name, si->id, pr->ok ? "test-passed" : "test-failed",
 			e, "mode", token_only ? "token" : "send", "outcome",
-			detail, "step", pr->has_diag ? pr->diag.step : NULL,
+			detail, "step", pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
 			"evidence", pr->has_diag ? pr->diag.evidence : NULL,
 			WATCH_END) ||
 	    (pr->token.value != NULL &&
@@ -192,7 +192,7 @@ static int switch_failed(struct watch_ctx *w, const struct cred_view *v,
 		watch_log(w, "%s: new secret %s~ not accepted yet (%s); "
 			     "retrying in %llds",
 			  v->cred.name, si->hint,
-			  pr->has_diag ? pr->diag.step : "failed",
+			  pr->has_diag ? diag_step_name(pr->diag.step) : "failed",
 			  (long long)w->cfg->switch_retry);
 		return 0;
 	}
@@ -209,7 +209,7 @@ static int switch_failed(struct watch_ctx *w, const struct cred_view *v,
 		return -1;
 	if (store_secret_set_state(w->store, si->id, SECRET_FAILED, e) ||
 	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
-			pr->has_diag ? pr->diag.step : NULL, WATCH_END) ||
+			pr->has_diag ? diag_step_name(pr->diag.step) : NULL, WATCH_END) ||
 	    watch_alert_queue(w, &v->cred, si, "switch-failed", "critical", msg,
 			      e)) {
 		store_rollback(w->store);

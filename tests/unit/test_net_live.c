@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <sodium.h>
 
 #include "probe.h"
@@ -487,7 +488,7 @@ static void step_is(const struct probe_result *r, enum probe_step_id id,
 			 probe_step_name(id),
 			 probe_status_name(r->steps[id].status),
 			 probe_status_name(st), r->steps[id].detail,
-			 r->diag.step ? r->diag.step : "-", r->diag.summary);
+			 diag_step_name(r->diag.step), r->diag.summary);
 }
 
 /* Run a full probe that must fail at step at with diagnosis step diag. */
@@ -499,9 +500,10 @@ static void probe_fails(const char *secret, enum probe_step_id at,
 	assert_int_equal(probe_run(&cred, &o, r), -1);
 	assert_false(r->ok);
 	assert_true(r->has_diag);
-	if (strcmp(r->diag.step, diag) != 0 || r->failed != at)
+	if (strcmp(diag_step_name(r->diag.step), diag) != 0 ||
+	    r->failed != at)
 		fail_msg("failed at %s with %s (%s), expected %s with %s",
-			 probe_step_name(r->failed), r->diag.step,
+			 probe_step_name(r->failed), diag_step_name(r->diag.step),
 			 r->diag.summary, probe_step_name(at), diag);
 	for (int i = 0; i < (int)at; i++)
 		assert_int_not_equal(r->steps[i].status, PROBE_FAILED);
@@ -548,7 +550,8 @@ static void test_full_probe_delivers(void **state)
 	o.key_id = "f0b0b335-1d71-4883-8f98-567911bfdca6";
 	if (probe_run(&cred, &o, &r) != 0)
 		fail_msg("probe failed at %s: %s / %s / %s",
-			 probe_step_name(r.failed), r.diag.step, r.diag.summary,
+			 probe_step_name(r.failed),
+			 diag_step_name(r.diag.step), r.diag.summary,
 			 r.diag.evidence);
 	assert_true(r.ok);
 	for (int i = 0; i < PROBE_NSTEPS; i++)
@@ -766,7 +769,7 @@ static void test_429_persistent(void **state)
 	assert_true(res.transient);
 	assert_null(tok.value);
 	diag_token(&in, &res, &d);
-	assert_string_equal(d.step, "network");
+	assert_string_equal(diag_step_name(d.step), "network");
 	assert_true(d.transient);
 	contains(d.evidence, "Retry-After 60");
 	contains(d.evidence, "after 2 attempts");
@@ -844,6 +847,7 @@ static void test_rogue_ca_refused(void **state)
 	use_cred(APP, &rogue_entra, &smtp);
 	probe_fails(SECRET, PROBE_TENANT, "transport", &r);
 	assert_int_equal(r.entra.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+	assert_int_equal(r.entra.fail, NET_TLS_VERIFY);
 	assert_int_equal(r.entra.attempts, 1);
 	assert_int_equal(r.entra.http_status, 0);
 	assert_int_equal(log_count(&rogue_entra, "\"method\""), 0);
@@ -854,6 +858,7 @@ static void test_rogue_ca_refused(void **state)
 	probe_fails(SECRET, PROBE_STARTTLS, "transport", &r);
 	assert_int_equal(r.smtp.stage, SMTP_STAGE_TLS);
 	assert_int_equal(r.smtp.curl_code, CURLE_PEER_FAILED_VERIFICATION);
+	assert_int_equal(r.smtp.fail, NET_TLS_VERIFY);
 	assert_false(r.diag.transient);
 	step_is(&r, PROBE_SMTP, PROBE_PASSED);
 	assert_int_equal(log_count(&rogue_smtp, "\"line\": \"AUTH"), 0);
@@ -871,6 +876,7 @@ static void test_no_starttls_refused(void **state)
 	smtp_set(&smtp, "", "", ",\"no_starttls\":true");
 	probe_fails(SECRET, PROBE_STARTTLS, "transport", &r);
 	assert_int_equal(r.smtp.curl_code, CURLE_USE_SSL_FAILED);
+	assert_int_equal(r.smtp.fail, NET_STARTTLS_REFUSED);
 	assert_false(r.smtp.starttls_offered);
 	contains(r.diag.summary, "did not offer STARTTLS");
 	/* Never a plaintext AUTH, nor anything after EHLO. */
@@ -906,6 +912,7 @@ static void test_535_with_role(void **state)
 	step_is(&r, PROBE_ROLE, PROBE_PASSED);
 	step_is(&r, PROBE_STARTTLS, PROBE_PASSED);
 	assert_int_equal(r.smtp.curl_code, CURLE_LOGIN_DENIED);
+	assert_int_equal(r.smtp.fail, NET_LOGIN_DENIED);
 	assert_int_equal(r.smtp.last.code, 535);
 	assert_string_equal(r.smtp.last.enhanced, "5.7.3");
 	assert_int_equal(r.smtp.stage, SMTP_STAGE_AUTH);
@@ -965,14 +972,15 @@ static void test_535_without_role(void **state)
 	assert_int_equal(sr.last.code, 535);
 	assert_string_equal(sr.last.enhanced, "5.7.3");
 	assert_int_equal(sr.curl_code, CURLE_LOGIN_DENIED);
+	assert_int_equal(sr.fail, NET_LOGIN_DENIED);
 	assert_int_equal(sr.response_code, 535);
 
 	in.claims = &claims;
 	diag_smtp(&in, &sr, &d);
-	assert_string_equal(d.step, "api-permission");
+	assert_string_equal(diag_step_name(d.step), "api-permission");
 	in.claims = NULL;
 	diag_smtp(&in, &sr, &d);
-	assert_string_equal(d.step, "exchange-permission");
+	assert_string_equal(diag_step_name(d.step), "exchange-permission");
 	free(msg);
 	entra_token_free(&tok);
 }
@@ -999,6 +1007,7 @@ static void test_535_57139_variants(void **state)
 		assert_string_equal(r.smtp.last.enhanced, "5.7.139");
 		contains(r.smtp.last.text, cases[i].words);
 		assert_int_equal(r.smtp.curl_code, CURLE_LOGIN_DENIED);
+		assert_int_equal(r.smtp.fail, NET_LOGIN_DENIED);
 		probe_result_free(&r);
 	}
 	/* The mailbox override wins over the tenant switch. */
@@ -1023,6 +1032,7 @@ static void test_530_not_authenticated(void **state)
 	assert_string_equal(r.smtp.last.enhanced, "5.7.57");
 	assert_int_equal(r.smtp.stage, SMTP_STAGE_MAIL);
 	assert_int_equal(r.smtp.curl_code, CURLE_SEND_ERROR);
+	assert_int_equal(r.smtp.fail, NET_BROKEN);
 	assert_false(r.smtp.auth_offered);
 	assert_true(r.smtp.tls);
 	probe_result_free(&r);
@@ -1031,6 +1041,7 @@ static void test_530_not_authenticated(void **state)
 	smtp_set(&smtp, "", "", ",\"auth_mechanisms\":\"LOGIN\"");
 	probe_fails(SECRET, PROBE_XOAUTH2, "smtp-not-authenticated", &r);
 	assert_int_equal(r.smtp.curl_code, CURLE_LOGIN_DENIED);
+	assert_int_equal(r.smtp.fail, NET_LOGIN_DENIED);
 	assert_false(r.smtp.xoauth2_offered);
 	contains(r.diag.summary, "LOGIN");
 	probe_result_free(&r);
@@ -1088,9 +1099,10 @@ static void test_send_as_denied(void **state)
 		assert_string_equal(sr.last.enhanced, cases[i].enh);
 		assert_int_equal(sr.stage, SMTP_STAGE_END_OF_DATA);
 		assert_int_equal(sr.curl_code, cases[i].curl);
+		assert_int_equal(sr.fail, NET_BAD_REPLY);
 		assert_true(sr.authenticated);
 		diag_smtp(&in, &sr, &d);
-		assert_string_equal(d.step, "send-as");
+		assert_string_equal(diag_step_name(d.step), "send-as");
 		contains(d.remedy, "-AccessRights SendAs");
 		contains(d.evidence, "(at end-of-data)");
 	}

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "cred.h"
 #include "err.h"
+#include "log.h"
 #include "net.h"
 
 #define ALERT_EXEC_TIMEOUT_S		30L
@@ -46,7 +47,8 @@ struct alert_ctx {
 				     secret to send mail with" */
 	const struct net_opts *net;
 	int64_t now;
-	FILE *log; /* where the log channel writes (stderr in the daemon) */
+	log_fn *log; /* where the log channel writes; NULL: nowhere */
+	void *log_arg;
 };
 
 struct alert_channel {

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "entra.h"
+#include "log.h"
 #include "probe.h"
 #include "store.h"
 
@@ -27,7 +28,8 @@ struct watch_ctx {
 	const struct config *cfg;
 	int64_t now;
 	bool dry_run;  /* decide and report, change and send nothing */
-	FILE *log;     /* one line per step; never a secret */
+	log_fn *log;   /* one line per step, never a secret; NULL: silent */
+	void *log_arg;
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	/* When set and it becomes non-zero, the cycle stops between steps. */
 	volatile sig_atomic_t *stop;

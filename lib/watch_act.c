@@ -10,18 +10,17 @@
 
 #define TOKEN_MARGIN 300 /* a cached token is used until 5 min before */
 
-void watch_log(struct watch_ctx *w, const char *fmt, ...)
+void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
 	if (w->log == NULL)
 		return;
-	fputs("secretwatch: ", w->log);
 	va_start(ap, fmt);
-	vfprintf(w->log, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', w->log);
-	fflush(w->log);
+	w->log(w->log_arg, prio, line);
 }
 
 int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
@@ -189,7 +188,7 @@ static int switch_failed(struct watch_ctx *w, const struct cred_view *v,
 		if (store_secret_schedule(w->store, si->id, first,
 					  w->now + w->cfg->switch_retry, e))
 			return -1;
-		watch_log(w, "%s: new secret %s~ not accepted yet (%s); "
+		watch_log(w, LOG_NOTICE, "%s: new secret %s~ not accepted yet (%s); "
 			     "retrying in %llds",
 			  v->cred.name, si->hint,
 			  pr->has_diag ? pr->diag.step : "failed",
@@ -244,7 +243,7 @@ static int act_switch(struct watch_ctx *w, const struct cred_view *v,
 		return rc;
 	if (rc == 0) {
 		r->switches++;
-		watch_log(w, "%s: switched to secret %s~ (#%lld)", v->cred.name,
+		watch_log(w, LOG_NOTICE, "%s: switched to secret %s~ (#%lld)", v->cred.name,
 			  si->hint, (long long)si->id);
 		return switch_commit(w, v, si, e) ? -1 : 0;
 	}
@@ -263,7 +262,7 @@ int watch_health_settle(struct watch_ctx *w, const struct cred *c,
 	if (pr->ok)
 		return 0;
 	r->health_failures++;
-	watch_log(w, "%s: health check of secret %s~ failed: %s", c->name,
+	watch_log(w, LOG_WARNING, "%s: health check of secret %s~ failed: %s", c->name,
 		  si->hint, pr->has_diag ? pr->diag.summary : "failed");
 	/* Alert on the change from working to failing, not every check,
 	 * and not while Microsoft or the network is only slow or busy. */
@@ -357,7 +356,7 @@ int watch_act(struct watch_ctx *w, const struct cred_view *v,
 	int rc;
 
 	if (w->dry_run && a->kind != ACTION_SWITCH) {
-		watch_log(w, "%s: would %s (secret #%lld%s)", v->cred.name,
+		watch_log(w, LOG_INFO, "%s: would %s (secret #%lld%s)", v->cred.name,
 			  action_name(a->kind), (long long)a->secret_id,
 			  a->kind == ACTION_WARN ? ", threshold reached" : "");
 		if (a->kind == ACTION_WARN)
@@ -365,7 +364,7 @@ int watch_act(struct watch_ctx *w, const struct cred_view *v,
 		return 0;
 	}
 	if (w->dry_run) {
-		watch_log(w, "%s: would test secret #%lld and switch to it",
+		watch_log(w, LOG_INFO, "%s: would test secret #%lld and switch to it",
 			  v->cred.name, (long long)a->secret_id);
 		return 0;
 	}

@@ -106,8 +106,8 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 			  str(p, "hint"),	str(p, "key_id"),
 			  num(p, "expires_at"), num(p, "days_left"),
 			  str(p, "level"),	str(p, "message")};
-	struct alert_ctx ctx = {w->cfg, &c,    token.p, &net,
-				w->now, w->log ? w->log : stderr};
+	struct alert_ctx ctx = {w->cfg, &c,	 token.p,
+				&net,	w->now, w->log, w->log_arg};
 	rc = ch->send(&a, &ctx, e);
 out:
 	vbuf_free(&token);
@@ -128,7 +128,7 @@ static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
 	    store_secret_get(w->store, row->secret_id, &si, e))
 		goto out;
 	if (si.state != SECRET_ACTIVE) {
-		watch_log(w, "%s: secret #%lld is no longer active; not "
+		watch_log(w, LOG_INFO, "%s: secret #%lld is no longer active; not "
 			     "deploying it",
 			  c.name, (long long)si.id);
 		rc = 0;
@@ -191,7 +191,7 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 	}
 	r->delivery_failures++;
 	next = retry_at(w, row);
-	watch_log(w, "%s delivery #%lld failed: %s%s", what, (long long)row->id,
+	watch_log(w, LOG_WARNING, "%s delivery #%lld failed: %s%s", what, (long long)row->id,
 		  error, next ? "; will retry" : "; giving up");
 	if (store_outbox_retry(w->store, row->id, w->now, next, error, e) ||
 	    store_counter_add(w->store, "alert_delivery_failures", 1, e))

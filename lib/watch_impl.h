@@ -5,9 +5,9 @@
 #include "policy.h"
 #include "watch.h"
 
-/* One line to w->log, prefixed "secretwatch: ". */
-void watch_log(struct watch_ctx *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* One line at prio (LOG_*) through w->log. */
+void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Queue an alert about secret si of c on every configured channel. */
 int watch_alert_queue(struct watch_ctx *w, const struct cred *c,

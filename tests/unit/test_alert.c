@@ -194,8 +194,8 @@ static void test_webhook_body(void **state)
 }
 
 /* Run the log channel into a temp file and return what it wrote. */
-static char *log_line(const struct alert *a, const char *journal_stream,
-		      bool match)
+static char *run_log_channel(const struct alert *a, const char *journal_stream,
+				bool match)
 {
 	struct alert_ctx ctx = {0};
 	struct err e = {{0}};
@@ -216,7 +216,8 @@ static char *log_line(const struct alert *a, const char *journal_stream,
 		setenv("JOURNAL_STREAM", journal_stream, 1);
 	else
 		unsetenv("JOURNAL_STREAM");
-	ctx.log = f;
+	log_init(program_invocation_short_name, f);
+	ctx.log = log_line;
 	ctx.now = NOW;
 	assert_int_equal(alert_channel_find("log")->send(a, &ctx, &e), 0);
 	n = ftell(f);
@@ -226,6 +227,7 @@ static char *log_line(const struct alert *a, const char *journal_stream,
 	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	unsetenv("JOURNAL_STREAM");
+	log_init(program_invocation_short_name, stderr);
 	return buf;
 }
 
@@ -244,7 +246,7 @@ static void test_log(void **state)
 
 	(void)state;
 	/* Not under journald: one plain line with the program's name. */
-	s = log_line(&a, NULL, false);
+	s = run_log_channel(&a, NULL, false);
 	snprintf(want, sizeof(want),
 		 "%s: alert expiry-warning: mail-alerts: "
 		 "client secret abc~ expires in 7 days",
@@ -259,17 +261,17 @@ static void test_log(void **state)
 	free(s);
 
 	/* JOURNAL_STREAM naming another file: still plain. */
-	s = log_line(&a, "1:2", false);
+	s = run_log_channel(&a, "1:2", false);
 	assert_int_equal(strncmp(s, want, strlen(want)), 0);
 	free(s);
-	s = log_line(&a, "garbage", false);
+	s = run_log_channel(&a, "garbage", false);
 	assert_int_equal(strncmp(s, want, strlen(want)), 0);
 	free(s);
 
 	/* Under journald: the priority prefix, no name (journald adds it). */
 	for (size_t i = 0; i < sizeof(prio) / sizeof(prio[0]); i++) {
 		a.event = prio[i].event;
-		s = log_line(&a, NULL, true);
+		s = run_log_channel(&a, NULL, true);
 		snprintf(want, sizeof(want),
 			 "%salert %s: mail-alerts: ", prio[i].prefix,
 			 prio[i].event);
@@ -285,11 +287,19 @@ static void test_log(void **state)
 		FILE *ro = fopen("/dev/null", "r");
 
 		assert_non_null(ro);
-		ctx.log = ro;
+		log_init(program_invocation_short_name, ro);
+		ctx.log = log_line;
 		assert_int_equal(
 		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
 		assert_int_equal(strncmp(e.msg, "log: ", 5), 0);
+		log_init(program_invocation_short_name, stderr);
 		fclose(ro);
+
+		/* No log at all: nowhere to write. */
+		ctx.log = NULL;
+		assert_int_equal(
+		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
+		assert_string_equal(e.msg, "log: nowhere to write");
 	}
 }
 
@@ -357,7 +367,7 @@ static void test_exec(void **state)
 	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s", script);
 	ctx.cfg = &cfg;
 	ctx.now = NOW;
-	ctx.log = stderr;
+	ctx.log = log_line;
 
 	/* A descriptor of ours without close-on-exec must not leak. */
 	leak = dup2(STDERR_FILENO, 77);

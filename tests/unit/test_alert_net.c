@@ -122,7 +122,7 @@ static struct alert_ctx make_ctx(void)
 	ctx.access_token = token;
 	ctx.net = &net;
 	ctx.now = NOW;
-	ctx.log = stderr;
+	ctx.log = log_line;
 	return ctx;
 }
 

@@ -159,12 +159,12 @@ static int build(const struct alert *a, const struct alert_ctx *ctx,
 	fprintf(f, "Content-Transfer-Encoding: %s\r\n",
 		has_8bit(msg) ? "8bit" : "7bit");
 	fprintf(f, "Auto-Submitted: auto-generated\r\n");
-	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_str(a->event));
+	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_event_name(a->event));
 	fprintf(f, "X-Secretwatch-Level: %s\r\n", alert_str(a->level));
 	fprintf(f, "\r\n");
 	put_text(f, msg);
 	fprintf(f, "\r\n\r\n");
-	fprintf(f, "Event:       %s\r\n", alert_str(a->event));
+	fprintf(f, "Event:       %s\r\n", alert_event_name(a->event));
 	fprintf(f, "Level:       %s\r\n", alert_str(a->level));
 	fprintf(f, "Credential:  %s (sends as %s)\r\n",
 		alert_str(a->credential), sender);
@@ -193,7 +193,7 @@ static int check_headers(const struct alert *a, const struct alert_ctx *ctx,
 	const struct {
 		const char *what, *value;
 	} v[] = {
-	    {"event", alert_str(a->event)},
+	    {"event", alert_event_name(a->event)},
 	    {"level", alert_str(a->level)},
 	    {"credential", alert_str(a->credential)},
 	    {"hint", alert_str(a->hint)},

@@ -16,16 +16,18 @@ bool alert_log_configured(const struct config *cfg)
 
 /* crit for what stops mail, warning for what soon will, notice for a
  * switch that went well, info for anything else. */
-static int priority(const char *event)
+static int priority(enum alert_event ev)
 {
-	if (strcmp(event, "expired") == 0 ||
-	    strcmp(event, "health-failed") == 0 ||
-	    strcmp(event, "switch-failed") == 0)
+	switch (ev) {
+	case ALERT_EXPIRED:
+	case ALERT_HEALTH_FAILED:
+	case ALERT_SWITCH_FAILED:
 		return LOG_CRIT;
-	if (strcmp(event, "expiry-warning") == 0)
+	case ALERT_EXPIRY_WARNING:
 		return LOG_WARNING;
-	if (strcmp(event, "switched") == 0)
+	case ALERT_SWITCHED:
 		return LOG_NOTICE;
+	}
 	return LOG_INFO;
 }
 
@@ -48,14 +50,14 @@ int alert_log_send(const struct alert *a, const struct alert_ctx *ctx,
 	if (asprintf(&line,
 		     "alert %s: %s (key ID %s, expires %s, %lld days left, "
 		     "level %s)%s%s",
-		     alert_str(a->event), summary, key[0] ? key : "unknown",
+		     alert_event_name(a->event), summary, key[0] ? key : "unknown",
 		     expires, (long long)a->days_left, alert_str(a->level),
 		     msg[0] ? ": " : "", msg) < 0) {
 		line = NULL;
 		goto oom;
 	}
 	errno = 0;
-	if (ctx->log(ctx->log_arg, priority(alert_str(a->event)), line) != 0) {
+	if (ctx->log(ctx->log_arg, priority(a->event), line) != 0) {
 		err_set(e, "log: cannot write: %s", strerror(errno));
 		goto out;
 	}

@@ -35,7 +35,8 @@ char *alert_webhook_body(const struct alert *a)
 		text = NULL;
 		goto out;
 	}
-	if (cJSON_AddStringToObject(o, "event", alert_str(a->event)) == NULL ||
+	if (cJSON_AddStringToObject(o, "event", alert_event_name(a->event)) ==
+		    NULL ||
 	    cJSON_AddStringToObject(o, "credential",
 				    alert_str(a->credential)) == NULL ||
 	    cJSON_AddStringToObject(o, "hint", alert_str(a->hint)) == NULL ||

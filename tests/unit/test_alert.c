@@ -27,7 +27,7 @@
 #define KEY "11111111-2222-3333-4444-555555555555"
 
 static const struct alert sample = {
-    .event = "expiry-warning",
+    .event = ALERT_EXPIRY_WARNING,
     .credential = "mail-alerts",
     .hint = "abc",
     .key_id = KEY,
@@ -72,6 +72,9 @@ static void test_table(void **state)
 		assert_non_null(ch[i].configured);
 		assert_non_null(ch[i].send);
 		assert_ptr_equal(alert_channel_find(order[i]), &ch[i]);
+		/* Only mail needs the credential's own token. */
+		assert_int_equal(ch[i].needs_token,
+				 strcmp(order[i], "email") == 0);
 	}
 	assert_null(alert_channel_find("sms"));
 	assert_null(alert_channel_find(""));
@@ -94,6 +97,29 @@ static void test_table(void **state)
 	assert_true(alert_channel_find("exec")->configured(&cfg));
 }
 
+/* Event names are what the outbox and every channel carry: they round
+ * trip, and nothing else parses. */
+static void test_event_names(void **state)
+{
+	static const char *const names[] = {"expiry-warning", "expired",
+					    "switched", "switch-failed",
+					    "health-failed"};
+	enum alert_event ev;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		assert_string_equal(alert_event_name((enum alert_event)i),
+				    names[i]);
+		assert_int_equal(alert_event_parse(names[i], &ev), 0);
+		assert_int_equal(ev, i);
+	}
+	assert_string_equal(alert_event_name((enum alert_event)5), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event)-1), "unknown");
+	assert_int_equal(alert_event_parse("Expired", &ev), -1);
+	assert_int_equal(alert_event_parse("", &ev), -1);
+	assert_int_equal(alert_event_parse(NULL, &ev), -1);
+}
+
 static void test_summary(void **state)
 {
 	struct alert a = sample;
@@ -112,17 +138,17 @@ static void test_summary(void **state)
 	a.days_left = 0;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
-	a.event = "expired";
+	a.event = ALERT_EXPIRED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
-	a.event = "switched";
+	a.event = ALERT_SWITCHED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: switched to client secret abc~");
-	a.event = "switch-failed";
+	a.event = ALERT_SWITCH_FAILED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: new client secret abc~ failed its "
 			       "test");
-	a.event = "health-failed";
+	a.event = ALERT_HEALTH_FAILED;
 	a.hint = "";
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret with key ID " KEY
@@ -234,11 +260,12 @@ static char *run_log_channel(const struct alert *a, const char *journal_stream,
 static void test_log(void **state)
 {
 	static const struct {
-		const char *event, *prefix;
+		enum alert_event event;
+		const char *prefix;
 	} prio[] = {
-	    {"expiry-warning", "<4>"}, {"expired", "<2>"},
-	    {"health-failed", "<2>"},  {"switch-failed", "<2>"},
-	    {"switched", "<5>"},
+	    {ALERT_EXPIRY_WARNING, "<4>"}, {ALERT_EXPIRED, "<2>"},
+	    {ALERT_HEALTH_FAILED, "<2>"},  {ALERT_SWITCH_FAILED, "<2>"},
+	    {ALERT_SWITCHED, "<5>"},
 	};
 	struct alert a = sample;
 	char want[128];
@@ -274,7 +301,7 @@ static void test_log(void **state)
 		s = run_log_channel(&a, NULL, true);
 		snprintf(want, sizeof(want),
 			 "%salert %s: mail-alerts: ", prio[i].prefix,
-			 prio[i].event);
+			 alert_event_name(prio[i].event));
 		assert_int_equal(strncmp(s, want, strlen(want)), 0);
 		assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
 		free(s);
@@ -438,7 +465,8 @@ static void test_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_summary),
+	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_event_names),
+	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_webhook_body), cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_exec),
 	};

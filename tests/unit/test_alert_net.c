@@ -36,7 +36,7 @@
 #define SENDER "alerts@contoso.com"
 
 static const struct alert sample = {
-    .event = "expiry-warning",
+    .event = ALERT_EXPIRY_WARNING,
     .credential = "mail-alerts",
     .hint = "abc",
     .key_id = KEY,

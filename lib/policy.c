@@ -212,5 +212,7 @@ int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 	}
 	if (wait > interval)
 		wait = interval;
+	if (wait > INT64_MAX - now)
+		return INT64_MAX;
 	return now + wait;
 }

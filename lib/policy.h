@@ -99,8 +99,8 @@ bool policy_health_alert(const struct secret_info *si, bool transient);
 
 /* The next try of a delivery created at created_at that failed attempts
  * times before the failure at now: 60 s doubling per attempt, capped at
- * interval; 0 (give up) once now is POLICY_DELIVERY_GIVE_UP or more
- * after created_at. */
+ * interval (never past INT64_MAX); 0 (give up) once now is
+ * POLICY_DELIVERY_GIVE_UP or more after created_at. */
 int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 			      int64_t interval);
 

@@ -88,7 +88,8 @@ static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
 	struct cred c;
 	int rc = -1;
 
-	if (p == NULL || store_cred_get(w->store, str(p, "credential"), &c, e) ||
+	if (p == NULL ||
+	    store_cred_get(w->store, str(p, "credential"), &c, e) ||
 	    store_secret_get(w->store, row->secret_id, &si, e))
 		goto out;
 	if (si.state != SECRET_ACTIVE) {

@@ -82,7 +82,8 @@ static int settle(struct watch_ctx *w, const struct cred *c,
 	snprintf(msg, sizeof(msg),
 		 "A token request with the active client secret %s~ of %s "
 		 "failed: mail through %s is likely failing now. %s %s",
-		 si->hint, c->name, c->name, pr->has_diag ? pr->diag.summary : "",
+		 si->hint, c->name, c->name,
+		 pr->has_diag ? pr->diag.summary : "",
 		 pr->has_diag ? pr->diag.remedy : "");
 	if (store_begin(w->store, e))
 		return -1;

@@ -465,9 +465,11 @@ static void test_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_event_names),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_event_names),
 	    cmocka_unit_test(test_summary),
-	    cmocka_unit_test(test_webhook_body), cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_webhook_body),
+	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_exec),
 	};
 

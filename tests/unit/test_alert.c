@@ -330,6 +330,63 @@ static void test_log(void **state)
 	}
 }
 
+/* What the log wrote to f since it was opened; f is closed. */
+static char *drain(FILE *f)
+{
+	long n = ftell(f);
+	char *buf;
+
+	assert_true(n >= 0);
+	buf = calloc(1, (size_t)n + 1);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* lib/log itself: the program's name or the journald priority, decided
+ * at log_init; log_warn adds the errno text. */
+static void test_log_module(void **state)
+{
+	struct stat st;
+	char js[64], *s;
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_non_null(f);
+	unsetenv("JOURNAL_STREAM");
+	log_init("swtest", f);
+	errno = ENOENT;
+	log_warn("cannot open %s", "x.conf");
+	log_warnx("plain %d", 1);
+	log_info("info");
+	s = drain(f);
+	assert_string_equal(s, "swtest: cannot open x.conf: "
+			       "No such file or directory\n"
+			       "swtest: plain 1\nswtest: info\n");
+	free(s);
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("swtest", f);
+	unsetenv("JOURNAL_STREAM"); /* decided at init, not per line */
+	log_warnx("err");
+	logit(LOG_WARNING, "warning");
+	log_notice("notice");
+	log_info("info");
+	log_debug("debug");
+	assert_int_equal(log_line(NULL, LOG_CRIT, "crit"), 0);
+	s = drain(f);
+	assert_string_equal(s, "<3>err\n<4>warning\n<5>notice\n<6>info\n"
+			       "<7>debug\n<2>crit\n");
+	free(s);
+	log_init(program_invocation_short_name, stderr);
+}
+
 static void write_script(const char *path, const char *body)
 {
 	FILE *f = fopen(path, "w");
@@ -470,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_webhook_body),
 	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_exec),
 	};
 

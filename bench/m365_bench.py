@@ -6,7 +6,7 @@
 Times with hyperfine (-N, 5 warm-ups, 50 runs each):
 
   1. 'secretwatch token NAME' from the network: the fake Entra hands out
-     tokens with expires_in 200, below watch_token's 5-minute margin, so
+     tokens with expires_in 200, below token_get's 5-minute margin, so
      every run misses the cache and requests a token;
   2. 'secretwatch token NAME' served from the encrypted token cache
      (after one call that fills it with a token for 3599 s);
@@ -51,7 +51,7 @@ RUNS = 50
 HYPERFINE_TIMEOUT = 600  # seconds for one hyperfine invocation
 CMD_TIMEOUT = 60
 SCOPE = "https://outlook.office365.com/.default"
-SHORT_EXPIRES_IN = 200  # < TOKEN_MARGIN (300 s) in lib/watch_act.c
+SHORT_EXPIRES_IN = 200  # < TOKEN_MARGIN (300 s) in lib/token.h
 CACHE_TARGET_MS = 5.0
 
 
@@ -195,7 +195,7 @@ def measure(m365, w, sw, build, env_line):
     base = "%s -c %s" % (sw, w.s.conf)
 
     # A secret, made active by a successful test. The fake hands out
-    # tokens that expire inside watch_token's margin from the start, so
+    # tokens that expire inside token_get's margin from the start, so
     # that no token cached by this test satisfies 'token' (phase 2).
     entra.update_scenario(expires_in=SHORT_EXPIRES_IN)
     w.add_secret(m365.S1)

@@ -8,19 +8,20 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "log.h"
 #include "timefmt.h"
 #include "validate.h"
 
 int app_fail(struct app *app, const char *fmt, ...)
 {
+	char line[8192];
 	va_list ap;
 
 	(void)app;
-	fputs("secretwatch: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_line(NULL, LOG_ERR, line);
 	return 1;
 }
 
@@ -58,9 +59,8 @@ static int finish_interrupted_rekey(struct app *app, const char *key_path)
 		vault_free(v);
 		return -1;
 	}
-	fprintf(stderr, "secretwatch: finished an interrupted rekey: %s now "
-			"holds the new key\n",
-		key_path);
+	log_notice("finished an interrupted rekey: %s now holds the new key",
+		   key_path);
 	vault_free(app->vault);
 	app->vault = v;
 	return 0;

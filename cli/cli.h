@@ -32,7 +32,8 @@ struct command {
 	const char *summary;
 };
 
-/* Print "secretwatch: MSG" to stderr; returns 1 (the error exit code). */
+/* Log MSG as an error (lib/log: "secretwatch: MSG" on stderr); returns 1
+ * (the error exit code). */
 int app_fail(struct app *app, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int app_fail_err(struct app *app, const struct err *e);

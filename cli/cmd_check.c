@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "policy.h"
 #include "timefmt.h"
 #include "watch.h"
@@ -30,7 +31,7 @@ void app_watch_ctx(struct app *app, struct watch_ctx *w)
 	w->vault = app->vault;
 	w->cfg = &app->cfg;
 	w->now = app->now;
-	w->log = stderr;
+	w->log = log_line;
 }
 
 static cJSON *report_json(const struct watch_report *r, int64_t now)

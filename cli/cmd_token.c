@@ -15,6 +15,8 @@ int cmd_token(struct app *app, int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, OPT_HELP}, {0}};
 	struct entra_result res;
+	struct token_src ts;
+	struct net_opts net;
 	struct watch_ctx w;
 	struct vbuf tok;
 	struct cred c;
@@ -30,8 +32,9 @@ int cmd_token(struct app *app, int argc, char **argv)
 	if (app_open(app, 1))
 		return 1;
 	app_watch_ctx(app, &w);
+	watch_token_src(&w, &net, &ts);
 	rc = store_cred_get(app->store, argv[optind], &c, &e) ||
-	     watch_token(&w, &c, &tok, &exp, &res, &e);
+	     token_get(&ts, &c, &tok, &exp, &res, &e);
 	app_close(app);
 	if (rc)
 		return app_fail_err(app, &e);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "log.h"
 #include "timefmt.h"
 
 static const char usage[] =
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 	struct err e;
 	int first;
 
+	log_init("secretwatch", stderr);
 	umask(077);
 	if (vault_process_init(&e))
 		return app_fail_err(&app, &e);

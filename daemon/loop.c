@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "policy.h"
 #include "timefmt.h"
 #include "watch.h"
@@ -20,20 +20,6 @@
 
 static volatile sig_atomic_t got_stop, got_reload, got_cycle, in_cycle;
 static int cycle_failed;
-
-void loop_log(int prio, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (getenv("JOURNAL_STREAM") != NULL)
-		fprintf(stderr, "<%d>", prio);
-	else
-		fputs("secretwatchd: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 static void on_signal(int sig)
 {
@@ -82,20 +68,20 @@ static void reload(struct daemon *d)
 
 	config_choose(d->config_path, &path, &required);
 	if (config_load(path, &fresh, &e)) {
-		loop_log(3, "reload refused, keeping the running config: %s",
+		log_warnx("reload refused, keeping the running config: %s",
 			 e.msg);
 		return;
 	}
 	if (strcmp(fresh.database, d->cfg.database) != 0 ||
 	    strcmp(fresh.key_file, d->cfg.key_file) != 0) {
-		loop_log(4, "reload: [store] paths changed; they take effect "
-			    "at the next restart");
+		logit(LOG_WARNING, "reload: [store] paths changed; they take "
+				   "effect at the next restart");
 		memcpy(fresh.database, d->cfg.database, sizeof(fresh.database));
 		memcpy(fresh.key_file, d->cfg.key_file, sizeof(fresh.key_file));
 	}
 	d->cfg = fresh;
-	loop_log(5, "configuration reloaded from %s",
-		 path ? path : "built-in defaults");
+	log_notice("configuration reloaded from %s",
+		   path ? path : "built-in defaults");
 }
 
 static void notify_status(const struct watch_report *r)
@@ -125,17 +111,16 @@ static int64_t cycle(struct daemon *d)
 	if (got_stop)
 		return 0;
 	if (!res.ok) {
-		loop_log(3, "cycle failed: %s", res.err.msg);
+		log_warnx("cycle failed: %s", res.err.msg);
 		return timefmt_now() + d->cfg.interval;
 	}
 	notify_status(r);
 	if (r->warnings || r->switches || r->switch_failures ||
 	    r->health_failures)
-		loop_log(5,
-			 "cycle: %d credentials, %d warnings, %d switched, %d "
-			 "switch failures, %d health failures",
-			 r->credentials, r->warnings, r->switches,
-			 r->switch_failures, r->health_failures);
+		log_notice("cycle: %d credentials, %d warnings, %d switched, "
+			   "%d switch failures, %d health failures",
+			   r->credentials, r->warnings, r->switches,
+			   r->switch_failures, r->health_failures);
 	return r->next_wake;
 }
 
@@ -171,7 +156,7 @@ int loop_run(struct daemon *d)
 	int64_t wake_at;
 
 	sd_notify(0, "READY=1\nSTATUS=first check");
-	loop_log(6, "watching %s", d->cfg.database);
+	log_info("watching %s", d->cfg.database);
 	wake_at = cycle(d);
 	if (d->once)
 		return cycle_failed;
@@ -194,6 +179,6 @@ int loop_run(struct daemon *d)
 		}
 	}
 	sd_notify(0, "STOPPING=1");
-	loop_log(6, "stopping");
+	log_info("stopping");
 	return 0;
 }

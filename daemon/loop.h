@@ -25,9 +25,4 @@ int loop_signals(void);
  * code. */
 int loop_run(struct daemon *d);
 
-/* Log one line to stderr with a journald priority prefix under systemd
- * (prio: 3 err, 4 warning, 5 notice, 6 info). */
-void loop_log(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
 #endif

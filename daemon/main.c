@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "loop.h"
 
 static const char usage[] =
@@ -39,9 +40,9 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 			printf("secretwatchd %s\n", SW_VERSION);
 			exit(0);
 		} else {
-			fprintf(stderr, "secretwatchd: option '%s' is unknown; "
-					"see 'secretwatchd --help'\n",
-				argv[i]);
+			log_warnx("option '%s' is unknown; see 'secretwatchd "
+				  "--help'",
+				  argv[i]);
 			return -1;
 		}
 	}
@@ -95,11 +96,12 @@ int main(int argc, char **argv)
 	struct err e;
 	int rc;
 
+	log_init("secretwatchd", stderr);
 	umask(077);
 	if (parse_args(&d, argc, argv))
 		return 1;
 	if (vault_process_init(&e) || loop_signals() || open_all(&d, &e)) {
-		loop_log(3, "%s", e.msg);
+		log_warnx("%s", e.msg);
 		store_close(d.store);
 		vault_free(d.vault);
 		return 1;

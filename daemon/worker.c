@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "timefmt.h"
 
 static void run_cycle(struct daemon *d, struct store *s,
@@ -18,7 +19,7 @@ static void run_cycle(struct daemon *d, struct store *s,
 			      .vault = d->vault,
 			      .cfg = &d->cfg,
 			      .now = timefmt_now(),
-			      .log = stderr};
+			      .log = log_line};
 
 	memset(res, 0, sizeof(*res));
 	res->ok = watch_cycle(&w, &res->report, &res->err) == 0;

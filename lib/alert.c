@@ -6,11 +6,36 @@
 #include "alert_impl.h"
 
 static const struct alert_channel channels[] = {
-    {"log", alert_log_configured, alert_log_send},
-    {"email", alert_email_configured, alert_email_send},
-    {"webhook", alert_webhook_configured, alert_webhook_send},
-    {"exec", alert_exec_configured, alert_exec_send},
+    {"log", false, alert_log_configured, alert_log_send},
+    {"email", true, alert_email_configured, alert_email_send},
+    {"webhook", false, alert_webhook_configured, alert_webhook_send},
+    {"exec", false, alert_exec_configured, alert_exec_send},
 };
+
+static const char *const event_names[] = {
+    [ALERT_EXPIRY_WARNING] = "expiry-warning",
+    [ALERT_EXPIRED] = "expired",
+    [ALERT_SWITCHED] = "switched",
+    [ALERT_SWITCH_FAILED] = "switch-failed",
+    [ALERT_HEALTH_FAILED] = "health-failed",
+};
+
+#define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
+
+const char *alert_event_name(enum alert_event ev)
+{
+	return (size_t)ev < NEVENTS ? event_names[ev] : "unknown";
+}
+
+int alert_event_parse(const char *name, enum alert_event *ret)
+{
+	for (size_t i = 0; name != NULL && i < NEVENTS; i++)
+		if (strcmp(event_names[i], name) == 0) {
+			*ret = (enum alert_event)i;
+			return 0;
+		}
+	return -1;
+}
 
 const struct alert_channel *alert_channels(size_t *ret_n)
 {
@@ -63,7 +88,7 @@ char *alert_oneline(const char *s)
 
 void alert_summary(const struct alert *a, char *out, size_t size)
 {
-	const char *ev = alert_str(a->event), *name = alert_str(a->credential);
+	const char *name = alert_str(a->credential);
 	const char *hint = alert_str(a->hint), *key = alert_str(a->key_id);
 	char secret[96], when[48];
 
@@ -77,7 +102,8 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 	else
 		snprintf(secret, sizeof(secret), "client secret");
 
-	if (strcmp(ev, "expiry-warning") == 0) {
+	switch (a->event) {
+	case ALERT_EXPIRY_WARNING:
 		if (a->days_left > 1)
 			snprintf(when, sizeof(when), "expires in %lld days",
 				 (long long)a->days_left);
@@ -86,17 +112,23 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 		else /* days are rounded up: 0 is at or after expiry */
 			snprintf(when, sizeof(when), "has expired");
 		snprintf(out, size, "%s: %s %s", name, secret, when);
-	} else if (strcmp(ev, "expired") == 0) {
+		break;
+	case ALERT_EXPIRED:
 		snprintf(out, size, "%s: %s has expired", name, secret);
-	} else if (strcmp(ev, "switched") == 0) {
+		break;
+	case ALERT_SWITCHED:
 		snprintf(out, size, "%s: switched to %s", name, secret);
-	} else if (strcmp(ev, "switch-failed") == 0) {
+		break;
+	case ALERT_SWITCH_FAILED:
 		snprintf(out, size, "%s: new %s failed its test", name, secret);
-	} else if (strcmp(ev, "health-failed") == 0) {
+		break;
+	case ALERT_HEALTH_FAILED:
 		snprintf(out, size, "%s: %s failed its health check", name,
 			 secret);
-	} else {
-		snprintf(out, size, "%s: %s (%s)", name, ev, secret);
+		break;
+	default:
+		snprintf(out, size, "%s: %s (%s)", name,
+			 alert_event_name(a->event), secret);
 	}
 	for (char *p = out; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "cred.h"
 #include "err.h"
+#include "log.h"
 #include "net.h"
 
 #define ALERT_EXEC_TIMEOUT_S		30L
@@ -24,9 +25,25 @@
 #define ALERT_WEBHOOK_TIMEOUT_S		20L
 #define ALERT_SUMMARY_MAX		256
 
+/* What an alert is about. */
+enum alert_event {
+	ALERT_EXPIRY_WARNING,
+	ALERT_EXPIRED,
+	ALERT_SWITCHED,
+	ALERT_SWITCH_FAILED,
+	ALERT_HEALTH_FAILED,
+};
+
+/* Its name, as written to the outbox, JSON, the environment and people:
+ * "expiry-warning", "expired", "switched", "switch-failed",
+ * "health-failed" ("unknown" for a value out of range). */
+const char *alert_event_name(enum alert_event ev);
+
+/* The event called name into *ret. Returns 0, or -1 when there is none. */
+int alert_event_parse(const char *name, enum alert_event *ret);
+
 struct alert {
-	const char *event;	/* "expiry-warning", "expired", "switched",
-				   "switch-failed", "health-failed" */
+	enum alert_event event;
 	const char *credential; /* name */
 	const char *hint;	/* 3 chars */
 	const char *key_id;	/* "" when unknown */
@@ -46,11 +63,14 @@ struct alert_ctx {
 				     secret to send mail with" */
 	const struct net_opts *net;
 	int64_t now;
-	FILE *log; /* where the log channel writes (stderr in the daemon) */
+	log_fn *log; /* where the log channel writes; NULL: nowhere */
+	void *log_arg;
 };
 
 struct alert_channel {
 	const char *name; /* "log", "email", "webhook", "exec" */
+	bool needs_token; /* sends through the credential's own mailbox: the
+			     caller passes an Outlook token (email) */
 	bool (*configured)(const struct config *cfg); /* log: always */
 	int (*send)(const struct alert *a, const struct alert_ctx *ctx,
 		    struct err *e); /* 0 delivered, -1 with e */

@@ -104,51 +104,30 @@ static bool has_8bit(const char *s)
 	return false;
 }
 
-/* The message for one recipient. Returns 0 with a malloc'd message, or
- * -1 with e. */
-static int build(const struct alert *a, const struct alert_ctx *ctx,
-		 const char *to, char **ret, size_t *ret_len, struct err *e)
+/* The header of the message to one recipient, and the blank line. */
+static void put_header(FILE *f, const struct alert *a,
+		       const struct alert_ctx *ctx, const char *to,
+		       const struct tm *tm)
 {
 	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
 					   "Thu", "Fri", "Sat"};
 	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
 					     "May", "Jun", "Jul", "Aug",
 					     "Sep", "Oct", "Nov", "Dec"};
-	char summary[ALERT_SUMMARY_MAX], expires[TIMEFMT_RFC3339_LEN];
-	char host[256], rnd_hex[33];
-	unsigned char rnd[16];
 	const char *sender = ctx->cred->sender, *msg = alert_str(a->message);
-	const char *key = alert_str(a->key_id), *hint = alert_str(a->hint);
-	char *buf = NULL;
-	size_t len = 0;
-	struct tm tm;
-	time_t t = (time_t)ctx->now;
-	FILE *f;
+	char summary[ALERT_SUMMARY_MAX], rnd_hex[33];
+	unsigned char rnd[16];
 
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 1970) {
-		err_set(e, "email: the time is out of range");
-		return -1;
-	}
 	alert_summary(a, summary, sizeof(summary));
 	/* The subject stays ASCII; the body is UTF-8. */
 	for (char *p = summary; *p != '\0'; p++)
 		if ((unsigned char)*p >= 0x7f)
 			*p = '?';
-	timefmt_rfc3339(a->expires_at, expires);
-	if (gethostname(host, sizeof(host)) != 0 || !header_safe(host))
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
-
-	if ((f = open_memstream(&buf, &len)) == NULL) {
-		err_set(e, "email: out of memory");
-		return -1;
-	}
 	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-		days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		days[tm->tm_wday], tm->tm_mday, months[tm->tm_mon],
+		tm->tm_year + 1900, tm->tm_hour, tm->tm_min, tm->tm_sec);
 	fprintf(f, "Message-ID: <secretwatch.alert.%lld.%s@%s>\r\n",
 		(long long)ctx->now, rnd_hex, strchr(sender, '@') + 1);
 	fprintf(f, "From: secretwatch <%s>\r\n", sender);
@@ -159,12 +138,26 @@ static int build(const struct alert *a, const struct alert_ctx *ctx,
 	fprintf(f, "Content-Transfer-Encoding: %s\r\n",
 		has_8bit(msg) ? "8bit" : "7bit");
 	fprintf(f, "Auto-Submitted: auto-generated\r\n");
-	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_str(a->event));
+	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_event_name(a->event));
 	fprintf(f, "X-Secretwatch-Level: %s\r\n", alert_str(a->level));
 	fprintf(f, "\r\n");
-	put_text(f, msg);
+}
+
+/* The body: the message, the facts, and where it came from. */
+static void put_body(FILE *f, const struct alert *a,
+		     const struct alert_ctx *ctx)
+{
+	const char *key = alert_str(a->key_id), *hint = alert_str(a->hint);
+	const char *sender = ctx->cred->sender;
+	char expires[TIMEFMT_RFC3339_LEN], host[256];
+
+	timefmt_rfc3339(a->expires_at, expires);
+	if (gethostname(host, sizeof(host)) != 0 || !header_safe(host))
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	put_text(f, alert_str(a->message));
 	fprintf(f, "\r\n\r\n");
-	fprintf(f, "Event:       %s\r\n", alert_str(a->event));
+	fprintf(f, "Event:       %s\r\n", alert_event_name(a->event));
 	fprintf(f, "Level:       %s\r\n", alert_str(a->level));
 	fprintf(f, "Credential:  %s (sends as %s)\r\n",
 		alert_str(a->credential), sender);
@@ -176,6 +169,30 @@ static int build(const struct alert *a, const struct alert_ctx *ctx,
 		"\r\n-- \r\nsecretwatch%s%s, through this credential's "
 		"own mailbox\r\n",
 		host[0] ? " on " : "", host);
+}
+
+/* The message for one recipient. Returns 0 with a malloc'd message, or
+ * -1 with e. */
+static int build(const struct alert *a, const struct alert_ctx *ctx,
+		 const char *to, char **ret, size_t *ret_len, struct err *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct tm tm;
+	time_t t = (time_t)ctx->now;
+	FILE *f;
+
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
+	    tm.tm_year + 1900 < 1970) {
+		err_set(e, "email: the time is out of range");
+		return -1;
+	}
+	if ((f = open_memstream(&buf, &len)) == NULL) {
+		err_set(e, "email: out of memory");
+		return -1;
+	}
+	put_header(f, a, ctx, to, &tm);
+	put_body(f, a, ctx);
 	if (fclose(f) != 0 || buf == NULL) {
 		free(buf);
 		err_set(e, "email: out of memory");
@@ -193,7 +210,7 @@ static int check_headers(const struct alert *a, const struct alert_ctx *ctx,
 	const struct {
 		const char *what, *value;
 	} v[] = {
-	    {"event", alert_str(a->event)},
+	    {"event", alert_event_name(a->event)},
 	    {"level", alert_str(a->level)},
 	    {"credential", alert_str(a->credential)},
 	    {"hint", alert_str(a->hint)},
@@ -211,6 +228,57 @@ static int check_headers(const struct alert *a, const struct alert_ctx *ctx,
 		}
 	}
 	return validate_mailbox(ctx->cred->sender, "email: the sender", e);
+}
+
+/* All addresses are checked before the first one is sent to: *ret_n is
+ * their number. Returns 0, or -1 with e. */
+static int count_rcpts(const char *list, int *ret_n, struct err *e)
+{
+	char addr[CRED_MAILBOX_MAX + 1];
+	const char *p = list;
+	int r;
+
+	*ret_n = 0;
+	while ((r = next_rcpt(&p, addr, sizeof(addr))) != 0) {
+		if (r < 0 || !header_safe(addr) ||
+		    validate_mailbox(addr, "address", NULL) != 0) {
+			err_set(e, "email: [alerts] email_to has an address "
+				   "that is not a plain mailbox; not sent");
+			return -1;
+		}
+		if (++*ret_n > EMAIL_RCPT_MAX) {
+			err_set(e, "email: more than %d recipients; not sent",
+				EMAIL_RCPT_MAX);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Send the alert to one recipient. Returns 0 when sent, 1 when the
+ * server refused it (*res says why), -1 with e when it was not built. */
+static int send_one(const struct alert *a, const struct alert_ctx *ctx,
+		    const char *addr, struct smtp_result *res, struct err *e)
+{
+	struct smtp_send s = {0};
+	struct err be = {{0}};
+	char *msg = NULL;
+	size_t len = 0;
+	int ok;
+
+	if (build(a, ctx, addr, &msg, &len, &be) != 0) {
+		err_set(e, "%s", be.msg);
+		return -1;
+	}
+	s.url = cloud_smtp_url(ctx->cred);
+	s.sender = ctx->cred->sender;
+	s.rcpt = addr;
+	s.token = ctx->access_token;
+	s.message = msg;
+	s.message_len = len;
+	ok = smtp_send_message(&s, ctx->net, res) == 0;
+	free(msg);
+	return ok ? 0 : 1;
 }
 
 int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
@@ -241,44 +309,15 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 		return -1;
 	}
 
-	/* All addresses are checked before the first one is sent to. */
-	p = ctx->cfg->email_to;
-	while ((r = next_rcpt(&p, addr, sizeof(addr))) != 0) {
-		if (r < 0 || !header_safe(addr) ||
-		    validate_mailbox(addr, "address", NULL) != 0) {
-			err_set(e, "email: [alerts] email_to has an address "
-				   "that is not a plain mailbox; not sent");
-			return -1;
-		}
-		if (++n > EMAIL_RCPT_MAX) {
-			err_set(e, "email: more than %d recipients; not sent",
-				EMAIL_RCPT_MAX);
-			return -1;
-		}
-	}
-
+	if (count_rcpts(ctx->cfg->email_to, &n, e) != 0)
+		return -1;
 	p = ctx->cfg->email_to;
 	while (next_rcpt(&p, addr, sizeof(addr)) > 0) {
 		struct smtp_result res;
-		struct smtp_send s = {0};
-		struct err be = {{0}};
-		char *msg = NULL;
-		size_t len = 0;
-		int ok;
-
-		if (build(a, ctx, addr, &msg, &len, &be) != 0) {
-			err_set(e, "%s", be.msg);
+		r = send_one(a, ctx, addr, &res, e);
+		if (r < 0)
 			return -1;
-		}
-		s.url = cloud_smtp_url(ctx->cred);
-		s.sender = ctx->cred->sender;
-		s.rcpt = addr;
-		s.token = ctx->access_token;
-		s.message = msg;
-		s.message_len = len;
-		ok = smtp_send_message(&s, ctx->net, &res) == 0;
-		free(msg);
-		if (ok)
+		if (r == 0)
 			continue;
 		failed++;
 		if (fl < sizeof(failures)) {

@@ -36,7 +36,8 @@ char *alert_webhook_body(const struct alert *a)
 		text = NULL;
 		goto out;
 	}
-	if (cJSON_AddStringToObject(o, "event", alert_str(a->event)) == NULL ||
+	if (cJSON_AddStringToObject(o, "event", alert_event_name(a->event)) ==
+		    NULL ||
 	    cJSON_AddStringToObject(o, "credential",
 				    alert_str(a->credential)) == NULL ||
 	    cJSON_AddStringToObject(o, "hint", alert_str(a->hint)) == NULL ||
@@ -98,6 +99,70 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* The caller's CA file; our own, shorter time limits, so that a hanging
+ * receiver cannot hold up the cycle. */
+static void limits(const struct net_opts *caller, struct net_opts *net)
+{
+	if (caller != NULL)
+		*net = *caller;
+	if (net->connect_timeout_s <= 0 ||
+	    net->connect_timeout_s > ALERT_WEBHOOK_CONNECT_TIMEOUT_S)
+		net->connect_timeout_s = ALERT_WEBHOOK_CONNECT_TIMEOUT_S;
+	if (net->timeout_s <= 0 || net->timeout_s > ALERT_WEBHOOK_TIMEOUT_S)
+		net->timeout_s = ALERT_WEBHOOK_TIMEOUT_S;
+}
+
+/* The POST of body to url. Returns 0, or -1 when libcurl refused. */
+static int set_options(CURL *h, const char *url, struct curl_slist *hdrs,
+		       const char *body, struct reply *reply, char *errbuf)
+{
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+			     (curl_off_t)strlen(body)) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERAGENT, "secretwatch/" SW_VERSION) !=
+		CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, reply) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
+/* Why the request did not get an answer. */
+static void perform_failed(CURLcode rc, const char *url, const char *origin,
+			   const char *errbuf, struct err *e)
+{
+	/* curl's error text may quote the URL; say it our way. */
+	const char *why = curl_easy_strerror(rc);
+
+	if (errbuf[0] != '\0' && strstr(errbuf, url) == NULL)
+		why = errbuf;
+	err_set(e, "webhook %s: %s (curl %d)%s", origin, why, (int)rc,
+		net_fail_tls(net_fail_of(rc)) ? "; check the server's "
+						"certificate and [tls] ca_file"
+					      : "");
+}
+
+/* Whether the receiver took it (HTTP 2xx). Returns 0, or -1 with e. */
+static int accepted(CURL *h, const struct reply *reply, const char *origin,
+		    struct err *e)
+{
+	long status = 0;
+	char *rtext;
+
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status <= 299)
+		return 0;
+	rtext = alert_oneline(reply->text);
+	err_set(e, "webhook %s: answered HTTP %ld%s%s", origin, status,
+		rtext != NULL && rtext[0] ? ": " : "",
+		rtext != NULL ? rtext : "");
+	free(rtext);
+	return -1;
+}
+
 int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		       struct err *e)
 {
@@ -106,9 +171,8 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 	struct net_opts net = {0};
 	struct reply reply = {.len = 0};
 	struct err ne = {{0}};
-	char *body = NULL, *rtext = NULL;
+	char *body = NULL;
 	const char *url;
-	long status = 0;
 	CURLcode rc;
 	CURL *h = NULL;
 	int ret = -1;
@@ -129,16 +193,7 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		return -1;
 	}
 
-	/* The caller's CA file; our own, shorter time limits, so that a
-	 * hanging receiver cannot hold up the cycle. */
-	if (ctx->net != NULL)
-		net = *ctx->net;
-	if (net.connect_timeout_s <= 0 ||
-	    net.connect_timeout_s > ALERT_WEBHOOK_CONNECT_TIMEOUT_S)
-		net.connect_timeout_s = ALERT_WEBHOOK_CONNECT_TIMEOUT_S;
-	if (net.timeout_s <= 0 || net.timeout_s > ALERT_WEBHOOK_TIMEOUT_S)
-		net.timeout_s = ALERT_WEBHOOK_TIMEOUT_S;
-
+	limits(ctx->net, &net);
 	if ((body = alert_webhook_body(a)) == NULL) {
 		err_set(e, "webhook: out of memory");
 		return -1;
@@ -154,48 +209,21 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		goto out;
 	}
 	errbuf[0] = '\0';
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-			     (curl_off_t)strlen(body)) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, "secretwatch/" SW_VERSION) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+	if (set_options(h, url, hdrs, body, &reply, errbuf) != 0) {
 		err_set(e, "webhook %s: libcurl refused an option", origin);
 		goto out;
 	}
 
 	rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
-		/* curl's error text may quote the URL; say it our way. */
-		const char *why = curl_easy_strerror(rc);
-
-		if (errbuf[0] != '\0' && strstr(errbuf, url) == NULL)
-			why = errbuf;
-		err_set(e, "webhook %s: %s (curl %d)%s", origin, why, (int)rc,
-			net_fail_tls(net_fail_of(rc)) ? "; check the server's "
-						 "certificate and [tls] "
-						 "ca_file"
-					       : "");
+		perform_failed(rc, url, origin, errbuf, e);
 		goto out;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status > 299) {
-		rtext = alert_oneline(reply.text);
-		err_set(e, "webhook %s: answered HTTP %ld%s%s", origin, status,
-			rtext != NULL && rtext[0] ? ": " : "",
-			rtext != NULL ? rtext : "");
-		goto out;
-	}
-	ret = 0;
+	ret = accepted(h, &reply, origin, e);
 out:
 	curl_slist_free_all(hdrs);
 	if (h != NULL)
 		curl_easy_cleanup(h);
 	free(body);
-	free(rtext);
 	return ret;
 }

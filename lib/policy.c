@@ -167,3 +167,52 @@ void policy_plan(const struct cred_view *v, int64_t now,
 		wake_min(ret, due, now);
 	}
 }
+
+enum level policy_warn_level(int threshold, const struct config *cfg)
+{
+	if (threshold <= 0)
+		return LEVEL_EXPIRED;
+	return (int64_t)threshold * 86400 <= cfg->level_critical
+		       ? LEVEL_CRITICAL
+		       : LEVEL_WARNING;
+}
+
+bool policy_switch_retry(const struct secret_info *si, int64_t now,
+			 const struct config *cfg, int64_t *ret_first,
+			 int64_t *ret_next)
+{
+	int64_t first = si->first_try_at ? si->first_try_at : now;
+
+	*ret_first = first;
+	*ret_next = 0;
+	if (now - first >= cfg->switch_window)
+		return false;
+	*ret_next = now + cfg->switch_retry;
+	return true;
+}
+
+bool policy_health_alert(const struct secret_info *si, bool transient)
+{
+	bool was_failing = si->last_test_at != 0 && !si->last_test_ok;
+
+	return !was_failing && !transient;
+}
+
+int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
+			      int64_t interval)
+{
+	int64_t wait = 60;
+
+	if (now - created_at >= POLICY_DELIVERY_GIVE_UP)
+		return 0;
+	for (int i = 0; i < attempts && wait < interval; i++) {
+		if (wait > INT64_MAX / 2)
+			break;
+		wait *= 2;
+	}
+	if (wait > interval)
+		wait = interval;
+	if (wait > INT64_MAX - now)
+		return INT64_MAX;
+	return now + wait;
+}

@@ -3,6 +3,7 @@
 #ifndef SW_POLICY_H
 #define SW_POLICY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -73,5 +74,34 @@ void policy_plan(const struct cred_view *v, int64_t now,
 /* The pending secret a switch would try (NULL when none qualifies),
  * ignoring when it is due. */
 const struct secret_info *policy_switch_candidate(const struct cred_view *v);
+
+/* The level of a warning alert for threshold days before expiry: expired
+ * at 0, critical when threshold days are within cfg->level_critical,
+ * else warning. */
+enum level policy_warn_level(int threshold, const struct config *cfg);
+
+/* After a failed switch test of si at now: true to try again, with the
+ * first try's time in *ret_first (now when si had none) and the next in
+ * *ret_next (now + switch_retry); false to give up, once switch_window
+ * has passed since the first try. */
+bool policy_switch_retry(const struct secret_info *si, int64_t now,
+			 const struct config *cfg, int64_t *ret_first,
+			 int64_t *ret_next);
+
+/* Whether a failed health check of active secret si (as it was before
+ * this check was recorded) deserves an alert: only on the change from
+ * working (or never tested) to failing, and not when the failure is
+ * transient (Microsoft or the network only slow or busy). */
+bool policy_health_alert(const struct secret_info *si, bool transient);
+
+/* An alert or deploy this late is noise: delivery gives up. */
+#define POLICY_DELIVERY_GIVE_UP (3 * 86400)
+
+/* The next try of a delivery created at created_at that failed attempts
+ * times before the failure at now: 60 s doubling per attempt, capped at
+ * interval (never past INT64_MAX); 0 (give up) once now is
+ * POLICY_DELIVERY_GIVE_UP or more after created_at. */
+int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
+			      int64_t interval);
 
 #endif

@@ -131,16 +131,21 @@ int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
 int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
 			  int64_t next_try_at, struct err *e);
 
-/* Add delta to a credential's counter "switches" or "test_failures", and
- * set its last check time when check_at > 0. */
-int store_cred_count(struct store *s, int64_t credential_id,
-		     const char *counter, int64_t delta, int64_t check_at,
-		     struct err *e);
+/* A credential's counters. */
+enum cred_counter { CRED_SWITCHES, CRED_TEST_FAILURES };
 
-/* A store-wide counter (meta), e.g. "alert_delivery_failures". */
-int store_counter_add(struct store *s, const char *name, int64_t delta,
+/* Add delta to a credential's counter, and set its last check time when
+ * check_at > 0. */
+int store_cred_count(struct store *s, int64_t credential_id,
+		     enum cred_counter counter, int64_t delta,
+		     int64_t check_at, struct err *e);
+
+/* The store-wide counters (kept in meta). */
+enum store_counter { COUNTER_ALERT_DELIVERY_FAILURES };
+
+int store_counter_add(struct store *s, enum store_counter c, int64_t delta,
 		      struct err *e);
-int64_t store_counter_get(struct store *s, const char *name);
+int64_t store_counter_get(struct store *s, enum store_counter c);
 
 enum outbox_kind { OUTBOX_ALERT, OUTBOX_DEPLOY };
 #define OUTBOX_CHANNEL_MAX 16

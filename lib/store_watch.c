@@ -47,20 +47,21 @@ int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
 }
 
 int store_cred_count(struct store *s, int64_t credential_id,
-		     const char *counter, int64_t delta, int64_t check_at,
-		     struct err *e)
+		     enum cred_counter counter, int64_t delta,
+		     int64_t check_at, struct err *e)
 {
+	static const char *const sql[] = {
+	    [CRED_SWITCHES] = "UPDATE credential SET switches = switches + ?1, "
+			      "last_check_at = coalesce(nullif(?2, 0), "
+			      "last_check_at) WHERE id = ?3",
+	    [CRED_TEST_FAILURES] = "UPDATE credential SET test_failures = "
+				   "test_failures + ?1, last_check_at = "
+				   "coalesce(nullif(?2, 0), last_check_at) "
+				   "WHERE id = ?3",
+	};
 	sqlite3_stmt *st;
-	const char *sql =
-		strcmp(counter, "switches") == 0
-			? "UPDATE credential SET switches = switches + ?1, "
-			  "last_check_at = coalesce(nullif(?2, 0), "
-			  "last_check_at) WHERE id = ?3"
-			: "UPDATE credential SET test_failures = test_failures "
-			  "+ ?1, last_check_at = coalesce(nullif(?2, 0), "
-			  "last_check_at) WHERE id = ?3";
 
-	if (store_prepare(s, sql, &st, e))
+	if (store_prepare(s, sql[counter], &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, delta);
 	sqlite3_bind_int64(st, 2, check_at);
@@ -68,7 +69,17 @@ int store_cred_count(struct store *s, int64_t credential_id,
 	return store_step_done(s, st, "count", e);
 }
 
-int store_counter_add(struct store *s, const char *name, int64_t delta,
+/* The meta key of a store-wide counter. */
+static const char *counter_key(enum store_counter c)
+{
+	switch (c) {
+	case COUNTER_ALERT_DELIVERY_FAILURES:
+		return "alert_delivery_failures";
+	}
+	return "unknown";
+}
+
+int store_counter_add(struct store *s, enum store_counter c, int64_t delta,
 		      struct err *e)
 {
 	sqlite3_stmt *st;
@@ -78,12 +89,12 @@ int store_counter_add(struct store *s, const char *name, int64_t delta,
 			  "ON CONFLICT (key) DO UPDATE SET value = value + ?2",
 			  &st, e))
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, counter_key(c), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, delta);
 	return store_step_done(s, st, "count", e);
 }
 
-int64_t store_counter_get(struct store *s, const char *name)
+int64_t store_counter_get(struct store *s, enum store_counter c)
 {
 	sqlite3_stmt *st;
 	int64_t v = 0;
@@ -91,7 +102,7 @@ int64_t store_counter_get(struct store *s, const char *name)
 	if (store_prepare(s, "SELECT value FROM meta WHERE key = ?", &st,
 			  NULL))
 		return 0;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, counter_key(c), -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);

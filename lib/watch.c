@@ -1,5 +1,7 @@
 /* watch.c - one watchdog cycle: plan every credential, act on the few
- * that have something due, deliver what is owed, write the metrics. */
+ * that have something due, deliver what is owed, write the metrics. A
+ * dry run is decided here, once: it plans and reports, and never calls
+ * an acting step. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +60,51 @@ struct act_ctx {
 	int failed;
 };
 
+/* One planned action, by the step that does it. */
+static int act(struct act_ctx *ac, const struct cred_view *v,
+	       const struct action *a)
+{
+	struct probe_result pr;
+	int rc;
+
+	switch (a->kind) {
+	case ACTION_WARN:
+		return watch_warn(ac->w, v, a, ac->r, ac->e);
+	case ACTION_SWITCH:
+		rc = watch_switch(ac->w, v, a->secret_id, false, &pr, ac->r,
+				  ac->e);
+		probe_result_free(&pr);
+		return rc < 0 ? -1 : 0;
+	case ACTION_HEALTH:
+		return watch_health_add(ac->w, &ac->health, v, ac->r, ac->e);
+	}
+	return 0;
+}
+
+/* What a dry run says instead of acting. */
+static void report(struct act_ctx *ac, const struct cred_view *v,
+		   const struct action *a)
+{
+	switch (a->kind) {
+	case ACTION_WARN:
+		ac->r->warnings++;
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would warn (secret #%lld, threshold reached)",
+			  v->cred.name, (long long)a->secret_id);
+		break;
+	case ACTION_SWITCH:
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would test secret #%lld and switch to it",
+			  v->cred.name, (long long)a->secret_id);
+		break;
+	case ACTION_HEALTH:
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would health check (secret #%lld)",
+			  v->cred.name, (long long)a->secret_id);
+		break;
+	}
+}
+
 /* Second pass, per due credential, on a fresh read of its state. */
 static int act_one(void *ctx, const struct cred_view *v)
 {
@@ -66,13 +113,11 @@ static int act_one(void *ctx, const struct cred_view *v)
 
 	policy_plan(v, ac->w->now, ac->w->cfg, &p);
 	for (int i = 0; i < p.n && !ac->failed; i++) {
-		const struct action *a = &p.actions[i];
 		if (ac->w->stop != NULL && *ac->w->stop)
 			break;
-		if (a->kind == ACTION_HEALTH && !ac->w->dry_run
-			    ? watch_health_add(ac->w, &ac->health, v, ac->r,
-					       ac->e)
-			    : watch_act(ac->w, v, a, ac->r, ac->e))
+		if (ac->w->dry_run)
+			report(ac, v, &p.actions[i]);
+		else if (act(ac, v, &p.actions[i]))
 			ac->failed = 1;
 	}
 	return 1;
@@ -121,7 +166,7 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 {
 	struct metrics_ctx mc = {w, NULL};
 
-	if (w->cfg->metrics_textfile[0] == '\0' || w->dry_run)
+	if (w->cfg->metrics_textfile[0] == '\0')
 		return 0;
 	if (metrics_open(w->cfg->metrics_textfile, &mc.m, e))
 		return -1;
@@ -130,7 +175,8 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 		return -1;
 	}
 	metrics_global(mc.m, w->now,
-		       store_counter_get(w->store, "alert_delivery_failures"),
+		       store_counter_get(w->store,
+					 COUNTER_ALERT_DELIVERY_FAILURES),
 		       r->credentials);
 	return metrics_commit(mc.m, e);
 }
@@ -167,12 +213,29 @@ int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e)
 		err_set(e, "out of memory planning the cycle");
 		goto out;
 	}
-	if (act_all(w, &sc, r, e) || watch_deliver(w, r, e))
+	if (act_all(w, &sc, r, e))
 		goto out;
-	if (!w->dry_run)
-		wake_min(r, store_outbox_next(w->store));
+	if (w->dry_run) {
+		rc = 0;
+		goto out;
+	}
+	if (watch_deliver(w, r, e))
+		goto out;
+	wake_min(r, store_outbox_next(w->store));
 	rc = write_metrics(w, r, e);
 out:
 	free(sc.due);
 	return rc;
+}
+
+void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
+		     struct token_src *ret)
+{
+	memset(net, 0, sizeof(*net));
+	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
+	ret->store = w->store;
+	ret->vault = w->vault;
+	ret->net = net;
+	ret->retry = w->retry;
+	ret->now = w->now;
 }

@@ -1,6 +1,6 @@
 /* watch.h - one watchdog cycle (DESIGN.md §7): ask policy, then act —
- * queue and deliver alerts, test and switch secrets, check the active
- * ones — and record every step in the audit trail. The same cycle runs in
+ * warn, test and switch secrets, check the active ones, queueing what is
+ * owed — then deliver, recording every step in the audit trail. The same cycle runs in
  * `secretwatch check` and in each tick of secretwatchd.
  *
  * Deliveries that are owed (an alert on one channel, a deploy hook) are
@@ -18,16 +18,20 @@
 
 #include "config.h"
 #include "entra.h"
+#include "log.h"
 #include "probe.h"
 #include "store.h"
+#include "token.h"
 
 struct watch_ctx {
 	struct store *store;
 	const struct vault *vault;
 	const struct config *cfg;
 	int64_t now;
-	bool dry_run;  /* decide and report, change and send nothing */
-	FILE *log;     /* one line per step; never a secret */
+	bool dry_run;  /* watch_cycle: plan and report, change and send
+			  nothing */
+	log_fn *log;   /* one line per step, never a secret; NULL: silent */
+	void *log_arg;
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	/* When set and it becomes non-zero, the cycle stops between steps. */
 	volatile sig_atomic_t *stop;
@@ -71,12 +75,8 @@ int watch_test(struct watch_ctx *w, const struct cred *c,
 	       const struct secret_info *si, bool token_only, const char *to,
 	       struct probe_result *pr, struct err *e);
 
-/* An Outlook access token for c's active secret: from the cache when it
- * is valid for 5 more minutes, else from Entra (then cached). Returns 0
- * with the token in *ret (guarded memory), or -1 with e (and *res when a
- * request was made). */
-int watch_token(struct watch_ctx *w, const struct cred *c, struct vbuf *ret,
-		int64_t *ret_expires_at, struct entra_result *res,
-		struct err *e);
+/* Where w gets Outlook tokens from (lib/token), with net filled. */
+void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
+		     struct token_src *ret);
 
 #endif

@@ -1,7 +1,10 @@
-/* watch_health.c - health checks of many credentials at once: secrets
- * are decrypted and results recorded on the calling thread (the store is
- * single-threaded); only the token requests run on worker threads. */
+/* watch_health.c - the health step: token requests with the active
+ * secrets of many credentials at once. Secrets are decrypted and results
+ * recorded on the calling thread (the store is single-threaded); only the
+ * token requests run on worker threads. A failure is counted, and alerted
+ * when policy_health_alert says it deserves it. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +63,38 @@ static void run_probes(const struct watch_ctx *w, struct health_job *jobs,
 		pthread_join(th[i], NULL);
 }
 
+/* After a recorded health check of active secret si: count a failure,
+ * and alert when it is new and not transient. */
+static int settle(struct watch_ctx *w, const struct cred *c,
+		  const struct secret_info *si, const struct probe_result *pr,
+		  struct watch_report *r, struct err *e)
+{
+	char msg[8192];
+
+	if (pr->ok)
+		return 0;
+	r->health_failures++;
+	watch_log(w, LOG_WARNING, "%s: health check of secret %s~ failed: %s",
+		  c->name, si->hint,
+		  pr->has_diag ? pr->diag.summary : "failed");
+	if (!policy_health_alert(si, pr->has_diag && pr->diag.transient))
+		return 0;
+	snprintf(msg, sizeof(msg),
+		 "A token request with the active client secret %s~ of %s "
+		 "failed: mail through %s is likely failing now. %s %s",
+		 si->hint, c->name, c->name,
+		 pr->has_diag ? pr->diag.summary : "",
+		 pr->has_diag ? pr->diag.remedy : "");
+	if (store_begin(w->store, e))
+		return -1;
+	if (watch_queue_alert(w, c, si, ALERT_HEALTH_FAILED, LEVEL_CRITICAL,
+			      msg, e)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
 int watch_health_add(struct watch_ctx *w, struct health_batch *b,
 		     const struct cred_view *v, struct watch_report *r,
 		     struct err *e)
@@ -99,8 +134,7 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 		if (rc == 0)
 			rc = watch_record_test(w, &j->cred, &j->si, true, &j->pr,
 					       e) ||
-			     watch_health_settle(w, &j->cred, &j->si, &j->pr, r,
-						 e);
+			     settle(w, &j->cred, &j->si, &j->pr, r, e);
 		probe_result_free(&j->pr);
 	}
 	b->n = 0;

@@ -1,28 +1,44 @@
-/* watch_impl.h - shared by the watch*.c files only. */
+/* watch_impl.h - shared by the watch*.c files only.
+ *
+ * One cycle reads top to bottom: watch.c plans every credential and, for
+ * the few with work due, calls the acting steps (watch_warn.c,
+ * watch_switch.c, watch_health.c); these test secrets (watch_test.c),
+ * change the store and queue what is owed (watch_queue.c). After them
+ * watch.c delivers the outbox (watch_deliver.c). No step calls back up.
+ */
 #ifndef SW_WATCH_IMPL_H
 #define SW_WATCH_IMPL_H
 
+#include "alert.h"
 #include "policy.h"
 #include "watch.h"
 
-/* One line to w->log, prefixed "secretwatch: ". */
-void watch_log(struct watch_ctx *w, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* watch_record.c: what every step leaves behind. */
 
-/* Queue an alert about secret si of c on every configured channel. */
-int watch_alert_queue(struct watch_ctx *w, const struct cred *c,
-		      const struct secret_info *si, const char *event,
-		      const char *level, const char *message, struct err *e);
-
-/* Execute one planned action for the credential of v. */
-int watch_act(struct watch_ctx *w, const struct cred_view *v,
-	      const struct action *a, struct watch_report *r, struct err *e);
+/* One line at prio (LOG_*) through w->log. */
+void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Record an audit event with a JSON detail built from key/value pairs:
  * (key, string value)... WATCH_END. A NULL value is stored as "". */
 #define WATCH_END ((const char *)NULL)
 int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
 		const char *kind, struct err *e, ...);
+
+/* watch_queue.c: deliveries owed, as outbox rows only (inside the
+ * caller's transaction); watch_deliver.c sends them. */
+
+/* Queue an alert about secret si of c on every configured channel. */
+int watch_queue_alert(struct watch_ctx *w, const struct cred *c,
+		      const struct secret_info *si, enum alert_event event,
+		      enum level level, const char *message, struct err *e);
+
+/* Queue the deploy hook for si, now c's active secret (when one is
+ * configured). */
+int watch_queue_deploy(struct watch_ctx *w, const struct cred *c,
+		       const struct secret_info *si, struct err *e);
+
+/* watch_test.c: testing one secret. */
 
 /* The probe options of a test of si with value (net filled too). */
 void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
@@ -36,14 +52,23 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		      const struct secret_info *si, bool token_only,
 		      const struct probe_result *pr, struct err *e);
 
-/* After a recorded health check of active secret si: count a failure,
- * and alert when it is new and not transient. */
-int watch_health_settle(struct watch_ctx *w, const struct cred *c,
-			const struct secret_info *si,
-			const struct probe_result *pr, struct watch_report *r,
-			struct err *e);
+/* The acting steps of a cycle, one action each. */
 
-/* Health checks run concurrently, in batches (watch_health.c). */
+/* watch_warn.c: alert that a secret crossed a threshold (ACTION_WARN). */
+int watch_warn(struct watch_ctx *w, const struct cred_view *v,
+	       const struct action *a, struct watch_report *r,
+	       struct err *e);
+
+/* watch_switch.c: test pending secret id of v and switch to it when it
+ * passes (ACTION_SWITCH; manual: a person asked, so a failure is not
+ * retried). *pr holds the test. Returns 0 when switched, 1 when the test
+ * failed, -1 with e on other errors. */
+int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
+		 bool manual, struct probe_result *pr, struct watch_report *r,
+		 struct err *e);
+
+/* watch_health.c: health checks (ACTION_HEALTH) run concurrently, in
+ * batches. */
 struct health_job;
 struct health_batch {
 	struct health_job *jobs;

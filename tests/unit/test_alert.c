@@ -27,7 +27,7 @@
 #define KEY "11111111-2222-3333-4444-555555555555"
 
 static const struct alert sample = {
-    .event = "expiry-warning",
+    .event = ALERT_EXPIRY_WARNING,
     .credential = "mail-alerts",
     .hint = "abc",
     .key_id = KEY,
@@ -72,6 +72,9 @@ static void test_table(void **state)
 		assert_non_null(ch[i].configured);
 		assert_non_null(ch[i].send);
 		assert_ptr_equal(alert_channel_find(order[i]), &ch[i]);
+		/* Only mail needs the credential's own token. */
+		assert_int_equal(ch[i].needs_token,
+				 strcmp(order[i], "email") == 0);
 	}
 	assert_null(alert_channel_find("sms"));
 	assert_null(alert_channel_find(""));
@@ -94,6 +97,29 @@ static void test_table(void **state)
 	assert_true(alert_channel_find("exec")->configured(&cfg));
 }
 
+/* Event names are what the outbox and every channel carry: they round
+ * trip, and nothing else parses. */
+static void test_event_names(void **state)
+{
+	static const char *const names[] = {"expiry-warning", "expired",
+					    "switched", "switch-failed",
+					    "health-failed"};
+	enum alert_event ev;
+
+	(void)state;
+	for (int i = 0; i < 5; i++) {
+		assert_string_equal(alert_event_name((enum alert_event)i),
+				    names[i]);
+		assert_int_equal(alert_event_parse(names[i], &ev), 0);
+		assert_int_equal(ev, i);
+	}
+	assert_string_equal(alert_event_name((enum alert_event)5), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event)-1), "unknown");
+	assert_int_equal(alert_event_parse("Expired", &ev), -1);
+	assert_int_equal(alert_event_parse("", &ev), -1);
+	assert_int_equal(alert_event_parse(NULL, &ev), -1);
+}
+
 static void test_summary(void **state)
 {
 	struct alert a = sample;
@@ -112,17 +138,17 @@ static void test_summary(void **state)
 	a.days_left = 0;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
-	a.event = "expired";
+	a.event = ALERT_EXPIRED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret abc~ has expired");
-	a.event = "switched";
+	a.event = ALERT_SWITCHED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: switched to client secret abc~");
-	a.event = "switch-failed";
+	a.event = ALERT_SWITCH_FAILED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: new client secret abc~ failed its "
 			       "test");
-	a.event = "health-failed";
+	a.event = ALERT_HEALTH_FAILED;
 	a.hint = "";
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: client secret with key ID " KEY
@@ -194,8 +220,8 @@ static void test_webhook_body(void **state)
 }
 
 /* Run the log channel into a temp file and return what it wrote. */
-static char *log_line(const struct alert *a, const char *journal_stream,
-		      bool match)
+static char *run_log_channel(const struct alert *a, const char *journal_stream,
+				bool match)
 {
 	struct alert_ctx ctx = {0};
 	struct err e = {{0}};
@@ -216,7 +242,8 @@ static char *log_line(const struct alert *a, const char *journal_stream,
 		setenv("JOURNAL_STREAM", journal_stream, 1);
 	else
 		unsetenv("JOURNAL_STREAM");
-	ctx.log = f;
+	log_init(program_invocation_short_name, f);
+	ctx.log = log_line;
 	ctx.now = NOW;
 	assert_int_equal(alert_channel_find("log")->send(a, &ctx, &e), 0);
 	n = ftell(f);
@@ -226,17 +253,19 @@ static char *log_line(const struct alert *a, const char *journal_stream,
 	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
 	fclose(f);
 	unsetenv("JOURNAL_STREAM");
+	log_init(program_invocation_short_name, stderr);
 	return buf;
 }
 
 static void test_log(void **state)
 {
 	static const struct {
-		const char *event, *prefix;
+		enum alert_event event;
+		const char *prefix;
 	} prio[] = {
-	    {"expiry-warning", "<4>"}, {"expired", "<2>"},
-	    {"health-failed", "<2>"},  {"switch-failed", "<2>"},
-	    {"switched", "<5>"},
+	    {ALERT_EXPIRY_WARNING, "<4>"}, {ALERT_EXPIRED, "<2>"},
+	    {ALERT_HEALTH_FAILED, "<2>"},  {ALERT_SWITCH_FAILED, "<2>"},
+	    {ALERT_SWITCHED, "<5>"},
 	};
 	struct alert a = sample;
 	char want[128];
@@ -244,7 +273,7 @@ static void test_log(void **state)
 
 	(void)state;
 	/* Not under journald: one plain line with the program's name. */
-	s = log_line(&a, NULL, false);
+	s = run_log_channel(&a, NULL, false);
 	snprintf(want, sizeof(want),
 		 "%s: alert expiry-warning: mail-alerts: "
 		 "client secret abc~ expires in 7 days",
@@ -259,20 +288,20 @@ static void test_log(void **state)
 	free(s);
 
 	/* JOURNAL_STREAM naming another file: still plain. */
-	s = log_line(&a, "1:2", false);
+	s = run_log_channel(&a, "1:2", false);
 	assert_int_equal(strncmp(s, want, strlen(want)), 0);
 	free(s);
-	s = log_line(&a, "garbage", false);
+	s = run_log_channel(&a, "garbage", false);
 	assert_int_equal(strncmp(s, want, strlen(want)), 0);
 	free(s);
 
 	/* Under journald: the priority prefix, no name (journald adds it). */
 	for (size_t i = 0; i < sizeof(prio) / sizeof(prio[0]); i++) {
 		a.event = prio[i].event;
-		s = log_line(&a, NULL, true);
+		s = run_log_channel(&a, NULL, true);
 		snprintf(want, sizeof(want),
 			 "%salert %s: mail-alerts: ", prio[i].prefix,
-			 prio[i].event);
+			 alert_event_name(prio[i].event));
 		assert_int_equal(strncmp(s, want, strlen(want)), 0);
 		assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
 		free(s);
@@ -285,12 +314,77 @@ static void test_log(void **state)
 		FILE *ro = fopen("/dev/null", "r");
 
 		assert_non_null(ro);
-		ctx.log = ro;
+		log_init(program_invocation_short_name, ro);
+		ctx.log = log_line;
 		assert_int_equal(
 		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
 		assert_int_equal(strncmp(e.msg, "log: ", 5), 0);
+		log_init(program_invocation_short_name, stderr);
 		fclose(ro);
+
+		/* No log at all: nowhere to write. */
+		ctx.log = NULL;
+		assert_int_equal(
+		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
+		assert_string_equal(e.msg, "log: nowhere to write");
 	}
+}
+
+/* What the log wrote to f since it was opened; f is closed. */
+static char *drain(FILE *f)
+{
+	long n = ftell(f);
+	char *buf;
+
+	assert_true(n >= 0);
+	buf = calloc(1, (size_t)n + 1);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return buf;
+}
+
+/* lib/log itself: the program's name or the journald priority, decided
+ * at log_init; log_warn adds the errno text. */
+static void test_log_module(void **state)
+{
+	struct stat st;
+	char js[64], *s;
+	FILE *f = tmpfile();
+
+	(void)state;
+	assert_non_null(f);
+	unsetenv("JOURNAL_STREAM");
+	log_init("swtest", f);
+	errno = ENOENT;
+	log_warn("cannot open %s", "x.conf");
+	log_warnx("plain %d", 1);
+	log_info("info");
+	s = drain(f);
+	assert_string_equal(s, "swtest: cannot open x.conf: "
+			       "No such file or directory\n"
+			       "swtest: plain 1\nswtest: info\n");
+	free(s);
+
+	f = tmpfile();
+	assert_non_null(f);
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", js, 1);
+	log_init("swtest", f);
+	unsetenv("JOURNAL_STREAM"); /* decided at init, not per line */
+	log_warnx("err");
+	logit(LOG_WARNING, "warning");
+	log_notice("notice");
+	log_info("info");
+	log_debug("debug");
+	assert_int_equal(log_line(NULL, LOG_CRIT, "crit"), 0);
+	s = drain(f);
+	assert_string_equal(s, "<3>err\n<4>warning\n<5>notice\n<6>info\n"
+			       "<7>debug\n<2>crit\n");
+	free(s);
+	log_init(program_invocation_short_name, stderr);
 }
 
 static void write_script(const char *path, const char *body)
@@ -357,7 +451,7 @@ static void test_exec(void **state)
 	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s", script);
 	ctx.cfg = &cfg;
 	ctx.now = NOW;
-	ctx.log = stderr;
+	ctx.log = log_line;
 
 	/* A descriptor of ours without close-on-exec must not leak. */
 	leak = dup2(STDERR_FILENO, 77);
@@ -428,8 +522,12 @@ static void test_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),	 cmocka_unit_test(test_summary),
-	    cmocka_unit_test(test_webhook_body), cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_event_names),
+	    cmocka_unit_test(test_summary),
+	    cmocka_unit_test(test_webhook_body),
+	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_exec),
 	};
 

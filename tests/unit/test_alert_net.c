@@ -36,7 +36,7 @@
 #define SENDER "alerts@contoso.com"
 
 static const struct alert sample = {
-    .event = "expiry-warning",
+    .event = ALERT_EXPIRY_WARNING,
     .credential = "mail-alerts",
     .hint = "abc",
     .key_id = KEY,
@@ -122,7 +122,7 @@ static struct alert_ctx make_ctx(void)
 	ctx.access_token = token;
 	ctx.net = &net;
 	ctx.now = NOW;
-	ctx.log = stderr;
+	ctx.log = log_line;
 	return ctx;
 }
 

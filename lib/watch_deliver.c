@@ -1,0 +1,179 @@
+/* watch_deliver.c - delivery of what the outbox owes: alerts on their
+ * channels and the deploy hook. Runs after the acting steps of a cycle
+ * (and after a manual switch); a failed delivery is retried as
+ * policy_delivery_retry says. Names from the outbox are parsed back to a
+ * channel and an event here, once. */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+#include "token.h"
+#include "watch_impl.h"
+
+#define DELIVER_BATCH 64
+#define DEPLOY_TIMEOUT_S 60
+
+static const char *str(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int64_t num(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* An Outlook token for c, for a channel that sends mail through it. */
+static int mail_token(struct watch_ctx *w, const struct cred *c,
+		      const struct net_opts *net, struct vbuf *token,
+		      struct err *e)
+{
+	struct token_src ts = {w->store, w->vault, net, w->retry, w->now};
+	struct entra_result res;
+	int64_t exp;
+
+	return token_get(&ts, c, token, &exp, &res, e);
+}
+
+/* Send one owed alert on its channel. */
+static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
+			 struct err *e)
+{
+	const struct alert_channel *ch = alert_channel_find(row->channel);
+	cJSON *p = cJSON_Parse(row->payload);
+	struct vbuf token = {0};
+	struct net_opts net = {w->cfg->ca_file[0] ? w->cfg->ca_file : NULL, 0,
+			       0};
+	struct alert a = {0};
+	struct cred c;
+	int rc = -1;
+
+	if (ch == NULL || p == NULL ||
+	    alert_event_parse(str(p, "event"), &a.event)) {
+		err_set(e, "unknown channel or damaged alert");
+		goto out;
+	}
+	if (store_cred_get(w->store, str(p, "credential"), &c, e))
+		goto out;
+	/* Mail goes through the credential's own Microsoft 365 path. */
+	if (ch->needs_token && mail_token(w, &c, &net, &token, e))
+		goto out;
+	a.credential = str(p, "credential");
+	a.hint = str(p, "hint");
+	a.key_id = str(p, "key_id");
+	a.expires_at = num(p, "expires_at");
+	a.days_left = num(p, "days_left");
+	a.level = str(p, "level");
+	a.message = str(p, "message");
+	struct alert_ctx ctx = {w->cfg, &c,	 token.p,
+				&net,	w->now, w->log, w->log_arg};
+	rc = ch->send(&a, &ctx, e);
+out:
+	vbuf_free(&token);
+	cJSON_Delete(p);
+	return rc;
+}
+
+static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
+			  struct err *e)
+{
+	cJSON *p = cJSON_Parse(row->payload);
+	struct secret_info si;
+	struct vbuf value;
+	struct cred c;
+	int rc = -1;
+
+	if (p == NULL ||
+	    store_cred_get(w->store, str(p, "credential"), &c, e) ||
+	    store_secret_get(w->store, row->secret_id, &si, e))
+		goto out;
+	if (si.state != SECRET_ACTIVE) {
+		watch_log(w, LOG_INFO,
+			  "%s: secret #%lld is no longer active; not "
+			  "deploying it",
+			  c.name, (long long)si.id);
+		rc = 0;
+		goto out;
+	}
+	if (store_secret_value(w->store, w->vault, si.id, &value, e))
+		goto out;
+	rc = deploy_run(w->cfg->deploy_hook, &c, &si, value.p, value.len,
+			DEPLOY_TIMEOUT_S, e);
+	vbuf_free(&value);
+out:
+	cJSON_Delete(p);
+	return rc;
+}
+
+/* The audit trail gets every delivery's outcome, channel by channel. */
+static int record(struct watch_ctx *w, const struct outbox_row *row,
+		  const char *kind, const char *error, struct err *e)
+{
+	cJSON *p = cJSON_Parse(row->payload);
+	int rc;
+
+	rc = watch_event(w, p ? str(p, "credential") : NULL, row->secret_id,
+			 kind, e, "channel",
+			 row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel,
+			 "event", p ? str(p, "event") : NULL, "error", error,
+			 WATCH_END);
+	cJSON_Delete(p);
+	return rc;
+}
+
+static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
+		  const char *error, struct watch_report *r, struct err *e)
+{
+	bool deploy = row->kind == OUTBOX_DEPLOY;
+	const char *what = deploy ? "deploy" : row->channel;
+	int64_t next;
+
+	if (ok) {
+		r->delivered++;
+		return store_outbox_done(w->store, row->id, w->now, e) ||
+		       record(w, row, deploy ? "deployed" : "alert-delivered",
+			      NULL, e);
+	}
+	r->delivery_failures++;
+	next = policy_delivery_retry(row->created_at, row->attempts, w->now,
+				     w->cfg->interval);
+	watch_log(w, LOG_WARNING, "%s delivery #%lld failed: %s%s", what,
+		  (long long)row->id, error,
+		  next ? "; will retry" : "; giving up");
+	if (store_outbox_retry(w->store, row->id, w->now, next, error, e) ||
+	    store_counter_add(w->store, COUNTER_ALERT_DELIVERY_FAILURES, 1, e))
+		return -1;
+	return record(w, row,
+		      next == 0 ? (deploy ? "deploy-abandoned"
+					  : "alert-abandoned")
+				: (deploy ? "deploy-failed" : "alert-failed"),
+		      error, e);
+}
+
+int watch_deliver(struct watch_ctx *w, struct watch_report *r,
+		  struct err *e)
+{
+	struct outbox_row *rows;
+	size_t n;
+	int rc = 0;
+
+	if (store_outbox_due(w->store, w->now, DELIVER_BATCH, &rows, &n, e))
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct err why = {{0}};
+		int ok;
+		if (w->stop != NULL && *w->stop)
+			break;
+		ok = (rows[i].kind == OUTBOX_DEPLOY
+			      ? deliver_deploy(w, &rows[i], &why)
+			      : deliver_alert(w, &rows[i], &why)) == 0;
+		rc = settle(w, &rows[i], ok, why.msg, r, e);
+	}
+	free(rows);
+	return rc;
+}

@@ -1,0 +1,169 @@
+/* watch_switch.c - the switch step: test a pending secret and make it
+ * active when it passes; retry a failing one until the switch window has
+ * passed (policy_switch_retry), then mark it failed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "timefmt.h"
+#include "watch_impl.h"
+
+static void switched_message(const struct cred *c,
+			     const struct secret_info *si,
+			     const struct cred_view *v, char *out,
+			     size_t size)
+{
+	char t[TIMEFMT_RFC3339_LEN], old[128] = "";
+
+	timefmt_rfc3339(si->expires_at, t);
+	if (v->has_active)
+		snprintf(old, sizeof(old),
+			 " The previous secret %s~ stays valid in Entra until "
+			 "it expires or is deleted there.",
+			 v->active.hint);
+	snprintf(out, size,
+		 "secretwatch switched %s to client secret %s~ (key %s, "
+		 "expires %s) after a successful token request and XOAUTH2 "
+		 "test send.%s",
+		 c->name, si->hint, si->key_id[0] ? si->key_id : "unknown", t,
+		 old);
+}
+
+static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
+			 const struct secret_info *si, struct err *e)
+{
+	char msg[1024];
+	char from[24];
+
+	snprintf(from, sizeof(from), "%lld",
+		 (long long)(v->has_active ? v->active.id : 0));
+	switched_message(&v->cred, si, v, msg, sizeof(msg));
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_secret_activate(w->store, v->cred.id, si->id, w->now, e) ||
+	    store_cred_count(w->store, v->cred.id, CRED_SWITCHES, 1, w->now,
+			     e) ||
+	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
+			"hint", si->hint, WATCH_END) ||
+	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, LEVEL_OK, msg,
+			      e) ||
+	    watch_queue_deploy(w, &v->cred, si, e)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
+static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
+			  const struct secret_info *si,
+			  const struct probe_result *pr, struct err *e)
+{
+	char msg[8192];
+
+	snprintf(msg, sizeof(msg),
+		 "The new client secret %s~ of %s kept failing its test for "
+		 "%lld minutes and was marked failed; %s stays on its current "
+		 "secret. %s %s",
+		 si->hint, v->cred.name,
+		 (long long)(w->cfg->switch_window / 60), v->cred.name,
+		 pr->has_diag ? pr->diag.summary : "",
+		 pr->has_diag ? pr->diag.remedy : "");
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_secret_set_state(w->store, si->id, SECRET_FAILED, e) ||
+	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
+			pr->has_diag ? diag_step_name(pr->diag.step) : NULL, WATCH_END) ||
+	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCH_FAILED,
+			      LEVEL_CRITICAL, msg, e)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
+/* A failed switch test: retry until the window has passed, then fail. */
+static int switch_failed(struct watch_ctx *w, const struct cred_view *v,
+			 const struct secret_info *si,
+			 const struct probe_result *pr, struct watch_report *r,
+			 struct err *e)
+{
+	int64_t first, next;
+
+	if (!policy_switch_retry(si, w->now, w->cfg, &first, &next)) {
+		r->switch_failures++;
+		return switch_give_up(w, v, si, pr, e);
+	}
+	r->switch_retries++;
+	if (store_secret_schedule(w->store, si->id, first, next, e))
+		return -1;
+	watch_log(w, LOG_NOTICE,
+		  "%s: new secret %s~ not accepted yet (%s); retrying in "
+		  "%llds",
+		  v->cred.name, si->hint,
+		  pr->has_diag ? diag_step_name(pr->diag.step) : "failed",
+		  (long long)w->cfg->switch_retry);
+	return 0;
+}
+
+static const struct secret_info *find_pending(const struct cred_view *v,
+					      int64_t id)
+{
+	for (int i = 0; i < v->npending; i++)
+		if (v->pending[i].id == id)
+			return &v->pending[i];
+	return NULL;
+}
+
+int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
+		 bool manual, struct probe_result *pr, struct watch_report *r,
+		 struct err *e)
+{
+	const struct secret_info *si = find_pending(v, id);
+	int rc;
+
+	memset(pr, 0, sizeof(*pr));
+	if (si == NULL) {
+		err_set(e, "secret #%lld of %s is not pending", (long long)id,
+			v->cred.name);
+		return -1;
+	}
+	rc = watch_test(w, &v->cred, si, false, NULL, pr, e);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		r->switches++;
+		watch_log(w, LOG_NOTICE, "%s: switched to secret %s~ (#%lld)",
+			  v->cred.name, si->hint, (long long)si->id);
+		return switch_commit(w, v, si, e) ? -1 : 0;
+	}
+	if (!manual && switch_failed(w, v, si, pr, r, e))
+		return -1;
+	return 1;
+}
+
+int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
+		 struct probe_result *pr, struct err *e)
+{
+	struct watch_report r = {0};
+	const struct secret_info *cand;
+	struct cred_view *v;
+	int rc = -1;
+
+	memset(pr, 0, sizeof(*pr));
+	if (store_view_get(w->store, c->name, &v, e))
+		return -1;
+	cand = policy_switch_candidate(v);
+	if (secret_id == 0 && cand == NULL && v->npending > 0)
+		cand = &v->pending[0];
+	if (secret_id == 0 && cand == NULL) {
+		err_set(e, "%s has no pending secret: register the new one "
+			   "with 'secretwatch secret add %s --expires WHEN'",
+			c->name, c->name);
+		goto out;
+	}
+	rc = watch_switch(w, v, secret_id ? secret_id : cand->id, true, pr, &r,
+			  e);
+out:
+	free(v);
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* watch_test.c - test one secret and record how it went: used by the
+ * switch and health steps and by `secretwatch test`. */
+#include <string.h>
+
+#include "token.h"
+#include "watch_impl.h"
+
+void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
+		      const struct secret_info *si, bool token_only,
+		      const char *to, struct net_opts *net,
+		      struct probe_opts *o)
+{
+	memset(net, 0, sizeof(*net));
+	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
+	memset(o, 0, sizeof(*o));
+	o->secret = value->p;
+	o->secret_len = value->len;
+	o->hint = si->hint;
+	o->key_id = si->key_id[0] ? si->key_id : NULL;
+	o->to = to;
+	o->token_only = token_only;
+	o->net = net;
+	o->retry = w->retry;
+	o->now = w->now;
+}
+
+static void outcome(const struct probe_result *pr, char *out, size_t size)
+{
+	/* Bounded: a long summary is cut, the detail is for people. */
+	if (pr->ok)
+		err_fmt(out, size, "passed");
+	else if (pr->has_diag)
+		err_fmt(out, size, "%s: %s", diag_step_name(pr->diag.step), pr->diag.summary);
+	else
+		err_fmt(out, size, "failed at %s", probe_step_name(pr->failed));
+}
+
+int watch_record_test(struct watch_ctx *w, const struct cred *c,
+		      const struct secret_info *si, bool token_only,
+		      const struct probe_result *pr, struct err *e)
+{
+	char detail[SECRET_DETAIL_MAX + 1];
+
+	outcome(pr, detail, sizeof(detail));
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_secret_record_test(w->store, si->id, w->now, pr->ok, detail,
+				     e) ||
+	    store_cred_count(w->store, c->id, CRED_TEST_FAILURES,
+			     pr->ok ? 0 : 1, w->now, e) ||
+	    watch_event(w, c->name, si->id, pr->ok ? "test-passed" : "test-failed",
+			e, "mode", token_only ? "token" : "send", "outcome",
+			detail, "step", pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
+			"evidence", pr->has_diag ? pr->diag.evidence : NULL,
+			WATCH_END) ||
+	    (pr->token.value != NULL &&
+	     token_put(w->store, w->vault, c, si->id, &pr->token, e))) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
+int watch_test(struct watch_ctx *w, const struct cred *c,
+	       const struct secret_info *si, bool token_only, const char *to,
+	       struct probe_result *pr, struct err *e)
+{
+	struct net_opts net;
+	struct probe_opts o;
+	struct vbuf value;
+
+	memset(pr, 0, sizeof(*pr));
+	if (store_secret_value(w->store, w->vault, si->id, &value, e))
+		return -1;
+	watch_probe_opts(w, &value, si, token_only, to, &net, &o);
+	probe_run(c, &o, pr);
+	vbuf_free(&value);
+	if (watch_record_test(w, c, si, token_only, pr, e))
+		return -1;
+	return pr->ok ? 0 : 1;
+}

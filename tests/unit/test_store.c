@@ -8,6 +8,10 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "slurp.h"
 
 #include "store.h"
 
@@ -223,6 +227,77 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(e.msg, "newer than this secretwatch"));
 }
 
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* A file of another program is refused before anything is written to
+ * it: its bytes stay the same and it does not turn into a WAL database. */
+static void test_foreign_database_untouched(void **state)
+{
+	static const char *const setups[] = {
+		"CREATE TABLE inventory (x); INSERT INTO inventory VALUES (1)",
+		"PRAGMA application_id = 42",
+	};
+	char path[400], wal[420], *before, *after;
+	size_t nb, na;
+	struct store *s2;
+	sqlite3 *h;
+	struct err e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/other.db", dir);
+	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+		unlink(path);
+		assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, setups[i], NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+		before = slurp(path);
+		nb = file_size(path);
+		assert_int_equal(store_open(path, STORE_CREATE, &s2, &e), -1);
+		assert_non_null(strstr(e.msg, "not a secretwatch database"));
+		assert_int_equal(store_open(path, STORE_EXISTING, &s2, &e), -1);
+		after = slurp(path);
+		na = file_size(path);
+		assert_int_equal(access(strcat(strcpy(wal, path), "-wal"), F_OK),
+				 -1);
+		assert_int_equal(nb, na);
+		assert_memory_equal(before, after, nb);
+		free(before);
+		free(after);
+	}
+}
+
+/* A database from before the mark is ours: it is marked at first open. */
+static void test_unmarked_database_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	struct err e;
+
+	(void)f;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA application_id = 0", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_open(db, STORE_EXISTING, &s2, &e), 0);
+	store_close(s2);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA application_id", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0x53576368);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
 static void test_missing_database(void **state)
 {
 	struct store *s2;
@@ -254,6 +329,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmarked_database_adopted,
+						setup, teardown),
+		cmocka_unit_test(test_foreign_database_untouched),
 		cmocka_unit_test(test_missing_database),
 	};
 	struct err e;

@@ -298,6 +298,65 @@ static void test_unmarked_database_adopted(void **state)
 	sqlite3_close(h);
 }
 
+/* Every transition is a compare-and-set: the second of two racers, or a
+ * switch to a secret retired meanwhile, changes nothing and says so. */
+static void test_transitions_compare_and_set(void **state)
+{
+	static const int thresholds[] = {30, 14, 7};
+	struct fixture *f = *state;
+	int64_t a = add_secret(f, "aaa~first", 5000);
+	int64_t b = add_secret(f, "bbb~second", 6000);
+	struct secret_info si;
+	struct err e;
+
+	assert_int_equal(store_secret_activate(f->s, f->c.id, a, 10, &e), 0);
+	assert_int_equal(store_secret_activate(f->s, f->c.id, a, 11, &e), 1);
+	assert_int_equal(store_secret_set_state(f->s, b, SECRET_RETIRED, &e),
+			 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_secret_activate(f->s, f->c.id, b, 12, &e), 1);
+	store_rollback(f->s);
+	assert_int_equal(store_secret_get(f->s, a, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_ACTIVE);
+	assert_int_equal(store_secret_get(f->s, b, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_RETIRED);
+
+	assert_int_equal(store_warning_mark(f->s, a, 14, thresholds, 3, 20, &e),
+			 0);
+	assert_int_equal(store_warning_mark(f->s, a, 14, thresholds, 3, 21, &e),
+			 1);
+	assert_int_equal(store_warning_mark(f->s, a, 7, thresholds, 3, 22, &e),
+			 0);
+}
+
+static void test_outbox_claim_once(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row *rows;
+	size_t n;
+	struct err e;
+
+	assert_int_equal(store_outbox_add(f->s, OUTBOX_ALERT, "log", f->c.id, 0,
+					  "{}", 100, &e),
+			 0);
+	assert_int_equal(store_outbox_due(f->s, 100, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 100, 700, &e), 0);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 100, 700, &e), 1);
+	free(rows);
+	/* Claimed rows are not due for others until the claim lapses. */
+	assert_int_equal(store_outbox_due(f->s, 699, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+	assert_int_equal(store_outbox_due(f->s, 700, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 700, 900, &e), 0);
+	assert_int_equal(store_outbox_done(f->s, rows[0].id, 701, &e), 0);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 2000, 2600, &e),
+			 1);
+	free(rows);
+}
+
 static void test_missing_database(void **state)
 {
 	struct store *s2;
@@ -331,6 +390,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmarked_database_adopted,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transitions_compare_and_set,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_once, setup,
+						teardown),
 		cmocka_unit_test(test_foreign_database_untouched),
 		cmocka_unit_test(test_missing_database),
 	};

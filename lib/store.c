@@ -254,6 +254,22 @@ static int identify(struct store *s, struct err *e)
 	return 0;
 }
 
+/* A read-only store cannot be migrated: it must be current already. */
+static int check_current(struct store *s, struct err *e)
+{
+	int have;
+
+	if (user_version(s, &have, e))
+		return -1;
+	if (have == store_schema_latest())
+		return 0;
+	err_set(e, "%s has schema version %d, this secretwatch needs %d: run "
+		   "any command that writes (or the daemon) as the database's "
+		   "owner once to upgrade it",
+		s->path, have, store_schema_latest());
+	return -1;
+}
+
 static int configure(struct store *s, struct err *e)
 {
 	int persist = 1;
@@ -284,7 +300,9 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+			    (mode == STORE_READONLY ? SQLITE_OPEN_READONLY
+						     : SQLITE_OPEN_READWRITE) |
+				    SQLITE_OPEN_NOFOLLOW |
 				    SQLITE_OPEN_NOMUTEX, /* one thread each */
 			    NULL) != SQLITE_OK) {
 		store_fail(s, "open database", e);
@@ -292,7 +310,10 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	}
 	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(s->db, 1);
-	if (identify(s, e) || configure(s, e) || migrate(s, e))
+	if (identify(s, e))
+		goto fail;
+	if (mode == STORE_READONLY ? check_current(s, e)
+				   : configure(s, e) || migrate(s, e))
 		goto fail;
 	*ret = s;
 	return 0;

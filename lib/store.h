@@ -21,6 +21,8 @@ struct store;
 enum store_mode {
 	STORE_EXISTING, /* the database must exist and be initialised */
 	STORE_CREATE,   /* create it (0600, directory 0700) when missing */
+	STORE_READONLY, /* as EXISTING, but never written: for commands that
+			 * only read, run by users who may not write */
 };
 
 /* Open, set WAL, busy timeout and foreign keys, and apply pending

@@ -183,6 +183,48 @@ fail:
 	return -1;
 }
 
+/* Set path's mode to want when it has more bits; note what changed. */
+static int tighten(const char *path, mode_t want, char *note, size_t size,
+		   struct err *e)
+{
+	struct stat st;
+	size_t used = strlen(note);
+
+	if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) ||
+	    (st.st_mode & 0777 & ~want) == 0)
+		return 0;
+	if (chmod(path, want) != 0) {
+		err_set(e, "%s is mode %04o, open to others: cannot change it "
+			   "to %04o (%s); fix it by hand",
+			path, (unsigned)(st.st_mode & 07777), (unsigned)want,
+			strerror(errno));
+		return -1;
+	}
+	if (used < size)
+		snprintf(note + used, size - used, "%s%s was %04o, now %04o",
+			 used ? "; " : "", path, (unsigned)(st.st_mode & 07777),
+			 (unsigned)want);
+	return 0;
+}
+
+int store_tighten_modes(const char *path, char *ret_note, size_t size,
+			struct err *e)
+{
+	static const char *const sidecars[] = {"", "-wal", "-shm"};
+	char buf[4096];
+
+	ret_note[0] = '\0';
+	snprintf(buf, sizeof(buf), "%s", path);
+	if (tighten(dirname(buf), 0700, ret_note, size, e))
+		return -1;
+	for (size_t i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", path, sidecars[i]);
+		if (tighten(buf, 0600, ret_note, size, e))
+			return -1;
+	}
+	return 0;
+}
+
 /* Create path 0600 (and its directory 0700) unless it exists. */
 static int create_file(const char *path, struct err *e)
 {

@@ -32,6 +32,13 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	       struct err *e);
 void store_close(struct store *s);
 
+/* Make the directory of the database at path 0700 and the database with
+ * its -wal and -shm files 0600 where they are more open (for init on
+ * files made by hand). *ret_note (size bytes) lists what was changed, ""
+ * when nothing was. Returns 0, or -1 with e when a mode cannot be set. */
+int store_tighten_modes(const char *path, char *ret_note, size_t size,
+			struct err *e);
+
 /* The schema version of the open database and of this binary. */
 int store_schema_version(struct store *s);
 int store_schema_latest(void);

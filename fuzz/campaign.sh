@@ -53,13 +53,15 @@ run_one() {
 		>"$dir/merge.log" 2>&1 || true
 }
 
-set --
+# JOBS targets at a time, in rounds.
+running=0
 for t in $targets; do
 	run_one "$t" &
-	set -- "$@" $!
-	while [ "$(jobs -p | wc -l)" -ge "$jobs" ]; do
-		sleep 5
-	done
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait
+		running=0
+	fi
 done
 wait
 

@@ -41,6 +41,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 	static const struct option opts[] = {
 		{"help", no_argument, NULL, OPT_HELP}, {0}};
 	const char *key_path;
+	char fixed[1024];
 	int c, key_created, kcv_written;
 	struct err e;
 
@@ -53,6 +54,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 		return 1;
 	key_path = vault_key_path(app->cfg.key_file);
 	if (store_open(app->cfg.database, STORE_CREATE, &app->store, &e) ||
+	    store_tighten_modes(app->cfg.database, fixed, sizeof(fixed), &e) ||
 	    ensure_key(app, key_path, &key_created, &e) ||
 	    vault_open(key_path, &app->vault, &e) ||
 	    store_key_init(app->store, app->vault, &kcv_written, &e)) {
@@ -61,6 +63,10 @@ int cmd_init(struct app *app, int argc, char **argv)
 	}
 	if (kcv_written)
 		app_event(app, NULL, 0, "init", NULL, &e);
+	if (fixed[0] != '\0')
+		fprintf(stderr, "secretwatch: warning: modes were open to "
+				"others, tightened: %s\n",
+			fixed);
 	printf("%s %s\nkey file %s%s\n",
 	       kcv_written ? "initialised" : "already initialised",
 	       app->cfg.database, key_path,

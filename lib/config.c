@@ -1,13 +1,15 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ini.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ini.h"
 #include "num.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -16,9 +18,7 @@ struct parse_ctx {
 	struct config *cfg;
 	char dir[PATH_MAX]; /* the config file's directory, for paths */
 	struct err *e;
-	char section[64];
-	char key[64];
-	int failed; /* a key was refused; later lines are not looked at */
+	unsigned char seen[32]; /* keys[i] already given */
 };
 
 typedef int (*key_fn)(struct parse_ctx *ctx, const char *value, void *field);
@@ -125,6 +125,12 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value,
 		}
 		cfg->warn_days[n++] = (int)d;
 	}
+	if (n == 0) {
+		err_set(ctx->e, "'%s' holds no day count: list some, such as "
+				"30,14,7,3,1",
+			value);
+		return -1;
+	}
 	qsort(cfg->warn_days, (size_t)n, sizeof(int), cmp_desc);
 	for (int i = 1; i < n; i++) {
 		if (cfg->warn_days[i] == cfg->warn_days[i - 1]) {
@@ -158,30 +164,34 @@ static const struct key_spec keys[] = {
 };
 #undef F
 
-static int on_key(void *user, const char *section, const char *name,
-		  const char *value)
-{
-	struct parse_ctx *ctx = user;
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <=
+		       sizeof(((struct parse_ctx *)0)->seen),
+	       "parse_ctx.seen holds a flag per key");
 
-	if (ctx->failed)
-		return 1;
-	snprintf(ctx->section, sizeof(ctx->section), "%s", section);
-	snprintf(ctx->key, sizeof(ctx->key), "%s", name ? name : "");
-	if (name == NULL)
-		return 1; /* a section header alone */
+static int on_key(void *arg, const char *section, const char *name,
+		  const char *value, struct err *e)
+{
+	struct parse_ctx *ctx = arg;
+
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(keys[i].section, section) != 0 ||
 		    strcmp(keys[i].key, name) != 0)
 			continue;
+		if (ctx->seen[i]) {
+			err_set(e, "[%s] %s: given twice; keep one", section,
+				name);
+			return -1;
+		}
+		ctx->seen[i] = 1;
 		if (keys[i].parse(ctx, value,
 				  (char *)ctx->cfg + keys[i].offset) == 0)
-			return 1;
-		ctx->failed = 1;
-		return 0;
+			return 0;
+		err_prefix(e, "[%s] %s", section, name);
+		return -1;
 	}
-	err_set(ctx->e, "unknown key; see secretwatch.conf(5) for the keys");
-	ctx->failed = 1;
-	return 0;
+	err_set(e, "[%s] %s: unknown key; see secretwatch.conf(5) for the keys",
+		section, name);
+	return -1;
 }
 
 void config_defaults(struct config *cfg)
@@ -231,6 +241,36 @@ static int check_levels(const struct config *cfg, struct err *e)
 	return 0;
 }
 
+/* The config file, opened for reading; a directory or a FIFO is refused
+ * (reading either would give an empty config or hang). */
+static FILE *open_config(const char *path, struct err *e)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		err_set(e, "cannot read config %s: %s; give an existing file "
+			   "with -c or SECRETWATCH_CONFIG",
+			path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err_set(e, "config %s is not a regular file; give the "
+			   "config file itself with -c or SECRETWATCH_CONFIG",
+			path);
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		err_set(e, "cannot read config %s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
 int config_load(const char *path, struct config *cfg, struct err *e)
 {
 	struct parse_ctx ctx = {.cfg = cfg, .e = e};
@@ -251,23 +291,13 @@ int config_load(const char *path, struct config *cfg, struct err *e)
 		 slash ? (int)(slash - path) : 1, slash ? path : ".");
 	if (slash == path)
 		strcpy(ctx.dir, "/");
-	f = fopen(path, "r");
-	if (f == NULL) {
-		err_set(e, "cannot read config %s: %s; give an existing file "
-			   "with -c or SECRETWATCH_CONFIG",
-			path, strerror(errno));
+	f = open_config(path, e);
+	if (f == NULL)
 		return -1;
-	}
-	line = ini_parse_file(f, on_key, &ctx);
+	line = ini_read(f, on_key, &ctx, e);
 	fclose(f);
 	if (line > 0) {
-		if (ctx.failed)
-			err_prefix(e, "%s:%d: [%s] %s", path, line,
-				   ctx.section, ctx.key);
-		else
-			err_set(e, "%s:%d: not a 'key = value' line or a "
-				   "[section] header",
-				path, line);
+		err_prefix(e, "%s:%d", path, line);
 		return -1;
 	}
 	return check_levels(cfg, e);

@@ -12,6 +12,10 @@
 #include "schema.h"
 
 #define BUSY_TIMEOUT_MS 15000
+/* PRAGMA application_id of a secretwatch database: "SWch". */
+#define STORE_APPLICATION_ID 0x53576368
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 int store_fail(struct store *s, const char *what, struct err *e)
 {
@@ -100,18 +104,25 @@ void store_rollback(struct store *s)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int user_version(struct store *s, int *ret, struct err *e)
+/* The one integer that sql returns. */
+static int query_int(struct store *s, const char *sql, int *ret,
+		     struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_prepare(s, "PRAGMA user_version", &st, e))
+	if (store_prepare(s, sql, &st, e))
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_fail(s, "read schema version", e);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, "read database header", e);
+}
+
+static int user_version(struct store *s, int *ret, struct err *e)
+{
+	return query_int(s, "PRAGMA user_version", ret, e);
 }
 
 int store_schema_latest(void)
@@ -149,17 +160,13 @@ static int migrate(struct store *s, struct err *e)
 
 	if (user_version(s, &have, e))
 		return -1;
-	if (have > store_schema_latest()) {
-		err_set(e, "%s has schema version %d, newer than this "
-			   "secretwatch (%d): upgrade secretwatch",
-			s->path, have, store_schema_latest());
-		return -1;
-	}
-	if (have == store_schema_latest())
+	if (have == store_schema_latest() && s->app_id == STORE_APPLICATION_ID)
 		return 0;
 	if (store_begin(s, e))
 		return -1;
 	if (user_version(s, &have, e) ||
+	    exec(s, "PRAGMA application_id = " STR(STORE_APPLICATION_ID),
+		 "mark database", e) ||
 	    exec(s,
 		 "CREATE TABLE IF NOT EXISTS schema_version ("
 		 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
@@ -174,6 +181,48 @@ static int migrate(struct store *s, struct err *e)
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+/* Set path's mode to want when it has more bits; note what changed. */
+static int tighten(const char *path, mode_t want, char *note, size_t size,
+		   struct err *e)
+{
+	struct stat st;
+	size_t used = strlen(note);
+
+	if (lstat(path, &st) != 0 || S_ISLNK(st.st_mode) ||
+	    (st.st_mode & 0777 & ~want) == 0)
+		return 0;
+	if (chmod(path, want) != 0) {
+		err_set(e, "%s is mode %04o, open to others: cannot change it "
+			   "to %04o (%s); fix it by hand",
+			path, (unsigned)(st.st_mode & 07777), (unsigned)want,
+			strerror(errno));
+		return -1;
+	}
+	if (used < size)
+		snprintf(note + used, size - used, "%s%s was %04o, now %04o",
+			 used ? "; " : "", path, (unsigned)(st.st_mode & 07777),
+			 (unsigned)want);
+	return 0;
+}
+
+int store_tighten_modes(const char *path, char *ret_note, size_t size,
+			struct err *e)
+{
+	static const char *const sidecars[] = {"", "-wal", "-shm"};
+	char buf[4096];
+
+	ret_note[0] = '\0';
+	snprintf(buf, sizeof(buf), "%s", path);
+	if (tighten(dirname(buf), 0700, ret_note, size, e))
+		return -1;
+	for (size_t i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", path, sidecars[i]);
+		if (tighten(buf, 0600, ret_note, size, e))
+			return -1;
+	}
+	return 0;
 }
 
 /* Create path 0600 (and its directory 0700) unless it exists. */
@@ -211,17 +260,67 @@ static int check_exists(const char *path, struct err *e)
 	return -1;
 }
 
+/* Refuse, before anything is written to it, a file that is not ours: one
+ * marked by another program, one holding tables of another program, or a
+ * secretwatch database newer than this binary. A database from before
+ * the mark (our schema_version table, application_id 0) is ours. */
+static int identify(struct store *s, struct err *e)
+{
+	int tables, ours, version;
+
+	if (query_int(s, "PRAGMA application_id", &s->app_id, e) ||
+	    query_int(s,
+		      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+		      "AND name NOT LIKE 'sqlite_%'",
+		      &tables, e) ||
+	    query_int(s,
+		      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+		      "AND name = 'schema_version'",
+		      &ours, e) ||
+	    user_version(s, &version, e))
+		return -1;
+	if (s->app_id != STORE_APPLICATION_ID &&
+	    (s->app_id != 0 || (tables > 0 && !ours))) {
+		err_set(e, "%s is not a secretwatch database (it belongs to "
+			   "another program; nothing was changed): point "
+			   "[store] database at a file of its own",
+			s->path);
+		return -1;
+	}
+	if (version > store_schema_latest()) {
+		err_set(e, "%s has schema version %d, newer than this "
+			   "secretwatch (%d): upgrade secretwatch",
+			s->path, version, store_schema_latest());
+		return -1;
+	}
+	return 0;
+}
+
+/* A read-only store cannot be migrated: it must be current already. */
+static int check_current(struct store *s, struct err *e)
+{
+	int have;
+
+	if (user_version(s, &have, e))
+		return -1;
+	if (have == store_schema_latest())
+		return 0;
+	err_set(e, "%s has schema version %d, this secretwatch needs %d: run "
+		   "any command that writes (or the daemon) as the database's "
+		   "owner once to upgrade it",
+		s->path, have, store_schema_latest());
+	return -1;
+}
+
 static int configure(struct store *s, struct err *e)
 {
 	int persist = 1;
 
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	/* Keep the -wal and -shm files between processes: each short CLI
 	 * run would otherwise create, sync and delete them again. The WAL is
 	 * truncated to nothing at the last close (journal_size_limit = 0),
 	 * so the next process has no old frames to recover and copy back. */
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
-	sqlite3_extended_result_codes(s->db, 1);
 	return exec(s,
 		    "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; "
 		    "PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 0; "
@@ -243,13 +342,20 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW |
+			    (mode == STORE_READONLY ? SQLITE_OPEN_READONLY
+						     : SQLITE_OPEN_READWRITE) |
+				    SQLITE_OPEN_NOFOLLOW |
 				    SQLITE_OPEN_NOMUTEX, /* one thread each */
 			    NULL) != SQLITE_OK) {
 		store_fail(s, "open database", e);
 		goto fail;
 	}
-	if (configure(s, e) || migrate(s, e))
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (identify(s, e))
+		goto fail;
+	if (mode == STORE_READONLY ? check_current(s, e)
+				   : configure(s, e) || migrate(s, e))
 		goto fail;
 	*ret = s;
 	return 0;

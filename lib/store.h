@@ -21,6 +21,8 @@ struct store;
 enum store_mode {
 	STORE_EXISTING, /* the database must exist and be initialised */
 	STORE_CREATE,   /* create it (0600, directory 0700) when missing */
+	STORE_READONLY, /* as EXISTING, but never written: for commands that
+			 * only read, run by users who may not write */
 };
 
 /* Open, set WAL, busy timeout and foreign keys, and apply pending
@@ -29,6 +31,13 @@ enum store_mode {
 int store_open(const char *path, enum store_mode mode, struct store **ret,
 	       struct err *e);
 void store_close(struct store *s);
+
+/* Make the directory of the database at path 0700 and the database with
+ * its -wal and -shm files 0600 where they are more open (for init on
+ * files made by hand). *ret_note (size bytes) lists what was changed, ""
+ * when nothing was. Returns 0, or -1 with e when a mode cannot be set. */
+int store_tighten_modes(const char *path, char *ret_note, size_t size,
+			struct err *e);
 
 /* The schema version of the open database and of this binary. */
 int store_schema_version(struct store *s);
@@ -93,7 +102,10 @@ int store_secret_value(struct store *s, const struct vault *v, int64_t id,
 		       struct vbuf *ret, struct err *e);
 int store_secret_set_state(struct store *s, int64_t id,
 			   enum secret_state state, struct err *e);
-/* Make id active and the credential's active one previous. */
+/* Make pending secret id active and the credential's active one previous,
+ * as a compare-and-set: returns 0 when done, 1 (nothing to keep: roll the
+ * transaction back) when id is no longer pending, -1 with e. Call inside
+ * a transaction. */
 int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 			  int64_t now, struct err *e);
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
@@ -122,7 +134,9 @@ int store_event_each(struct store *s, const char *credential, int64_t since,
 /* The watchdog's records (store_watch.c). */
 
 /* Mark threshold (days, 0 = expiry) and every larger one in thresholds[]
- * as alerted for the secret. */
+ * as alerted for the secret. Returns 0 when this call marked threshold,
+ * 1 when it was marked already (another process alerted: owe nothing),
+ * -1 with e. */
 int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
 		       const int *thresholds, int n, int64_t now,
 		       struct err *e);
@@ -165,11 +179,17 @@ int store_outbox_add(struct store *s, enum outbox_kind kind,
 		     const char *channel, int64_t credential_id,
 		     int64_t secret_id, const char *payload, int64_t now,
 		     struct err *e);
-/* Deliveries due at now, oldest first, at most max: *ret is malloc'd. */
+/* Deliveries due at now and not claimed, oldest first, at most max: *ret
+ * is malloc'd. */
 int store_outbox_due(struct store *s, int64_t now, size_t max,
 		     struct outbox_row **ret, size_t *ret_n, struct err *e);
 /* The earliest next_at of an owed delivery, or 0 when none is owed. */
 int64_t store_outbox_next(struct store *s);
+/* Claim delivery id until `until` (a compare-and-set): 0 when this call
+ * holds it now, 1 when it is done, not due or held by another deliverer,
+ * -1 with e. done and retry release the claim. */
+int store_outbox_claim(struct store *s, int64_t id, int64_t now,
+		       int64_t until, struct err *e);
 int store_outbox_done(struct store *s, int64_t id, int64_t now,
 		      struct err *e);
 /* Try again at next_at, or (next_at 0) give up; error says why. */

@@ -9,6 +9,7 @@
 struct store {
 	sqlite3 *db;
 	char path[4096];
+	int app_id; /* PRAGMA application_id when opened */
 };
 
 /* Prepare sql; on failure fill e with the SQLite message. */

@@ -157,24 +157,32 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 {
 	sqlite3_stmt *st;
 
+	/* Compare and set: nothing changes unless id is still pending (not
+	 * retired, nor switched to by another process, since it was read). */
 	if (store_prepare(s,
 			  "UPDATE secret SET state = 'previous' "
-			  "WHERE credential_id = ? AND state = 'active'",
+			  "WHERE credential_id = ?1 AND state = 'active' "
+			  "AND EXISTS (SELECT 1 FROM secret WHERE id = ?2 "
+			  "AND credential_id = ?1 AND state = 'pending')",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, credential_id);
+	sqlite3_bind_int64(st, 2, id);
 	if (store_step_done(s, st, "retire active secret", e))
 		return -1;
 	if (store_prepare(s,
 			  "UPDATE secret SET state = 'active', activated_at = ?,"
 			  " first_try_at = NULL, next_try_at = NULL "
-			  "WHERE id = ? AND credential_id = ?",
+			  "WHERE id = ? AND credential_id = ? "
+			  "AND state = 'pending'",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 3, credential_id);
-	return store_step_done(s, st, "activate secret", e);
+	if (store_step_done(s, st, "activate secret", e))
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : 1;
 }
 
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,

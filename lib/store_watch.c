@@ -3,31 +3,45 @@
 
 #include "store_impl.h"
 
+/* Insert (secret_id, t) unless it is there; *ret_new says whether it was
+ * inserted. */
+static int mark_one(struct store *s, sqlite3_stmt *st, int64_t secret_id,
+		    int t, int64_t now, int *ret_new, struct err *e)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, secret_id);
+	sqlite3_bind_int(st, 2, t);
+	sqlite3_bind_int64(st, 3, now);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, "mark warning", e);
+	*ret_new = sqlite3_changes(s->db) == 1;
+	return 0;
+}
+
 int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
 		       const int *thresholds, int n, int64_t now,
 		       struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc = 0;
+	int fresh = 0, ignored, rc;
 
 	if (store_prepare(s,
 			  "INSERT OR IGNORE INTO warning (secret_id, threshold,"
 			  " sent_at) VALUES (?, ?, ?)",
 			  &st, e))
 		return -1;
-	for (int i = -1; i < n && rc == 0; i++) {
-		int t = i < 0 ? threshold : thresholds[i];
-		if (t < threshold)
-			continue;
-		sqlite3_bind_int64(st, 1, secret_id);
-		sqlite3_bind_int(st, 2, t);
-		sqlite3_bind_int64(st, 3, now);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = store_fail(s, "mark warning", e);
-		sqlite3_reset(st);
-	}
+	rc = mark_one(s, st, secret_id, threshold, now, &fresh, e);
+	for (int i = 0; i < n && rc == 0; i++)
+		if (thresholds[i] > threshold)
+			rc = mark_one(s, st, secret_id, thresholds[i], now,
+				      &ignored, e);
 	sqlite3_finalize(st);
-	return rc;
+	if (rc)
+		return -1;
+	return fresh ? 0 : 1;
 }
 
 int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
@@ -154,7 +168,9 @@ int store_outbox_due(struct store *s, int64_t now, size_t max,
 			  "SELECT id, created_at, kind, channel, credential_id,"
 			  " secret_id, payload, attempts FROM outbox "
 			  "WHERE done_at IS NULL AND failed_at IS NULL "
-			  "AND next_at <= ? ORDER BY next_at, id LIMIT ?",
+			  "AND next_at <= ?1 "
+			  "AND (claimed_until IS NULL OR claimed_until <= ?1) "
+			  "ORDER BY next_at, id LIMIT ?2",
 			  &st, e)) {
 		free(rows);
 		return -1;
@@ -201,6 +217,26 @@ int64_t store_outbox_next(struct store *s)
 	return v;
 }
 
+int store_outbox_claim(struct store *s, int64_t id, int64_t now,
+		       int64_t until, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_prepare(s,
+			  "UPDATE outbox SET claimed_until = ?1 WHERE id = ?2 "
+			  "AND done_at IS NULL AND failed_at IS NULL "
+			  "AND next_at <= ?3 "
+			  "AND (claimed_until IS NULL OR claimed_until <= ?3)",
+			  &st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, until);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, now);
+	if (store_step_done(s, st, "claim delivery", e))
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+}
+
 int store_outbox_done(struct store *s, int64_t id, int64_t now,
 		      struct err *e)
 {
@@ -208,7 +244,8 @@ int store_outbox_done(struct store *s, int64_t id, int64_t now,
 
 	if (store_prepare(s,
 			  "UPDATE outbox SET done_at = ?, attempts = attempts "
-			  "+ 1, last_error = NULL WHERE id = ?",
+			  "+ 1, last_error = NULL, claimed_until = NULL "
+			  "WHERE id = ?",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
@@ -225,7 +262,7 @@ int store_outbox_retry(struct store *s, int64_t id, int64_t now,
 			  "UPDATE outbox SET attempts = attempts + 1, "
 			  "last_error = ?1, next_at = CASE WHEN ?2 > 0 THEN ?2 "
 			  "ELSE next_at END, failed_at = CASE WHEN ?2 > 0 THEN "
-			  "NULL ELSE ?3 END WHERE id = ?4",
+			  "NULL ELSE ?3 END, claimed_until = NULL WHERE id = ?4",
 			  &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);

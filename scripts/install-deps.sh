@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config
-libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev libinih-dev
+libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev
 libsystemd-dev libcmocka-dev
 python3 openssl curl sqlite3 faketime valgrind
 scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc

@@ -33,6 +33,19 @@ class TestInit(ScratchCase):
             self.assertEqual(f.read(), key)
         self.assertEqual(self.s.db_hash(), before)
 
+    def test_init_tightens_open_modes(self):
+        self.s.run("init")
+        os.chmod(self.s.state, 0o755)
+        os.chmod(self.s.db, 0o644)
+        r = self.s.run("init")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("tightened", r.stderr)
+        self.assertIn("was 0755, now 0700", r.stderr)
+        self.assertEqual(os.stat(self.s.state).st_mode & 0o777, 0o700)
+        self.assertEqual(os.stat(self.s.db).st_mode & 0o777, 0o600)
+        r = self.s.run("init")
+        self.assertNotIn("tightened", r.stderr)
+
     def test_init_refuses_new_key_for_existing_database(self):
         self.s.run("init")
         os.unlink(self.s.key)

@@ -85,6 +85,17 @@ static void test_errors_name_file_line_key(void **state)
 		{"[watch]\nwarn_days = 7,7\n", "listed twice"},
 		{"[watch]\nlevel_critical = 40d\n", "level_critical"},
 		{"this is not ini\n", ":1: not a 'key = value' line"},
+		{"[watch]\ninterval = 1h\ninterval = 2h\n",
+		 ":3: [watch] interval: given twice"},
+		{"[watch]\nwarn_days = 30,\n 14\n", ":3: a line starting with "
+						   "a blank"},
+		{"[watch]\nwarn_days =\n", ":2: [watch] warn_days: '' holds no"},
+		{"[watch]\nwarn_days = ,,,\n", ":2: [watch] warn_days"},
+		{"interval = 1h\n", ":1: key 'interval' comes before any"},
+		{"[watch\n", ":1: a section header must end"},
+		{"[watch]\n= 1h\n", ":2: a line without a key"},
+		{"[tls]\nca_file = a\n[tls]\nca_file = b\n", ":4: [tls] ca_file: "
+							  "given twice"},
 	};
 	struct config cfg;
 	struct err e;
@@ -96,6 +107,35 @@ static void test_errors_name_file_line_key(void **state)
 			fail_msg("%s: got '%s'", bad[i].want, e.msg);
 		assert_non_null(strstr(e.msg, path));
 	}
+}
+
+/* Lines longer than other readers allow, a byte order mark, comments and
+ * CRLF line ends all load. */
+static void test_long_lines_and_comments(void **state)
+{
+	static char text[16384];
+	struct config cfg;
+	struct err e;
+	int n;
+
+	(void)state;
+	n = snprintf(text, sizeof(text),
+		     "\xef\xbb\xbf# comment\r\n[store]\r\n; another\r\n"
+		     "database = /var/lib/%0*d.db\r\n",
+		     3000, 7);
+	assert_true(n > 3000 && n < (int)sizeof(text));
+	assert_int_equal(load(text, &cfg, &e), 0);
+	assert_int_equal(strlen(cfg.database), strlen("/var/lib/.db") + 3000);
+}
+
+static void test_directory_is_refused(void **state)
+{
+	struct config cfg;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(config_load("/tmp", &cfg, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
 }
 
 static void test_missing_file(void **state)
@@ -114,6 +154,8 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_errors_name_file_line_key),
+		cmocka_unit_test(test_long_lines_and_comments),
+		cmocka_unit_test(test_directory_is_refused),
 		cmocka_unit_test(test_missing_file),
 	};
 	int fd = mkstemp(path), rc;

@@ -8,6 +8,10 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "slurp.h"
 
 #include "store.h"
 
@@ -223,6 +227,136 @@ static void test_newer_schema_refused(void **state)
 	assert_non_null(strstr(e.msg, "newer than this secretwatch"));
 }
 
+static size_t file_size(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return (size_t)st.st_size;
+}
+
+/* A file of another program is refused before anything is written to
+ * it: its bytes stay the same and it does not turn into a WAL database. */
+static void test_foreign_database_untouched(void **state)
+{
+	static const char *const setups[] = {
+		"CREATE TABLE inventory (x); INSERT INTO inventory VALUES (1)",
+		"PRAGMA application_id = 42",
+	};
+	char path[400], wal[420], *before, *after;
+	size_t nb, na;
+	struct store *s2;
+	sqlite3 *h;
+	struct err e;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/other.db", dir);
+	for (size_t i = 0; i < sizeof(setups) / sizeof(setups[0]); i++) {
+		unlink(path);
+		assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(h, setups[i], NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+		before = slurp(path);
+		nb = file_size(path);
+		assert_int_equal(store_open(path, STORE_CREATE, &s2, &e), -1);
+		assert_non_null(strstr(e.msg, "not a secretwatch database"));
+		assert_int_equal(store_open(path, STORE_EXISTING, &s2, &e), -1);
+		after = slurp(path);
+		na = file_size(path);
+		assert_int_equal(access(strcat(strcpy(wal, path), "-wal"), F_OK),
+				 -1);
+		assert_int_equal(nb, na);
+		assert_memory_equal(before, after, nb);
+		free(before);
+		free(after);
+	}
+}
+
+/* A database from before the mark is ours: it is marked at first open. */
+static void test_unmarked_database_adopted(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s2;
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	struct err e;
+
+	(void)f;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, "PRAGMA application_id = 0", NULL,
+				      NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(store_open(db, STORE_EXISTING, &s2, &e), 0);
+	store_close(s2);
+	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA application_id", -1,
+					    &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0x53576368);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+}
+
+/* Every transition is a compare-and-set: the second of two racers, or a
+ * switch to a secret retired meanwhile, changes nothing and says so. */
+static void test_transitions_compare_and_set(void **state)
+{
+	static const int thresholds[] = {30, 14, 7};
+	struct fixture *f = *state;
+	int64_t a = add_secret(f, "aaa~first", 5000);
+	int64_t b = add_secret(f, "bbb~second", 6000);
+	struct secret_info si;
+	struct err e;
+
+	assert_int_equal(store_secret_activate(f->s, f->c.id, a, 10, &e), 0);
+	assert_int_equal(store_secret_activate(f->s, f->c.id, a, 11, &e), 1);
+	assert_int_equal(store_secret_set_state(f->s, b, SECRET_RETIRED, &e),
+			 0);
+	assert_int_equal(store_begin(f->s, &e), 0);
+	assert_int_equal(store_secret_activate(f->s, f->c.id, b, 12, &e), 1);
+	store_rollback(f->s);
+	assert_int_equal(store_secret_get(f->s, a, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_ACTIVE);
+	assert_int_equal(store_secret_get(f->s, b, &si, &e), 0);
+	assert_int_equal(si.state, SECRET_RETIRED);
+
+	assert_int_equal(store_warning_mark(f->s, a, 14, thresholds, 3, 20, &e),
+			 0);
+	assert_int_equal(store_warning_mark(f->s, a, 14, thresholds, 3, 21, &e),
+			 1);
+	assert_int_equal(store_warning_mark(f->s, a, 7, thresholds, 3, 22, &e),
+			 0);
+}
+
+static void test_outbox_claim_once(void **state)
+{
+	struct fixture *f = *state;
+	struct outbox_row *rows;
+	size_t n;
+	struct err e;
+
+	assert_int_equal(store_outbox_add(f->s, OUTBOX_ALERT, "log", f->c.id, 0,
+					  "{}", 100, &e),
+			 0);
+	assert_int_equal(store_outbox_due(f->s, 100, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 100, 700, &e), 0);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 100, 700, &e), 1);
+	free(rows);
+	/* Claimed rows are not due for others until the claim lapses. */
+	assert_int_equal(store_outbox_due(f->s, 699, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 0);
+	free(rows);
+	assert_int_equal(store_outbox_due(f->s, 700, 8, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 700, 900, &e), 0);
+	assert_int_equal(store_outbox_done(f->s, rows[0].id, 701, &e), 0);
+	assert_int_equal(store_outbox_claim(f->s, rows[0].id, 2000, 2600, &e),
+			 1);
+	free(rows);
+}
+
 static void test_missing_database(void **state)
 {
 	struct store *s2;
@@ -254,6 +388,13 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmarked_database_adopted,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transitions_compare_and_set,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_claim_once, setup,
+						teardown),
+		cmocka_unit_test(test_foreign_database_untouched),
 		cmocka_unit_test(test_missing_database),
 	};
 	struct err e;

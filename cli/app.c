@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cyclelock.h"
 #include "log.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -66,22 +67,51 @@ static int finish_interrupted_rekey(struct app *app, const char *key_path)
 	return 0;
 }
 
-int app_open(struct app *app, int need_key)
+/* Take the cycle lock, waiting (and saying so) while another process
+ * holds it. */
+static int take_cycle_lock(struct app *app, struct err *e)
 {
+	int rc = cyclelock_take(app->cfg.database, false, &app->cycle, e);
+
+	if (rc != 1)
+		return rc;
+	log_notice("waiting for the cycle that another process (secretwatchd "
+		   "or another command) is running on %s",
+		   app->cfg.database);
+	return cyclelock_take(app->cfg.database, true, &app->cycle, e);
+}
+
+static enum store_mode store_mode_for(struct app *app, int need)
+{
+	if (need & (APP_WRITE | APP_CYCLE))
+		return STORE_EXISTING;
+	if ((need & APP_WRITE_IF_ALLOWED) &&
+	    access(app->cfg.database, W_OK) == 0)
+		return STORE_EXISTING;
+	return STORE_READONLY;
+}
+
+int app_open(struct app *app, int need)
+{
+	enum store_mode mode;
 	const char *key_path;
 	struct err e;
 
 	if (app_config(app))
 		return -1;
-	if (store_open(app->cfg.database, STORE_EXISTING, &app->store, &e))
+	if ((need & APP_CYCLE) && take_cycle_lock(app, &e))
 		goto fail;
-	if (!need_key)
+	mode = store_mode_for(app, need);
+	app->readonly = mode == STORE_READONLY;
+	if (store_open(app->cfg.database, mode, &app->store, &e))
+		goto fail;
+	if (!(need & APP_KEY))
 		return 0;
 	key_path = vault_key_path(app->cfg.key_file);
 	if (vault_open(key_path, &app->vault, &e))
 		goto fail;
 	if (store_key_check(app->store, app->vault, &e) &&
-	    finish_interrupted_rekey(app, key_path))
+	    (app->readonly || finish_interrupted_rekey(app, key_path)))
 		goto fail;
 	return 0;
 fail:
@@ -96,6 +126,8 @@ void app_close(struct app *app)
 	app->store = NULL;
 	vault_free(app->vault);
 	app->vault = NULL;
+	cyclelock_release(app->cycle);
+	app->cycle = NULL;
 }
 
 int app_usage(const char *usage)

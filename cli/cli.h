@@ -20,6 +20,8 @@ struct app {
 	int64_t now; /* the clock, read once or set with --now */
 	struct store *store;
 	struct vault *vault;
+	struct cyclelock *cycle; /* held with APP_CYCLE */
+	int readonly;		 /* the store is open read-only */
 	const char *cmd; /* "cred add", for messages */
 };
 
@@ -41,9 +43,23 @@ int app_fail_err(struct app *app, const struct err *e);
 /* Load the config (-c, $SECRETWATCH_CONFIG, /etc, defaults). 0 or -1. */
 int app_config(struct app *app);
 
-/* app_config, then open the existing store; with need_key, also load the
- * master key and check it against the database (before any write). */
-int app_open(struct app *app, int need_key);
+/* What a command needs of the store; app_open takes an OR of these. */
+enum app_need {
+	APP_READ = 0,  /* read only: works for a user who may only read the
+			* database and has no key */
+	APP_KEY = 1,   /* the master key, checked against the database */
+	APP_WRITE = 2, /* read-write */
+	APP_WRITE_IF_ALLOWED = 4, /* read-write when this user may write the
+				   * database, else read only */
+	APP_CYCLE = 8, /* read-write, holding the store's cycle lock: one
+			* cycle (or switch, or rekey) at a time */
+};
+
+/* app_config, then open the existing store as need says; with APP_KEY
+ * also load the master key and check it against the database (before any
+ * write). With APP_CYCLE, waits (saying so) while another process runs
+ * a cycle. */
+int app_open(struct app *app, int need);
 void app_close(struct app *app);
 
 /* Option parsing shared by subcommands: common long options are --help,

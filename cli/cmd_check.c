@@ -81,7 +81,7 @@ int cmd_check(struct app *app, int argc, char **argv)
 	}
 	if (optind != argc)
 		return app_bad_args(app);
-	if (app_open(app, 1))
+	if (app_open(app, APP_KEY | (dry ? APP_READ : APP_CYCLE)))
 		return 1;
 	app_watch_ctx(app, &w);
 	w.dry_run = dry;

@@ -151,7 +151,7 @@ static int cred_add(struct app *app, int argc, char **argv)
 		return 1;
 	if (validate_cred(&c, &e))
 		return app_fail_err(app, &e);
-	if (app_open(app, 0))
+	if (app_open(app, APP_WRITE))
 		return 1;
 	c.created_at = app->now;
 	if (store_begin(app->store, &e) || store_cred_add(app->store, &c, &e) ||
@@ -239,7 +239,7 @@ static int cred_list(struct app *app, int argc, char **argv)
 	}
 	if (optind != argc)
 		return app_bad_args(app);
-	if (app_open(app, 0))
+	if (app_open(app, APP_READ))
 		return 1;
 	if (app->json && !ctx.names)
 		fputs("{\"credentials\":[", stdout);
@@ -279,7 +279,7 @@ static int cred_show(struct app *app, int argc, char **argv)
 	struct err e;
 	cJSON *o;
 
-	if (one_name(app, argc, argv, NULL) || app_open(app, 0))
+	if (one_name(app, argc, argv, NULL) || app_open(app, APP_READ))
 		return 1;
 	if (store_cred_get(app->store, argv[optind], &c, &e)) {
 		app_close(app);
@@ -311,7 +311,7 @@ static int cred_rm(struct app *app, int argc, char **argv)
 	struct err e;
 	int force = 0, live = 0, rc = 1;
 
-	if (one_name(app, argc, argv, &force) || app_open(app, 0))
+	if (one_name(app, argc, argv, &force) || app_open(app, APP_WRITE))
 		return 1;
 	if (store_begin(app->store, &e) ||
 	    store_cred_get(app->store, argv[optind], &c, &e) ||

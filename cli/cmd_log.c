@@ -72,7 +72,7 @@ int cmd_log(struct app *app, int argc, char **argv)
 		return app_bad_args(app);
 	if (optind == argc - 1)
 		name = argv[optind];
-	if (app_open(app, 0))
+	if (app_open(app, APP_READ))
 		return 1;
 	if (app->json)
 		fputs("{\"events\":[", stdout);

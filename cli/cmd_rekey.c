@@ -29,7 +29,7 @@ int cmd_rekey(struct app *app, int argc, char **argv)
 		return app_fail(app, "rekey needs the key file itself, not a "
 				     "systemd credential: run it outside the "
 				     "service, then re-encrypt the credential");
-	if (app_open(app, 1))
+	if (app_open(app, APP_KEY | APP_CYCLE))
 		return 1;
 	key_path = app->cfg.key_file;
 	if (vault_generate(&fresh, &e) || vault_stage(fresh, key_path, &e))

@@ -9,8 +9,9 @@ static const char usage[] =
 	"Test the newest pending secret of NAME now (or --secret ID) with a\n"
 	"token request and an XOAUTH2 test send; on success make it active in\n"
 	"one transaction (the old one becomes previous), send the 'switched'\n"
-	"alert and run the deploy hook. Exit 0 when switched; on failure the\n"
-	"diagnosis and exit 2 (the secret stays pending).\n";
+	"alert and run the deploy hook. Exit 0 when switched; on a failed\n"
+	"test the diagnosis and exit 2 (the secret stays pending); exit 1 when\n"
+	"the secret was retired meanwhile or the deploy hook failed.\n";
 
 /* Shared with 'secret add --activate'. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
@@ -23,7 +24,7 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 
 	app_watch_ctx(app, &w);
 	rc = watch_rotate(&w, c, secret_id, &pr, &e);
-	if (rc < 0) {
+	if (rc < 0 || rc == WATCH_SWITCH_LOST) {
 		probe_result_free(&pr);
 		return app_fail_err(app, &e);
 	}
@@ -31,14 +32,20 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 		printf("switched %s: the tested secret is active now\n",
 		       c->name);
 		if (watch_deliver(&w, &r, &e))
-			app_fail_err(app, &e);
+			rc = app_fail_err(app, &e);
+		else if (r.deploy_failures > 0)
+			rc = app_fail(app, "%s: the deploy hook failed (see "
+					   "'secretwatch log %s'); the next "
+					   "cycle runs it again",
+				      c->name, c->name);
 	} else {
 		printf("%s: the new secret failed its test and stays pending\n",
 		       c->name);
 		render_probe_text(&pr, 1, stdout);
+		rc = 2;
 	}
 	probe_result_free(&pr);
-	return rc == 0 ? 0 : 2;
+	return rc;
 }
 
 int cmd_rotate(struct app *app, int argc, char **argv)
@@ -64,7 +71,7 @@ int cmd_rotate(struct app *app, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return app_bad_args(app);
-	if (app_open(app, 1))
+	if (app_open(app, APP_KEY | APP_CYCLE))
 		return 1;
 	if (store_cred_get(app->store, argv[optind], &c, &e)) {
 		app_close(app);

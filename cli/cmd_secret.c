@@ -177,7 +177,7 @@ static int secret_add(struct app *app, int argc, char **argv)
 
 	if (parse_add(app, argc, argv, &a) || check_add(app, &a, &si))
 		return 1;
-	if (app_open(app, 1))
+	if (app_open(app, APP_KEY | (a.activate ? APP_CYCLE : APP_WRITE)))
 		return 1;
 	if (store_cred_get(app->store, a.name, &c, &e)) {
 		app_fail_err(app, &e);
@@ -274,7 +274,7 @@ static int secret_list(struct app *app, int argc, char **argv)
 			return 1;
 	if (optind < argc - 1)
 		return app_bad_args(app);
-	if (app_open(app, 0))
+	if (app_open(app, APP_READ))
 		return 1;
 	if (optind == argc - 1 && store_cred_get(app->store, argv[optind], &c, &e)) {
 		app_close(app);
@@ -313,7 +313,7 @@ static int secret_retire(struct app *app, int argc, char **argv)
 		return app_fail(app, "secret ID '%.40s' is not a number: use "
 				     "the ID column of 'secretwatch secret list'",
 				argv[optind + 1]);
-	if (app_open(app, 0))
+	if (app_open(app, APP_WRITE))
 		return 1;
 	if (store_begin(app->store, &e) ||
 	    store_cred_get(app->store, argv[optind], &c, &e) ||

@@ -114,7 +114,7 @@ int cmd_status(struct app *app, int argc, char **argv)
 	}
 	if (optind == argc - 1)
 		name = argv[optind];
-	if (app_open(app, 0))
+	if (app_open(app, APP_READ))
 		return 3;
 	timefmt_rfc3339(app->now, now);
 	if (app->json)

@@ -118,7 +118,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	int rc;
 
 	if (parse(app, argc, argv, doctor ? doctor_usage : test_usage, &a) ||
-	    app_open(app, 1))
+	    app_open(app, APP_KEY | APP_WRITE))
 		return 1;
 	if (store_cred_get(app->store, argv[optind], &c, &e) ||
 	    find_secret(app, &c, a.secret_id, &si, &e)) {

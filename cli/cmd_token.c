@@ -8,7 +8,7 @@ static const char usage[] =
 	"mail clients can call it for every message (msmtp: passwordeval\n"
 	"\"secretwatch token NAME\", auth xoauth2). Served from the encrypted\n"
 	"cache while it is valid for 5 more minutes, else requested from Entra\n"
-	"and cached.\n";
+	"and cached (not cached when this user may only read the database).\n";
 
 int cmd_token(struct app *app, int argc, char **argv)
 {
@@ -29,10 +29,11 @@ int cmd_token(struct app *app, int argc, char **argv)
 			return 1;
 	if (optind != argc - 1)
 		return app_bad_args(app);
-	if (app_open(app, 1))
+	if (app_open(app, APP_KEY | APP_WRITE_IF_ALLOWED))
 		return 1;
 	app_watch_ctx(app, &w);
 	watch_token_src(&w, &net, &ts);
+	ts.no_cache_write = app->readonly;
 	rc = store_cred_get(app->store, argv[optind], &c, &e) ||
 	     token_get(&ts, &c, &tok, &exp, &res, &e);
 	app_close(app);

@@ -96,6 +96,25 @@ static void notify_status(const struct watch_report *r)
 		   r->credentials, next, warn, crit);
 }
 
+/* After `secretwatch rekey`: keep the new key, so that the next cycles
+ * need not read it again. */
+static void reread_key(struct daemon *d)
+{
+	struct vault *fresh;
+	struct err e;
+
+	if (vault_open(vault_key_path(d->cfg.key_file), &fresh, &e)) {
+		log_warnx("the master key changed, and reading it again "
+			  "failed: %s",
+			  e.msg);
+		return;
+	}
+	vault_free(d->vault);
+	d->vault = fresh;
+	log_notice("the master key changed (secretwatch rekey): using the "
+		   "new one");
+}
+
 static int64_t cycle(struct daemon *d)
 {
 	struct cycle_result res;
@@ -107,6 +126,8 @@ static int64_t cycle(struct daemon *d)
 	else
 		worker_cycle_forked(d, &got_stop, &res);
 	in_cycle = 0;
+	if (res.key_reread)
+		reread_key(d);
 	cycle_failed = !res.ok;
 	if (got_stop)
 		return 0;

@@ -9,26 +9,57 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "cyclelock.h"
 #include "log.h"
 #include "timefmt.h"
 
+/* The key that opens the store: the daemon's, or, when `secretwatch
+ * rekey` has replaced it since, the key file read again (*ret_fresh,
+ * which the caller frees). */
+static int store_key(struct daemon *d, struct store *s,
+		     struct vault **ret_fresh, struct err *e)
+{
+	*ret_fresh = NULL;
+	if (store_key_check(s, d->vault, e) == 0)
+		return 0;
+	if (vault_open(vault_key_path(d->cfg.key_file), ret_fresh, e))
+		return -1;
+	if (store_key_check(s, *ret_fresh, e) == 0)
+		return 0;
+	vault_free(*ret_fresh);
+	*ret_fresh = NULL;
+	return -1;
+}
+
+/* One cycle under the store's cycle lock, which a CLI cycle, rotate or
+ * rekey may hold for a while: the daemon waits for it. */
 static void run_cycle(struct daemon *d, struct store *s,
 		      struct cycle_result *res)
 {
 	struct watch_ctx w = {.store = s,
-			      .vault = d->vault,
 			      .cfg = &d->cfg,
 			      .now = timefmt_now(),
 			      .log = log_line};
+	struct cyclelock *lock;
+	struct vault *fresh;
 
-	memset(res, 0, sizeof(*res));
-	res->ok = watch_cycle(&w, &res->report, &res->err) == 0;
-	if (res->ok && res->report.next_wake == 0)
-		res->report.next_wake = w.now + d->cfg.interval;
+	if (cyclelock_take(d->cfg.database, true, &lock, &res->err))
+		return;
+	w.now = timefmt_now();
+	if (store_key(d, s, &fresh, &res->err) == 0) {
+		w.vault = fresh != NULL ? fresh : d->vault;
+		res->key_reread = fresh != NULL;
+		res->ok = watch_cycle(&w, &res->report, &res->err) == 0;
+		if (res->ok && res->report.next_wake == 0)
+			res->report.next_wake = w.now + d->cfg.interval;
+	}
+	vault_free(fresh);
+	cyclelock_release(lock);
 }
 
 void worker_cycle_here(struct daemon *d, struct cycle_result *res)
 {
+	memset(res, 0, sizeof(*res));
 	run_cycle(d, d->store, res);
 }
 
@@ -62,8 +93,7 @@ static void child(struct daemon *d, pid_t parent, int fd)
 		signal(sigs[i], SIG_DFL);
 	memset(&res, 0, sizeof(res));
 	if (store_open(d->cfg.database, STORE_EXISTING, &s, &res.err) == 0) {
-		if (store_key_check(s, d->vault, &res.err) == 0)
-			run_cycle(d, s, &res);
+		run_cycle(d, s, &res);
 		store_close(s);
 	}
 	write_all(fd, &res, sizeof(res));

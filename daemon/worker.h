@@ -13,6 +13,7 @@ struct cycle_result {
 	int ok;
 	struct watch_report report;
 	struct err err; /* when !ok */
+	int key_reread; /* the key file changed (rekey) and was read again */
 };
 
 /* Run a cycle in this process (d->store must be open). */

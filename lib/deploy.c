@@ -8,7 +8,8 @@
 #include "timefmt.h"
 
 int deploy_run(const char *program, const struct cred *c,
-	       const struct secret_info *si, const char *secret,
+	       const struct secret_info *si, const char *deploy_id,
+	       const char *secret,
 	       size_t secret_len, long timeout_s, struct err *e)
 {
 	char id[24], expires[TIMEFMT_RFC3339_LEN];
@@ -39,6 +40,8 @@ int deploy_run(const char *program, const struct cred *c,
 	subproc_env_add(&env, "SECRETWATCH_HINT", si->hint);
 	subproc_env_add(&env, "SECRETWATCH_KEY_ID", si->key_id);
 	subproc_env_add(&env, "SECRETWATCH_EXPIRES_AT", expires);
+	if (deploy_id != NULL)
+		subproc_env_add(&env, "SECRETWATCH_DEPLOY_ID", deploy_id);
 	if (env.failed) {
 		err_set(e, "deploy hook %s: out of memory", program);
 		goto out;

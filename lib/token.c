@@ -53,7 +53,10 @@ static int from_entra(const struct token_src *ts, const struct cred *c,
 	if (rc == 0) {
 		memcpy(ret->p, tok.value, tok.len);
 		*ret_exp = tok.expires_at;
-		token_put(ts->store, ts->vault, c, si->id, &tok, e);
+		/* A cache that cannot be written only costs the next
+		 * caller a request. */
+		if (!ts->no_cache_write)
+			token_put(ts->store, ts->vault, c, si->id, &tok, e);
 	}
 	entra_token_free(&tok);
 	return rc;

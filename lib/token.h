@@ -4,6 +4,7 @@
 #ifndef SW_TOKEN_H
 #define SW_TOKEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct token_src {
 	const struct net_opts *net;
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	int64_t now;
+	bool no_cache_write; /* the store is read-only: fetch, do not cache */
 };
 
 /* An Outlook access token for c's active secret: from the cache when it

@@ -48,6 +48,7 @@ struct watch_report {
 	int health_failures;
 	int delivered;
 	int delivery_failures; /* attempts that failed (retried later) */
+	int deploy_failures;   /* of which deploy hook runs */
 	int64_t next_wake;     /* the earliest deadline found */
 };
 
@@ -63,7 +64,10 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r,
  * pick, else the newest pending) and switch to it on success, queueing
  * the "switched" alert and the deploy hook. *pr holds the test (release
  * with probe_result_free). Returns 0 when switched, 1 when the test
- * failed, -1 with e on other errors. */
+ * failed, WATCH_SWITCH_LOST (e says why) when the secret passed but was
+ * retired or switched to by another process meanwhile, -1 with e on
+ * other errors. */
+#define WATCH_SWITCH_LOST 2
 int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
 		 struct probe_result *pr, struct err *e);
 

@@ -33,7 +33,8 @@ static int mail_token(struct watch_ctx *w, const struct cred *c,
 		      const struct net_opts *net, struct vbuf *token,
 		      struct err *e)
 {
-	struct token_src ts = {w->store, w->vault, net, w->retry, w->now};
+	struct token_src ts = {w->store, w->vault, net, w->retry, w->now,
+			      false};
 	struct entra_result res;
 	int64_t exp;
 
@@ -86,6 +87,7 @@ static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
 	struct secret_info si;
 	struct vbuf value;
 	struct cred c;
+	char id[CRED_NAME_MAX + 48];
 	int rc = -1;
 
 	if (p == NULL ||
@@ -102,7 +104,9 @@ static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
 	}
 	if (store_secret_value(w->store, w->vault, si.id, &value, e))
 		goto out;
-	rc = deploy_run(w->cfg->deploy_hook, &c, &si, value.p, value.len,
+	snprintf(id, sizeof(id), "%s-%lld-%lld", c.name, (long long)si.id,
+		 (long long)row->id);
+	rc = deploy_run(w->cfg->deploy_hook, &c, &si, id, value.p, value.len,
 			DEPLOY_TIMEOUT_S, e);
 	vbuf_free(&value);
 out:
@@ -140,6 +144,7 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 			      NULL, e);
 	}
 	r->delivery_failures++;
+	r->deploy_failures += deploy;
 	next = policy_delivery_retry(row->created_at, row->attempts, w->now,
 				     w->cfg->interval);
 	watch_log(w, LOG_WARNING, "%s delivery #%lld failed: %s%s", what,
@@ -155,6 +160,10 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 		      error, e);
 }
 
+/* Longer than any one delivery may take (the deploy hook's timeout is
+ * the longest); a dead deliverer's claim lapses after it. */
+#define DELIVERY_CLAIM_S 600
+
 int watch_deliver(struct watch_ctx *w, struct watch_report *r,
 		  struct err *e)
 {
@@ -169,6 +178,13 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r,
 		int ok;
 		if (w->stop != NULL && *w->stop)
 			break;
+		/* Another deliverer may have taken or sent it since. */
+		rc = store_outbox_claim(w->store, rows[i].id, w->now,
+					w->now + DELIVERY_CLAIM_S, e);
+		if (rc != 0) {
+			rc = rc < 0 ? -1 : 0;
+			continue;
+		}
 		ok = (rows[i].kind == OUTBOX_DEPLOY
 			      ? deliver_deploy(w, &rows[i], &why)
 			      : deliver_alert(w, &rows[i], &why)) == 0;

@@ -61,8 +61,7 @@ int watch_warn(struct watch_ctx *w, const struct cred_view *v,
 
 /* watch_switch.c: test pending secret id of v and switch to it when it
  * passes (ACTION_SWITCH; manual: a person asked, so a failure is not
- * retried). *pr holds the test. Returns 0 when switched, 1 when the test
- * failed, -1 with e on other errors. */
+ * retried). *pr holds the test. Returns as watch_rotate does. */
 int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 		 bool manual, struct probe_result *pr, struct watch_report *r,
 		 struct err *e);

@@ -29,18 +29,56 @@ static void switched_message(const struct cred *c,
 		 old);
 }
 
+/* The secret passed its test but is no longer pending: say so in the
+ * audit trail, and switch nothing. Returns WATCH_SWITCH_LOST. */
+static int switch_lost(struct watch_ctx *w, const struct cred_view *v,
+		       const struct secret_info *si, struct err *e)
+{
+	struct secret_info now;
+	const char *state = "unknown";
+
+	if (store_secret_get(w->store, si->id, &now, e) == 0)
+		state = secret_state_name(now.state);
+	watch_log(w, LOG_NOTICE,
+		  "%s: secret %s~ (#%lld) passed its test but is %s now; "
+		  "not switched",
+		  v->cred.name, si->hint, (long long)si->id, state);
+	if (store_begin(w->store, e))
+		return -1;
+	if (watch_event(w, v->cred.name, si->id, "switch-abandoned", e,
+			"reason", "no longer pending", "state", state,
+			WATCH_END)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	if (store_commit(w->store, e))
+		return -1;
+	err_set(e, "secret #%lld of %s is %s now, no longer pending: not "
+		   "switched",
+		(long long)si->id, v->cred.name, state);
+	return WATCH_SWITCH_LOST;
+}
+
 static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 			 const struct secret_info *si, struct err *e)
 {
 	char msg[1024];
 	char from[24];
+	int rc;
 
 	snprintf(from, sizeof(from), "%lld",
 		 (long long)(v->has_active ? v->active.id : 0));
 	switched_message(&v->cred, si, v, msg, sizeof(msg));
 	if (store_begin(w->store, e))
 		return -1;
-	if (store_secret_activate(w->store, v->cred.id, si->id, w->now, e) ||
+	/* Compare and set: a secret retired during its test, or switched to
+	 * by another process, stays as it is and is owed nothing. */
+	rc = store_secret_activate(w->store, v->cred.id, si->id, w->now, e);
+	if (rc == 1) {
+		store_rollback(w->store);
+		return switch_lost(w, v, si, e);
+	}
+	if (rc < 0 ||
 	    store_cred_count(w->store, v->cred.id, CRED_SWITCHES, 1, w->now,
 			     e) ||
 	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
@@ -51,7 +89,7 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 		store_rollback(w->store);
 		return -1;
 	}
-	return store_commit(w->store, e);
+	return store_commit(w->store, e) ? -1 : 0;
 }
 
 static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
@@ -131,10 +169,13 @@ int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {
+		rc = switch_commit(w, v, si, e);
+		if (rc != 0)
+			return rc;
 		r->switches++;
 		watch_log(w, LOG_NOTICE, "%s: switched to secret %s~ (#%lld)",
 			  v->cred.name, si->hint, (long long)si->id);
-		return switch_commit(w, v, si, e) ? -1 : 0;
+		return 0;
 	}
 	if (!manual && switch_failed(w, v, si, pr, r, e))
 		return -1;

@@ -47,17 +47,23 @@ int watch_warn(struct watch_ctx *w, const struct cred_view *v,
 	const struct secret_info *si = warned_secret(v, a->secret_id);
 	enum level level = policy_warn_level(a->threshold, w->cfg);
 	char msg[1024], th[16];
+	int rc;
 
 	if (si == NULL)
 		return 0;
-	r->warnings++;
 	warning_message(&v->cred, si, w->now, msg, sizeof(msg));
 	snprintf(th, sizeof(th), "%d", a->threshold);
 	if (store_begin(w->store, e))
 		return -1;
-	if (store_warning_mark(w->store, si->id, a->threshold,
-			       w->cfg->warn_days, w->cfg->nwarn_days, w->now,
-			       e) ||
+	/* Only the transaction that marks the threshold owes the alert. */
+	rc = store_warning_mark(w->store, si->id, a->threshold,
+				w->cfg->warn_days, w->cfg->nwarn_days, w->now,
+				e);
+	if (rc == 1) {
+		store_rollback(w->store);
+		return 0;
+	}
+	if (rc < 0 ||
 	    watch_event(w, v->cred.name, si->id, "warning", e, "threshold_days",
 			th, "level", policy_level_name(level), WATCH_END) ||
 	    watch_queue_alert(w, &v->cred, si,
@@ -67,5 +73,8 @@ int watch_warn(struct watch_ctx *w, const struct cred_view *v,
 		store_rollback(w->store);
 		return -1;
 	}
-	return store_commit(w->store, e);
+	if (store_commit(w->store, e))
+		return -1;
+	r->warnings++;
+	return 0;
 }

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include "secmem.h"
 
 #include "alert_impl.h"
 #include "cloud.h"
@@ -116,7 +116,6 @@ static int build(const struct alert *a, const struct alert_ctx *ctx,
 					     "Sep", "Oct", "Nov", "Dec"};
 	char summary[ALERT_SUMMARY_MAX], expires[TIMEFMT_RFC3339_LEN];
 	char host[256], rnd_hex[33];
-	unsigned char rnd[16];
 	const char *sender = ctx->cred->sender, *msg = alert_str(a->message);
 	const char *key = alert_str(a->key_id), *hint = alert_str(a->hint);
 	char *buf = NULL;
@@ -139,8 +138,7 @@ static int build(const struct alert *a, const struct alert_ctx *ctx,
 	if (gethostname(host, sizeof(host)) != 0 || !header_safe(host))
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+	secmem_random_hex(rnd_hex, sizeof(rnd_hex));
 
 	if ((f = open_memstream(&buf, &len)) == NULL) {
 		err_set(e, "email: out of memory");

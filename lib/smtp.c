@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include "secmem.h"
 
 static const char *const stage_names[] = {
     [SMTP_STAGE_CONNECT] = "connect", [SMTP_STAGE_GREETING] = "greeting",
@@ -512,7 +512,6 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 					     "May", "Jun", "Jul", "Aug",
 					     "Sep", "Oct", "Nov", "Dec"};
 	char msgid[400], when[64], rnd_hex[33];
-	unsigned char rnd[16];
 	const char *domain;
 	bool has_key, has_host;
 	struct tm tm;
@@ -558,8 +557,7 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 	if (m->message_id != NULL) {
 		snprintf(msgid, sizeof(msgid), "%s", m->message_id);
 	} else {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+		secmem_random_hex(rnd_hex, sizeof(rnd_hex));
 		snprintf(msgid, sizeof(msgid), "<secretwatch.%lld.%s@%s>",
 			 (long long)m->now, rnd_hex, domain);
 	}

@@ -391,6 +391,7 @@ out_json:
 	return ret;
 }
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* ------------------------------------------------------------------ */
 /* Transport */
 
@@ -698,3 +699,4 @@ out:
 		curl_easy_cleanup(h);
 	return ret;
 }
+#endif /* SW_NET_LAZY */

@@ -1,11 +1,12 @@
 #include "net.h"
+#include "secmem.h"
 
 #include <malloc.h>
 #include <pthread.h>
-#include "secmem.h"
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_curl_rc = CURLE_FAILED_INIT;
 static int net_secmem_rc = -1;
@@ -127,6 +128,7 @@ int net_setup(CURL *h, const struct net_opts *o, enum net_proto proto,
 	NET_SET(h, CURLOPT_TIMEOUT, timeout);
 	return 0;
 }
+#endif /* SW_NET_LAZY */
 
 bool net_curl_transient(CURLcode rc)
 {

@@ -273,6 +273,7 @@ static bool hostname_ok(const char *s)
 	return true;
 }
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 struct readbuf {
 	const char *p;
 	size_t len;
@@ -479,6 +480,7 @@ out:
 		curl_easy_cleanup(h);
 	return ret;
 }
+#endif /* SW_NET_LAZY */
 
 /* ------------------------------------------------------------------ */
 /* The message */

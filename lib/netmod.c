@@ -3,8 +3,12 @@
 #include "netmod.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alert_impl.h"
 
@@ -12,20 +16,58 @@ static pthread_once_t netmod_once = PTHREAD_ONCE_INIT;
 static const struct netmod_api *netmod;
 static char netmod_error[ERR_MSG_MAX];
 
+/* Open the module from the first directory of the program's library
+ * search path (LD_LIBRARY_PATH, its RUNPATH, the system's) that has it.
+ * The path is asked of the program itself, not left to dlopen: that
+ * searches the RUNPATH of its caller, which under a sanitizer is the
+ * sanitizer's runtime. Relative directories are skipped. Returns the
+ * handle, or NULL with netmod_error filled. */
+static void *netmod_open(void)
+{
+	Dl_serinfo size;
+	Dl_serinfo *si = NULL;
+	void *self = dlopen(NULL, RTLD_NOW), *h = NULL;
+	const char *why = NETMOD_FILE " is not in the library search path";
+	char path[PATH_MAX];
+
+	if (self == NULL || dlinfo(self, RTLD_DI_SERINFOSIZE, &size) != 0 ||
+	    (si = malloc(size.dls_size)) == NULL ||
+	    dlinfo(self, RTLD_DI_SERINFOSIZE, si) != 0 ||
+	    dlinfo(self, RTLD_DI_SERINFO, si) != 0) {
+		why = "cannot read the library search path";
+		goto out;
+	}
+	for (unsigned int i = 0; i < si->dls_cnt; i++) {
+		const char *dir = si->dls_serpath[i].dls_name;
+
+		if (dir[0] != '/' ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, NETMOD_FILE) >=
+			(int)sizeof(path) ||
+		    access(path, F_OK) != 0)
+			continue;
+		if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL)
+			why = dlerror();
+		break;
+	}
+out:
+	if (h == NULL)
+		err_fmt(netmod_error, sizeof(netmod_error),
+			"cannot load the network module: %s",
+			why != NULL ? why : NETMOD_FILE);
+	free(si);
+	if (self != NULL)
+		dlclose(self);
+	return h;
+}
+
 static void netmod_load(void)
 {
 	const struct netmod_api *(*get)(void);
 	const struct netmod_api *api;
-	const char *why;
 	void *h;
 
-	if ((h = dlopen(NETMOD_FILE, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		why = dlerror();
-		err_fmt(netmod_error, sizeof(netmod_error),
-			"cannot load the network module: %s",
-			why != NULL ? why : NETMOD_FILE);
+	if ((h = netmod_open()) == NULL)
 		return;
-	}
 	*(void **)&get = dlsym(h, NETMOD_SYMBOL);
 	api = get != NULL ? get() : NULL;
 	if (api == NULL || api->size != sizeof(*api) ||

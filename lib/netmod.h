@@ -8,9 +8,9 @@
  * libsecretwatch-net.so, which links libcurl like any other library, and
  * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
  * defines the four entry points below for the programs: the first call
- * opens the module (found through the programs' RUNPATH: lib/ of the build
- * tree, or ${libdir}/secretwatch when installed) and every call goes
- * through its one function table.
+ * opens the module (found in the program's library search path, that is
+ * through its RUNPATH: lib/ of the build tree, or ${libdir}/secretwatch
+ * when installed) and every call goes through its one function table.
  *
  *   net_global_init      net.h
  *   entra_request_token  entra.h

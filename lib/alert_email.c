@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include "secmem.h"
 
 #include "alert_impl.h"
 #include "cloud.h"
@@ -116,15 +116,13 @@ static void put_header(FILE *f, const struct alert *a,
 					     "Sep", "Oct", "Nov", "Dec"};
 	const char *sender = ctx->cred->sender, *msg = alert_str(a->message);
 	char summary[ALERT_SUMMARY_MAX], rnd_hex[33];
-	unsigned char rnd[16];
 
 	alert_summary(a, summary, sizeof(summary));
 	/* The subject stays ASCII; the body is UTF-8. */
 	for (char *p = summary; *p != '\0'; p++)
 		if ((unsigned char)*p >= 0x7f)
 			*p = '?';
-	randombytes_buf(rnd, sizeof(rnd));
-	sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+	secmem_random_hex(rnd_hex, sizeof(rnd_hex));
 	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
 		days[tm->tm_wday], tm->tm_mday, months[tm->tm_mon],
 		tm->tm_year + 1900, tm->tm_hour, tm->tm_min, tm->tm_sec);

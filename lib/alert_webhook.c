@@ -59,6 +59,7 @@ out:
 	return out;
 }
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* "https://host:port" of url: no user info, path, query or fragment. */
 static void url_origin(const char *url, char *out, size_t size)
 {
@@ -227,3 +228,4 @@ out:
 	free(body);
 	return ret;
 }
+#endif /* SW_NET_LAZY */

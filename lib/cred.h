@@ -64,6 +64,16 @@ struct secret_info {
 	int warned_min;
 };
 
+/* A credential with the secrets that matter for its status. */
+#define CRED_VIEW_PENDING_MAX 8
+struct cred_view {
+	struct cred cred;
+	int has_active;
+	struct secret_info active;
+	int npending; /* newest first, at most CRED_VIEW_PENDING_MAX */
+	struct secret_info pending[CRED_VIEW_PENDING_MAX];
+};
+
 const char *secret_state_name(enum secret_state s);
 /* Returns 0 and sets *ret, or -1 for an unknown name. */
 int secret_state_parse(const char *name, enum secret_state *ret);

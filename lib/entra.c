@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include <sodium.h>
+#include "secmem.h"
 
 #include "num.h"
 
@@ -95,8 +95,8 @@ void entra_token_free(struct entra_token *t)
 	if (t == NULL)
 		return;
 	if (t->value != NULL) {
-		sodium_memzero(t->value, t->len);
-		sodium_free(t->value);
+		secmem_wipe(t->value, t->len);
+		secmem_free(t->value);
 	}
 	t->value = NULL;
 	t->len = 0;
@@ -106,7 +106,7 @@ void entra_token_free(struct entra_token *t)
 static int token_set(struct entra_token *t, const char *v, size_t len,
 		     int64_t expires_at)
 {
-	char *p = sodium_malloc(len + 1);
+	char *p = secmem_alloc(len + 1);
 
 	if (p == NULL)
 		return -1;
@@ -392,6 +392,7 @@ out_json:
 	return ret;
 }
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* ------------------------------------------------------------------ */
 /* Transport */
 
@@ -406,8 +407,8 @@ struct sbuf {
 static void sbuf_free(struct sbuf *b)
 {
 	if (b->p != NULL) {
-		sodium_memzero(b->p, b->cap);
-		sodium_free(b->p);
+		secmem_wipe(b->p, b->cap);
+		secmem_free(b->p);
 	}
 	memset(b, 0, sizeof(*b));
 }
@@ -427,12 +428,12 @@ static size_t sbuf_write(char *data, size_t size, size_t nmemb, void *arg)
 
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		if ((p = sodium_malloc(cap)) == NULL)
+		if ((p = secmem_alloc(cap)) == NULL)
 			return 0;
 		if (b->p != NULL) {
 			memcpy(p, b->p, b->len);
-			sodium_memzero(b->p, b->cap);
-			sodium_free(b->p);
+			secmem_wipe(b->p, b->cap);
+			secmem_free(b->p);
 		}
 		b->p = p;
 		b->cap = cap;
@@ -464,7 +465,7 @@ static int form_add(CURL *h, char *dst, size_t *off, const char *key,
 		memcpy(dst + *off + (*off > 0) + kl + 1, esc, el);
 	}
 	*off += (*off > 0) + kl + 1 + el;
-	sodium_memzero(esc, el);
+	secmem_wipe(esc, el);
 	curl_free(esc);
 	return 0;
 }
@@ -489,7 +490,7 @@ static char *form_build(CURL *h, const struct entra_request *rq,
 			     strlen("client_credentials")) != 0)
 			goto fail;
 		if (pass == 0) {
-			if ((form = sodium_malloc(off + 1)) == NULL)
+			if ((form = secmem_alloc(off + 1)) == NULL)
 				return NULL;
 			*ret_len = off;
 		} else {
@@ -499,8 +500,8 @@ static char *form_build(CURL *h, const struct entra_request *rq,
 	return form;
 fail:
 	if (form != NULL) {
-		sodium_memzero(form, *ret_len + 1);
-		sodium_free(form);
+		secmem_wipe(form, *ret_len + 1);
+		secmem_free(form);
 	}
 	return NULL;
 }
@@ -690,8 +691,8 @@ out:
 	}
 	sbuf_free(&body);
 	if (form != NULL) {
-		sodium_memzero(form, form_len);
-		sodium_free(form);
+		secmem_wipe(form, form_len);
+		secmem_free(form);
 	}
 	curl_slist_free_all(headers);
 	curl_free(tenant);
@@ -700,3 +701,4 @@ out:
 		curl_easy_cleanup(h);
 	return ret;
 }
+#endif /* SW_NET_LAZY */

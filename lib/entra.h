@@ -78,7 +78,7 @@ struct entra_result {
 	char summary[ENTRA_SUMMARY_MAX];
 };
 
-/* An access token. value is sodium_malloc memory, NUL-terminated. */
+/* An access token. value is secmem_alloc memory, NUL-terminated. */
 struct entra_token {
 	char *value;
 	size_t len;
@@ -88,7 +88,7 @@ struct entra_token {
 /* Wipe and free the token's value and reset t. t may be NULL or empty. */
 void entra_token_free(struct entra_token *t);
 
-/* Copy src into a new token in ret (sodium_malloc memory). Returns 0, or
+/* Copy src into a new token in ret (secmem_alloc memory). Returns 0, or
  * -1 with e filled and ret left empty. */
 int entra_token_dup(const struct entra_token *src, struct entra_token *ret,
 		    struct err *e);

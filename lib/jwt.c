@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sodium.h>
+#include "secmem.h"
 
 /* Larger payloads are not access tokens we understand. */
 #define JWT_PAYLOAD_MAX (16 * 1024)
@@ -71,12 +71,11 @@ int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
 		return -1;
 	}
 	cap = plen * 3 / 4 + 3;
-	if ((bin = sodium_malloc(cap + 1)) == NULL) {
+	if ((bin = secmem_alloc(cap + 1)) == NULL) {
 		err_set(e, "out of secure memory decoding the access token");
 		return -1;
 	}
-	if (sodium_base642bin(bin, cap, p, plen, NULL, &binlen, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0) {
+	if (secmem_base64url_decode(bin, cap, p, plen, &binlen) != 0) {
 		err_set(e, "the access token's payload is not base64url");
 		goto out;
 	}
@@ -136,8 +135,8 @@ out:
 		vault_json_wipe(root);
 		cJSON_Delete(root);
 	}
-	sodium_memzero(bin, cap + 1);
-	sodium_free(bin);
+	secmem_wipe(bin, cap + 1);
+	secmem_free(bin);
 	if (rv != 0)
 		memset(ret, 0, sizeof(*ret));
 	return rv;

@@ -1,16 +1,17 @@
 #include "net.h"
+#include "secmem.h"
 
 #include <malloc.h>
 #include <pthread.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_curl_rc = CURLE_FAILED_INIT;
-static int net_sodium_rc = -1;
+static int net_secmem_rc = -1;
 
 /* libcurl's own copies of what it is given (the bearer token, the
  * XOAUTH2 string and its base64, the form body in its upload buffer) are
@@ -20,7 +21,7 @@ static void wipe_free(void *p)
 {
 	if (p == NULL)
 		return;
-	sodium_memzero(p, malloc_usable_size(p));
+	secmem_wipe(p, malloc_usable_size(p));
 	free(p);
 }
 
@@ -58,7 +59,7 @@ static void *wipe_calloc(size_t n, size_t size)
 
 static void net_init_once(void)
 {
-	net_sodium_rc = sodium_init();
+	net_secmem_rc = secmem_init();
 	net_curl_rc =
 	    curl_global_init_mem(CURL_GLOBAL_DEFAULT, wipe_malloc, wipe_free,
 				 wipe_realloc, wipe_strdup, wipe_calloc);
@@ -72,7 +73,7 @@ int net_global_init(struct err *e)
 			curl_easy_strerror(net_curl_rc));
 		return -1;
 	}
-	if (net_sodium_rc < 0) {
+	if (net_secmem_rc < 0) {
 		err_set(e, "cannot initialise libsodium");
 		return -1;
 	}
@@ -129,6 +130,7 @@ int net_setup(void *h, const struct net_opts *o, enum net_proto proto,
 	NET_SET(h, CURLOPT_TIMEOUT, timeout);
 	return 0;
 }
+#endif /* SW_NET_LAZY */
 
 enum net_fail net_fail_of(int curl_code)
 {

@@ -8,7 +8,6 @@
 
 #include "config.h"
 #include "cred.h"
-#include "store.h"
 
 enum level {
 	LEVEL_OK,

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <sodium.h>
+#include "secmem.h"
 
 static const char *const stage_names[] = {
     [SMTP_STAGE_CONNECT] = "connect", [SMTP_STAGE_GREETING] = "greeting",
@@ -274,6 +274,13 @@ static bool hostname_ok(const char *s)
 	return true;
 }
 
+void smtp_result_refuse(struct smtp_result *r, const char *why)
+{
+	err_fmt(r->refused, sizeof(r->refused), "%s", why);
+	err_fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
+}
+
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 struct readbuf {
 	const char *p;
 	size_t len;
@@ -356,12 +363,6 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 		    "no acceptance from the server after %s: %s",
 		    smtp_stage_name(r->stage),
 		    r->last.line[0] ? r->last.line : "no reply");
-}
-
-void smtp_result_refuse(struct smtp_result *r, const char *why)
-{
-	err_fmt(r->refused, sizeof(r->refused), "%s", why);
-	err_fmt(r->summary, sizeof(r->summary), "not sent: %s", why);
 }
 
 static void refuse(struct smtp_result *r, const char *why)
@@ -487,6 +488,7 @@ out:
 		curl_easy_cleanup(h);
 	return ret;
 }
+#endif /* SW_NET_LAZY */
 
 /* ------------------------------------------------------------------ */
 /* The message */
@@ -520,7 +522,6 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 					     "May", "Jun", "Jul", "Aug",
 					     "Sep", "Oct", "Nov", "Dec"};
 	char msgid[400], when[64], rnd_hex[33];
-	unsigned char rnd[16];
 	const char *domain;
 	bool has_key, has_host;
 	struct tm tm;
@@ -566,8 +567,7 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 	if (m->message_id != NULL) {
 		snprintf(msgid, sizeof(msgid), "%s", m->message_id);
 	} else {
-		randombytes_buf(rnd, sizeof(rnd));
-		sodium_bin2hex(rnd_hex, sizeof(rnd_hex), rnd, sizeof(rnd));
+		secmem_random_hex(rnd_hex, sizeof(rnd_hex));
 		snprintf(msgid, sizeof(msgid), "<secretwatch.%lld.%s@%s>",
 			 (long long)m->now, rnd_hex, domain);
 	}

@@ -67,15 +67,6 @@ typedef int (*store_cred_fn)(void *ctx, const struct cred *c);
 int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 		    struct err *e);
 
-/* A credential with the secrets that matter for its status. */
-#define STORE_VIEW_PENDING_MAX 8
-struct cred_view {
-	struct cred cred;
-	int has_active;
-	struct secret_info active;
-	int npending; /* newest first, at most STORE_VIEW_PENDING_MAX */
-	struct secret_info pending[STORE_VIEW_PENDING_MAX];
-};
 typedef int (*store_view_fn)(void *ctx, const struct cred_view *v);
 /* Every credential (name NULL) or one, in name order, streamed: memory
  * does not grow with the number of credentials. Stops when fn returns

@@ -177,7 +177,7 @@ static void pending_insert(struct cred_view *v, const struct secret_info *si)
 {
 	int i = v->npending;
 
-	if (i == STORE_VIEW_PENDING_MAX) {
+	if (i == CRED_VIEW_PENDING_MAX) {
 		if (!newer(si, &v->pending[i - 1]))
 			return;
 		i--;

@@ -24,13 +24,12 @@ real token request and test send with it succeed.
 This package contains the daemon, the command line tool, systemd units
 (none enabled on installation), man pages and bash completion.")
 
-# Depends: computed by dpkg-shlibdeps from the binaries, plus passwd for
-# the useradd/userdel of the maintainer scripts and procps for the
+# Depends: computed by dpkg-shlibdeps from the binaries and from the
+# network module (libsecretwatch-net.so, which links libcurl), plus passwd
+# for the useradd/userdel of the maintainer scripts and procps for the
 # /bin/kill of ExecReload= (neither is Essential).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# libcurl is opened with dlopen at first use (lib/curl_lazy.c), so
-# dpkg-shlibdeps cannot see it: name it here.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libcurl4 (>= 7.88), passwd, procps")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter")
 set(CPACK_STRIP_FILES ON)

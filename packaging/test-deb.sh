@@ -82,6 +82,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "     Depends: $depends"
 check "Depends computed from the binaries (libc6, libsodium23)" \
 	grep -q 'libc6 .*libsodium23' <<<"$depends"
+check "Depends computed from the network module (libcurl4)" \
+	grep -q 'libcurl4 (>= [0-9.]*)' <<<"$depends"
 check "config is a conffile" \
 	sh -c "dpkg-deb -I '$deb' conffiles | grep -qx /etc/secretwatch/secretwatch.conf"
 
@@ -128,6 +130,17 @@ for b in /usr/bin/secretwatch /usr/sbin/secretwatchd; do
 	rc=$?
 	check "$(basename "$b") --version: $ver" test "$rc" -eq 0 -a -n "$ver"
 done
+
+# The network module, opened on first use through the binaries' RUNPATH.
+netmod=$(grep '/secretwatch/libsecretwatch-net\.so$' "$work/files")
+check "the network module is installed (${netmod:-missing})" test -f "$netmod"
+for b in /usr/bin/secretwatch /usr/sbin/secretwatchd; do
+	rp=$(readelf -d "$b" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p')
+	check "$(basename "$b") finds the module through RUNPATH $rp" \
+		test -n "$netmod" -a "$rp/libsecretwatch-net.so" = "$netmod"
+done
+check "the module's libraries are all installed" \
+	sh -c "! ldd '$netmod' | grep -q 'not found'"
 
 # A scratch config and state directory, used as the service user would.
 mkdir -p "$work/scratch"

@@ -1,0 +1,58 @@
+/* netmod.h - the network code as a module loaded on first use.
+ *
+ * Debian's libcurl4 pulls in LDAP, GnuTLS, Kerberos and p11-kit, whose
+ * loading and initialisers cost several milliseconds per process. Most
+ * secretwatch commands (status, list, log, token from the cache) never
+ * touch the network, so the code that calls libcurl (net.c and the
+ * transport parts of entra.c, smtp.c and alert_webhook.c) is built into
+ * libsecretwatch-net.so, which links libcurl like any other library, and
+ * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
+ * defines the four entry points below for the programs: the first call
+ * opens the module (found in the program's library search path, that is
+ * through its RUNPATH: lib/ of the build tree, or ${libdir}/secretwatch
+ * when installed) and every call goes through its one function table.
+ *
+ *   net_global_init      net.h
+ *   entra_request_token  entra.h
+ *   smtp_send_message    smtp.h
+ *   alert_webhook_send   alert_impl.h
+ *
+ * When the module cannot be opened, each of them fails the way it does
+ * when libcurl cannot be initialised, with a message that names the file.
+ */
+#ifndef SW_NETMOD_H
+#define SW_NETMOD_H
+
+#include <stddef.h>
+
+#include "alert.h"
+#include "entra.h"
+#include "err.h"
+#include "net.h"
+#include "smtp.h"
+
+#define NETMOD_FILE "libsecretwatch-net.so"
+#define NETMOD_SYMBOL "netmod_api"
+
+/* What the module exports under NETMOD_SYMBOL: size and version let the
+ * loader refuse a module from another build. */
+struct netmod_api {
+	size_t size; /* sizeof(struct netmod_api) */
+	const char *version; /* SW_VERSION */
+	int (*global_init)(struct err *e);
+	int (*entra_request_token)(const struct entra_request *rq,
+				   const struct net_opts *net,
+				   const struct entra_retry *retry,
+				   int64_t now, struct entra_result *res,
+				   struct entra_token *ret_token);
+	int (*smtp_send_message)(const struct smtp_send *s,
+				 const struct net_opts *net,
+				 struct smtp_result *res);
+	int (*alert_webhook_send)(const struct alert *a,
+				  const struct alert_ctx *ctx, struct err *e);
+};
+
+/* The module's table (defined in netmod_so.c, inside the module). */
+const struct netmod_api *netmod_api(void);
+
+#endif

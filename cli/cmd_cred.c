@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cloud.h"
+#include "render.h"
 #include "timefmt.h"
 #include "validate.h"
 
@@ -201,17 +202,11 @@ struct list_ctx {
 static int list_one(void *p, const struct cred *c)
 {
 	struct list_ctx *ctx = p;
-	cJSON *o;
-	char *s;
 
 	if (ctx->names) {
 		puts(c->name);
 	} else if (ctx->app->json) {
-		o = cred_json(c);
-		s = cJSON_PrintUnformatted(o);
-		printf("%s%s", ctx->first ? "" : ",", s ? s : "null");
-		free(s);
-		cJSON_Delete(o);
+		render_stream_item(cred_json(c), ctx->first);
 	} else {
 		printf("%-24s %-8s %-36s %s\n", c->name, c->cloud,
 		       c->client_id, c->sender);

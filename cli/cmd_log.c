@@ -1,6 +1,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "render.h"
 #include "timefmt.h"
 
 static const char usage[] =
@@ -15,35 +16,44 @@ struct log_ctx {
 	int first;
 };
 
+/* {"id","at","credential"|null,"secret_id"|null,"kind","detail":{...}};
+ * detail is stored as JSON object text and goes out as it is. */
+static cJSON *event_json(const struct event_row *ev)
+{
+	cJSON *o = cJSON_CreateObject();
+	char t[TIMEFMT_RFC3339_LEN];
+
+	render_add_int(o, "id", ev->id);
+	timefmt_rfc3339(ev->at, t);
+	cJSON_AddStringToObject(o, "at", t);
+	if (ev->credential != NULL)
+		cJSON_AddStringToObject(o, "credential", ev->credential);
+	else
+		cJSON_AddNullToObject(o, "credential");
+	if (ev->secret_id)
+		render_add_int(o, "secret_id", ev->secret_id);
+	else
+		cJSON_AddNullToObject(o, "secret_id");
+	cJSON_AddStringToObject(o, "kind", ev->kind);
+	cJSON_AddRawToObject(o, "detail", ev->detail);
+	return o;
+}
+
 static int print_event(void *p, const struct event_row *ev)
 {
 	struct log_ctx *l = p;
-	char t[TIMEFMT_RFC3339_LEN], sid[24], *cred = NULL;
-	cJSON *str;
+	char t[TIMEFMT_RFC3339_LEN], sid[24];
 
-	timefmt_rfc3339(ev->at, t);
-	if (!l->app->json) {
-		snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
-		printf("%s  %-20s %-6s %-20s %s\n", t,
-		       ev->credential ? ev->credential : "-",
-		       ev->secret_id ? sid : "-", ev->kind, ev->detail);
+	if (l->app->json) {
+		render_stream_item(event_json(ev), l->first);
+		l->first = 0;
 		return 0;
 	}
-	if (ev->credential != NULL) {
-		str = cJSON_CreateString(ev->credential);
-		cred = cJSON_PrintUnformatted(str);
-		cJSON_Delete(str);
-	}
-	printf("%s{\"id\":%lld,\"at\":\"%s\",\"credential\":%s,"
-	       "\"secret_id\":",
-	       l->first ? "" : ",", (long long)ev->id, t, cred ? cred : "null");
-	if (ev->secret_id)
-		printf("%lld", (long long)ev->secret_id);
-	else
-		fputs("null", stdout);
-	printf(",\"kind\":\"%s\",\"detail\":%s}", ev->kind, ev->detail);
-	cJSON_free(cred);
-	l->first = 0;
+	timefmt_rfc3339(ev->at, t);
+	snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
+	printf("%s  %-20s %-6s %-20s %s\n", t,
+	       ev->credential ? ev->credential : "-",
+	       ev->secret_id ? sid : "-", ev->kind, ev->detail);
 	return 0;
 }
 

@@ -225,15 +225,10 @@ static int list_secret(void *p, const struct secret_info *si)
 {
 	struct list_ctx *l = p;
 	char t[TIMEFMT_RFC3339_LEN];
-	cJSON *o;
-	char *s;
 
 	if (l->app->json) {
-		o = added_json(l->cred, si, l->app->now);
-		s = cJSON_PrintUnformatted(o);
-		printf("%s%s", l->first ? "" : ",", s ? s : "null");
-		free(s);
-		cJSON_Delete(o);
+		render_stream_item(added_json(l->cred, si, l->app->now),
+				   l->first);
 	} else {
 		timefmt_rfc3339(si->expires_at, t);
 		printf("%-5lld %-24s %-8s %-4s %-36s %s %5lld  %s\n",

@@ -75,19 +75,13 @@ static int status_one(void *p, const struct cred_view *v)
 {
 	struct status_ctx *ctx = p;
 	enum level l = policy_level(v, ctx->app->now, &ctx->app->cfg);
-	cJSON *o;
-	char *s;
 
 	ctx->worst = ctx->count ? policy_level_worst(ctx->worst, l) : l;
-	if (ctx->app->json) {
-		o = view_json(v, l, ctx->app->now);
-		s = cJSON_PrintUnformatted(o);
-		printf("%s%s", ctx->count ? "," : "", s ? s : "null");
-		free(s);
-		cJSON_Delete(o);
-	} else {
+	if (ctx->app->json)
+		render_stream_item(view_json(v, l, ctx->app->now),
+				   ctx->count == 0);
+	else
 		print_row(v, l, ctx->app->now);
-	}
 	ctx->count++;
 	return 0;
 }

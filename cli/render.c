@@ -8,7 +8,7 @@
 
 /* Integers printed as such: cJSON prints every number through a double
  * and reads it back, which dominates a 100,000-credential status. */
-static void add_int(cJSON *o, const char *key, int64_t v)
+void render_add_int(struct cJSON *o, const char *key, int64_t v)
 {
 	char buf[24];
 
@@ -16,12 +16,21 @@ static void add_int(cJSON *o, const char *key, int64_t v)
 	cJSON_AddRawToObject(o, key, buf);
 }
 
+void render_stream_item(struct cJSON *o, int first)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	printf("%s%s", first ? "" : ",", s ? s : "null");
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
 {
 	cJSON *o = cJSON_CreateObject(), *t;
 	char ts[TIMEFMT_RFC3339_LEN];
 
-	add_int(o, "id", si->id);
+	render_add_int(o, "id", si->id);
 	cJSON_AddStringToObject(o, "state", secret_state_name(si->state));
 	cJSON_AddStringToObject(o, "hint", si->hint);
 	if (si->key_id[0])
@@ -30,7 +39,7 @@ struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
 		cJSON_AddNullToObject(o, "key_id");
 	timefmt_rfc3339(si->expires_at, ts);
 	cJSON_AddStringToObject(o, "expires_at", ts);
-	add_int(o, "days_left", timefmt_days_left(si->expires_at, now));
+	render_add_int(o, "days_left", timefmt_days_left(si->expires_at, now));
 	if (si->note[0])
 		cJSON_AddStringToObject(o, "note", si->note);
 	if (si->last_test_at == 0) {

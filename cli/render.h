@@ -10,6 +10,14 @@
 
 struct cJSON;
 
+/* o[key] = v, printed as a plain integer (no round trip through a double,
+ * exact beyond 2^53). */
+void render_add_int(struct cJSON *o, const char *key, int64_t v);
+
+/* One element of a streamed JSON array on stdout: "," unless first, then o
+ * unformatted (null if it cannot be printed). Frees o. */
+void render_stream_item(struct cJSON *o, int first);
+
 /* {"id","state","hint","key_id","expires_at","days_left","note",
  *  "last_test":{"at","ok","detail"}|null} */
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now);

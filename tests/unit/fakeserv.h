@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "slurp.h"
+
 #define FAKESERV_PYTHON	  "/usr/bin/python3"
 #define FAKESERV_START_MS 10000
 
@@ -141,27 +143,6 @@ static int fakeserv_write(const char *path, const char *data)
 	return rename(tmp, path);
 }
 
-/* The whole file at path, NUL-terminated (free it), or NULL. */
-static char *fakeserv_slurp(const char *path)
-{
-	char *buf = NULL;
-	size_t len = 0, n;
-	char chunk[4096];
-	FILE *f = fopen(path, "rb"), *m;
-
-	if (f == NULL)
-		return NULL;
-	if ((m = open_memstream(&buf, &len)) == NULL) {
-		fclose(f);
-		return NULL;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		fwrite(chunk, 1, n, m);
-	fclose(f);
-	fclose(m);
-	return buf;
-}
-
 /* A file in the server's directory. */
 static void fakeserv_path(const struct fakeserv *f, const char *name, char *out,
 			  size_t size)
@@ -256,7 +237,7 @@ static int fakeserv_start(struct fakeserv *f, const char *script,
 
 	deadline = fakeserv_ms() + FAKESERV_START_MS;
 	while (fakeserv_ms() < deadline) {
-		char *s = fakeserv_slurp(portf);
+		char *s = slurp(portf);
 		int status;
 
 		if (s != NULL) {
@@ -272,7 +253,7 @@ static int fakeserv_start(struct fakeserv *f, const char *script,
 		usleep(20000);
 	}
 	if (f->port <= 0) {
-		char *err = fakeserv_slurp(errf);
+		char *err = slurp(errf);
 
 		fprintf(stderr, "%s did not start: %s\n", script,
 			err != NULL ? err : "");
@@ -318,7 +299,7 @@ static char *fakeserv_log(const struct fakeserv *f)
 	char p[512];
 
 	fakeserv_path(f, "log.jsonl", p, sizeof(p));
-	return fakeserv_slurp(p);
+	return slurp(p);
 }
 
 #endif

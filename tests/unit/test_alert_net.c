@@ -287,13 +287,13 @@ static int messages(cJSON **ret, char **emls, int max)
 
 		snprintf(path, sizeof(path), "%s/maildir/%04d.json", smtp.dir,
 			 i);
-		if ((s = fakeserv_slurp(path)) == NULL)
+		if ((s = slurp(path)) == NULL)
 			break;
 		ret[n] = cJSON_Parse(s);
 		free(s);
 		snprintf(path, sizeof(path), "%s/maildir/%04d.eml", smtp.dir,
 			 i);
-		emls[n] = fakeserv_slurp(path);
+		emls[n] = slurp(path);
 		n++;
 	}
 	return n;

@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "slurp.h"
+
 #include "cred.h"
 #include "deploy.h"
 #include "subproc.h"
@@ -69,23 +71,13 @@ static void write_script(const char *name, const char *body, char *path,
 	assert_int_equal(chmod(path, 0755), 0);
 }
 
-static char *slurp(const char *name)
+/* A file of tmpdir (free it), or NULL. */
+static char *slurp_tmp(const char *name)
 {
 	char path[400];
-	FILE *f;
-	char *buf;
-	long n;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	if ((f = fopen(path, "rb")) == NULL)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
+	return slurp(path);
 }
 
 static double mono_s(void)
@@ -113,12 +105,12 @@ static void test_secret_on_stdin_only(void **state)
 	assert_int_equal(
 	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), 0);
 
-	s = slurp("stdin");
+	s = slurp_tmp("stdin");
 	assert_non_null(s);
 	assert_string_equal(s, SECRET "\n");
 	free(s);
 
-	s = slurp("env");
+	s = slurp_tmp("env");
 	assert_non_null(s);
 	assert_null(strstr(s, SECRET));
 	assert_null(strstr(s, "abcdefghij"));
@@ -132,10 +124,10 @@ static void test_secret_on_stdin_only(void **state)
 	assert_null(strstr(s, "HOME="));
 	free(s);
 
-	s = slurp("argc");
+	s = slurp_tmp("argc");
 	assert_string_equal(s, "0\n");
 	free(s);
-	s = slurp("cmdline");
+	s = slurp_tmp("cmdline");
 	assert_non_null(s);
 	assert_null(strstr(s, SECRET));
 	assert_non_null(strstr(s, hook));
@@ -259,7 +251,7 @@ static void test_timeout(void **state)
 	assert_non_null(strstr(e.msg, "still running after 1 s"));
 	assert_non_null(strstr(e.msg, "process group was killed"));
 
-	s = slurp("bgpid");
+	s = slurp_tmp("bgpid");
 	assert_non_null(s);
 	bg = (pid_t)atoi(s);
 	free(s);

@@ -31,7 +31,7 @@
 
 #include "probe.h"
 
-extern char **environ;
+#include "fakeserv.h"
 
 #define PYTHON	    "/usr/bin/python3"
 #define TENANT	    "11111111-1111-1111-1111-111111111111"
@@ -48,55 +48,14 @@ extern char **environ;
 #define NR_SECRET  "NoRoles8Q~1234567890"
 #define TR	   "00000000-0000-0000-0000-0000000000aa"
 
-struct fake {
-	const char *script;
-	char dir[512];
-	pid_t pid;
-	int port;
-	unsigned gen;
-};
-
-static char tmp[256];
-static char certs[300];
+static struct fakeserv entra, smtp, rogue_entra, rogue_smtp;
 static char ca_file[400];
-static struct fake entra = {"fake_entra.py", "", 0, 0, 0};
-static struct fake smtp = {"fake_smtp.py", "", 0, 0, 0};
-static struct fake rogue_entra = {"fake_entra.py", "", 0, 0, 0};
-static struct fake rogue_smtp = {"fake_smtp.py", "", 0, 0, 0};
 static struct cred cred;
 static struct net_opts net;
 static const struct entra_retry fast = {3, 10, 300, 2000, NULL, NULL};
 
 /* ------------------------------------------------------------------ */
-/* Files and processes */
-
-static char *slurp(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (f == NULL) {
-		buf = calloc(1, 1);
-		if (ret_len)
-			*ret_len = 0;
-		return buf;
-	}
-	do {
-		if (len + 4096 + 1 > cap) {
-			cap = (cap + 4096) * 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = '\0';
-	if (ret_len)
-		*ret_len = len;
-	return buf;
-}
+/* Files */
 
 static int count(const char *hay, const char *needle)
 {
@@ -108,177 +67,13 @@ static int count(const char *hay, const char *needle)
 }
 
 /* Occurrences of needle in the fake's log. */
-static int log_count(const struct fake *f, const char *needle)
+static int log_count(const struct fakeserv *f, const char *needle)
 {
-	char path[600];
-	char *s;
-	int n;
+	char *s = fakeserv_log(f);
+	int n = s != NULL ? count(s, needle) : 0;
 
-	snprintf(path, sizeof(path), "%s/log.jsonl", f->dir);
-	s = slurp(path, NULL);
-	n = count(s, needle);
 	free(s);
 	return n;
-}
-
-static void write_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(data, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* Replace the scenario atomically, with a new inode and a newer mtime,
- * so the fake sees the change on its next request. */
-static void set_scenario(struct fake *f, const char *json)
-{
-	char t[600], path[600];
-	struct timespec ts[2];
-
-	snprintf(t, sizeof(t), "%s/.scenario.tmp", f->dir);
-	snprintf(path, sizeof(path), "%s/scenario.json", f->dir);
-	write_file(t, json);
-	clock_gettime(CLOCK_REALTIME, &ts[0]);
-	ts[0].tv_sec += ++f->gen;
-	ts[1] = ts[0];
-	assert_int_equal(utimensat(AT_FDCWD, t, ts, 0), 0);
-	assert_int_equal(rename(t, path), 0);
-}
-
-/* fork and exec argv with stdin from /dev/null and, when out is set,
- * stdout and stderr into it. (Not posix_spawn: lib/ has a spawn.h of its
- * own that shadows the system header on this include path.) */
-static pid_t spawn(char *const argv[], const char *out)
-{
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int in = open("/dev/null", O_RDONLY);
-		int fd = out != NULL
-			     ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600)
-			     : -1;
-
-		if (in >= 0)
-			dup2(in, 0);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execve(argv[0], argv, environ);
-		_exit(127);
-	}
-	return pid;
-}
-
-static int run(char *const argv[])
-{
-	pid_t pid = spawn(argv, NULL);
-	int st;
-
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int start_fake(struct fake *f, const char *name, const char *fakes,
-		      bool rogue, const char *scenario)
-{
-	char script[600], port_file[600], scen[600], log[600], cert[600],
-	    key[600], err_log[600], ppid[32], maildir[600];
-	char *argv[24];
-	int i = 0;
-
-	snprintf(f->dir, sizeof(f->dir), "%s/%s", tmp, name);
-	if (mkdir(f->dir, 0700) != 0)
-		return -1;
-	snprintf(script, sizeof(script), "%s/%s", fakes, f->script);
-	snprintf(port_file, sizeof(port_file), "%s/port", f->dir);
-	snprintf(scen, sizeof(scen), "%s/scenario.json", f->dir);
-	snprintf(log, sizeof(log), "%s/log.jsonl", f->dir);
-	snprintf(err_log, sizeof(err_log), "%s/stderr.log", f->dir);
-	snprintf(maildir, sizeof(maildir), "%s/maildir", f->dir);
-	snprintf(cert, sizeof(cert), "%s/%s", certs,
-		 rogue ? "rogue-server.pem" : "server.pem");
-	snprintf(key, sizeof(key), "%s/%s", certs,
-		 rogue ? "rogue-server.key" : "server.key");
-	snprintf(ppid, sizeof(ppid), "%d", (int)getpid());
-	set_scenario(f, scenario);
-
-	argv[i++] = PYTHON;
-	argv[i++] = script;
-	argv[i++] = "--port-file";
-	argv[i++] = port_file;
-	argv[i++] = "--scenario";
-	argv[i++] = scen;
-	argv[i++] = "--log";
-	argv[i++] = log;
-	argv[i++] = "--cert";
-	argv[i++] = cert;
-	argv[i++] = "--key";
-	argv[i++] = key;
-	argv[i++] = "--parent-pid";
-	argv[i++] = ppid;
-	argv[i++] = "--max-lifetime";
-	argv[i++] = "600";
-	if (strcmp(f->script, "fake_smtp.py") == 0) {
-		argv[i++] = "--maildir";
-		argv[i++] = maildir;
-		argv[i++] = "--idle-timeout";
-		argv[i++] = "30";
-	}
-	argv[i] = NULL;
-
-	if ((f->pid = spawn(argv, err_log)) < 0) {
-		f->pid = 0;
-		return -1;
-	}
-
-	for (int tries = 0; tries < 500; tries++) {
-		FILE *pf = fopen(port_file, "r");
-
-		if (pf != NULL) {
-			int ok = fscanf(pf, "%d", &f->port) == 1;
-
-			fclose(pf);
-			if (ok && f->port > 0)
-				return 0;
-		}
-		if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
-			f->pid = 0;
-			break;
-		}
-		usleep(20000);
-	}
-	fprintf(stderr, "%s did not start; see %s\n", f->script, err_log);
-	return -1;
-}
-
-static void stop_fake(struct fake *f)
-{
-	if (f->pid <= 0)
-		return;
-	kill(f->pid, SIGTERM);
-	for (int i = 0; i < 250; i++) {
-		if (waitpid(f->pid, NULL, WNOHANG) == f->pid) {
-			f->pid = 0;
-			return;
-		}
-		usleep(20000);
-	}
-	kill(f->pid, SIGKILL);
-	waitpid(f->pid, NULL, 0);
-	f->pid = 0;
-}
-
-static int rm_one(const char *path, const struct stat *sb, int flag,
-		  struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 /* The number of delivered messages and the newest one. */
@@ -319,7 +114,7 @@ static int maildir_count(char **ret_newest)
 
 					snprintf(p, sizeof(p), "%s/%s", path,
 						 de->d_name);
-					*ret_newest = slurp(p, NULL);
+					*ret_newest = slurp(p);
 				}
 			}
 			if (d2 != NULL)
@@ -332,7 +127,7 @@ static int maildir_count(char **ret_newest)
 /* ------------------------------------------------------------------ */
 /* Scenarios */
 
-static void entra_set(struct fake *f, const char *top)
+static void entra_set(struct fakeserv *f, const char *top)
 {
 	char json[4096];
 
@@ -352,13 +147,13 @@ static void entra_set(struct fake *f, const char *top)
 		 "\"secrets\":[{\"label\":\"d\",\"value\":\"Off8Q~1\"}]}"
 		 "}}}%s}",
 		 SECRET, top != NULL ? top : "");
-	set_scenario(f, json);
+	assert_int_equal(fakeserv_scenario(f, json), 0);
 }
 
 /* mb and sp are extra members of the mailbox and of APP's service
  * principal (a repeated key overrides: the last one wins), top extra
  * top-level members; each "" or starting with ','. */
-static void smtp_set(struct fake *f, const char *mb, const char *sp,
+static void smtp_set(struct fakeserv *f, const char *mb, const char *sp,
 		     const char *top)
 {
 	char json[4096];
@@ -370,11 +165,11 @@ static void smtp_set(struct fake *f, const char *mb, const char *sp,
 		 "\"" APP "\":{\"full_access\":[\"" SENDER "\"]%s},"
 		 "\"" APP_NOROLES "\":{\"full_access\":[\"" SENDER "\"]}}%s}",
 		 mb, sp, top);
-	set_scenario(f, json);
+	assert_int_equal(fakeserv_scenario(f, json), 0);
 }
 
-static void use_cred(const char *client_id, const struct fake *e,
-		     const struct fake *s)
+static void use_cred(const char *client_id, const struct fakeserv *e,
+		     const struct fakeserv *s)
 {
 	memset(&cred, 0, sizeof(cred));
 	snprintf(cred.name, sizeof(cred.name), "live");
@@ -399,33 +194,17 @@ static int setup_each(void **state)
 
 static int group_setup(void **state)
 {
-	const char *fakes = getenv("SW_FAKES");
-	char mk[400];
-	char *argv[3];
 	struct err e;
 
 	(void)state;
 	if (net_global_init(&e) != 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%s/sw-live-XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(tmp) == NULL)
+	if (fakeserv_start(&entra, "fake_entra.py", "{}", false) != 0 ||
+	    fakeserv_start(&smtp, "fake_smtp.py", "{}", false) != 0 ||
+	    fakeserv_start(&rogue_entra, "fake_entra.py", "{}", true) != 0 ||
+	    fakeserv_start(&rogue_smtp, "fake_smtp.py", "{}", true) != 0)
 		return -1;
-	snprintf(certs, sizeof(certs), "%s/certs", tmp);
-	snprintf(ca_file, sizeof(ca_file), "%s/ca.pem", certs);
-	snprintf(mk, sizeof(mk), "%s/mkcerts.sh", fakes);
-	argv[0] = mk;
-	argv[1] = certs;
-	argv[2] = NULL;
-	if (run(argv) != 0) {
-		fprintf(stderr, "mkcerts.sh failed\n");
-		return -1;
-	}
-	if (start_fake(&entra, "entra", fakes, false, "{}") != 0 ||
-	    start_fake(&smtp, "smtp", fakes, false, "{}") != 0 ||
-	    start_fake(&rogue_entra, "rogue-entra", fakes, true, "{}") != 0 ||
-	    start_fake(&rogue_smtp, "rogue-smtp", fakes, true, "{}") != 0)
-		return -1;
+	snprintf(ca_file, sizeof(ca_file), "%s", fakeserv_ca);
 	entra_set(&rogue_entra, "");
 	smtp_set(&rogue_smtp, "", "", "");
 	net.ca_file = ca_file;
@@ -437,12 +216,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	stop_fake(&entra);
-	stop_fake(&smtp);
-	stop_fake(&rogue_entra);
-	stop_fake(&rogue_smtp);
-	if (getenv("SW_KEEP_FAKES") == NULL && tmp[0] != '\0')
-		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	fakeserv_stop(&entra);
+	fakeserv_stop(&smtp);
+	fakeserv_stop(&rogue_entra);
+	fakeserv_stop(&rogue_smtp);
 	return 0;
 }
 

@@ -95,6 +95,8 @@ enum var {
 	V_ROLES,     /* the token's roles, "none" when it has none */
 	V_EXTRA,     /* the failure's own words: the caller's text, else
 		      * the row's no_extra */
+	V_PS_SENDER, /* the sender as a PowerShell single-quoted string (an
+		      * addr-spec may hold a quote; tenants cannot) */
 	V_COUNT,
 };
 
@@ -105,6 +107,7 @@ static const char *const var_names[V_COUNT] = {
     [V_SMTP_URL] = "smtp_url",	 [V_SCOPE] = "scope",
     [V_HINT] = "hint",		 [V_OBJECT_ID] = "object_id",
     [V_ROLES] = "roles",	 [V_EXTRA] = "extra",
+    [V_PS_SENDER] = "ps_sender",
 };
 
 struct row {
@@ -139,15 +142,15 @@ struct row {
 	"   the wrong one makes authentication fail exactly like this.\n"     \
 	"   Check with: Get-ServicePrincipal | fl\n"                           \
 	"2. Give it access to the mailbox:\n"                                  \
-	"     Add-MailboxPermission -Identity {sender} -User {object_id} "     \
+	"     Add-MailboxPermission -Identity {ps_sender} -User {object_id} "     \
 	"-AccessRights FullAccess\n"                                           \
 	"   (-User takes the service principal: its Object ID, or the "       \
 	"Identity\n"                                                           \
 	"   that Get-ServicePrincipal shows.)\n"                               \
 	"3. Make sure Authenticated SMTP is on for the mailbox:\n"             \
-	"     Get-CASMailbox -Identity {sender} | fl "                         \
+	"     Get-CASMailbox -Identity {ps_sender} | fl "                         \
 	"SmtpClientAuthenticationDisabled\n"                                   \
-	"     Set-CASMailbox -Identity {sender} "                              \
+	"     Set-CASMailbox -Identity {ps_sender} "                              \
 	"-SmtpClientAuthenticationDisabled $false\n"                           \
 	"Changes in Exchange can take up to an hour to apply. Then run: "      \
 	"secretwatch test {name}"
@@ -358,9 +361,9 @@ static const struct row rows[K_COUNT] = {
 	DIAG_STEP_SMTP_AUTH_MAILBOX, false, "Authenticated SMTP (mailbox)",
 	"Authenticated SMTP is disabled for the mailbox {sender}",
 	"Enable it for the mailbox (Exchange Online PowerShell):\n"
-	"  Set-CASMailbox -Identity {sender} "
+	"  Set-CASMailbox -Identity {ps_sender} "
 	"-SmtpClientAuthenticationDisabled $false\n"
-	"  Get-CASMailbox -Identity {sender} | fl "
+	"  Get-CASMailbox -Identity {ps_sender} | fl "
 	"SmtpClientAuthenticationDisabled\n"
 	"or in the Microsoft 365 admin center > Users > Active users > "
 	"{sender} > Mail >\n"
@@ -371,7 +374,7 @@ static const struct row rows[K_COUNT] = {
 	"Authenticated SMTP is disabled for the organization, and {sender} "
 	"has no override",
 	"Enable it for this mailbox only (the mailbox setting wins):\n"
-	"  Set-CASMailbox -Identity {sender} "
+	"  Set-CASMailbox -Identity {ps_sender} "
 	"-SmtpClientAuthenticationDisabled $false\n"
 	"or for the whole organization:\n"
 	"  Set-TransportConfig -SmtpClientAuthenticationDisabled $false\n"
@@ -392,7 +395,7 @@ static const struct row rows[K_COUNT] = {
 	"Conditional Access policies, or keep them and send another way. "
 	"Then enable\n"
 	"Authenticated SMTP for the mailbox:\n"
-	"  Set-CASMailbox -Identity {sender} "
+	"  Set-CASMailbox -Identity {ps_sender} "
 	"-SmtpClientAuthenticationDisabled $false",
 	NULL},
     [K_SMTP_AUTH] = {
@@ -402,10 +405,10 @@ static const struct row rows[K_COUNT] = {
 	"organization, and that no Conditional Access policy or security "
 	"defaults\n"
 	"block it:\n"
-	"  Get-CASMailbox -Identity {sender} | fl "
+	"  Get-CASMailbox -Identity {ps_sender} | fl "
 	"SmtpClientAuthenticationDisabled\n"
 	"  Get-TransportConfig | fl SmtpClientAuthenticationDisabled\n"
-	"  Set-CASMailbox -Identity {sender} "
+	"  Set-CASMailbox -Identity {ps_sender} "
 	"-SmtpClientAuthenticationDisabled $false",
 	NULL},
     [K_NOT_AUTHENTICATED] = {
@@ -431,7 +434,7 @@ static const struct row rows[K_COUNT] = {
 	"{object_id} -AccessRights SendAs\n"
 	"(-Trustee is the app's service principal; the mailbox {sender} "
 	"also needs\n"
-	"  Add-MailboxPermission -Identity {sender} -User {object_id} "
+	"  Add-MailboxPermission -Identity {ps_sender} -User {object_id} "
 	"-AccessRights FullAccess)",
 	NULL},
     [K_CONCURRENCY] = {
@@ -560,6 +563,23 @@ static void expand(char *out, size_t size, const char *tmpl,
 	out[n] = '\0';
 }
 
+/* s as a PowerShell single-quoted string: 'o''brien@contoso.com'. A
+ * value that does not fit is cut inside the quotes, which still close. */
+static const char *ps_quote(const char *s, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[n++] = '\'';
+	for (; *s != '\0' && n + 3 < size; s++) {
+		if (*s == '\'')
+			buf[n++] = '\'';
+		buf[n++] = *s;
+	}
+	buf[n++] = '\'';
+	buf[n] = '\0';
+	return buf;
+}
+
 /* Fill d from row k, with extra as the failure's own words (NULL or "":
  * none). */
 static void fill(enum kind k, const struct diag_input *in, struct diag *d,
@@ -567,7 +587,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 {
 	const struct row *row = &rows[k];
 	const struct cred *c = in->cred;
-	char oid[256], roles[512];
+	char oid[256], roles[512], ps_sender[2 * CRED_MAILBOX_MAX + 3];
 	const char *val[V_COUNT];
 
 	jwt_roles_str(in->claims, roles, sizeof(roles));
@@ -583,6 +603,7 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	val[V_OBJECT_ID] = sp_object_id(in, oid, sizeof(oid));
 	val[V_ROLES] = or_unknown(roles, "none");
 	val[V_EXTRA] = or_unknown(extra, or_unknown(row->no_extra, ""));
+	val[V_PS_SENDER] = ps_quote(c->sender, ps_sender, sizeof(ps_sender));
 
 	d->step = row->step;
 	d->title = row->title;

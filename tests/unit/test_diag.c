@@ -336,9 +336,9 @@ static const struct smtp_case smtp_cases[] = {
 		      " -ObjectId " SP_OID,
 		      "Enterprise applications",
 		      "not the one under App registrations",
-		      "Add-MailboxPermission -Identity alerts@contoso.com "
+		      "Add-MailboxPermission -Identity 'alerts@contoso.com' "
 		      "-User " SP_OID " -AccessRights FullAccess",
-		      "Set-CASMailbox -Identity alerts@contoso.com",
+		      "Set-CASMailbox -Identity 'alerts@contoso.com'",
 		      "Connect-ExchangeOnline -Organization " TENANT},
 	   .evidence = {"535 5.7.3 Authentication unsuccessful",
 			"(at auth)"}}},
@@ -373,7 +373,7 @@ static const struct smtp_case smtp_cases[] = {
      "for more information. " D "\r\n",
      NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
      .x = {"smtp-auth-mailbox",
-	   .remedy = {"Set-CASMailbox -Identity alerts@contoso.com "
+	   .remedy = {"Set-CASMailbox -Identity 'alerts@contoso.com' "
 		      "-SmtpClientAuthenticationDisabled $false"},
 	   .evidence = {"535 5.7.139"}}},
     {"535 5.7.139 tenant", AT_AUTH,
@@ -384,7 +384,7 @@ static const struct smtp_case smtp_cases[] = {
      .x = {"smtp-auth-tenant",
 	   .remedy = {"Set-TransportConfig -SmtpClientAuthenticationDisabled "
 		      "$false",
-		      "Set-CASMailbox -Identity alerts@contoso.com"}}},
+		      "Set-CASMailbox -Identity 'alerts@contoso.com'"}}},
     {"535 5.7.139 conditional access", AT_AUTH,
      "535 5.7.139 Authentication unsuccessful, the request did not meet "
      "the criteria to be authenticated successfully. Contact your "
@@ -492,8 +492,17 @@ static const struct smtp_case smtp_cases[] = {
      NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
      .sender = "robot@fabrikam.example",
      .x = {"smtp-auth-mailbox",
-	   .remedy = {"Set-CASMailbox -Identity robot@fabrikam.example"},
+	   .remedy = {"Set-CASMailbox -Identity 'robot@fabrikam.example'"},
 	   .not_remedy = {"alerts@contoso.com"}}},
+    /* A quote in an address stays inside the PowerShell string. */
+    {"quoted sender", AT_AUTH,
+     "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
+     "disabled for the Mailbox.\r\n",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
+     .sender = "o'brien@fabrikam.example",
+     .x = {"smtp-auth-mailbox",
+	   .remedy = {"Set-CASMailbox -Identity 'o''brien@fabrikam.example'"},
+	   .not_remedy = {"Identity o'brien"}}},
 };
 
 static void feed(struct smtp_result *r, const char *const *lines)

@@ -696,7 +696,7 @@ static void test_535_with_role(void **state)
 	/* The object id comes from the token's oid claim. */
 	contains(r.diag.remedy,
 		 "New-ServicePrincipal -AppId " APP " -ObjectId " SP_OID);
-	contains(r.diag.remedy, "Add-MailboxPermission -Identity " SENDER);
+	contains(r.diag.remedy, "Add-MailboxPermission -Identity '" SENDER "'");
 	contains(r.diag.evidence, "535 5.7.3 Authentication unsuccessful");
 	/* The token is kept for the caller even though the send failed. */
 	assert_non_null(r.token.value);

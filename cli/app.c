@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cyclelock.h"
 #include "log.h"
+#include "secmem.h"
 #include "timefmt.h"
 #include "validate.h"
 
@@ -267,23 +268,67 @@ static int read_from_tty(const char *prompt, struct vbuf *b, int *too_long)
 	return rc;
 }
 
+/* 1 when fd holds more than blank lines after the line read: a second
+ * value piped by mistake, which would otherwise be dropped unseen. */
+static int more_lines(int fd)
+{
+	char buf[256];
+	ssize_t r;
+
+	for (int reads = 0; reads < 64; reads++) {
+		r = read(fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return 0;
+		for (ssize_t i = 0; i < r; i++)
+			if (buf[i] != '\n' && buf[i] != '\r' && buf[i] != ' ' &&
+			    buf[i] != '\t')
+				return 1;
+	}
+	return 1;
+}
+
+/* Blanks around a pasted value are the paste's, not the secret's: Entra
+ * makes values of letters, digits and ~._- only. */
+static void trim_blanks(struct vbuf *b)
+{
+	size_t start = 0, n = b->len;
+
+	while (start < n && (b->p[start] == ' ' || b->p[start] == '\t'))
+		start++;
+	while (n > start && (b->p[n - 1] == ' ' || b->p[n - 1] == '\t'))
+		n--;
+	memmove(b->p, b->p + start, n - start);
+	secmem_wipe(b->p + (n - start), b->len - (n - start));
+	b->len = n - start;
+	b->p[b->len] = '\0';
+}
+
 int app_read_secret(struct app *app, const char *prompt, struct vbuf *ret)
 {
-	int too_long, rc;
+	int too_long, rc, extra = 0;
 	struct err e;
 
-	if (isatty(STDIN_FILENO))
+	if (isatty(STDIN_FILENO)) {
 		rc = read_from_tty(prompt, ret, &too_long);
-	else
+	} else {
 		rc = read_line(STDIN_FILENO, SECRET_VALUE_MAX, ret, &too_long);
+		extra = rc == 0 && more_lines(STDIN_FILENO);
+	}
 	if (rc != 0)
 		return app_fail(app, "cannot read the secret: pipe it on "
 				     "standard input or run on a terminal");
-	if (too_long)
+	trim_blanks(ret);
+	if (extra)
+		err_set(&e, "standard input holds more than one line: pipe "
+			    "only the client secret's Value, on one line");
+	else if (too_long)
 		err_set(&e, "the secret is over the %d-byte limit: paste "
 			    "only the client secret's Value",
 			SECRET_VALUE_MAX);
-	if (too_long || validate_secret_value(ret->p, ret->len, &e)) {
+	if (extra || too_long ||
+	    validate_secret_value(ret->p, ret->len, &e)) {
 		vbuf_free(ret);
 		return app_fail_err(app, &e);
 	}

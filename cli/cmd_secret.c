@@ -187,7 +187,7 @@ static int secret_add(struct app *app, int argc, char **argv)
 		 "Client secret Value for %s (input hidden): ", c.name);
 	if (app_read_secret(app, prompt, &value))
 		goto out;
-	memcpy(si.hint, value.p, value.len < 3 ? value.len : 3);
+	secret_hint(value.p, value.len, si.hint);
 	si.credential_id = c.id;
 	si.created_at = app->now;
 	if (store_begin(app->store, &e) ||

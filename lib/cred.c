@@ -26,3 +26,24 @@ int secret_state_parse(const char *name, enum secret_state *ret)
 	}
 	return -1;
 }
+
+/* The length of the UTF-8 sequence that starts with byte c. */
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+}
+
+void secret_hint(const char *value, size_t len, char out[4])
+{
+	size_t n = 0, chars = 0;
+
+	while (chars < 3 && n < len) {
+		size_t step = utf8_len((unsigned char)value[n]);
+		if (n + step > 3 || n + step > len)
+			break;
+		n += step;
+		chars++;
+	}
+	memcpy(out, value, n);
+	out[n] = '\0';
+}

@@ -6,6 +6,7 @@
 #ifndef SW_CRED_H
 #define SW_CRED_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CRED_NAME_MAX 64
@@ -75,6 +76,11 @@ struct cred_view {
 };
 
 const char *secret_state_name(enum secret_state s);
+
+/* The hint of a secret value (valid UTF-8): its first three characters
+ * as far as they fit in the 3 bytes of secret_info.hint, never cutting a
+ * character in two. Writes a NUL-terminated string to out. */
+void secret_hint(const char *value, size_t len, char out[4]);
 /* Returns 0 and sets *ret, or -1 for an unknown name. */
 int secret_state_parse(const char *name, enum secret_state *ret);
 

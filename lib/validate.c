@@ -210,6 +210,21 @@ int validate_text(const char *s, size_t max, const char *what,
 	return 0;
 }
 
+/* A GUID however it was copied: dashed, without dashes, or in braces. */
+static int looks_like_secret_id(const char *v, size_t len)
+{
+	if (len >= 2 && v[0] == '{' && v[len - 1] == '}') {
+		v++;
+		len -= 2;
+	}
+	if (len != 32)
+		return is_guid(v, len);
+	for (size_t i = 0; i < len; i++)
+		if (!is_hex(v[i]))
+			return 0;
+	return 1;
+}
+
 int validate_secret_value(const char *v, size_t len, struct err *e)
 {
 	if (len == 0) {
@@ -238,7 +253,7 @@ int validate_secret_value(const char *v, size_t len, struct err *e)
 			return -1;
 		}
 	}
-	if (is_guid(v, len)) {
+	if (looks_like_secret_id(v, len)) {
 		err_set(e, "this looks like the Secret ID, not the secret: "
 			   "paste the Value column, shown once when the "
 			   "secret was created");

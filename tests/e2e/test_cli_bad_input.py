@@ -80,6 +80,13 @@ class TestBadInput(ScratchCase):
             (add + ["+90d"], "over the 1024-byte limit", "a" * 1025 + "\n"),
             (add + ["+90d"], "looks like the Secret ID",
              "8f7e6d5c-1234-4abc-9def-0123456789ab\n"),
+            (add + ["+90d"], "looks like the Secret ID",
+             " 8f7e6d5c-1234-4abc-9def-0123456789ab \n"),
+            (add + ["+90d"], "looks like the Secret ID",
+             "{8f7e6d5c-1234-4abc-9def-0123456789ab}\n"),
+            (add + ["+90d"], "looks like the Secret ID",
+             "8f7e6d5c12344abc9def0123456789ab\n"),
+            (add + ["+90d"], "more than one line", "xyz~one\nxyz~two\n"),
             (add + ["+90d"], "already registered", "abc~first-secret-value\n"),
             (["secret", "add", "nope", "--expires", "+90d"],
              "no credential named 'nope'", "x~y\n"),
@@ -99,6 +106,13 @@ class TestBadInput(ScratchCase):
             with self.subTest(args=args, input=inp and inp[:20]):
                 code = 3 if args[0] == "status" else 1
                 self.check(args, words, input=inp, code=code)
+
+    def test_value_blanks_trimmed(self):
+        r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                       input="  xyz~pasted-value\t\n\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.s.run("--json", "secret", "list", "mail")
+        self.assertIn('"hint":"xyz"', r.stdout.replace(" ", ""))
 
     def test_non_utf8_bytes(self):
         r = subprocess.run([SW, "-c", self.s.conf, "secret", "add", "mail",

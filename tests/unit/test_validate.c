@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "cred.h"
 #include "validate.h"
 
 static void test_names(void **state)
@@ -106,6 +107,37 @@ static void test_secret_values(void **state)
 	assert_int_equal(validate_secret_value("ab\tc", 4, &e), -1);
 	/* The message never repeats the value. */
 	assert_null(strstr(e.msg, "ab\tc"));
+	/* The Secret ID however it was copied. */
+	assert_int_equal(
+		validate_secret_value("{11111111-2222-3333-4444-555555555555}",
+				      38, &e),
+		-1);
+	assert_int_equal(
+		validate_secret_value("11111111222233334444555555555555", 32, &e),
+		-1);
+	assert_int_equal(
+		validate_secret_value("1111111122223333444455555555555z", 32, &e),
+		0);
+}
+
+/* A hint is cut at a character boundary, so JSON and webhooks stay UTF-8. */
+static void test_secret_hint(void **state)
+{
+	static const struct {
+		const char *value, *hint;
+	} cases[] = {
+		{"abc~def", "abc"}, {"ab", "ab"}, {"", ""},
+		{"\xc3\xa9" "~abc", "\xc3\xa9~"}, {"a\xe2\x82\xac~", "a"},
+		{"\xe2\x82\xac~x", "\xe2\x82\xac"}, {"\xf0\x9f\x94\x91" "abc", ""},
+	};
+	char hint[4];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		secret_hint(cases[i].value, strlen(cases[i].value), hint);
+		assert_string_equal(hint, cases[i].hint);
+		assert_true(validate_utf8(hint, strlen(hint)));
+	}
 }
 
 static void test_utf8(void **state)
@@ -127,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_mailboxes),
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_secret_values),
+		cmocka_unit_test(test_secret_hint),
 		cmocka_unit_test(test_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -74,6 +74,8 @@ static int parse_add(struct app *app, int argc, char **argv,
 }
 
 /* Everything that can be checked before the store is touched. */
+#define SECRET_EXPIRY_MAX_S (3653LL * 86400)
+
 static int check_add(struct app *app, const struct add_args *a,
 		     struct secret_info *si)
 {
@@ -84,6 +86,12 @@ static int check_add(struct app *app, const struct add_args *a,
 	    (a->key_id && validate_guid(a->key_id, "key ID", &e)) ||
 	    (a->note && validate_text(a->note, SECRET_NOTE_MAX, "note", &e)))
 		return app_fail_err(app, &e);
+	/* Entra allows two years; ten covers every certificate too. */
+	if (si->expires_at > app->now + SECRET_EXPIRY_MAX_S)
+		return app_fail(app, "--expires '%.40s' is more than 10 years "
+				     "ahead: give the expiry Entra shows for "
+				     "the secret",
+				a->expires);
 	if (si->expires_at <= app->now && !a->force) {
 		char t[TIMEFMT_RFC3339_LEN];
 		timefmt_rfc3339(si->expires_at, t);

@@ -62,6 +62,40 @@ static const char *sd_prefix(int prio)
 	return prio >= 0 && prio <= LOG_DEBUG ? p[prio] : SD_INFO;
 }
 
+/* The length of a character at s that would act on the terminal instead
+ * of showing (a C0 or C1 control other than newline and tab, DEL, or a
+ * bidirectional override or isolate, which can make text read in another
+ * order than it is), or 0. Rejected input is echoed in messages, so it
+ * must not be able to move the cursor or reorder the line. */
+static size_t hostile_len(const unsigned char *s)
+{
+	if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f)
+		return 1;
+	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+		return 2;
+	if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
+		return 3;
+	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
+		return 3;
+	return 0;
+}
+
+/* msg with every such character written as \xNN escapes. */
+static void put_escaped(FILE *f, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+
+	while (*s != '\0') {
+		size_t n = hostile_len(s);
+		if (n == 0) {
+			fputc(*s++, f);
+			continue;
+		}
+		while (n-- > 0)
+			fprintf(f, "\\x%02x", *s++);
+	}
+}
+
 int log_line(void *arg, int prio, const char *msg)
 {
 	FILE *f = log_out != NULL ? log_out : stderr;
@@ -72,7 +106,7 @@ int log_line(void *arg, int prio, const char *msg)
 		fputs(sd_prefix(prio), f);
 	else
 		fprintf(f, "%s: ", log_name);
-	fputs(msg, f);
+	put_escaped(f, msg);
 	fputc('\n', f);
 	if (fflush(f) != 0 || ferror(f)) {
 		if (errno == 0)

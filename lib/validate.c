@@ -184,6 +184,16 @@ int validate_utf8(const char *s, size_t len)
 	return 1;
 }
 
+/* A C1 control (U+0080-U+009F) or a bidirectional override or isolate
+ * (U+202A-U+202E, U+2066-U+2069) at s, in valid UTF-8: text shown to
+ * people that could make it read in another order than it is stored. */
+static int is_c1_or_bidi(const unsigned char *s)
+{
+	return (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) ||
+	       (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
+	       (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+}
+
 int validate_text(const char *s, size_t max, const char *what,
 		  struct err *e)
 {
@@ -201,7 +211,8 @@ int validate_text(const char *s, size_t max, const char *what,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
+		    is_c1_or_bidi((const unsigned char *)s + i)) {
 			err_set(e, "%s contains a control character: remove it",
 				what);
 			return -1;

@@ -96,6 +96,8 @@ class TestBadInput(ScratchCase):
             (["secret", "add", "mail"], "needs --expires", "x~y\n"),
             (["secret", "add", "mail", "--expires", "+9d", "--note",
               "a\tb"], "control character", "x~y\n"),
+            (["secret", "add", "mail", "--expires", "+9d", "--note",
+              "invoice\u202egpj.exe"], "control character", "x~y\n"),
             (["secret", "retire", "mail", "abc"], "not a number", None),
             (["secret", "retire", "mail", "99"], "no secret with ID 99",
              None),
@@ -109,6 +111,13 @@ class TestBadInput(ScratchCase):
             with self.subTest(args=args, input=inp and inp[:20]):
                 code = 3 if args[0] == "status" else 1
                 self.check(args, words, input=inp, code=code)
+
+    def test_echoed_input_is_escaped(self):
+        r = self.check(["cred", "show", "a\x1b[31mred\u202eevil"],
+                       "no credential named")
+        self.assertNotIn("\x1b", r.stderr)
+        self.assertNotIn("\u202e", r.stderr)
+        self.assertIn("\\x1b[31mred\\xe2\\x80\\xaeevil", r.stderr)
 
     def test_value_blanks_trimmed(self):
         r = self.s.run("secret", "add", "mail", "--expires", "+90d",

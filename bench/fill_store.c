@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 	}
 	if (vault_process_init(&e) || vault_key_create(o.key, &created, &e) ||
 	    store_open(o.db, STORE_CREATE, &s, &e) ||
-	    vault_open(o.key, &v, &e) || store_key_init(s, v, &written, &e) ||
+	    vault_open(o.key, 0, &v, &e) || store_key_init(s, v, &written, &e) ||
 	    store_begin(s, &e))
 		goto fail;
 	for (int64_t i = 0; i < o.n; i++)

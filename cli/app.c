@@ -55,7 +55,7 @@ static int finish_interrupted_rekey(struct app *app, const char *key_path)
 	struct err e;
 
 	if (vault_staged_path(key_path, staged, sizeof(staged)) ||
-	    access(staged, F_OK) != 0 || vault_open(staged, &v, &e))
+	    access(staged, F_OK) != 0 || vault_open(staged, app_key_flags(app), &v, &e))
 		return -1;
 	if (store_key_check(app->store, v, &e) || vault_install(key_path, &e)) {
 		vault_free(v);
@@ -66,6 +66,11 @@ static int finish_interrupted_rekey(struct app *app, const char *key_path)
 	vault_free(app->vault);
 	app->vault = v;
 	return 0;
+}
+
+unsigned app_key_flags(const struct app *app)
+{
+	return app->cfg.key_group_read ? VAULT_SHARED : 0;
 }
 
 /* Take the cycle lock, waiting (and saying so) while another process
@@ -109,7 +114,7 @@ int app_open(struct app *app, int need)
 	if (!(need & APP_KEY))
 		return 0;
 	key_path = vault_key_path(app->cfg.key_file);
-	if (vault_open(key_path, &app->vault, &e))
+	if (vault_open(key_path, app_key_flags(app), &app->vault, &e))
 		goto fail;
 	if (store_key_check(app->store, app->vault, &e) &&
 	    (app->readonly || finish_interrupted_rekey(app, key_path)))

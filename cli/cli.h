@@ -60,6 +60,9 @@ enum app_need {
  * write). With APP_CYCLE, waits (saying so) while another process runs
  * a cycle. */
 int app_open(struct app *app, int need);
+
+/* The vault_open flags the config asks for. */
+unsigned app_key_flags(const struct app *app);
 void app_close(struct app *app);
 
 /* Option parsing shared by subcommands: common long options are --help,

@@ -56,7 +56,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 	if (store_open(app->cfg.database, STORE_CREATE, &app->store, &e) ||
 	    store_tighten_modes(app->cfg.database, fixed, sizeof(fixed), &e) ||
 	    ensure_key(app, key_path, &key_created, &e) ||
-	    vault_open(key_path, &app->vault, &e) ||
+	    vault_open(key_path, app_key_flags(app), &app->vault, &e) ||
 	    store_key_init(app->store, app->vault, &kcv_written, &e)) {
 		app_close(app);
 		return app_fail_err(app, &e);

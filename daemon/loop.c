@@ -103,7 +103,8 @@ static void reread_key(struct daemon *d)
 	struct vault *fresh;
 	struct err e;
 
-	if (vault_open(vault_key_path(d->cfg.key_file), &fresh, &e)) {
+	if (vault_open(vault_key_path(d->cfg.key_file),
+		       d->cfg.key_group_read ? VAULT_SHARED : 0, &fresh, &e)) {
 		log_warnx("the master key changed, and reading it again "
 			  "failed: %s",
 			  e.msg);

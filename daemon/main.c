@@ -84,7 +84,8 @@ static int open_all(struct daemon *d, struct err *e)
 	if (config_load(path, &d->cfg, e) ||
 	    store_open(d->cfg.database, STORE_EXISTING, &d->store, e) ||
 	    lock_store(d->cfg.database, e) ||
-	    vault_open(vault_key_path(d->cfg.key_file), &d->vault, e) ||
+	    vault_open(vault_key_path(d->cfg.key_file),
+		       d->cfg.key_group_read ? VAULT_SHARED : 0, &d->vault, e) ||
 	    store_key_check(d->store, d->vault, e))
 		return -1;
 	return 0;

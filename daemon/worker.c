@@ -22,7 +22,8 @@ static int store_key(struct daemon *d, struct store *s,
 	*ret_fresh = NULL;
 	if (store_key_check(s, d->vault, e) == 0)
 		return 0;
-	if (vault_open(vault_key_path(d->cfg.key_file), ret_fresh, e))
+	if (vault_open(vault_key_path(d->cfg.key_file),
+		       d->cfg.key_group_read ? VAULT_SHARED : 0, ret_fresh, e))
 		return -1;
 	if (store_key_check(s, *ret_fresh, e) == 0)
 		return 0;

@@ -55,6 +55,16 @@ static int key_path(struct parse_ctx *ctx, const char *value, void *field)
 	return set_string(field, PATH_MAX, buf, ctx);
 }
 
+static int key_bool(struct parse_ctx *ctx, const char *value, void *field)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		*(int *)field = strcmp(value, "yes") == 0;
+		return 0;
+	}
+	err_set(ctx->e, "'%s' is not yes or no", value);
+	return -1;
+}
+
 static int key_duration(struct parse_ctx *ctx, const char *value, void *field)
 {
 	return timefmt_parse_duration(value, field, ctx->e);
@@ -147,6 +157,7 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value,
 static const struct key_spec keys[] = {
 	{"store", "database", key_path, F(database)},
 	{"store", "key_file", key_path, F(key_file)},
+	{"store", "key_group_read", key_bool, F(key_group_read)},
 	{"watch", "interval", key_duration, F(interval)},
 	{"watch", "warn_days", key_warn_days, 0},
 	{"watch", "level_warning", key_duration, F(level_warning)},

@@ -17,6 +17,7 @@ struct config {
 	char path[PATH_MAX]; /* the file read, "" for built-in defaults */
 	char database[PATH_MAX];
 	char key_file[PATH_MAX];
+	int key_group_read; /* the key file may be shared with a group */
 	int64_t interval;
 	int warn_days[CONFIG_WARN_DAYS_MAX]; /* descending, no repeats */
 	int nwarn_days;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -237,11 +238,24 @@ void vault_unstage(const char *path)
 		unlink(tmp);
 }
 
-static int read_key(int fd, const char *path, unsigned char *key,
-		    struct err *e)
+/* Whether path is in the directory where systemd put the unit's
+ * credentials (it owns and guards them). */
+static bool from_systemd(const char *path)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = dir != NULL ? strlen(dir) : 0;
+
+	return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+/* The key file's type, mode and owner, checked on the open descriptor:
+ * a regular file, no access for others, and unless shared on purpose
+ * (VAULT_SHARED: [store] key_group_read) none for the group and owned by
+ * this user (root may read any owner's key). */
+static int check_key_file(int fd, const char *path, unsigned flags,
+			  struct err *e)
 {
 	struct stat st;
-	size_t got = 0;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		err_set(e, "key file %s is not a regular file", path);
@@ -253,6 +267,33 @@ static int read_key(int fd, const char *path, unsigned char *key,
 			path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
+	if ((flags & VAULT_SHARED) || from_systemd(path))
+		return 0;
+	if (st.st_mode & 0070) {
+		err_set(e, "key file %s is accessible to its group (mode %04o): "
+			   "run chmod 600 %s, or set [store] key_group_read = "
+			   "yes if that group should read it",
+			path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	if (st.st_uid != geteuid() && geteuid() != 0) {
+		err_set(e, "key file %s belongs to user %u, not to this user: "
+			   "run as its owner, or set [store] key_group_read = "
+			   "yes if it is shared on purpose",
+			path, (unsigned)st.st_uid);
+		return -1;
+	}
+	return 0;
+}
+
+static int read_key(int fd, const char *path, unsigned flags,
+		    unsigned char *key, struct err *e)
+{
+	struct stat st;
+	size_t got = 0;
+
+	if (check_key_file(fd, path, flags, e) || fstat(fd, &st) != 0)
+		return -1;
 	if (st.st_size != VAULT_KEY_LEN) {
 		err_set(e, "key file %s is %lld bytes, not %d: restore the key "
 			   "file that belongs to this database",
@@ -272,12 +313,14 @@ static int read_key(int fd, const char *path, unsigned char *key,
 	return 0;
 }
 
-int vault_open(const char *path, struct vault **ret, struct err *e)
+int vault_open(const char *path, unsigned flags, struct vault **ret,
+	       struct err *e)
 {
 	struct vault *v;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO put in the key's place must not hang us. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		err_set(e, "cannot open key file %s: %s; run 'secretwatch init' "
 			   "or set [store] key_file",
@@ -290,7 +333,7 @@ int vault_open(const char *path, struct vault **ret, struct err *e)
 		err_set(e, "out of memory for the key");
 		return -1;
 	}
-	rc = read_key(fd, path, v->key, e);
+	rc = read_key(fd, path, flags, v->key, e);
 	close(fd);
 	if (rc != 0) {
 		vault_free(v);

@@ -41,9 +41,17 @@ const char *vault_key_path(const char *configured);
  * created). Sets *ret_created to 0 when one exists already (left as is). */
 int vault_key_create(const char *path, int *ret_created, struct err *e);
 
-/* Read the key file; refuses a missing, short, non-regular or
- * world-accessible file with a message that says what to do. */
-int vault_open(const char *path, struct vault **ret, struct err *e);
+/* vault_open flags: the key may be readable by its group and owned by
+ * another user ([store] key_group_read = yes). */
+#define VAULT_SHARED 1u
+
+/* Read the key file; refuses a missing, short, non-regular (a FIFO too,
+ * without blocking) or world-accessible file, and unless flags has
+ * VAULT_SHARED or systemd passed it ($CREDENTIALS_DIRECTORY), a
+ * group-accessible one or one owned by another user than this one (root
+ * excepted), with a message that says what to do. */
+int vault_open(const char *path, unsigned flags, struct vault **ret,
+	       struct err *e);
 
 /* A vault with a fresh random key (for rekey). */
 int vault_generate(struct vault **ret, struct err *e);

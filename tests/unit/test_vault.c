@@ -93,19 +93,31 @@ static void test_key_file(void **state)
 	path_in(path, sizeof(path), "sub/master.key");
 	assert_int_equal(vault_key_create(path, &created, &e), 0);
 	assert_int_equal(created, 0);
-	assert_int_equal(vault_open(path, &v, &e), 0);
+	assert_int_equal(vault_open(path, 0, &v, &e), 0);
 	vault_free(v);
 	/* World-readable keys are refused. */
 	chmod(path, 0644);
-	assert_int_equal(vault_open(path, &v, &e), -1);
+	assert_int_equal(vault_open(path, 0, &v, &e), -1);
 	assert_non_null(strstr(e.msg, "chmod 600"));
+	/* Group-readable ones only when shared on purpose. */
+	chmod(path, 0640);
+	assert_int_equal(vault_open(path, 0, &v, &e), -1);
+	assert_non_null(strstr(e.msg, "key_group_read"));
+	assert_int_equal(vault_open(path, VAULT_SHARED, &v, &e), 0);
+	vault_free(v);
 	chmod(path, 0600);
 	/* A short key file is refused. */
 	truncate(path, 16);
-	assert_int_equal(vault_open(path, &v, &e), -1);
+	assert_int_equal(vault_open(path, 0, &v, &e), -1);
 	assert_non_null(strstr(e.msg, "16 bytes"));
+	/* A FIFO in its place is refused at once, not waited on. */
+	path_in(path, sizeof(path), "fifo.key");
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(vault_open(path, 0, &v, &e), -1);
+	assert_non_null(strstr(e.msg, "not a regular file"));
+	unlink(path);
 	path_in(path, sizeof(path), "missing.key");
-	assert_int_equal(vault_open(path, &v, &e), -1);
+	assert_int_equal(vault_open(path, 0, &v, &e), -1);
 	assert_non_null(strstr(e.msg, "secretwatch init"));
 }
 
@@ -127,7 +139,7 @@ static void test_stage_install(void **state)
 	assert_int_equal(access(staged, F_OK), 0);
 	assert_int_equal(vault_install(path, &e), 0);
 	assert_int_not_equal(access(staged, F_OK), 0);
-	assert_int_equal(vault_open(path, &a, &e), 0);
+	assert_int_equal(vault_open(path, 0, &a, &e), 0);
 	assert_int_equal(vault_kcv_make(b, &kcv, &len, &e), 0);
 	assert_int_equal(vault_kcv_check(a, kcv, len), 0);
 	free(kcv);

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cyclelock.h"
+#include "event.h"
 #include "log.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -33,12 +34,9 @@ int app_fail_err(struct app *app, const struct err *e)
 
 int app_config(struct app *app)
 {
-	const char *path;
-	int required;
 	struct err e;
 
-	config_choose(app->config_opt, &path, &required);
-	if (config_load(path, &app->cfg, &e)) {
+	if (config_read(app->config_opt, &app->cfg, NULL, &e)) {
 		app_fail_err(app, &e);
 		return -1;
 	}
@@ -305,12 +303,6 @@ void app_print_json(cJSON *doc)
 int app_event(struct app *app, const char *cred, int64_t secret_id,
 	      const char *kind, cJSON *detail, struct err *e)
 {
-	char *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
-	int rc;
-
-	rc = store_event_add(app->store, app->now, cred, secret_id, kind,
-			     text, e);
-	free(text);
-	cJSON_Delete(detail);
-	return rc;
+	return event_add(app->store, app->now, cred, secret_id, kind, detail,
+			 e);
 }

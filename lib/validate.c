@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cred.h"
+#include "text.h"
 
 static int is_lower_alnum(char c)
 {
@@ -200,12 +201,9 @@ int validate_text(const char *s, size_t max, const char *what,
 			what);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
-			err_set(e, "%s contains a control character: remove it",
-				what);
-			return -1;
-		}
+	if (text_has_control(s, n)) {
+		err_set(e, "%s contains a control character: remove it", what);
+		return -1;
 	}
 	return 0;
 }
@@ -229,14 +227,10 @@ int validate_secret_value(const char *v, size_t len, struct err *e)
 			   "client secret's Value as shown in Entra");
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c < 0x20 || c == 0x7f) {
-			err_set(e, "the secret contains a control character or "
-				   "a line break inside: paste the Value alone "
-				   "on one line");
-			return -1;
-		}
+	if (text_has_control(v, len)) {
+		err_set(e, "the secret contains a control character or a line "
+			   "break inside: paste the Value alone on one line");
+		return -1;
 	}
 	if (is_guid(v, len)) {
 		err_set(e, "this looks like the Secret ID, not the secret: "

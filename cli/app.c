@@ -164,6 +164,29 @@ int app_getopt(struct app *app, int argc, char **argv,
 	return c;
 }
 
+int app_plain_args(struct app *app, int argc, char **argv, const char *usage,
+		   int nargs)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
+		if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind != argc - nargs)
+		return app_bad_args(app);
+	return 0;
+}
+
+int app_abort(struct app *app, const struct err *e)
+{
+	store_rollback(app->store);
+	app_fail_err(app, e);
+	app_close(app);
+	return 1;
+}
+
 int app_common_opt(struct app *app, int c, const char *usage)
 {
 	struct err e;

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "cyclelock.h"
+#include "event.h"
 #include "log.h"
 #include "secmem.h"
 #include "timefmt.h"
@@ -34,12 +35,9 @@ int app_fail_err(struct app *app, const struct err *e)
 
 int app_config(struct app *app)
 {
-	const char *path;
-	int required;
 	struct err e;
 
-	config_choose(app->config_opt, &path, &required);
-	if (config_load(path, &app->cfg, &e)) {
+	if (config_read(app->config_opt, &app->cfg, NULL, &e)) {
 		app_fail_err(app, &e);
 		return -1;
 	}
@@ -170,6 +168,29 @@ int app_getopt(struct app *app, int argc, char **argv,
 		c = '?';
 	}
 	return c;
+}
+
+int app_plain_args(struct app *app, int argc, char **argv, const char *usage,
+		   int nargs)
+{
+	static const struct option opts[] = {
+		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
+		if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind != argc - nargs)
+		return app_bad_args(app);
+	return 0;
+}
+
+int app_abort(struct app *app, const struct err *e)
+{
+	store_rollback(app->store);
+	app_fail_err(app, e);
+	app_close(app);
+	return 1;
 }
 
 int app_common_opt(struct app *app, int c, const char *usage)
@@ -355,12 +376,6 @@ void app_print_json(cJSON *doc)
 int app_event(struct app *app, const char *cred, int64_t secret_id,
 	      const char *kind, cJSON *detail, struct err *e)
 {
-	char *text = detail ? cJSON_PrintUnformatted(detail) : NULL;
-	int rc;
-
-	rc = store_event_add(app->store, app->now, cred, secret_id, kind,
-			     text, e);
-	free(text);
-	cJSON_Delete(detail);
-	return rc;
+	return event_add(app->store, app->now, cred, secret_id, kind, detail,
+			 e);
 }

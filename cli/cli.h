@@ -76,6 +76,16 @@ int app_getopt(struct app *app, int argc, char **argv,
 /* Handle the common options; returns 1 when handled, -1 on a bad value. */
 int app_common_opt(struct app *app, int c, const char *usage);
 
+/* The options of a command that takes only --help, and its nargs
+ * operands: returns 0 with optind at the first operand, or the exit code
+ * after saying what is wrong. */
+int app_plain_args(struct app *app, int argc, char **argv, const char *usage,
+		   int nargs);
+
+/* A command that failed inside its transaction: roll it back, print e,
+ * close the app, and return the exit code 1. */
+int app_abort(struct app *app, const struct err *e);
+
 /* Print usage to stdout (--help) and return 0. */
 int app_usage(const char *usage);
 /* "wrong number of arguments" error with a pointer to --help. */

@@ -304,7 +304,7 @@ static int cred_rm(struct app *app, int argc, char **argv)
 {
 	struct cred c;
 	struct err e;
-	int force = 0, live = 0, rc = 1;
+	int force = 0, live = 0;
 
 	if (one_name(app, argc, argv, &force) || app_open(app, APP_WRITE))
 		return 1;
@@ -324,14 +324,10 @@ static int cred_rm(struct app *app, int argc, char **argv)
 	    store_commit(app->store, &e))
 		goto fail;
 	printf("removed credential %s\n", c.name);
-	rc = 0;
-	goto out;
-fail:
-	store_rollback(app->store);
-	app_fail_err(app, &e);
-out:
 	app_close(app);
-	return rc;
+	return 0;
+fail:
+	return app_abort(app, &e);
 }
 
 static const struct command cred_commands[] = {

@@ -13,18 +13,13 @@ static const char usage[] =
 
 int cmd_rekey(struct app *app, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP}, {0}};
 	struct vault *fresh = NULL;
 	const char *key_path;
 	struct err e;
-	int opt, rc = 1;
+	int rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
-		if (app_common_opt(app, opt, usage) != 1)
-			return 1;
-	if (optind != argc)
-		return app_bad_args(app);
+	if (app_plain_args(app, argc, argv, usage, 0))
+		return 1;
 	if (getenv("CREDENTIALS_DIRECTORY") != NULL)
 		return app_fail(app, "rekey needs the key file itself, not a "
 				     "systemd credential: run it outside the "

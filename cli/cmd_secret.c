@@ -299,19 +299,13 @@ static int secret_list(struct app *app, int argc, char **argv)
 
 static int secret_retire(struct app *app, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP}, {0}};
 	struct secret_info si;
 	struct cred c;
 	struct err e;
 	int64_t id;
-	int opt, rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
-		if (app_common_opt(app, opt, usage) != 1)
-			return 1;
-	if (optind != argc - 2)
-		return app_bad_args(app);
+	if (app_plain_args(app, argc, argv, usage, 2))
+		return 1;
 	if (num_parse_i64(argv[optind + 1], 1, INT64_MAX, &id))
 		return app_fail(app, "secret ID '%.40s' is not a number: use "
 				     "the ID column of 'secretwatch secret list'",
@@ -342,14 +336,10 @@ static int secret_retire(struct app *app, int argc, char **argv)
 		       ? "; it was the active one: the credential has no "
 			 "active secret now"
 		       : "");
-	rc = 0;
-	goto out;
-fail:
-	store_rollback(app->store);
-	app_fail_err(app, &e);
-out:
 	app_close(app);
-	return rc;
+	return 0;
+fail:
+	return app_abort(app, &e);
 }
 
 static const struct command secret_commands[] = {

@@ -12,8 +12,6 @@ static const char usage[] =
 
 int cmd_token(struct app *app, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP}, {0}};
 	struct entra_result res;
 	struct token_src ts;
 	struct net_opts net;
@@ -22,13 +20,10 @@ int cmd_token(struct app *app, int argc, char **argv)
 	struct cred c;
 	struct err e;
 	int64_t exp;
-	int opt, rc;
+	int rc;
 
-	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
-		if (app_common_opt(app, opt, usage) != 1)
-			return 1;
-	if (optind != argc - 1)
-		return app_bad_args(app);
+	if (app_plain_args(app, argc, argv, usage, 1))
+		return 1;
 	if (app_open(app, APP_KEY | APP_WRITE_IF_ALLOWED))
 		return 1;
 	app_watch_ctx(app, &w);

@@ -63,11 +63,9 @@ static void reload(struct daemon *d)
 {
 	struct config fresh;
 	const char *path;
-	int required;
 	struct err e;
 
-	config_choose(d->config_path, &path, &required);
-	if (config_load(path, &fresh, &e)) {
+	if (config_read(d->config_path, &fresh, &path, &e)) {
 		log_warnx("reload refused, keeping the running config: %s",
 			 e.msg);
 		return;

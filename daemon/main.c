@@ -77,11 +77,7 @@ static int lock_store(const char *db, struct err *e)
 
 static int open_all(struct daemon *d, struct err *e)
 {
-	const char *path;
-	int required;
-
-	config_choose(d->config_path, &path, &required);
-	if (config_load(path, &d->cfg, e) ||
+	if (config_read(d->config_path, &d->cfg, NULL, e) ||
 	    store_open(d->cfg.database, STORE_EXISTING, &d->store, e) ||
 	    lock_store(d->cfg.database, e) ||
 	    vault_open(vault_key_path(d->cfg.key_file),

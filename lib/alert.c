@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert_impl.h"
+#include "text.h"
 
 static const struct alert_channel channels[] = {
     {"log", false, alert_log_configured, alert_log_send},
@@ -61,28 +62,12 @@ const char *alert_str(const char *s)
 
 char *alert_oneline(const char *s)
 {
-	size_t n = 0;
+	size_t len = strlen(alert_str(s));
 	char *out;
-	int blank = 1; /* drops leading blanks */
 
-	s = alert_str(s);
-	if ((out = malloc(strlen(s) + 1)) == NULL)
+	if ((out = malloc(len + 1)) == NULL)
 		return NULL;
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch <= 0x20 || ch == 0x7f) {
-			if (!blank)
-				out[n++] = ' ';
-			blank = 1;
-			continue;
-		}
-		out[n++] = (char)ch;
-		blank = 0;
-	}
-	if (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
+	text_oneline(out, len + 1, alert_str(s), len);
 	return out;
 }
 
@@ -130,7 +115,5 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 		snprintf(out, size, "%s: %s (%s)", name,
 			 alert_event_name(a->event), secret);
 	}
-	for (char *p = out; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	text_scrub(out, ' ');
 }

@@ -12,13 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include "secmem.h"
 
 #include "alert_impl.h"
 #include "cloud.h"
+#include "mail.h"
 #include "smtp.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -63,16 +60,6 @@ bool alert_email_configured(const struct config *cfg)
 	return next_rcpt(&p, addr, sizeof(addr)) != 0;
 }
 
-/* A header value we put into the message verbatim: printable ASCII, no
- * CR or LF (nothing can start another header). */
-static bool header_safe(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
 /* The body text: line ends made CRLF, lone CRs dropped, and a line longer
  * than EMAIL_LINE_MAX octets broken so that no server refuses it. */
 static void put_text(FILE *f, const char *s)
@@ -104,43 +91,6 @@ static bool has_8bit(const char *s)
 	return false;
 }
 
-/* The header of the message to one recipient, and the blank line. */
-static void put_header(FILE *f, const struct alert *a,
-		       const struct alert_ctx *ctx, const char *to,
-		       const struct tm *tm)
-{
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-					   "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-					     "May", "Jun", "Jul", "Aug",
-					     "Sep", "Oct", "Nov", "Dec"};
-	const char *sender = ctx->cred->sender, *msg = alert_str(a->message);
-	char summary[ALERT_SUMMARY_MAX], rnd_hex[33];
-
-	alert_summary(a, summary, sizeof(summary));
-	/* The subject stays ASCII; the body is UTF-8. */
-	for (char *p = summary; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x7f)
-			*p = '?';
-	secmem_random_hex(rnd_hex, sizeof(rnd_hex));
-	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-		days[tm->tm_wday], tm->tm_mday, months[tm->tm_mon],
-		tm->tm_year + 1900, tm->tm_hour, tm->tm_min, tm->tm_sec);
-	fprintf(f, "Message-ID: <secretwatch.alert.%lld.%s@%s>\r\n",
-		(long long)ctx->now, rnd_hex, strchr(sender, '@') + 1);
-	fprintf(f, "From: secretwatch <%s>\r\n", sender);
-	fprintf(f, "To: <%s>\r\n", to);
-	fprintf(f, "Subject: [secretwatch] %s\r\n", summary);
-	fprintf(f, "MIME-Version: 1.0\r\n");
-	fprintf(f, "Content-Type: text/plain; charset=UTF-8\r\n");
-	fprintf(f, "Content-Transfer-Encoding: %s\r\n",
-		has_8bit(msg) ? "8bit" : "7bit");
-	fprintf(f, "Auto-Submitted: auto-generated\r\n");
-	fprintf(f, "X-Secretwatch-Event: %s\r\n", alert_event_name(a->event));
-	fprintf(f, "X-Secretwatch-Level: %s\r\n", alert_str(a->level));
-	fprintf(f, "\r\n");
-}
-
 /* The body: the message, the facts, and where it came from. */
 static void put_body(FILE *f, const struct alert *a,
 		     const struct alert_ctx *ctx)
@@ -150,9 +100,7 @@ static void put_body(FILE *f, const struct alert *a,
 	char expires[TIMEFMT_RFC3339_LEN], host[256];
 
 	timefmt_rfc3339(a->expires_at, expires);
-	if (gethostname(host, sizeof(host)) != 0 || !header_safe(host))
-		host[0] = '\0';
-	host[sizeof(host) - 1] = '\0';
+	mail_host_name(NULL, host, sizeof(host));
 	put_text(f, alert_str(a->message));
 	fprintf(f, "\r\n\r\n");
 	fprintf(f, "Event:       %s\r\n", alert_event_name(a->event));
@@ -174,31 +122,32 @@ static void put_body(FILE *f, const struct alert *a,
 static int build(const struct alert *a, const struct alert_ctx *ctx,
 		 const char *to, char **ret, size_t *ret_len, struct err *e)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	struct tm tm;
-	time_t t = (time_t)ctx->now;
-	FILE *f;
+	char summary[ALERT_SUMMARY_MAX], subject[ALERT_SUMMARY_MAX + 16];
+	const struct mail_field extra[] = {
+	    {"X-Secretwatch-Event", alert_event_name(a->event)},
+	    {"X-Secretwatch-Level", alert_str(a->level)},
+	};
+	struct mail_head h = {.what = "email", .id_kind = "alert."};
+	struct mail m;
 
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 1970) {
-		err_set(e, "email: the time is out of range");
+	alert_summary(a, summary, sizeof(summary));
+	/* The subject stays ASCII; the body is UTF-8. */
+	for (char *p = summary; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x7f)
+			*p = '?';
+	snprintf(subject, sizeof(subject), "[secretwatch] %s", summary);
+	h.now = ctx->now;
+	h.from_name = "secretwatch";
+	h.from = ctx->cred->sender;
+	h.to = to;
+	h.subject = subject;
+	h.eightbit = has_8bit(alert_str(a->message));
+	h.extra = extra;
+	h.n_extra = sizeof(extra) / sizeof(extra[0]);
+	if (mail_begin(&m, &h, e) != 0)
 		return -1;
-	}
-	if ((f = open_memstream(&buf, &len)) == NULL) {
-		err_set(e, "email: out of memory");
-		return -1;
-	}
-	put_header(f, a, ctx, to, &tm);
-	put_body(f, a, ctx);
-	if (fclose(f) != 0 || buf == NULL) {
-		free(buf);
-		err_set(e, "email: out of memory");
-		return -1;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+	put_body(m.f, a, ctx);
+	return mail_end(&m, ret, ret_len, e);
 }
 
 /* Every value that goes into a header, checked before anything is sent. */
@@ -217,7 +166,7 @@ static int check_headers(const struct alert *a, const struct alert_ctx *ctx,
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		if (!header_safe(v[i].value)) {
+		if (!mail_header_safe(v[i].value)) {
 			err_set(e,
 				"email: the %s has a line break or another "
 				"control character; not sent",
@@ -238,7 +187,7 @@ static int count_rcpts(const char *list, int *ret_n, struct err *e)
 
 	*ret_n = 0;
 	while ((r = next_rcpt(&p, addr, sizeof(addr))) != 0) {
-		if (r < 0 || !header_safe(addr) ||
+		if (r < 0 || !mail_header_safe(addr) ||
 		    validate_mailbox(addr, "address", NULL) != 0) {
 			err_set(e, "email: [alerts] email_to has an address "
 				   "that is not a plain mailbox; not sent");

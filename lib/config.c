@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ini.h"
+#include "path.h"
 #include "num.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -285,7 +286,6 @@ static FILE *open_config(const char *path, struct err *e)
 int config_load(const char *path, struct config *cfg, struct err *e)
 {
 	struct parse_ctx ctx = {.cfg = cfg, .e = e};
-	const char *slash;
 	FILE *f;
 	int line;
 
@@ -297,11 +297,7 @@ int config_load(const char *path, struct config *cfg, struct err *e)
 		return -1;
 	}
 	strcpy(cfg->path, path);
-	slash = strrchr(path, '/');
-	snprintf(ctx.dir, sizeof(ctx.dir), "%.*s",
-		 slash ? (int)(slash - path) : 1, slash ? path : ".");
-	if (slash == path)
-		strcpy(ctx.dir, "/");
+	path_dir(path, ctx.dir, sizeof(ctx.dir));
 	f = open_config(path, e);
 	if (f == NULL)
 		return -1;
@@ -312,4 +308,16 @@ int config_load(const char *path, struct config *cfg, struct err *e)
 		return -1;
 	}
 	return check_levels(cfg, e);
+}
+
+int config_read(const char *explicit_path, struct config *cfg,
+		const char **ret_path, struct err *e)
+{
+	const char *path;
+	int required;
+
+	config_choose(explicit_path, &path, &required);
+	if (ret_path != NULL)
+		*ret_path = path;
+	return config_load(path, cfg, e);
 }

@@ -49,4 +49,10 @@ void config_choose(const char *explicit_path, const char **ret_path,
  * unspecified and e names the file, the line and the key. */
 int config_load(const char *path, struct config *cfg, struct err *e);
 
+/* config_choose(), then config_load() of the file chosen: the config a
+ * program runs with. *ret_path (ret_path may be NULL) is the file read,
+ * or NULL for the built-in defaults. Returns 0, or -1 with e. */
+int config_read(const char *explicit_path, struct config *cfg,
+		const char **ret_path, struct err *e);
+
 #endif

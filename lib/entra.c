@@ -14,6 +14,7 @@
 #include "secmem.h"
 
 #include "num.h"
+#include "text.h"
 
 /* A reply larger than this is not a token reply. */
 #define ENTRA_BODY_MAX (256 * 1024)
@@ -23,40 +24,9 @@
 /* ------------------------------------------------------------------ */
 /* Text helpers */
 
-
-/* Copy at most srclen bytes of src into dst (size dstsz), control
- * characters turned into spaces, runs of spaces collapsed, and the ends
- * trimmed. */
-static void copy_text(char *dst, size_t dstsz, const char *src, size_t srclen)
-{
-	size_t n = 0;
-	bool space = true; /* drops leading blanks */
-
-	if (dstsz == 0)
-		return;
-	for (size_t i = 0; i < srclen && src[i] != '\0'; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		if (ch < 0x20 || ch == 0x7f || ch == ' ') {
-			if (space)
-				continue;
-			ch = ' ';
-			space = true;
-		} else {
-			space = false;
-		}
-		if (n + 1 >= dstsz)
-			break;
-		dst[n++] = (char)ch;
-	}
-	while (n > 0 && dst[n - 1] == ' ')
-		n--;
-	dst[n] = '\0';
-}
-
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
-	copy_text(dst, dstsz, src, src != NULL ? strlen(src) : 0);
+	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);
 }
 
 /* Replace every occurrence of the len bytes of needle in s with
@@ -159,7 +129,7 @@ static void suffix_value(const char *s, const char *label, char *dst,
 	while (p[n] != '\0' && p[n] != '\r' && p[n] != '\n' &&
 	       (rest_of_line || p[n] != ' '))
 		n++;
-	copy_text(dst, dstsz, p, n);
+	text_oneline(dst, dstsz, p, n);
 }
 
 /* The description without its "Trace ID: .. Correlation ID: ..
@@ -179,7 +149,7 @@ static void parse_description(const char *d, struct entra_result *res)
 			 d);
 		return;
 	}
-	copy_text(res->error_description, sizeof(res->error_description), d,
+	text_oneline(res->error_description, sizeof(res->error_description), d,
 		  (size_t)(cut - d));
 	suffix_value(cut, "Trace ID:", res->trace_id, sizeof(res->trace_id),
 		     false);
@@ -304,13 +274,72 @@ static void reset_parsed(struct entra_result *res)
 	res->summary[0] = '\0';
 }
 
+/* A body that is not a JSON object: the summary quotes its first line. */
+static void summarise_not_json(long status, const char *body, size_t len,
+			       struct entra_result *res)
+{
+	char first[160];
+	size_t n = 0;
+
+	while (body != NULL && n < len && body[n] != '\n' &&
+	       n < sizeof(first) - 1)
+		n++;
+	text_oneline(first, sizeof(first), body != NULL ? body : "", n);
+	if (status == 200)
+		err_fmt(res->summary, sizeof(res->summary),
+		    "HTTP 200 but the reply is not a JSON token "
+		    "reply: %s",
+		    first[0] ? first : "(empty body)");
+	else
+		err_fmt(res->summary, sizeof(res->summary),
+		    "HTTP %ld %s, not an OAuth reply: %s", status,
+		    status_reason(status),
+		    first[0] ? first : "(empty body)");
+}
+
+/* The token of a JSON reply without an error. Returns 0 with
+ * *ret_token set, or -1 with the summary saying what is missing. */
+static int parse_token(const cJSON *root, int64_t now,
+		       struct entra_result *res, struct entra_token *ret_token)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	int64_t expires_in;
+
+	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
+		err_fmt(res->summary, sizeof(res->summary),
+		    "HTTP 200 but the reply has no access_token");
+		return -1;
+	}
+	if (parse_expires_in(root, &expires_in) != 0) {
+		err_fmt(res->summary, sizeof(res->summary),
+		    "HTTP 200 but the reply has no usable expires_in");
+		return -1;
+	}
+	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
+		err_fmt(res->summary, sizeof(res->summary),
+		    "HTTP 200 but the access token is larger than %d "
+		    "bytes",
+		    ENTRA_TOKEN_MAX);
+		return -1;
+	}
+	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
+		      now + expires_in) != 0) {
+		err_fmt(res->summary, sizeof(res->summary),
+		    "out of secure memory for the access token");
+		return -1;
+	}
+	res->ok = true;
+	res->expires_in = expires_in;
+	err_fmt(res->summary, sizeof(res->summary),
+	    "token issued, valid for %lld s", (long long)expires_in);
+	return 0;
+}
+
 int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 			 struct entra_result *res,
 			 struct entra_token *ret_token)
 {
 	cJSON *root = NULL;
-	const cJSON *at;
-	int64_t expires_in;
 	int ret = -1;
 
 	memset(ret_token, 0, sizeof(*ret_token));
@@ -322,69 +351,19 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 		root = cJSON_ParseWithLength(body, len);
 
 	if (!cJSON_IsObject(root)) {
-		char first[160];
-		size_t n = 0;
-
-		while (body != NULL && n < len && body[n] != '\n' &&
-		       n < sizeof(first) - 1)
-			n++;
-		copy_text(first, sizeof(first), body != NULL ? body : "", n);
-		if (status == 200)
-			err_fmt(res->summary, sizeof(res->summary),
-			    "HTTP 200 but the reply is not a JSON token "
-			    "reply: %s",
-			    first[0] ? first : "(empty body)");
-		else
-			err_fmt(res->summary, sizeof(res->summary),
-			    "HTTP %ld %s, not an OAuth reply: %s", status,
-			    status_reason(status),
-			    first[0] ? first : "(empty body)");
-		goto out_json;
-	}
-
-	if (json_str(root, "error") != NULL || status != 200) {
+		summarise_not_json(status, body, len, res);
+	} else if (json_str(root, "error") != NULL || status != 200) {
 		parse_error_object(root, res);
-		if (res->error[0] == '\0' && res->n_error_codes == 0) {
+		if (res->error[0] == '\0' && res->n_error_codes == 0)
 			err_fmt(res->summary, sizeof(res->summary),
 			    "HTTP %ld %s with a JSON body that is not an "
 			    "OAuth error",
 			    status, status_reason(status));
-			goto out_json;
-		}
-		summarise_error(res);
-		goto out_json;
+		else
+			summarise_error(res);
+	} else {
+		ret = parse_token(root, now, res, ret_token);
 	}
-
-	at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
-	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
-		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the reply has no access_token");
-		goto out_json;
-	}
-	if (parse_expires_in(root, &expires_in) != 0) {
-		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the reply has no usable expires_in");
-		goto out_json;
-	}
-	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
-		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the access token is larger than %d "
-		    "bytes",
-		    ENTRA_TOKEN_MAX);
-		goto out_json;
-	}
-	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
-		      now + expires_in) != 0) {
-		err_fmt(res->summary, sizeof(res->summary),
-		    "out of secure memory for the access token");
-		goto out_json;
-	}
-	res->ok = true;
-	res->expires_in = expires_in;
-	err_fmt(res->summary, sizeof(res->summary),
-	    "token issued, valid for %lld s", (long long)expires_in);
-	ret = 0;
-out_json:
 	if (root != NULL) {
 		vault_json_wipe(root);
 		cJSON_Delete(root);
@@ -542,21 +521,168 @@ static bool bad_field(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
+/* One token request: what it holds between its attempts. */
+struct request {
+	CURL *h;
+	char *url, *tenant, *form;
+	size_t form_len;
+	struct curl_slist *headers;
+	struct sbuf body;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* Set up q->h (created by the caller) for the request. Returns 0, or -1
+ * with the summary saying why. */
+static int request_build(struct request *q, const struct entra_request *rq,
+			 const struct net_opts *net, struct entra_result *res)
+{
+	struct err e = {{0}};
+	size_t alen, ulen;
+
+	if (net_setup(q->h, net, NET_HTTPS, &e) != 0) {
+		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
+		    e.msg);
+		return -1;
+	}
+	/* {authority}/{tenant}/oauth2/v2.0/token, the tenant escaped so that
+	 * it cannot change the path. */
+	alen = strlen(rq->authority_url);
+	while (alen > 0 && rq->authority_url[alen - 1] == '/')
+		alen--;
+	if ((q->tenant = curl_easy_escape(q->h, rq->tenant, 0)) == NULL ||
+	    (q->url = malloc((ulen = alen + strlen(q->tenant) + 32))) == NULL)
+		goto oom;
+	snprintf(q->url, ulen, "%.*s/%s/oauth2/v2.0/token", (int)alen,
+		 rq->authority_url, q->tenant);
+	if ((q->form = form_build(q->h, rq, &q->form_len)) == NULL ||
+	    (q->headers = curl_slist_append(
+		 NULL, "Accept: application/json")) == NULL)
+		goto oom;
+
+	if (curl_easy_setopt(q->h, CURLOPT_URL, q->url) != CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_POSTFIELDS, q->form) != CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_POSTFIELDSIZE, (long)q->form_len) !=
+		CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_HTTPHEADER, q->headers) !=
+		CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_USERAGENT,
+			     "secretwatch/" SW_VERSION) != CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_WRITEFUNCTION, sbuf_write) !=
+		CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_WRITEDATA, &q->body) != CURLE_OK ||
+	    curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->errbuf) !=
+		CURLE_OK) {
+		err_fmt(res->summary, sizeof(res->summary),
+		    "token request: libcurl refused an option");
+		return -1;
+	}
+	return 0;
+oom:
+	err_fmt(res->summary, sizeof(res->summary), "token request: out of memory");
+	return -1;
+}
+
+/* One attempt. Returns 0 with the token, or -1 with res saying why. */
+static int request_once(struct request *q, int attempt, int64_t now,
+			struct entra_result *res,
+			struct entra_token *ret_token)
+{
+	CURLcode rc;
+	long status = 0;
+	curl_off_t ra = 0;
+
+	sbuf_free(&q->body);
+	q->errbuf[0] = '\0';
+	rc = curl_easy_perform(q->h);
+	res->attempts = attempt;
+	res->curl_code = (int)rc;
+	res->fail = net_fail_of(rc);
+	if (rc != CURLE_OK) {
+		reset_parsed(res);
+		res->retry_after_s = 0;
+		copy_str(res->curl_error, sizeof(res->curl_error),
+			 q->errbuf[0] ? q->errbuf : curl_easy_strerror(rc));
+		if (rc == CURLE_WRITE_ERROR && q->body.too_big)
+			err_fmt(res->curl_error, sizeof(res->curl_error),
+			    "reply larger than %d bytes", ENTRA_BODY_MAX);
+		res->transient = net_fail_transient(res->fail);
+		err_fmt(res->summary, sizeof(res->summary),
+		    "token endpoint not reached: %s (curl %d)",
+		    res->curl_error, (int)rc);
+		return -1;
+	}
+	res->curl_error[0] = '\0';
+	curl_easy_getinfo(q->h, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(q->h, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK ||
+	    ra < 0)
+		ra = 0;
+	res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+	return entra_parse_response(status, q->body.p, q->body.len, now, res,
+				    ret_token);
+}
+
+/* Attempts until one passes, a failure is not transient, or the retry
+ * policy rp runs out. Returns 0 with the token, or -1. */
+static int request_retry(struct request *q, const struct entra_retry *rp,
+			 int64_t now, struct entra_result *res,
+			 struct entra_token *ret_token)
+{
+	int max_attempts = rp->max_attempts > 0 ? rp->max_attempts : 1;
+	char tmp[ENTRA_SUMMARY_MAX];
+	long wait;
+
+	for (int attempt = 1;; attempt++) {
+		if (request_once(q, attempt, now, res, ret_token) == 0)
+			return 0;
+		if (!res->transient || attempt >= max_attempts)
+			break;
+		wait = next_wait(rp, attempt, res->retry_after_s);
+		if (res->waited_ms + wait > rp->max_total_ms)
+			break;
+		if ((rp->sleep_ms != NULL ? rp->sleep_ms : default_sleep)(
+			wait, rp->sleep_arg) != 0)
+			break;
+		res->waited_ms += wait;
+	}
+	if (res->attempts > 1) {
+		snprintf(tmp, sizeof(tmp), "%s", res->summary);
+		err_fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
+		    res->attempts, tmp);
+	}
+	return -1;
+}
+
+/* Free what q holds, and redact the secret from what res shows. */
+static void request_free(struct request *q, const struct entra_request *rq,
+			 struct entra_result *res)
+{
+	if (rq->secret != NULL) {
+		redact(res->summary, sizeof(res->summary), rq->secret,
+		       rq->secret_len);
+		redact(res->error_description, sizeof(res->error_description),
+		       rq->secret, rq->secret_len);
+		redact(res->curl_error, sizeof(res->curl_error), rq->secret,
+		       rq->secret_len);
+	}
+	sbuf_free(&q->body);
+	if (q->form != NULL) {
+		secmem_wipe(q->form, q->form_len);
+		secmem_free(q->form);
+	}
+	curl_slist_free_all(q->headers);
+	curl_free(q->tenant);
+	free(q->url);
+	curl_easy_cleanup(q->h);
+}
+
 int entra_request_token(const struct entra_request *rq,
 			const struct net_opts *net,
 			const struct entra_retry *retry, int64_t now,
 			struct entra_result *res, struct entra_token *ret_token)
 {
 	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
-	const struct entra_retry *rp = retry != NULL ? retry : &defaults;
-	int max_attempts = rp->max_attempts > 0 ? rp->max_attempts : 1;
-	char errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *headers = NULL;
-	struct sbuf body = {0};
+	struct request q = {0};
 	struct err e = {{0}};
-	char *url = NULL, *tenant = NULL, *form = NULL;
-	size_t form_len = 0, alen;
-	CURL *h = NULL;
 	int ret = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -576,129 +702,15 @@ int entra_request_token(const struct entra_request *rq,
 		    e.msg);
 		return -1;
 	}
-	if ((h = curl_easy_init()) == NULL) {
+	if ((q.h = curl_easy_init()) == NULL) {
 		err_fmt(res->summary, sizeof(res->summary),
 		    "token request: cannot create a curl handle");
 		return -1;
 	}
-	if (net_setup(h, net, NET_HTTPS, &e) != 0) {
-		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
-		    e.msg);
-		goto out;
-	}
-
-	/* {authority}/{tenant}/oauth2/v2.0/token, the tenant escaped so that
-	 * it cannot change the path. */
-	alen = strlen(rq->authority_url);
-	while (alen > 0 && rq->authority_url[alen - 1] == '/')
-		alen--;
-	if ((tenant = curl_easy_escape(h, rq->tenant, 0)) == NULL)
-		goto out_oom;
-	if ((url = malloc(alen + strlen(tenant) + 32)) == NULL)
-		goto out_oom;
-	snprintf(url, alen + strlen(tenant) + 32, "%.*s/%s/oauth2/v2.0/token",
-		 (int)alen, rq->authority_url, tenant);
-
-	if ((form = form_build(h, rq, &form_len)) == NULL)
-		goto out_oom;
-	if ((headers = curl_slist_append(NULL, "Accept: application/json")) ==
-	    NULL)
-		goto out_oom;
-
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form_len) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERAGENT, "secretwatch/" SW_VERSION) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sbuf_write) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
-		err_fmt(res->summary, sizeof(res->summary),
-		    "token request: libcurl refused an option");
-		goto out;
-	}
-
-	for (int attempt = 1;; attempt++) {
-		CURLcode rc;
-		long status = 0, wait;
-		curl_off_t ra = 0;
-
-		sbuf_free(&body);
-		errbuf[0] = '\0';
-		rc = curl_easy_perform(h);
-		res->attempts = attempt;
-		res->curl_code = (int)rc;
-		res->fail = net_fail_of(rc);
-		if (rc != CURLE_OK) {
-			reset_parsed(res);
-			res->retry_after_s = 0;
-			copy_str(res->curl_error, sizeof(res->curl_error),
-				 errbuf[0] ? errbuf : curl_easy_strerror(rc));
-			if (rc == CURLE_WRITE_ERROR && body.too_big)
-				err_fmt(res->curl_error, sizeof(res->curl_error),
-				    "reply larger than %d bytes",
-				    ENTRA_BODY_MAX);
-			res->transient = net_fail_transient(res->fail);
-			err_fmt(res->summary, sizeof(res->summary),
-			    "token endpoint not reached: %s (curl %d)",
-			    res->curl_error, (int)rc);
-		} else {
-			res->curl_error[0] = '\0';
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-			if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) !=
-				CURLE_OK ||
-			    ra < 0)
-				ra = 0;
-			res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
-			if (entra_parse_response(status, body.p, body.len, now,
-						 res, ret_token) == 0) {
-				ret = 0;
-				break;
-			}
-		}
-		if (!res->transient || attempt >= max_attempts)
-			break;
-		wait = next_wait(rp, attempt, res->retry_after_s);
-		if (res->waited_ms + wait > rp->max_total_ms)
-			break;
-		if ((rp->sleep_ms != NULL ? rp->sleep_ms : default_sleep)(
-			wait, rp->sleep_arg) != 0)
-			break;
-		res->waited_ms += wait;
-	}
-	if (ret != 0 && res->attempts > 1) {
-		char tmp[ENTRA_SUMMARY_MAX];
-
-		snprintf(tmp, sizeof(tmp), "%s", res->summary);
-		err_fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
-		    res->attempts, tmp);
-	}
-	goto out;
-
-out_oom:
-	err_fmt(res->summary, sizeof(res->summary), "token request: out of memory");
-out:
-	if (rq->secret != NULL) {
-		redact(res->summary, sizeof(res->summary), rq->secret,
-		       rq->secret_len);
-		redact(res->error_description, sizeof(res->error_description),
-		       rq->secret, rq->secret_len);
-		redact(res->curl_error, sizeof(res->curl_error), rq->secret,
-		       rq->secret_len);
-	}
-	sbuf_free(&body);
-	if (form != NULL) {
-		secmem_wipe(form, form_len);
-		secmem_free(form);
-	}
-	curl_slist_free_all(headers);
-	curl_free(tenant);
-	free(url);
-	if (h != NULL)
-		curl_easy_cleanup(h);
+	if (request_build(&q, rq, net, res) == 0)
+		ret = request_retry(&q, retry != NULL ? retry : &defaults, now,
+				    res, ret_token);
+	request_free(&q, rq, res);
 	return ret;
 }
 #endif /* SW_NET_LAZY */

@@ -6,22 +6,24 @@
 
 #include <cjson/cJSON.h>
 #include "secmem.h"
+#include "text.h"
 
 /* Larger payloads are not access tokens we understand. */
 #define JWT_PAYLOAD_MAX (16 * 1024)
 
 static void copy_claim(char *dst, size_t dstsz, const cJSON *it)
 {
-	size_t n = 0;
-	const char *s;
-
 	if (cJSON_IsArray(it))
 		it = cJSON_GetArrayItem(it, 0);
 	if (!cJSON_IsString(it))
 		return;
-	for (s = it->valuestring; *s != '\0' && n + 1 < dstsz; s++)
-		dst[n++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-	dst[n] = '\0';
+	text_copy(dst, dstsz, it->valuestring, strlen(it->valuestring), '?');
+}
+
+static void str_claim(char *dst, size_t dstsz, const cJSON *obj,
+		      const char *key)
+{
+	copy_claim(dst, dstsz, cJSON_GetObjectItemCaseSensitive(obj, key));
 }
 
 static int64_t num_claim(const cJSON *obj, const char *key)
@@ -37,17 +39,16 @@ static int64_t num_claim(const cJSON *obj, const char *key)
 	return (int64_t)d;
 }
 
-int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
-	       struct err *e)
+/* The payload of a JWT (the part between its dots), base64url-decoded
+ * into secure memory *ret_bin of capacity *ret_cap + 1, NUL-terminated.
+ * Returns its length, or -1 with e. */
+static long decode_payload(const char *token, size_t len,
+			   unsigned char **ret_bin, size_t *ret_cap,
+			   struct err *e)
 {
 	const char *dot1, *dot2, *p;
-	unsigned char *bin = NULL;
-	size_t plen, binlen = 0, cap;
-	cJSON *root = NULL;
-	const cJSON *roles, *r;
-	int rv = -1;
+	size_t plen, binlen = 0;
 
-	memset(ret, 0, sizeof(*ret));
 	if (token == NULL || len == 0) {
 		err_set(e, "empty access token");
 		return -1;
@@ -70,44 +71,26 @@ int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
 		err_set(e, "the access token's payload is empty or too large");
 		return -1;
 	}
-	cap = plen * 3 / 4 + 3;
-	if ((bin = secmem_alloc(cap + 1)) == NULL) {
+	*ret_cap = plen * 3 / 4 + 3;
+	if ((*ret_bin = secmem_alloc(*ret_cap + 1)) == NULL) {
 		err_set(e, "out of secure memory decoding the access token");
 		return -1;
 	}
-	if (secmem_base64url_decode(bin, cap, p, plen, &binlen) != 0) {
+	if (secmem_base64url_decode(*ret_bin, *ret_cap, p, plen, &binlen) !=
+	    0) {
 		err_set(e, "the access token's payload is not base64url");
-		goto out;
+		return -1;
 	}
-	bin[binlen] = '\0';
-	root = cJSON_ParseWithLength((const char *)bin, binlen);
-	if (!cJSON_IsObject(root)) {
-		err_set(e, "the access token's payload is not a JSON object");
-		goto out;
-	}
+	(*ret_bin)[binlen] = '\0';
+	return (long)binlen;
+}
 
-	copy_claim(ret->aud, sizeof(ret->aud),
-		   cJSON_GetObjectItemCaseSensitive(root, "aud"));
-	copy_claim(ret->iss, sizeof(ret->iss),
-		   cJSON_GetObjectItemCaseSensitive(root, "iss"));
-	copy_claim(ret->appid, sizeof(ret->appid),
-		   cJSON_GetObjectItemCaseSensitive(root, "appid"));
-	if (ret->appid[0] == '\0')
-		copy_claim(ret->appid, sizeof(ret->appid),
-			   cJSON_GetObjectItemCaseSensitive(root, "azp"));
-	copy_claim(ret->tid, sizeof(ret->tid),
-		   cJSON_GetObjectItemCaseSensitive(root, "tid"));
-	copy_claim(ret->oid, sizeof(ret->oid),
-		   cJSON_GetObjectItemCaseSensitive(root, "oid"));
-	copy_claim(ret->idtyp, sizeof(ret->idtyp),
-		   cJSON_GetObjectItemCaseSensitive(root, "idtyp"));
-	copy_claim(ret->ver, sizeof(ret->ver),
-		   cJSON_GetObjectItemCaseSensitive(root, "ver"));
-	ret->exp = num_claim(root, "exp");
-	ret->iat = num_claim(root, "iat");
-	ret->nbf = num_claim(root, "nbf");
+/* The roles claim: an array of strings, or one string. */
+static void parse_roles(const cJSON *root, struct jwt_claims *ret)
+{
+	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(root, "roles");
+	const cJSON *r;
 
-	roles = cJSON_GetObjectItemCaseSensitive(root, "roles");
 	if (cJSON_IsArray(roles)) {
 		ret->has_roles = true;
 		cJSON_ArrayForEach(r, roles)
@@ -129,14 +112,53 @@ int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
 			ret->n_roles = 1;
 		}
 	}
+}
+
+static void parse_claims(const cJSON *root, struct jwt_claims *ret)
+{
+	str_claim(ret->aud, sizeof(ret->aud), root, "aud");
+	str_claim(ret->iss, sizeof(ret->iss), root, "iss");
+	str_claim(ret->appid, sizeof(ret->appid), root, "appid");
+	if (ret->appid[0] == '\0')
+		str_claim(ret->appid, sizeof(ret->appid), root, "azp");
+	str_claim(ret->tid, sizeof(ret->tid), root, "tid");
+	str_claim(ret->oid, sizeof(ret->oid), root, "oid");
+	str_claim(ret->idtyp, sizeof(ret->idtyp), root, "idtyp");
+	str_claim(ret->ver, sizeof(ret->ver), root, "ver");
+	ret->exp = num_claim(root, "exp");
+	ret->iat = num_claim(root, "iat");
+	ret->nbf = num_claim(root, "nbf");
+	parse_roles(root, ret);
+}
+
+int jwt_decode(const char *token, size_t len, struct jwt_claims *ret,
+	       struct err *e)
+{
+	unsigned char *bin = NULL;
+	size_t cap = 0;
+	cJSON *root = NULL;
+	long binlen;
+	int rv = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((binlen = decode_payload(token, len, &bin, &cap, e)) < 0)
+		goto out;
+	root = cJSON_ParseWithLength((const char *)bin, (size_t)binlen);
+	if (!cJSON_IsObject(root)) {
+		err_set(e, "the access token's payload is not a JSON object");
+		goto out;
+	}
+	parse_claims(root, ret);
 	rv = 0;
 out:
 	if (root != NULL) {
 		vault_json_wipe(root);
 		cJSON_Delete(root);
 	}
-	secmem_wipe(bin, cap + 1);
-	secmem_free(bin);
+	if (bin != NULL) {
+		secmem_wipe(bin, cap + 1);
+		secmem_free(bin);
+	}
 	if (rv != 0)
 		memset(ret, 0, sizeof(*ret));
 	return rv;

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "num.h"
+#include "text.h"
 
 #define LOG_LINE_MAX 8192
 
@@ -71,13 +72,7 @@ static size_t hostile_len(const unsigned char *s)
 {
 	if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f)
 		return 1;
-	if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
-		return 2;
-	if (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae)
-		return 3;
-	if (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9)
-		return 3;
-	return 0;
+	return text_bidi_len((const char *)s);
 }
 
 /* msg with every such character written as \xNN escapes. */

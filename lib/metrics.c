@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
+
 enum family {
 	FAM_EXPIRY,
 	FAM_LEVEL,
@@ -137,12 +139,7 @@ int metrics_open(const char *path, struct metrics **ret, struct err *e)
 		err_set(e, "metrics: %s names a directory, not a file", path);
 		return -1;
 	}
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	path_dir(path, dir, sizeof(dir));
 
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		err_set(e, "metrics: out of memory");
@@ -275,16 +272,10 @@ static int copy_spill(FILE *from, FILE *to)
 static int fsync_dir_of(const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int fd, rc;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (path_dir(path, dir, sizeof(dir)) != 0 ||
+	    (fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	rc = fsync(fd);
 	close(fd);

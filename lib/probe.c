@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cloud.h"
+#include "mail.h"
 
 static const struct {
 	const char *name;
@@ -122,20 +123,6 @@ static enum probe_step_id smtp_step(const struct probe_result *r)
 	}
 }
 
-/* This host's name for the EHLO and the message, or "" when it is not a
- * plain host name. */
-static void host_name(const struct probe_opts *o, char *host, size_t size)
-{
-	if (o->ehlo_name != NULL && o->ehlo_name[0] != '\0')
-		snprintf(host, size, "%s", o->ehlo_name);
-	else if (gethostname(host, size) != 0)
-		host[0] = '\0';
-	host[size - 1] = '\0';
-	if (strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789.-") != strlen(host))
-		host[0] = '\0';
-}
-
 /* A send failed at step at: the send steps before it passed. */
 static void passed_before(struct probe_result *r, enum probe_step_id at,
 			  const char *url, const char *sender)
@@ -170,7 +157,7 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	to = o->to != NULL && o->to[0] != '\0' ? o->to
 	     : c->test_to[0] != '\0'	       ? c->test_to
 					       : c->sender;
-	host_name(o, host, sizeof(host));
+	mail_host_name(o->ehlo_name, host, sizeof(host));
 
 	m.from = c->sender;
 	m.to = to;

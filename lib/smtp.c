@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
-#include "secmem.h"
+
+#include "mail.h"
+#include "text.h"
+#include "timefmt.h"
 
 static const char *const stage_names[] = {
     [SMTP_STAGE_CONNECT] = "connect", [SMTP_STAGE_GREETING] = "greeting",
@@ -30,21 +31,6 @@ const char *smtp_stage_name(enum smtp_stage s)
 
 /* ------------------------------------------------------------------ */
 /* Reply parsing */
-
-
-/* Copy len bytes of src to dst, control characters as '?'. */
-static void copy_line(char *dst, size_t dstsz, const char *src, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 1 < dstsz; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		dst[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	if (dstsz > 0)
-		dst[n] = '\0';
-}
 
 /* "d.ddd.ddd" with a class of 2, 4 or 5: returns its length, or 0. */
 static size_t enhanced_len(const char *s, size_t len)
@@ -122,7 +108,7 @@ static void ehlo_capability(struct smtp_result *r, const char *t, size_t len)
 		size_t ml = len - 5;
 
 		r->auth_offered = true;
-		copy_line(r->auth_mechs, sizeof(r->auth_mechs), m, ml);
+		text_copy(r->auth_mechs, sizeof(r->auth_mechs), m, ml, '?');
 		for (size_t i = 0; i < ml;) {
 			size_t j = i;
 
@@ -221,14 +207,14 @@ void smtp_result_feed(struct smtp_result *r, const char *line, size_t len)
 	cur->code = code;
 	if (enh[0] != '\0')
 		memcpy(cur->enhanced, enh, sizeof(cur->enhanced));
-	copy_line(cur->line, sizeof(cur->line), line, len);
+	text_copy(cur->line, sizeof(cur->line), line, len, '?');
 
 	/* The texts of the lines, joined by blanks. */
 	tl = len - off;
 	n = strlen(cur->text);
 	if (n > 0 && tl > 0 && n + 1 < sizeof(cur->text))
 		cur->text[n++] = ' ';
-	copy_line(cur->text + n, sizeof(cur->text) - n, line + off, tl);
+	text_copy(cur->text + n, sizeof(cur->text) - n, line + off, tl, '?');
 
 	if (r->expect_ == SMTP_STAGE_EHLO && code == 250)
 		ehlo_capability(r, line + off, tl);
@@ -240,39 +226,6 @@ void smtp_result_feed(struct smtp_result *r, const char *line, size_t len)
 
 /* ------------------------------------------------------------------ */
 /* Sending */
-
-/* An addr-spec we are willing to put on the wire and into headers:
- * printable ASCII, one '@' inside, nothing that could start another
- * address, a comment or a header. */
-static bool addr_ok(const char *s)
-{
-	const char *at;
-	size_t n;
-
-	if (s == NULL || (n = strlen(s)) == 0 || n > 320)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch <= 0x20 || ch >= 0x7f || strchr("<>()[]\\,;:\"", ch))
-			return false;
-	}
-	at = strchr(s, '@');
-	return at != NULL && at != s && at[1] != '\0' &&
-	       strchr(at + 1, '@') == NULL;
-}
-
-static bool hostname_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
-			return false;
-	return true;
-}
 
 void smtp_result_refuse(struct smtp_result *r, const char *why)
 {
@@ -315,10 +268,12 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 
 	r->curl_code = (int)rc;
 	r->fail = net_fail_of(rc);
-	if (rc != CURLE_OK)
-		copy_line(r->curl_error, sizeof(r->curl_error),
-			  errbuf[0] ? errbuf : curl_easy_strerror(rc),
-			  strlen(errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+	if (rc != CURLE_OK) {
+		const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
+		text_copy(r->curl_error, sizeof(r->curl_error), why,
+			  strlen(why), '?');
+	}
 	if (rc == CURLE_OK && r->stage == SMTP_STAGE_END_OF_DATA &&
 	    r->last.code == 250) {
 		r->ok = true;
@@ -370,66 +325,105 @@ static void refuse(struct smtp_result *r, const char *why)
 	smtp_result_refuse(r, why);
 }
 
+/* The send's own settings, checked before connecting. Returns 0, or -1
+ * with res refused. */
+static int check_send(const struct smtp_send *s, struct smtp_result *res)
+{
+	const char *why = NULL;
+
+	if (s == NULL || s->url == NULL ||
+	    strncasecmp(s->url, "smtp://", 7) != 0)
+		why = "the SMTP URL must be smtp://HOST:PORT (STARTTLS is "
+		      "always used)";
+	else if (s->sender == NULL || s->sender[0] == '\0')
+		why = "no sender mailbox: without a user name libcurl would "
+		      "skip AUTH and the server answers 530 5.7.57";
+	else if (!mail_addr_ok(s->sender) || !mail_addr_ok(s->rcpt))
+		why = "the sender or recipient is not a plain address "
+		      "(local@domain)";
+	else if (s->token == NULL || s->token[0] == '\0')
+		why = "no access token";
+	else if (s->message == NULL || s->message_len == 0)
+		why = "no message";
+	if (why == NULL)
+		return 0;
+	refuse(res, why);
+	return -1;
+}
+
+/* smtp://HOST:PORT/EHLO-NAME: libcurl takes the EHLO name from the path.
+ * Returns 0, or -1 with res refused. */
+static int build_url(const struct smtp_send *s, char *url, size_t size,
+		     struct smtp_result *res)
+{
+	const char *host = s->url + 7, *slash = strchr(host, '/');
+	size_t hostlen = slash != NULL ? (size_t)(slash - host) : strlen(host);
+	char ehlo[256];
+
+	mail_host_name(s->ehlo_name, ehlo, sizeof(ehlo));
+	if (!mail_hostname_ok(ehlo))
+		snprintf(ehlo, sizeof(ehlo), "localhost");
+	if (hostlen == 0 ||
+	    snprintf(url, size, "smtp://%.*s/%s", (int)hostlen, host, ehlo) >=
+		(int)size) {
+		refuse(res, "the SMTP URL has no host or is too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything the transfer needs on h. Returns 0, or -1 when libcurl
+ * refused an option. */
+static int set_options(CURL *h, const struct smtp_send *s, const char *url,
+		       const char *from, struct curl_slist *rcpts,
+		       struct readbuf *rb, struct smtp_result *res,
+		       char *errbuf)
+{
+	long timeout = s->response_timeout_s > 0 ? s->response_timeout_s
+						 : SMTP_RESPONSE_TIMEOUT_DEFAULT;
+
+	/* CURLOPT_HTTPAUTH stays at its default: with CURLAUTH_BEARER in it,
+	 * 7.88 merges AUTH=XOAUTH2 with it (curl#10259). */
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
+		CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_USERNAME, s->sender) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, s->token) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2") !=
+		CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_READDATA, rb) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+			     (curl_off_t)s->message_len) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
+		CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HEADERDATA, res) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout) !=
+		CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+		return -1;
+	return 0;
+}
+
 int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 		      struct smtp_result *res)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	char ehlo[256], url[1024], from[330], to[330];
+	char url[1024], from[330], to[330];
 	struct curl_slist *rcpts = NULL;
 	struct readbuf rb = {0};
 	struct err e = {{0}};
-	const char *host, *slash;
-	size_t hostlen;
 	CURL *h = NULL;
 	CURLcode rc;
-	long timeout;
 	int ret = -1;
 
 	smtp_result_init(res);
-	if (s == NULL || s->url == NULL ||
-	    strncasecmp(s->url, "smtp://", 7) != 0) {
-		refuse(res, "the SMTP URL must be smtp://HOST:PORT (STARTTLS "
-			    "is always used)");
+	if (check_send(s, res) != 0 ||
+	    build_url(s, url, sizeof(url), res) != 0)
 		return -1;
-	}
-	if (s->sender == NULL || s->sender[0] == '\0') {
-		refuse(res, "no sender mailbox: without a user name libcurl "
-			    "would skip AUTH and the server answers 530 "
-			    "5.7.57");
-		return -1;
-	}
-	if (!addr_ok(s->sender) || !addr_ok(s->rcpt)) {
-		refuse(res, "the sender or recipient is not a plain "
-			    "address (local@domain)");
-		return -1;
-	}
-	if (s->token == NULL || s->token[0] == '\0') {
-		refuse(res, "no access token");
-		return -1;
-	}
-	if (s->message == NULL || s->message_len == 0) {
-		refuse(res, "no message");
-		return -1;
-	}
-
-	/* smtp://HOST:PORT/EHLO-NAME: libcurl takes the EHLO name from the
-	 * path. */
-	host = s->url + 7;
-	slash = strchr(host, '/');
-	hostlen = slash != NULL ? (size_t)(slash - host) : strlen(host);
-	if (s->ehlo_name != NULL && s->ehlo_name[0] != '\0')
-		snprintf(ehlo, sizeof(ehlo), "%s", s->ehlo_name);
-	else if (gethostname(ehlo, sizeof(ehlo)) != 0)
-		ehlo[0] = '\0';
-	ehlo[sizeof(ehlo) - 1] = '\0';
-	if (!hostname_ok(ehlo))
-		snprintf(ehlo, sizeof(ehlo), "localhost");
-	if (hostlen == 0 ||
-	    snprintf(url, sizeof(url), "smtp://%.*s/%s", (int)hostlen, host,
-		     ehlo) >= (int)sizeof(url)) {
-		refuse(res, "the SMTP URL has no host or is too long");
-		return -1;
-	}
 	snprintf(from, sizeof(from), "<%s>", s->sender);
 	snprintf(to, sizeof(to), "<%s>", s->rcpt);
 
@@ -447,32 +441,8 @@ int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 	}
 	rb.p = s->message;
 	rb.len = s->message_len;
-	timeout = s->response_timeout_s > 0 ? s->response_timeout_s
-					    : SMTP_RESPONSE_TIMEOUT_DEFAULT;
 	errbuf[0] = '\0';
-
-	/* CURLOPT_HTTPAUTH stays at its default: with CURLAUTH_BEARER in it,
-	 * 7.88 merges AUTH=XOAUTH2 with it (curl#10259). */
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_USERNAME, s->sender) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_XOAUTH2_BEARER, s->token) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2") !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_READDATA, &rb) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-			     (curl_off_t)s->message_len) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HEADERDATA, res) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout) !=
-		CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
+	if (set_options(h, s, url, from, rcpts, &rb, res, errbuf) != 0) {
 		refuse(res, "libcurl refused an SMTP option");
 		goto out;
 	}
@@ -493,106 +463,48 @@ out:
 /* ------------------------------------------------------------------ */
 /* The message */
 
-static bool header_value_ok(const char *s)
+/* Every field of the test message, checked before it is built. Returns
+ * 0, or -1 with e naming the bad field. */
+static int check_message(const struct smtp_message *m, struct err *e)
 {
-	if (s == NULL)
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
+	bool has_key = m != NULL && m->key_id != NULL && m->key_id[0] != '\0';
+	bool has_host = m != NULL && m->host != NULL && m->host[0] != '\0';
 
-static bool token_ok(const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
-
-int smtp_build_message(const struct smtp_message *m, char **ret,
-		       size_t *ret_len, struct err *e)
-{
-	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-					   "Thu", "Fri", "Sat"};
-	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-					     "May", "Jun", "Jul", "Aug",
-					     "Sep", "Oct", "Nov", "Dec"};
-	char msgid[400], when[64], rnd_hex[33];
-	const char *domain;
-	bool has_key, has_host;
-	struct tm tm;
-	time_t t;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (m == NULL || !addr_ok(m->from) || !addr_ok(m->to)) {
+	if (m == NULL || !mail_addr_ok(m->from) || !mail_addr_ok(m->to)) {
 		err_set(e, "test message: the sender and recipient must be "
 			   "plain addresses (local@domain) without blanks, "
 			   "brackets, quotes, commas or line breaks");
 		return -1;
 	}
-	has_key = m->key_id != NULL && m->key_id[0] != '\0';
-	has_host = m->host != NULL && m->host[0] != '\0';
 	if (m->cred_name == NULL || m->cred_name[0] == '\0' ||
-	    !header_value_ok(m->cred_name)) {
+	    !mail_header_safe(m->cred_name)) {
 		err_set(e, "test message: the credential name must be "
 			   "printable ASCII without line breaks");
 		return -1;
 	}
-	if (m->hint == NULL || !header_value_ok(m->hint) ||
-	    (has_key && !token_ok(m->key_id)) ||
-	    (has_host && !hostname_ok(m->host))) {
+	if (m->hint == NULL || !mail_header_safe(m->hint) ||
+	    (has_key && !mail_token_safe(m->key_id)) ||
+	    (has_host && !mail_hostname_ok(m->host))) {
 		err_set(e, "test message: the hint, key ID and host must be "
 			   "printable ASCII without line breaks");
 		return -1;
 	}
-	if (m->message_id != NULL && !token_ok(m->message_id)) {
+	if (m->message_id != NULL && !mail_token_safe(m->message_id)) {
 		err_set(e, "test message: the Message-ID must be printable "
 			   "ASCII without blanks or line breaks");
 		return -1;
 	}
+	return 0;
+}
 
-	t = (time_t)m->now;
-	if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999 ||
-	    tm.tm_year + 1900 < 1970) {
-		err_set(e, "test message: the time is out of range");
-		return -1;
-	}
-	domain = strchr(m->from, '@') + 1;
-	if (m->message_id != NULL) {
-		snprintf(msgid, sizeof(msgid), "%s", m->message_id);
-	} else {
-		secmem_random_hex(rnd_hex, sizeof(rnd_hex));
-		snprintf(msgid, sizeof(msgid), "<secretwatch.%lld.%s@%s>",
-			 (long long)m->now, rnd_hex, domain);
-	}
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
+/* The body of the test message. */
+static void put_test_body(FILE *f, const struct smtp_message *m)
+{
+	bool has_key = m->key_id != NULL && m->key_id[0] != '\0';
+	bool has_host = m->host != NULL && m->host[0] != '\0';
+	char when[TIMEFMT_RFC3339_LEN];
 
-	if ((f = open_memstream(&buf, &len)) == NULL) {
-		err_set(e, "test message: out of memory");
-		return -1;
-	}
-	fprintf(f, "Date: %s, %02d %s %04d %02d:%02d:%02d +0000\r\n",
-		days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-		tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	fprintf(f, "Message-ID: %s\r\n", msgid);
-	fprintf(f, "From: <%s>\r\n", m->from);
-	fprintf(f, "To: <%s>\r\n", m->to);
-	fprintf(f, "Subject: secretwatch test: credential %s, secret %s%s\r\n",
-		m->cred_name, m->hint[0] ? m->hint : "(no hint)",
-		m->hint[0] ? "~" : "");
-	fprintf(f, "MIME-Version: 1.0\r\n");
-	fprintf(f, "Content-Type: text/plain; charset=UTF-8\r\n");
-	fprintf(f, "Content-Transfer-Encoding: 7bit\r\n");
-	fprintf(f, "Auto-Submitted: auto-generated\r\n");
-	fprintf(f, "\r\n");
+	timefmt_rfc3339(m->now, when);
 	fprintf(f, "This is a test message from secretwatch%s%s.\r\n",
 		has_host ? " on " : "", has_host ? m->host : "");
 	fprintf(f, "\r\n");
@@ -614,12 +526,35 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 		   "mail.\r\n"
 		   "\r\n"
 		   "No action is needed.\r\n");
-	if (fclose(f) != 0 || buf == NULL) {
-		free(buf);
+}
+
+int smtp_build_message(const struct smtp_message *m, char **ret,
+		       size_t *ret_len, struct err *e)
+{
+	struct mail_head h = {.what = "test message", .id_kind = ""};
+	struct mail mail;
+	char *subject = NULL;
+	int rc;
+
+	if (check_message(m, e) != 0)
+		return -1;
+	if (asprintf(&subject,
+		     "secretwatch test: credential %s, secret %s%s",
+		     m->cred_name, m->hint[0] ? m->hint : "(no hint)",
+		     m->hint[0] ? "~" : "") < 0) {
 		err_set(e, "test message: out of memory");
 		return -1;
 	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
+	h.now = m->now;
+	h.message_id = m->message_id;
+	h.from = m->from;
+	h.to = m->to;
+	h.subject = subject;
+	rc = mail_begin(&mail, &h, e);
+	if (rc == 0) {
+		put_test_body(mail.f, m);
+		rc = mail_end(&mail, ret, ret_len, e);
+	}
+	free(subject);
+	return rc;
 }

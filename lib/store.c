@@ -2,13 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
 #include "schema.h"
 
 #define BUSY_TIMEOUT_MS 15000
@@ -214,8 +214,8 @@ int store_tighten_modes(const char *path, char *ret_note, size_t size,
 	char buf[4096];
 
 	ret_note[0] = '\0';
-	snprintf(buf, sizeof(buf), "%s", path);
-	if (tighten(dirname(buf), 0700, ret_note, size, e))
+	path_dir(path, buf, sizeof(buf));
+	if (tighten(buf, 0700, ret_note, size, e))
 		return -1;
 	for (size_t i = 0; i < sizeof(sidecars) / sizeof(sidecars[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s%s", path, sidecars[i]);
@@ -231,8 +231,8 @@ static int create_file(const char *path, struct err *e)
 	char buf[4096];
 	int fd;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	if (mkdir(dirname(buf), 0700) != 0 && errno != EEXIST) {
+	path_dir(path, buf, sizeof(buf));
+	if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
 		err_set(e, "cannot create the directory of %s: %s", path,
 			strerror(errno));
 		return -1;

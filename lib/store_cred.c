@@ -94,24 +94,48 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	return 0;
 }
 
+/* Run sql, a SELECT of CRED_COLS with name (unless NULL) bound to its
+ * one parameter, and hand each row to fn until it returns nonzero.
+ * Returns the last sqlite3_step() code, or -1 with e when sql did not
+ * prepare. */
+static int each_row(struct store *s, const char *sql, const char *name,
+		    store_cred_fn fn, void *ctx, struct err *e)
+{
+	sqlite3_stmt *st;
+	struct cred c;
+	int rc;
+
+	if (store_prepare(s, sql, &st, e))
+		return -1;
+	if (name != NULL)
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		read_cred(st, &c);
+		if (fn(ctx, &c))
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int copy_first(void *ctx, const struct cred *c)
+{
+	*(struct cred *)ctx = *c;
+	return 1;
+}
+
 int store_cred_get(struct store *s, const char *name, struct cred *ret,
 		   struct err *e)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if (store_prepare(s,
+	int rc = each_row(s,
 			  "SELECT " CRED_COLS " FROM credential c "
 			  "WHERE c.name = ?",
-			  &st, e))
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		read_cred(st, ret);
-	sqlite3_finalize(st);
+			  name, copy_first, ret, e);
+
 	if (rc == SQLITE_ROW)
 		return 0;
+	if (rc == -1)
+		return -1;
 	if (rc != SQLITE_DONE)
 		return store_fail(s, "read credential", e);
 	err_set(e, "no credential named '%s': see 'secretwatch cred list'",
@@ -135,21 +159,13 @@ int store_cred_rm(struct store *s, int64_t id, struct err *e)
 int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 		    struct err *e)
 {
-	sqlite3_stmt *st;
-	struct cred c;
-	int rc;
-
-	if (store_prepare(s,
+	int rc = each_row(s,
 			  "SELECT " CRED_COLS " FROM credential c "
 			  "ORDER BY c.name",
-			  &st, e))
+			  NULL, fn, ctx, e);
+
+	if (rc == -1)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		read_cred(st, &c);
-		if (fn(ctx, &c))
-			break;
-	}
-	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_fail(s, "list credentials", e);
 	return 0;

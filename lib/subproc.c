@@ -193,19 +193,9 @@ static void kill_group(pid_t pid, int pidfd)
 	(void)kill(-pid, SIGKILL);
 }
 
-int subproc_run(const struct subproc_req *rq, struct err *e)
+/* What rq asks for can be run. Returns 0, or -1 with e. */
+static int check_request(const struct subproc_req *rq, struct err *e)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
-	char *argv[2];
-	int in[2] = {-1, -1};
-	int pidfd = -1, status = 0, rc, w, ret = -1;
-	bool fa_init = false, attr_init = false;
-	bool has_input = rq->input != NULL && rq->input_n > 0;
-	int64_t deadline;
-	pid_t pid = -1;
-
 	if (rq->program == NULL || rq->program[0] != '/') {
 		err_set(e, "%s: the program must be an absolute path",
 			rq->what);
@@ -225,54 +215,91 @@ int subproc_run(const struct subproc_req *rq, struct err *e)
 			strerror(errno));
 		return -1;
 	}
-	deadline = mono_ms() + rq->timeout_s * 1000;
+	return 0;
+}
 
-	if (has_input && pipe2(in, O_CLOEXEC) != 0) {
+/* The pipe for the child's input in in[], its write end non-blocking.
+ * Returns 0, or -1 with e (in[] then holds what is left to close). */
+static int open_input(const struct subproc_req *rq, int in[2], struct err *e)
+{
+	if (pipe2(in, O_CLOEXEC) != 0) {
 		err_set(e, "%s %s: cannot create a pipe: %s", rq->what,
 			rq->program, strerror(errno));
 		return -1;
 	}
-	if (has_input &&
-	    fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK) != 0) {
+	if (fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK) != 0) {
 		err_set(e, "%s %s: cannot set up the pipe: %s", rq->what,
 			rq->program, strerror(errno));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
 
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
-		goto setup_failed;
-	fa_init = true;
-	if ((rc = has_input ? posix_spawn_file_actions_adddup2(&fa, in[0], 0)
-			    : posix_spawn_file_actions_addopen(
-				  &fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
-	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0)
-		goto setup_failed;
+/* How the child starts: stdin from in_fd (or /dev/null when it is -1),
+ * no other descriptors, its own process group, default signals. Returns
+ * 0, or an errno value. */
+static int spawn_setup(posix_spawn_file_actions_t *fa,
+		       posix_spawnattr_t *attr, int in_fd)
+{
+	sigset_t all, none;
+	int rc;
 
-	if ((rc = posix_spawnattr_init(&attr)) != 0)
-		goto setup_failed;
-	attr_init = true;
+	if ((rc = in_fd >= 0 ? posix_spawn_file_actions_adddup2(fa, in_fd, 0)
+			     : posix_spawn_file_actions_addopen(
+				   fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
+	    (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0)
+		return rc;
 	sigfillset(&all);
 	sigemptyset(&none);
 	if ((rc = posix_spawnattr_setflags(
-		 &attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-			    POSIX_SPAWN_SETSIGMASK)) != 0 ||
-	    (rc = posix_spawnattr_setpgroup(&attr, 0)) != 0 ||
-	    (rc = posix_spawnattr_setsigdefault(&attr, &all)) != 0 ||
-	    (rc = posix_spawnattr_setsigmask(&attr, &none)) != 0)
-		goto setup_failed;
+		 attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+			   POSIX_SPAWN_SETSIGMASK)) != 0 ||
+	    (rc = posix_spawnattr_setpgroup(attr, 0)) != 0 ||
+	    (rc = posix_spawnattr_setsigdefault(attr, &all)) != 0 ||
+	    (rc = posix_spawnattr_setsigmask(attr, &none)) != 0)
+		return rc;
+	return 0;
+}
 
-	argv[0] = (char *)rq->program;
-	argv[1] = NULL;
-	if ((rc = posix_spawn(&pid, rq->program, &fa, &attr, argv, rq->envp)) !=
-	    0) {
-		pid = -1;
-		err_set(e, "%s %s: cannot run it: %s", rq->what, rq->program,
-			strerror(rc));
+/* Start the program. Returns 0 with *ret_pid, or -1 with e. */
+static int spawn(const struct subproc_req *rq, int in_fd, pid_t *ret_pid,
+		 struct err *e)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char *argv[2] = {(char *)rq->program, NULL};
+	const char *failed = "cannot prepare to run it";
+	int rc;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
 		goto out;
-	}
-	pidfd = pidfd_open(pid, 0); /* -1 on old kernels: wait polls */
+	if ((rc = posix_spawnattr_init(&attr)) != 0)
+		goto out_fa;
+	if ((rc = spawn_setup(&fa, &attr, in_fd)) == 0 &&
+	    (rc = posix_spawn(ret_pid, rq->program, &fa, &attr, argv,
+			      rq->envp)) != 0)
+		failed = "cannot run it";
+	posix_spawnattr_destroy(&attr);
+out_fa:
+	posix_spawn_file_actions_destroy(&fa);
+out:
+	if (rc == 0)
+		return 0;
+	err_set(e, "%s %s: %s: %s", rq->what, rq->program, failed,
+		strerror(rc));
+	return -1;
+}
 
-	if (has_input) {
+/* Write the input to the child and wait for it until deadline; a child
+ * that outlives it is killed with its process group. Returns 0 when it
+ * exited 0, or -1 with e. */
+static int feed_and_wait(const struct subproc_req *rq, pid_t pid, int in[2],
+			 int64_t deadline, struct err *e)
+{
+	int pidfd = pidfd_open(pid, 0); /* -1 on old kernels: wait polls */
+	int status = 0, w, ret = -1;
+
+	if (in[1] >= 0) {
 		close(in[0]);
 		in[0] = -1;
 		w = write_input(in[1], rq->input, rq->input_n, deadline);
@@ -282,18 +309,14 @@ int subproc_run(const struct subproc_req *rq, struct err *e)
 			err_set(e, "%s %s: cannot write its input: %s",
 				rq->what, rq->program, strerror(errno));
 			kill_group(pid, pidfd);
-			pid = -1;
 			goto out;
 		}
 	}
-
 	switch (wait_until(pid, pidfd, deadline, &status)) {
 	case 1:
-		pid = -1;
 		break;
 	case 0:
 		kill_group(pid, pidfd);
-		pid = -1;
 		err_set(e,
 			"%s %s: still running after %ld s; its process "
 			"group was killed",
@@ -303,7 +326,6 @@ int subproc_run(const struct subproc_req *rq, struct err *e)
 		err_set(e, "%s %s: cannot wait for it: %s", rq->what,
 			rq->program, strerror(errno));
 		kill_group(pid, pidfd);
-		pid = -1;
 		goto out;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -311,20 +333,31 @@ int subproc_run(const struct subproc_req *rq, struct err *e)
 		goto out;
 	}
 	ret = 0;
-	goto out;
-
-setup_failed:
-	err_set(e, "%s %s: cannot prepare to run it: %s", rq->what, rq->program,
-		strerror(rc));
 out:
 	if (pidfd >= 0)
 		close(pidfd);
+	return ret;
+}
+
+int subproc_run(const struct subproc_req *rq, struct err *e)
+{
+	int in[2] = {-1, -1};
+	bool has_input = rq->input != NULL && rq->input_n > 0;
+	int64_t deadline;
+	pid_t pid = -1;
+	int ret = -1;
+
+	if (check_request(rq, e) != 0)
+		return -1;
+	deadline = mono_ms() + rq->timeout_s * 1000;
+	if (has_input && open_input(rq, in, e) != 0)
+		goto out;
+	if (spawn(rq, in[0], &pid, e) != 0)
+		goto out;
+	ret = feed_and_wait(rq, pid, in, deadline, e);
+out:
 	for (int i = 0; i < 2; i++)
 		if (in[i] >= 0)
 			close(in[i]);
-	if (attr_init)
-		posix_spawnattr_destroy(&attr);
-	if (fa_init)
-		posix_spawn_file_actions_destroy(&fa);
 	return ret;
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cred.h"
+#include "text.h"
 
 static int is_lower_alnum(char c)
 {
@@ -184,14 +185,12 @@ int validate_utf8(const char *s, size_t len)
 	return 1;
 }
 
-/* A C1 control (U+0080-U+009F) or a bidirectional override or isolate
- * (U+202A-U+202E, U+2066-U+2069) at s, in valid UTF-8: text shown to
- * people that could make it read in another order than it is stored. */
-static int is_c1_or_bidi(const unsigned char *s)
+static int has_bidi(const char *s)
 {
-	return (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f) ||
-	       (s[0] == 0xe2 && s[1] == 0x80 && s[2] >= 0xaa && s[2] <= 0xae) ||
-	       (s[0] == 0xe2 && s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9);
+	for (; *s != '\0'; s++)
+		if (text_bidi_len(s) > 0)
+			return 1;
+	return 0;
 }
 
 int validate_text(const char *s, size_t max, const char *what,
@@ -210,13 +209,9 @@ int validate_text(const char *s, size_t max, const char *what,
 			what);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f ||
-		    is_c1_or_bidi((const unsigned char *)s + i)) {
-			err_set(e, "%s contains a control character: remove it",
-				what);
-			return -1;
-		}
+	if (text_has_control(s, n) || has_bidi(s)) {
+		err_set(e, "%s contains a control character: remove it", what);
+		return -1;
 	}
 	return 0;
 }
@@ -255,14 +250,10 @@ int validate_secret_value(const char *v, size_t len, struct err *e)
 			   "client secret's Value as shown in Entra");
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
-		if (c < 0x20 || c == 0x7f) {
-			err_set(e, "the secret contains a control character or "
-				   "a line break inside: paste the Value alone "
-				   "on one line");
-			return -1;
-		}
+	if (text_has_control(v, len)) {
+		err_set(e, "the secret contains a control character or a line "
+			   "break inside: paste the Value alone on one line");
+		return -1;
 	}
 	if (looks_like_secret_id(v, len)) {
 		err_set(e, "this looks like the Secret ID, not the secret: "

@@ -3,7 +3,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <sodium.h>
@@ -14,6 +13,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "path.h"
 
 #define BLOB_VERSION 1
 #define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -101,11 +102,9 @@ void vault_free(struct vault *v)
 /* Create the last component of path's directory as 0700 if missing. */
 static int ensure_parent_dir(const char *path, struct err *e)
 {
-	char buf[PATH_MAX];
-	const char *dir;
+	char dir[PATH_MAX];
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	dir = dirname(buf);
+	path_dir(path, dir, sizeof(dir));
 	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 		return 0;
 	err_set(e, "cannot create directory %s: %s; create it or fix the path "
@@ -135,8 +134,8 @@ static void sync_parent_dir(const char *path)
 	char buf[PATH_MAX];
 	int fd;
 
-	snprintf(buf, sizeof(buf), "%s", path);
-	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	path_dir(path, buf, sizeof(buf));
+	fd = open(buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);

@@ -1,0 +1,31 @@
+/* text.h - copies of untrusted text (server replies, token claims, alert
+ * fields) made safe to show on one line. None of them fails: a copy that
+ * does not fit is cut short, and dst is always NUL-terminated. */
+#ifndef SW_TEXT_H
+#define SW_TEXT_H
+
+#include <stddef.h>
+
+/* Copy len bytes of src (NULs included) into dst of size dstsz, each
+ * control character (below 0x20, and 0x7f) replaced by repl. */
+void text_copy(char *dst, size_t dstsz, const char *src, size_t len,
+	       char repl);
+
+/* Replace each control character of the string s by repl, in place. */
+void text_scrub(char *s, char repl);
+
+/* Copy at most len bytes of src, up to a NUL, into dst of size dstsz as
+ * one line: blanks and control characters become one space per run, and
+ * the ends are trimmed. */
+void text_oneline(char *dst, size_t dstsz, const char *src, size_t len);
+
+/* 1 when one of the len bytes at s is a control character, else 0. */
+int text_has_control(const char *s, size_t len);
+
+/* The length of a C1 control (U+0080-U+009F) or a bidirectional override
+ * or isolate (U+202A-U+202E, U+2066-U+2069) encoded in UTF-8 at the
+ * NUL-terminated s, or 0: characters that make text shown to people read
+ * in another order than it is stored. */
+size_t text_bidi_len(const char *s);
+
+#endif

@@ -185,6 +185,7 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 		metrics_abort(mc.m);
 		return -1;
 	}
+	metrics_cycle_success(mc.m, w->now);
 	metrics_global(mc.m, w->now,
 		       store_counter_get(w->store,
 					 COUNTER_ALERT_DELIVERY_FAILURES),
@@ -251,4 +252,14 @@ void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
 	ret->net = net;
 	ret->retry = w->retry;
 	ret->now = w->now;
+}
+
+int watch_heartbeat(const struct config *cfg, bool failed, struct err *e)
+{
+	struct net_opts net = {0};
+
+	if (cfg->heartbeat_url[0] == '\0')
+		return 0;
+	net.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
+	return alert_heartbeat_send(cfg->heartbeat_url, failed, &net, e);
 }

@@ -16,7 +16,9 @@ static const char usage[] =
 	"test_active_every, deliver owed alerts, write the metrics file.\n"
 	"Exit 0 when the cycle ran (see 'status' for levels), 1 on error.\n"
 	"  --now WHEN  run the cycle as if it were WHEN\n"
-	"  --dry-run   say what is due; change and send nothing\n";
+	"  --dry-run   say what is due; change and send nothing\n"
+	"After the cycle, [alerts] heartbeat_url is called (its /fail when\n"
+	"the cycle failed), except in a dry run.\n";
 
 void app_watch_ctx(struct app *app, struct watch_ctx *w)
 {
@@ -59,6 +61,15 @@ static cJSON *report_json(const struct watch_report *r, int64_t now)
 	return o;
 }
 
+/* The dead man's switch: a failure to reach it is said, never fatal. */
+static void heartbeat(struct app *app, bool failed)
+{
+	struct err e;
+
+	if (watch_heartbeat(&app->cfg, failed, &e))
+		log_warnx("%s", e.msg);
+}
+
 int cmd_check(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -87,6 +98,8 @@ int cmd_check(struct app *app, int argc, char **argv)
 	w.dry_run = dry;
 	rc = watch_cycle(&w, &r, &e);
 	app_close(app);
+	if (!dry)
+		heartbeat(app, rc != 0);
 	if (rc)
 		return app_fail_err(app, &e);
 	if (app->json) {

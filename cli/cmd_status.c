@@ -1,5 +1,6 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "policy.h"
@@ -17,9 +18,43 @@ static const char usage[] =
 	"failed\n"
 	"  expired   past its expiry\n"
 	"  unknown   no secret registered\n"
+	"A readable master key that does not open the database is critical:\n"
+	"the daemon cannot decrypt any secret with it.\n"
 	"Exit code as a Nagios check: 0 ok, 1 warning, 2 critical or expired,\n"
 	"3 unknown (the worst credential counts).\n"
 	"  --now WHEN  evaluate at another time (YYYY-MM-DD, RFC 3339, +30d)\n";
+
+/* The master key, when this user may read it, must open the database:
+ * a key that does not leaves the daemon unable to decrypt any secret,
+ * whatever the dates say. A staged key that opens it is an interrupted
+ * rekey, which the next command that writes finishes. Returns 1 with
+ * msg filled when the key does not match, else 0 (an unreadable key is
+ * not this command's to judge). */
+static int key_mismatch(struct app *app, char *msg, size_t size)
+{
+	const char *path = vault_key_path(app->cfg.key_file);
+	char staged[PATH_MAX];
+	struct vault *v = NULL;
+	struct err e;
+	int bad;
+
+	if (access(path, R_OK) != 0 || vault_open(path, app_key_flags(app), &v, &e))
+		return 0;
+	bad = store_key_check(app->store, v, &e) != 0;
+	vault_free(v);
+	v = NULL;
+	if (bad && vault_staged_path(path, staged, sizeof(staged)) == 0 &&
+	    access(staged, R_OK) == 0 && vault_open(staged, app_key_flags(app), &v, &e) == 0) {
+		bad = store_key_check(app->store, v, &e) != 0;
+		vault_free(v);
+	}
+	if (bad)
+		snprintf(msg, size,
+			 "the master key does not match: the daemon cannot "
+			 "decrypt (%s is not the key of %s)",
+			 path, app->cfg.database);
+	return bad;
+}
 
 struct status_ctx {
 	struct app *app;
@@ -49,11 +84,29 @@ static cJSON *view_json(const struct cred_view *v, enum level l,
 	return o;
 }
 
+/* What the last column says about the secret in use: whether it runs
+ * untested, and when it was last tested with what outcome. */
+static void test_note(const struct secret_info *si, int untested, char *out,
+		      size_t size)
+{
+	char t[TIMEFMT_RFC3339_LEN];
+
+	if (si->last_test_at == 0) {
+		snprintf(out, size, "%s", untested ? "pending, not yet tested"
+						   : "");
+		return;
+	}
+	timefmt_rfc3339(si->last_test_at, t);
+	snprintf(out, size, "%s%s %s", untested ? "pending, " : "",
+		 si->last_test_ok ? "tested and passed" : "last test failed",
+		 t);
+}
+
 static void print_row(const struct cred_view *v, enum level l, int64_t now)
 {
 	int untested;
 	const struct secret_info *si = policy_secret_in_use(v, &untested);
-	char label[64], t[TIMEFMT_RFC3339_LEN];
+	char label[64], t[TIMEFMT_RFC3339_LEN], note[96];
 
 	if (si == NULL) {
 		printf("%-24s %-8s %-26s %-20s %5s  %s\n", v->cred.name,
@@ -63,12 +116,10 @@ static void print_row(const struct cred_view *v, enum level l, int64_t now)
 	}
 	render_secret_label(si, label, sizeof(label));
 	timefmt_rfc3339(si->expires_at, t);
+	test_note(si, untested, note, sizeof(note));
 	printf("%-24s %-8s %-26s %-20s %5lld  %s\n", v->cred.name,
 	       policy_level_name(l), label, t,
-	       (long long)timefmt_days_left(si->expires_at, now),
-	       untested ? "pending, not yet tested"
-	       : (si->last_test_at && !si->last_test_ok) ? "last test failed"
-							 : "");
+	       (long long)timefmt_days_left(si->expires_at, now), note);
 }
 
 static int status_one(void *p, const struct cred_view *v)
@@ -86,6 +137,24 @@ static int status_one(void *p, const struct cred_view *v)
 	return 0;
 }
 
+/* The end of the document: "problems" lists what is wrong beyond the
+ * credentials' own levels ([] when nothing is). */
+static void print_problems_json(const char *key_msg)
+{
+	cJSON *a = cJSON_CreateArray(), *o;
+	char *text;
+
+	if (key_msg != NULL && (o = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(o, "level", "critical");
+		cJSON_AddStringToObject(o, "message", key_msg);
+		cJSON_AddItemToArray(a, o);
+	}
+	text = cJSON_PrintUnformatted(a);
+	printf("],\"problems\":%s}\n", text != NULL ? text : "[]");
+	cJSON_free(text);
+	cJSON_Delete(a);
+}
+
 int cmd_status(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -96,8 +165,9 @@ int cmd_status(struct app *app, int argc, char **argv)
 	struct status_ctx ctx = {.app = app, .worst = LEVEL_UNKNOWN};
 	const char *name = NULL;
 	char now[TIMEFMT_RFC3339_LEN];
+	char key_msg[PATH_MAX * 2 + 96];
 	struct err e;
-	int opt, rc;
+	int opt, rc, key_bad;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
 		if (app_common_opt(app, opt, usage) != 1)
@@ -110,6 +180,7 @@ int cmd_status(struct app *app, int argc, char **argv)
 		name = argv[optind];
 	if (app_open(app, APP_READ))
 		return 3;
+	key_bad = key_mismatch(app, key_msg, sizeof(key_msg));
 	timefmt_rfc3339(app->now, now);
 	if (app->json)
 		printf("{\"now\":\"%s\",\"credentials\":[", now);
@@ -118,7 +189,7 @@ int cmd_status(struct app *app, int argc, char **argv)
 		       "SECRET", "EXPIRES", "DAYS", "");
 	rc = store_view_each(app->store, name, status_one, &ctx, &e);
 	if (app->json)
-		fputs("]}\n", stdout);
+		print_problems_json(key_bad ? key_msg : NULL);
 	app_close(app);
 	if (rc) {
 		app_fail_err(app, &e);
@@ -126,5 +197,10 @@ int cmd_status(struct app *app, int argc, char **argv)
 	}
 	if (ctx.count == 0 && !app->json)
 		printf("no credentials: add one with 'secretwatch cred add'\n");
-	return policy_level_exit(ctx.worst);
+	if (!key_bad)
+		return policy_level_exit(ctx.worst);
+	if (!app->json)
+		printf("critical: %s\n", key_msg);
+	return policy_level_exit(
+		policy_level_worst(ctx.worst, LEVEL_CRITICAL));
 }

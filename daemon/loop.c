@@ -118,6 +118,7 @@ static int64_t cycle(struct daemon *d)
 {
 	struct cycle_result res;
 	const struct watch_report *r = &res.report;
+	struct err hb;
 
 	in_cycle = 1;
 	if (d->once)
@@ -130,6 +131,8 @@ static int64_t cycle(struct daemon *d)
 	cycle_failed = !res.ok;
 	if (got_stop)
 		return 0;
+	if (watch_heartbeat(&d->cfg, !res.ok, &hb))
+		log_warnx("%s", hb.msg);
 	if (!res.ok) {
 		log_warnx("cycle failed: %s", res.err.msg);
 		return timefmt_now() + d->cfg.interval;

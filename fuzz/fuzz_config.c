@@ -42,9 +42,12 @@ static void check_config(const struct config *c)
 	check_path(c->metrics_textfile, sizeof(c->metrics_textfile));
 	check_path(c->deploy_hook, sizeof(c->deploy_hook));
 	FUZZ_CHECK_STR(c->email_to);
-	FUZZ_CHECK_STR(c->webhook_url);
-	FUZZ_CHECK(c->webhook_url[0] == '\0' ||
-		   strncmp(c->webhook_url, "https://", 8) == 0);
+	for (int i = 0; i < c->nwebhooks; i++) {
+		FUZZ_CHECK_STR(c->webhooks[i].url);
+		FUZZ_CHECK(strncmp(c->webhooks[i].url, "https://", 8) == 0 ||
+			   strncmp(c->webhooks[i].url, "http://127.", 11) == 0 ||
+			   strncmp(c->webhooks[i].url, "http://[::1]", 12) == 0);
+	}
 	FUZZ_CHECK(c->nwarn_days >= 0 && c->nwarn_days <= CONFIG_WARN_DAYS_MAX);
 	for (int i = 0; i < c->nwarn_days; i++) {
 		FUZZ_CHECK(c->warn_days[i] >= 1 && c->warn_days[i] <= 3650);

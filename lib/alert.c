@@ -7,10 +7,11 @@
 #include "text.h"
 
 static const struct alert_channel channels[] = {
-    {"log", false, alert_log_configured, alert_log_send},
-    {"email", true, alert_email_configured, alert_email_send},
-    {"webhook", false, alert_webhook_configured, alert_webhook_send},
-    {"exec", false, alert_exec_configured, alert_exec_send},
+    {"log", false, alert_log_configured, alert_log_send, NULL},
+    {"email", true, alert_email_configured, alert_email_send, NULL},
+    {"webhook", false, alert_webhook_configured, alert_webhook_send,
+     alert_webhook_count},
+    {"exec", false, alert_exec_configured, alert_exec_send, NULL},
 };
 
 static const char *const event_names[] = {
@@ -53,6 +54,47 @@ const struct alert_channel *alert_channel_find(const char *name)
 		if (strcmp(channels[i].name, name) == 0)
 			return &channels[i];
 	return NULL;
+}
+
+int alert_channel_count(const struct alert_channel *ch,
+			const struct config *cfg)
+{
+	if (ch->count != NULL)
+		return ch->count(cfg);
+	return ch->configured(cfg) ? 1 : 0;
+}
+
+void alert_channel_label(const struct alert_channel *ch, int i, char *out,
+			 size_t size)
+{
+	if (i == 0)
+		snprintf(out, size, "%s", ch->name);
+	else
+		snprintf(out, size, "%s.%d", ch->name, i + 1);
+}
+
+const struct alert_channel *alert_channel_parse(const char *label,
+						int *ret_i)
+{
+	char name[32];
+	const char *dot;
+	long n = 0;
+	char *end;
+
+	if (label == NULL)
+		return NULL;
+	*ret_i = 0;
+	if ((dot = strchr(label, '.')) == NULL)
+		return alert_channel_find(label);
+	if ((size_t)(dot - label) >= sizeof(name) || dot[1] < '2' ||
+	    dot[1] > '9')
+		return NULL;
+	n = strtol(dot + 1, &end, 10);
+	if (*end != '\0' || n < 2 || n > 1000)
+		return NULL;
+	snprintf(name, sizeof(name), "%.*s", (int)(dot - label), label);
+	*ret_i = (int)n - 1;
+	return alert_channel_find(name);
 }
 
 const char *alert_str(const char *s)

@@ -65,6 +65,8 @@ struct alert_ctx {
 	int64_t now;
 	log_fn *log; /* where the log channel writes; NULL: nowhere */
 	void *log_arg;
+	int instance; /* which of the channel's deliveries (from 0): the
+			 webhook's index in cfg->webhooks */
 };
 
 struct alert_channel {
@@ -74,6 +76,9 @@ struct alert_channel {
 	bool (*configured)(const struct config *cfg); /* log: always */
 	int (*send)(const struct alert *a, const struct alert_ctx *ctx,
 		    struct err *e); /* 0 delivered, -1 with e */
+	/* How many deliveries one alert is (one per webhook); NULL: one
+	 * when configured. */
+	int (*count)(const struct config *cfg);
 };
 
 /* The channels in a fixed order: log, email, webhook, exec. Static
@@ -83,6 +88,22 @@ const struct alert_channel *alert_channels(size_t *ret_n);
 /* The channel called name, or NULL when there is none. */
 const struct alert_channel *alert_channel_find(const char *name);
 
+/* How many deliveries of one alert ch owes under cfg: 0 when it is not
+ * configured, one per webhook for "webhook", else 1. */
+int alert_channel_count(const struct alert_channel *ch,
+			const struct config *cfg);
+
+/* The outbox name of delivery i (from 0) of ch: its name for the first,
+ * then NAME.2, NAME.3 ... ("webhook.2" is the second webhook), so that
+ * each is retried on its own. out is always NUL-terminated. */
+void alert_channel_label(const struct alert_channel *ch, int i, char *out,
+			 size_t size);
+
+/* The channel and delivery index (into *ret_i) of an outbox name, or
+ * NULL when there is none. */
+const struct alert_channel *alert_channel_parse(const char *label,
+						int *ret_i);
+
 /* The webhook JSON body (pure, for tests): {"event","credential","hint",
  * "key_id","expires_at" (RFC 3339 UTC),"days_left","level","message",
  * "text"} where "text" is one line Slack and Teams incoming webhooks
@@ -90,6 +111,25 @@ const struct alert_channel *alert_channel_find(const char *name);
  * line). NULL strings in a count as "". Returns a malloc'd string the
  * caller frees with free(), or NULL when out of memory. */
 char *alert_webhook_body(const struct alert *a);
+
+/* The body of a for a receiver of the given format: WEBHOOK_JSON is
+ * alert_webhook_body; WEBHOOK_SLACK {"text": the same "text"};
+ * WEBHOOK_TEAMS an Adaptive Card message as Teams Workflows take it:
+ * {"type":"message","attachments":[{"contentType":
+ * "application/vnd.microsoft.card.adaptive","contentUrl":null,
+ * "content":{"$schema","type":"AdaptiveCard","version":"1.4","body":[a
+ * TextBlock with the summary, one with the message, a FactSet of
+ * credential, hint, key ID, expiry, days left and level]}}]}. Returns a
+ * malloc'd string (free()), or NULL when out of memory. */
+char *alert_webhook_payload(const struct alert *a, enum webhook_format f);
+
+/* The heartbeat of a completed cycle: a GET of url, or of url + "/fail"
+ * (before any query) when failed, for a dead man's switch such as
+ * healthchecks.io, an Uptime Kuma push monitor or Better Stack. Short
+ * time limits; TLS verified against net->ca_file. Messages name only the
+ * URL's scheme and host. Returns 0 when answered 2xx, -1 with e. */
+int alert_heartbeat_send(const char *url, bool failed,
+			 const struct net_opts *net, struct err *e);
 
 /* The one-line gist of a, as in the email subject after "[secretwatch] ":
  * "mail-alerts: client secret abc~ expires in 7 days". days_left counts

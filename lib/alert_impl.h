@@ -15,6 +15,7 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 		     struct err *e);
 
 bool alert_webhook_configured(const struct config *cfg);
+int alert_webhook_count(const struct config *cfg);
 int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		       struct err *e);
 

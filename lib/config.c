@@ -20,6 +20,7 @@ struct parse_ctx {
 	char dir[PATH_MAX]; /* the config file's directory, for paths */
 	struct err *e;
 	unsigned char seen[32]; /* keys[i] already given */
+	bool url_open; /* the last webhook_url line named a webhook */
 };
 
 typedef int (*key_fn)(struct parse_ctx *ctx, const char *value, void *field);
@@ -80,11 +81,70 @@ static int key_concurrency(struct parse_ctx *ctx, const char *value,
 	return -1;
 }
 
-static int key_url(struct parse_ctx *ctx, const char *value, void *field)
+static int key_hook_url(struct parse_ctx *ctx, const char *value,
+			void *field)
 {
-	if (value[0] != '\0' && validate_url(value, "https", "URL", ctx->e))
+	if (value[0] != '\0' &&
+	    validate_hook_url(value, CONFIG_URL_MAX, "the URL", ctx->e))
 		return -1;
-	return set_string(field, CONFIG_LIST_MAX, value, ctx);
+	return set_string(field, CONFIG_URL_MAX + 1, value, ctx);
+}
+
+/* One more webhook (the one key that may repeat); "" adds none. */
+static int key_webhook_url(struct parse_ctx *ctx, const char *value,
+			   void *field)
+{
+	struct config *cfg = ctx->cfg;
+	struct config_webhook *wh;
+
+	(void)field;
+	ctx->url_open = false;
+	if (value[0] == '\0')
+		return 0;
+	if (cfg->nwebhooks == CONFIG_WEBHOOK_MAX) {
+		err_set(ctx->e, "more than %d webhooks", CONFIG_WEBHOOK_MAX);
+		return -1;
+	}
+	wh = &cfg->webhooks[cfg->nwebhooks];
+	if (key_hook_url(ctx, value, wh->url))
+		return -1;
+	wh->format = WEBHOOK_JSON;
+	wh->format_given = false;
+	cfg->nwebhooks++;
+	ctx->url_open = true;
+	return 0;
+}
+
+/* The format of the webhook_url on a line above. */
+static int key_webhook_format(struct parse_ctx *ctx, const char *value,
+			      void *field)
+{
+	static const char *const names[] = {
+		[WEBHOOK_JSON] = "json",
+		[WEBHOOK_SLACK] = "slack",
+		[WEBHOOK_TEAMS] = "teams",
+	};
+	struct config_webhook *wh;
+
+	(void)field;
+	if (!ctx->url_open) {
+		err_set(ctx->e, "comes before any webhook_url: put it after "
+				"the webhook_url it is for");
+		return -1;
+	}
+	wh = &ctx->cfg->webhooks[ctx->cfg->nwebhooks - 1];
+	if (wh->format_given) {
+		err_set(ctx->e, "given twice for one webhook_url; keep one");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(value, names[i]) == 0) {
+			wh->format = (enum webhook_format)i;
+			wh->format_given = true;
+			return 0;
+		}
+	err_set(ctx->e, "'%s' is not json, slack or teams", value);
+	return -1;
 }
 
 /* "a@x, b@y": every item a mailbox. */
@@ -168,7 +228,9 @@ static const struct key_spec keys[] = {
 	{"watch", "switch_window", key_duration, F(switch_window)},
 	{"watch", "health_concurrency", key_concurrency, F(health_concurrency)},
 	{"alerts", "email_to", key_mailboxes, F(email_to)},
-	{"alerts", "webhook_url", key_url, F(webhook_url)},
+	{"alerts", "webhook_url", key_webhook_url, 0},
+	{"alerts", "webhook_format", key_webhook_format, 0},
+	{"alerts", "heartbeat_url", key_hook_url, F(heartbeat_url)},
 	{"alerts", "exec", key_path, F(alert_exec)},
 	{"tls", "ca_file", key_path, F(ca_file)},
 	{"metrics", "textfile", key_path, F(metrics_textfile)},
@@ -189,7 +251,10 @@ static int on_key(void *arg, const char *section, const char *name,
 		if (strcmp(keys[i].section, section) != 0 ||
 		    strcmp(keys[i].key, name) != 0)
 			continue;
-		if (ctx->seen[i]) {
+		/* Webhooks repeat; a format repeats with them (and checks
+		 * itself that each has one at most). */
+		if (ctx->seen[i] && keys[i].parse != key_webhook_url &&
+		    keys[i].parse != key_webhook_format) {
 			err_set(e, "[%s] %s: given twice; keep one", section,
 				name);
 			return -1;

@@ -3,6 +3,7 @@
 #define SW_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -12,6 +13,21 @@
 #define CONFIG_DEFAULT_KEY_FILE "/var/lib/secretwatch/master.key"
 #define CONFIG_WARN_DAYS_MAX 16
 #define CONFIG_LIST_MAX 1024
+#define CONFIG_URL_MAX 4096	/* webhook and heartbeat URLs */
+#define CONFIG_WEBHOOK_MAX 8	/* webhook_url lines in [alerts] */
+
+/* What a webhook receiver is sent (webhook_format). */
+enum webhook_format {
+	WEBHOOK_JSON,  /* the alert's fields (alert_webhook_body) */
+	WEBHOOK_SLACK, /* {"text": ...} */
+	WEBHOOK_TEAMS, /* an Adaptive Card message (Teams Workflows) */
+};
+
+struct config_webhook {
+	char url[CONFIG_URL_MAX + 1];
+	enum webhook_format format;
+	bool format_given; /* a webhook_format line named it */
+};
 
 struct config {
 	char path[PATH_MAX]; /* the file read, "" for built-in defaults */
@@ -28,7 +44,11 @@ struct config {
 	int64_t switch_window;
 	int64_t health_concurrency; /* health checks run at once, 1-64 */
 	char email_to[CONFIG_LIST_MAX]; /* comma-separated mailboxes */
-	char webhook_url[CONFIG_LIST_MAX];
+	/* [alerts] webhook_url, in file order, each with the
+	 * webhook_format given on a line after it. */
+	struct config_webhook webhooks[CONFIG_WEBHOOK_MAX];
+	int nwebhooks;
+	char heartbeat_url[CONFIG_URL_MAX + 1]; /* "" for none */
 	char alert_exec[PATH_MAX];
 	char ca_file[PATH_MAX];
 	char metrics_textfile[PATH_MAX];

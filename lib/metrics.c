@@ -37,6 +37,7 @@ enum family {
 	FAM_DELIVERY_FAILURES = FAM_NSTREAMED,
 	FAM_CREDENTIALS,
 	FAM_LAST_CYCLE,
+	FAM_LAST_SUCCESS,
 	FAM_N,
 };
 
@@ -67,6 +68,10 @@ static const struct {
 			 "Credentials watched."},
     [FAM_LAST_CYCLE] = {"secretwatch_last_cycle_timestamp_seconds", "gauge",
 			"When the last watchdog cycle ran (UTC seconds)."},
+    [FAM_LAST_SUCCESS] = {"secretwatch_last_cycle_success_timestamp_seconds",
+			  "gauge",
+			  "When the last watchdog cycle completed without "
+			  "error (UTC seconds)."},
 };
 
 struct metrics {
@@ -74,8 +79,8 @@ struct metrics {
 	char tmp[PATH_MAX];
 	FILE *out;		    /* tmp, renamed to path on commit */
 	FILE *spill[FAM_NSTREAMED]; /* unlinked, one per streamed family */
-	bool have_global;
-	int64_t now, delivery_failures, credentials;
+	bool have_global, have_success;
+	int64_t now, delivery_failures, credentials, last_success;
 	int error; /* the first write error (errno), 0 = none */
 };
 
@@ -255,6 +260,14 @@ void metrics_global(struct metrics *m, int64_t now,
 	m->credentials = credentials;
 }
 
+void metrics_cycle_success(struct metrics *m, int64_t at)
+{
+	if (m == NULL)
+		return;
+	m->have_success = true;
+	m->last_success = at;
+}
+
 /* Append the spill file of a family to the output. */
 static int copy_spill(FILE *from, FILE *to)
 {
@@ -300,6 +313,12 @@ int metrics_commit(struct metrics *m, struct err *e)
 		if (fam < FAM_NSTREAMED) {
 			if (copy_spill(m->spill[fam], out) != 0)
 				note_error(m);
+			continue;
+		}
+		if (fam == FAM_LAST_SUCCESS) {
+			if (m->have_success)
+				fprintf(out, "%s %lld\n", families[fam].name,
+					(long long)m->last_success);
 			continue;
 		}
 		if (!m->have_global)

@@ -45,6 +45,11 @@ void metrics_credential(struct metrics *m, const char *credential, int level,
 void metrics_global(struct metrics *m, int64_t now,
 		    int64_t alert_delivery_failures, int64_t credentials);
 
+/* secretwatch_last_cycle_success_timestamp_seconds: at, when the cycle
+ * writing the file got through every step without error (left out
+ * without a call). A dead man's switch alerts when it grows old. */
+void metrics_cycle_success(struct metrics *m, int64_t at);
+
 /* Put the families together into the temp file (each family's # HELP and
  * # TYPE once, then its samples), fsync it, rename it over path and fsync
  * the directory. Frees m in every case. Returns 0, or -1 with e; on

@@ -1,5 +1,5 @@
 /* netmod.c - the programs' side of netmod.h: open the module on first
- * use and forward the four network entry points to its table. */
+ * use and forward the five network entry points to its table. */
 #include "netmod.h"
 
 #include <dlfcn.h>
@@ -141,4 +141,16 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 		return -1;
 	}
 	return m->alert_webhook_send(a, ctx, e);
+}
+
+int alert_heartbeat_send(const char *url, bool failed,
+			 const struct net_opts *net, struct err *e)
+{
+	const struct netmod_api *m = netmod_get();
+
+	if (m == NULL) {
+		err_set(e, "heartbeat: %s", netmod_error);
+		return -1;
+	}
+	return m->alert_heartbeat_send(url, failed, net, e);
 }

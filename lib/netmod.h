@@ -7,7 +7,7 @@
  * transport parts of entra.c, smtp.c and alert_webhook.c) is built into
  * libsecretwatch-net.so, which links libcurl like any other library, and
  * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
- * defines the four entry points below for the programs: the first call
+ * defines the five entry points below for the programs: the first call
  * opens the module (found in the program's library search path, that is
  * through its RUNPATH: lib/ of the build tree, or ${libdir}/secretwatch
  * when installed) and every call goes through its one function table.
@@ -16,6 +16,7 @@
  *   entra_request_token  entra.h
  *   smtp_send_message    smtp.h
  *   alert_webhook_send   alert_impl.h
+ *   alert_heartbeat_send alert.h
  *
  * When the module cannot be opened, each of them fails the way it does
  * when libcurl cannot be initialised, with a message that names the file.
@@ -50,6 +51,9 @@ struct netmod_api {
 				 struct smtp_result *res);
 	int (*alert_webhook_send)(const struct alert *a,
 				  const struct alert_ctx *ctx, struct err *e);
+	int (*alert_heartbeat_send)(const char *url, bool failed,
+				    const struct net_opts *net,
+				    struct err *e);
 };
 
 /* The module's table (defined in netmod_so.c, inside the module). */

@@ -10,6 +10,7 @@ static const struct netmod_api api = {
 	.entra_request_token = entra_request_token,
 	.smtp_send_message = smtp_send_message,
 	.alert_webhook_send = alert_webhook_send,
+	.alert_heartbeat_send = alert_heartbeat_send,
 };
 
 __attribute__((visibility("default"))) const struct netmod_api *

@@ -148,6 +148,73 @@ bad:
 	return -1;
 }
 
+/* Whether host (up to end) is a loopback address: 127.0.0.0/8 written
+ * as four dotted numbers, or [::1]. */
+static int loopback_host(const char *host, const char *end)
+{
+	size_t n = (size_t)(end - host);
+	int dots = 0;
+
+	if (n == 5 && memcmp(host, "[::1]", 5) == 0)
+		return 1;
+	if (n < 9 || memcmp(host, "127.", 4) != 0)
+		return 0;
+	for (const char *p = host; p < end; p++) {
+		if (*p == '.')
+			dots++;
+		else if (*p < '0' || *p > '9')
+			return 0;
+	}
+	return dots == 3;
+}
+
+/* A hook URL may carry its receiver's secret anywhere after the host:
+ * the messages below never quote it. */
+int validate_hook_url(const char *s, size_t max, const char *what,
+		      struct err *e)
+{
+	const char *host, *end, *hend;
+	int plain = strncmp(s, "http://", 7) == 0;
+
+	if (strlen(s) > max) {
+		err_set(e, "%s is longer than %zu characters", what, max);
+		return -1;
+	}
+	if (!plain && strncmp(s, "https://", 8) != 0)
+		goto bad;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    *p == '#')
+			goto bad;
+	host = s + (plain ? 7 : 8);
+	end = host + strcspn(host, "/?");
+	if (memchr(host, '@', (size_t)(end - host)) != NULL) {
+		err_set(e, "%s holds a user name or password before the "
+			   "host: leave them out",
+			what);
+		return -1;
+	}
+	if (host[0] == '[')
+		hend = memchr(host, ']', (size_t)(end - host));
+	else
+		hend = memchr(host, ':', (size_t)(end - host));
+	hend = hend == NULL ? end : hend + (host[0] == '[');
+	if (hend == host || (host[0] == '[' && hend[-1] != ']'))
+		goto bad;
+	if (plain && !loopback_host(host, hend)) {
+		err_set(e, "%s: plain http:// is only for a receiver on this "
+			   "machine (127.0.0.1 or [::1]); use https://",
+			what);
+		return -1;
+	}
+	return 0;
+bad:
+	err_set(e, "%s is not a valid URL: use https://HOST[:PORT][/PATH]"
+		   "[?QUERY], without spaces, control characters or '#'",
+		what);
+	return -1;
+}
+
 int validate_utf8(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;

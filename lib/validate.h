@@ -26,6 +26,15 @@ int validate_mailbox(const char *s, const char *what, struct err *e);
 int validate_url(const char *s, const char *scheme, const char *what,
 		 struct err *e);
 
+/* A URL that secretwatch calls (a webhook, a heartbeat): https://, or
+ * http:// to a loopback address (127.0.0.0/8, [::1]) only; a host;
+ * at most max characters; a path and query allowed (real webhook URLs
+ * carry their signature there), but no spaces, control characters,
+ * fragment or user name and password. what names it in the message,
+ * which quotes only the URL's start. */
+int validate_hook_url(const char *s, size_t max, const char *what,
+		      struct err *e);
+
 /* 1 when the len bytes at s are well-formed UTF-8, else 0. */
 int validate_utf8(const char *s, size_t len);
 

@@ -10,6 +10,7 @@
 
 struct due {
 	char name[CRED_NAME_MAX + 1];
+	enum level level; /* as counted in r->levels */
 };
 
 struct scan {
@@ -30,10 +31,11 @@ static void wake_min(struct watch_report *r, int64_t at)
 static int scan_one(void *ctx, const struct cred_view *v)
 {
 	struct scan *sc = ctx;
+	enum level l = policy_level(v, sc->w->now, sc->w->cfg);
 	struct plan p;
 
 	sc->r->credentials++;
-	sc->r->levels[policy_level(v, sc->w->now, sc->w->cfg)]++;
+	sc->r->levels[l]++;
 	policy_plan(v, sc->w->now, sc->w->cfg, &p);
 	wake_min(sc->r, p.wake_at);
 	if (p.n == 0)
@@ -48,7 +50,8 @@ static int scan_one(void *ctx, const struct cred_view *v)
 		sc->due = d;
 		sc->cap = cap;
 	}
-	memcpy(sc->due[sc->ndue++].name, v->cred.name, sizeof(v->cred.name));
+	memcpy(sc->due[sc->ndue].name, v->cred.name, sizeof(v->cred.name));
+	sc->due[sc->ndue++].level = l;
 	return 0;
 }
 
@@ -57,6 +60,7 @@ struct act_ctx {
 	struct watch_report *r;
 	struct err *e;
 	struct health_batch health;
+	struct due *cur; /* replan_one: the credential replanned */
 	int failed;
 };
 
@@ -123,12 +127,19 @@ static int act_one(void *ctx, const struct cred_view *v)
 	return 1;
 }
 
-/* After acting, a credential's next deadline may have moved (a retry). */
+/* After acting, a credential's next deadline may have moved (a retry),
+ * and its level too (a failed health check is critical, a switch may
+ * leave it ok): the report counts the level it has now, as status
+ * and the metrics do. */
 static int replan_one(void *ctx, const struct cred_view *v)
 {
 	struct act_ctx *ac = ctx;
+	enum level l = policy_level(v, ac->w->now, ac->w->cfg);
 	struct plan p;
 
+	ac->r->levels[ac->cur->level]--;
+	ac->r->levels[l]++;
+	ac->cur->level = l;
 	policy_plan(v, ac->w->now, ac->w->cfg, &p);
 	wake_min(ac->r, p.wake_at);
 	return 1;
@@ -174,6 +185,7 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 		metrics_abort(mc.m);
 		return -1;
 	}
+	metrics_cycle_success(mc.m, w->now);
 	metrics_global(mc.m, w->now,
 		       store_counter_get(w->store,
 					 COUNTER_ALERT_DELIVERY_FAILURES),
@@ -184,7 +196,7 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 static int act_all(struct watch_ctx *w, struct scan *sc,
 		   struct watch_report *r, struct err *e)
 {
-	struct act_ctx ac = {w, r, e, {NULL, 0}, 0};
+	struct act_ctx ac = {w, r, e, {NULL, 0}, NULL, 0};
 
 	for (size_t i = 0; i < sc->ndue && !ac.failed; i++) {
 		if (w->stop != NULL && *w->stop)
@@ -196,8 +208,10 @@ static int act_all(struct watch_ctx *w, struct scan *sc,
 		ac.failed = 1;
 	watch_health_free(&ac.health);
 	/* Deadlines may have moved (retries, checks done): plan again. */
-	for (size_t i = 0; i < sc->ndue && !ac.failed; i++)
+	for (size_t i = 0; i < sc->ndue && !ac.failed; i++) {
+		ac.cur = &sc->due[i];
 		store_view_each(w->store, sc->due[i].name, replan_one, &ac, e);
+	}
 	return ac.failed ? -1 : 0;
 }
 
@@ -238,4 +252,14 @@ void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
 	ret->net = net;
 	ret->retry = w->retry;
 	ret->now = w->now;
+}
+
+int watch_heartbeat(const struct config *cfg, bool failed, struct err *e)
+{
+	struct net_opts net = {0};
+
+	if (cfg->heartbeat_url[0] == '\0')
+		return 0;
+	net.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
+	return alert_heartbeat_send(cfg->heartbeat_url, failed, &net, e);
 }

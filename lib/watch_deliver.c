@@ -45,7 +45,9 @@ static int mail_token(struct watch_ctx *w, const struct cred *c,
 static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 			 struct err *e)
 {
-	const struct alert_channel *ch = alert_channel_find(row->channel);
+	int inst = 0;
+	const struct alert_channel *ch = alert_channel_parse(row->channel,
+							     &inst);
 	cJSON *p = cJSON_Parse(row->payload);
 	struct vbuf token = {0};
 	struct net_opts net = {w->cfg->ca_file[0] ? w->cfg->ca_file : NULL, 0,
@@ -71,8 +73,8 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 	a.days_left = num(p, "days_left");
 	a.level = str(p, "level");
 	a.message = str(p, "message");
-	struct alert_ctx ctx = {w->cfg, &c,	 token.p,
-				&net,	w->now, w->log, w->log_arg};
+	struct alert_ctx ctx = {w->cfg, &c,	 token.p,	 &net,
+				w->now, w->log, w->log_arg, inst};
 	rc = ch->send(&a, &ctx, e);
 out:
 	vbuf_free(&token);

@@ -42,12 +42,18 @@ int watch_queue_alert(struct watch_ctx *w, const struct cred *c,
 		err_set(e, "out of memory");
 		return -1;
 	}
+	/* One row per delivery (per webhook), each retried on its own. */
 	ch = alert_channels(&n);
-	for (size_t i = 0; i < n && rc == 0; i++)
-		if (ch[i].configured(w->cfg))
-			rc = store_outbox_add(w->store, OUTBOX_ALERT, ch[i].name,
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int k = alert_channel_count(&ch[i], w->cfg);
+		for (int j = 0; j < k && rc == 0; j++) {
+			char label[48];
+			alert_channel_label(&ch[i], j, label, sizeof(label));
+			rc = store_outbox_add(w->store, OUTBOX_ALERT, label,
 					      c->id, si->id, payload, w->now,
 					      e);
+		}
+	}
 	free(payload);
 	return rc;
 }

@@ -59,11 +59,26 @@ static int switch_lost(struct watch_ctx *w, const struct cred_view *v,
 	return WATCH_SWITCH_LOST;
 }
 
+/* The credential's level once switched: from its new view, read inside
+ * the switch's transaction (the new secret's own dates decide). */
+static int switched_level(struct watch_ctx *w, const struct cred *c,
+			  enum level *ret, struct err *e)
+{
+	struct cred_view *nv;
+
+	if (store_view_get(w->store, c->name, &nv, e))
+		return -1;
+	*ret = policy_level(nv, w->now, w->cfg);
+	free(nv);
+	return 0;
+}
+
 static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 			 const struct secret_info *si, struct err *e)
 {
 	char msg[1024];
 	char from[24];
+	enum level level = LEVEL_OK;
 	int rc;
 
 	snprintf(from, sizeof(from), "%lld",
@@ -78,12 +93,12 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 		store_rollback(w->store);
 		return switch_lost(w, v, si, e);
 	}
-	if (rc < 0 ||
+	if (rc < 0 || switched_level(w, &v->cred, &level, e) ||
 	    store_cred_count(w->store, v->cred.id, CRED_SWITCHES, 1, w->now,
 			     e) ||
 	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
 			"hint", si->hint, WATCH_END) ||
-	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, LEVEL_OK, msg,
+	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, level, msg,
 			      e) ||
 	    watch_queue_deploy(w, &v->cred, si, e)) {
 		store_rollback(w->store);

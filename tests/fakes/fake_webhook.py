@@ -24,8 +24,9 @@ Request log (--log), one JSON line per request, written before the reply:
    "user_agent", "json": <parsed body or null>, "body": <text if not
    JSON, else null>, "status": <reply status, null when dropped>,
    "mode"}
-Only POST is answered as a webhook; other methods get 405 (and are
-logged).
+POST is answered as a webhook, GET as a heartbeat ping (as
+healthchecks.io does: the path says which, e.g. /ping and /ping/fail);
+other methods get 405 (and are logged).
 """
 
 import argparse
@@ -130,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
             srv.log.write(rec)
             self.close_connection = True
             return
-        if self.command != "POST":
+        if self.command not in ("POST", "GET"):
             rec["status"] = 405
             srv.log.write(rec)
             self.reply(405, "method not allowed")

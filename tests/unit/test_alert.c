@@ -89,8 +89,9 @@ static void test_table(void **state)
 	assert_false(alert_channel_find("email")->configured(&cfg));
 	snprintf(cfg.email_to, sizeof(cfg.email_to),
 		 "a@x.example, b@y.example");
-	snprintf(cfg.webhook_url, sizeof(cfg.webhook_url),
+	snprintf(cfg.webhooks[0].url, sizeof(cfg.webhooks[0].url),
 		 "https://hooks.example/x");
+	cfg.nwebhooks = 1;
 	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "/bin/true");
 	assert_true(alert_channel_find("email")->configured(&cfg));
 	assert_true(alert_channel_find("webhook")->configured(&cfg));

@@ -167,7 +167,8 @@ static int webhook_send(const char *url, struct err *e)
 	struct alert_ctx ctx = make_ctx();
 	int rc;
 
-	snprintf(cfg.webhook_url, sizeof(cfg.webhook_url), "%s", url);
+	snprintf(cfg.webhooks[0].url, sizeof(cfg.webhooks[0].url), "%s", url);
+	cfg.nwebhooks = 1;
 	rc = alert_channel_find("webhook")->send(&sample, &ctx, e);
 	if (rc != 0)
 		show(e);
@@ -251,8 +252,10 @@ static void test_webhook_refused(void **state)
 	assert_int_equal(webhook_send("https://127.0.0.1:1/hook", &e), -1);
 	assert_non_null(strstr(e.msg, "(curl 7)"));
 
-	/* Not https. */
+	/* Plain http only to this machine. */
 	assert_int_equal(webhook_send("http://127.0.0.1:1/hook", &e), -1);
+	assert_non_null(strstr(e.msg, "(curl 7)"));
+	assert_int_equal(webhook_send("http://hooks.example/x", &e), -1);
 	assert_non_null(strstr(e.msg, "https://"));
 }
 

@@ -39,6 +39,7 @@ static const struct {
     {"secretwatch_alert_delivery_failures_total", "counter"},
     {"secretwatch_credentials", "gauge"},
     {"secretwatch_last_cycle_timestamp_seconds", "gauge"},
+    {"secretwatch_last_cycle_success_timestamp_seconds", "gauge"},
 };
 #define NFAMS (int)(sizeof(fams) / sizeof(fams[0]))
 
@@ -233,6 +234,7 @@ static void test_format(void **state)
 	metrics_credential(m, "we\"ird\\name\nx", 4, 0, 0, 0);
 	metrics_global(m, NOW, 1, 99); /* the last call counts */
 	metrics_global(m, NOW, 7, 2);
+	metrics_cycle_success(m, NOW - 5);
 	assert_int_equal(metrics_commit(m, &e), 0);
 
 	assert_int_equal(stat(path, &st), 0);
@@ -242,8 +244,8 @@ static void test_format(void **state)
 	assert_non_null(text);
 	n = parse(text, s, 32);
 	/* 3 expiry, 2 level, 1 last check (the unchecked one is left out),
-	 * 2 switches, 2 test failures, 3 globals. */
-	assert_int_equal(n, 13);
+	 * 2 switches, 2 test failures, 3 globals, the last success. */
+	assert_int_equal(n, 14);
 
 	assert_int_equal(s[0].fam, 0);
 	assert_int_equal(s[0].nlabels, 4);
@@ -283,6 +285,8 @@ static void test_format(void **state)
 	assert_int_equal(s[11].value, 2);
 	assert_int_equal(s[12].fam, 7);
 	assert_int_equal(s[12].value, NOW);
+	assert_int_equal(s[13].fam, 8);
+	assert_int_equal(s[13].value, NOW - 5);
 	free(text);
 
 	/* No samples at all: headers only, still a valid file. */

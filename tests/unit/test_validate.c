@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include "config.h"
 #include "cred.h"
 #include "validate.h"
 
@@ -80,6 +81,47 @@ static void test_urls(void **state)
 	assert_int_equal(validate_url("https://u:p@x", "https", "u", &e), -1);
 	assert_int_equal(validate_url("smtps://x:465", "smtp", "u", &e), -1);
 	assert_int_equal(validate_url("https://", "https", "u", &e), -1);
+}
+
+/* Webhook and heartbeat URLs: real ones carry a signed query. */
+static void test_hook_urls(void **state)
+{
+	static const char *const good[] = {
+		"https://prod-00.westeurope.logic.azure.com:443/workflows/"
+		"0a1b/triggers/manual/paths/invoke?api-version=2016-06-01"
+		"&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=AbC-dEf_123",
+		"https://hooks.slack.com/services/T0/B0/x@y",
+		"http://127.0.0.1:8080/hook",
+		"http://127.1.2.3/ping",
+		"http://[::1]:9000/x",
+		"https://[2001:db8::1]:8443/x",
+	};
+	static const char *const bad[] = {
+		"http://hooks.example.com/x", "http://127.0.0.1.evil/x",
+		"http://localhost/x", "https://u:p@x/y", "https://u@x",
+		"https:// x", "https://x/a b", "https://x/\t", "https://x/#f",
+		"https://", "https://:443/x", "ftp://x/y", "https://[::1/x",
+	};
+	char big[CONFIG_URL_MAX + 2];
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(validate_hook_url(good[i], CONFIG_URL_MAX,
+						   "u", &e),
+				 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(validate_hook_url(bad[i], CONFIG_URL_MAX,
+						   "u", &e),
+				 -1);
+		assert_null(strstr(e.msg, "u:p"));
+	}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(big, "https://x/", 10);
+	assert_int_equal(validate_hook_url(big, CONFIG_URL_MAX, "u", &e), -1);
+	big[CONFIG_URL_MAX] = '\0';
+	assert_int_equal(validate_hook_url(big, CONFIG_URL_MAX, "u", &e), 0);
 }
 
 static void test_secret_values(void **state)
@@ -158,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_guids_and_tenants),
 		cmocka_unit_test(test_mailboxes),
 		cmocka_unit_test(test_urls),
+	    cmocka_unit_test(test_hook_urls),
 		cmocka_unit_test(test_secret_values),
 		cmocka_unit_test(test_secret_hint),
 		cmocka_unit_test(test_utf8),

@@ -12,6 +12,8 @@
 #define CONFIG_DEFAULT_KEY_FILE "/var/lib/secretwatch/master.key"
 #define CONFIG_WARN_DAYS_MAX 16
 #define CONFIG_LIST_MAX 1024
+#define CONFIG_GROUP_MAX 64
+#define CONFIG_DEFAULT_TOKEN_GROUP "postfix"
 
 struct config {
 	char path[PATH_MAX]; /* the file read, "" for built-in defaults */
@@ -33,6 +35,8 @@ struct config {
 	char ca_file[PATH_MAX];
 	char metrics_textfile[PATH_MAX];
 	char deploy_hook[PATH_MAX];
+	char token_dir[PATH_MAX]; /* [tokens] dir; "" = no token files */
+	char token_group[CONFIG_GROUP_MAX]; /* [tokens] group */
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -125,5 +125,12 @@ int cmd_test(struct app *app, int argc, char **argv);
 int cmd_doctor(struct app *app, int argc, char **argv);
 int cmd_rotate(struct app *app, int argc, char **argv);
 int cmd_token(struct app *app, int argc, char **argv);
+int cmd_postfix(struct app *app, int argc, char **argv);
+
+/* The local checks of `secretwatch postfix` for c: printed as "ok:" and
+ * "problem:" lines, or added to arr when it is not NULL. Returns the
+ * number of problems. */
+int cli_postfix_checks(struct app *app, const struct cred *c,
+		       struct cJSON *arr);
 
 #endif

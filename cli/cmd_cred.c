@@ -15,7 +15,9 @@ static const char usage[] =
 	"                            [--cloud global|usgov|dod|china]\n"
 	"                            [--authority-url URL] [--smtp-url "
 	"smtp://HOST:PORT]\n"
-	"                            [--graph-url URL]\n"
+	"                            [--graph-url URL] [--token-file]\n"
+	"       secretwatch cred set NAME [--token-file|--no-token-file]\n"
+	"                            [any option of cred add]\n"
 	"       secretwatch cred list [--names]\n"
 	"       secretwatch cred show NAME\n"
 	"       secretwatch cred rm NAME [--force]\n"
@@ -30,6 +32,10 @@ static const char usage[] =
 	"  --test-to     recipient of test messages (default: the sender)\n"
 	"  --cloud       endpoints of a national cloud (default global)\n"
 	"  --authority-url, --smtp-url, --graph-url  override one endpoint\n"
+	"  --token-file  keep its current access token in a file of [tokens]\n"
+	"                dir, for Postfix (see 'secretwatch postfix NAME')\n"
+	"  set           change the options given, in one step; an empty\n"
+	"                value clears an optional one\n"
 	"  --force       with rm: also remove its secrets and history links\n";
 
 static int copy_field(struct app *app, char *dst, size_t size,
@@ -52,6 +58,8 @@ enum {
 	O_AUTH,
 	O_SMTP,
 	O_GRAPH,
+	O_TOKENFILE,
+	O_NOTOKENFILE,
 };
 
 static int cred_field(struct app *app, struct cred *c, int opt,
@@ -83,6 +91,10 @@ static int cred_field(struct app *app, struct cred *c, int opt,
 	case O_SMTP:
 		return copy_field(app, c->smtp_url, sizeof(c->smtp_url), v,
 				  "--smtp-url");
+	case O_TOKENFILE:
+	case O_NOTOKENFILE:
+		c->token_file = opt == O_TOKENFILE;
+		return 0;
 	default:
 		return copy_field(app, c->graph_url, sizeof(c->graph_url), v,
 				  "--graph-url");
@@ -133,6 +145,7 @@ static int cred_add(struct app *app, int argc, char **argv)
 		{"authority-url", required_argument, NULL, O_AUTH},
 		{"smtp-url", required_argument, NULL, O_SMTP},
 		{"graph-url", required_argument, NULL, O_GRAPH},
+		{"token-file", no_argument, NULL, O_TOKENFILE},
 		{"help", no_argument, NULL, OPT_HELP},
 		{"json", no_argument, NULL, OPT_JSON},
 		{0}};
@@ -188,6 +201,7 @@ static cJSON *cred_json(const struct cred *c)
 	cJSON_AddStringToObject(o, "authority_url", cloud_authority_url(c));
 	cJSON_AddStringToObject(o, "smtp_url", cloud_smtp_url(c));
 	cJSON_AddStringToObject(o, "graph_url", cloud_graph_url(c));
+	cJSON_AddStringToObject(o, "token_file", c->token_file ? "yes" : "no");
 	timefmt_rfc3339(c->created_at, t);
 	cJSON_AddStringToObject(o, "created_at", t);
 	return o;
@@ -330,8 +344,107 @@ fail:
 	return app_abort(app, &e);
 }
 
+/* The options of cred set, and the field names its audit event lists. */
+static const struct option set_opts[] = {
+	{"tenant", required_argument, NULL, O_TENANT},
+	{"client-id", required_argument, NULL, O_CLIENT},
+	{"sender", required_argument, NULL, O_SENDER},
+	{"object-id", required_argument, NULL, O_OBJECT},
+	{"test-to", required_argument, NULL, O_TESTTO},
+	{"cloud", required_argument, NULL, O_CLOUD},
+	{"authority-url", required_argument, NULL, O_AUTH},
+	{"smtp-url", required_argument, NULL, O_SMTP},
+	{"graph-url", required_argument, NULL, O_GRAPH},
+	{"token-file", no_argument, NULL, O_TOKENFILE},
+	{"no-token-file", no_argument, NULL, O_NOTOKENFILE},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"json", no_argument, NULL, OPT_JSON},
+	{0}};
+
+#define SET_MAX 32
+struct change {
+	int opt;
+	const char *value;
+};
+
+static const char *set_field_name(int opt)
+{
+	for (const struct option *o = set_opts; o->name; o++)
+		if (o->val == opt)
+			return opt == O_NOTOKENFILE ? "token-file" : o->name;
+	return "?";
+}
+
+/* Apply the changes to c, check the result, store it with its event. */
+static int set_apply(struct app *app, const char *name,
+		     const struct change *ch, int n, struct err *e)
+{
+	cJSON *d = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(d, "changed");
+	struct cred c;
+
+	if (store_cred_get(app->store, name, &c, e)) {
+		cJSON_Delete(d);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		if (cred_field(app, &c, ch[i].opt, ch[i].value)) {
+			cJSON_Delete(d);
+			err_set(e, "%s", "");
+			return -2; /* already said */
+		}
+		cJSON_AddItemToArray(f, cJSON_CreateString(
+						set_field_name(ch[i].opt)));
+	}
+	if (validate_cred(&c, e) || store_cred_update(app->store, &c, e)) {
+		cJSON_Delete(d);
+		return -1;
+	}
+	return app_event(app, c.name, 0, "credential-changed", d, e);
+}
+
+static int cred_set(struct app *app, int argc, char **argv)
+{
+	struct change ch[SET_MAX];
+	struct err e;
+	int opt, n = 0, rc;
+
+	while ((opt = app_getopt(app, argc, argv, set_opts)) != -1) {
+		int common = app_common_opt(app, opt, usage);
+		if (common < 0 || opt == '?')
+			return 1;
+		if (common == 1)
+			continue;
+		if (n == SET_MAX)
+			return app_fail(app, "too many options: give each once");
+		ch[n].opt = opt;
+		ch[n++].value = optarg;
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	if (n == 0)
+		return app_fail(app, "nothing to change: give the options to "
+				     "change, see 'secretwatch cred set --help'");
+	if (app_open(app, APP_WRITE))
+		return 1;
+	rc = store_begin(app->store, &e);
+	if (rc == 0)
+		rc = set_apply(app, argv[optind], ch, n, &e);
+	if (rc == 0)
+		rc = store_commit(app->store, &e);
+	if (rc != 0)
+		store_rollback(app->store);
+	app_close(app);
+	if (rc == -2)
+		return 1;
+	if (rc != 0)
+		return app_fail_err(app, &e);
+	printf("changed credential %s\n", argv[optind]);
+	return 0;
+}
+
 static const struct command cred_commands[] = {
 	{"add", cred_add, "add a credential"},
+	{"set", cred_set, "change a credential"},
 	{"list", cred_list, "list credentials"},
 	{"show", cred_show, "show one credential"},
 	{"rm", cred_rm, "remove a credential"},

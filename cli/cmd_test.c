@@ -114,7 +114,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	struct secret_info si;
 	struct cred c;
 	struct err e;
-	cJSON *o;
+	cJSON *o = NULL, *pf = NULL;
 	int rc;
 
 	if (parse(app, argc, argv, doctor ? doctor_usage : test_usage, &a) ||
@@ -137,13 +137,19 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		cJSON_AddStringToObject(o, "credential", c.name);
 		cJSON_AddNumberToObject(o, "secret_id", (double)si.id);
 		cJSON_AddStringToObject(o, "hint", si.hint);
-		app_print_json(o);
+		if (doctor && c.token_file)
+			pf = cJSON_AddArrayToObject(o, "postfix");
 	} else {
 		printf("%s %s with secret #%lld (%s~): %s\n",
 		       doctor ? "doctor" : "test", c.name, (long long)si.id,
 		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
 	}
+	/* With a token file, Postfix is part of the setup. */
+	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))
+		rc = rc ? rc : 1;
+	if (o != NULL)
+		app_print_json(o);
 	probe_result_free(&pr);
 	return rc == 0 ? 0 : 2;
 }

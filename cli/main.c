@@ -16,7 +16,7 @@ static const char usage[] =
 	"commands:\n"
 	"  init                 create the state directory, database and "
 	"master key\n"
-	"  cred add|list|show|rm  manage credentials (app + mailbox)\n"
+	"  cred add|set|list|show|rm manage credentials (app + mailbox)\n"
 	"  secret add|list|retire manage a credential's client secrets\n"
 	"  status [NAME]        expiry levels; exit 0 ok, 1 warning, 2 "
 	"critical, 3 unknown\n"
@@ -27,6 +27,7 @@ static const char usage[] =
 	"success\n"
 	"  token NAME           print an access token (for msmtp "
 	"passwordeval)\n"
+	"  postfix NAME         Postfix relay configuration and checks\n"
 	"  doctor NAME          walk the Microsoft 365 setup steps\n"
 	"  log [NAME]           the audit trail\n"
 	"  rekey                new master key; re-encrypt everything\n"
@@ -52,6 +53,7 @@ static const struct command commands[] = {
 	{"doctor", cmd_doctor, "walk the setup steps"},
 	{"rotate", cmd_rotate, "switch to a new secret"},
 	{"token", cmd_token, "print an access token"},
+	{"postfix", cmd_postfix, "Postfix relay setup and checks"},
 };
 
 /* Global options stop at the first non-option word (the command). */

@@ -20,6 +20,7 @@ static const char *const event_names[] = {
     [ALERT_SWITCHED] = "switched",
     [ALERT_SWITCH_FAILED] = "switch-failed",
     [ALERT_HEALTH_FAILED] = "health-failed",
+    [ALERT_TOKEN_FILE_FAILED] = "token-file-failed",
 };
 
 #define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
@@ -152,6 +153,10 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 	case ALERT_HEALTH_FAILED:
 		snprintf(out, size, "%s: %s failed its health check", name,
 			 secret);
+		break;
+	case ALERT_TOKEN_FILE_FAILED:
+		snprintf(out, size, "%s: no valid token in its token file",
+			 name);
 		break;
 	default:
 		snprintf(out, size, "%s: %s (%s)", name,

@@ -32,11 +32,12 @@ enum alert_event {
 	ALERT_SWITCHED,
 	ALERT_SWITCH_FAILED,
 	ALERT_HEALTH_FAILED,
+	ALERT_TOKEN_FILE_FAILED,
 };
 
 /* Its name, as written to the outbox, JSON, the environment and people:
  * "expiry-warning", "expired", "switched", "switch-failed",
- * "health-failed" ("unknown" for a value out of range). */
+ * "health-failed", "token-file-failed" ("unknown" for a value out of range). */
 const char *alert_event_name(enum alert_event ev);
 
 /* The event called name into *ret. Returns 0, or -1 when there is none. */

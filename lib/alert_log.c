@@ -22,6 +22,7 @@ static int priority(enum alert_event ev)
 	case ALERT_EXPIRED:
 	case ALERT_HEALTH_FAILED:
 	case ALERT_SWITCH_FAILED:
+	case ALERT_TOKEN_FILE_FAILED:
 		return LOG_CRIT;
 	case ALERT_EXPIRY_WARNING:
 		return LOG_WARNING;

@@ -214,6 +214,23 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value,
 	return 0;
 }
 
+/* A group name as getgrnam takes it; whether it exists is checked when
+ * a token file is written. */
+static int key_group(struct parse_ctx *ctx, const char *value, void *field)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n >= CONFIG_GROUP_MAX ||
+	    strspn(value, "abcdefghijklmnopqrstuvwxyz"
+			  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n ||
+	    value[0] == '-') {
+		err_set(ctx->e, "'%s' is not a group name, such as postfix",
+			value);
+		return -1;
+	}
+	return set_string(field, CONFIG_GROUP_MAX, value, ctx);
+}
+
 #define F(name) offsetof(struct config, name)
 static const struct key_spec keys[] = {
 	{"store", "database", key_path, F(database)},
@@ -235,6 +252,8 @@ static const struct key_spec keys[] = {
 	{"tls", "ca_file", key_path, F(ca_file)},
 	{"metrics", "textfile", key_path, F(metrics_textfile)},
 	{"deploy", "hook", key_path, F(deploy_hook)},
+	{"tokens", "dir", key_path, F(token_dir)},
+	{"tokens", "group", key_group, F(token_group)},
 };
 #undef F
 
@@ -287,6 +306,7 @@ void config_defaults(struct config *cfg)
 	cfg->switch_retry = 120;
 	cfg->switch_window = 30 * 60;
 	cfg->health_concurrency = 8;
+	strcpy(cfg->token_group, CONFIG_DEFAULT_TOKEN_GROUP);
 }
 
 void config_choose(const char *explicit_path, const char **ret_path,

@@ -13,6 +13,8 @@
 #define CONFIG_DEFAULT_KEY_FILE "/var/lib/secretwatch/master.key"
 #define CONFIG_WARN_DAYS_MAX 16
 #define CONFIG_LIST_MAX 1024
+#define CONFIG_GROUP_MAX 64
+#define CONFIG_DEFAULT_TOKEN_GROUP "postfix"
 #define CONFIG_URL_MAX 4096	/* webhook and heartbeat URLs */
 #define CONFIG_WEBHOOK_MAX 8	/* webhook_url lines in [alerts] */
 
@@ -53,6 +55,8 @@ struct config {
 	char ca_file[PATH_MAX];
 	char metrics_textfile[PATH_MAX];
 	char deploy_hook[PATH_MAX];
+	char token_dir[PATH_MAX]; /* [tokens] dir; "" = no token files */
+	char token_group[CONFIG_GROUP_MAX]; /* [tokens] group */
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -34,6 +34,14 @@ struct cred {
 	int64_t last_check_at; /* 0 = never */
 	int64_t switches;
 	int64_t test_failures;
+	/* Token file (lib/tokenfile): opted in, and what the watchdog last
+	 * wrote there (0 = nothing known); failed_at: when a failed refresh
+	 * left no valid token and was alerted (0 = not since the last
+	 * success). */
+	int token_file;
+	int64_t token_file_secret_id;
+	int64_t token_file_expires_at;
+	int64_t token_file_failed_at;
 };
 
 enum secret_state {

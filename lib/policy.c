@@ -216,3 +216,43 @@ int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 		return INT64_MAX;
 	return now + wait;
 }
+
+bool policy_token_file_due(const struct cred_view *v, bool present,
+			   int64_t now)
+{
+	const struct cred *c = &v->cred;
+
+	if (!c->token_file || !v->has_active)
+		return false;
+	return !present || c->token_file_secret_id != v->active.id ||
+	       c->token_file_expires_at - now < POLICY_TOKEN_REFRESH;
+}
+
+bool policy_token_file_drop(const struct cred *c, bool present, int64_t now)
+{
+	return present && c->token_file_expires_at <= now;
+}
+
+bool policy_token_file_alert(const struct cred *c, bool valid_left)
+{
+	return !valid_left && c->token_file_failed_at == 0;
+}
+
+int64_t policy_token_file_wake(const struct cred_view *v, int64_t now)
+{
+	const struct cred *c = &v->cred;
+	int64_t exp = c->token_file_expires_at, at;
+
+	if (!c->token_file)
+		return 0;
+	if (!v->has_active)
+		return exp > now ? exp : 0;
+	if (exp == 0 || c->token_file_secret_id != v->active.id)
+		return now + POLICY_TOKEN_RETRY;
+	at = exp - POLICY_TOKEN_REFRESH;
+	if (at > now)
+		return at;
+	/* Due and not written: a failed refresh. */
+	at = now + POLICY_TOKEN_RETRY;
+	return exp > now && exp < at ? exp : at;
+}

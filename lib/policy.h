@@ -103,4 +103,32 @@ bool policy_health_alert(const struct secret_info *si, bool transient);
 int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 			      int64_t interval);
 
+/* Token files (DESIGN.md §10): refreshed when less than this remains,
+ * and tried again this long after a failed refresh. */
+#define POLICY_TOKEN_REFRESH 600
+#define POLICY_TOKEN_RETRY 60
+
+/* Whether the token file of v (opted in) should be written at now: when
+ * there is none (present false), when it holds a token of another
+ * secret than the active one, or when its token has less than
+ * POLICY_TOKEN_REFRESH left. Never without an active secret. */
+bool policy_token_file_due(const struct cred_view *v, bool present,
+			   int64_t now);
+
+/* After a failed refresh at now, or with no active secret: whether the
+ * token file must go because the token in it has expired (an expired
+ * token is worse than none). */
+bool policy_token_file_drop(const struct cred *c, bool present, int64_t now);
+
+/* Whether a failed refresh deserves an alert: once per failure streak
+ * (token_file_failed_at unset), and only when no valid token is left in
+ * the file (valid_left false): a refresh that fails while the old token
+ * still serves is tried again first. */
+bool policy_token_file_alert(const struct cred *c, bool valid_left);
+
+/* The next time the token file of v needs a cycle: POLICY_TOKEN_REFRESH
+ * before its token expires, or after a failed refresh the next try (and
+ * the expiry, to remove it, when that comes first); 0 when none. */
+int64_t policy_token_file_wake(const struct cred_view *v, int64_t now);
+
 #endif

@@ -63,6 +63,15 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e);
 int store_cred_get(struct store *s, const char *name, struct cred *ret,
 		   struct err *e);
 int store_cred_rm(struct store *s, int64_t id, struct err *e);
+/* Change credential c->id to c (every field cred add sets, and
+ * token_file). Returns 0, or -1 with e. */
+int store_cred_update(struct store *s, const struct cred *c, struct err *e);
+/* Record what the token file of credential id holds (secret_id and
+ * expires_at, 0 = nothing) and since when refreshing it has failed
+ * (failed_at, 0 = not failing). Returns 0, or -1 with e. */
+int store_cred_token_file(struct store *s, int64_t id, int64_t secret_id,
+			  int64_t expires_at, int64_t failed_at,
+			  struct err *e);
 typedef int (*store_cred_fn)(void *ctx, const struct cred *c);
 int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 		    struct err *e);

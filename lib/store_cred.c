@@ -8,8 +8,10 @@
 #define CRED_COLS                                                        \
 	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "   \
 	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, " \
-	"c.created_at, c.last_check_at, c.switches, c.test_failures"
-#define CRED_NCOLS 15
+	"c.created_at, c.last_check_at, c.switches, c.test_failures, "  \
+	"c.token_file, c.token_file_secret_id, c.token_file_expires_at, " \
+	"c.token_file_failed_at"
+#define CRED_NCOLS 19
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -29,6 +31,10 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->last_check_at = sqlite3_column_int64(st, 12);
 	c->switches = sqlite3_column_int64(st, 13);
 	c->test_failures = sqlite3_column_int64(st, 14);
+	c->token_file = sqlite3_column_int(st, 15);
+	c->token_file_secret_id = sqlite3_column_int64(st, 16);
+	c->token_file_expires_at = sqlite3_column_int64(st, 17);
+	c->token_file_failed_at = sqlite3_column_int64(st, 18);
 }
 
 void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
@@ -64,8 +70,8 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	if (store_prepare(s,
 			  "INSERT INTO credential (name, tenant, client_id, "
 			  "sender, object_id, test_to, cloud, authority_url, "
-			  "smtp_url, graph_url, created_at) "
-			  "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+			  "smtp_url, graph_url, created_at, token_file) "
+			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 			  &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
@@ -79,6 +85,7 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	store_bind_text_or_null(st, 9, c->smtp_url);
 	store_bind_text_or_null(st, 10, c->graph_url);
 	sqlite3_bind_int64(st, 11, c->created_at);
+	sqlite3_bind_int(st, 12, c->token_file != 0);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -141,6 +148,66 @@ int store_cred_get(struct store *s, const char *name, struct cred *ret,
 	err_set(e, "no credential named '%s': see 'secretwatch cred list'",
 		name);
 	return -1;
+}
+
+int store_cred_update(struct store *s, const struct cred *c, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "UPDATE credential SET tenant = ?, client_id = ?, "
+			  "sender = ?, object_id = ?, test_to = ?, cloud = ?, "
+			  "authority_url = ?, smtp_url = ?, graph_url = ?, "
+			  "token_file = ? WHERE id = ?",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->sender, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 4, c->object_id);
+	store_bind_text_or_null(st, 5, c->test_to);
+	sqlite3_bind_text(st, 6, c->cloud, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, 7, c->authority_url);
+	store_bind_text_or_null(st, 8, c->smtp_url);
+	store_bind_text_or_null(st, 9, c->graph_url);
+	sqlite3_bind_int(st, 10, c->token_file != 0);
+	sqlite3_bind_int64(st, 11, c->id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || sqlite3_changes(s->db) != 1)
+		return store_fail(s, "change credential", e);
+	return 0;
+}
+
+static void bind_or_null(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v != 0)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+int store_cred_token_file(struct store *s, int64_t id, int64_t secret_id,
+			  int64_t expires_at, int64_t failed_at,
+			  struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "UPDATE credential SET token_file_secret_id = ?, "
+			  "token_file_expires_at = ?, token_file_failed_at = ? "
+			  "WHERE id = ?",
+			  &st, e))
+		return -1;
+	bind_or_null(st, 1, secret_id);
+	bind_or_null(st, 2, expires_at);
+	bind_or_null(st, 3, failed_at);
+	sqlite3_bind_int64(st, 4, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "record token file", e);
 }
 
 int store_cred_rm(struct store *s, int64_t id, struct err *e)

@@ -73,7 +73,9 @@ int token_get(const struct token_src *ts, const struct cred *c,
 	if (active_secret(ts->store, c, &si, e))
 		return -1;
 	found = store_token_get(ts->store, ts->vault, si.id,
-				cloud_outlook_scope(c), ts->now + TOKEN_MARGIN,
+				cloud_outlook_scope(c),
+				ts->now + (ts->min_valid ? ts->min_valid
+							 : TOKEN_MARGIN),
 				ret, ret_expires_at, e);
 	if (found < 0)
 		return -1;

@@ -26,6 +26,8 @@ struct token_src {
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	int64_t now;
 	bool no_cache_write; /* the store is read-only: fetch, do not cache */
+	int64_t min_valid; /* seconds a cached token must still be valid
+			      (0: TOKEN_MARGIN) */
 };
 
 /* An Outlook access token for c's active secret: from the cache when it

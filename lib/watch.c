@@ -227,7 +227,7 @@ int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e)
 		err_set(e, "out of memory planning the cycle");
 		goto out;
 	}
-	if (act_all(w, &sc, r, e))
+	if (act_all(w, &sc, r, e) || watch_tokens(w, r, e))
 		goto out;
 	if (w->dry_run) {
 		rc = 0;

@@ -34,7 +34,7 @@ static int mail_token(struct watch_ctx *w, const struct cred *c,
 		      struct err *e)
 {
 	struct token_src ts = {w->store, w->vault, net, w->retry, w->now,
-			      false};
+			      false, 0};
 	struct entra_result res;
 	int64_t exp;
 

@@ -82,4 +82,10 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 		       struct watch_report *r, struct err *e);
 void watch_health_free(struct health_batch *b);
 
+/* watch_tokens.c: keep the token files of the credentials that opted in
+ * ([tokens] dir), and move r->next_wake to their next refresh. Failures
+ * are logged and alerted, not returned: -1 only when the store fails. */
+int watch_tokens(struct watch_ctx *w, struct watch_report *r,
+		 struct err *e);
+
 #endif

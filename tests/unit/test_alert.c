@@ -104,17 +104,17 @@ static void test_event_names(void **state)
 {
 	static const char *const names[] = {"expiry-warning", "expired",
 					    "switched", "switch-failed",
-					    "health-failed"};
+					    "health-failed", "token-file-failed"};
 	enum alert_event ev;
 
 	(void)state;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		assert_string_equal(alert_event_name((enum alert_event)i),
 				    names[i]);
 		assert_int_equal(alert_event_parse(names[i], &ev), 0);
 		assert_int_equal(ev, i);
 	}
-	assert_string_equal(alert_event_name((enum alert_event)5), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event)6), "unknown");
 	assert_string_equal(alert_event_name((enum alert_event)-1), "unknown");
 	assert_int_equal(alert_event_parse("Expired", &ev), -1);
 	assert_int_equal(alert_event_parse("", &ev), -1);
@@ -266,7 +266,7 @@ static void test_log(void **state)
 	} prio[] = {
 	    {ALERT_EXPIRY_WARNING, "<4>"}, {ALERT_EXPIRED, "<2>"},
 	    {ALERT_HEALTH_FAILED, "<2>"},  {ALERT_SWITCH_FAILED, "<2>"},
-	    {ALERT_SWITCHED, "<5>"},
+	    {ALERT_SWITCHED, "<5>"},	   {ALERT_TOKEN_FILE_FAILED, "<2>"},
 	};
 	struct alert a = sample;
 	char want[128];

@@ -141,6 +141,54 @@ static void test_delivery_retry(void **state)
 			 0);
 }
 
+static void test_token_file(void **state)
+{
+	struct cred_view v;
+	struct cred *c = &v.cred;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	c->token_file = 1;
+	/* No active secret: nothing to write, nothing to wake for. */
+	assert_false(policy_token_file_due(&v, false, NOW));
+	assert_int_equal(policy_token_file_wake(&v, NOW), 0);
+	v.has_active = 1;
+	v.active.id = 7;
+	/* Never written, or written from another secret: due now. */
+	assert_true(policy_token_file_due(&v, false, NOW));
+	c->token_file_secret_id = 6;
+	c->token_file_expires_at = NOW + 3600;
+	assert_true(policy_token_file_due(&v, true, NOW));
+	c->token_file_secret_id = 7;
+	/* Exactly 10 minutes left is kept; a second less is refreshed. */
+	c->token_file_expires_at = NOW + POLICY_TOKEN_REFRESH;
+	assert_false(policy_token_file_due(&v, true, NOW));
+	assert_true(policy_token_file_due(&v, true, NOW + 1));
+	assert_true(policy_token_file_due(&v, false, NOW));
+	/* Wake at the refresh time; after a failure, retry or expiry. */
+	c->token_file_expires_at = NOW + 3600;
+	assert_int_equal(policy_token_file_wake(&v, NOW),
+			 NOW + 3600 - POLICY_TOKEN_REFRESH);
+	c->token_file_expires_at = NOW + 30;
+	assert_int_equal(policy_token_file_wake(&v, NOW), NOW + 30);
+	c->token_file_expires_at = NOW + 300;
+	assert_int_equal(policy_token_file_wake(&v, NOW),
+			 NOW + POLICY_TOKEN_RETRY);
+	/* Drop only an expired file that is there. */
+	assert_false(policy_token_file_drop(c, true, NOW));
+	assert_true(policy_token_file_drop(c, true, NOW + 300));
+	assert_false(policy_token_file_drop(c, false, NOW + 300));
+	/* Alert once per streak, and only with no valid token left. */
+	assert_false(policy_token_file_alert(c, true));
+	assert_true(policy_token_file_alert(c, false));
+	c->token_file_failed_at = NOW;
+	assert_false(policy_token_file_alert(c, false));
+	/* Opted out: no wake-up. */
+	c->token_file = 0;
+	assert_false(policy_token_file_due(&v, false, NOW));
+	assert_int_equal(policy_token_file_wake(&v, NOW), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_switch_retry),
 		cmocka_unit_test(test_health_alert),
 		cmocka_unit_test(test_delivery_retry),
+		cmocka_unit_test(test_token_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

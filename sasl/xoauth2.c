@@ -236,8 +236,8 @@ static int xo_first(struct xo_conn *c, sasl_client_params_t *params,
 				 SASL_CU_AUTHID | SASL_CU_AUTHZID, oparams);
 	if (ret != SASL_OK) {
 		snprintf(msg, sizeof(msg),
-			 "XOAUTH2: the username %s was refused (%s)", user,
-			 sasl_errstring(ret, NULL, NULL));
+			 "XOAUTH2: the username %s was refused (SASL error %d)",
+			 user, ret);
 		xo_log(utils, SASL_LOG_ERR, msg);
 		goto out_tok;
 	}

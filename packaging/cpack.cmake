@@ -22,7 +22,9 @@ failing secret, and switches to a newly registered secret only after a
 real token request and test send with it succeed.
 .
 This package contains the daemon, the command line tool, systemd units
-(none enabled on installation), man pages and bash completion.")
+(none enabled on installation), man pages, bash completion, and a Cyrus
+SASL client plugin (XOAUTH2) through which Postfix relays to Microsoft
+365 with the access tokens secretwatch keeps in token files.")
 
 # Depends: computed by dpkg-shlibdeps from the binaries and from the
 # network module (libsecretwatch-net.so, which links libcurl), plus passwd
@@ -31,7 +33,7 @@ This package contains the daemon, the command line tool, systemd units
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter")
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "prometheus-node-exporter, postfix")
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -142,6 +142,19 @@ done
 check "the module's libraries are all installed" \
 	sh -c "! ldd '$netmod' | grep -q 'not found'"
 
+# The Cyrus SASL client plugin, where libsasl2 looks for plugins.
+saslplug=$(grep '/sasl2/libxoauth2-secretwatch\.so$' "$work/files")
+check "the XOAUTH2 SASL plugin is installed (${saslplug:-missing})" \
+	test "$saslplug" = "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH)/sasl2/libxoauth2-secretwatch.so" -a -f "$saslplug"
+check "the plugin exports only sasl_client_plug_init" \
+	test "$(nm -D --defined-only "$saslplug" 2>/dev/null | awk '{print $3}')" = sasl_client_plug_init
+check "the plugin's libraries are all installed" \
+	sh -c "! ldd '$saslplug' | grep -q 'not found'"
+if command -v saslpluginviewer >/dev/null 2>&1; then
+	check "libsasl2 lists XOAUTH2 among its client mechanisms" \
+		sh -c "saslpluginviewer -c 2>/dev/null | grep -q XOAUTH2"
+fi
+
 # A scratch config and state directory, used as the service user would.
 mkdir -p "$work/scratch"
 cat >"$work/scratch/secretwatch.conf" <<EOF

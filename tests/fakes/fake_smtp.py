@@ -59,7 +59,8 @@ Session log (--log), JSON lines written before each reply is sent:
   {"session", "event": "C", "line"}     client line; AUTH data redacted
   {"session", "event": "S", "line"}     reply (CRLF between lines)
   {"session", "event": "tls", "version", "cipher"}
-  {"session", "event": "auth", "user", "ok", "reason", "claims"}
+  {"session", "event": "auth", "user", "ok", "reason", "claims",
+   "token_sha256"}                      (XOAUTH2: SHA-256 of the token, hex)
   {"session", "event": "message", "n"}
   {"session", "event": "close", "reason"}
 Tokens are never written; only decoded claims.
@@ -68,6 +69,7 @@ Tokens are never written; only decoded claims.
 import argparse
 import base64
 import binascii
+import hashlib
 import email.parser
 import email.policy
 import email.utils
@@ -526,7 +528,8 @@ class Session:
         claims = decode_jwt(token)
         code, reason = self.decide(sc, user, claims)
         self.log("auth", user=user, ok=(code == R_235), reason=reason,
-                 claims=claims)
+                 claims=claims,
+                 token_sha256=hashlib.sha256(token.encode()).hexdigest())
         if code == R_235:
             self.auth_user = user
             self.claims = claims

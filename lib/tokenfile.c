@@ -110,13 +110,16 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* The steps of a write, named in its error message. */
+static const char STEP_CREATE[] = "create", STEP_GROUP[] = "set the group of";
+
 /* Fill the new file fd: group and mode first, then the token. */
 static int fill(int fd, const char *token, size_t len, gid_t gid,
 		const char **what)
 {
 	struct stat st;
 
-	*what = "set the group of";
+	*what = STEP_GROUP;
 	if (fstat(fd, &st) != 0 ||
 	    (st.st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0))
 		return -1;
@@ -134,7 +137,7 @@ int tokenfile_write(const char *dir, const char *name, const char *token,
 		    size_t len, gid_t gid, struct err *e)
 {
 	char tmp[96], rnd[17];
-	const char *what = "create";
+	const char *what = STEP_CREATE;
 	int dfd, fd = -1, saved;
 
 	if (strlen(name) > 64 || strchr(name, '/') || name[0] == '.') {
@@ -166,12 +169,12 @@ fail:
 	saved = errno;
 	if (fd >= 0)
 		close(fd);
-	if (strcmp(what, "create") != 0)
+	if (what != STEP_CREATE)
 		unlinkat(dfd, tmp, 0);
 	close(dfd);
 	err_set(e, "cannot %s token file %s/%s: %s%s", what, dir, name,
 		strerror(saved),
-		saved == EPERM && strcmp(what, "set the group of") == 0
+		saved == EPERM && what == STEP_GROUP
 			? "; write token files as root or as a member of "
 			  "[tokens] group"
 			: "");

@@ -133,27 +133,31 @@ static int validate_cred(const struct cred *c, struct err *e)
 	return 0;
 }
 
+/* The options of cred add and cred set, and the field names cred set's
+ * audit event lists. */
+static const struct option cred_opts[] = {
+	{"tenant", required_argument, NULL, O_TENANT},
+	{"client-id", required_argument, NULL, O_CLIENT},
+	{"sender", required_argument, NULL, O_SENDER},
+	{"object-id", required_argument, NULL, O_OBJECT},
+	{"test-to", required_argument, NULL, O_TESTTO},
+	{"cloud", required_argument, NULL, O_CLOUD},
+	{"authority-url", required_argument, NULL, O_AUTH},
+	{"smtp-url", required_argument, NULL, O_SMTP},
+	{"graph-url", required_argument, NULL, O_GRAPH},
+	{"token-file", no_argument, NULL, O_TOKENFILE},
+	{"no-token-file", no_argument, NULL, O_NOTOKENFILE},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"json", no_argument, NULL, OPT_JSON},
+	{0}};
+
 static int cred_add(struct app *app, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"tenant", required_argument, NULL, O_TENANT},
-		{"client-id", required_argument, NULL, O_CLIENT},
-		{"sender", required_argument, NULL, O_SENDER},
-		{"object-id", required_argument, NULL, O_OBJECT},
-		{"test-to", required_argument, NULL, O_TESTTO},
-		{"cloud", required_argument, NULL, O_CLOUD},
-		{"authority-url", required_argument, NULL, O_AUTH},
-		{"smtp-url", required_argument, NULL, O_SMTP},
-		{"graph-url", required_argument, NULL, O_GRAPH},
-		{"token-file", no_argument, NULL, O_TOKENFILE},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
 	struct cred c = {.cloud = "global"};
 	struct err e;
 	int opt, rc = 1;
 
-	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, cred_opts)) != -1) {
 		int common = app_common_opt(app, opt, usage);
 		if (common < 0 || opt == '?' ||
 		    (common == 0 && cred_field(app, &c, opt, optarg)))
@@ -344,23 +348,6 @@ fail:
 	return app_abort(app, &e);
 }
 
-/* The options of cred set, and the field names its audit event lists. */
-static const struct option set_opts[] = {
-	{"tenant", required_argument, NULL, O_TENANT},
-	{"client-id", required_argument, NULL, O_CLIENT},
-	{"sender", required_argument, NULL, O_SENDER},
-	{"object-id", required_argument, NULL, O_OBJECT},
-	{"test-to", required_argument, NULL, O_TESTTO},
-	{"cloud", required_argument, NULL, O_CLOUD},
-	{"authority-url", required_argument, NULL, O_AUTH},
-	{"smtp-url", required_argument, NULL, O_SMTP},
-	{"graph-url", required_argument, NULL, O_GRAPH},
-	{"token-file", no_argument, NULL, O_TOKENFILE},
-	{"no-token-file", no_argument, NULL, O_NOTOKENFILE},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"json", no_argument, NULL, OPT_JSON},
-	{0}};
-
 #define SET_MAX 32
 struct change {
 	int opt;
@@ -369,7 +356,7 @@ struct change {
 
 static const char *set_field_name(int opt)
 {
-	for (const struct option *o = set_opts; o->name; o++)
+	for (const struct option *o = cred_opts; o->name; o++)
 		if (o->val == opt)
 			return opt == O_NOTOKENFILE ? "token-file" : o->name;
 	return "?";
@@ -408,7 +395,7 @@ static int cred_set(struct app *app, int argc, char **argv)
 	struct err e;
 	int opt, n = 0, rc;
 
-	while ((opt = app_getopt(app, argc, argv, set_opts)) != -1) {
+	while ((opt = app_getopt(app, argc, argv, cred_opts)) != -1) {
 		int common = app_common_opt(app, opt, usage);
 		if (common < 0 || opt == '?')
 			return 1;

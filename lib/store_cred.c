@@ -62,6 +62,22 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 	si->warned_min = -1;
 }
 
+/* Bind the fields a person sets (tenant ... graph_url, token_file) to
+ * parameters first .. first + 9 of st, in that order. */
+static void bind_fields(sqlite3_stmt *st, int first, const struct cred *c)
+{
+	sqlite3_bind_text(st, first, c->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 1, c->client_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 2, c->sender, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, first + 3, c->object_id);
+	store_bind_text_or_null(st, first + 4, c->test_to);
+	sqlite3_bind_text(st, first + 5, c->cloud, -1, SQLITE_STATIC);
+	store_bind_text_or_null(st, first + 6, c->authority_url);
+	store_bind_text_or_null(st, first + 7, c->smtp_url);
+	store_bind_text_or_null(st, first + 8, c->graph_url);
+	sqlite3_bind_int(st, first + 9, c->token_file != 0);
+}
+
 int store_cred_add(struct store *s, struct cred *c, struct err *e)
 {
 	sqlite3_stmt *st;
@@ -70,22 +86,13 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	if (store_prepare(s,
 			  "INSERT INTO credential (name, tenant, client_id, "
 			  "sender, object_id, test_to, cloud, authority_url, "
-			  "smtp_url, graph_url, created_at, token_file) "
+			  "smtp_url, graph_url, token_file, created_at) "
 			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
 			  &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, c->sender, -1, SQLITE_STATIC);
-	store_bind_text_or_null(st, 5, c->object_id);
-	store_bind_text_or_null(st, 6, c->test_to);
-	sqlite3_bind_text(st, 7, c->cloud, -1, SQLITE_STATIC);
-	store_bind_text_or_null(st, 8, c->authority_url);
-	store_bind_text_or_null(st, 9, c->smtp_url);
-	store_bind_text_or_null(st, 10, c->graph_url);
-	sqlite3_bind_int64(st, 11, c->created_at);
-	sqlite3_bind_int(st, 12, c->token_file != 0);
+	bind_fields(st, 2, c);
+	sqlite3_bind_int64(st, 12, c->created_at);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -162,16 +169,7 @@ int store_cred_update(struct store *s, const struct cred *c, struct err *e)
 			  "token_file = ? WHERE id = ?",
 			  &st, e))
 		return -1;
-	sqlite3_bind_text(st, 1, c->tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, c->client_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, c->sender, -1, SQLITE_STATIC);
-	store_bind_text_or_null(st, 4, c->object_id);
-	store_bind_text_or_null(st, 5, c->test_to);
-	sqlite3_bind_text(st, 6, c->cloud, -1, SQLITE_STATIC);
-	store_bind_text_or_null(st, 7, c->authority_url);
-	store_bind_text_or_null(st, 8, c->smtp_url);
-	store_bind_text_or_null(st, 9, c->graph_url);
-	sqlite3_bind_int(st, 10, c->token_file != 0);
+	bind_fields(st, 1, c);
 	sqlite3_bind_int64(st, 11, c->id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);

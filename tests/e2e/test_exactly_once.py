@@ -327,6 +327,20 @@ class TestReadOnlyUser(OnceCase):
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # expired
         self.assertEqual(file_state(self.w.s.state), before)
 
+    def test_missing_wal_files_are_explained(self):
+        # A restored copy without -wal and -shm: this user cannot create
+        # them, and is told what to do instead of "cannot write".
+        for suffix in ("-wal", "-shm"):
+            os.unlink(self.w.s.db + suffix)
+        r = self.as_nobody(self.w.s.conf, "status")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("-wal and -shm files are missing", r.stderr)
+        self.assertIn("once as the owner", r.stderr)
+        r = self.w.run("status")  # the owner creates them, readable
+        self.assertEqual(r.returncode, 1, r.stderr)
+        r = self.as_nobody(self.w.s.conf, "status")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
     def test_token_reads_and_writes_nothing(self):
         n = len(self.w.entra.requests())
         before = file_state(self.w.s.state)

@@ -217,6 +217,37 @@ class TestRetireDuringTest(OnceCase):
         self.assertEqual(kinds.count("switched"), 1)  # S1's only
 
 
+    def test_retired_while_failing_is_not_marked_failed(self):
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": "s1", "value": S1, "end": "2099-01-01"},
+             {"label": "s2", "value": S2, "end": "2099-06-01",
+              "reject_first": 1000}]))
+        self.active_then_pending(self.t0 + 200 * DAY)
+        t = self.t0 + 600
+        r = self.w.run("check", "--now", rfc(t))  # first try fails
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.states(), {"S1a": "active", "S2b": "pending"})
+        # Past switch_window the last try fails too, slowly: retired
+        # meanwhile, it must stay retired and raise no alert.
+        self.w.entra.update_scenario(fault="slow", slow_seconds=3,
+                                     fault_first=1)
+        chk = subprocess.Popen([swtest.SW, "-c", self.w.s.conf, "check",
+                                "--now", rfc(t + 31 * 60)],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        self.addCleanup(self.reap, chk)
+        time.sleep(1.0)
+        r = self.w.run("secret", "retire", "mail", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsNone(chk.poll(), "the test ended before the retire")
+        out, err = chk.communicate(timeout=60)
+        self.assertEqual(chk.returncode, 0, out + err)
+        self.assertEqual(self.states(), {"S1a": "active", "S2b": "retired"})
+        self.assertEqual(delivered(self.w, "switch-failed"), [])
+        kinds = [e["kind"] for e in self.events()]
+        self.assertNotIn("switch-failed", kinds)
+
+
 class TestRekeyUnderDaemon(OnceCase):
     def test_daemon_cycles_on_after_rekey(self):
         self.w.add_secret(S1, "+200d")

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,24 @@ static int check_exists(const char *path, struct err *e)
 	return -1;
 }
 
+/* A reader that may not write needs the -wal and -shm files to exist:
+ * SQLite cannot create them for it, and fails as if asked to write. */
+static int check_readable(const char *path, struct err *e)
+{
+	char wal[PATH_MAX], shm[PATH_MAX], dir[PATH_MAX];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	if ((access(wal, F_OK) == 0 && access(shm, F_OK) == 0) ||
+	    (path_dir(path, dir, sizeof(dir)) == 0 && access(dir, W_OK) == 0))
+		return 0;
+	err_set(e, "cannot read %s as this user: its -wal and -shm files are "
+		   "missing and only its owner may create them: start "
+		   "secretwatchd, or run 'secretwatch check' once as the owner",
+		path);
+	return -1;
+}
+
 /* Refuse, before anything is written to it, a file that is not ours: one
  * marked by another program, one holding tables of another program, or a
  * secretwatch database newer than this binary. A database from before
@@ -334,6 +353,8 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	struct store *s;
 
 	if (mode == STORE_CREATE ? create_file(path, e) : check_exists(path, e))
+		return -1;
+	if (mode == STORE_READONLY && check_readable(path, e))
 		return -1;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL) {

@@ -102,6 +102,10 @@ int store_secret_value(struct store *s, const struct vault *v, int64_t id,
 		       struct vbuf *ret, struct err *e);
 int store_secret_set_state(struct store *s, int64_t id,
 			   enum secret_state state, struct err *e);
+/* Mark pending secret id failed, as a compare-and-set: returns 0 when
+ * done, 1 (nothing to keep: roll the transaction back) when id is no
+ * longer pending, -1 with e. */
+int store_secret_fail(struct store *s, int64_t id, struct err *e);
 /* Make pending secret id active and the credential's active one previous,
  * as a compare-and-set: returns 0 when done, 1 (nothing to keep: roll the
  * transaction back) when id is no longer pending, -1 with e. Call inside

@@ -152,6 +152,21 @@ int store_secret_set_state(struct store *s, int64_t id,
 	return store_step_done(s, st, "change secret state", e);
 }
 
+int store_secret_fail(struct store *s, int64_t id, struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_prepare(s,
+			  "UPDATE secret SET state = 'failed' "
+			  "WHERE id = ? AND state = 'pending'",
+			  &st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, "mark secret failed", e))
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+}
+
 int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 			  int64_t now, struct err *e)
 {

@@ -112,6 +112,7 @@ static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
 			  const struct probe_result *pr, struct err *e)
 {
 	char msg[8192];
+	int rc;
 
 	snprintf(msg, sizeof(msg),
 		 "The new client secret %s~ of %s kept failing its test for "
@@ -123,7 +124,18 @@ static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
 		 pr->has_diag ? pr->diag.remedy : "");
 	if (store_begin(w->store, e))
 		return -1;
-	if (store_secret_set_state(w->store, si->id, SECRET_FAILED, e) ||
+	/* Compare and set: a secret retired during its test stays retired
+	 * and is owed no alert. */
+	rc = store_secret_fail(w->store, si->id, e);
+	if (rc == 1) {
+		store_rollback(w->store);
+		watch_log(w, LOG_NOTICE,
+			  "%s: secret %s~ (#%lld) is no longer pending; not "
+			  "marked failed",
+			  v->cred.name, si->hint, (long long)si->id);
+		return 0;
+	}
+	if (rc < 0 ||
 	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
 			pr->has_diag ? diag_step_name(pr->diag.step) : NULL, WATCH_END) ||
 	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCH_FAILED,

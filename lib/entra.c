@@ -689,7 +689,8 @@ static int request_retry(struct request *q, const struct net_opts *net,
 		if (request_once(q, attempt, timeout, now, res, ret_token) == 0)
 			return 0;
 		if (res->fail == NET_TIMEOUT &&
-		    entra_retry_timeout_ms(net, rp, start) <= ENTRA_DEADLINE_SLACK_MS) {
+		    entra_retry_timeout_ms(net, rp, start) <=
+			ENTRA_DEADLINE_SLACK_MS) {
 			out_of_time(rp, res);
 			return -1;
 		}

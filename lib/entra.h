@@ -99,8 +99,9 @@ struct entra_result {
 	long retry_after_s; /* Retry-After of the last reply; 0 when none */
 	int attempts;	    /* requests made */
 	long waited_ms;	    /* sum of the waits between them */
-	bool deadline;	    /* the policy's deadline ended the attempts: the
-			     * last timed out at it, or no time was left */
+	/* The policy's deadline ended the attempts: the last one timed out
+	 * at it, or no time was left for one. */
+	bool deadline;
 	enum net_fail fail; /* of the last attempt's transfer */
 	int curl_code;	    /* libcurl's number for it, shown to people */
 	char curl_error[ENTRA_CURL_ERROR_MAX];

@@ -98,10 +98,11 @@ const char *probe_status_name(enum probe_status s);
  * under o->retry; so does the send, when its failure is transient (a 4xx
  * reply or a network failure, never a 5xx), with the same waits. Each
  * attempt's timeout is cut to what is left of o->deadline_ms; when
- * that runs out the probe stops, diagnosed "network", transient. Returns 0 when every step
- * run passed, else -1; *ret is filled either way and must be released
- * with probe_result_free(), which wipes the token. The secret is only
- * read; nothing in *ret except the token field holds secret material. */
+ * that runs out the probe stops, diagnosed "network", transient.
+ * Returns 0 when every step run passed, else -1; *ret is filled either
+ * way and must be released with probe_result_free(), which wipes the
+ * token. The secret is only read; nothing in *ret except the token field
+ * holds secret material. */
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret);
 

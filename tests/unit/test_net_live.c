@@ -1036,7 +1036,8 @@ static void test_deadline_token(void **state)
 	assert_true(r.diag.transient);
 	assert_true(r.entra.deadline);
 	assert_int_equal(r.entra.attempts, 1);
-	contains(r.diag.summary, "no answer from the token endpoint within 2 s");
+	contains(r.diag.summary,
+		 "no answer from the token endpoint within 2 s");
 	contains(r.diag.remedy, "test_deadline");
 	assert_false(r.smtp_ran);
 	no_secrets_in(&r, SECRET);

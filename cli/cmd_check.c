@@ -25,7 +25,7 @@ void app_watch_ctx(struct app *app, struct watch_ctx *w)
 	/* A person is waiting: retry throttling and 5xx for seconds, not a
 	 * minute; the daemon keeps the longer default. */
 	static const struct entra_retry interactive = {3, 500L, 5000L, 10000L,
-						       NULL, NULL};
+						       NULL, NULL, 0L};
 
 	memset(w, 0, sizeof(*w));
 	w->retry = &interactive;

@@ -81,6 +81,17 @@ static int key_concurrency(struct parse_ctx *ctx, const char *value,
 	return -1;
 }
 
+static int key_deadline(struct parse_ctx *ctx, const char *value,
+			void *field)
+{
+	if (timefmt_parse_duration(value, field, ctx->e) != 0)
+		return -1;
+	if (*(int64_t *)field <= 3600)
+		return 0;
+	err_set(ctx->e, "'%s' is longer than 1h", value);
+	return -1;
+}
+
 static int key_hook_url(struct parse_ctx *ctx, const char *value,
 			void *field)
 {
@@ -244,6 +255,7 @@ static const struct key_spec keys[] = {
 	{"watch", "switch_retry", key_duration, F(switch_retry)},
 	{"watch", "switch_window", key_duration, F(switch_window)},
 	{"watch", "health_concurrency", key_concurrency, F(health_concurrency)},
+	{"watch", "test_deadline", key_deadline, F(test_deadline)},
 	{"alerts", "email_to", key_mailboxes, F(email_to)},
 	{"alerts", "webhook_url", key_webhook_url, 0},
 	{"alerts", "webhook_format", key_webhook_format, 0},
@@ -306,6 +318,7 @@ void config_defaults(struct config *cfg)
 	cfg->switch_retry = 120;
 	cfg->switch_window = 30 * 60;
 	cfg->health_concurrency = 8;
+	cfg->test_deadline = 90;
 	strcpy(cfg->token_group, CONFIG_DEFAULT_TOKEN_GROUP);
 }
 

@@ -45,6 +45,7 @@ struct config {
 	int64_t switch_retry;
 	int64_t switch_window;
 	int64_t health_concurrency; /* health checks run at once, 1-64 */
+	int64_t test_deadline; /* seconds for one whole test, 1 s - 1 h */
 	char email_to[CONFIG_LIST_MAX]; /* comma-separated mailboxes */
 	/* [alerts] webhook_url, in file order, each with the
 	 * webhook_format given on a line after it. */

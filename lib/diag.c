@@ -30,6 +30,7 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_SENDER_RESTRICTED] = "sender-restricted",
     [DIAG_STEP_SENDING_LIMIT] = "sending-limit",
     [DIAG_STEP_SMTP_CONFIG] = "smtp-config",
+    [DIAG_STEP_SMTP_TEMPORARY] = "smtp-temporary",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -75,6 +76,8 @@ enum kind {
 	K_RESTRICTED,
 	K_QUOTA,
 	K_SMTP_CONFIG,
+	K_SMTP_TEMPORARY,
+	K_DEADLINE,
 	K_UNKNOWN_SMTP,
 	K_COUNT,
 };
@@ -494,6 +497,34 @@ static const struct row rows[K_COUNT] = {
 	"--smtp-url (now\n"
 	"{smtp_url}).",
 	"bad settings"},
+    [K_SMTP_TEMPORARY] = {
+	DIAG_STEP_SMTP_TEMPORARY, true, "Exchange Online busy (temporary)",
+	"The SMTP server {smtp_url} refused the send for now: {extra}",
+	"Exchange Online answered with a temporary failure (a 4xx reply): it "
+	"is busy,\n"
+	"being updated, or holding back this mailbox for a moment. Nothing "
+	"to change:\n"
+	"the send was retried with backoff, and the daemon tests again "
+	"later; this is\n"
+	"reported only when it persists. If it persists for hours, check "
+	"the Microsoft\n"
+	"365 service health for Exchange Online, and look for other "
+	"programs sending\n"
+	"as {sender}.",
+	"a temporary failure"},
+    [K_DEADLINE] = {
+	DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	"Out of time: {extra}",
+	"The test stopped at its deadline ([watch] test_deadline in the "
+	"config), with\n"
+	"the time of every attempt and wait counted. Nothing to change if it "
+	"passes\n"
+	"later. If it persists, check DNS, firewall and proxy on the path to "
+	"{authority}\n"
+	"and {smtp_url}, and the Microsoft 365 service health; on a slow "
+	"path, raise\n"
+	"test_deadline.",
+	"no answer in time"},
     [K_UNKNOWN_SMTP] = {
 	DIAG_STEP_UNKNOWN, false, "Test send",
 	"The test send failed: {extra}",
@@ -719,7 +750,10 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 	bool matched = false;
 
 	reset(ret);
-	if (r->n_error_codes > 0) {
+	if (r->deadline) {
+		k = K_DEADLINE;
+		matched = true;
+	} else if (r->n_error_codes > 0) {
 		for (size_t i = 0;
 		     i < sizeof(token_rules) / sizeof(token_rules[0]); i++) {
 			const struct token_rule *t = &token_rules[i];
@@ -798,6 +832,12 @@ static const struct smtp_rule smtp_rules[] = {
     {430, "4.2.0", NULL, K_LOGON_FAILURE},
     {432, "4.3.2", NULL, K_CONCURRENCY},
     {421, "4.7.66", NULL, K_OLD_TLS},
+    /* Exchange Online's "try again later"; any other 4xx without a row
+     * is taken the same way (diag_smtp). */
+    {421, "4.3.2", NULL, K_SMTP_TEMPORARY}, /* service not available */
+    {451, "4.7.0", NULL, K_SMTP_TEMPORARY}, /* temporary server error */
+    {454, "4.7.0", NULL, K_SMTP_TEMPORARY}, /* temporary auth failure */
+    {451, "4.4.0", NULL, K_SMTP_TEMPORARY}, /* DNS or routing, for now */
 };
 
 static bool rule_matches(const struct smtp_rule *ru,
@@ -810,59 +850,54 @@ static bool rule_matches(const struct smtp_rule *ru,
 	return ru->keyword == NULL || strcasestr(rep->text, ru->keyword);
 }
 
+/* The kind of a failed send. */
+static enum kind smtp_kind(const struct smtp_result *r)
+{
+	const struct smtp_reply *rep = &r->last;
+	size_t n = sizeof(smtp_rules) / sizeof(smtp_rules[0]);
+	enum kind k = K_UNKNOWN_SMTP;
+
+	if (r->deadline)
+		return K_DEADLINE;
+	if (rep->code < 400) {
+		if (r->n_replies == 0 && r->fail == NET_OK)
+			return K_SMTP_CONFIG; /* refused before connecting */
+		if (r->fail == NET_STARTTLS_REFUSED)
+			return K_NO_STARTTLS;
+		if (net_fail_tls(r->fail))
+			return K_TLS_SMTP;
+		if (r->fail == NET_LOGIN_DENIED)
+			return K_NO_XOAUTH2;
+		return net_fail_transient(r->fail) ? K_NETWORK_SMTP : k;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rule_matches(&smtp_rules[i], rep))
+			return smtp_rules[i].kind;
+	if (r->stage == SMTP_STAGE_STARTTLS)
+		return K_NO_STARTTLS; /* STARTTLS refused */
+	return rep->code < 500 ? K_SMTP_TEMPORARY : k;
+}
+
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret)
 {
 	const struct smtp_reply *rep = &r->last;
-	bool negative = rep->code >= 400;
-	enum kind k = K_UNKNOWN_SMTP;
-	bool matched = false;
+	bool negative = rep->code >= 400 && !r->deadline;
+	enum kind k = smtp_kind(r);
 
 	reset(ret);
-	if (negative) {
-		for (size_t i = 0;
-		     i < sizeof(smtp_rules) / sizeof(smtp_rules[0]); i++) {
-			if (rule_matches(&smtp_rules[i], rep)) {
-				k = smtp_rules[i].kind;
-				matched = true;
-				break;
-			}
-		}
-		if (k == K_EXCHANGE_PERMISSION) {
-			if (in->claims == NULL)
-				k = K_535_UNDECODED;
-			else if (!jwt_has_role(in->claims, "SMTP.SendAsApp"))
-				k = K_NO_ROLE;
-		}
-		if (!matched && r->stage == SMTP_STAGE_STARTTLS)
-			k = K_NO_STARTTLS; /* STARTTLS refused */
-		else if (!matched && rep->code < 500)
-			ret->transient = true;
-	} else if (r->n_replies == 0 && r->fail == NET_OK) {
-		k = K_SMTP_CONFIG; /* refused before connecting */
-	} else if (r->fail == NET_STARTTLS_REFUSED) {
-		k = K_NO_STARTTLS;
-	} else if (net_fail_tls(r->fail)) {
-		k = K_TLS_SMTP;
-	} else if (r->fail == NET_LOGIN_DENIED) {
-		k = K_NO_XOAUTH2;
-	} else if (net_fail_transient(r->fail)) {
-		k = K_NETWORK_SMTP;
+	if (k == K_EXCHANGE_PERMISSION) {
+		if (in->claims == NULL)
+			k = K_535_UNDECODED;
+		else if (!jwt_has_role(in->claims, "SMTP.SendAsApp"))
+			k = K_NO_ROLE;
 	}
-
-	{
-		bool transient = ret->transient;
-
-		fill(k, in, ret,
-		     k == K_TLS_SMTP ? r->curl_error
-		     : k == K_NO_XOAUTH2 && !negative
-			 ? (r->auth_offered ? r->auth_mechs
-					    : "it offered no AUTH")
-		     : k == K_SMTP_CONFIG && r->refused[0] != '\0'
-			 ? r->refused
-			 : r->summary);
-		ret->transient = ret->transient || transient;
-	}
+	fill(k, in, ret,
+	     k == K_TLS_SMTP ? r->curl_error
+	     : k == K_NO_XOAUTH2 && !negative
+		 ? (r->auth_offered ? r->auth_mechs : "it offered no AUTH")
+	     : k == K_SMTP_CONFIG && r->refused[0] != '\0' ? r->refused
+							   : r->summary);
 
 	if (negative)
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",

@@ -49,6 +49,7 @@ enum diag_step {
 	DIAG_STEP_SENDER_RESTRICTED,	  /* "sender-restricted" */
 	DIAG_STEP_SENDING_LIMIT,	  /* "sending-limit" */
 	DIAG_STEP_SMTP_CONFIG,		  /* "smtp-config" */
+	DIAG_STEP_SMTP_TEMPORARY,	  /* "smtp-temporary" */
 	DIAG_STEP_COUNT,
 };
 
@@ -76,7 +77,8 @@ struct diag_input {
 					  * or not decodable */
 };
 
-/* Diagnose a failed token request (r->ok false). Fills *ret. */
+/* Diagnose a failed token request (r->ok false). One that ran out of
+ * time (r->deadline) is "network", transient. Fills *ret. */
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret);
 
@@ -86,7 +88,10 @@ void diag_claims(const struct diag_input *in, struct diag *ret);
 
 /* Diagnose a failed test send (r->ok false). A 535 5.7.3 is told apart by
  * in->claims: without SMTP.SendAsApp it is consent, with it the Exchange
- * service principal or mailbox permission. Fills *ret. */
+ * service principal or mailbox permission. A 4xx reply without a row of
+ * its own (421 4.3.2, 451 4.7.0, 454 4.7.0, ...) is "smtp-temporary",
+ * transient; a send that ran out of time (r->deadline) is "network",
+ * transient. Fills *ret. */
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret);
 

@@ -371,6 +371,65 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 	return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* The retry policy */
+
+int64_t entra_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long entra_retry_wait_ms(const struct entra_retry *rp, int n,
+			 long retry_after_s)
+{
+	long wait;
+
+	if (retry_after_s > 0) {
+		if (retry_after_s > rp->max_delay_ms / 1000 + 1)
+			return rp->max_delay_ms;
+		wait = retry_after_s * 1000;
+	} else {
+		wait = rp->base_delay_ms;
+		for (int i = 1; i < n && wait < rp->max_delay_ms; i++)
+			wait *= 2;
+	}
+	if (wait > rp->max_delay_ms)
+		wait = rp->max_delay_ms;
+	return wait < 0 ? 0 : wait;
+}
+
+int entra_retry_sleep(const struct entra_retry *rp, long ms)
+{
+	struct timespec ts;
+
+	if (rp->sleep_ms != NULL)
+		return rp->sleep_ms(ms, rp->sleep_arg);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+long entra_retry_timeout_ms(const struct net_opts *net,
+			    const struct entra_retry *rp, int64_t start_ms)
+{
+	long t = net != NULL && net->timeout_s > 0 ? net->timeout_s
+						   : NET_TIMEOUT_DEFAULT;
+	int64_t left;
+
+	t *= 1000;
+	if (rp == NULL || rp->deadline_ms <= 0)
+		return t;
+	left = rp->deadline_ms - (entra_mono_ms() - start_ms);
+	if (left <= 0)
+		return 0;
+	return left < t ? (long)left : t;
+}
+
 #ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* ------------------------------------------------------------------ */
 /* Transport */
@@ -485,37 +544,6 @@ fail:
 	return NULL;
 }
 
-static int default_sleep(long ms, void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-	return 0;
-}
-
-static long next_wait(const struct entra_retry *rp, int attempt,
-		      long retry_after_s)
-{
-	long wait;
-
-	if (retry_after_s > 0) {
-		if (retry_after_s > rp->max_delay_ms / 1000 + 1)
-			return rp->max_delay_ms;
-		wait = retry_after_s * 1000;
-	} else {
-		wait = rp->base_delay_ms;
-		for (int i = 1; i < attempt && wait < rp->max_delay_ms; i++)
-			wait *= 2;
-	}
-	if (wait > rp->max_delay_ms)
-		wait = rp->max_delay_ms;
-	return wait < 0 ? 0 : wait;
-}
-
 static bool bad_field(const char *s)
 {
 	return s == NULL || s[0] == '\0';
@@ -582,9 +610,10 @@ oom:
 	return -1;
 }
 
-/* One attempt. Returns 0 with the token, or -1 with res saying why. */
-static int request_once(struct request *q, int attempt, int64_t now,
-			struct entra_result *res,
+/* One attempt, given timeout_ms for the whole transfer. Returns 0 with
+ * the token, or -1 with res saying why. */
+static int request_once(struct request *q, int attempt, long timeout_ms,
+			int64_t now, struct entra_result *res,
 			struct entra_token *ret_token)
 {
 	CURLcode rc;
@@ -593,7 +622,9 @@ static int request_once(struct request *q, int attempt, int64_t now,
 
 	sbuf_free(&q->body);
 	q->errbuf[0] = '\0';
-	rc = curl_easy_perform(q->h);
+	rc = curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, timeout_ms);
+	if (rc == CURLE_OK)
+		rc = curl_easy_perform(q->h);
 	res->attempts = attempt;
 	res->curl_code = (int)rc;
 	res->fail = net_fail_of(rc);
@@ -621,26 +652,56 @@ static int request_once(struct request *q, int attempt, int64_t now,
 				    ret_token);
 }
 
+/* A deadline that ended the attempts: res says so, in whole seconds. */
+static void out_of_time(const struct entra_retry *rp, struct entra_result *res)
+{
+	char tmp[ENTRA_SUMMARY_MAX];
+
+	res->deadline = true;
+	res->transient = true;
+	snprintf(tmp, sizeof(tmp), "%s",
+		 res->attempts > 0 ? res->summary : "no request made");
+	err_fmt(res->summary, sizeof(res->summary),
+	    "no answer from the token endpoint within %ld s (%d attempt%s; "
+	    "last: %s)",
+	    (rp->deadline_ms + 999) / 1000, res->attempts,
+	    res->attempts == 1 ? "" : "s", tmp);
+}
+
 /* Attempts until one passes, a failure is not transient, or the retry
- * policy rp runs out. Returns 0 with the token, or -1. */
-static int request_retry(struct request *q, const struct entra_retry *rp,
-			 int64_t now, struct entra_result *res,
+ * policy rp (its deadline included) runs out. Returns 0 with the token,
+ * or -1. */
+static int request_retry(struct request *q, const struct net_opts *net,
+			 const struct entra_retry *rp, int64_t now,
+			 struct entra_result *res,
 			 struct entra_token *ret_token)
 {
 	int max_attempts = rp->max_attempts > 0 ? rp->max_attempts : 1;
+	int64_t start = entra_mono_ms();
 	char tmp[ENTRA_SUMMARY_MAX];
-	long wait;
+	long wait, timeout;
 
 	for (int attempt = 1;; attempt++) {
-		if (request_once(q, attempt, now, res, ret_token) == 0)
+		if ((timeout = entra_retry_timeout_ms(net, rp, start)) == 0) {
+			out_of_time(rp, res);
+			return -1;
+		}
+		if (request_once(q, attempt, timeout, now, res, ret_token) == 0)
 			return 0;
+		if (res->fail == NET_TIMEOUT &&
+		    entra_retry_timeout_ms(net, rp, start) <=
+			ENTRA_DEADLINE_SLACK_MS) {
+			out_of_time(rp, res);
+			return -1;
+		}
 		if (!res->transient || attempt >= max_attempts)
 			break;
-		wait = next_wait(rp, attempt, res->retry_after_s);
-		if (res->waited_ms + wait > rp->max_total_ms)
+		wait = entra_retry_wait_ms(rp, attempt, res->retry_after_s);
+		if (res->waited_ms + wait > rp->max_total_ms ||
+		    (rp->deadline_ms > 0 &&
+		     entra_mono_ms() - start + wait >= rp->deadline_ms))
 			break;
-		if ((rp->sleep_ms != NULL ? rp->sleep_ms : default_sleep)(
-			wait, rp->sleep_arg) != 0)
+		if (entra_retry_sleep(rp, wait) != 0)
 			break;
 		res->waited_ms += wait;
 	}
@@ -708,8 +769,8 @@ int entra_request_token(const struct entra_request *rq,
 		return -1;
 	}
 	if (request_build(&q, rq, net, res) == 0)
-		ret = request_retry(&q, retry != NULL ? retry : &defaults, now,
-				    res, ret_token);
+		ret = request_retry(&q, net, retry != NULL ? retry : &defaults,
+				    now, res, ret_token);
 	request_free(&q, rq, res);
 	return ret;
 }

@@ -28,7 +28,8 @@
  * The wait before attempt n+1 is base_delay_ms * 2^(n-1), capped at
  * max_delay_ms; a Retry-After header replaces that wait, capped at
  * max_delay_ms too. No retry is made whose wait would take the sum of
- * waits beyond max_total_ms. */
+ * waits beyond max_total_ms, or end at or after the deadline. The test
+ * send (probe.c) retries its temporary failures with the same policy. */
 struct entra_retry {
 	int max_attempts;   /* attempts in all, >= 1 (0 counts as 1) */
 	long base_delay_ms; /* first backoff */
@@ -38,18 +39,47 @@ struct entra_retry {
 	 * retries (the daemon uses it to stop waiting on a signal). */
 	int (*sleep_ms)(long ms, void *arg);
 	void *sleep_arg;
+	/* Attempts and waits all end within this many ms of the start, on
+	 * the monotonic clock: each attempt's timeout is the smaller of the
+	 * net_opts timeout and the time left. <= 0: no deadline. */
+	long deadline_ms;
 };
 
 /* 4 attempts, 1 s doubling, one wait at most 30 s, all waits 60 s. */
 #define ENTRA_RETRY_DEFAULT                                                    \
 	{                                                                      \
-		4, 1000L, 30000L, 60000L, NULL, NULL                           \
+		4, 1000L, 30000L, 60000L, NULL, NULL, 0L                       \
 	}
 /* One attempt only. */
 #define ENTRA_RETRY_NONE                                                       \
 	{                                                                      \
-		1, 0L, 0L, 0L, NULL, NULL                                      \
+		1, 0L, 0L, 0L, NULL, NULL, 0L                                  \
 	}
+
+/* A timeout with no more than this left before the deadline is the
+ * deadline's (libcurl stops a transfer within a few ms of its timeout). */
+#define ENTRA_DEADLINE_SLACK_MS 100L
+
+/* Milliseconds on the monotonic clock (CLOCK_MONOTONIC), from an
+ * arbitrary origin: for deadlines, never for policy (which uses the
+ * injected wall-clock time). */
+int64_t entra_mono_ms(void);
+
+/* The wait in ms before attempt n+1 under rp, after attempt n, with
+ * the Retry-After (seconds; 0: none) of its reply. */
+long entra_retry_wait_ms(const struct entra_retry *rp, int n,
+			 long retry_after_s);
+
+/* Wait ms milliseconds the way rp says (rp->sleep_ms, else sleep).
+ * Returns 0, or non-zero when rp's function says to stop retrying. */
+int entra_retry_sleep(const struct entra_retry *rp, long ms);
+
+/* The timeout in ms for an attempt that starts now, when the attempts
+ * started at start_ms (entra_mono_ms()): net's whole-transfer timeout
+ * (net may be NULL), cut to the time left before rp's deadline. 0 when
+ * the deadline has passed. */
+long entra_retry_timeout_ms(const struct net_opts *net,
+			    const struct entra_retry *rp, int64_t start_ms);
 
 struct entra_result {
 	bool ok;	  /* an access token was obtained */
@@ -69,6 +99,9 @@ struct entra_result {
 	long retry_after_s; /* Retry-After of the last reply; 0 when none */
 	int attempts;	    /* requests made */
 	long waited_ms;	    /* sum of the waits between them */
+	/* The policy's deadline ended the attempts: the last one timed out
+	 * at it, or no time was left for one. */
+	bool deadline;
 	enum net_fail fail; /* of the last attempt's transfer */
 	int curl_code;	    /* libcurl's number for it, shown to people */
 	char curl_error[ENTRA_CURL_ERROR_MAX];

@@ -142,8 +142,95 @@ static void passed_before(struct probe_result *r, enum probe_step_id at,
 			 sender);
 }
 
+/* What the probe's deadline is measured with. */
+struct probe_clock {
+	struct entra_retry rp; /* o's policy, with the probe's deadline */
+	int64_t start;	       /* entra_mono_ms() when the probe began */
+};
+
+static void clock_start(const struct probe_opts *o, struct probe_clock *pc)
+{
+	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
+
+	pc->rp = o->retry != NULL ? *o->retry : defaults;
+	pc->rp.deadline_ms =
+	    o->deadline_ms > 0 ? o->deadline_ms : PROBE_DEADLINE_DEFAULT_MS;
+	pc->start = entra_mono_ms();
+}
+
+/* Milliseconds left before the deadline; <= 0 when it has passed. */
+static int64_t time_left(const struct probe_clock *pc)
+{
+	return pc->rp.deadline_ms - (entra_mono_ms() - pc->start);
+}
+
+/* The sends ended at the deadline after n of them: say so. */
+static void send_out_of_time(const struct probe_clock *pc, const char *url,
+			     int n, struct smtp_result *sr)
+{
+	char last[SMTP_SUMMARY_MAX];
+
+	snprintf(last, sizeof(last), "%s",
+		 n > 0 && sr->summary[0] ? sr->summary : "no send made");
+	sr->deadline = true;
+	sr->transient = true;
+	if (sr->fail == NET_OK)
+		sr->fail = NET_TIMEOUT;
+	err_fmt(sr->summary, sizeof(sr->summary),
+	    "no answer from %s within %ld s (%d attempt%s; last: %s)", url,
+	    (pc->rp.deadline_ms + 999) / 1000, n, n == 1 ? "" : "s", last);
+}
+
+/* Send s, and again while the failure is transient and the policy and
+ * the deadline allow. Returns 0 when accepted, else -1 with r->smtp and
+ * r->diag saying why. */
+static int send_retry(struct smtp_send *s, const struct probe_opts *o,
+		      const struct probe_clock *pc,
+		      const struct diag_input *din, struct probe_result *r)
+{
+	const struct entra_retry *rp = &pc->rp;
+	int max = rp->max_attempts > 0 ? rp->max_attempts : 1, n = 0;
+	char last[SMTP_SUMMARY_MAX];
+	long wait, waited = 0;
+	bool late = false;
+
+	for (;;) {
+		s->timeout_ms = entra_retry_timeout_ms(o->net, rp, pc->start);
+		if ((late = s->timeout_ms == 0))
+			break;
+		n++;
+		if (smtp_send_message(s, o->net, &r->smtp) == 0) {
+			r->smtp.attempts = n;
+			return 0;
+		}
+		if ((late = r->smtp.fail == NET_TIMEOUT &&
+			    time_left(pc) <= ENTRA_DEADLINE_SLACK_MS))
+			break;
+		diag_smtp(din, &r->smtp, &r->diag);
+		if (!r->smtp.transient || !r->diag.transient || n >= max)
+			break;
+		wait = entra_retry_wait_ms(rp, n, 0);
+		if (waited + wait > rp->max_total_ms ||
+		    wait + ENTRA_DEADLINE_SLACK_MS >= time_left(pc) ||
+		    entra_retry_sleep(rp, wait) != 0)
+			break;
+		waited += wait;
+	}
+	r->smtp.attempts = n;
+	if (late) {
+		send_out_of_time(pc, s->url, n, &r->smtp);
+	} else if (n > 1) {
+		snprintf(last, sizeof(last), "%s", r->smtp.summary);
+		err_fmt(r->smtp.summary, sizeof(r->smtp.summary),
+		    "after %d attempts: %s", n, last);
+	}
+	diag_smtp(din, &r->smtp, &r->diag);
+	return -1;
+}
+
 static int run_send(const struct cred *c, const struct probe_opts *o,
-		    const struct diag_input *din, struct probe_result *r)
+		    const struct probe_clock *pc, const struct diag_input *din,
+		    struct probe_result *r)
 {
 	struct smtp_message m = {0};
 	struct smtp_send s = {0};
@@ -186,11 +273,9 @@ static int run_send(const struct cred *c, const struct probe_opts *o,
 	s.message_len = msg_len;
 	s.response_timeout_s = o->smtp_response_timeout_s;
 
-	if (smtp_send_message(&s, o->net, &r->smtp) != 0) {
-		enum probe_step_id at;
+	if (send_retry(&s, o, pc, din, r) != 0) {
+		enum probe_step_id at = smtp_step(r);
 
-		diag_smtp(din, &r->smtp, &r->diag);
-		at = smtp_step(r);
 		passed_before(r, at, s.url, c->sender);
 		fail_at(r, at);
 		goto out;
@@ -240,6 +325,8 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 {
 	struct entra_request rq = {0};
 	struct diag_input din = {0};
+	struct probe_clock pc;
+	struct entra_retry trp;
 	struct err e = {{0}};
 
 	memset(ret, 0, sizeof(*ret));
@@ -253,6 +340,7 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		return -1;
 	din.cred = c;
 	din.hint = o->hint;
+	clock_start(o, &pc);
 
 	if (net_global_init(&e) != 0) {
 		snprintf(ret->entra.summary, sizeof(ret->entra.summary),
@@ -268,7 +356,9 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	rq.scope = cloud_outlook_scope(c);
 	rq.secret = o->secret;
 	rq.secret_len = o->secret != NULL ? o->secret_len : 0;
-	if (entra_request_token(&rq, o->net, o->retry, o->now, &ret->entra,
+	trp = pc.rp;
+	trp.deadline_ms = time_left(&pc) > 0 ? (long)time_left(&pc) : 1;
+	if (entra_request_token(&rq, o->net, &trp, o->now, &ret->entra,
 				&ret->token) != 0) {
 		diag_token(&din, &ret->entra, &ret->diag);
 		fail_at(ret, token_step(ret));
@@ -292,7 +382,7 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		ret->ok = true;
 		return 0;
 	}
-	if (run_send(c, o, &din, ret) != 0)
+	if (run_send(c, o, &pc, &din, ret) != 0)
 		return -1;
 	ret->ok = true;
 	return 0;

@@ -61,7 +61,13 @@ struct probe_opts {
 	int64_t now;			 /* the clock, injected */
 	const char *ehlo_name;		 /* NULL: this host's name */
 	long smtp_response_timeout_s;	 /* <= 0: the default */
+	/* The whole probe, every attempt and wait of the token request and
+	 * the send included, on the monotonic clock (not now); it replaces
+	 * retry->deadline_ms. <= 0: PROBE_DEADLINE_DEFAULT_MS. */
+	long deadline_ms;
 };
+
+#define PROBE_DEADLINE_DEFAULT_MS 90000L
 
 struct probe_result {
 	bool ok; /* every step run passed */
@@ -88,10 +94,15 @@ const char *probe_status_name(enum probe_status s);
 
 /* Check credential c with the secret in o (endpoints from cloud.h). Runs
  * the steps in order, stops at the first failure and diagnoses it; with
- * o->token_only it stops after the role step. Returns 0 when every step
- * run passed, else -1; *ret is filled either way and must be released
- * with probe_result_free(), which wipes the token. The secret is only
- * read; nothing in *ret except the token field holds secret material. */
+ * o->token_only it stops after the role step. The token request retries
+ * under o->retry; so does the send, when its failure is transient (a 4xx
+ * reply or a network failure, never a 5xx), with the same waits. Each
+ * attempt's timeout is cut to what is left of o->deadline_ms; when
+ * that runs out the probe stops, diagnosed "network", transient.
+ * Returns 0 when every step run passed, else -1; *ret is filled either
+ * way and must be released with probe_result_free(), which wipes the
+ * token. The secret is only read; nothing in *ret except the token field
+ * holds secret material. */
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret);
 

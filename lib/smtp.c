@@ -403,6 +403,9 @@ static int set_options(CURL *h, const struct smtp_send *s, const char *url,
 	    curl_easy_setopt(h, CURLOPT_HEADERDATA, res) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT, timeout) !=
 		CURLE_OK ||
+	    (s->timeout_ms > 0 &&
+	     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, s->timeout_ms) !=
+		 CURLE_OK) ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
 		return -1;
 	return 0;

@@ -75,6 +75,11 @@ struct smtp_result {
 	/* Why the send was refused before connecting; "" when it was not.
 	 * The summary then says "not sent: " and this. */
 	char refused[SMTP_SUMMARY_MAX];
+	/* Set by a caller that retries (probe.c), after its last send:
+	 * the sends made, and whether its deadline ended them (the last
+	 * one timed out at it, or no time was left for one). */
+	int attempts;
+	bool deadline;
 
 	/* Reply tracking state, internal to smtp.c. */
 	enum smtp_stage expect_;
@@ -111,6 +116,8 @@ struct smtp_send {
 	const char *message;
 	size_t message_len;
 	long response_timeout_s; /* per reply; <= 0: the default */
+	long timeout_ms; /* the whole send; > 0: this instead of the
+			  * net_opts timeout (a deadline's time left) */
 };
 
 /* Mark r as refused before connecting, for the reason why (a setting or

@@ -22,6 +22,7 @@ void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
 	o->net = net;
 	o->retry = w->retry;
 	o->now = w->now;
+	o->deadline_ms = (long)w->cfg->test_deadline * 1000;
 }
 
 static void outcome(const struct probe_result *pr, char *out, size_t size)

@@ -229,6 +229,51 @@ class TestDiagnosis(WorldCase):
             self.assertEqual(rogue.requests(), [])
 
 
+class TestTransient(WorldCase):
+    """Exchange Online's "try again later" is retried and named, and a
+    test ends at its deadline."""
+
+    BUSY = "421 4.3.2 Service not available, closing transmission channel"
+
+    def test_one_421_is_retried(self):
+        self.w.smtp.set_scenario(m365.smtp_scenario(
+            force_reply=self.BUSY, force_reply_first=1))
+        self.w.add_secret(S1)
+        r = self.w.run("test", "mail")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("all steps passed", r.stdout)
+        self.assertEqual(len(self.w.smtp.messages()), 1)
+
+    def test_421_that_persists_is_temporary(self):
+        self.w.smtp.set_scenario(m365.smtp_scenario(force_reply=self.BUSY))
+        self.w.add_secret(S1)
+        r = self.w.run("test", "mail")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("(smtp-temporary)", r.stdout)
+        self.assertNotIn("(unknown)", r.stdout)
+        r, doc = self.w.s.json("test", "mail")
+        self.assertEqual(doc["diagnosis"]["step"], "smtp-temporary")
+        self.assertTrue(doc["diagnosis"]["transient"])
+        self.assertIn("after 3 attempts", doc["diagnosis"]["summary"])
+        self.assertEqual(self.w.smtp.messages(), [])
+
+    def test_stalled_token_endpoint_ends_at_the_deadline(self):
+        self.w.configure("[watch]\ntest_deadline = 3s\n")
+        self.w.entra.update_scenario(fault="slow", slow_seconds=60)
+        self.w.add_secret(S1)
+        t0 = time.monotonic()
+        r = self.w.run("--json", "test", "mail", "--token-only",
+                       timeout=200)
+        took = time.monotonic() - t0
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertLess(took, 10)
+        doc = json.loads(r.stdout)
+        self.assertEqual(doc["diagnosis"]["step"], "network")
+        self.assertTrue(doc["diagnosis"]["transient"])
+        self.assertIn("no answer from the token endpoint within 3 s",
+                      doc["diagnosis"]["summary"])
+
+
 class TestSecrecy(WorldCase):
     def test_no_secret_or_token_anywhere(self):
         self.w.add_secret(S1, "+100d")

@@ -40,6 +40,13 @@ optional; addresses and app ids compare case-insensitively):
                                        #   432 4.3.2 at MAIL FROM
     "bad_recipients": [],              # RCPT TO -> 550 5.1.10
     "greeting_delay": 0,               # seconds before the 220 greeting
+    "force_reply": null,               # this reply instead of the normal
+                                       #   one, e.g. "421 4.3.2 Service not
+                                       #   available, closing transmission
+                                       #   channel"; a 421 closes the session
+    "force_reply_at": "mail",          # "greeting" | "auth" | "mail" |
+                                       #   "data" (the end of the data)
+    "force_reply_first": 0,            # only the first K times (0 = all)
     "max_message_bytes": 157286400
   }
 
@@ -175,6 +182,9 @@ DEFAULTS = {
     "max_connections_per_mailbox": 3,
     "bad_recipients": [],
     "greeting_delay": 0,
+    "force_reply": None,
+    "force_reply_at": "mail",
+    "force_reply_first": 0,
     "max_message_bytes": 157286400,
 }
 
@@ -340,6 +350,19 @@ class Session:
         lines.append("%s %s" % (code, items[-1]))
         self.reply(*lines)
 
+    def forced(self, sc, gen, at):
+        """Send the scenario's force_reply if it applies at this stage;
+        True when it was sent.  A 421 ends the session."""
+        rep = sc.get("force_reply")
+        if not rep or str(sc.get("force_reply_at") or "mail") != at or \
+                not self.srv.force_reply.take(gen,
+                                              sc.get("force_reply_first")):
+            return False
+        self.reply(str(rep))
+        if str(rep).startswith("421"):
+            raise Close("forced 421")
+        return True
+
     def read_auth_line(self):
         line = text(self.conn.readline())
         self.log("C", line="*" if line.strip() == "*" else "[redacted]")
@@ -351,9 +374,10 @@ class Session:
         reason = "closed"
         self.log("connect", peer=self.peer)
         try:
-            sc, _ = self.srv.scenario.get()
+            sc, gen = self.srv.scenario.get()
             self.srv.sleep(sc.get("greeting_delay") or 0)
-            self.reply(GREETING)
+            if not self.forced(sc, gen, "greeting"):
+                self.reply(GREETING)
             for _ in range(MAX_COMMANDS):
                 try:
                     raw = self.conn.readline()
@@ -484,6 +508,8 @@ class Session:
         if self.mail_from is not None:
             self.reply("503 5.5.1 Mail transaction in progress")
             return
+        if self.forced(sc, gen, "auth"):
+            return
         if mech == "LOGIN":
             self.auth_login(initial)
         elif mech == "XOAUTH2":
@@ -590,6 +616,8 @@ class Session:
         if self.mail_from is not None:
             self.reply(R_SENDER_TWICE)
             return
+        if self.forced(sc, gen, "mail"):
+            return
         m = MAIL_RE.match(line)
         if not m:
             self.reply(R_BAD_ARGS)
@@ -653,6 +681,9 @@ class Session:
         if msg is None:
             self.reset()
             self.reply(R_TOO_BIG)
+            return
+        if self.forced(sc, gen, "data"):
+            self.reset()
             return
         self.finish(sc, msg)
 
@@ -781,6 +812,7 @@ class Server(fc.ThreadingTCPServer):
         self.session_seq = 0
         self.by_mailbox = {}
         self.force_432 = fc.FirstK()
+        self.force_reply = fc.FirstK()
         self.maildir = args.maildir
         self.next_n = 1
         if self.maildir:

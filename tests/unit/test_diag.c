@@ -461,11 +461,35 @@ static const struct smtp_case smtp_cases[] = {
      NET_STARTTLS_REFUSED, CURL_USE_SSL,
      .x = {"transport", false, .remedy = {"TLS 1.2", "587"},
 	   .evidence = {"(at starttls)"}}},
-    /* An unknown 4xx is unknown but transient. */
+    /* Exchange Online's "try again later": temporary, and said so. */
+    {"421 4.3.2", AT_NONE,
+     "421 4.3.2 Service not available, closing transmission channel\r\n",
+     NET_BAD_REPLY, CURL_WEIRD_REPLY,
+     .x = {"smtp-temporary", true,
+	   .summary = {"smtp://smtp.office365.com:587", "for now"},
+	   .remedy = {"retried", "service health"},
+	   .evidence = {"421 4.3.2 Service not available", "(at greeting)"}}},
+    {"451 4.7.0", AT_EOD,
+     "451 4.7.0 Temporary server error. Please try again later. "
+     "PRX4 " D "\r\n",
+     NET_BAD_REPLY, CURL_WEIRD_REPLY,
+     .x = {"smtp-temporary", true,
+	   .evidence = {"451 4.7.0 Temporary server error",
+			"(at end-of-data)"}}},
+    {"454 4.7.0", AT_AUTH,
+     "454 4.7.0 Temporary authentication failure " D "\r\n",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
+     .x = {"smtp-temporary", true,
+	   .evidence = {"454 4.7.0 Temporary authentication failure",
+			"(at auth)"}}},
+    /* Any other 4xx is temporary too. */
     {"451 4.3.0", AT_MAIL, "451 4.3.0 Temporary server error\r\n",
      NET_BROKEN, CURL_SEND_ERROR,
-     .x = {"unknown", true,
+     .x = {"smtp-temporary", true,
 	   .evidence = {"451 4.3.0 Temporary server error"}}},
+    /* A 5xx never is. */
+    {"550 5.7.1 other", AT_MAIL, "550 5.7.1 Something permanent\r\n",
+     NET_BROKEN, CURL_SEND_ERROR, .x = {"unknown", false}},
     {"550 5.1.8", AT_EOD, "550 5.1.8 Access denied, bad outbound sender\r\n",
      NET_BAD_REPLY, CURL_WEIRD_REPLY, .x = {"sender-restricted"}},
     /* Certificate refused in the STARTTLS handshake. */
@@ -590,6 +614,55 @@ static void test_smtp_cases(void **state)
 	snprintf(cred.sender, sizeof(cred.sender), "alerts@contoso.com");
 }
 
+/* A token request or a send that ran out of the probe's deadline: the
+ * network, transient, with the caller's words "no answer within". */
+static void test_deadline(void **state)
+{
+	static const struct expect tx = {
+	    "network", true,
+	    .summary = {"Out of time: no answer from the token endpoint "
+			"within 90 s"},
+	    .remedy = {"test_deadline", "https://login.microsoftonline.com"},
+	    .evidence = {"curl 28"},
+	};
+	static const struct expect sx = {
+	    "network", true,
+	    .summary = {"Out of time: no answer from "
+			"smtp://smtp.office365.com:587 within 90 s"},
+	    .remedy = {"test_deadline"},
+	    .evidence = {"curl 28 at greeting"},
+	};
+	struct diag_input in = {&cred, "Ab~", &with_role};
+	struct entra_result er = {0};
+	struct smtp_result sr;
+	struct diag d;
+
+	(void)state;
+	er.deadline = true;
+	er.transient = true;
+	er.fail = NET_TIMEOUT;
+	er.curl_code = CURL_TIMEDOUT;
+	er.attempts = 2;
+	snprintf(er.curl_error, sizeof(er.curl_error), "Operation timed out");
+	snprintf(er.summary, sizeof(er.summary),
+		 "no answer from the token endpoint within 90 s (2 attempts; "
+		 "last: ...)");
+	diag_token(&in, &er, &d);
+	check("token deadline", &tx, &d);
+
+	smtp_result_init(&sr);
+	smtp_result_feed(&sr, "220 x\r\n", 7);
+	sr.deadline = true;
+	sr.fail = NET_TIMEOUT;
+	sr.curl_code = CURL_TIMEDOUT;
+	sr.stage = SMTP_STAGE_GREETING;
+	snprintf(sr.summary, sizeof(sr.summary),
+		 "no answer from smtp://smtp.office365.com:587 within 90 s "
+		 "(1 attempt; last: ...)");
+	diag_smtp(&in, &sr, &d);
+	check("send deadline", &sx, &d);
+}
+
 /* ------------------------------------------------------------------ */
 /* The tables themselves */
 
@@ -629,6 +702,7 @@ int main(void)
 	    cmocka_unit_test(test_token_cases),
 	    cmocka_unit_test(test_claims_without_role),
 	    cmocka_unit_test(test_smtp_cases),
+	    cmocka_unit_test(test_deadline),
 	    cmocka_unit_test(test_step_names),
 	    cmocka_unit_test(test_table),
 	};

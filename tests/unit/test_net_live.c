@@ -52,7 +52,7 @@ static struct fakeserv entra, smtp, rogue_entra, rogue_smtp;
 static char ca_file[400];
 static struct cred cred;
 static struct net_opts net;
-static const struct entra_retry fast = {3, 10, 300, 2000, NULL, NULL};
+static const struct entra_retry fast = {3, 10, 300, 2000, NULL, NULL, 0L};
 
 /* ------------------------------------------------------------------ */
 /* Files */
@@ -529,7 +529,7 @@ static void test_429_then_success(void **state)
  * is transient with the Retry-After in the evidence. */
 static void test_429_persistent(void **state)
 {
-	const struct entra_retry capped = {5, 10, 200, 250, NULL, NULL};
+	const struct entra_retry capped = {5, 10, 200, 250, NULL, NULL, 0L};
 	const struct entra_retry none = ENTRA_RETRY_NONE;
 	struct diag_input in = {&cred, "Abc", NULL};
 	struct entra_result res;
@@ -916,6 +916,158 @@ static void test_432_concurrency(void **state)
 	assert_int_equal(r.smtp.stage, SMTP_STAGE_MAIL);
 	assert_true(r.smtp.transient);
 	assert_true(r.diag.transient);
+	assert_int_equal(r.smtp.attempts, 3); /* retried, as policy allows */
+	probe_result_free(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Temporary SMTP failures, retried */
+
+/* The scenario's force_reply (reply) at stage at for the first k times
+ * (0: always). */
+static void smtp_force(const char *reply, const char *at, int k)
+{
+	char top[512];
+
+	snprintf(top, sizeof(top),
+		 ",\"force_reply\":\"%s\",\"force_reply_at\":\"%s\","
+		 "\"force_reply_first\":%d",
+		 reply, at, k);
+	smtp_set(&smtp, "", "", top);
+}
+
+/* One "421 4.3.2" (Exchange Online busy) fails nothing: the send is
+ * made again and the message arrives; at the greeting, at AUTH and at
+ * MAIL FROM alike. */
+static void test_smtp_temporary_retried(void **state)
+{
+	static const struct {
+		const char *reply, *at;
+		int k;
+	} cases[] = {
+	    {"421 4.3.2 Service not available, closing transmission channel",
+	     "mail", 1},
+	    {"421 4.3.2 Service not available, closing transmission channel",
+	     "greeting", 1},
+	    {"454 4.7.0 Temporary authentication failure", "auth", 2},
+	    {"451 4.7.0 Temporary server error. Please try again later.",
+	     "data", 1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct probe_opts o = opts(SECRET);
+		int before = maildir_count(NULL);
+		struct probe_result r;
+
+		smtp_force(cases[i].reply, cases[i].at, cases[i].k);
+		if (probe_run(&cred, &o, &r) != 0)
+			fail_msg("%s at %s: %s: %s", cases[i].reply,
+				 cases[i].at, diag_step_name(r.diag.step),
+				 r.diag.summary);
+		assert_true(r.ok);
+		assert_int_equal(r.smtp.attempts, cases[i].k + 1);
+		assert_int_equal(maildir_count(NULL), before + 1);
+		step_is(&r, PROBE_ACCEPTED, PROBE_PASSED);
+		probe_result_free(&r);
+	}
+}
+
+/* A temporary failure that persists: named, transient, after the
+ * attempts the policy allows. */
+static void test_smtp_temporary_persists(void **state)
+{
+	struct probe_result r;
+	int mails = log_count(&smtp, "\"line\": \"MAIL");
+
+	(void)state;
+	smtp_force("421 4.3.2 Service not available, closing transmission "
+		   "channel", "mail", 0);
+	probe_fails(SECRET, PROBE_ACCEPTED, "smtp-temporary", &r);
+	assert_int_equal(r.smtp.last.code, 421);
+	assert_string_equal(r.smtp.last.enhanced, "4.3.2");
+	assert_int_equal(r.smtp.attempts, 3);
+	assert_true(r.diag.transient);
+	contains(r.diag.summary, "refused the send for now");
+	contains(r.diag.summary, "after 3 attempts");
+	contains(r.diag.remedy, "retried");
+	contains(r.diag.evidence, "421 4.3.2 Service not available");
+	assert_int_equal(log_count(&smtp, "\"line\": \"MAIL"), mails + 3);
+	probe_result_free(&r);
+}
+
+/* A permanent 5xx is never retried. */
+static void test_smtp_permanent_not_retried(void **state)
+{
+	struct probe_result r;
+	int mails = log_count(&smtp, "\"line\": \"MAIL");
+
+	(void)state;
+	smtp_force("550 5.7.1 Service unavailable; client blocked", "mail", 0);
+	probe_fails(SECRET, PROBE_ACCEPTED, "unknown", &r);
+	assert_int_equal(r.smtp.attempts, 1);
+	assert_false(r.diag.transient);
+	assert_int_equal(log_count(&smtp, "\"line\": \"MAIL"), mails + 1);
+	probe_result_free(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The probe's deadline */
+
+/* A token endpoint that stalls: the probe ends at its deadline, not
+ * after attempts x the transfer timeout (20 s here). */
+static void test_deadline_token(void **state)
+{
+	struct probe_opts o = opts(SECRET);
+	struct probe_result r;
+	struct timespec t0;
+	long ms;
+
+	(void)state;
+	entra_set(&entra, ",\"fault\":\"slow\",\"slow_seconds\":8");
+	o.deadline_ms = 1500;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(probe_run(&cred, &o, &r), -1);
+	ms = elapsed_ms(&t0);
+	if (ms < 1400 || ms > 3000)
+		fail_msg("the probe took %ld ms for a deadline of 1500", ms);
+	assert_int_equal(r.failed, PROBE_TENANT);
+	assert_string_equal(diag_step_name(r.diag.step), "network");
+	assert_true(r.diag.transient);
+	assert_true(r.entra.deadline);
+	assert_int_equal(r.entra.attempts, 1);
+	contains(r.diag.summary,
+		 "no answer from the token endpoint within 2 s");
+	contains(r.diag.remedy, "test_deadline");
+	assert_false(r.smtp_ran);
+	no_secrets_in(&r, SECRET);
+	probe_result_free(&r);
+}
+
+/* An SMTP server that stalls: the same, at the send. */
+static void test_deadline_smtp(void **state)
+{
+	struct probe_opts o = opts(SECRET);
+	struct probe_result r;
+	struct timespec t0;
+	long ms;
+
+	(void)state;
+	smtp_set(&smtp, "", "", ",\"greeting_delay\":8");
+	o.deadline_ms = 2000;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(probe_run(&cred, &o, &r), -1);
+	ms = elapsed_ms(&t0);
+	if (ms < 1900 || ms > 3500)
+		fail_msg("the probe took %ld ms for a deadline of 2000", ms);
+	assert_int_equal(r.failed, PROBE_SMTP);
+	step_is(&r, PROBE_ROLE, PROBE_PASSED);
+	assert_string_equal(diag_step_name(r.diag.step), "network");
+	assert_true(r.diag.transient);
+	assert_true(r.smtp.deadline);
+	assert_int_equal(r.smtp.attempts, 1);
+	contains(r.diag.summary, "within 2 s");
+	no_secrets_in(&r, SECRET);
 	probe_result_free(&r);
 }
 
@@ -945,6 +1097,11 @@ int main(void)
 	    T(test_send_as_denied),
 	    T(test_430_logon_failure),
 	    T(test_432_concurrency),
+	    T(test_smtp_temporary_retried),
+	    T(test_smtp_temporary_persists),
+	    T(test_smtp_permanent_not_retried),
+	    T(test_deadline_token),
+	    T(test_deadline_smtp),
 #undef T
 	};
 	const char *fakes = getenv("SW_FAKES");

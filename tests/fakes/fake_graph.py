@@ -287,6 +287,13 @@ class Handler(BaseHTTPRequestHandler):
             rec["op"] = "admin"
             return self.admin(sc, path, rec)
         srv = self.server
+        m = APP_RE.match(path)
+        if not m:
+            raise Reply(400, "BadRequest",
+                        "Resource not found for the segment '%s'." % path)
+        op = {"/addPassword": "add", "/removePassword": "remove",
+              None: "get"}[m.group(3)]
+        rec["op"] = op
         if sc.get("fault") and srv.state.fault.take(gen,
                                                     sc.get("fault_first")):
             raise Reply(503, "serviceNotAvailable", "Service unavailable.",
@@ -296,13 +303,6 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(429, "TooManyRequests",
                         "Too many requests.",
                         [("Retry-After", str(sc.get("retry_after") or 1))])
-        m = APP_RE.match(path)
-        if not m:
-            raise Reply(400, "BadRequest",
-                        "Resource not found for the segment '%s'." % path)
-        op = {"/addPassword": "add", "/removePassword": "remove",
-              None: "get"}[m.group(3)]
-        rec["op"] = op
         if (op == "get") != (self.command == "GET") or \
                 self.command not in ("GET", "POST"):
             raise Reply(405, "Request_BadRequest",

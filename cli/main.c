@@ -54,6 +54,7 @@ static const struct command commands[] = {
 	{"rotate", cmd_rotate, "switch to a new secret"},
 	{"token", cmd_token, "print an access token"},
 	{"postfix", cmd_postfix, "Postfix relay setup and checks"},
+	{"sync", cmd_sync, "reconcile with the secrets in Entra"},
 };
 
 /* Global options stop at the first non-option word (the command). */

@@ -16,7 +16,7 @@ case $secs in
 esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SW_FUZZ_BUILD:-$root/build-fuzz}
-targets="entra smtp jwt timefmt validate config"
+targets="entra smtp jwt timefmt validate config graph"
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	CC=${CC:-clang} cmake -S "$root" -B "$build" -DSW_FUZZ=ON >/dev/null

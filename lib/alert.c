@@ -21,6 +21,7 @@ static const char *const event_names[] = {
     [ALERT_SWITCH_FAILED] = "switch-failed",
     [ALERT_HEALTH_FAILED] = "health-failed",
     [ALERT_TOKEN_FILE_FAILED] = "token-file-failed",
+    [ALERT_SECRET_REMOVED] = "secret-removed",
 };
 
 #define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
@@ -153,6 +154,9 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 	case ALERT_HEALTH_FAILED:
 		snprintf(out, size, "%s: %s failed its health check", name,
 			 secret);
+		break;
+	case ALERT_SECRET_REMOVED:
+		snprintf(out, size, "%s: %s removed in Entra", name, secret);
 		break;
 	case ALERT_TOKEN_FILE_FAILED:
 		snprintf(out, size, "%s: no valid token in its token file",

@@ -33,11 +33,13 @@ enum alert_event {
 	ALERT_SWITCH_FAILED,
 	ALERT_HEALTH_FAILED,
 	ALERT_TOKEN_FILE_FAILED,
+	ALERT_SECRET_REMOVED,
 };
 
 /* Its name, as written to the outbox, JSON, the environment and people:
  * "expiry-warning", "expired", "switched", "switch-failed",
- * "health-failed", "token-file-failed" ("unknown" for a value out of range). */
+ * "health-failed", "token-file-failed", "secret-removed" ("unknown" for a
+ * value out of range). */
 const char *alert_event_name(enum alert_event ev);
 
 /* The event called name into *ret. Returns 0, or -1 when there is none. */

@@ -23,6 +23,7 @@ static int priority(enum alert_event ev)
 	case ALERT_HEALTH_FAILED:
 	case ALERT_SWITCH_FAILED:
 	case ALERT_TOKEN_FILE_FAILED:
+	case ALERT_SECRET_REMOVED:
 		return LOG_CRIT;
 	case ALERT_EXPIRY_WARNING:
 		return LOG_WARNING;

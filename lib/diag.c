@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cloud.h"
 
@@ -31,6 +32,9 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_SENDING_LIMIT] = "sending-limit",
     [DIAG_STEP_SMTP_CONFIG] = "smtp-config",
     [DIAG_STEP_SMTP_TEMPORARY] = "smtp-temporary",
+    [DIAG_STEP_GRAPH_PERMISSION] = "graph-permission",
+    [DIAG_STEP_GRAPH_APP] = "graph-app",
+    [DIAG_STEP_SECRET_POLICY] = "secret-lifetime-policy",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -79,6 +83,11 @@ enum kind {
 	K_SMTP_TEMPORARY,
 	K_DEADLINE,
 	K_UNKNOWN_SMTP,
+	K_GRAPH_DENIED,
+	K_GRAPH_NOT_FOUND,
+	K_GRAPH_POLICY,
+	K_GRAPH_NETWORK,
+	K_GRAPH_UNKNOWN,
 	K_COUNT,
 };
 
@@ -100,6 +109,11 @@ enum var {
 		      * the row's no_extra */
 	V_PS_SENDER, /* the sender as a PowerShell single-quoted string (an
 		      * addr-spec may hold a quote; tenants cannot) */
+	V_APP_OBJECT_ID, /* the app registration's Object ID, or where to
+			  * find it */
+	V_GRAPH_URL,	 /* the Graph URL it uses */
+	V_GRAPH_BASE,	 /* its cloud's Graph base, for directoryObjects */
+	V_MAX_LIFETIME,	 /* the longest lifetime a policy allows */
 	V_COUNT,
 };
 
@@ -110,7 +124,9 @@ static const char *const var_names[V_COUNT] = {
     [V_SMTP_URL] = "smtp_url",	 [V_SCOPE] = "scope",
     [V_HINT] = "hint",		 [V_OBJECT_ID] = "object_id",
     [V_ROLES] = "roles",	 [V_EXTRA] = "extra",
-    [V_PS_SENDER] = "ps_sender",
+    [V_PS_SENDER] = "ps_sender", [V_APP_OBJECT_ID] = "app_object_id",
+    [V_GRAPH_URL] = "graph_url", [V_GRAPH_BASE] = "graph_base",
+    [V_MAX_LIFETIME] = "max_lifetime",
 };
 
 struct row {
@@ -535,11 +551,99 @@ static const struct row rows[K_COUNT] = {
 	"scanners, and LOB applications that send email using Microsoft "
 	"365\".",
 	"no detail"},
+    [K_GRAPH_DENIED] = {
+	DIAG_STEP_GRAPH_PERMISSION, false,
+	"Graph permission and app ownership",
+	"Microsoft Graph refused app {client_id} access to its own client "
+	"secrets: {extra}",
+	"secretwatch reads and rotates the client secrets of app {client_id} "
+	"through\n"
+	"Microsoft Graph. That needs the application permission\n"
+	"Application.ReadWrite.OwnedBy with admin consent, and the app as an "
+	"owner of itself:\n"
+	"1. Entra admin center > App registrations > app {client_id} > API "
+	"permissions >\n"
+	"   Add a permission > Microsoft Graph > Application permissions >\n"
+	"   Application.ReadWrite.OwnedBy, then \"Grant admin consent\" for "
+	"the tenant {tenant}.\n"
+	"2. Make the app an owner of itself (as an administrator), in Graph "
+	"PowerShell:\n"
+	"     New-MgApplicationOwnerByRef -ApplicationId {app_object_id} "
+	"-BodyParameter @{\"@odata.id\"=\"{graph_base}/v1.0/"
+	"directoryObjects/{object_id}\"}\n"
+	"   or with the Azure CLI:\n"
+	"     az ad app owner add --id {client_id} --owner-object-id "
+	"{object_id}\n"
+	"   -ApplicationId is the Object ID of the app registration; the "
+	"owner is the\n"
+	"   Object ID of its service principal (Enterprise applications).\n"
+	"A new token carries the permission once consent is granted. Then "
+	"run: secretwatch sync {name}",
+	NULL},
+    [K_GRAPH_NOT_FOUND] = {
+	DIAG_STEP_GRAPH_APP, false, "Application (client) ID or cloud",
+	"Microsoft Graph has no application with client ID {client_id}: "
+	"{extra}",
+	"Check the Application (client) ID of credential {name} (now "
+	"{client_id}) on the\n"
+	"app registration's Overview page, and that the tenant {tenant} is "
+	"in the {cloud}\n"
+	"cloud: Graph is asked at {graph_url}. Choose the cloud with --cloud\n"
+	"global|usgov|dod|china (secretwatch cred set {name} --cloud <cloud>).",
+	NULL},
+    [K_GRAPH_POLICY] = {
+	DIAG_STEP_SECRET_POLICY, false, "Client secret lifetime policy",
+	"An app management policy refused the new client secret of app "
+	"{client_id}: {extra}",
+	"An app management policy of the tenant {tenant} (or one assigned to "
+	"app {client_id})\n"
+	"limits client secrets: restrictionType passwordLifetime caps their "
+	"lifetime,\n"
+	"passwordAddition forbids new ones. The longest lifetime it allows: "
+	"{max_lifetime}.\n"
+	"Ask for an end date within it ([rotate] lifetime in the config), or "
+	"have an\n"
+	"administrator change the policy: GET {graph_base}/v1.0/policies/"
+	"defaultAppManagementPolicy\n"
+	"shows the tenant's (reading it needs Policy.Read.All); Entra admin "
+	"center >\n"
+	"Applications > App management policies.",
+	"the policy's limit"},
+    [K_GRAPH_NETWORK] = {
+	DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	"Microsoft Graph at {graph_url} is throttling, failing or out of "
+	"reach: {extra}",
+	"Nothing to change if it passes later: Graph calls are retried, "
+	"after the wait\n"
+	"Graph asks for (Retry-After) when it throttles, and reported only "
+	"when the\n"
+	"failure persists. If it persists, check DNS, firewall and proxy on "
+	"the path to\n"
+	"{graph_url}, the Microsoft 365 service health, and other programs "
+	"calling Graph\n"
+	"as app {client_id}.",
+	NULL},
+    [K_GRAPH_UNKNOWN] = {
+	DIAG_STEP_UNKNOWN, false, "Graph request",
+	"The Graph request failed: {extra}",
+	"No known cause matches this failure. The evidence has Graph's error "
+	"code and\n"
+	"request ID; Microsoft support asks for both.",
+	NULL},
 };
 
 static const char *or_unknown(const char *s, const char *placeholder)
 {
 	return s != NULL && s[0] != '\0' ? s : placeholder;
+}
+
+/* The Graph base of c's cloud (not its --graph-url): what directory
+ * object references name. */
+static const char *graph_base(const struct cred *c)
+{
+	const struct cloud *cl = cloud_find(c->cloud[0] ? c->cloud : "global");
+
+	return cl != NULL ? cl->graph_url : "https://graph.microsoft.com";
 }
 
 /* The Enterprise applications (service principal) Object ID: the
@@ -611,10 +715,16 @@ static const char *ps_quote(const char *s, char *buf, size_t size)
 	return buf;
 }
 
+/* What only Graph failures fill in. */
+struct graph_extra {
+	const char *app_object_id;
+	const char *max_lifetime;
+};
+
 /* Fill d from row k, with extra as the failure's own words (NULL or "":
  * none). */
-static void fill(enum kind k, const struct diag_input *in, struct diag *d,
-		 const char *extra)
+static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
+		   const char *extra, const struct graph_extra *gx)
 {
 	const struct row *row = &rows[k];
 	const struct cred *c = in->cred;
@@ -635,6 +745,14 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	val[V_ROLES] = or_unknown(roles, "none");
 	val[V_EXTRA] = or_unknown(extra, or_unknown(row->no_extra, ""));
 	val[V_PS_SENDER] = ps_quote(c->sender, ps_sender, sizeof(ps_sender));
+	val[V_APP_OBJECT_ID] = or_unknown(
+	    gx != NULL ? gx->app_object_id : NULL,
+	    "<Object ID of the app registration>");
+	val[V_GRAPH_URL] = cloud_graph_url(c);
+	val[V_GRAPH_BASE] = graph_base(c);
+	val[V_MAX_LIFETIME] =
+	    or_unknown(gx != NULL ? gx->max_lifetime : NULL,
+		       "not named by the refusal (see the policy)");
 
 	d->step = row->step;
 	d->title = row->title;
@@ -645,12 +763,22 @@ static void fill(enum kind k, const struct diag_input *in, struct diag *d,
 	expand(d->remedy, sizeof(d->remedy), row->remedy, val);
 }
 
-/* 0 when every {...} in t names a placeholder, else -1. */
+static void fill(enum kind k, const struct diag_input *in, struct diag *d,
+		 const char *extra)
+{
+	fill_x(k, in, d, extra, NULL);
+}
+
+/* 0 when every {name} in t names a placeholder, else -1. A brace not
+ * followed by a lower-case letter is text (PowerShell's @{...}). */
 static int placeholders_ok(const char *t)
 {
 	for (const char *p = strchr(t, '{'); p != NULL;
 	     p = strchr(p + 1, '{')) {
 		const char *end = strchr(p, '}');
+
+		if (p[1] < 'a' || p[1] > 'z')
+			continue;
 
 		if (end == NULL || var_find(p + 1, (size_t)(end - p - 1)) < 0)
 			return -1;
@@ -909,4 +1037,96 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 		    rep->line[0] ? "; last reply: " : "", rep->line);
 	else
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s", r->summary);
+}
+
+/* ------------------------------------------------------------------ */
+/* Graph errors */
+
+struct graph_rule {
+	long status;	  /* 0: any */
+	const char *code; /* NULL: any; else error.code, case-insensitive */
+	enum kind kind;
+};
+
+static const struct graph_rule graph_rules[] = {
+    {0, "CredentialInvalidLifetimeAsPerAppPolicy", K_GRAPH_POLICY},
+    {0, "CredentialTypeNotAllowedAsPerAppPolicy", K_GRAPH_POLICY},
+    {0, "InvalidKeyEndDate", K_GRAPH_POLICY},
+    {403, NULL, K_GRAPH_DENIED},
+    {401, "Authorization_RequestDenied", K_GRAPH_DENIED},
+    {404, NULL, K_GRAPH_NOT_FOUND},
+    {400, "Request_ResourceNotFound", K_GRAPH_NOT_FOUND},
+};
+
+static enum kind graph_kind(const struct graph_result *r)
+{
+	for (size_t i = 0; i < sizeof(graph_rules) / sizeof(graph_rules[0]);
+	     i++) {
+		const struct graph_rule *g = &graph_rules[i];
+
+		if (g->status != 0 && g->status != r->http_status)
+			continue;
+		if (g->code != NULL && strcasecmp(g->code, r->code) != 0)
+			continue;
+		return g->kind;
+	}
+	if (r->http_status == 400 && strcasestr(r->code, "AppPolicy") != NULL)
+		return K_GRAPH_POLICY;
+	if (r->transient || r->http_status == 429 || r->http_status >= 500 ||
+	    (r->http_status == 0 && r->fail != NET_OK))
+		return K_GRAPH_NETWORK;
+	return K_GRAPH_UNKNOWN;
+}
+
+int diag_graph_max_lifetime(const char *message, char *out, size_t size)
+{
+	for (const char *p = message; p != NULL && *p != '\0'; p++) {
+		size_t n = 1;
+
+		if (*p != 'P' || (p > message && p[-1] >= 'A' && p[-1] <= 'z'))
+			continue;
+		while (p[n] >= '0' && p[n] <= '9')
+			n++;
+		if (n == 1 || n > 6 || (p[n] != 'D' && p[n] != 'M' &&
+					p[n] != 'Y' && p[n] != 'W'))
+			continue;
+		if (n + 2 > size)
+			return -1;
+		memcpy(out, p, n + 1);
+		out[n + 1] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+void diag_graph(const struct diag_input *in, const struct graph_result *r,
+		const char *app_object_id, const char *max_lifetime,
+		struct diag *ret)
+{
+	struct graph_extra gx = {app_object_id, max_lifetime};
+	char maxl[16];
+	enum kind k = graph_kind(r);
+
+	reset(ret);
+	if (k == K_GRAPH_POLICY && (max_lifetime == NULL ||
+				    max_lifetime[0] == '\0') &&
+	    diag_graph_max_lifetime(r->message, maxl, sizeof(maxl)) == 0)
+		gx.max_lifetime = maxl;
+	fill_x(k, in, ret,
+	     r->message[0] ? r->message
+	     : r->curl_error[0] ? r->curl_error
+				: r->summary,
+	     &gx);
+	if (r->transient)
+		ret->transient = true;
+	if (r->http_status != 0)
+		err_fmt(ret->evidence, sizeof(ret->evidence),
+			"Graph HTTP %ld %s: %s%s%s%s%s", r->http_status,
+			or_unknown(r->code, "(no error code)"), r->message,
+			r->request_id[0] ? " (request-id " : "",
+			r->request_id, r->request_id[0] ? ")" : "",
+			r->retry_after_s > 0 ? " (throttled)" : "");
+	else
+		err_fmt(ret->evidence, sizeof(ret->evidence), "curl %d: %s",
+			r->curl_code, r->curl_error);
 }

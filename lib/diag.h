@@ -16,6 +16,7 @@
 #include "cred.h"
 #include "entra.h"
 #include "err.h"
+#include "graph.h"
 #include "jwt.h"
 #include "smtp.h"
 
@@ -50,6 +51,9 @@ enum diag_step {
 	DIAG_STEP_SENDING_LIMIT,	  /* "sending-limit" */
 	DIAG_STEP_SMTP_CONFIG,		  /* "smtp-config" */
 	DIAG_STEP_SMTP_TEMPORARY,	  /* "smtp-temporary" */
+	DIAG_STEP_GRAPH_PERMISSION,	  /* "graph-permission" */
+	DIAG_STEP_GRAPH_APP,		  /* "graph-app" */
+	DIAG_STEP_SECRET_POLICY,	  /* "secret-lifetime-policy" */
 	DIAG_STEP_COUNT,
 };
 
@@ -94,6 +98,26 @@ void diag_claims(const struct diag_input *in, struct diag *ret);
  * transient. Fills *ret. */
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret);
+
+/* Diagnose a failed Graph call (r->ok false), by HTTP status and Graph
+ * error code: 403 is the Graph permission or the app's ownership of
+ * itself (the remedy names Application.ReadWrite.OwnedBy and the exact
+ * Graph PowerShell and az commands, with in->claims' oid as the service
+ * principal when the credential has no object ID), 404 the client ID or
+ * cloud, an app management policy refusal the policy and its longest
+ * lifetime, 429 and 5xx Microsoft or the network. app_object_id is the
+ * app registration's Object ID and max_lifetime the longest lifetime a
+ * policy allows (an ISO-8601 duration such as P90D), as read from Graph;
+ * NULL when not known (max_lifetime is then taken from the error message
+ * when it names one). Fills *ret. */
+void diag_graph(const struct diag_input *in, const struct graph_result *r,
+		const char *app_object_id, const char *max_lifetime,
+		struct diag *ret);
+
+/* The longest lifetime an app management policy allows, as a Graph error
+ * message names it: the first ISO-8601 duration "P<n>D" (or P<n>M, P<n>Y)
+ * in message, copied into out. Returns 0, or -1 when there is none. */
+int diag_graph_max_lifetime(const char *message, char *out, size_t size);
 
 /* Check the table of diagnoses: every row has a step, a title, a summary
  * and a remedy, and names only placeholders that are filled in. Returns

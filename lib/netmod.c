@@ -1,5 +1,5 @@
 /* netmod.c - the programs' side of netmod.h: open the module on first
- * use and forward the five network entry points to its table. */
+ * use and forward the network entry points to its table. */
 #include "netmod.h"
 
 #include <dlfcn.h>
@@ -153,4 +153,19 @@ int alert_heartbeat_send(const char *url, bool failed,
 		return -1;
 	}
 	return m->alert_heartbeat_send(url, failed, net, e);
+}
+
+long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
+		const struct entra_retry *retry, struct graph_result *res,
+		struct graph_body *ret_body)
+{
+	const struct netmod_api *m = netmod_get();
+
+	if (m == NULL) {
+		memset(ret_body, 0, sizeof(*ret_body));
+		err_fmt(res->summary, sizeof(res->summary), "Graph: %s",
+			netmod_error);
+		return -1;
+	}
+	return m->graph_http(rq, net, retry, res, ret_body);
 }

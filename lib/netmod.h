@@ -7,7 +7,7 @@
  * transport parts of entra.c, smtp.c and alert_webhook.c) is built into
  * libsecretwatch-net.so, which links libcurl like any other library, and
  * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
- * defines the five entry points below for the programs: the first call
+ * defines the entry points below for the programs: the first call
  * opens the module (found in the program's library search path, that is
  * through its RUNPATH: lib/ of the build tree, or ${libdir}/secretwatch
  * when installed) and every call goes through its one function table.
@@ -17,6 +17,7 @@
  *   smtp_send_message    smtp.h
  *   alert_webhook_send   alert_impl.h
  *   alert_heartbeat_send alert.h
+ *   graph_http           graph.h
  *
  * When the module cannot be opened, each of them fails the way it does
  * when libcurl cannot be initialised, with a message that names the file.
@@ -28,6 +29,7 @@
 
 #include "alert.h"
 #include "entra.h"
+#include "graph.h"
 #include "err.h"
 #include "net.h"
 #include "smtp.h"
@@ -54,6 +56,11 @@ struct netmod_api {
 	int (*alert_heartbeat_send)(const char *url, bool failed,
 				    const struct net_opts *net,
 				    struct err *e);
+	long (*graph_http)(const struct graph_http_req *rq,
+			   const struct net_opts *net,
+			   const struct entra_retry *retry,
+			   struct graph_result *res,
+			   struct graph_body *ret_body);
 };
 
 /* The module's table (defined in netmod_so.c, inside the module). */

@@ -11,6 +11,7 @@ static const struct netmod_api api = {
 	.smtp_send_message = smtp_send_message,
 	.alert_webhook_send = alert_webhook_send,
 	.alert_heartbeat_send = alert_heartbeat_send,
+	.graph_http = graph_http,
 };
 
 __attribute__((visibility("default"))) const struct netmod_api *

@@ -114,6 +114,15 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 			  int64_t now, struct err *e);
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
 			     const char *detail, struct err *e);
+/* Reconciling with Entra (store_sync.c), inside a transaction, each a
+ * compare-and-set returning 0 when it changed the row, 1 when there was
+ * nothing to change, -1 with e. correct: set the expiry Entra has, and
+ * the key ID when the row had none. mark_removed: note (once) that the
+ * secret is gone from Entra. */
+int store_sync_correct(struct store *s, int64_t id, int64_t expires_at,
+		       const char *key_id, struct err *e);
+int store_sync_mark_removed(struct store *s, int64_t id, int64_t at,
+			    struct err *e);
 /* Re-encrypt every secret and cached token from old to new. */
 int store_reencrypt_all(struct store *s, const struct vault *old,
 			const struct vault *new_key, struct err *e);

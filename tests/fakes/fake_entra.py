@@ -66,6 +66,10 @@ Request log (--log), one JSON line per request, written before the reply:
    "secret_via": "form"|"basic"|"both"|"none", "secret_label",
    "status", "error", "error_code", "fault"}
 The secret value is never written anywhere.
+
+--graph-state FILE: secrets that fake_graph's addPassword made (a JSON
+object {client_id: [secret, ...]} in the form of "secrets" above, re-read
+on change) are added to those of the app with that client ID.
 """
 
 import argparse
@@ -487,7 +491,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(401, "invalid_client", 7000218)
         now = time.time()
         matched = None
-        for s in app.get("secrets") or []:
+        extra, _ = self.server.graph_state.get()
+        for s in (app.get("secrets") or []) + list(
+                extra.get(cid.lower()) or []):
             if isinstance(s, dict) and s.get("value") == secret:
                 matched = s
                 break
@@ -578,8 +584,10 @@ class Server(fc.LoopbackServerMixin, ThreadingHTTPServer):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     fc.add_common_args(p)
+    p.add_argument("--graph-state", help="secrets made by fake_graph")
     args = p.parse_args()
     srv = Server((fc.HOST, args.port), Handler)
+    srv.graph_state = fc.Scenario(args.graph_state, {})
     srv.ssl_context = fc.server_ssl_context(args.cert, args.key)
     srv.scenario = fc.Scenario(args.scenario, DEFAULTS)
     srv.log = fc.JsonLog(args.log)

@@ -229,6 +229,14 @@ class Entra(_Server):
     script = "fake_entra.py"
     prefix = "entra"
 
+    def _args(self):
+        return ["--graph-state", self.graph_state]
+
+    @property
+    def graph_state(self):
+        """Where a Graph given this Entra writes the secrets it makes."""
+        return self.path("graph-state.json")
+
     @property
     def url(self):
         return "https://127.0.0.1:%d" % self.port
@@ -313,6 +321,56 @@ class Webhook(_Server):
     @property
     def http_url(self):
         return "http://127.0.0.1:%d/hook" % self.http_port
+
+
+class Graph(_Server):
+    """Fake Microsoft Graph (applications' client secrets).  Given
+    entra=, the secrets its addPassword makes work at that Entra.  The
+    admin hook: credentials(client_id), set_end(client_id, key_id, when),
+    delete(client_id, key_id), issued() (every secretText handed out)."""
+    script = "fake_graph.py"
+    prefix = "graph"
+
+    def __init__(self, scenario=None, certs=None, rogue=False, args=(),
+                 entra=None):
+        super().__init__(scenario, certs, rogue, args)
+        self.entra = entra
+
+    def _args(self):
+        return ["--state", self.entra.graph_state] if self.entra else []
+
+    @property
+    def url(self):
+        return "https://127.0.0.1:%d" % self.port
+
+    def _admin(self, method, path, body=None):
+        import ssl
+        import urllib.request
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        rq = urllib.request.Request(self.url + path, data=data,
+                                    method=method)
+        if data is not None:
+            rq.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(rq, context=ctx, timeout=10) as r:
+            raw = r.read()
+        return json.loads(raw.decode("utf-8")) if raw else None
+
+    def credentials(self, client_id):
+        """The app's passwordCredentials (no values), as Graph lists them."""
+        return self._admin("GET", "/_admin/apps/%s" % client_id)[
+            "credentials"]
+
+    def set_end(self, client_id, key_id, when):
+        self._admin("PATCH", "/_admin/apps/%s/%s" % (client_id, key_id),
+                    {"end": when})
+
+    def delete(self, client_id, key_id):
+        self._admin("DELETE", "/_admin/apps/%s/%s" % (client_id, key_id))
+
+    def issued(self):
+        """Every secretText this server handed out."""
+        return self._admin("GET", "/_admin/issued")["issued"]
 
 
 # -- helpers for building and inspecting tokens ---------------------------

@@ -886,14 +886,178 @@ def webhook_rogue_refused(ctx):
         eq(r.rc, 60, "curl rc")
 
 
+# == Graph with curl =====================================================
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+KEY1 = "6a1e2f3c-0000-4000-8000-000000000001"
+APP_OBJ = "77777777-7777-7777-7777-777777777777"
+
+
+def graph_scenario():
+    return {"apps": {
+        APP: {"id": APP_OBJ, "display_name": "mailer",
+              "credentials": [{"keyId": KEY1, "hint": SECRET[:3],
+                               "end": "2099-01-01T00:00:00Z",
+                               "displayName": "smtp"}]},
+        APP_NOROLES: {"credentials": []}}}
+
+
+def graph_token(entra, client=APP, secret=SECRET):
+    r = curl_http(entra.token_url(TENANT), entra.ca_file,
+                  token_form(client, secret, scope=GRAPH_SCOPE))
+    eq(r.status, 200, "graph token status (%s)" % r.body[:200])
+    return r.json()["access_token"]
+
+
+def graph_call(g, token, path, body=None):
+    args = ["-H", "Authorization: Bearer " + token,
+            "-H", "Accept: application/json"]
+    if body is not None:
+        args += ["-H", "Content-Type: application/json",
+                 "--data-binary", json.dumps(body)]
+    return curl_http(g.url + path, g.ca_file, args=args)
+
+
+def app_path(client=APP, tail=""):
+    return "/v1.0/applications(appId='%s')%s" % (client, tail)
+
+
+def graph_error(r, status, code):
+    eq(r.status, status, "status (%s)" % r.body[:300])
+    err = r.json()["error"]
+    eq(err["code"], code, "error.code")
+    expect(err["message"], "error.message")
+    expect(err["innerError"]["request-id"], "innerError.request-id")
+
+
+@test
+def graph_get_application(ctx):
+    g = ctx["graph"]
+    r = graph_call(g, graph_token(ctx["entra"]),
+                   app_path(tail="?$select=id,appId,displayName,"
+                            "passwordCredentials"))
+    eq(r.status, 200, "status (%s)" % r.body[:300])
+    app = r.json()
+    eq((app["id"], app["appId"]), (APP_OBJ, APP), "ids")
+    pc = app["passwordCredentials"]
+    eq([c["keyId"] for c in pc], [KEY1], "keyIds")
+    eq(pc[0]["secretText"], None, "secretText is null on GET")
+    eq(pc[0]["hint"], SECRET[:3], "hint")
+    expect(pc[0]["endDateTime"].startswith("2099-01-01T00:00:00."),
+           "endDateTime with 7 fractional digits")
+    r = graph_call(g, graph_token(ctx["entra"]), "/v1.0/applications/"
+                   + APP_OBJ)
+    eq(r.status, 200, "by object id")
+
+
+@test
+def graph_add_replicate_remove(ctx):
+    g, e = ctx["graph"], ctx["entra"]
+    g.update_scenario(replication_delay=1.5)
+    try:
+        tok = graph_token(e)
+        r = graph_call(g, tok, app_path(tail="/addPassword"),
+                       {"passwordCredential": {
+                           "displayName": "secretwatch 2026-01-01",
+                           "endDateTime": "2099-06-01T00:00:00Z"}})
+        eq(r.status, 200, "addPassword (%s)" % r.body[:300])
+        pw = r.json()
+        value, key = pw["secretText"], pw["keyId"]
+        eq(pw["hint"], value[:3], "hint = first 3 characters")
+        expect(16 <= len(value) <= 64, "secretText length")
+        eq(pw["displayName"], "secretwatch 2026-01-01", "displayName")
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret=value))
+        eq((r.status, r.json().get("error_codes")), (401, [7000215]),
+           "refused while it replicates")
+        time.sleep(1.7)
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret=value))
+        eq(r.status, 200, "works after the replication delay")
+        eq(fakes.decode_jwt(r.json()["access_token"])["xms_sw_secret"], key,
+           "the token names the new key")
+        eq([c["keyId"] for c in g.credentials(APP)], [KEY1, key],
+           "admin hook lists it")
+        r = graph_call(g, tok, app_path(tail="/removePassword"),
+                       {"keyId": key})
+        eq((r.status, r.body), (204, ""), "removePassword")
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret=value))
+        eq(r.status, 401, "a removed secret is refused")
+        graph_error(graph_call(g, tok, app_path(tail="/removePassword"),
+                               {"keyId": key}), 400, "InvalidKeyId")
+        expect(value in g.issued(), "issued() has the value")
+        for log in (g.requests(), e.requests()):
+            expect(value not in json.dumps(log), "no secret in the logs")
+    finally:
+        g.set_scenario(graph_scenario())
+
+
+@test
+def graph_denied_not_found_policy(ctx):
+    g, e = ctx["graph"], ctx["entra"]
+    graph_error(graph_call(g, graph_token(e, APP_NOROLES, "NoRoles8Q~1"),
+                           app_path(APP_NOROLES)),
+                403, "Authorization_RequestDenied")
+    graph_error(graph_call(g, graph_token(e), app_path(APP_NOROLES)),
+                403, "Authorization_RequestDenied")
+    graph_error(graph_call(g, fakes.make_jwt(
+        {"aud": "https://outlook.office365.com", "appid": APP}),
+        app_path()), 401, "InvalidAuthenticationToken")
+    sc = graph_scenario()
+    sc["apps"][APP]["owner_of_itself"] = False
+    sc["max_lifetime_days"] = 90
+    g.set_scenario(sc)
+    try:
+        tok = graph_token(e)
+        graph_error(graph_call(g, tok, app_path(tail="/addPassword"),
+                               {"passwordCredential": {}}),
+                    403, "Authorization_RequestDenied")
+        sc["apps"][APP]["owner_of_itself"] = True
+        g.set_scenario(sc)
+        r = graph_call(g, tok, app_path(tail="/addPassword"),
+                       {"passwordCredential": {"displayName": "x"}})
+        graph_error(r, 400, "CredentialInvalidLifetimeAsPerAppPolicy")
+        expect("P90D" in r.json()["error"]["message"], "names the limit")
+        graph_error(graph_call(g, tok, app_path(
+            "99999999-9999-9999-9999-999999999999")), 404,
+                    "Request_ResourceNotFound")
+        eq(len(g.credentials(APP)), 1, "nothing was added")
+    finally:
+        g.set_scenario(graph_scenario())
+
+
+@test
+def graph_throttle_and_admin(ctx):
+    g, e = ctx["graph"], ctx["entra"]
+    tok = graph_token(e)
+    g.update_scenario(throttle=True, throttle_first=1, retry_after=3)
+    try:
+        r = graph_call(g, tok, app_path())
+        graph_error(r, 429, "TooManyRequests")
+        eq(r.headers.get("retry-after"), "3", "Retry-After")
+        eq(graph_call(g, tok, app_path()).status, 200, "then served")
+    finally:
+        g.set_scenario(graph_scenario())
+    g.set_end(APP, KEY1, "2030-05-05T00:00:00Z")
+    r = graph_call(g, tok, app_path())
+    expect(r.json()["passwordCredentials"][0]["endDateTime"].startswith(
+        "2030-05-05T00:00:00"), "admin hook changed the expiry")
+    g.delete(APP, KEY1)
+    eq(graph_call(g, tok, app_path()).json()["passwordCredentials"], [],
+       "admin hook deleted it")
+
+
 # == main =================================================================
 
 def main():
     t0 = time.monotonic()
     with fakes.Entra(entra_scenario()) as entra, \
             fakes.Smtp(smtp_scenario()) as smtp, \
-            fakes.Webhook(plain_http=True) as webhook:
-        ctx = {"entra": entra, "smtp": smtp, "webhook": webhook}
+            fakes.Webhook(plain_http=True) as webhook, \
+            fakes.Graph(graph_scenario(), entra=entra) as graph:
+        ctx = {"entra": entra, "smtp": smtp, "webhook": webhook,
+               "graph": graph}
         for fn in TESTS:
             name = fn.__name__
             if ONLY and not any(o in name for o in ONLY):
@@ -912,7 +1076,7 @@ def main():
             RESULTS.append(True)
             print("ok   %s" % name, flush=True)
         if VERBOSE:
-            for srv in (entra, smtp, webhook):
+            for srv in (entra, smtp, webhook, graph):
                 sys.stdout.write(srv.stderr())
     passed = sum(RESULTS)
     failed = len(RESULTS) - passed

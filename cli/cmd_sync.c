@@ -1,0 +1,251 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "render.h"
+#include "timefmt.h"
+#include "validate.h"
+#include "watch_sync.h"
+
+static const char usage[] =
+	"usage: secretwatch sync [NAME] [--dry-run]\n"
+	"\n"
+	"Read the app's client secrets (passwordCredentials) from Entra\n"
+	"through Microsoft Graph and reconcile the store with them, for NAME\n"
+	"or every credential:\n"
+	"  - a stored secret whose expiry differs from Entra's gets Entra's\n"
+	"    date (matched by key ID, or by a hint only one secret in Entra\n"
+	"    has; the key ID is then stored too), recorded as a correction;\n"
+	"  - a stored secret that no longer exists in Entra is alerted once\n"
+	"    (critical when it is the active one);\n"
+	"  - secrets in Entra that the store does not know are listed.\n"
+	"Needs the Graph application permission Application.ReadWrite.OwnedBy\n"
+	"(or Application.Read.All) with admin consent; see 'secretwatch\n"
+	"doctor NAME'. Exit 0 when every app was read, 1 otherwise.\n"
+	"  --dry-run   say what would change; change and send nothing\n";
+
+struct sync_run {
+	struct app *app;
+	struct watch_ctx w;
+	struct watch_sync_report *r;
+	cJSON *json; /* array, with --json */
+	int failed;
+};
+
+static void print_secret(const struct watch_sync_secret *s)
+{
+	char was[TIMEFMT_RFC3339_LEN], now[TIMEFMT_RFC3339_LEN];
+
+	timefmt_rfc3339(s->before.expires_at, was);
+	timefmt_rfc3339(s->entra_end, now);
+	printf("  #%lld %s~ %-8s key %-36s ", (long long)s->before.id,
+	       s->before.hint, secret_state_name(s->before.state),
+	       s->before.key_id[0] ? s->before.key_id : "-");
+	switch (s->outcome) {
+	case WATCH_SYNC_SAME:
+		printf("expires %s, as in Entra\n", was);
+		break;
+	case WATCH_SYNC_CORRECTED:
+		printf("expiry corrected from Entra: %s -> %s\n", was, now);
+		break;
+	case WATCH_SYNC_REMOVED:
+		printf("REMOVED in Entra%s\n",
+		       s->alerted ? " (alert queued)" : " (already alerted)");
+		break;
+	case WATCH_SYNC_UNMATCHED:
+		printf("hint %s~ is on several secrets in Entra: give it "
+		       "its key ID\n",
+		       s->before.hint);
+		break;
+	}
+}
+
+static void print_text(const struct cred *c, const struct watch_sync_report *r)
+{
+	char end[TIMEFMT_RFC3339_LEN];
+
+	if (!r->graph_ok) {
+		printf("%s: Entra not read\n\nbroken step: %s (%s)\n%s\n",
+		       c->name, r->diag.title, diag_step_name(r->diag.step),
+		       r->diag.summary);
+		if (r->diag.evidence[0])
+			printf("seen: %s\n", r->diag.evidence);
+		printf("\n%s\n", r->diag.remedy);
+		return;
+	}
+	printf("%s: app %s (object ID %s) has %zu client secrets in Entra\n",
+	       c->name, r->app.display_name, r->app.id, r->app.n_passwords);
+	for (size_t i = 0; i < r->n_secrets; i++)
+		print_secret(&r->secrets[i]);
+	for (size_t i = 0; i < r->n_unknown; i++) {
+		const struct graph_password *p =
+		    &r->app.passwords[r->unknown[i]];
+
+		timefmt_rfc3339(p->end, end);
+		printf("  unknown to secretwatch: %s~ key %s expires %s%s%s\n",
+		       p->hint, p->key_id, end,
+		       p->display_name[0] ? ", named " : "", p->display_name);
+	}
+}
+
+static cJSON *diag_obj(const struct diag *d)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "step", diag_step_name(d->step));
+	cJSON_AddStringToObject(o, "title", d->title);
+	cJSON_AddStringToObject(o, "summary", d->summary);
+	cJSON_AddStringToObject(o, "remedy", d->remedy);
+	cJSON_AddStringToObject(o, "evidence", d->evidence);
+	cJSON_AddBoolToObject(o, "transient", d->transient);
+	return o;
+}
+
+static void add_time(cJSON *o, const char *key, int64_t t)
+{
+	char s[TIMEFMT_RFC3339_LEN];
+
+	if (t == 0) {
+		cJSON_AddNullToObject(o, key);
+		return;
+	}
+	timefmt_rfc3339(t, s);
+	cJSON_AddStringToObject(o, key, s);
+}
+
+static cJSON *secrets_json(const struct watch_sync_report *r)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < r->n_secrets; i++) {
+		const struct watch_sync_secret *s = &r->secrets[i];
+		cJSON *o = cJSON_CreateObject();
+
+		render_add_int(o, "id", s->before.id);
+		cJSON_AddStringToObject(o, "hint", s->before.hint);
+		cJSON_AddStringToObject(o, "key_id", s->before.key_id);
+		cJSON_AddStringToObject(o, "state",
+					secret_state_name(s->before.state));
+		cJSON_AddStringToObject(o, "outcome",
+					watch_sync_outcome_name(s->outcome));
+		add_time(o, "expires_at", s->before.expires_at);
+		add_time(o, "entra_expires_at", s->entra_end);
+		cJSON_AddBoolToObject(o, "alerted", s->alerted);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
+static cJSON *report_json(const struct cred *c,
+			  const struct watch_sync_report *r)
+{
+	cJSON *o = cJSON_CreateObject(), *unk = cJSON_CreateArray();
+
+	cJSON_AddStringToObject(o, "name", c->name);
+	cJSON_AddBoolToObject(o, "graph_ok", r->graph_ok);
+	if (!r->graph_ok) {
+		cJSON_AddItemToObject(o, "diagnosis", diag_obj(&r->diag));
+		cJSON_Delete(unk);
+		return o;
+	}
+	cJSON_AddStringToObject(o, "app_object_id", r->app.id);
+	cJSON_AddItemToObject(o, "secrets", secrets_json(r));
+	for (size_t i = 0; i < r->n_unknown; i++) {
+		const struct graph_password *p =
+		    &r->app.passwords[r->unknown[i]];
+		cJSON *u = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(u, "key_id", p->key_id);
+		cJSON_AddStringToObject(u, "hint", p->hint);
+		cJSON_AddStringToObject(u, "display_name", p->display_name);
+		add_time(u, "expires_at", p->end);
+		cJSON_AddItemToArray(unk, u);
+	}
+	cJSON_AddItemToObject(o, "unknown", unk);
+	return o;
+}
+
+static int sync_one(void *p, const struct cred *c)
+{
+	struct sync_run *s = p;
+	struct err e;
+
+	if (watch_sync(&s->w, c, s->r, &e)) {
+		app_fail_err(s->app, &e);
+		s->failed = 1;
+		return 0;
+	}
+	if (!s->r->graph_ok)
+		s->failed = 1;
+	if (s->json != NULL)
+		cJSON_AddItemToArray(s->json, report_json(c, s->r));
+	else
+		print_text(c, s->r);
+	return 0;
+}
+
+static int parse(struct app *app, int argc, char **argv, const char **name,
+		 int *dry_run)
+{
+	static const struct option opts[] = {
+		{"dry-run", no_argument, NULL, 'd'},
+		{"help", no_argument, NULL, OPT_HELP},
+		{"json", no_argument, NULL, OPT_JSON},
+		{0}};
+	struct err e;
+	int opt;
+
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
+		if (opt == 'd')
+			*dry_run = 1;
+		else if (app_common_opt(app, opt, usage) != 1)
+			return 1;
+	if (optind < argc - 1)
+		return app_bad_args(app);
+	*name = optind < argc ? argv[optind] : NULL;
+	if (*name != NULL && validate_name(*name, &e))
+		return app_fail_err(app, &e);
+	return 0;
+}
+
+int cmd_sync(struct app *app, int argc, char **argv)
+{
+	struct sync_run s;
+	struct watch_report wr = {0};
+	const char *name = NULL;
+	struct cred c;
+	struct err e = {{0}};
+	int dry_run = 0, rc;
+
+	memset(&s, 0, sizeof(s));
+	s.app = app;
+	if (parse(app, argc, argv, &name, &dry_run))
+		return 1;
+	if (app_open(app, APP_KEY | (dry_run ? 0 : APP_CYCLE)))
+		return 1;
+	if ((s.r = calloc(1, sizeof(*s.r))) == NULL) {
+		app_close(app);
+		return app_fail(app, "out of memory");
+	}
+	app_watch_ctx(app, &s.w);
+	s.w.dry_run = dry_run;
+	s.json = app->json ? cJSON_CreateArray() : NULL;
+	rc = name != NULL ? store_cred_get(app->store, name, &c, &e) ||
+				sync_one(&s, &c)
+			  : store_cred_each(app->store, sync_one, &s, &e);
+	/* Deliver the alerts this sync queued, as a cycle would. */
+	if (rc == 0 && !dry_run)
+		rc = watch_deliver(&s.w, &wr, &e);
+	app_close(app);
+	free(s.r);
+	if (s.json != NULL) {
+		cJSON *doc = cJSON_CreateObject();
+
+		cJSON_AddItemToObject(doc, "credentials", s.json);
+		app_print_json(doc);
+	}
+	if (rc)
+		return app_fail_err(app, &e);
+	return s.failed;
+}

@@ -1,0 +1,705 @@
+#include "graph.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "cloud.h"
+#include "secmem.h"
+#include "text.h"
+#include "timefmt.h"
+#include "validate.h"
+
+/* A reply larger than this is not a Graph reply we asked for. */
+#define GRAPH_BODY_MAX (1024 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Parsers */
+
+static void copy_str(char *dst, size_t dstsz, const char *src)
+{
+	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);
+}
+
+static const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+int graph_parse_time(const char *s, int64_t *ret)
+{
+	char buf[48];
+	const char *p;
+	size_t n, frac = 0;
+	struct err e;
+
+	if (s == NULL || (n = strlen(s)) < 19 || n >= sizeof(buf) - 1 ||
+	    s[0] == '+' || (s[10] != 'T' && s[10] != 't'))
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		while (p[1 + frac] >= '0' && p[1 + frac] <= '9')
+			frac++;
+		if (frac == 0 || frac > 7)
+			return -1;
+		p += 1 + frac;
+	}
+	memcpy(buf, s, n + 1);
+	if (*p == '\0') /* no zone: Graph means UTC */
+		memcpy(buf + n, "Z", 2);
+	return timefmt_parse_when(buf, 0, ret, &e);
+}
+
+static void summarise(const char *what, struct graph_result *res)
+{
+	if (res->code[0] != '\0')
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: HTTP %ld %s: %s", what, res->http_status,
+			res->code,
+			res->message[0] ? res->message : "no message");
+	else
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: HTTP %ld without a Graph error body%s", what,
+			res->http_status,
+			res->retry_after_s > 0 ? " (throttled)" : "");
+}
+
+void graph_parse_error(const char *what, long status, const char *body,
+		       size_t len, struct graph_result *res)
+{
+	cJSON *root = NULL;
+	const cJSON *err, *inner;
+
+	res->ok = false;
+	res->http_status = status;
+	res->transient = status == 429 || status >= 500;
+	res->code[0] = res->message[0] = res->inner_code[0] = '\0';
+	res->request_id[0] = res->date[0] = '\0';
+	if (body != NULL && len > 0 && len <= GRAPH_BODY_MAX)
+		root = cJSON_ParseWithLength(body, len);
+	err = cJSON_GetObjectItemCaseSensitive(root, "error");
+	if (cJSON_IsObject(err)) {
+		copy_str(res->code, sizeof(res->code), json_str(err, "code"));
+		copy_str(res->message, sizeof(res->message),
+			 json_str(err, "message"));
+		inner = cJSON_GetObjectItemCaseSensitive(err, "innerError");
+		if (!cJSON_IsObject(inner))
+			inner = cJSON_GetObjectItemCaseSensitive(err,
+								 "innererror");
+		copy_str(res->inner_code, sizeof(res->inner_code),
+			 json_str(inner, "code"));
+		copy_str(res->request_id, sizeof(res->request_id),
+			 json_str(inner, "request-id"));
+		copy_str(res->date, sizeof(res->date), json_str(inner, "date"));
+	}
+	summarise(what != NULL ? what : "Graph", res);
+	if (root != NULL) {
+		vault_json_wipe(root);
+		cJSON_Delete(root);
+	}
+}
+
+static int guid_ok(const char *s)
+{
+	struct err e;
+
+	return s != NULL && strlen(s) == CRED_GUID_LEN &&
+	       validate_guid(s, "key ID", &e) == 0;
+}
+
+/* One passwordCredential object into *ret. Returns 0, or -1 when it has
+ * no well-formed keyId. */
+static int parse_password(const cJSON *o, struct graph_password *ret)
+{
+	const char *s;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!cJSON_IsObject(o) || !guid_ok(s = json_str(o, "keyId")))
+		return -1;
+	copy_str(ret->key_id, sizeof(ret->key_id), s);
+	for (char *p = ret->key_id; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	if ((s = json_str(o, "hint")) != NULL)
+		text_oneline(ret->hint, sizeof(ret->hint), s, strnlen(s, 3));
+	copy_str(ret->display_name, sizeof(ret->display_name),
+		 json_str(o, "displayName"));
+	if (graph_parse_time(json_str(o, "startDateTime"), &ret->start) != 0)
+		ret->start = 0;
+	if (graph_parse_time(json_str(o, "endDateTime"), &ret->end) != 0)
+		ret->end = 0;
+	return 0;
+}
+
+int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
+		    struct err *e)
+{
+	cJSON *root = NULL;
+	const cJSON *list, *it;
+	const char *s;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (body != NULL && len > 0 && len <= GRAPH_BODY_MAX)
+		root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root)) {
+		err_set(e, "the application reply is not a JSON object");
+		goto out;
+	}
+	if (!guid_ok(s = json_str(root, "id"))) {
+		err_set(e, "the application reply has no object id");
+		goto out;
+	}
+	copy_str(ret->id, sizeof(ret->id), s);
+	copy_str(ret->app_id, sizeof(ret->app_id), json_str(root, "appId"));
+	copy_str(ret->display_name, sizeof(ret->display_name),
+		 json_str(root, "displayName"));
+	list = cJSON_GetObjectItemCaseSensitive(root, "passwordCredentials");
+	if (!cJSON_IsArray(list)) {
+		err_set(e, "the application reply has no passwordCredentials");
+		goto out;
+	}
+	cJSON_ArrayForEach(it, list)
+	{
+		if (ret->n_passwords >= GRAPH_PASSWORDS_MAX) {
+			ret->truncated = true;
+			break;
+		}
+		if (parse_password(it, &ret->passwords[ret->n_passwords]) == 0)
+			ret->n_passwords++;
+	}
+	rc = 0;
+out:
+	if (root != NULL) {
+		vault_json_wipe(root);
+		cJSON_Delete(root);
+	}
+	return rc;
+}
+
+int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
+		      struct vbuf *ret_secret, struct err *e)
+{
+	cJSON *root = NULL;
+	const char *s;
+	size_t n;
+	int rc = -1;
+
+	memset(ret_secret, 0, sizeof(*ret_secret));
+	memset(ret, 0, sizeof(*ret));
+	if (body != NULL && len > 0 && len <= GRAPH_BODY_MAX)
+		root = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(root) || parse_password(root, ret) != 0) {
+		err_set(e, "the addPassword reply has no keyId");
+		goto out;
+	}
+	s = json_str(root, "secretText");
+	n = s != NULL ? strlen(s) : 0;
+	if (n == 0 || n > GRAPH_SECRET_MAX || text_has_control(s, n)) {
+		err_set(e, "the addPassword reply has no usable secretText");
+		goto out;
+	}
+	if (ret->end == 0) {
+		err_set(e, "the addPassword reply has no endDateTime");
+		goto out;
+	}
+	if (vbuf_alloc(ret_secret, n) != 0) {
+		err_set(e, "out of secure memory for the new secret");
+		goto out;
+	}
+	memcpy(ret_secret->p, s, n);
+	ret_secret->p[n] = '\0';
+	ret_secret->len = n;
+	/* The hint is the value's first three characters: take it from the
+	 * value when the reply left it out. */
+	if (ret->hint[0] == '\0')
+		text_oneline(ret->hint, sizeof(ret->hint), s, n < 3 ? n : 3);
+	rc = 0;
+out:
+	if (root != NULL) {
+		vault_json_wipe(root);
+		cJSON_Delete(root);
+	}
+	return rc;
+}
+
+const struct graph_password *graph_app_by_hint(const struct graph_app *app,
+					       const char *hint)
+{
+	const struct graph_password *found = NULL;
+
+	if (hint == NULL || hint[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < app->n_passwords; i++) {
+		if (strcmp(app->passwords[i].hint, hint) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = &app->passwords[i];
+	}
+	return found;
+}
+
+const struct graph_password *graph_app_by_key(const struct graph_app *app,
+					      const char *key_id)
+{
+	if (key_id == NULL || key_id[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < app->n_passwords; i++)
+		if (strcasecmp(app->passwords[i].key_id, key_id) == 0)
+			return &app->passwords[i];
+	return NULL;
+}
+
+void graph_body_free(struct graph_body *b)
+{
+	if (b == NULL)
+		return;
+	if (b->p != NULL) {
+		secmem_wipe(b->p, b->cap);
+		secmem_free(b->p);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+/* ------------------------------------------------------------------ */
+/* The calls */
+
+int graph_token(const struct cred *c, const char *secret, size_t secret_len,
+		const struct net_opts *net, const struct entra_retry *retry,
+		int64_t now, struct entra_result *res,
+		struct entra_token *ret_token)
+{
+	const struct cloud *cl = cloud_find(c->cloud[0] ? c->cloud : "global");
+	struct entra_request rq = {
+	    .authority_url = cloud_authority_url(c),
+	    .tenant = c->tenant,
+	    .client_id = c->client_id,
+	    .scope = cl != NULL ? cl->graph_scope
+				: "https://graph.microsoft.com/.default",
+	    .secret = secret,
+	    .secret_len = secret_len,
+	};
+
+	return entra_request_token(&rq, net, retry, now, res, ret_token);
+}
+
+/* {graph}/v1.0/applications(appId='{client id}'){tail} into a new
+ * string, or NULL. The client ID is a GUID (validated on input), so it
+ * needs no escaping. */
+static char *app_url(const struct cred *c, const char *tail)
+{
+	const char *base = cloud_graph_url(c);
+	size_t blen = strlen(base), n;
+	char *url;
+
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	n = blen + strlen(c->client_id) + strlen(tail) + 40;
+	if ((url = malloc(n)) == NULL)
+		return NULL;
+	snprintf(url, n, "%.*s/v1.0/applications(appId='%s')%s", (int)blen,
+		 base, c->client_id, tail);
+	return url;
+}
+
+/* Send one request to url and leave the reply in *ret_body. Returns the
+ * HTTP status, or 0 with res's summary saying why there was none. */
+static long call(const struct graph_ctx *g, const char *what,
+		 const char *method, const char *url, const char *body,
+		 struct graph_result *res, struct graph_body *ret_body)
+{
+	struct graph_http_req rq = {
+	    .method = method,
+	    .url = url,
+	    .token = g->token != NULL ? g->token->value : NULL,
+	    .token_len = g->token != NULL ? g->token->len : 0,
+	    .body = body,
+	    .body_len = body != NULL ? strlen(body) : 0,
+	};
+	struct err e = {{0}};
+	long status;
+
+	memset(res, 0, sizeof(*res));
+	memset(ret_body, 0, sizeof(*ret_body));
+	if (url == NULL || rq.token == NULL) {
+		err_fmt(res->summary, sizeof(res->summary), "%s: %s", what,
+			url == NULL ? "out of memory" : "no Graph token");
+		return 0;
+	}
+	if (net_global_init(&e) != 0) {
+		err_fmt(res->summary, sizeof(res->summary), "%s: %s", what,
+			e.msg);
+		return 0;
+	}
+	status = graph_http(&rq, g->net, g->retry, res, ret_body);
+	if (status <= 0) {
+		if (res->summary[0] == '\0' || res->fail != NET_OK) {
+			res->transient = net_fail_transient(res->fail);
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: Graph not reached: %s (curl %d)", what,
+				res->curl_error, res->curl_code);
+		}
+		return 0;
+	}
+	return status;
+}
+
+int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
+		  struct graph_result *res)
+{
+	static const char what[] = "reading the application";
+	char *url = app_url(g->cred, "?$select=id,appId,displayName,"
+				     "passwordCredentials");
+	struct graph_body b;
+	struct err e = {{0}};
+	long status = call(g, what, "GET", url, NULL, res, &b);
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	if (status == 200) {
+		if (graph_parse_app(b.p, b.len, ret, &e) == 0) {
+			res->ok = true;
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: %zu client secrets", what,
+				ret->n_passwords);
+			rc = 0;
+		} else {
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: HTTP 200 but %s", what, e.msg);
+		}
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	graph_body_free(&b);
+	free(url);
+	return rc;
+}
+
+/* {"passwordCredential":{"displayName":..,"endDateTime":..}} as a new
+ * string, or NULL. */
+static char *add_body(const char *display_name, int64_t end)
+{
+	cJSON *root = cJSON_CreateObject(), *pc;
+	char when[TIMEFMT_RFC3339_LEN];
+	char *s = NULL;
+
+	if (root == NULL ||
+	    (pc = cJSON_AddObjectToObject(root, "passwordCredential")) == NULL ||
+	    cJSON_AddStringToObject(pc, "displayName", display_name) == NULL)
+		goto out;
+	if (end > 0) {
+		timefmt_rfc3339(end, when);
+		if (cJSON_AddStringToObject(pc, "endDateTime", when) == NULL)
+			goto out;
+	}
+	s = cJSON_PrintUnformatted(root);
+out:
+	cJSON_Delete(root);
+	return s;
+}
+
+int graph_add_password(const struct graph_ctx *g, const char *display_name,
+		       int64_t end, struct graph_password *ret,
+		       struct vbuf *ret_secret, struct graph_result *res)
+{
+	static const char what[] = "adding a client secret";
+	char *url = app_url(g->cred, "/addPassword");
+	char *body = add_body(display_name != NULL ? display_name : "", end);
+	struct graph_body b;
+	struct err e = {{0}};
+	long status;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	memset(ret_secret, 0, sizeof(*ret_secret));
+	status = call(g, what, "POST", body != NULL ? url : NULL, body, res,
+		      &b);
+	if (status == 200 || status == 201) {
+		if (graph_parse_added(b.p, b.len, ret, ret_secret, &e) == 0) {
+			res->ok = true;
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: key ID %s, hint %s", what, ret->key_id,
+				ret->hint);
+			rc = 0;
+		} else {
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: HTTP %ld but %s", what, status, e.msg);
+		}
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	graph_body_free(&b);
+	free(body);
+	free(url);
+	return rc;
+}
+
+int graph_remove_password(const struct graph_ctx *g, const char *key_id,
+			  struct graph_result *res)
+{
+	static const char what[] = "removing a client secret";
+	char *url = app_url(g->cred, "/removePassword");
+	char body[80];
+	struct graph_body b;
+	long status;
+	int rc = -1;
+
+	if (!guid_ok(key_id)) {
+		memset(res, 0, sizeof(*res));
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: not a key ID", what);
+		free(url);
+		return -1;
+	}
+	snprintf(body, sizeof(body), "{\"keyId\":\"%s\"}", key_id);
+	status = call(g, what, "POST", url, body, res, &b);
+	if (status == 204 || status == 200) {
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: key ID %s removed", what, key_id);
+		rc = 0;
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	graph_body_free(&b);
+	free(url);
+	return rc;
+}
+
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
+/* ------------------------------------------------------------------ */
+/* Transport */
+
+#include <curl/curl.h>
+
+struct xfer {
+	struct graph_body *body;
+	bool too_big;
+};
+
+static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	struct graph_body *b = x->body;
+	size_t n = size * nmemb;
+
+	if (n > GRAPH_BODY_MAX || b->len + n > GRAPH_BODY_MAX) {
+		x->too_big = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = secmem_alloc(cap)) == NULL)
+			return 0;
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len);
+			secmem_wipe(b->p, b->cap);
+			secmem_free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+/* "Authorization: Bearer <token>" in guarded memory, or NULL. */
+static char *auth_header(const struct graph_http_req *rq, size_t *ret_size)
+{
+	static const char pfx[] = "Authorization: Bearer ";
+	size_t n = sizeof(pfx) + rq->token_len;
+	char *h = secmem_alloc(n);
+
+	if (h == NULL)
+		return NULL;
+	memcpy(h, pfx, sizeof(pfx) - 1);
+	memcpy(h + sizeof(pfx) - 1, rq->token, rq->token_len);
+	h[n - 1] = '\0';
+	*ret_size = n;
+	return h;
+}
+
+static int wait_ms(const struct entra_retry *rp, long ms)
+{
+	struct timespec ts;
+
+	if (rp->sleep_ms != NULL)
+		return rp->sleep_ms(ms, rp->sleep_arg);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The wait before the attempt after attempt n: Retry-After when given,
+ * else base * 2^(n-1); both capped. */
+static long next_wait(const struct entra_retry *rp, int n, long retry_after_s)
+{
+	long wait = rp->base_delay_ms;
+
+	if (retry_after_s > 0)
+		wait = retry_after_s > rp->max_delay_ms / 1000 + 1
+			       ? rp->max_delay_ms
+			       : retry_after_s * 1000;
+	else
+		for (int i = 1; i < n && wait < rp->max_delay_ms; i++)
+			wait *= 2;
+	if (wait > rp->max_delay_ms)
+		wait = rp->max_delay_ms;
+	return wait < 0 ? 0 : wait;
+}
+
+/* One attempt on the prepared handle. Returns the HTTP status or 0. */
+static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
+			 struct graph_result *res)
+{
+	CURLcode rc;
+	long status = 0;
+	curl_off_t ra = 0;
+
+	graph_body_free(x->body);
+	x->too_big = false;
+	errbuf[0] = '\0';
+	rc = curl_easy_perform(h);
+	res->curl_code = (int)rc;
+	res->fail = net_fail_of(rc);
+	res->retry_after_s = 0;
+	if (rc != CURLE_OK) {
+		copy_str(res->curl_error, sizeof(res->curl_error),
+			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		if (x->too_big)
+			err_fmt(res->curl_error, sizeof(res->curl_error),
+				"reply larger than %d bytes", GRAPH_BODY_MAX);
+		res->http_status = 0;
+		return 0;
+	}
+	res->curl_error[0] = '\0';
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK ||
+	    ra < 0)
+		ra = 0;
+	res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+	res->http_status = status;
+	return status;
+}
+
+/* Whether the attempt's outcome is worth another: 429 and 503 always
+ * (Graph did not act), transport failures only for a GET. */
+static bool retry_worth(const struct graph_http_req *rq, long status,
+			const struct graph_result *res)
+{
+	if (status == 429 || status == 503)
+		return true;
+	return status == 0 && strcmp(rq->method, "GET") == 0 &&
+	       net_fail_transient(res->fail);
+}
+
+static long attempts(CURL *h, const struct graph_http_req *rq,
+		     const struct entra_retry *rp, struct xfer *x,
+		     char *errbuf, struct graph_result *res)
+{
+	int max = rp->max_attempts > 0 ? rp->max_attempts : 1;
+	long status = 0, wait;
+
+	for (int n = 1;; n++) {
+		status = attempt_once(h, x, errbuf, res);
+		res->attempts = n;
+		if (!retry_worth(rq, status, res) || n >= max)
+			break;
+		wait = next_wait(rp, n, res->retry_after_s);
+		if (res->waited_ms + wait > rp->max_total_ms ||
+		    wait_ms(rp, wait) != 0)
+			break;
+		res->waited_ms += wait;
+	}
+	return status;
+}
+
+static int setup(CURL *h, const struct graph_http_req *rq,
+		 struct curl_slist *hdrs, struct xfer *x, char *errbuf)
+{
+	bool post = strcmp(rq->method, "POST") == 0;
+
+	return curl_easy_setopt(h, CURLOPT_URL, rq->url) != CURLE_OK ||
+	       curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
+	       curl_easy_setopt(h, CURLOPT_USERAGENT,
+				"secretwatch/" SW_VERSION) != CURLE_OK ||
+	       (post && (curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+					  rq->body != NULL ? rq->body : "") !=
+			     CURLE_OK ||
+			 curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
+					  (long)rq->body_len) != CURLE_OK)) ||
+	       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) !=
+		   CURLE_OK ||
+	       curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK ||
+	       curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
+		   ? -1
+		   : 0;
+}
+
+long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
+		const struct entra_retry *retry, struct graph_result *res,
+		struct graph_body *ret_body)
+{
+	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
+	struct xfer x = {ret_body, false};
+	struct curl_slist *hdrs = NULL, *t;
+	char errbuf[CURL_ERROR_SIZE];
+	char *auth = NULL;
+	size_t auth_size = 0;
+	struct err e = {{0}};
+	CURL *h = NULL;
+	long status = -1;
+
+	memset(ret_body, 0, sizeof(*ret_body));
+	if ((h = curl_easy_init()) == NULL ||
+	    net_setup(h, net, NET_HTTPS, &e) != 0) {
+		err_fmt(res->summary, sizeof(res->summary), "Graph: %s",
+			e.msg[0] ? e.msg : "cannot create a curl handle");
+		goto out;
+	}
+	if ((auth = auth_header(rq, &auth_size)) == NULL ||
+	    (hdrs = curl_slist_append(NULL, auth)) == NULL ||
+	    (t = curl_slist_append(hdrs, "Accept: application/json")) == NULL ||
+	    (hdrs = t, t = curl_slist_append(
+			   hdrs, "Content-Type: application/json")) == NULL) {
+		err_fmt(res->summary, sizeof(res->summary),
+			"Graph: out of memory");
+		goto out;
+	}
+	hdrs = t;
+	if (setup(h, rq, hdrs, &x, errbuf) != 0) {
+		err_fmt(res->summary, sizeof(res->summary),
+			"Graph: libcurl refused an option");
+		goto out;
+	}
+	status = attempts(h, rq, retry != NULL ? retry : &defaults, &x, errbuf,
+			  res);
+out:
+	/* The slist's copy of the header holds the token: wipe it. */
+	for (t = hdrs; t != NULL; t = t->next)
+		secmem_wipe(t->data, strlen(t->data));
+	curl_slist_free_all(hdrs);
+	if (auth != NULL) {
+		secmem_wipe(auth, auth_size);
+		secmem_free(auth);
+	}
+	curl_easy_cleanup(h);
+	return status;
+}
+#endif /* SW_NET_LAZY */

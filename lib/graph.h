@@ -1,0 +1,196 @@
+/* graph.h - Microsoft Graph client for an application's client secrets
+ * (passwordCredentials): read, add and remove (PROTOCOL.md §5, §8.1).
+ *
+ * Parsing is apart from transport: graph_parse_*() take the bytes of a
+ * reply and are unit-tested and fuzzed on their own; graph_http() (in the
+ * network module, netmod.h) does one HTTPS request with bounded retries on
+ * 429 and 503 (Retry-After honoured). The calls in between build the URL
+ * and the body, send them with the Graph access token and parse the reply.
+ *
+ * Secrets: the token is only ever in guarded memory; the secretText of an
+ * addPassword reply goes from the reply (guarded memory) straight into a
+ * struct vbuf, and every copy the JSON parser made is wiped before it is
+ * freed. No result string ever holds a token or a secret.
+ */
+#ifndef SW_GRAPH_H
+#define SW_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cred.h"
+#include "entra.h"
+#include "err.h"
+#include "net.h"
+#include "vault.h"
+
+#define GRAPH_CODE_MAX	     96
+#define GRAPH_MESSAGE_MAX    512
+#define GRAPH_ID_MAX	     64
+#define GRAPH_SUMMARY_MAX    640
+#define GRAPH_NAME_MAX	     256
+#define GRAPH_PASSWORDS_MAX  64
+/* secretText is 16-64 characters; a longer one is refused. */
+#define GRAPH_SECRET_MAX     256
+
+/* What a Graph call came to. */
+struct graph_result {
+	bool ok;
+	bool transient;	  /* 429, 5xx, or a transport failure worth retrying */
+	long http_status; /* of the last attempt; 0 when no HTTP reply */
+	/* The Graph error body, when the reply had one ("" otherwise). */
+	char code[GRAPH_CODE_MAX];	 /* error.code */
+	char message[GRAPH_MESSAGE_MAX]; /* error.message, one line */
+	char inner_code[GRAPH_CODE_MAX]; /* error.innerError.code, if any */
+	char request_id[GRAPH_ID_MAX];	 /* error.innerError["request-id"] */
+	char date[GRAPH_ID_MAX];	 /* error.innerError.date */
+	long retry_after_s; /* Retry-After of the last reply; 0 when none */
+	int attempts;	    /* requests made */
+	long waited_ms;	    /* sum of the waits between them */
+	enum net_fail fail; /* of the last attempt's transfer */
+	int curl_code;
+	char curl_error[ENTRA_CURL_ERROR_MAX];
+	/* One line for people: the call, the HTTP status and the error code
+	 * and message, or the transport error. */
+	char summary[GRAPH_SUMMARY_MAX];
+};
+
+/* One passwordCredential of an application. */
+struct graph_password {
+	char key_id[CRED_GUID_LEN + 1];
+	char hint[4];			     /* up to 3 characters; "" if none */
+	char display_name[GRAPH_NAME_MAX + 1]; /* "" if null */
+	int64_t start;			     /* 0 when absent */
+	int64_t end;			     /* 0 when absent */
+};
+
+/* An application, as GET applications(appId='..') returns it. */
+struct graph_app {
+	char id[CRED_GUID_LEN + 1];	/* the application's object ID */
+	char app_id[CRED_GUID_LEN + 1]; /* the client ID */
+	char display_name[GRAPH_NAME_MAX + 1];
+	size_t n_passwords;
+	struct graph_password passwords[GRAPH_PASSWORDS_MAX];
+	bool truncated; /* more than GRAPH_PASSWORDS_MAX were listed */
+};
+
+/* ------------------------------------------------------------------ */
+/* Parsers: bytes in, no I/O. */
+
+/* An ISO-8601 / RFC 3339 time as Graph writes it: YYYY-MM-DDTHH:MM:SS with
+ * 0 to 7 fractional digits (ignored) and Z, an offset +HH:MM, or nothing
+ * (read as UTC). Returns 0 with *ret (UTC seconds), or -1. */
+int graph_parse_time(const char *s, int64_t *ret);
+
+/* Fill res from a reply that is not a success: status and the len bytes
+ * of body (anything; need not be NUL-terminated). The Graph error object
+ * {"error":{"code","message","innerError":{..}}} is read when the body is
+ * one; transient is set for 429 and 5xx; summary is always filled, with
+ * what (the call, for people) in front. The transport fields of res are
+ * left as they are. */
+void graph_parse_error(const char *what, long status, const char *body,
+		       size_t len, struct graph_result *res);
+
+/* Parse the body of GET applications(appId='..'). Returns 0 with *ret
+ * filled, or -1 with e saying what is wrong. A credential without a
+ * well-formed keyId is skipped; a secretText in the listing is ignored
+ * (and wiped with the parse). */
+int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
+		    struct err *e);
+
+/* Parse the body of an addPassword reply. Returns 0 with the credential in
+ * *ret and its secretText in *ret_secret (guarded memory; free it with
+ * vbuf_free), or -1 with e saying what is missing and *ret_secret empty.
+ * Every copy of the secretText the parser made is wiped; body is the
+ * caller's to wipe. */
+int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
+		      struct vbuf *ret_secret, struct err *e);
+
+/* ------------------------------------------------------------------ */
+/* Transport (network module). */
+
+/* One request. All strings are the caller's. */
+struct graph_http_req {
+	const char *method; /* "GET" or "POST" */
+	const char *url;
+	const char *token; /* the bearer token, token_len bytes */
+	size_t token_len;
+	const char *body; /* JSON, or NULL for none */
+	size_t body_len;
+};
+
+/* A reply body in guarded memory, NUL-terminated after len bytes. */
+struct graph_body {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+/* Wipe and free the body; b may be empty. */
+void graph_body_free(struct graph_body *b);
+
+/* Send rq and keep retrying 429, 503 (and transport failures worth it) as
+ * retry allows (NULL: ENTRA_RETRY_DEFAULT), a Retry-After replacing the
+ * backoff. Returns the HTTP status of the last attempt (0 when no reply)
+ * with its body in *ret_body (free with graph_body_free) and res's
+ * transport fields filled (attempts, waited_ms, retry_after_s, fail,
+ * curl_code, curl_error, http_status); -1 with the summary saying why when
+ * no request could be made. Call net_global_init() first. */
+long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
+		const struct entra_retry *retry, struct graph_result *res,
+		struct graph_body *ret_body);
+
+/* ------------------------------------------------------------------ */
+/* The calls. */
+
+/* Where and how to call Graph for one credential. */
+struct graph_ctx {
+	const struct cred *cred;
+	const struct net_opts *net;
+	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
+	const struct entra_token *token; /* from graph_token() */
+};
+
+/* A Graph access token for c, got with the secret (secret_len bytes) from
+ * the token endpoint of c's cloud with the scope of its cloud's Graph
+ * resource ({graph}/.default; --graph-url moves the endpoint, not the
+ * resource). Same contract as entra_request_token(). */
+int graph_token(const struct cred *c, const char *secret, size_t secret_len,
+		const struct net_opts *net, const struct entra_retry *retry,
+		int64_t now, struct entra_result *res,
+		struct entra_token *ret_token);
+
+/* GET {graph}/v1.0/applications(appId='{client id}')?$select=id,appId,
+ * displayName,passwordCredentials. Returns 0 with *ret, or -1 with res
+ * saying why (the Graph error for lib/diag). */
+int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
+		  struct graph_result *res);
+
+/* POST .../addPassword with display_name and endDateTime end (UTC
+ * seconds; 0: Graph's default). Returns 0 with the new credential in *ret
+ * and its value in *ret_secret (guarded memory, vbuf_free), or -1 with
+ * res saying why and *ret_secret empty. The request is not retried on a
+ * transport failure after it was sent (a second secret could be made);
+ * 429 and 503 replies are retried. */
+int graph_add_password(const struct graph_ctx *g, const char *display_name,
+		       int64_t end, struct graph_password *ret,
+		       struct vbuf *ret_secret, struct graph_result *res);
+
+/* POST .../removePassword {"keyId": key_id}. Returns 0 when Graph
+ * answered 204 (or the key was already gone: 404 with a keyId error is
+ * not counted as success), else -1 with res saying why. */
+int graph_remove_password(const struct graph_ctx *g, const char *key_id,
+			  struct graph_result *res);
+
+/* The passwordCredential of app whose hint is hint, when exactly one has
+ * it; NULL when none or several do. */
+const struct graph_password *graph_app_by_hint(const struct graph_app *app,
+					       const char *hint);
+
+/* The passwordCredential of app with key ID key_id (case-insensitive), or
+ * NULL. */
+const struct graph_password *graph_app_by_key(const struct graph_app *app,
+					      const char *key_id);
+
+#endif

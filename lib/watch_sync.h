@@ -1,0 +1,74 @@
+/* watch_sync.h - reconcile a credential's stored secrets with the app's
+ * passwordCredentials in Entra, read through Microsoft Graph
+ * (`secretwatch sync`; DESIGN.md §10).
+ *
+ * Per stored secret (pending, active or previous), matched by key ID, or,
+ * lacking one, by a hint that exactly one credential in Entra has:
+ * - a different expiry in Entra: Entra's date is stored (and the key ID
+ *   learnt), audit event "expiry-corrected" with the old and new dates;
+ * - not in Entra: audit event "secret-removed-in-entra" and the alert
+ *   "secret-removed" (critical for the active secret, else warning) queued
+ *   on every channel, both once per secret (a compare-and-set);
+ * each change in its own transaction. Credentials in Entra that no stored
+ * secret matches are reported as unknown. The Graph read is an audit
+ * event ("graph-read") with the key ID of the secret it used and its
+ * outcome.
+ */
+#ifndef SW_WATCH_SYNC_H
+#define SW_WATCH_SYNC_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+#include "graph.h"
+#include "watch.h"
+
+#define WATCH_SYNC_SECRETS_MAX 64
+
+/* What became of one stored secret. */
+enum watch_sync_outcome {
+	WATCH_SYNC_SAME,      /* in Entra, same expiry */
+	WATCH_SYNC_CORRECTED, /* expiry (or key ID) taken from Entra */
+	WATCH_SYNC_REMOVED,   /* not in Entra (alerted once) */
+	WATCH_SYNC_UNMATCHED, /* no key ID and its hint is on several */
+};
+
+/* "same", "corrected", "removed", "unmatched". */
+const char *watch_sync_outcome_name(enum watch_sync_outcome o);
+
+struct watch_sync_secret {
+	struct secret_info before; /* as stored before the sync */
+	enum watch_sync_outcome outcome;
+	int64_t entra_end;    /* Entra's expiry; 0 when not in Entra */
+	bool alerted;         /* this sync queued the removal alert */
+};
+
+struct watch_sync_report {
+	bool graph_ok;	/* the application was read */
+	bool token_failed; /* no Graph token: diag is a token diagnosis */
+	struct diag diag;  /* when !graph_ok */
+	struct graph_app app; /* when graph_ok: Entra's view */
+	size_t n_secrets;
+	struct watch_sync_secret secrets[WATCH_SYNC_SECRETS_MAX];
+	/* Indexes into app.passwords of the credentials no stored secret
+	 * matches. */
+	size_t n_unknown;
+	size_t unknown[GRAPH_PASSWORDS_MAX];
+};
+
+/* Read c's application through Graph with a token got with c's active
+ * secret (else its newest pending one), and record the read. Returns 0
+ * with r->graph_ok and r->app when read; 0 with r->graph_ok false and
+ * r->diag saying why when Graph or the token endpoint refused or failed;
+ * -1 with e on store or key errors. No value or token leaves guarded
+ * memory. */
+int watch_sync_read(struct watch_ctx *w, const struct cred *c,
+		    struct watch_sync_report *r, struct err *e);
+
+/* watch_sync_read, then reconcile (see above). w->dry_run: say what
+ * would change, change nothing. Returns 0 (r says what happened), or -1
+ * with e on store errors. *r is large: allocate it. */
+int watch_sync(struct watch_ctx *w, const struct cred *c,
+	       struct watch_sync_report *r, struct err *e);
+
+#endif

@@ -1,0 +1,463 @@
+#!/usr/bin/python3
+"""Fake Microsoft Graph, applications' client secrets (HTTPS, 127.0.0.1).
+
+Implements the calls of PROTOCOL.md section 5 and 8.1 on their wire
+formats:
+
+  GET  /v1.0/applications(appId='{client}')?$select=...
+  GET  /v1.0/applications/{object id}
+  POST /v1.0/applications(appId='{client}')/addPassword   (or /{id}/...)
+  POST /v1.0/applications(appId='{client}')/removePassword
+
+    /usr/bin/python3 fake_graph.py --port-file F --cert C --key K \
+        [--scenario S.json] [--log requests.jsonl] [--state STATE.json]
+
+Authorization is the bearer token from fake_entra (its claims are read,
+the signature is not): "aud" must be a Graph resource and "appid" the
+application asked for, else 401 InvalidAuthenticationToken. Reading
+needs one of the roles Application.Read.All, Application.ReadWrite.OwnedBy
+(with ownership), Application.ReadWrite.All; adding and removing one of
+the last two; otherwise 403 Authorization_RequestDenied.
+
+Scenario file (JSON object, re-read whenever it changes; keys optional):
+
+  {
+    "apps": {
+      "<client_id>": {
+        "id": "<application object id>",   # default: uuid5 of the client
+        "display_name": "mailer",
+        "owner_of_itself": true,    # false: OwnedBy does not reach it
+        "credentials": [            # the app's secrets when first seen
+          {"keyId": "<GUID>", "hint": "abc", "end": "2027-01-01",
+           "start": null, "displayName": "smtp",
+           "value": null}           # with a value it also works at Entra
+        ]}},
+    "replication_delay": 0,     # s a new secret is refused (AADSTS7000215)
+    "max_lifetime_days": null,  # app management policy: an end date
+                                #   further out -> 400
+                                #   CredentialInvalidLifetimeAsPerAppPolicy
+    "throttle": false,          # 429 + Retry-After (retry_after s)
+    "throttle_first": 0,        # only the first K requests (0 = all)
+    "retry_after": 1,
+    "fault": null,              # "503": 503 + Retry-After, Graph body
+    "fault_first": 0
+  }
+
+The apps' credentials live in the server from then on: addPassword and
+removePassword change them, and so does the admin hook:
+
+  GET    /_admin/apps/{client_id}                -> {"credentials": [...]}
+  PATCH  /_admin/apps/{client_id}/{keyId}  {"end": WHEN}  change expiry
+  DELETE /_admin/apps/{client_id}/{keyId}        delete it
+  GET    /_admin/issued                          -> every secretText issued
+
+Secrets made by addPassword are written to --state (read by fake_entra
+--graph-state) so that a token request with one succeeds once
+replication_delay has passed.
+
+Request log (--log), one JSON line per request, before the reply:
+  {"time", "method", "path", "op": "get"|"add"|"remove"|"admin",
+   "client_id", "key_id", "display_name", "end", "status", "code"}
+No secret value or token is ever logged.
+"""
+
+import argparse
+import base64
+import datetime
+import json
+import re
+import socketserver
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import fakecommon as fc
+
+DEFAULTS = {
+    "apps": {},
+    "replication_delay": 0,
+    "max_lifetime_days": None,
+    "throttle": False,
+    "throttle_first": 0,
+    "retry_after": 1,
+    "fault": None,
+    "fault_first": 0,
+}
+
+GRAPH_RESOURCES = {
+    "https://graph.microsoft.com",
+    "https://graph.microsoft.us",
+    "https://dod-graph.microsoft.us",
+    "https://microsoftgraph.chinacloudapi.cn",
+}
+READ_ROLES = {"Application.Read.All", "Application.ReadWrite.All",
+              "Application.ReadWrite.OwnedBy"}
+WRITE_ROLES = {"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
+
+APP_RE = re.compile(r"^/v1\.0/applications(?:\(appId='([^']+)'\)|/([0-9a-fA-F-]{36}))"
+                    r"(/addPassword|/removePassword)?/?$")
+ADMIN_RE = re.compile(r"^/_admin/apps/([^/]+)(?:/([^/]+))?/?$")
+SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                "0123456789~._-")
+
+
+class Reply(Exception):
+    def __init__(self, status, code, message, extra=()):
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.extra = list(extra)
+
+
+def iso(t):
+    return datetime.datetime.fromtimestamp(
+        t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.0000000Z")
+
+
+def error_body(code, message):
+    rid = str(uuid.uuid4())
+    return json.dumps({"error": {
+        "code": code, "message": message,
+        "innerError": {"date": datetime.datetime.now(
+            datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": rid, "client-request-id": rid}}},
+        separators=(",", ":"))
+
+
+def claims_of(header):
+    parts = (header or "").split(None, 1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    try:
+        p = parts[1].strip().split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))
+    except (IndexError, ValueError):
+        return None
+
+
+class State:
+    """The apps' credentials, keyed by lower-case client ID."""
+
+    def __init__(self, path):
+        self.lock = threading.Lock()
+        self.apps = {}
+        self.issued = []
+        self.path = path
+        self.throttle = fc.FirstK()
+        self.fault = fc.FirstK()
+
+    def app(self, sc, client_id):
+        """The app's state, seeded from the scenario on first sight; None
+        when the scenario does not know it."""
+        cid = client_id.lower()
+        for key, conf in (sc.get("apps") or {}).items():
+            if key.lower() != cid or not isinstance(conf, dict):
+                continue
+            if cid not in self.apps:
+                creds = []
+                for c in conf.get("credentials") or []:
+                    creds.append({
+                        "keyId": str(c.get("keyId") or uuid.uuid4()).lower(),
+                        "hint": c.get("hint") or (c.get("value") or "")[:3],
+                        "displayName": c.get("displayName"),
+                        "start": fc.parse_time(c.get("start")) or time.time(),
+                        "end": fc.parse_time(c.get("end")),
+                        "value": c.get("value"),
+                        "valid_from": 0})
+                self.apps[cid] = {"conf": conf, "credentials": creds}
+            self.apps[cid]["conf"] = conf
+            return self.apps[cid]
+        return None
+
+    def by_object_id(self, sc, oid):
+        for key, conf in (sc.get("apps") or {}).items():
+            if isinstance(conf, dict) and object_id(key, conf) == oid.lower():
+                return key
+        return None
+
+    def save(self):
+        """Write the secrets with values for fake_entra (lock held)."""
+        if not self.path:
+            return
+        out = {}
+        for cid, app in self.apps.items():
+            out[cid] = [{"label": c["keyId"], "value": c["value"],
+                         "end": c["end"],
+                         "reject_until": c["valid_from"] or None}
+                        for c in app["credentials"] if c.get("value")]
+        fc.write_atomic(self.path, json.dumps(out))
+
+
+def object_id(client_id, conf):
+    return str(conf.get("id") or uuid.uuid5(
+        uuid.NAMESPACE_URL, "app:" + client_id.lower())).lower()
+
+
+def public(c, with_secret=None):
+    return {"customKeyIdentifier": None,
+            "displayName": c["displayName"],
+            "endDateTime": iso(c["end"]) if c["end"] else None,
+            "hint": c["hint"],
+            "keyId": c["keyId"],
+            "secretText": with_secret,
+            "startDateTime": iso(c["start"])}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-graph"
+    sys_version = ""
+    timeout = 30
+
+    def setup(self):
+        fc.set_nodelay(self.request)
+        super().setup()
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def version_string(self):
+        return self.server_version
+
+    def do_GET(self):
+        self.handle_any()
+
+    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
+
+    def read_json(self):
+        try:
+            n = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            n = -1
+        if n < 0 or n > 1 << 20:
+            raise Reply(400, "BadRequest", "Bad Content-Length.")
+        raw = self.rfile.read(n) if n else b""
+        if not raw:
+            return {}
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise Reply(400, "BadRequest", "Unable to read JSON request "
+                        "payload. Please ensure Content-Type header is set "
+                        "and payload is of valid JSON format.")
+        if not isinstance(body, dict):
+            raise Reply(400, "BadRequest", "Invalid request body.")
+        return body
+
+    def send(self, status, body=None, extra=()):
+        data = (body or "").encode("utf-8")
+        self.send_response(status)
+        if status != 204:
+            self.send_header("Content-Type",
+                             "application/json;odata.metadata=minimal;"
+                             "odata.streaming=true;IEEE754Compatible=false;"
+                             "charset=utf-8")
+        self.send_header("request-id", str(uuid.uuid4()))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if status != 204:
+            self.wfile.write(data)
+
+    def handle_any(self):
+        srv = self.server
+        sc, gen = srv.scenario.get()
+        rec = {"method": self.command, "path": self.path, "op": None,
+               "client_id": None, "key_id": None, "display_name": None,
+               "end": None, "status": None, "code": None}
+        try:
+            status, body = self.evaluate(sc, gen, rec)
+        except Reply as r:
+            rec.update(status=r.status, code=r.code)
+            srv.log.write(rec)
+            self.send(r.status, error_body(r.code, r.message), r.extra)
+            return
+        rec["status"] = status
+        srv.log.write(rec)
+        self.send(status, body)
+
+    def evaluate(self, sc, gen, rec):
+        path = urllib.parse.urlsplit(self.path).path
+        if path.startswith("/_admin/"):
+            rec["op"] = "admin"
+            return self.admin(sc, path, rec)
+        srv = self.server
+        m = APP_RE.match(path)
+        if not m:
+            raise Reply(400, "BadRequest",
+                        "Resource not found for the segment '%s'." % path)
+        op = {"/addPassword": "add", "/removePassword": "remove",
+              None: "get"}[m.group(3)]
+        rec["op"] = op
+        if sc.get("fault") and srv.state.fault.take(gen,
+                                                    sc.get("fault_first")):
+            raise Reply(503, "serviceNotAvailable", "Service unavailable.",
+                        [("Retry-After", str(sc.get("retry_after") or 1))])
+        if sc.get("throttle") and srv.state.throttle.take(
+                gen, sc.get("throttle_first")):
+            raise Reply(429, "TooManyRequests",
+                        "Too many requests.",
+                        [("Retry-After", str(sc.get("retry_after") or 1))])
+        if (op == "get") != (self.command == "GET") or \
+                self.command not in ("GET", "POST"):
+            raise Reply(405, "Request_BadRequest",
+                        "The HTTP method '%s' is not allowed." % self.command)
+        with srv.state.lock:
+            cid = m.group(1) or srv.state.by_object_id(sc, m.group(2)) or ""
+            rec["client_id"] = cid or m.group(2)
+            app = srv.state.app(sc, cid) if cid else None
+            self.authorize(sc, cid, app, op)
+            if app is None:
+                raise Reply(404, "Request_ResourceNotFound",
+                            "Resource '%s' does not exist or one of its "
+                            "queried reference-property objects are not "
+                            "present." % (m.group(1) or m.group(2)))
+            if op == "get":
+                return 200, self.get_app(cid, app)
+            body = self.read_json()
+            if op == "add":
+                return self.add(sc, app, body, rec)
+            return self.remove(app, body, rec)
+
+    def authorize(self, sc, cid, app, op):
+        claims = claims_of(self.headers.get("Authorization"))
+        if claims is None or str(claims.get("aud", "")).rstrip("/") \
+                not in GRAPH_RESOURCES:
+            raise Reply(401, "InvalidAuthenticationToken",
+                        "Access token validation failure. Invalid audience.")
+        if app is None:
+            return  # 404 follows
+        roles = set(claims.get("roles") or [])
+        owner = bool(app and app["conf"].get("owner_of_itself", True))
+        self_call = str(claims.get("appid", "")).lower() == cid.lower()
+        if "Application.ReadWrite.OwnedBy" in roles and not (owner and
+                                                              self_call):
+            roles.discard("Application.ReadWrite.OwnedBy")
+        need = READ_ROLES if op == "get" else WRITE_ROLES
+        if not roles & need:
+            raise Reply(403, "Authorization_RequestDenied",
+                        "Insufficient privileges to complete the operation.")
+
+    def get_app(self, cid, app):
+        return json.dumps({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#"
+                              "applications(id,appId,displayName,"
+                              "passwordCredentials)/$entity",
+            "id": object_id(cid, app["conf"]),
+            "appId": cid,
+            "displayName": app["conf"].get("display_name") or "app",
+            "passwordCredentials": [public(c) for c in app["credentials"]],
+        }, separators=(",", ":"))
+
+    def add(self, sc, app, body, rec):
+        pc = body.get("passwordCredential") or {}
+        if not isinstance(pc, dict):
+            raise Reply(400, "BadRequest", "Invalid passwordCredential.")
+        now = time.time()
+        try:
+            end = fc.parse_time(pc.get("endDateTime")) or now + 2 * 365 * 86400
+            start = fc.parse_time(pc.get("startDateTime")) or now
+        except ValueError:
+            raise Reply(400, "InvalidKeyEndDate",
+                        "Key credential end date is invalid.")
+        rec.update(display_name=pc.get("displayName"), end=iso(end))
+        if end <= start:
+            raise Reply(400, "InvalidKeyEndDate",
+                        "Key credential end date is invalid.")
+        maxd = sc.get("max_lifetime_days")
+        if maxd is not None and end - start > float(maxd) * 86400 + 60:
+            raise Reply(400, "CredentialInvalidLifetimeAsPerAppPolicy",
+                        "Credential lifetime exceeds the max value allowed "
+                        "as per assigned policy 'Default app management "
+                        "policy' (maxLifetime P%dD)." % int(maxd))
+        value = "".join(SECRET_CHARS[b % len(SECRET_CHARS)]
+                        for b in uuid.uuid4().bytes + uuid.uuid4().bytes)
+        value = value[:40]
+        cred = {"keyId": str(uuid.uuid4()), "hint": value[:3],
+                "displayName": pc.get("displayName"), "start": start,
+                "end": end, "value": value,
+                "valid_from": now + float(sc.get("replication_delay") or 0)}
+        app["credentials"].append(cred)
+        self.server.state.issued.append(value)
+        self.server.state.save()
+        rec["key_id"] = cred["keyId"]
+        out = public(cred, with_secret=value)
+        out["@odata.context"] = ("https://graph.microsoft.com/v1.0/$metadata"
+                                 "#microsoft.graph.passwordCredential")
+        return 200, json.dumps(out, separators=(",", ":"))
+
+    def remove(self, app, body, rec):
+        key = str(body.get("keyId") or "").lower()
+        rec["key_id"] = key
+        for c in app["credentials"]:
+            if c["keyId"] == key:
+                app["credentials"].remove(c)
+                self.server.state.save()
+                return 204, None
+        raise Reply(400, "InvalidKeyId" if key else "BadRequest",
+                    "No password credential found with keyId '%s'." % key)
+
+    def admin(self, sc, path, rec):
+        st = self.server.state
+        with st.lock:
+            if path.rstrip("/") == "/_admin/issued":
+                return 200, json.dumps({"issued": list(st.issued)})
+            m = ADMIN_RE.match(path)
+            app = st.app(sc, m.group(1)) if m else None
+            if app is None:
+                raise Reply(404, "Request_ResourceNotFound", "No such app.")
+            rec["client_id"] = m.group(1)
+            key = (m.group(2) or "").lower()
+            if not key and self.command == "GET":
+                return 200, json.dumps({"credentials": [
+                    dict(public(c), has_value=bool(c.get("value")))
+                    for c in app["credentials"]]})
+            rec["key_id"] = key
+            for c in app["credentials"]:
+                if c["keyId"] != key:
+                    continue
+                if self.command == "DELETE":
+                    app["credentials"].remove(c)
+                elif self.command == "PATCH":
+                    c["end"] = fc.parse_time(self.read_json().get("end"))
+                else:
+                    raise Reply(405, "BadRequest", "Method not allowed.")
+                st.save()
+                return 204, None
+            raise Reply(404, "Request_ResourceNotFound", "No such key.")
+
+
+class Server(fc.LoopbackServerMixin, ThreadingHTTPServer):
+    scheme = "graph"
+
+    def server_bind(self):
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = fc.HOST
+        self.server_port = self.server_address[1]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    fc.add_common_args(p)
+    p.add_argument("--state", help="secrets for fake_entra --graph-state")
+    args = p.parse_args()
+    srv = Server((fc.HOST, args.port), Handler)
+    srv.ssl_context = fc.server_ssl_context(args.cert, args.key)
+    srv.scenario = fc.Scenario(args.scenario, DEFAULTS)
+    srv.log = fc.JsonLog(args.log)
+    srv.state = State(args.state)
+    sc, _ = srv.scenario.get()
+    with srv.state.lock:
+        for cid in sc.get("apps") or {}:
+            srv.state.app(sc, cid)
+        srv.state.save()
+    return fc.serve([(srv, args.port_file)], args, on_stop=srv.log.close)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

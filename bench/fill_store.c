@@ -30,8 +30,8 @@ static int add_secret(struct store *s, struct vault *v, const struct opts *o,
 		      int64_t cred_id, int64_t i, int k, int64_t now,
 		      struct err *e)
 {
-	int64_t days = o->mode == MODE_STATUS ? 10 + (i + k * 37) % 700
-					      : 60 + i % 640;
+	int64_t days =
+	    o->mode == MODE_STATUS ? 10 + (i + k * 37) % 700 : 60 + i % 640;
 	struct secret_info si = {.credential_id = cred_id,
 				 .created_at = now + k,
 				 .expires_at = now + days * 86400};
@@ -50,8 +50,8 @@ static int add_secret(struct store *s, struct vault *v, const struct opts *o,
 	if (store_secret_activate(s, cred_id, si.id, now, e))
 		return -1;
 	return o->mode == MODE_IDLE
-		       ? store_secret_record_test(s, si.id, now, 1, "ok", e)
-		       : 0;
+		   ? store_secret_record_test(s, si.id, now, 1, "ok", e)
+		   : 0;
 }
 
 static int add_cred(struct store *s, struct vault *v, const struct opts *o,
@@ -131,8 +131,8 @@ int main(int argc, char **argv)
 	}
 	if (vault_process_init(&e) || vault_key_create(o.key, &created, &e) ||
 	    store_open(o.db, STORE_CREATE, &s, &e) ||
-	    vault_open(o.key, 0, &v, &e) || store_key_init(s, v, &written, &e) ||
-	    store_begin(s, &e))
+	    vault_open(o.key, 0, &v, &e) ||
+	    store_key_init(s, v, &written, &e) || store_begin(s, &e))
 		goto fail;
 	for (int64_t i = 0; i < o.n; i++)
 		if (add_cred(s, v, &o, i, now, &e))

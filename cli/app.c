@@ -53,7 +53,8 @@ static int finish_interrupted_rekey(struct app *app, const char *key_path)
 	struct err e;
 
 	if (vault_staged_path(key_path, staged, sizeof(staged)) ||
-	    access(staged, F_OK) != 0 || vault_open(staged, app_key_flags(app), &v, &e))
+	    access(staged, F_OK) != 0 ||
+	    vault_open(staged, app_key_flags(app), &v, &e))
 		return -1;
 	if (store_key_check(app->store, v, &e) || vault_install(key_path, &e)) {
 		vault_free(v);
@@ -155,12 +156,14 @@ int app_getopt(struct app *app, int argc, char **argv,
 	c = getopt_long(argc, argv, "", opts, NULL);
 	if (c == '?') {
 		if (optopt != 0)
-			app_fail(app, "%s: option '-%c' is unknown; see "
-				      "'secretwatch %s --help'",
+			app_fail(app,
+				 "%s: option '-%c' is unknown; see "
+				 "'secretwatch %s --help'",
 				 app->cmd, optopt, app->cmd);
 		else
-			app_fail(app, "%s: option '%s' is unknown or lacks its "
-				      "value; see 'secretwatch %s --help'",
+			app_fail(app,
+				 "%s: option '%s' is unknown or lacks its "
+				 "value; see 'secretwatch %s --help'",
 				 app->cmd, argv[optind - 1], app->cmd);
 	} else if (c == ':') {
 		app_fail(app, "%s: option '%s' needs a value", app->cmd,
@@ -174,7 +177,7 @@ int app_plain_args(struct app *app, int argc, char **argv, const char *usage,
 		   int nargs)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	    {"help", no_argument, NULL, OPT_HELP}, {0}};
 	int opt;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1)
@@ -235,8 +238,9 @@ int app_dispatch(struct app *app, const struct command *table, size_t n,
 		app->cmd = cmd;
 		return table[i].run(app, argc - 1, argv + 1);
 	}
-	return app_fail(app, "'%s %.40s' is not a command; see 'secretwatch %s "
-			     "--help'",
+	return app_fail(app,
+			"'%s %.40s' is not a command; see 'secretwatch %s "
+			"--help'",
 			group, argv[1], group);
 }
 
@@ -350,11 +354,11 @@ int app_read_secret(struct app *app, const char *prompt, struct vbuf *ret)
 		err_set(&e, "standard input holds more than one line: pipe "
 			    "only the client secret's Value, on one line");
 	else if (too_long)
-		err_set(&e, "the secret is over the %d-byte limit: paste "
-			    "only the client secret's Value",
+		err_set(&e,
+			"the secret is over the %d-byte limit: paste "
+			"only the client secret's Value",
 			SECRET_VALUE_MAX);
-	if (extra || too_long ||
-	    validate_secret_value(ret->p, ret->len, &e)) {
+	if (extra || too_long || validate_secret_value(ret->p, ret->len, &e)) {
 		vbuf_free(ret);
 		return app_fail_err(app, &e);
 	}

@@ -22,7 +22,7 @@ struct app {
 	struct vault *vault;
 	struct cyclelock *cycle; /* held with APP_CYCLE */
 	int readonly;		 /* the store is open read-only */
-	const char *cmd; /* "cred add", for messages */
+	const char *cmd;	 /* "cred add", for messages */
 };
 
 /* A subcommand: returns the process exit code. */
@@ -37,7 +37,7 @@ struct command {
 /* Log MSG as an error (lib/log: "secretwatch: MSG" on stderr); returns 1
  * (the error exit code). */
 int app_fail(struct app *app, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int app_fail_err(struct app *app, const struct err *e);
 
 /* Load the config (-c, $SECRETWATCH_CONFIG, /etc, defaults). 0 or -1. */
@@ -70,7 +70,7 @@ void app_close(struct app *app);
  * error and returns '?'. */
 #define OPT_HELP 1000
 #define OPT_JSON 1001
-#define OPT_NOW 1002
+#define OPT_NOW	 1002
 int app_getopt(struct app *app, int argc, char **argv,
 	       const struct option *opts);
 /* Handle the common options; returns 1 when handled, -1 on a bad value. */

@@ -8,24 +8,24 @@
 #include "watch.h"
 
 static const char usage[] =
-	"usage: secretwatch check [--now WHEN] [--dry-run] [--json]\n"
-	"\n"
-	"Run one watchdog cycle, exactly as secretwatchd does on each tick:\n"
-	"warn about secrets crossing a warn_days threshold (once each), test\n"
-	"and switch to newly registered secrets, check active secrets every\n"
-	"test_active_every, deliver owed alerts, write the metrics file.\n"
-	"Exit 0 when the cycle ran (see 'status' for levels), 1 on error.\n"
-	"  --now WHEN  run the cycle as if it were WHEN\n"
-	"  --dry-run   say what is due; change and send nothing\n"
-	"After the cycle, [alerts] heartbeat_url is called (its /fail when\n"
-	"the cycle failed), except in a dry run.\n";
+    "usage: secretwatch check [--now WHEN] [--dry-run] [--json]\n"
+    "\n"
+    "Run one watchdog cycle, exactly as secretwatchd does on each tick:\n"
+    "warn about secrets crossing a warn_days threshold (once each), test\n"
+    "and switch to newly registered secrets, check active secrets every\n"
+    "test_active_every, deliver owed alerts, write the metrics file.\n"
+    "Exit 0 when the cycle ran (see 'status' for levels), 1 on error.\n"
+    "  --now WHEN  run the cycle as if it were WHEN\n"
+    "  --dry-run   say what is due; change and send nothing\n"
+    "After the cycle, [alerts] heartbeat_url is called (its /fail when\n"
+    "the cycle failed), except in a dry run.\n";
 
 void app_watch_ctx(struct app *app, struct watch_ctx *w)
 {
 	/* A person is waiting: retry throttling and 5xx for seconds, not a
 	 * minute; the daemon keeps the longer default. */
-	static const struct entra_retry interactive = {3, 500L, 5000L, 10000L,
-						       NULL, NULL, 0L};
+	static const struct entra_retry interactive = {
+	    3, 500L, 5000L, 10000L, NULL, NULL, 0L};
 
 	memset(w, 0, sizeof(*w));
 	w->retry = &interactive;
@@ -73,11 +73,11 @@ static void heartbeat(struct app *app, bool failed)
 int cmd_check(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"dry-run", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"now", required_argument, NULL, OPT_NOW},
-		{0}};
+	    {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"now", required_argument, NULL, OPT_NOW},
+	    {0}};
 	struct watch_report r;
 	struct watch_ctx w;
 	char t[TIMEFMT_RFC3339_LEN];

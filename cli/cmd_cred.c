@@ -9,34 +9,34 @@
 #include "validate.h"
 
 static const char usage[] =
-	"usage: secretwatch cred add NAME --tenant T --client-id ID --sender "
-	"MAILBOX\n"
-	"                            [--object-id ID] [--test-to ADDR]\n"
-	"                            [--cloud global|usgov|dod|china]\n"
-	"                            [--authority-url URL] [--smtp-url "
-	"smtp://HOST:PORT]\n"
-	"                            [--graph-url URL] [--token-file]\n"
-	"       secretwatch cred set NAME [--token-file|--no-token-file]\n"
-	"                            [any option of cred add]\n"
-	"       secretwatch cred list [--names]\n"
-	"       secretwatch cred show NAME\n"
-	"       secretwatch cred rm NAME [--force]\n"
-	"\n"
-	"A credential is one app registration sending as one mailbox.\n"
-	"  --tenant      Directory (tenant) ID, or a verified domain\n"
-	"  --client-id   Application (client) ID\n"
-	"  --sender      the mailbox the app sends as (Authenticated SMTP on)\n"
-	"  --object-id   Enterprise application (service principal) Object ID,"
-	"\n"
-	"                used in diagnosis commands\n"
-	"  --test-to     recipient of test messages (default: the sender)\n"
-	"  --cloud       endpoints of a national cloud (default global)\n"
-	"  --authority-url, --smtp-url, --graph-url  override one endpoint\n"
-	"  --token-file  keep its current access token in a file of [tokens]\n"
-	"                dir, for Postfix (see 'secretwatch postfix NAME')\n"
-	"  set           change the options given, in one step; an empty\n"
-	"                value clears an optional one\n"
-	"  --force       with rm: also remove its secrets and history links\n";
+    "usage: secretwatch cred add NAME --tenant T --client-id ID --sender "
+    "MAILBOX\n"
+    "                            [--object-id ID] [--test-to ADDR]\n"
+    "                            [--cloud global|usgov|dod|china]\n"
+    "                            [--authority-url URL] [--smtp-url "
+    "smtp://HOST:PORT]\n"
+    "                            [--graph-url URL] [--token-file]\n"
+    "       secretwatch cred set NAME [--token-file|--no-token-file]\n"
+    "                            [any option of cred add]\n"
+    "       secretwatch cred list [--names]\n"
+    "       secretwatch cred show NAME\n"
+    "       secretwatch cred rm NAME [--force]\n"
+    "\n"
+    "A credential is one app registration sending as one mailbox.\n"
+    "  --tenant      Directory (tenant) ID, or a verified domain\n"
+    "  --client-id   Application (client) ID\n"
+    "  --sender      the mailbox the app sends as (Authenticated SMTP on)\n"
+    "  --object-id   Enterprise application (service principal) Object ID,"
+    "\n"
+    "                used in diagnosis commands\n"
+    "  --test-to     recipient of test messages (default: the sender)\n"
+    "  --cloud       endpoints of a national cloud (default global)\n"
+    "  --authority-url, --smtp-url, --graph-url  override one endpoint\n"
+    "  --token-file  keep its current access token in a file of [tokens]\n"
+    "                dir, for Postfix (see 'secretwatch postfix NAME')\n"
+    "  set           change the options given, in one step; an empty\n"
+    "                value clears an optional one\n"
+    "  --force       with rm: also remove its secrets and history links\n";
 
 static int copy_field(struct app *app, char *dst, size_t size,
 		      const char *value, const char *what)
@@ -62,8 +62,7 @@ enum {
 	O_NOTOKENFILE,
 };
 
-static int cred_field(struct app *app, struct cred *c, int opt,
-		      const char *v)
+static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 {
 	switch (opt) {
 	case O_TENANT:
@@ -112,14 +111,14 @@ static int validate_cred(const struct cred *c, struct err *e)
 	    validate_guid(c->client_id, "client ID", e) ||
 	    validate_mailbox(c->sender, "sender", e))
 		return -1;
-	if ((c->object_id[0] &&
-	     validate_guid(c->object_id, "object ID", e)) ||
+	if ((c->object_id[0] && validate_guid(c->object_id, "object ID", e)) ||
 	    (c->test_to[0] &&
 	     validate_mailbox(c->test_to, "test recipient", e)))
 		return -1;
 	if (cloud_find(c->cloud) == NULL) {
-		err_set(e, "cloud '%.20s' is unknown: use global, usgov, dod "
-			   "or china",
+		err_set(e,
+			"cloud '%.20s' is unknown: use global, usgov, dod "
+			"or china",
 			c->cloud);
 		return -1;
 	}
@@ -136,20 +135,20 @@ static int validate_cred(const struct cred *c, struct err *e)
 /* The options of cred add and cred set, and the field names cred set's
  * audit event lists. */
 static const struct option cred_opts[] = {
-	{"tenant", required_argument, NULL, O_TENANT},
-	{"client-id", required_argument, NULL, O_CLIENT},
-	{"sender", required_argument, NULL, O_SENDER},
-	{"object-id", required_argument, NULL, O_OBJECT},
-	{"test-to", required_argument, NULL, O_TESTTO},
-	{"cloud", required_argument, NULL, O_CLOUD},
-	{"authority-url", required_argument, NULL, O_AUTH},
-	{"smtp-url", required_argument, NULL, O_SMTP},
-	{"graph-url", required_argument, NULL, O_GRAPH},
-	{"token-file", no_argument, NULL, O_TOKENFILE},
-	{"no-token-file", no_argument, NULL, O_NOTOKENFILE},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"json", no_argument, NULL, OPT_JSON},
-	{0}};
+    {"tenant", required_argument, NULL, O_TENANT},
+    {"client-id", required_argument, NULL, O_CLIENT},
+    {"sender", required_argument, NULL, O_SENDER},
+    {"object-id", required_argument, NULL, O_OBJECT},
+    {"test-to", required_argument, NULL, O_TESTTO},
+    {"cloud", required_argument, NULL, O_CLOUD},
+    {"authority-url", required_argument, NULL, O_AUTH},
+    {"smtp-url", required_argument, NULL, O_SMTP},
+    {"graph-url", required_argument, NULL, O_GRAPH},
+    {"token-file", no_argument, NULL, O_TOKENFILE},
+    {"no-token-file", no_argument, NULL, O_NOTOKENFILE},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"json", no_argument, NULL, OPT_JSON},
+    {0}};
 
 static int cred_add(struct app *app, int argc, char **argv)
 {
@@ -173,8 +172,8 @@ static int cred_add(struct app *app, int argc, char **argv)
 		return 1;
 	c.created_at = app->now;
 	if (store_begin(app->store, &e) || store_cred_add(app->store, &c, &e) ||
-	    app_event(app, c.name, 0, "credential-added",
-		      cJSON_CreateObject(), &e) ||
+	    app_event(app, c.name, 0, "credential-added", cJSON_CreateObject(),
+		      &e) ||
 	    store_commit(app->store, &e)) {
 		store_rollback(app->store);
 		app_fail_err(app, &e);
@@ -226,8 +225,8 @@ static int list_one(void *p, const struct cred *c)
 	} else if (ctx->app->json) {
 		render_stream_item(cred_json(c), ctx->first);
 	} else {
-		printf("%-24s %-8s %-36s %s\n", c->name, c->cloud,
-		       c->client_id, c->sender);
+		printf("%-24s %-8s %-36s %s\n", c->name, c->cloud, c->client_id,
+		       c->sender);
 	}
 	ctx->first = 0;
 	return 0;
@@ -236,10 +235,10 @@ static int list_one(void *p, const struct cred *c)
 static int cred_list(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"names", no_argument, NULL, 'n'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"names", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	struct list_ctx ctx = {.app = app, .first = 1};
 	struct err e;
 	int opt, rc;
@@ -269,10 +268,10 @@ static int cred_list(struct app *app, int argc, char **argv)
 static int one_name(struct app *app, int argc, char **argv, int *force)
 {
 	static const struct option opts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"force", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	int opt;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
@@ -331,8 +330,9 @@ static int cred_rm(struct app *app, int argc, char **argv)
 	    store_secret_each(app->store, c.id, count_live, &live, &e))
 		goto fail;
 	if (live > 0 && !force) {
-		err_set(&e, "credential %s still has %d active or pending "
-			    "secret(s): retire them first, or use --force",
+		err_set(&e,
+			"credential %s still has %d active or pending "
+			"secret(s): retire them first, or use --force",
 			c.name, live);
 		goto fail;
 	}
@@ -363,10 +363,11 @@ static const char *set_field_name(int opt)
 }
 
 /* Apply the changes to c, check the result, store it with its event. */
-static int set_apply(struct app *app, const char *name,
-		     const struct change *ch, int n, struct err *e)
+static int set_apply(struct app *app, const char *name, const struct change *ch,
+		     int n, struct err *e)
 {
-	cJSON *d = cJSON_CreateObject(), *f = cJSON_AddArrayToObject(d, "changed");
+	cJSON *d = cJSON_CreateObject(),
+	      *f = cJSON_AddArrayToObject(d, "changed");
 	struct cred c;
 
 	if (store_cred_get(app->store, name, &c, e)) {
@@ -379,8 +380,8 @@ static int set_apply(struct app *app, const char *name,
 			err_set(e, "%s", "");
 			return -2; /* already said */
 		}
-		cJSON_AddItemToArray(f, cJSON_CreateString(
-						set_field_name(ch[i].opt)));
+		cJSON_AddItemToArray(
+		    f, cJSON_CreateString(set_field_name(ch[i].opt)));
 	}
 	if (validate_cred(&c, e) || store_cred_update(app->store, &c, e)) {
 		cJSON_Delete(d);
@@ -402,15 +403,17 @@ static int cred_set(struct app *app, int argc, char **argv)
 		if (common == 1)
 			continue;
 		if (n == SET_MAX)
-			return app_fail(app, "too many options: give each once");
+			return app_fail(app,
+					"too many options: give each once");
 		ch[n].opt = opt;
 		ch[n++].value = optarg;
 	}
 	if (optind != argc - 1)
 		return app_bad_args(app);
 	if (n == 0)
-		return app_fail(app, "nothing to change: give the options to "
-				     "change, see 'secretwatch cred set --help'");
+		return app_fail(app,
+				"nothing to change: give the options to "
+				"change, see 'secretwatch cred set --help'");
 	if (app_open(app, APP_WRITE))
 		return 1;
 	rc = store_begin(app->store, &e);
@@ -430,11 +433,11 @@ static int cred_set(struct app *app, int argc, char **argv)
 }
 
 static const struct command cred_commands[] = {
-	{"add", cred_add, "add a credential"},
-	{"set", cred_set, "change a credential"},
-	{"list", cred_list, "list credentials"},
-	{"show", cred_show, "show one credential"},
-	{"rm", cred_rm, "remove a credential"},
+    {"add", cred_add, "add a credential"},
+    {"set", cred_set, "change a credential"},
+    {"list", cred_list, "list credentials"},
+    {"show", cred_show, "show one credential"},
+    {"rm", cred_rm, "remove a credential"},
 };
 
 int cmd_cred(struct app *app, int argc, char **argv)

@@ -4,10 +4,10 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: secretwatch init\n"
-	"\n"
-	"Create the state directory (0700), the database and the master key\n"
-	"file (0600) named in the config. Running it again changes nothing.\n";
+    "usage: secretwatch init\n"
+    "\n"
+    "Create the state directory (0700), the database and the master key\n"
+    "file (0600) named in the config. Running it again changes nothing.\n";
 
 /* The key is made only for a database that has none: a database with a
  * key check and no key file needs the old key restored, not a new one. */
@@ -20,16 +20,18 @@ static int ensure_key(struct app *app, const char *key_path, int *created,
 	if (present < 0)
 		return -1;
 	if (present && access(key_path, F_OK) != 0) {
-		err_set(e, "database %s exists but its key file %s is missing: "
-			   "restore the key file from your backup",
+		err_set(e,
+			"database %s exists but its key file %s is missing: "
+			"restore the key file from your backup",
 			app->cfg.database, key_path);
 		return -1;
 	}
 	if (getenv("CREDENTIALS_DIRECTORY") != NULL &&
 	    access(key_path, F_OK) != 0) {
-		err_set(e, "%s is missing: create the key with 'secretwatch "
-			   "init' outside systemd, then pass it with "
-			   "LoadCredential=",
+		err_set(e,
+			"%s is missing: create the key with 'secretwatch "
+			"init' outside systemd, then pass it with "
+			"LoadCredential=",
 			key_path);
 		return -1;
 	}
@@ -39,7 +41,7 @@ static int ensure_key(struct app *app, const char *key_path, int *created,
 int cmd_init(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP}, {0}};
+	    {"help", no_argument, NULL, OPT_HELP}, {0}};
 	const char *key_path;
 	char fixed[1024];
 	int c, key_created, kcv_written;
@@ -64,8 +66,9 @@ int cmd_init(struct app *app, int argc, char **argv)
 	if (kcv_written)
 		app_event(app, NULL, 0, "init", NULL, &e);
 	if (fixed[0] != '\0')
-		fprintf(stderr, "secretwatch: warning: modes were open to "
-				"others, tightened: %s\n",
+		fprintf(stderr,
+			"secretwatch: warning: modes were open to "
+			"others, tightened: %s\n",
 			fixed);
 	printf("%s %s\nkey file %s%s\n",
 	       kcv_written ? "initialised" : "already initialised",

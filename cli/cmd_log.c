@@ -5,11 +5,11 @@
 #include "timefmt.h"
 
 static const char usage[] =
-	"usage: secretwatch log [NAME] [--since WHEN] [--json]\n"
-	"\n"
-	"The audit trail: every registration, test, warning, switch and\n"
-	"removal, oldest first. Details never contain a secret or a token.\n"
-	"  --since WHEN  only events at or after WHEN (YYYY-MM-DD, RFC 3339)\n";
+    "usage: secretwatch log [NAME] [--since WHEN] [--json]\n"
+    "\n"
+    "The audit trail: every registration, test, warning, switch and\n"
+    "removal, oldest first. Details never contain a secret or a token.\n"
+    "  --since WHEN  only events at or after WHEN (YYYY-MM-DD, RFC 3339)\n";
 
 struct log_ctx {
 	struct app *app;
@@ -52,18 +52,18 @@ static int print_event(void *p, const struct event_row *ev)
 	timefmt_rfc3339(ev->at, t);
 	snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
 	printf("%s  %-20s %-6s %-20s %s\n", t,
-	       ev->credential ? ev->credential : "-",
-	       ev->secret_id ? sid : "-", ev->kind, ev->detail);
+	       ev->credential ? ev->credential : "-", ev->secret_id ? sid : "-",
+	       ev->kind, ev->detail);
 	return 0;
 }
 
 int cmd_log(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"since", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"since", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	struct log_ctx l = {.app = app, .first = 1};
 	const char *name = NULL;
 	int64_t since = 0;

@@ -13,19 +13,19 @@
 #include "timefmt.h"
 #include "tokenfile.h"
 
-#define PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/sasl2"
-#define PLUGIN_NAME "libxoauth2-secretwatch.so"
+#define PLUGIN_DIR	 "/usr/lib/x86_64-linux-gnu/sasl2"
+#define PLUGIN_NAME	 "libxoauth2-secretwatch.so"
 #define PLUGIN_TOKEN_DIR "/run/secretwatch/tokens" /* its default */
 
 static const char usage[] =
-	"usage: secretwatch postfix NAME [--json]\n"
-	"\n"
-	"Print the main.cf lines and the password map entry that make Postfix\n"
-	"relay through Microsoft 365 with NAME's token file (XOAUTH2, the\n"
-	"libxoauth2-secretwatch Cyrus SASL plugin), then check the local setup:\n"
-	"the plugin, [tokens] in the config, the token directory and file and\n"
-	"their group, and how long the token is valid. Exit 0 when every check\n"
-	"passes, 1 otherwise.\n";
+    "usage: secretwatch postfix NAME [--json]\n"
+    "\n"
+    "Print the main.cf lines and the password map entry that make Postfix\n"
+    "relay through Microsoft 365 with NAME's token file (XOAUTH2, the\n"
+    "libxoauth2-secretwatch Cyrus SASL plugin), then check the local setup:\n"
+    "the plugin, [tokens] in the config, the token directory and file and\n"
+    "their group, and how long the token is valid. Exit 0 when every check\n"
+    "passes, 1 otherwise.\n";
 
 struct checks {
 	cJSON *arr; /* NULL: print */
@@ -33,7 +33,7 @@ struct checks {
 };
 
 static void say(struct checks *ck, int ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void say(struct checks *ck, int ok, const char *fmt, ...)
 {
@@ -72,8 +72,9 @@ static void check_plugin(struct checks *ck)
 			return;
 		}
 	}
-	say(ck, 0, "the XOAUTH2 plugin %s is not in %s: install the "
-		   "secretwatch package's plugin (or set SASL_PATH)",
+	say(ck, 0,
+	    "the XOAUTH2 plugin %s is not in %s: install the "
+	    "secretwatch package's plugin (or set SASL_PATH)",
 	    PLUGIN_NAME, env && *env ? env : PLUGIN_DIR);
 }
 
@@ -83,8 +84,8 @@ static int readable_by(struct checks *ck, const char *what, const char *path,
 {
 	struct stat st;
 
-	if (lstat(path, &st) != 0 || (dir ? !S_ISDIR(st.st_mode)
-					  : !S_ISREG(st.st_mode))) {
+	if (lstat(path, &st) != 0 ||
+	    (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))) {
 		say(ck, 0, "the %s %s does not exist: %s", what, path,
 		    dir ? "secretwatchd creates it; start it "
 			  "(systemctl enable --now secretwatchd)"
@@ -93,8 +94,9 @@ static int readable_by(struct checks *ck, const char *what, const char *path,
 		return 0;
 	}
 	if (st.st_gid != gid || (st.st_mode & need) != need) {
-		say(ck, 0, "the %s %s is mode %04o group %u, not readable by "
-			   "group %s: chgrp %s %s; chmod g+%s %s",
+		say(ck, 0,
+		    "the %s %s is mode %04o group %u, not readable by "
+		    "group %s: chgrp %s %s; chmod g+%s %s",
 		    what, path, (unsigned)(st.st_mode & 07777),
 		    (unsigned)st.st_gid, group, group, path, dir ? "rx" : "r",
 		    path);
@@ -122,12 +124,14 @@ static void check_token(struct app *app, struct checks *ck,
 	if (exp == 0)
 		say(ck, 1, "the token file holds a token (expiry unknown)");
 	else if (exp <= app->now)
-		say(ck, 0, "the token expired at %s: start secretwatchd, or "
-			   "run 'secretwatch token %s --file'",
+		say(ck, 0,
+		    "the token expired at %s: start secretwatchd, or "
+		    "run 'secretwatch token %s --file'",
 		    until, c->name);
 	else
-		say(ck, 1, "the token is valid for %lld more minutes (until "
-			   "%s)",
+		say(ck, 1,
+		    "the token is valid for %lld more minutes (until "
+		    "%s)",
 		    (long long)((exp - app->now) / 60), until);
 }
 
@@ -150,8 +154,7 @@ static void check_files(struct app *app, struct checks *ck,
 		check_token(app, ck, c);
 }
 
-int cli_postfix_checks(struct app *app, const struct cred *c,
-		       struct cJSON *arr)
+int cli_postfix_checks(struct app *app, const struct cred *c, struct cJSON *arr)
 {
 	struct checks ck = {arr, 0};
 
@@ -163,12 +166,14 @@ int cli_postfix_checks(struct app *app, const struct cred *c,
 		return ck.problems;
 	}
 	if (strcmp(app->cfg.token_dir, PLUGIN_TOKEN_DIR) != 0)
-		say(&ck, 1, "[tokens] dir is %s, not the plugin's default %s: "
-			    "set xoauth2_token_dir: %s in Cyrus's smtp.conf",
+		say(&ck, 1,
+		    "[tokens] dir is %s, not the plugin's default %s: "
+		    "set xoauth2_token_dir: %s in Cyrus's smtp.conf",
 		    app->cfg.token_dir, PLUGIN_TOKEN_DIR, app->cfg.token_dir);
 	if (!c->token_file)
-		say(&ck, 0, "%s has no token file: secretwatch cred set %s "
-			    "--token-file",
+		say(&ck, 0,
+		    "%s has no token file: secretwatch cred set %s "
+		    "--token-file",
 		    c->name, c->name);
 	else
 		say(&ck, 1, "%s has a token file", c->name);
@@ -177,8 +182,7 @@ int cli_postfix_checks(struct app *app, const struct cred *c,
 }
 
 /* host and port of the credential's smtp://HOST:PORT. */
-static void smtp_host(const struct cred *c, char *host, size_t size,
-		      int *port)
+static void smtp_host(const struct cred *c, char *host, size_t size, int *port)
 {
 	const char *url = cloud_smtp_url(c), *p = strstr(url, "://");
 	const char *colon;
@@ -191,12 +195,12 @@ static void smtp_host(const struct cred *c, char *host, size_t size,
 }
 
 static const char *const main_cf[] = {
-	"smtp_sasl_auth_enable = yes",
-	"smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd",
-	"smtp_sasl_security_options = noanonymous",
-	"smtp_sasl_mechanism_filter = xoauth2",
-	"smtp_tls_security_level = encrypt",
-	"smtp_sasl_auth_soft_bounce = yes",
+    "smtp_sasl_auth_enable = yes",
+    "smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd",
+    "smtp_sasl_security_options = noanonymous",
+    "smtp_sasl_mechanism_filter = xoauth2",
+    "smtp_tls_security_level = encrypt",
+    "smtp_sasl_auth_soft_bounce = yes",
 };
 
 static void print_config(const struct cred *c, const char *relay)
@@ -222,8 +226,7 @@ static cJSON *config_json(const struct cred *c, const char *relay)
 	cJSON_AddItemToArray(a, cJSON_CreateString(entry));
 	for (size_t i = 0; i < sizeof(main_cf) / sizeof(main_cf[0]); i++)
 		cJSON_AddItemToArray(a, cJSON_CreateString(main_cf[i]));
-	snprintf(entry, sizeof(entry), "%s  %s:%s", relay, c->sender,
-		 c->name);
+	snprintf(entry, sizeof(entry), "%s  %s:%s", relay, c->sender, c->name);
 	cJSON_AddStringToObject(o, "sasl_passwd", entry);
 	return o;
 }
@@ -231,9 +234,9 @@ static cJSON *config_json(const struct cred *c, const char *relay)
 int cmd_postfix(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	char host[CRED_URL_MAX + 1], relay[CRED_URL_MAX + 16];
 	cJSON *o = NULL;
 	struct cred c;
@@ -259,7 +262,7 @@ int cmd_postfix(struct app *app, int argc, char **argv)
 	else
 		print_config(&c, relay);
 	problems = cli_postfix_checks(
-		app, &c, o ? cJSON_AddArrayToObject(o, "checks") : NULL);
+	    app, &c, o ? cJSON_AddArrayToObject(o, "checks") : NULL);
 	if (o != NULL) {
 		cJSON_AddBoolToObject(o, "ok", problems == 0);
 		app_print_json(o);

@@ -4,12 +4,12 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: secretwatch rekey\n"
-	"\n"
-	"Make a new master key and re-encrypt every secret and cached token\n"
-	"under it in one transaction. The new key is written beside the old\n"
-	"one as KEY.new first and moved into place after the commit; if that\n"
-	"last step is interrupted, the next command finishes it.\n";
+    "usage: secretwatch rekey\n"
+    "\n"
+    "Make a new master key and re-encrypt every secret and cached token\n"
+    "under it in one transaction. The new key is written beside the old\n"
+    "one as KEY.new first and moved into place after the commit; if that\n"
+    "last step is interrupted, the next command finishes it.\n";
 
 int cmd_rekey(struct app *app, int argc, char **argv)
 {

@@ -4,14 +4,14 @@
 #include "watch.h"
 
 static const char usage[] =
-	"usage: secretwatch rotate NAME [--secret ID]\n"
-	"\n"
-	"Test the newest pending secret of NAME now (or --secret ID) with a\n"
-	"token request and an XOAUTH2 test send; on success make it active in\n"
-	"one transaction (the old one becomes previous), send the 'switched'\n"
-	"alert and run the deploy hook. Exit 0 when switched; on a failed\n"
-	"test the diagnosis and exit 2 (the secret stays pending); exit 1 when\n"
-	"the secret was retired meanwhile or the deploy hook failed.\n";
+    "usage: secretwatch rotate NAME [--secret ID]\n"
+    "\n"
+    "Test the newest pending secret of NAME now (or --secret ID) with a\n"
+    "token request and an XOAUTH2 test send; on success make it active in\n"
+    "one transaction (the old one becomes previous), send the 'switched'\n"
+    "alert and run the deploy hook. Exit 0 when switched; on a failed\n"
+    "test the diagnosis and exit 2 (the secret stays pending); exit 1 when\n"
+    "the secret was retired meanwhile or the deploy hook failed.\n";
 
 /* Shared with 'secret add --activate'. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
@@ -34,9 +34,10 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 		if (watch_deliver(&w, &r, &e))
 			rc = app_fail_err(app, &e);
 		else if (r.deploy_failures > 0)
-			rc = app_fail(app, "%s: the deploy hook failed (see "
-					   "'secretwatch log %s'); the next "
-					   "cycle runs it again",
+			rc = app_fail(app,
+				      "%s: the deploy hook failed (see "
+				      "'secretwatch log %s'); the next "
+				      "cycle runs it again",
 				      c->name, c->name);
 	} else {
 		printf("%s: the new secret failed its test and stays pending\n",
@@ -51,9 +52,9 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 int cmd_rotate(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"secret", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{0}};
+	    {"secret", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {0}};
 	int64_t id = 0;
 	struct cred c;
 	struct err e;
@@ -62,8 +63,9 @@ int cmd_rotate(struct app *app, int argc, char **argv)
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 's') {
 			if (num_parse_i64(optarg, 1, INT64_MAX, &id))
-				return app_fail(app, "--secret '%.40s' is not a "
-						     "secret ID",
+				return app_fail(app,
+						"--secret '%.40s' is not a "
+						"secret ID",
 						optarg);
 		} else if (app_common_opt(app, opt, usage) != 1) {
 			return 1;

@@ -9,22 +9,22 @@
 #include "validate.h"
 
 static const char usage[] =
-	"usage: secretwatch secret add NAME --expires WHEN [--key-id UUID]\n"
-	"                              [--note TEXT] [--force] [--activate]\n"
-	"       secretwatch secret list [NAME] [--now WHEN]\n"
-	"       secretwatch secret retire NAME ID\n"
-	"\n"
-	"add reads the secret's Value from standard input (piped) or asks for\n"
-	"it without echo on a terminal; it is never taken from the command\n"
-	"line or the environment. It is stored encrypted, as pending, until a\n"
-	"test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
-	"  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra)\n"
-	"  --key-id UUID   the secret's ID in Entra (Certificates & secrets)\n"
-	"  --note TEXT     a short note, e.g. who created it\n"
-	"  --force         accept an expiry in the past\n"
-	"  --activate      test it now and make it active on success (exit 2\n"
-	"                  when the test fails; it then stays pending)\n"
-	"ID is the number shown by 'secretwatch secret list'.\n";
+    "usage: secretwatch secret add NAME --expires WHEN [--key-id UUID]\n"
+    "                              [--note TEXT] [--force] [--activate]\n"
+    "       secretwatch secret list [NAME] [--now WHEN]\n"
+    "       secretwatch secret retire NAME ID\n"
+    "\n"
+    "add reads the secret's Value from standard input (piped) or asks for\n"
+    "it without echo on a terminal; it is never taken from the command\n"
+    "line or the environment. It is stored encrypted, as pending, until a\n"
+    "test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
+    "  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra)\n"
+    "  --key-id UUID   the secret's ID in Entra (Certificates & secrets)\n"
+    "  --note TEXT     a short note, e.g. who created it\n"
+    "  --force         accept an expiry in the past\n"
+    "  --activate      test it now and make it active on success (exit 2\n"
+    "                  when the test fails; it then stays pending)\n"
+    "ID is the number shown by 'secretwatch secret list'.\n";
 
 struct add_args {
 	const char *name;
@@ -35,18 +35,17 @@ struct add_args {
 	int activate;
 };
 
-static int parse_add(struct app *app, int argc, char **argv,
-		     struct add_args *a)
+static int parse_add(struct app *app, int argc, char **argv, struct add_args *a)
 {
 	static const struct option opts[] = {
-		{"expires", required_argument, NULL, 'e'},
-		{"key-id", required_argument, NULL, 'k'},
-		{"note", required_argument, NULL, 'n'},
-		{"force", no_argument, NULL, 'f'},
-		{"activate", no_argument, NULL, 'a'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"expires", required_argument, NULL, 'e'},
+	    {"key-id", required_argument, NULL, 'k'},
+	    {"note", required_argument, NULL, 'n'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"activate", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	int opt;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
@@ -88,15 +87,17 @@ static int check_add(struct app *app, const struct add_args *a,
 		return app_fail_err(app, &e);
 	/* Entra allows two years; ten covers every certificate too. */
 	if (si->expires_at > app->now + SECRET_EXPIRY_MAX_S)
-		return app_fail(app, "--expires '%.40s' is more than 10 years "
-				     "ahead: give the expiry Entra shows for "
-				     "the secret",
+		return app_fail(app,
+				"--expires '%.40s' is more than 10 years "
+				"ahead: give the expiry Entra shows for "
+				"the secret",
 				a->expires);
 	if (si->expires_at <= app->now && !a->force) {
 		char t[TIMEFMT_RFC3339_LEN];
 		timefmt_rfc3339(si->expires_at, t);
-		return app_fail(app, "expiry %s is in the past: check --expires "
-				     "(or use --force to register it anyway)",
+		return app_fail(app,
+				"expiry %s is in the past: check --expires "
+				"(or use --force to register it anyway)",
 				t);
 	}
 	if (a->key_id)
@@ -151,20 +152,21 @@ static int store_new_secret(struct app *app, const struct cred *c,
 			    struct err *e)
 {
 	struct dup_ctx d = {app, value, si->key_id[0] ? si->key_id : NULL,
-			    0, 0, e};
+			    0,	 0,	e};
 	cJSON *detail;
 
 	if (store_secret_each(app->store, c->id, find_dup, &d, e))
 		return -1;
 	if (d.dup_id != 0) {
-		err_set(e, "this secret is already registered for %s as "
-			   "#%lld (same %s): nothing to add",
+		err_set(e,
+			"this secret is already registered for %s as "
+			"#%lld (same %s): nothing to add",
 			c->name, (long long)d.dup_id,
 			d.by_value ? "value" : "key ID");
 		return -1;
 	}
-	if (store_secret_add(app->store, app->vault, si, value->p,
-			     value->len, e))
+	if (store_secret_add(app->store, app->vault, si, value->p, value->len,
+			     e))
 		return -1;
 	detail = cJSON_CreateObject();
 	cJSON_AddStringToObject(detail, "hint", si->hint);
@@ -239,13 +241,13 @@ static int list_secret(void *p, const struct secret_info *si)
 				   l->first);
 	} else {
 		timefmt_rfc3339(si->expires_at, t);
-		printf("%-5lld %-24s %-8s %-4s %-36s %s %5lld  %s\n",
-		       (long long)si->id, l->cred->name,
-		       secret_state_name(si->state), si->hint,
-		       si->key_id[0] ? si->key_id : "-", t,
-		       (long long)timefmt_days_left(si->expires_at,
-						    l->app->now),
-		       si->note);
+		printf(
+		    "%-5lld %-24s %-8s %-4s %-36s %s %5lld  %s\n",
+		    (long long)si->id, l->cred->name,
+		    secret_state_name(si->state), si->hint,
+		    si->key_id[0] ? si->key_id : "-", t,
+		    (long long)timefmt_days_left(si->expires_at, l->app->now),
+		    si->note);
 	}
 	l->first = 0;
 	return 0;
@@ -263,10 +265,10 @@ static int list_cred(void *p, const struct cred *c)
 static int secret_list(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"now", required_argument, NULL, OPT_NOW},
-		{0}};
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"now", required_argument, NULL, OPT_NOW},
+	    {0}};
 	struct list_ctx l = {.app = app, .first = 1};
 	struct cred c;
 	struct err e;
@@ -279,7 +281,8 @@ static int secret_list(struct app *app, int argc, char **argv)
 		return app_bad_args(app);
 	if (app_open(app, APP_READ))
 		return 1;
-	if (optind == argc - 1 && store_cred_get(app->store, argv[optind], &c, &e)) {
+	if (optind == argc - 1 &&
+	    store_cred_get(app->store, argv[optind], &c, &e)) {
 		app_close(app);
 		return app_fail_err(app, &e);
 	}
@@ -289,8 +292,9 @@ static int secret_list(struct app *app, int argc, char **argv)
 		printf("%-5s %-24s %-8s %-4s %-36s %-20s %5s  %s\n", "ID",
 		       "CREDENTIAL", "STATE", "HINT", "KEY ID", "EXPIRES",
 		       "DAYS", "NOTE");
-	rc = optind == argc - 1 ? list_cred(&l, &c)
-				: store_cred_each(app->store, list_cred, &l, &e);
+	rc = optind == argc - 1
+		 ? list_cred(&l, &c)
+		 : store_cred_each(app->store, list_cred, &l, &e);
 	if (app->json)
 		fputs("]}\n", stdout);
 	app_close(app);
@@ -307,8 +311,9 @@ static int secret_retire(struct app *app, int argc, char **argv)
 	if (app_plain_args(app, argc, argv, usage, 2))
 		return 1;
 	if (num_parse_i64(argv[optind + 1], 1, INT64_MAX, &id))
-		return app_fail(app, "secret ID '%.40s' is not a number: use "
-				     "the ID column of 'secretwatch secret list'",
+		return app_fail(app,
+				"secret ID '%.40s' is not a number: use "
+				"the ID column of 'secretwatch secret list'",
 				argv[optind + 1]);
 	if (app_open(app, APP_WRITE))
 		return 1;
@@ -317,8 +322,9 @@ static int secret_retire(struct app *app, int argc, char **argv)
 	    store_secret_get(app->store, id, &si, &e))
 		goto fail;
 	if (si.credential_id != c.id) {
-		err_set(&e, "secret #%lld does not belong to %s: see "
-			    "'secretwatch secret list %s'",
+		err_set(&e,
+			"secret #%lld does not belong to %s: see "
+			"'secretwatch secret list %s'",
 			(long long)id, c.name, c.name);
 		goto fail;
 	}
@@ -333,9 +339,9 @@ static int secret_retire(struct app *app, int argc, char **argv)
 	printf("retired secret #%lld (%s~) of %s%s\n", (long long)id, si.hint,
 	       c.name,
 	       si.state == SECRET_ACTIVE
-		       ? "; it was the active one: the credential has no "
-			 "active secret now"
-		       : "");
+		   ? "; it was the active one: the credential has no "
+		     "active secret now"
+		   : "");
 	app_close(app);
 	return 0;
 fail:
@@ -343,15 +349,15 @@ fail:
 }
 
 static const struct command secret_commands[] = {
-	{"add", secret_add, "register a new secret"},
-	{"list", secret_list, "list secrets"},
-	{"retire", secret_retire, "stop using a secret"},
+    {"add", secret_add, "register a new secret"},
+    {"list", secret_list, "list secrets"},
+    {"retire", secret_retire, "stop using a secret"},
 };
 
 int cmd_secret(struct app *app, int argc, char **argv)
 {
-	return app_dispatch(
-		app, secret_commands,
-		sizeof(secret_commands) / sizeof(secret_commands[0]), "secret",
-		usage, argc, argv);
+	return app_dispatch(app, secret_commands,
+			    sizeof(secret_commands) /
+				sizeof(secret_commands[0]),
+			    "secret", usage, argc, argv);
 }

@@ -8,21 +8,21 @@
 #include "timefmt.h"
 
 static const char usage[] =
-	"usage: secretwatch status [NAME] [--now WHEN] [--json]\n"
-	"\n"
-	"The level of every credential (or one), from the secret it runs on:\n"
-	"the active one, else the newest pending one (not yet tested).\n"
-	"  ok        more than level_warning (30d) left\n"
-	"  warning   expires within level_warning\n"
-	"  critical  expires within level_critical (7d), or its last test "
-	"failed\n"
-	"  expired   past its expiry\n"
-	"  unknown   no secret registered\n"
-	"A readable master key that does not open the database is critical:\n"
-	"the daemon cannot decrypt any secret with it.\n"
-	"Exit code as a Nagios check: 0 ok, 1 warning, 2 critical or expired,\n"
-	"3 unknown (the worst credential counts).\n"
-	"  --now WHEN  evaluate at another time (YYYY-MM-DD, RFC 3339, +30d)\n";
+    "usage: secretwatch status [NAME] [--now WHEN] [--json]\n"
+    "\n"
+    "The level of every credential (or one), from the secret it runs on:\n"
+    "the active one, else the newest pending one (not yet tested).\n"
+    "  ok        more than level_warning (30d) left\n"
+    "  warning   expires within level_warning\n"
+    "  critical  expires within level_critical (7d), or its last test "
+    "failed\n"
+    "  expired   past its expiry\n"
+    "  unknown   no secret registered\n"
+    "A readable master key that does not open the database is critical:\n"
+    "the daemon cannot decrypt any secret with it.\n"
+    "Exit code as a Nagios check: 0 ok, 1 warning, 2 critical or expired,\n"
+    "3 unknown (the worst credential counts).\n"
+    "  --now WHEN  evaluate at another time (YYYY-MM-DD, RFC 3339, +30d)\n";
 
 /* The master key, when this user may read it, must open the database:
  * a key that does not leaves the daemon unable to decrypt any secret,
@@ -38,13 +38,15 @@ static int key_mismatch(struct app *app, char *msg, size_t size)
 	struct err e;
 	int bad;
 
-	if (access(path, R_OK) != 0 || vault_open(path, app_key_flags(app), &v, &e))
+	if (access(path, R_OK) != 0 ||
+	    vault_open(path, app_key_flags(app), &v, &e))
 		return 0;
 	bad = store_key_check(app->store, v, &e) != 0;
 	vault_free(v);
 	v = NULL;
 	if (bad && vault_staged_path(path, staged, sizeof(staged)) == 0 &&
-	    access(staged, R_OK) == 0 && vault_open(staged, app_key_flags(app), &v, &e) == 0) {
+	    access(staged, R_OK) == 0 &&
+	    vault_open(staged, app_key_flags(app), &v, &e) == 0) {
 		bad = store_key_check(app->store, v, &e) != 0;
 		vault_free(v);
 	}
@@ -62,8 +64,7 @@ struct status_ctx {
 	int count;
 };
 
-static cJSON *view_json(const struct cred_view *v, enum level l,
-			int64_t now)
+static cJSON *view_json(const struct cred_view *v, enum level l, int64_t now)
 {
 	cJSON *o = cJSON_CreateObject(), *pending;
 
@@ -92,8 +93,8 @@ static void test_note(const struct secret_info *si, int untested, char *out,
 	char t[TIMEFMT_RFC3339_LEN];
 
 	if (si->last_test_at == 0) {
-		snprintf(out, size, "%s", untested ? "pending, not yet tested"
-						   : "");
+		snprintf(out, size, "%s",
+			 untested ? "pending, not yet tested" : "");
 		return;
 	}
 	timefmt_rfc3339(si->last_test_at, t);
@@ -158,10 +159,10 @@ static void print_problems_json(const char *key_msg)
 int cmd_status(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{"now", required_argument, NULL, OPT_NOW},
-		{0}};
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"now", required_argument, NULL, OPT_NOW},
+	    {0}};
 	struct status_ctx ctx = {.app = app, .worst = LEVEL_UNKNOWN};
 	const char *name = NULL;
 	char now[TIMEFMT_RFC3339_LEN];
@@ -201,6 +202,5 @@ int cmd_status(struct app *app, int argc, char **argv)
 		return policy_level_exit(ctx.worst);
 	if (!app->json)
 		printf("critical: %s\n", key_msg);
-	return policy_level_exit(
-		policy_level_worst(ctx.worst, LEVEL_CRITICAL));
+	return policy_level_exit(policy_level_worst(ctx.worst, LEVEL_CRITICAL));
 }

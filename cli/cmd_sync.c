@@ -9,21 +9,21 @@
 #include "watch_sync.h"
 
 static const char usage[] =
-	"usage: secretwatch sync [NAME] [--dry-run]\n"
-	"\n"
-	"Read the app's client secrets (passwordCredentials) from Entra\n"
-	"through Microsoft Graph and reconcile the store with them, for NAME\n"
-	"or every credential:\n"
-	"  - a stored secret whose expiry differs from Entra's gets Entra's\n"
-	"    date (matched by key ID, or by a hint only one secret in Entra\n"
-	"    has; the key ID is then stored too), recorded as a correction;\n"
-	"  - a stored secret that no longer exists in Entra is alerted once\n"
-	"    (critical when it is the active one);\n"
-	"  - secrets in Entra that the store does not know are listed.\n"
-	"Needs the Graph application permission Application.ReadWrite.OwnedBy\n"
-	"(or Application.Read.All) with admin consent; see 'secretwatch\n"
-	"doctor NAME'. Exit 0 when every app was read, 1 otherwise.\n"
-	"  --dry-run   say what would change; change and send nothing\n";
+    "usage: secretwatch sync [NAME] [--dry-run]\n"
+    "\n"
+    "Read the app's client secrets (passwordCredentials) from Entra\n"
+    "through Microsoft Graph and reconcile the store with them, for NAME\n"
+    "or every credential:\n"
+    "  - a stored secret whose expiry differs from Entra's gets Entra's\n"
+    "    date (matched by key ID, or by a hint only one secret in Entra\n"
+    "    has; the key ID is then stored too), recorded as a correction;\n"
+    "  - a stored secret that no longer exists in Entra is alerted once\n"
+    "    (critical when it is the active one);\n"
+    "  - secrets in Entra that the store does not know are listed.\n"
+    "Needs the Graph application permission Application.ReadWrite.OwnedBy\n"
+    "(or Application.Read.All) with admin consent; see 'secretwatch\n"
+    "doctor NAME'. Exit 0 when every app was read, 1 otherwise.\n"
+    "  --dry-run   say what would change; change and send nothing\n";
 
 struct sync_run {
 	struct app *app;
@@ -189,10 +189,10 @@ static int parse(struct app *app, int argc, char **argv, const char **name,
 		 int *dry_run)
 {
 	static const struct option opts[] = {
-		{"dry-run", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"dry-run", no_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	struct err e;
 	int opt;
 
@@ -231,9 +231,9 @@ int cmd_sync(struct app *app, int argc, char **argv)
 	app_watch_ctx(app, &s.w);
 	s.w.dry_run = dry_run;
 	s.json = app->json ? cJSON_CreateArray() : NULL;
-	rc = name != NULL ? store_cred_get(app->store, name, &c, &e) ||
-				sync_one(&s, &c)
-			  : store_cred_each(app->store, sync_one, &s, &e);
+	rc = name != NULL
+		 ? store_cred_get(app->store, name, &c, &e) || sync_one(&s, &c)
+		 : store_cred_each(app->store, sync_one, &s, &e);
 	/* Deliver the alerts this sync queued, as a cycle would. */
 	if (rc == 0 && !dry_run)
 		rc = watch_deliver(&s.w, &wr, &e);

@@ -10,26 +10,26 @@
 #include "watch.h"
 
 static const char test_usage[] =
-	"usage: secretwatch test NAME [--secret ID] [--to ADDR] [--token-only]"
-	" [--json]\n"
-	"\n"
-	"Get an access token with a stored secret (the active one, else the\n"
-	"newest pending one) and send a test message with AUTH XOAUTH2 over\n"
-	"STARTTLS. Exit 0 when it worked; on failure the broken setup step\n"
-	"and its remedy, exit 2. The outcome goes into the audit trail.\n"
-	"  --secret ID    test this secret (see 'secretwatch secret list')\n"
-	"  --to ADDR      recipient (default: the credential's --test-to)\n"
-	"  --token-only   stop after the token request\n";
+    "usage: secretwatch test NAME [--secret ID] [--to ADDR] [--token-only]"
+    " [--json]\n"
+    "\n"
+    "Get an access token with a stored secret (the active one, else the\n"
+    "newest pending one) and send a test message with AUTH XOAUTH2 over\n"
+    "STARTTLS. Exit 0 when it worked; on failure the broken setup step\n"
+    "and its remedy, exit 2. The outcome goes into the audit trail.\n"
+    "  --secret ID    test this secret (see 'secretwatch secret list')\n"
+    "  --to ADDR      recipient (default: the credential's --test-to)\n"
+    "  --token-only   stop after the token request\n";
 
 static const char doctor_usage[] =
-	"usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"
-	"\n"
-	"Walk the Microsoft 365 setup steps in order - tenant reachable, app\n"
-	"known, secret valid and unexpired, token carries SMTP.SendAsApp, SMTP\n"
-	"reachable, STARTTLS, XOAUTH2 accepted, send-as allowed, message\n"
-	"accepted - printing each as passed or failed, and stop at the first\n"
-	"failure with its remedy, filled in with the credential's values.\n"
-	"Exit 0 when every step passed, 2 otherwise.\n";
+    "usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"
+    "\n"
+    "Walk the Microsoft 365 setup steps in order - tenant reachable, app\n"
+    "known, secret valid and unexpired, token carries SMTP.SendAsApp, SMTP\n"
+    "reachable, STARTTLS, XOAUTH2 accepted, send-as allowed, message\n"
+    "accepted - printing each as passed or failed, and stop at the first\n"
+    "failure with its remedy, filled in with the credential's values.\n"
+    "Exit 0 when every step passed, 2 otherwise.\n";
 
 struct test_args {
 	int64_t secret_id;
@@ -41,22 +41,23 @@ static int parse(struct app *app, int argc, char **argv, const char *usage,
 		 struct test_args *a)
 {
 	static const struct option opts[] = {
-		{"secret", required_argument, NULL, 's'},
-		{"to", required_argument, NULL, 't'},
-		{"token-only", no_argument, NULL, 'o'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{"json", no_argument, NULL, OPT_JSON},
-		{0}};
+	    {"secret", required_argument, NULL, 's'},
+	    {"to", required_argument, NULL, 't'},
+	    {"token-only", no_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {0}};
 	struct err e;
 	int opt;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
 		if (opt == 's') {
 			if (num_parse_i64(optarg, 1, INT64_MAX, &a->secret_id))
-				return app_fail(app, "--secret '%.40s' is not a "
-						     "secret ID: use the ID "
-						     "column of 'secretwatch "
-						     "secret list'",
+				return app_fail(app,
+						"--secret '%.40s' is not a "
+						"secret ID: use the ID "
+						"column of 'secretwatch "
+						"secret list'",
 						optarg);
 		} else if (opt == 't') {
 			if (validate_mailbox(optarg, "--to", &e))
@@ -100,8 +101,9 @@ static int find_secret(struct app *app, const struct cred *c, int64_t want,
 	free(v);
 	if (found)
 		return 0;
-	err_set(e, "%s has no secret to test: register one with 'secretwatch "
-		   "secret add %s --expires WHEN'",
+	err_set(e,
+		"%s has no secret to test: register one with 'secretwatch "
+		"secret add %s --expires WHEN'",
 		c->name, c->name);
 	return -1;
 }

@@ -7,18 +7,18 @@
 #include "watch.h"
 
 static const char usage[] =
-	"usage: secretwatch token NAME [--file]\n"
-	"\n"
-	"Print an access token for NAME's active secret, and nothing else, so\n"
-	"mail clients can call it for every message (msmtp: passwordeval\n"
-	"\"secretwatch token NAME\", auth xoauth2). Served from the encrypted\n"
-	"cache while it is valid for 5 more minutes, else requested from Entra\n"
-	"and cached (not cached when this user may only read the database).\n"
-	"\n"
-	"  --file   write NAME's token file in [tokens] dir instead (a token\n"
-	"           valid for 10 more minutes), once: for a timer where\n"
-	"           secretwatchd does not run. NAME must have a token file\n"
-	"           (secretwatch cred set NAME --token-file).\n";
+    "usage: secretwatch token NAME [--file]\n"
+    "\n"
+    "Print an access token for NAME's active secret, and nothing else, so\n"
+    "mail clients can call it for every message (msmtp: passwordeval\n"
+    "\"secretwatch token NAME\", auth xoauth2). Served from the encrypted\n"
+    "cache while it is valid for 5 more minutes, else requested from Entra\n"
+    "and cached (not cached when this user may only read the database).\n"
+    "\n"
+    "  --file   write NAME's token file in [tokens] dir instead (a token\n"
+    "           valid for 10 more minutes), once: for a timer where\n"
+    "           secretwatchd does not run. NAME must have a token file\n"
+    "           (secretwatch cred set NAME --token-file).\n";
 
 /* Remember what the file holds, as the daemon does (when allowed). */
 static void record_file(struct app *app, const struct cred *c, int64_t exp)
@@ -60,8 +60,9 @@ static int check_file(struct app *app, const struct cred *c, struct err *e)
 		return -1;
 	}
 	if (!c->token_file) {
-		err_set(e, "%s has no token file: enable it with 'secretwatch "
-			   "cred set %s --token-file'",
+		err_set(e,
+			"%s has no token file: enable it with 'secretwatch "
+			"cred set %s --token-file'",
 			c->name, c->name);
 		return -1;
 	}
@@ -71,9 +72,9 @@ static int check_file(struct app *app, const struct cred *c, struct err *e)
 int cmd_token(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"file", no_argument, NULL, 'f'},
-		{"help", no_argument, NULL, OPT_HELP},
-		{0}};
+	    {"file", no_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {0}};
 	struct entra_result res;
 	struct token_src ts;
 	struct net_opts net;

@@ -9,52 +9,52 @@
 #include "timefmt.h"
 
 static const char usage[] =
-	"usage: secretwatch [-c FILE] [--json] COMMAND [ARGS...]\n"
-	"\n"
-	"Watch the client secrets that Microsoft 365 mail depends on.\n"
-	"\n"
-	"commands:\n"
-	"  init                 create the state directory, database and "
-	"master key\n"
-	"  cred add|set|list|show|rm manage credentials (app + mailbox)\n"
-	"  secret add|list|retire manage a credential's client secrets\n"
-	"  status [NAME]        expiry levels; exit 0 ok, 1 warning, 2 "
-	"critical, 3 unknown\n"
-	"  check                one watchdog cycle (warnings, switches, "
-	"health)\n"
-	"  test NAME            token request and XOAUTH2 test send\n"
-	"  rotate NAME          test the newest pending secret; switch on "
-	"success\n"
-	"  token NAME           print an access token (for msmtp "
-	"passwordeval)\n"
-	"  postfix NAME         Postfix relay configuration and checks\n"
-	"  doctor NAME          walk the Microsoft 365 setup steps\n"
-	"  log [NAME]           the audit trail\n"
-	"  rekey                new master key; re-encrypt everything\n"
-	"\n"
-	"options:\n"
-	"  -c FILE     config file (default $SECRETWATCH_CONFIG, else\n"
-	"              /etc/secretwatch/secretwatch.conf, else built-in "
-	"defaults)\n"
-	"  --json      one JSON document on stdout\n"
-	"  --version   print the version\n"
-	"  --help      this text; 'secretwatch COMMAND --help' for a "
-	"command\n";
+    "usage: secretwatch [-c FILE] [--json] COMMAND [ARGS...]\n"
+    "\n"
+    "Watch the client secrets that Microsoft 365 mail depends on.\n"
+    "\n"
+    "commands:\n"
+    "  init                 create the state directory, database and "
+    "master key\n"
+    "  cred add|set|list|show|rm manage credentials (app + mailbox)\n"
+    "  secret add|list|retire manage a credential's client secrets\n"
+    "  status [NAME]        expiry levels; exit 0 ok, 1 warning, 2 "
+    "critical, 3 unknown\n"
+    "  check                one watchdog cycle (warnings, switches, "
+    "health)\n"
+    "  test NAME            token request and XOAUTH2 test send\n"
+    "  rotate NAME          test the newest pending secret; switch on "
+    "success\n"
+    "  token NAME           print an access token (for msmtp "
+    "passwordeval)\n"
+    "  postfix NAME         Postfix relay configuration and checks\n"
+    "  doctor NAME          walk the Microsoft 365 setup steps\n"
+    "  log [NAME]           the audit trail\n"
+    "  rekey                new master key; re-encrypt everything\n"
+    "\n"
+    "options:\n"
+    "  -c FILE     config file (default $SECRETWATCH_CONFIG, else\n"
+    "              /etc/secretwatch/secretwatch.conf, else built-in "
+    "defaults)\n"
+    "  --json      one JSON document on stdout\n"
+    "  --version   print the version\n"
+    "  --help      this text; 'secretwatch COMMAND --help' for a "
+    "command\n";
 
 static const struct command commands[] = {
-	{"init", cmd_init, "create state"},
-	{"cred", cmd_cred, "credentials"},
-	{"secret", cmd_secret, "secrets"},
-	{"status", cmd_status, "expiry levels"},
-	{"log", cmd_log, "audit trail"},
-	{"rekey", cmd_rekey, "new master key"},
-	{"check", cmd_check, "one watchdog cycle"},
-	{"test", cmd_test, "test send"},
-	{"doctor", cmd_doctor, "walk the setup steps"},
-	{"rotate", cmd_rotate, "switch to a new secret"},
-	{"token", cmd_token, "print an access token"},
-	{"postfix", cmd_postfix, "Postfix relay setup and checks"},
-	{"sync", cmd_sync, "reconcile with the secrets in Entra"},
+    {"init", cmd_init, "create state"},
+    {"cred", cmd_cred, "credentials"},
+    {"secret", cmd_secret, "secrets"},
+    {"status", cmd_status, "expiry levels"},
+    {"log", cmd_log, "audit trail"},
+    {"rekey", cmd_rekey, "new master key"},
+    {"check", cmd_check, "one watchdog cycle"},
+    {"test", cmd_test, "test send"},
+    {"doctor", cmd_doctor, "walk the setup steps"},
+    {"rotate", cmd_rotate, "switch to a new secret"},
+    {"token", cmd_token, "print an access token"},
+    {"postfix", cmd_postfix, "Postfix relay setup and checks"},
+    {"sync", cmd_sync, "reconcile with the secrets in Entra"},
 };
 
 /* Global options stop at the first non-option word (the command). */
@@ -80,8 +80,9 @@ static int parse_global(struct app *app, int argc, char **argv)
 			fputs(usage, stdout);
 			exit(0);
 		} else {
-			app_fail(app, "option '%s' is unknown%s; see "
-				      "'secretwatch --help'",
+			app_fail(app,
+				 "option '%s' is unknown%s; see "
+				 "'secretwatch --help'",
 				 argv[i],
 				 strcmp(argv[i], "-c") == 0 ? " without a file"
 							    : "");
@@ -116,7 +117,8 @@ int main(int argc, char **argv)
 					       argv + first);
 		}
 	}
-	return app_fail(&app, "'%.40s' is not a command; see 'secretwatch "
-			      "--help'",
+	return app_fail(&app,
+			"'%.40s' is not a command; see 'secretwatch "
+			"--help'",
 			argv[first]);
 }

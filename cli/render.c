@@ -54,8 +54,7 @@ struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
 	return o;
 }
 
-void render_secret_label(const struct secret_info *si, char *out,
-			 size_t size)
+void render_secret_label(const struct secret_info *si, char *out, size_t size)
 {
 	snprintf(out, size, "#%lld %s~ key %.8s", (long long)si->id, si->hint,
 		 si->key_id[0] ? si->key_id : "-");
@@ -102,7 +101,8 @@ void render_probe_text(const struct probe_result *pr, int all, FILE *out)
 	for (int i = 0; all && i < PROBE_NSTEPS; i++) {
 		const struct probe_step *s = &pr->steps[i];
 		fprintf(out, "  %-8s %-48s %s\n", probe_status_name(s->status),
-			s->title ? s->title : probe_step_name(s->id), s->detail);
+			s->title ? s->title : probe_step_name(s->id),
+			s->detail);
 	}
 	if (pr->ok || !pr->has_diag)
 		return;

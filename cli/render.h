@@ -23,8 +23,7 @@ void render_stream_item(struct cJSON *o, int first);
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now);
 
 /* "abc… key 1234abcd" — hint and short key ID, for tables. */
-void render_secret_label(const struct secret_info *si, char *out,
-			 size_t size);
+void render_secret_label(const struct secret_info *si, char *out, size_t size);
 
 #endif
 

@@ -67,7 +67,7 @@ static void reload(struct daemon *d)
 
 	if (config_read(d->config_path, &fresh, &path, &e)) {
 		log_warnx("reload refused, keeping the running config: %s",
-			 e.msg);
+			  e.msg);
 		return;
 	}
 	if (strcmp(fresh.database, d->cfg.database) != 0 ||
@@ -89,8 +89,9 @@ static void notify_status(const struct watch_report *r)
 	int crit = r->levels[LEVEL_CRITICAL] + r->levels[LEVEL_EXPIRED];
 
 	timefmt_rfc3339(r->next_wake, next);
-	sd_notifyf(0, "STATUS=%d credentials, next check %.16s UTC, %d "
-		      "warning, %d critical\nWATCHDOG=1",
+	sd_notifyf(0,
+		   "STATUS=%d credentials, next check %.16s UTC, %d "
+		   "warning, %d critical\nWATCHDOG=1",
 		   r->credentials, next, warn, crit);
 }
 

@@ -14,16 +14,16 @@
 #include "loop.h"
 
 static const char usage[] =
-	"usage: secretwatchd [-c FILE] [--once]\n"
-	"\n"
-	"Watch every stored client secret: warn before expiry, switch to new\n"
-	"secrets after a successful test, check the active ones, deliver\n"
-	"alerts, write metrics. Sleeps until the next deadline.\n"
-	"  -c FILE   config file (default $SECRETWATCH_CONFIG, else\n"
-	"            /etc/secretwatch/secretwatch.conf)\n"
-	"  --once    run one cycle and exit\n"
-	"signals: TERM/INT stop, HUP reloads the config, USR1 runs a cycle "
-	"now\n";
+    "usage: secretwatchd [-c FILE] [--once]\n"
+    "\n"
+    "Watch every stored client secret: warn before expiry, switch to new\n"
+    "secrets after a successful test, check the active ones, deliver\n"
+    "alerts, write metrics. Sleeps until the next deadline.\n"
+    "  -c FILE   config file (default $SECRETWATCH_CONFIG, else\n"
+    "            /etc/secretwatch/secretwatch.conf)\n"
+    "  --once    run one cycle and exit\n"
+    "signals: TERM/INT stop, HUP reloads the config, USR1 runs a cycle "
+    "now\n";
 
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
@@ -66,8 +66,9 @@ static int lock_store(const char *db, struct err *e)
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		err_set(e, "another secretwatchd is already running on %s: "
-			   "stop it first",
+		err_set(e,
+			"another secretwatchd is already running on %s: "
+			"stop it first",
 			db);
 		close(fd);
 		return -1;
@@ -81,7 +82,8 @@ static int open_all(struct daemon *d, struct err *e)
 	    store_open(d->cfg.database, STORE_EXISTING, &d->store, e) ||
 	    lock_store(d->cfg.database, e) ||
 	    vault_open(vault_key_path(d->cfg.key_file),
-		       d->cfg.key_group_read ? VAULT_SHARED : 0, &d->vault, e) ||
+		       d->cfg.key_group_read ? VAULT_SHARED : 0, &d->vault,
+		       e) ||
 	    store_key_check(d->store, d->vault, e))
 		return -1;
 	return 0;

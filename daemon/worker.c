@@ -37,10 +37,8 @@ static int store_key(struct daemon *d, struct store *s,
 static void run_cycle(struct daemon *d, struct store *s,
 		      struct cycle_result *res)
 {
-	struct watch_ctx w = {.store = s,
-			      .cfg = &d->cfg,
-			      .now = timefmt_now(),
-			      .log = log_line};
+	struct watch_ctx w = {
+	    .store = s, .cfg = &d->cfg, .now = timefmt_now(), .log = log_line};
 	struct cyclelock *lock;
 	struct vault *fresh;
 
@@ -106,9 +104,8 @@ static int await_report(int fd, pid_t pid, volatile sig_atomic_t *stop,
 			struct cycle_result *res)
 {
 	uint64_t wd_usec = 0;
-	int timeout = sd_watchdog_enabled(0, &wd_usec) > 0
-			      ? (int)(wd_usec / 2000)
-			      : -1;
+	int timeout =
+	    sd_watchdog_enabled(0, &wd_usec) > 0 ? (int)(wd_usec / 2000) : -1;
 	size_t got = 0;
 
 	while (got < sizeof(*res)) {

@@ -44,9 +44,10 @@ static void check_config(const struct config *c)
 	FUZZ_CHECK_STR(c->email_to);
 	for (int i = 0; i < c->nwebhooks; i++) {
 		FUZZ_CHECK_STR(c->webhooks[i].url);
-		FUZZ_CHECK(strncmp(c->webhooks[i].url, "https://", 8) == 0 ||
-			   strncmp(c->webhooks[i].url, "http://127.", 11) == 0 ||
-			   strncmp(c->webhooks[i].url, "http://[::1]", 12) == 0);
+		FUZZ_CHECK(
+		    strncmp(c->webhooks[i].url, "https://", 8) == 0 ||
+		    strncmp(c->webhooks[i].url, "http://127.", 11) == 0 ||
+		    strncmp(c->webhooks[i].url, "http://[::1]", 12) == 0);
 	}
 	FUZZ_CHECK(c->nwarn_days >= 0 && c->nwarn_days <= CONFIG_WARN_DAYS_MAX);
 	for (int i = 0; i < c->nwarn_days; i++) {

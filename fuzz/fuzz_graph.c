@@ -23,8 +23,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void check_error(const uint8_t *data, size_t size)
 {
-	static struct cred cred = {.name = "n", .tenant = "t",
-				   .client_id = "c", .cloud = "global"};
+	static struct cred cred = {
+	    .name = "n", .tenant = "t", .client_id = "c", .cloud = "global"};
 	struct diag_input in = {&cred, NULL, NULL};
 	struct graph_result r;
 	struct diag d;

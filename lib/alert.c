@@ -75,8 +75,7 @@ void alert_channel_label(const struct alert_channel *ch, int i, char *out,
 		snprintf(out, size, "%s.%d", ch->name, i + 1);
 }
 
-const struct alert_channel *alert_channel_parse(const char *label,
-						int *ret_i)
+const struct alert_channel *alert_channel_parse(const char *label, int *ret_i)
 {
 	char name[32];
 	const char *dot;

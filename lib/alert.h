@@ -104,8 +104,7 @@ void alert_channel_label(const struct alert_channel *ch, int i, char *out,
 
 /* The channel and delivery index (into *ret_i) of an outbox name, or
  * NULL when there is none. */
-const struct alert_channel *alert_channel_parse(const char *label,
-						int *ret_i);
+const struct alert_channel *alert_channel_parse(const char *label, int *ret_i);
 
 /* The webhook JSON body (pure, for tests): {"event","credential","hint",
  * "key_id","expires_at" (RFC 3339 UTC),"days_left","level","message",

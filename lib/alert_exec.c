@@ -29,8 +29,7 @@ int alert_exec_send(const struct alert *a, const struct alert_ctx *ctx,
 	snprintf(days, sizeof(days), "%lld", (long long)a->days_left);
 
 	subproc_env_init(&env);
-	subproc_env_add(&env, "SECRETWATCH_EVENT",
-			 alert_event_name(a->event));
+	subproc_env_add(&env, "SECRETWATCH_EVENT", alert_event_name(a->event));
 	subproc_env_add(&env, "SECRETWATCH_CREDENTIAL", a->credential);
 	subproc_env_add(&env, "SECRETWATCH_HINT", a->hint);
 	subproc_env_add(&env, "SECRETWATCH_KEY_ID", a->key_id);

@@ -53,9 +53,8 @@ int alert_log_send(const struct alert *a, const struct alert_ctx *ctx,
 		     "alert %s: %s (key ID %s, expires %s, %lld days left, "
 		     "level %s)%s%s",
 		     alert_event_name(a->event), summary,
-		     key[0] ? key : "unknown",
-		     expires, (long long)a->days_left, alert_str(a->level),
-		     msg[0] ? ": " : "", msg) < 0) {
+		     key[0] ? key : "unknown", expires, (long long)a->days_left,
+		     alert_str(a->level), msg[0] ? ": " : "", msg) < 0) {
 		line = NULL;
 		goto oom;
 	}

@@ -43,7 +43,7 @@ char *alert_webhook_body(const struct alert *a)
 	if ((text = alert_text(a, true)) == NULL)
 		goto out;
 	if (cJSON_AddStringToObject(o, "event", alert_event_name(a->event)) ==
-		    NULL ||
+		NULL ||
 	    cJSON_AddStringToObject(o, "credential",
 				    alert_str(a->credential)) == NULL ||
 	    cJSON_AddStringToObject(o, "hint", alert_str(a->hint)) == NULL ||
@@ -262,8 +262,8 @@ static int set_options(CURL *h, const char *url, struct curl_slist *hdrs,
 		return -1;
 	if (body == NULL)
 		return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK
-			       ? 0
-			       : -1;
+			   ? 0
+			   : -1;
 	if (curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -366,8 +366,9 @@ int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
 
 	if (ctx == NULL || ctx->cfg == NULL || ctx->instance < 0 ||
 	    ctx->instance >= ctx->cfg->nwebhooks) {
-		err_set(e, "webhook: no such webhook_url in [alerts] (%d "
-			   "configured)",
+		err_set(e,
+			"webhook: no such webhook_url in [alerts] (%d "
+			"configured)",
 			ctx != NULL && ctx->cfg != NULL ? ctx->cfg->nwebhooks
 							: 0);
 		return -1;

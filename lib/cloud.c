@@ -3,23 +3,21 @@
 #include <string.h>
 
 static const struct cloud clouds[] = {
-	{"global", "https://login.microsoftonline.com",
-	 "https://outlook.office365.com/.default",
-	 "smtp://smtp.office365.com:587", "https://graph.microsoft.com",
-	 "https://graph.microsoft.com/.default"},
-	{"usgov", "https://login.microsoftonline.us",
-	 "https://outlook.office365.us/.default", "smtp://smtp.office365.us:587",
-	 "https://graph.microsoft.us", "https://graph.microsoft.us/.default"},
-	{"dod", "https://login.microsoftonline.us",
-	 "https://outlook-dod.office365.us/.default",
-	 "smtp://outlook-dod.office365.us:587",
-	 "https://dod-graph.microsoft.us",
-	 "https://dod-graph.microsoft.us/.default"},
-	{"china", "https://login.partner.microsoftonline.cn",
-	 "https://partner.outlook.cn/.default",
-	 "smtp://smtp.partner.outlook.cn:587",
-	 "https://microsoftgraph.chinacloudapi.cn",
-	 "https://microsoftgraph.chinacloudapi.cn/.default"},
+    {"global", "https://login.microsoftonline.com",
+     "https://outlook.office365.com/.default", "smtp://smtp.office365.com:587",
+     "https://graph.microsoft.com", "https://graph.microsoft.com/.default"},
+    {"usgov", "https://login.microsoftonline.us",
+     "https://outlook.office365.us/.default", "smtp://smtp.office365.us:587",
+     "https://graph.microsoft.us", "https://graph.microsoft.us/.default"},
+    {"dod", "https://login.microsoftonline.us",
+     "https://outlook-dod.office365.us/.default",
+     "smtp://outlook-dod.office365.us:587", "https://dod-graph.microsoft.us",
+     "https://dod-graph.microsoft.us/.default"},
+    {"china", "https://login.partner.microsoftonline.cn",
+     "https://partner.outlook.cn/.default",
+     "smtp://smtp.partner.outlook.cn:587",
+     "https://microsoftgraph.chinacloudapi.cn",
+     "https://microsoftgraph.chinacloudapi.cn/.default"},
 };
 
 const struct cloud *cloud_find(const char *name)

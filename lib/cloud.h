@@ -5,11 +5,11 @@
 #include "cred.h"
 
 struct cloud {
-	const char *name;          /* global, usgov, dod, china */
+	const char *name;	   /* global, usgov, dod, china */
 	const char *authority_url; /* token endpoint base, no tenant */
 	const char *outlook_scope; /* .default scope for SMTP */
-	const char *smtp_url;      /* smtp://HOST:587, always STARTTLS */
-	const char *graph_url;     /* Graph base, requests go to /v1.0/... */
+	const char *smtp_url;	   /* smtp://HOST:587, always STARTTLS */
+	const char *graph_url;	   /* Graph base, requests go to /v1.0/... */
 	const char *graph_scope;
 };
 

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "ini.h"
-#include "path.h"
 #include "num.h"
+#include "path.h"
 #include "timefmt.h"
 #include "validate.h"
 
@@ -20,7 +20,7 @@ struct parse_ctx {
 	char dir[PATH_MAX]; /* the config file's directory, for paths */
 	struct err *e;
 	unsigned char seen[32]; /* keys[i] already given */
-	bool url_open; /* the last webhook_url line named a webhook */
+	bool url_open;		/* the last webhook_url line named a webhook */
 };
 
 typedef int (*key_fn)(struct parse_ctx *ctx, const char *value, void *field);
@@ -81,8 +81,7 @@ static int key_concurrency(struct parse_ctx *ctx, const char *value,
 	return -1;
 }
 
-static int key_deadline(struct parse_ctx *ctx, const char *value,
-			void *field)
+static int key_deadline(struct parse_ctx *ctx, const char *value, void *field)
 {
 	if (timefmt_parse_duration(value, field, ctx->e) != 0)
 		return -1;
@@ -92,8 +91,7 @@ static int key_deadline(struct parse_ctx *ctx, const char *value,
 	return -1;
 }
 
-static int key_hook_url(struct parse_ctx *ctx, const char *value,
-			void *field)
+static int key_hook_url(struct parse_ctx *ctx, const char *value, void *field)
 {
 	if (value[0] != '\0' &&
 	    validate_hook_url(value, CONFIG_URL_MAX, "the URL", ctx->e))
@@ -131,9 +129,9 @@ static int key_webhook_format(struct parse_ctx *ctx, const char *value,
 			      void *field)
 {
 	static const char *const names[] = {
-		[WEBHOOK_JSON] = "json",
-		[WEBHOOK_SLACK] = "slack",
-		[WEBHOOK_TEAMS] = "teams",
+	    [WEBHOOK_JSON] = "json",
+	    [WEBHOOK_SLACK] = "slack",
+	    [WEBHOOK_TEAMS] = "teams",
 	};
 	struct config_webhook *wh;
 
@@ -159,8 +157,7 @@ static int key_webhook_format(struct parse_ctx *ctx, const char *value,
 }
 
 /* "a@x, b@y": every item a mailbox. */
-static int key_mailboxes(struct parse_ctx *ctx, const char *value,
-			 void *field)
+static int key_mailboxes(struct parse_ctx *ctx, const char *value, void *field)
 {
 	char buf[CONFIG_LIST_MAX], *save = NULL;
 
@@ -184,8 +181,7 @@ static int cmp_desc(const void *a, const void *b)
 	return *(const int *)b - *(const int *)a;
 }
 
-static int key_warn_days(struct parse_ctx *ctx, const char *value,
-			 void *field)
+static int key_warn_days(struct parse_ctx *ctx, const char *value, void *field)
 {
 	struct config *cfg = ctx->cfg;
 	char buf[256], *save = NULL;
@@ -208,8 +204,9 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value,
 		cfg->warn_days[n++] = (int)d;
 	}
 	if (n == 0) {
-		err_set(ctx->e, "'%s' holds no day count: list some, such as "
-				"30,14,7,3,1",
+		err_set(ctx->e,
+			"'%s' holds no day count: list some, such as "
+			"30,14,7,3,1",
 			value);
 		return -1;
 	}
@@ -244,33 +241,33 @@ static int key_group(struct parse_ctx *ctx, const char *value, void *field)
 
 #define F(name) offsetof(struct config, name)
 static const struct key_spec keys[] = {
-	{"store", "database", key_path, F(database)},
-	{"store", "key_file", key_path, F(key_file)},
-	{"store", "key_group_read", key_bool, F(key_group_read)},
-	{"watch", "interval", key_duration, F(interval)},
-	{"watch", "warn_days", key_warn_days, 0},
-	{"watch", "level_warning", key_duration, F(level_warning)},
-	{"watch", "level_critical", key_duration, F(level_critical)},
-	{"watch", "test_active_every", key_duration, F(test_active_every)},
-	{"watch", "switch_retry", key_duration, F(switch_retry)},
-	{"watch", "switch_window", key_duration, F(switch_window)},
-	{"watch", "health_concurrency", key_concurrency, F(health_concurrency)},
-	{"watch", "test_deadline", key_deadline, F(test_deadline)},
-	{"alerts", "email_to", key_mailboxes, F(email_to)},
-	{"alerts", "webhook_url", key_webhook_url, 0},
-	{"alerts", "webhook_format", key_webhook_format, 0},
-	{"alerts", "heartbeat_url", key_hook_url, F(heartbeat_url)},
-	{"alerts", "exec", key_path, F(alert_exec)},
-	{"tls", "ca_file", key_path, F(ca_file)},
-	{"metrics", "textfile", key_path, F(metrics_textfile)},
-	{"deploy", "hook", key_path, F(deploy_hook)},
-	{"tokens", "dir", key_path, F(token_dir)},
-	{"tokens", "group", key_group, F(token_group)},
+    {"store", "database", key_path, F(database)},
+    {"store", "key_file", key_path, F(key_file)},
+    {"store", "key_group_read", key_bool, F(key_group_read)},
+    {"watch", "interval", key_duration, F(interval)},
+    {"watch", "warn_days", key_warn_days, 0},
+    {"watch", "level_warning", key_duration, F(level_warning)},
+    {"watch", "level_critical", key_duration, F(level_critical)},
+    {"watch", "test_active_every", key_duration, F(test_active_every)},
+    {"watch", "switch_retry", key_duration, F(switch_retry)},
+    {"watch", "switch_window", key_duration, F(switch_window)},
+    {"watch", "health_concurrency", key_concurrency, F(health_concurrency)},
+    {"watch", "test_deadline", key_deadline, F(test_deadline)},
+    {"alerts", "email_to", key_mailboxes, F(email_to)},
+    {"alerts", "webhook_url", key_webhook_url, 0},
+    {"alerts", "webhook_format", key_webhook_format, 0},
+    {"alerts", "heartbeat_url", key_hook_url, F(heartbeat_url)},
+    {"alerts", "exec", key_path, F(alert_exec)},
+    {"tls", "ca_file", key_path, F(ca_file)},
+    {"metrics", "textfile", key_path, F(metrics_textfile)},
+    {"deploy", "hook", key_path, F(deploy_hook)},
+    {"tokens", "dir", key_path, F(token_dir)},
+    {"tokens", "group", key_group, F(token_group)},
 };
 #undef F
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <=
-		       sizeof(((struct parse_ctx *)0)->seen),
+		   sizeof(((struct parse_ctx *)0)->seen),
 	       "parse_ctx.seen holds a flag per key");
 
 static int on_key(void *arg, const char *section, const char *name,
@@ -335,16 +332,17 @@ void config_choose(const char *explicit_path, const char **ret_path,
 	} else {
 		*ret_required = 0;
 		*ret_path = access(CONFIG_DEFAULT_PATH, F_OK) == 0
-				    ? CONFIG_DEFAULT_PATH
-				    : NULL;
+				? CONFIG_DEFAULT_PATH
+				: NULL;
 	}
 }
 
 static int check_levels(const struct config *cfg, struct err *e)
 {
 	if (cfg->level_critical > cfg->level_warning) {
-		err_set(e, "%s: [watch] level_critical is longer than "
-			   "level_warning: make it shorter",
+		err_set(e,
+			"%s: [watch] level_critical is longer than "
+			"level_warning: make it shorter",
 			cfg->path);
 		return -1;
 	}
@@ -361,14 +359,16 @@ static FILE *open_config(const char *path, struct err *e)
 
 	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		err_set(e, "cannot read config %s: %s; give an existing file "
-			   "with -c or SECRETWATCH_CONFIG",
+		err_set(e,
+			"cannot read config %s: %s; give an existing file "
+			"with -c or SECRETWATCH_CONFIG",
 			path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		err_set(e, "config %s is not a regular file; give the "
-			   "config file itself with -c or SECRETWATCH_CONFIG",
+		err_set(e,
+			"config %s is not a regular file; give the "
+			"config file itself with -c or SECRETWATCH_CONFIG",
 			path);
 		close(fd);
 		return NULL;

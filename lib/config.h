@@ -8,15 +8,15 @@
 
 #include "err.h"
 
-#define CONFIG_DEFAULT_PATH "/etc/secretwatch/secretwatch.conf"
-#define CONFIG_DEFAULT_DATABASE "/var/lib/secretwatch/secretwatch.db"
-#define CONFIG_DEFAULT_KEY_FILE "/var/lib/secretwatch/master.key"
-#define CONFIG_WARN_DAYS_MAX 16
-#define CONFIG_LIST_MAX 1024
-#define CONFIG_GROUP_MAX 64
+#define CONFIG_DEFAULT_PATH	   "/etc/secretwatch/secretwatch.conf"
+#define CONFIG_DEFAULT_DATABASE	   "/var/lib/secretwatch/secretwatch.db"
+#define CONFIG_DEFAULT_KEY_FILE	   "/var/lib/secretwatch/master.key"
+#define CONFIG_WARN_DAYS_MAX	   16
+#define CONFIG_LIST_MAX		   1024
+#define CONFIG_GROUP_MAX	   64
 #define CONFIG_DEFAULT_TOKEN_GROUP "postfix"
-#define CONFIG_URL_MAX 4096	/* webhook and heartbeat URLs */
-#define CONFIG_WEBHOOK_MAX 8	/* webhook_url lines in [alerts] */
+#define CONFIG_URL_MAX		   4096 /* webhook and heartbeat URLs */
+#define CONFIG_WEBHOOK_MAX	   8	/* webhook_url lines in [alerts] */
 
 /* What a webhook receiver is sent (webhook_format). */
 enum webhook_format {
@@ -45,7 +45,7 @@ struct config {
 	int64_t switch_retry;
 	int64_t switch_window;
 	int64_t health_concurrency; /* health checks run at once, 1-64 */
-	int64_t test_deadline; /* seconds for one whole test, 1 s - 1 h */
+	int64_t test_deadline;	    /* seconds for one whole test, 1 s - 1 h */
 	char email_to[CONFIG_LIST_MAX]; /* comma-separated mailboxes */
 	/* [alerts] webhook_url, in file order, each with the
 	 * webhook_format given on a line after it. */

@@ -3,9 +3,9 @@
 #include <string.h>
 
 static const char *const state_names[] = {
-	[SECRET_PENDING] = "pending",   [SECRET_ACTIVE] = "active",
-	[SECRET_PREVIOUS] = "previous", [SECRET_RETIRED] = "retired",
-	[SECRET_FAILED] = "failed",
+    [SECRET_PENDING] = "pending",   [SECRET_ACTIVE] = "active",
+    [SECRET_PREVIOUS] = "previous", [SECRET_RETIRED] = "retired",
+    [SECRET_FAILED] = "failed",
 };
 
 const char *secret_state_name(enum secret_state s)

@@ -9,12 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRED_NAME_MAX 64
-#define CRED_TENANT_MAX 253
-#define CRED_GUID_LEN 36
-#define CRED_MAILBOX_MAX 320
-#define CRED_URL_MAX 512
-#define SECRET_NOTE_MAX 200
+#define CRED_NAME_MAX	  64
+#define CRED_TENANT_MAX	  253
+#define CRED_GUID_LEN	  36
+#define CRED_MAILBOX_MAX  320
+#define CRED_URL_MAX	  512
+#define SECRET_NOTE_MAX	  200
 #define SECRET_DETAIL_MAX 512
 
 struct cred {
@@ -23,9 +23,9 @@ struct cred {
 	char tenant[CRED_TENANT_MAX + 1];
 	char client_id[CRED_GUID_LEN + 1];
 	char sender[CRED_MAILBOX_MAX + 1];
-	char object_id[CRED_GUID_LEN + 1]; /* "" when not given */
-	char test_to[CRED_MAILBOX_MAX + 1]; /* "" means the sender itself */
-	char cloud[8];                      /* global, usgov, dod, china */
+	char object_id[CRED_GUID_LEN + 1];    /* "" when not given */
+	char test_to[CRED_MAILBOX_MAX + 1];   /* "" means the sender itself */
+	char cloud[8];			      /* global, usgov, dod, china */
 	char authority_url[CRED_URL_MAX + 1]; /* "" means the cloud's */
 	char smtp_url[CRED_URL_MAX + 1];
 	char graph_url[CRED_URL_MAX + 1];
@@ -57,16 +57,16 @@ struct secret_info {
 	int64_t id;
 	int64_t credential_id;
 	enum secret_state state;
-	char hint[4];                          /* first three characters */
-	char key_id[CRED_GUID_LEN + 1];        /* "" when unknown */
+	char hint[4];			/* first three characters */
+	char key_id[CRED_GUID_LEN + 1]; /* "" when unknown */
 	char note[SECRET_NOTE_MAX + 1];
 	int64_t expires_at;
 	int64_t created_at;
-	int64_t activated_at;                  /* 0 when never active */
-	int64_t last_test_at;                  /* 0 when never tested */
+	int64_t activated_at; /* 0 when never active */
+	int64_t last_test_at; /* 0 when never tested */
 	int last_test_ok;
 	char last_test_detail[SECRET_DETAIL_MAX + 1];
-	int64_t first_try_at;                  /* switch attempts; 0 = none */
+	int64_t first_try_at; /* switch attempts; 0 = none */
 	int64_t next_try_at;
 	/* Smallest warning threshold (days; 0 = expiry) already alerted for
 	 * this secret, -1 when none. Only filled by store_view_each. */

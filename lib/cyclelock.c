@@ -25,8 +25,9 @@ static int open_lock_file(const char *database, struct err *e)
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
-		err_set(e, "cannot open the cycle lock %s: %s; run as the "
-			   "user that owns the database",
+		err_set(e,
+			"cannot open the cycle lock %s: %s; run as the "
+			"user that owns the database",
 			path, strerror(errno));
 	return fd;
 }
@@ -46,8 +47,7 @@ int cyclelock_take(const char *database, bool wait, struct cyclelock **ret,
 		close(fd);
 		if (why == EWOULDBLOCK)
 			return 1;
-		err_set(e, "cannot lock %s.cycle: %s", database,
-			strerror(why));
+		err_set(e, "cannot lock %s.cycle: %s", database, strerror(why));
 		return -1;
 	}
 	l = malloc(sizeof(*l));

@@ -9,8 +9,8 @@
 
 int deploy_run(const char *program, const struct cred *c,
 	       const struct secret_info *si, const char *deploy_id,
-	       const char *secret,
-	       size_t secret_len, long timeout_s, struct err *e)
+	       const char *secret, size_t secret_len, long timeout_s,
+	       struct err *e)
 {
 	char id[24], expires[TIMEFMT_RFC3339_LEN];
 	struct iovec in[2];

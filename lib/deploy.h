@@ -19,13 +19,14 @@
  * SECRETWATCH_KEY_ID ("" when unknown), SECRETWATCH_EXPIRES_AT (RFC
  * 3339 UTC) and, when deploy_id is not NULL, SECRETWATCH_DEPLOY_ID: the
  * same for every run of one owed deploy, so that a hook run again after a
- * crash (deploys are at least once) can tell it has done this one. timeout_s <= 0 means DEPLOY_TIMEOUT_DEFAULT; a program still
- * running then has its process group killed. Returns 0 when the program
- * exited 0, or -1 with e saying why (never the value). No copy of the
- * value is made: the caller keeps and wipes it. */
+ * crash (deploys are at least once) can tell it has done this one. timeout_s <=
+ * 0 means DEPLOY_TIMEOUT_DEFAULT; a program still running then has its process
+ * group killed. Returns 0 when the program exited 0, or -1 with e saying why
+ * (never the value). No copy of the value is made: the caller keeps and wipes
+ * it. */
 int deploy_run(const char *program, const struct cred *c,
 	       const struct secret_info *si, const char *deploy_id,
-	       const char *secret,
-	       size_t secret_len, long timeout_s, struct err *e);
+	       const char *secret, size_t secret_len, long timeout_s,
+	       struct err *e);
 
 #endif

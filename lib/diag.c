@@ -93,22 +93,22 @@ enum kind {
 
 /* The values a row's texts name as {placeholder}. */
 enum var {
-	V_NAME,	     /* the credential's name */
-	V_TENANT,    /* its tenant */
-	V_CLIENT_ID, /* its application (client) ID */
-	V_SENDER,    /* its sender mailbox */
-	V_CLOUD,     /* its cloud, "global" when not set */
-	V_AUTHORITY, /* the authority URL it uses */
-	V_SMTP_URL,  /* the SMTP URL it uses */
-	V_SCOPE,     /* the Exchange Online scope of its cloud */
-	V_HINT,	     /* the secret's hint, "?" when unknown */
-	V_OBJECT_ID, /* the service principal's Object ID, or where to
-		      * find it */
-	V_ROLES,     /* the token's roles, "none" when it has none */
-	V_EXTRA,     /* the failure's own words: the caller's text, else
-		      * the row's no_extra */
-	V_PS_SENDER, /* the sender as a PowerShell single-quoted string (an
-		      * addr-spec may hold a quote; tenants cannot) */
+	V_NAME,		 /* the credential's name */
+	V_TENANT,	 /* its tenant */
+	V_CLIENT_ID,	 /* its application (client) ID */
+	V_SENDER,	 /* its sender mailbox */
+	V_CLOUD,	 /* its cloud, "global" when not set */
+	V_AUTHORITY,	 /* the authority URL it uses */
+	V_SMTP_URL,	 /* the SMTP URL it uses */
+	V_SCOPE,	 /* the Exchange Online scope of its cloud */
+	V_HINT,		 /* the secret's hint, "?" when unknown */
+	V_OBJECT_ID,	 /* the service principal's Object ID, or where to
+			  * find it */
+	V_ROLES,	 /* the token's roles, "none" when it has none */
+	V_EXTRA,	 /* the failure's own words: the caller's text, else
+			  * the row's no_extra */
+	V_PS_SENDER,	 /* the sender as a PowerShell single-quoted string (an
+			  * addr-spec may hold a quote; tenants cannot) */
 	V_APP_OBJECT_ID, /* the app registration's Object ID, or where to
 			  * find it */
 	V_GRAPH_URL,	 /* the Graph URL it uses */
@@ -118,35 +118,43 @@ enum var {
 };
 
 static const char *const var_names[V_COUNT] = {
-    [V_NAME] = "name",		 [V_TENANT] = "tenant",
-    [V_CLIENT_ID] = "client_id", [V_SENDER] = "sender",
-    [V_CLOUD] = "cloud",	 [V_AUTHORITY] = "authority",
-    [V_SMTP_URL] = "smtp_url",	 [V_SCOPE] = "scope",
-    [V_HINT] = "hint",		 [V_OBJECT_ID] = "object_id",
-    [V_ROLES] = "roles",	 [V_EXTRA] = "extra",
-    [V_PS_SENDER] = "ps_sender", [V_APP_OBJECT_ID] = "app_object_id",
-    [V_GRAPH_URL] = "graph_url", [V_GRAPH_BASE] = "graph_base",
+    [V_NAME] = "name",
+    [V_TENANT] = "tenant",
+    [V_CLIENT_ID] = "client_id",
+    [V_SENDER] = "sender",
+    [V_CLOUD] = "cloud",
+    [V_AUTHORITY] = "authority",
+    [V_SMTP_URL] = "smtp_url",
+    [V_SCOPE] = "scope",
+    [V_HINT] = "hint",
+    [V_OBJECT_ID] = "object_id",
+    [V_ROLES] = "roles",
+    [V_EXTRA] = "extra",
+    [V_PS_SENDER] = "ps_sender",
+    [V_APP_OBJECT_ID] = "app_object_id",
+    [V_GRAPH_URL] = "graph_url",
+    [V_GRAPH_BASE] = "graph_base",
     [V_MAX_LIFETIME] = "max_lifetime",
 };
 
 struct row {
 	enum diag_step step;
-	bool transient;	     /* may pass by itself later */
-	const char *title;   /* for people */
-	const char *summary; /* one line, with {placeholders} */
-	const char *remedy;  /* with {placeholders} */
+	bool transient;	      /* may pass by itself later */
+	const char *title;    /* for people */
+	const char *summary;  /* one line, with {placeholders} */
+	const char *remedy;   /* with {placeholders} */
 	const char *no_extra; /* {extra} when the caller has no words */
 };
 
 /* Texts that several rows share. */
 #define CONSENT                                                                \
-	"In the Entra admin center > App registrations > app {client_id} > "  \
+	"In the Entra admin center > App registrations > app {client_id} > "   \
 	"API permissions:\n"                                                   \
-	"  Add a permission > APIs my organization uses > Office 365 "        \
+	"  Add a permission > APIs my organization uses > Office 365 "         \
 	"Exchange Online\n"                                                    \
-	"  > Application permissions > SMTP.SendAsApp, then \"Grant admin "   \
+	"  > Application permissions > SMTP.SendAsApp, then \"Grant admin "    \
 	"consent\"\n"                                                          \
-	"  for the tenant {tenant}. A new token carries the role once "       \
+	"  for the tenant {tenant}. A new token carries the role once "        \
 	"consent is granted.\n"                                                \
 	"Then run: secretwatch test {name}"
 
@@ -157,73 +165,73 @@ struct row {
 	"     New-ServicePrincipal -AppId {client_id} -ObjectId {object_id}\n" \
 	"   The ObjectId is the Object ID shown under Enterprise "             \
 	"applications\n"                                                       \
-	"   (the service principal), not the one under App registrations;\n"  \
-	"   the wrong one makes authentication fail exactly like this.\n"     \
+	"   (the service principal), not the one under App registrations;\n"   \
+	"   the wrong one makes authentication fail exactly like this.\n"      \
 	"   Check with: Get-ServicePrincipal | fl\n"                           \
 	"2. Give it access to the mailbox:\n"                                  \
-	"     Add-MailboxPermission -Identity {ps_sender} -User {object_id} "     \
+	"     Add-MailboxPermission -Identity {ps_sender} -User {object_id} "  \
 	"-AccessRights FullAccess\n"                                           \
-	"   (-User takes the service principal: its Object ID, or the "       \
+	"   (-User takes the service principal: its Object ID, or the "        \
 	"Identity\n"                                                           \
 	"   that Get-ServicePrincipal shows.)\n"                               \
 	"3. Make sure Authenticated SMTP is on for the mailbox:\n"             \
-	"     Get-CASMailbox -Identity {ps_sender} | fl "                         \
+	"     Get-CASMailbox -Identity {ps_sender} | fl "                      \
 	"SmtpClientAuthenticationDisabled\n"                                   \
-	"     Set-CASMailbox -Identity {ps_sender} "                              \
+	"     Set-CASMailbox -Identity {ps_sender} "                           \
 	"-SmtpClientAuthenticationDisabled $false\n"                           \
 	"Changes in Exchange can take up to an hour to apply. Then run: "      \
 	"secretwatch test {name}"
 
 #define CA_REMEDY                                                              \
-	"Exclude the workload identity (the service principal of app "        \
+	"Exclude the workload identity (the service principal of app "         \
 	"{client_id}) from the\n"                                              \
-	"blocking Conditional Access policy, or adjust the policy (for "      \
+	"blocking Conditional Access policy, or adjust the policy (for "       \
 	"example its\n"                                                        \
-	"locations). Entra admin center > Protection > Conditional Access; "  \
+	"locations). Entra admin center > Protection > Conditional Access; "   \
 	"the\n"                                                                \
 	"service principal sign-in logs show which policy applied."
 
 /* server: the placeholder of the endpoint that failed. */
 #define NETWORK_REMEDY(server)                                                 \
-	"Nothing to change if it passes later: requests are retried with "    \
+	"Nothing to change if it passes later: requests are retried with "     \
 	"backoff\n"                                                            \
-	"and reported only when the failure persists. If it persists, check " \
+	"and reported only when the failure persists. If it persists, check "  \
 	"DNS,\n"                                                               \
-	"firewall and proxy on the path to " server ", and the Microsoft "    \
+	"firewall and proxy on the path to " server ", and the Microsoft "     \
 	"365 service\n"                                                        \
-	"health. HTTP 429 means too many token requests for this app: "       \
+	"health. HTTP 429 means too many token requests for this app: "        \
 	"tokens are\n"                                                         \
-	"cached until shortly before they expire, so look for other "         \
+	"cached until shortly before they expire, so look for other "          \
 	"programs using\n"                                                     \
 	"app {client_id}."
 
 #define TLS_REMEDY(server)                                                     \
-	"TLS is always verified. Check that the host name in " server " is "  \
+	"TLS is always verified. Check that the host name in " server " is "   \
 	"the one on\n"                                                         \
-	"the server's certificate and that the system clock is right. If a "  \
+	"the server's certificate and that the system clock is right. If a "   \
 	"proxy or a\n"                                                         \
-	"private relay re-signs the traffic, put its CA certificate in a "    \
+	"private relay re-signs the traffic, put its CA certificate in a "     \
 	"PEM file\n"                                                           \
-	"and set ca_file = PATH in the [tls] section of the config (that "    \
+	"and set ca_file = PATH in the [tls] section of the config (that "     \
 	"file then\n"                                                          \
 	"replaces the system CA bundle)."
 
 #define STARTTLS_REMEDY                                                        \
-	"Exchange Online needs STARTTLS with TLS 1.2 or newer on port 587\n"  \
-	"(smtp://smtp.office365.com:587; port 465 is not supported). "        \
+	"Exchange Online needs STARTTLS with TLS 1.2 or newer on port 587\n"   \
+	"(smtp://smtp.office365.com:587; port 465 is not supported). "         \
 	"secretwatch\n"                                                        \
-	"always requires TLS 1.2 or newer, so check that --smtp-url (now "    \
+	"always requires TLS 1.2 or newer, so check that --smtp-url (now "     \
 	"{smtp_url})\n"                                                        \
-	"reaches Exchange Online directly, not a relay or a middlebox that "  \
+	"reaches Exchange Online directly, not a relay or a middlebox that "   \
 	"strips\n"                                                             \
 	"STARTTLS."
 
 #define XOAUTH2_REMEDY                                                         \
-	"The server must offer AUTH XOAUTH2 after STARTTLS, as Exchange "     \
+	"The server must offer AUTH XOAUTH2 after STARTTLS, as Exchange "      \
 	"Online does\n"                                                        \
-	"on smtp://smtp.office365.com:587. Check --smtp-url (now "            \
+	"on smtp://smtp.office365.com:587. Check --smtp-url (now "             \
 	"{smtp_url}): a relay or\n"                                            \
-	"another provider does not take Microsoft tokens. The XOAUTH2 user "  \
+	"another provider does not take Microsoft tokens. The XOAUTH2 user "   \
 	"is the\n"                                                             \
 	"sender mailbox (now {sender})."
 
@@ -232,404 +240,402 @@ struct row {
 /* One row per kind of failure. Adding a diagnosis is adding a kind, its
  * row here and the rule that picks it (token_rules, smtp_rules). */
 static const struct row rows[K_COUNT] = {
-    [K_TENANT] = {
-	DIAG_STEP_TENANT, false, "Tenant ID and cloud",
-	"Microsoft Entra ID does not know the tenant '{tenant}' in the "
-	"{cloud} cloud",
-	"Check the tenant of credential {name}: it is the Directory (tenant) "
-	"ID on the\n"
-	"app registration's Overview page (a GUID), or a verified domain "
-	"such as\n"
-	"contoso.onmicrosoft.com. It is now '{tenant}'.\n"
-	"A tenant in a national cloud also gives this error when asked of "
-	"the wrong\n"
-	"cloud: the credential uses '{cloud}' ({authority}); choose the cloud "
-	"with --cloud\n"
-	"global|usgov|dod|china when adding it:\n"
-	"  secretwatch cred add {name} --tenant <tenant ID> --client-id "
-	"{client_id} --sender {sender} --cloud <cloud>",
-	NULL},
-    [K_CLIENT_ID] = {
-	DIAG_STEP_CLIENT_ID, false, "Application (client) ID",
-	"No application with client ID {client_id} exists in the tenant "
-	"{tenant}",
-	"Copy the Application (client) ID from the Entra admin center > "
-	"App\n"
-	"registrations > your app > Overview; credential {name} has "
-	"{client_id}.\n"
-	"If that ID is right, the app is registered in another tenant: "
-	"check the\n"
-	"tenant ID (now {tenant}). An app of another organisation must "
-	"first be consented\n"
-	"to by an administrator of {tenant}.",
-	NULL},
-    [K_APP_DISABLED] = {
-	DIAG_STEP_APP_DISABLED, false,
-	"Enterprise application enabled for sign-in",
-	"The application {client_id} is disabled in the tenant {tenant}",
-	"Enable sign-in for the app's service principal: Entra admin "
-	"center >\n"
-	"Enterprise applications > app {client_id} > Properties > "
-	"\"Enabled for users to\n"
-	"sign-in?\" = Yes, and save. Then run: secretwatch test {name}",
-	NULL},
-    [K_SECRET_VALUE] = {
-	DIAG_STEP_SECRET_VALUE, false, "Client secret value",
-	"Entra ID rejected the client secret (hint {hint}) of app "
-	"{client_id} as invalid",
-	"Use the secret's Value, not its Secret ID: in the Entra admin "
-	"center > App\n"
-	"registrations > app {client_id} > Certificates & secrets, the Value "
-	"is shown only\n"
-	"once, right after the secret is created. If it is lost, create a "
-	"new secret\n"
-	"and register it (the value is read from standard input):\n"
-	"  secretwatch secret add {name} --expires YYYY-MM-DD\n"
-	"  secretwatch rotate {name}\n"
-	"A secret created minutes ago may not have propagated yet; a "
-	"pending secret\n"
-	"is retried for the switch window before it is marked failed.",
-	NULL},
-    [K_SECRET_EXPIRED] = {
-	DIAG_STEP_SECRET_EXPIRED, false, "Client secret expiry",
-	"The client secret (hint {hint}) of app {client_id} has expired",
-	"Create a new client secret: Entra admin center > App registrations "
-	"> app\n"
-	"{client_id} > Certificates & secrets > New client secret, and copy "
-	"its Value at\n"
-	"once. Register it (the value is read from standard input; use the "
-	"Expires\n"
-	"date Entra shows) and switch to it:\n"
-	"  secretwatch secret add {name} --expires YYYY-MM-DD\n"
-	"  secretwatch rotate {name}",
-	NULL},
-    [K_SECRET_MISSING] = {
-	DIAG_STEP_SECRET_MISSING, false, "Client secret value",
-	"No client secret was sent with the token request",
-	"Register the secret's value (read from standard input):\n"
-	"  secretwatch secret add {name} --expires YYYY-MM-DD",
-	NULL},
-    [K_SCOPE] = {
-	DIAG_STEP_SCOPE, false, "Token scope (cloud)",
-	"Entra ID refused the scope {scope}",
-	"For SMTP the scope must be the Exchange Online resource with "
-	"/.default:\n"
-	"{scope} for the {cloud} cloud. secretwatch takes it from the "
-	"credential's\n"
-	"cloud, so check that the tenant {tenant} really is in the {cloud} "
-	"cloud (--cloud\n"
-	"global|usgov|dod|china), and that Office 365 Exchange Online "
-	"exists in it.",
-	NULL},
-    [K_CA_TOKEN] = {
-	DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
-	"A Conditional Access policy blocked app {client_id}",
-	CA_REMEDY, NULL},
-    [K_NETWORK_TOKEN] = {
-	DIAG_STEP_NETWORK, true, "Microsoft or the network",
-	"The token endpoint {authority} is throttling, failing or out of "
-	"reach",
-	NETWORK_REMEDY("{authority}"), NULL},
-    [K_TOKEN_ENDPOINT] = {
-	DIAG_STEP_TOKEN_ENDPOINT, false, "Token endpoint (authority URL)",
-	"{authority} did not answer like a Microsoft token endpoint",
-	"Check the authority URL of credential {name} (now {authority}): it "
-	"is the base only,\n"
-	"such as https://login.microsoftonline.com, without the tenant or\n"
-	"/oauth2/v2.0/token. A proxy or captive portal that answers HTTPS "
-	"itself\n"
-	"causes this too.",
-	NULL},
-    [K_TLS_TOKEN] = {
-	DIAG_STEP_TRANSPORT, false, "TLS and transport",
-	"TLS with {authority} failed: {extra}", TLS_REMEDY("{authority}"),
-	"handshake or certificate error"},
-    [K_UNKNOWN_TOKEN] = {
-	DIAG_STEP_UNKNOWN, false, "Token request",
-	"The token request failed: {extra}",
-	"Look the AADSTS code up at "
-	"https://login.microsoftonline.com/error?code=<code>\n"
-	"and find the request in the Entra admin center > Sign-in logs > "
-	"Service\n"
-	"principal sign-ins by its correlation ID (see the evidence).",
-	"no detail"},
-    [K_NO_ROLE] = {
-	DIAG_STEP_API_PERMISSION, false, "API permission and admin consent",
-	"The access token of app {client_id} has no SMTP.SendAsApp role "
-	"(roles: {roles})",
-	CONSENT, NULL},
-    [K_535_UNDECODED] = {
-	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
-	"Exchange rejected the token for {sender}; the token could not be "
-	"decoded to tell missing consent from Exchange setup",
-	"First check the consent:\n" CONSENT "\nThen the Exchange side:\n"
-	EXCHANGE,
-	NULL},
-    [K_EXCHANGE_PERMISSION] = {
-	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
-	"Exchange rejected a token that has SMTP.SendAsApp: the service "
-	"principal is not registered in Exchange or has no access to "
-	"{sender}",
-	EXCHANGE, NULL},
-    [K_LOGON_FAILURE] = {
-	DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
-	"Exchange could not open the mailbox {sender} for app {client_id} "
-	"(mailbox logon failure)",
-	EXCHANGE, NULL},
-    [K_SMTP_AUTH_MAILBOX] = {
-	DIAG_STEP_SMTP_AUTH_MAILBOX, false, "Authenticated SMTP (mailbox)",
-	"Authenticated SMTP is disabled for the mailbox {sender}",
-	"Enable it for the mailbox (Exchange Online PowerShell):\n"
-	"  Set-CASMailbox -Identity {ps_sender} "
-	"-SmtpClientAuthenticationDisabled $false\n"
-	"  Get-CASMailbox -Identity {ps_sender} | fl "
-	"SmtpClientAuthenticationDisabled\n"
-	"or in the Microsoft 365 admin center > Users > Active users > "
-	"{sender} > Mail >\n"
-	"Manage email apps > Authenticated SMTP.",
-	NULL},
-    [K_SMTP_AUTH_TENANT] = {
-	DIAG_STEP_SMTP_AUTH_TENANT, false, "Authenticated SMTP (organization)",
-	"Authenticated SMTP is disabled for the organization, and {sender} "
-	"has no override",
-	"Enable it for this mailbox only (the mailbox setting wins):\n"
-	"  Set-CASMailbox -Identity {ps_sender} "
-	"-SmtpClientAuthenticationDisabled $false\n"
-	"or for the whole organization:\n"
-	"  Set-TransportConfig -SmtpClientAuthenticationDisabled $false\n"
-	"Security defaults also turn SMTP AUTH off.",
-	NULL},
-    [K_CA_SMTP] = {
-	DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
-	"A Conditional Access policy blocked app {client_id} at SMTP "
-	"authentication",
-	CA_REMEDY, NULL},
-    [K_SECURITY_DEFAULTS] = {
-	DIAG_STEP_SECURITY_DEFAULTS, false, "Security defaults",
-	"The organization's security defaults block SMTP AUTH for {sender}",
-	"Security defaults turn SMTP AUTH off. Either turn them off (Entra "
-	"admin\n"
-	"center > Overview > Properties > Manage security defaults) in "
-	"favour of\n"
-	"Conditional Access policies, or keep them and send another way. "
-	"Then enable\n"
-	"Authenticated SMTP for the mailbox:\n"
-	"  Set-CASMailbox -Identity {ps_sender} "
-	"-SmtpClientAuthenticationDisabled $false",
-	NULL},
-    [K_SMTP_AUTH] = {
-	DIAG_STEP_SMTP_AUTH, false, "Authenticated SMTP",
-	"Exchange refused SMTP authentication for {sender} by policy",
-	"Check that Authenticated SMTP is enabled for the mailbox and the\n"
-	"organization, and that no Conditional Access policy or security "
-	"defaults\n"
-	"block it:\n"
-	"  Get-CASMailbox -Identity {ps_sender} | fl "
-	"SmtpClientAuthenticationDisabled\n"
-	"  Get-TransportConfig | fl SmtpClientAuthenticationDisabled\n"
-	"  Set-CASMailbox -Identity {ps_sender} "
-	"-SmtpClientAuthenticationDisabled $false",
-	NULL},
-    [K_NOT_AUTHENTICATED] = {
-	DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
-	"SMTP authentication (XOAUTH2)",
-	"The server took no XOAUTH2 authentication, so the send was refused "
-	"as unauthenticated",
-	XOAUTH2_REMEDY, NULL},
-    [K_NO_XOAUTH2] = {
-	DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
-	"SMTP authentication (XOAUTH2)",
-	"The server did not accept AUTH XOAUTH2 after STARTTLS: {extra}",
-	XOAUTH2_REMEDY, ""},
-    [K_SEND_AS] = {
-	DIAG_STEP_SEND_AS, false, "Sender address (Send As)",
-	"Exchange refused to send as the address used: it is not the "
-	"mailbox {sender} the app authenticated as, and no Send As "
-	"permission covers it",
-	"Send as the mailbox the app authenticates as ({sender}), in both "
-	"MAIL FROM\n"
-	"and the From: header, or grant Send As on the address used:\n"
-	"  Add-RecipientPermission -Identity <address sent as> -Trustee "
-	"{object_id} -AccessRights SendAs\n"
-	"(-Trustee is the app's service principal; the mailbox {sender} "
-	"also needs\n"
-	"  Add-MailboxPermission -Identity {ps_sender} -User {object_id} "
-	"-AccessRights FullAccess)",
-	NULL},
-    [K_CONCURRENCY] = {
-	DIAG_STEP_SMTP_CONCURRENCY, true, "Connections per mailbox",
-	"More than 3 connections were sending as {sender} at once",
-	"Exchange Online allows at most 3 concurrent connections per "
-	"mailbox. The\n"
-	"test is retried later; if this persists, other programs are "
-	"sending as\n"
-	"{sender} at the same time.",
-	NULL},
-    [K_OLD_TLS] = {
-	DIAG_STEP_TRANSPORT, false, "TLS and transport",
-	"The SMTP server {smtp_url} refused the TLS version",
-	STARTTLS_REMEDY, NULL},
-    [K_NO_STARTTLS] = {
-	DIAG_STEP_TRANSPORT, false, "TLS and transport",
-	"The SMTP server {smtp_url} did not offer STARTTLS; the token is "
-	"never sent without TLS",
-	STARTTLS_REMEDY, NULL},
-    [K_TLS_SMTP] = {
-	DIAG_STEP_TRANSPORT, false, "TLS and transport",
-	"TLS with {smtp_url} failed: {extra}",
-	TLS_REMEDY("{smtp_url}")
-	"\nExchange Online takes STARTTLS on port 587 "
-	"(smtp://smtp.office365.com:587)\n"
-	"with TLS 1.2 or newer; port 465 is not supported.",
-	"handshake or certificate error"},
-    [K_NETWORK_SMTP] = {
-	DIAG_STEP_NETWORK, true, "Microsoft or the network",
-	"The SMTP server {smtp_url} is out of reach or did not answer in "
-	"time",
-	NETWORK_REMEDY("{smtp_url}"), NULL},
-    [K_RESTRICTED] = {
-	DIAG_STEP_SENDER_RESTRICTED, false, "Sender restrictions",
-	"{sender} is blocked from sending (restricted senders)",
-	"The mailbox is on the restricted entities list, usually after "
-	"outbound\n"
-	"spam. Microsoft Defender portal > Email & collaboration > Review "
-	">\n"
-	"Restricted entities: release {sender}, and find out why it was "
-	"blocked.",
-	NULL},
-    [K_QUOTA] = {
-	DIAG_STEP_SENDING_LIMIT, true, "Sending limits",
-	"{sender} has reached an Exchange Online sending limit",
-	"Exchange Online limits a mailbox to 30 messages a minute and "
-	"10,000\n"
-	"recipients a day. Wait for the limit to reset, and look for other "
-	"programs\n"
-	"sending as {sender}.",
-	NULL},
-    [K_SMTP_CONFIG] = {
-	DIAG_STEP_SMTP_CONFIG, false, "SMTP settings",
-	"The test send was not made: {extra}",
-	"Check the credential's sender (now '{sender}'), test address and "
-	"--smtp-url (now\n"
-	"{smtp_url}).",
-	"bad settings"},
-    [K_SMTP_TEMPORARY] = {
-	DIAG_STEP_SMTP_TEMPORARY, true, "Exchange Online busy (temporary)",
-	"The SMTP server {smtp_url} refused the send for now: {extra}",
-	"Exchange Online answered with a temporary failure (a 4xx reply): it "
-	"is busy,\n"
-	"being updated, or holding back this mailbox for a moment. Nothing "
-	"to change:\n"
-	"the send was retried with backoff, and the daemon tests again "
-	"later; this is\n"
-	"reported only when it persists. If it persists for hours, check "
-	"the Microsoft\n"
-	"365 service health for Exchange Online, and look for other "
-	"programs sending\n"
-	"as {sender}.",
-	"a temporary failure"},
-    [K_DEADLINE] = {
-	DIAG_STEP_NETWORK, true, "Microsoft or the network",
-	"Out of time: {extra}",
-	"The test stopped at its deadline ([watch] test_deadline in the "
-	"config), with\n"
-	"the time of every attempt and wait counted. Nothing to change if it "
-	"passes\n"
-	"later. If it persists, check DNS, firewall and proxy on the path to "
-	"{authority}\n"
-	"and {smtp_url}, and the Microsoft 365 service health; on a slow "
-	"path, raise\n"
-	"test_deadline.",
-	"no answer in time"},
-    [K_UNKNOWN_SMTP] = {
-	DIAG_STEP_UNKNOWN, false, "Test send",
-	"The test send failed: {extra}",
-	"No known cause matches this failure. The evidence has the server's "
-	"reply;\n"
-	"look its code and enhanced status up in Microsoft's \"Fix issues "
-	"with printers,\n"
-	"scanners, and LOB applications that send email using Microsoft "
-	"365\".",
-	"no detail"},
-    [K_GRAPH_DENIED] = {
-	DIAG_STEP_GRAPH_PERMISSION, false,
-	"Graph permission and app ownership",
-	"Microsoft Graph refused app {client_id} access to its own client "
-	"secrets: {extra}",
-	"secretwatch reads and rotates the client secrets of app {client_id} "
-	"through\n"
-	"Microsoft Graph. That needs the application permission\n"
-	"Application.ReadWrite.OwnedBy with admin consent, and the app as an "
-	"owner of itself:\n"
-	"1. Entra admin center > App registrations > app {client_id} > API "
-	"permissions >\n"
-	"   Add a permission > Microsoft Graph > Application permissions >\n"
-	"   Application.ReadWrite.OwnedBy, then \"Grant admin consent\" for "
-	"the tenant {tenant}.\n"
-	"2. Make the app an owner of itself (as an administrator), in Graph "
-	"PowerShell:\n"
-	"     New-MgApplicationOwnerByRef -ApplicationId {app_object_id} "
-	"-BodyParameter @{\"@odata.id\"=\"{graph_base}/v1.0/"
-	"directoryObjects/{object_id}\"}\n"
-	"   or with the Azure CLI:\n"
-	"     az ad app owner add --id {client_id} --owner-object-id "
-	"{object_id}\n"
-	"   -ApplicationId is the Object ID of the app registration; the "
-	"owner is the\n"
-	"   Object ID of its service principal (Enterprise applications).\n"
-	"A new token carries the permission once consent is granted. Then "
-	"run: secretwatch sync {name}",
-	NULL},
-    [K_GRAPH_NOT_FOUND] = {
-	DIAG_STEP_GRAPH_APP, false, "Application (client) ID or cloud",
-	"Microsoft Graph has no application with client ID {client_id}: "
-	"{extra}",
-	"Check the Application (client) ID of credential {name} (now "
-	"{client_id}) on the\n"
-	"app registration's Overview page, and that the tenant {tenant} is "
-	"in the {cloud}\n"
-	"cloud: Graph is asked at {graph_url}. Choose the cloud with --cloud\n"
-	"global|usgov|dod|china (secretwatch cred set {name} --cloud <cloud>).",
-	NULL},
-    [K_GRAPH_POLICY] = {
-	DIAG_STEP_SECRET_POLICY, false, "Client secret lifetime policy",
-	"An app management policy refused the new client secret of app "
-	"{client_id}: {extra}",
-	"An app management policy of the tenant {tenant} (or one assigned to "
-	"app {client_id})\n"
-	"limits client secrets: restrictionType passwordLifetime caps their "
-	"lifetime,\n"
-	"passwordAddition forbids new ones. The longest lifetime it allows: "
-	"{max_lifetime}.\n"
-	"Ask for an end date within it ([rotate] lifetime in the config), or "
-	"have an\n"
-	"administrator change the policy: GET {graph_base}/v1.0/policies/"
-	"defaultAppManagementPolicy\n"
-	"shows the tenant's (reading it needs Policy.Read.All); Entra admin "
-	"center >\n"
-	"Applications > App management policies.",
-	"the policy's limit"},
-    [K_GRAPH_NETWORK] = {
-	DIAG_STEP_NETWORK, true, "Microsoft or the network",
-	"Microsoft Graph at {graph_url} is throttling, failing or out of "
-	"reach: {extra}",
-	"Nothing to change if it passes later: Graph calls are retried, "
-	"after the wait\n"
-	"Graph asks for (Retry-After) when it throttles, and reported only "
-	"when the\n"
-	"failure persists. If it persists, check DNS, firewall and proxy on "
-	"the path to\n"
-	"{graph_url}, the Microsoft 365 service health, and other programs "
-	"calling Graph\n"
-	"as app {client_id}.",
-	NULL},
-    [K_GRAPH_UNKNOWN] = {
-	DIAG_STEP_UNKNOWN, false, "Graph request",
-	"The Graph request failed: {extra}",
-	"No known cause matches this failure. The evidence has Graph's error "
-	"code and\n"
-	"request ID; Microsoft support asks for both.",
-	NULL},
+    [K_TENANT] =
+	{DIAG_STEP_TENANT, false, "Tenant ID and cloud",
+	 "Microsoft Entra ID does not know the tenant '{tenant}' in the "
+	 "{cloud} cloud",
+	 "Check the tenant of credential {name}: it is the Directory (tenant) "
+	 "ID on the\n"
+	 "app registration's Overview page (a GUID), or a verified domain "
+	 "such as\n"
+	 "contoso.onmicrosoft.com. It is now '{tenant}'.\n"
+	 "A tenant in a national cloud also gives this error when asked of "
+	 "the wrong\n"
+	 "cloud: the credential uses '{cloud}' ({authority}); choose the cloud "
+	 "with --cloud\n"
+	 "global|usgov|dod|china when adding it:\n"
+	 "  secretwatch cred add {name} --tenant <tenant ID> --client-id "
+	 "{client_id} --sender {sender} --cloud <cloud>",
+	 NULL},
+    [K_CLIENT_ID] =
+	{DIAG_STEP_CLIENT_ID, false, "Application (client) ID",
+	 "No application with client ID {client_id} exists in the tenant "
+	 "{tenant}",
+	 "Copy the Application (client) ID from the Entra admin center > "
+	 "App\n"
+	 "registrations > your app > Overview; credential {name} has "
+	 "{client_id}.\n"
+	 "If that ID is right, the app is registered in another tenant: "
+	 "check the\n"
+	 "tenant ID (now {tenant}). An app of another organisation must "
+	 "first be consented\n"
+	 "to by an administrator of {tenant}.",
+	 NULL},
+    [K_APP_DISABLED] =
+	{DIAG_STEP_APP_DISABLED, false,
+	 "Enterprise application enabled for sign-in",
+	 "The application {client_id} is disabled in the tenant {tenant}",
+	 "Enable sign-in for the app's service principal: Entra admin "
+	 "center >\n"
+	 "Enterprise applications > app {client_id} > Properties > "
+	 "\"Enabled for users to\n"
+	 "sign-in?\" = Yes, and save. Then run: secretwatch test {name}",
+	 NULL},
+    [K_SECRET_VALUE] =
+	{DIAG_STEP_SECRET_VALUE, false, "Client secret value",
+	 "Entra ID rejected the client secret (hint {hint}) of app "
+	 "{client_id} as invalid",
+	 "Use the secret's Value, not its Secret ID: in the Entra admin "
+	 "center > App\n"
+	 "registrations > app {client_id} > Certificates & secrets, the Value "
+	 "is shown only\n"
+	 "once, right after the secret is created. If it is lost, create a "
+	 "new secret\n"
+	 "and register it (the value is read from standard input):\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD\n"
+	 "  secretwatch rotate {name}\n"
+	 "A secret created minutes ago may not have propagated yet; a "
+	 "pending secret\n"
+	 "is retried for the switch window before it is marked failed.",
+	 NULL},
+    [K_SECRET_EXPIRED] =
+	{DIAG_STEP_SECRET_EXPIRED, false, "Client secret expiry",
+	 "The client secret (hint {hint}) of app {client_id} has expired",
+	 "Create a new client secret: Entra admin center > App registrations "
+	 "> app\n"
+	 "{client_id} > Certificates & secrets > New client secret, and copy "
+	 "its Value at\n"
+	 "once. Register it (the value is read from standard input; use the "
+	 "Expires\n"
+	 "date Entra shows) and switch to it:\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD\n"
+	 "  secretwatch rotate {name}",
+	 NULL},
+    [K_SECRET_MISSING] =
+	{DIAG_STEP_SECRET_MISSING, false, "Client secret value",
+	 "No client secret was sent with the token request",
+	 "Register the secret's value (read from standard input):\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD",
+	 NULL},
+    [K_SCOPE] =
+	{DIAG_STEP_SCOPE, false, "Token scope (cloud)",
+	 "Entra ID refused the scope {scope}",
+	 "For SMTP the scope must be the Exchange Online resource with "
+	 "/.default:\n"
+	 "{scope} for the {cloud} cloud. secretwatch takes it from the "
+	 "credential's\n"
+	 "cloud, so check that the tenant {tenant} really is in the {cloud} "
+	 "cloud (--cloud\n"
+	 "global|usgov|dod|china), and that Office 365 Exchange Online "
+	 "exists in it.",
+	 NULL},
+    [K_CA_TOKEN] = {DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
+		    "A Conditional Access policy blocked app {client_id}",
+		    CA_REMEDY, NULL},
+    [K_NETWORK_TOKEN] =
+	{DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	 "The token endpoint {authority} is throttling, failing or out of "
+	 "reach",
+	 NETWORK_REMEDY("{authority}"), NULL},
+    [K_TOKEN_ENDPOINT] =
+	{DIAG_STEP_TOKEN_ENDPOINT, false, "Token endpoint (authority URL)",
+	 "{authority} did not answer like a Microsoft token endpoint",
+	 "Check the authority URL of credential {name} (now {authority}): it "
+	 "is the base only,\n"
+	 "such as https://login.microsoftonline.com, without the tenant or\n"
+	 "/oauth2/v2.0/token. A proxy or captive portal that answers HTTPS "
+	 "itself\n"
+	 "causes this too.",
+	 NULL},
+    [K_TLS_TOKEN] = {DIAG_STEP_TRANSPORT, false, "TLS and transport",
+		     "TLS with {authority} failed: {extra}",
+		     TLS_REMEDY("{authority}"),
+		     "handshake or certificate error"},
+    [K_UNKNOWN_TOKEN] =
+	{DIAG_STEP_UNKNOWN, false, "Token request",
+	 "The token request failed: {extra}",
+	 "Look the AADSTS code up at "
+	 "https://login.microsoftonline.com/error?code=<code>\n"
+	 "and find the request in the Entra admin center > Sign-in logs > "
+	 "Service\n"
+	 "principal sign-ins by its correlation ID (see the evidence).",
+	 "no detail"},
+    [K_NO_ROLE] =
+	{DIAG_STEP_API_PERMISSION, false, "API permission and admin consent",
+	 "The access token of app {client_id} has no SMTP.SendAsApp role "
+	 "(roles: {roles})",
+	 CONSENT, NULL},
+    [K_535_UNDECODED] =
+	{DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	 "Exchange rejected the token for {sender}; the token could not be "
+	 "decoded to tell missing consent from Exchange setup",
+	 "First check the consent:\n" CONSENT
+	 "\nThen the Exchange side:\n" EXCHANGE,
+	 NULL},
+    [K_EXCHANGE_PERMISSION] =
+	{DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	 "Exchange rejected a token that has SMTP.SendAsApp: the service "
+	 "principal is not registered in Exchange or has no access to "
+	 "{sender}",
+	 EXCHANGE, NULL},
+    [K_LOGON_FAILURE] =
+	{DIAG_STEP_EXCHANGE_PERMISSION, false, EXCHANGE_TITLE,
+	 "Exchange could not open the mailbox {sender} for app {client_id} "
+	 "(mailbox logon failure)",
+	 EXCHANGE, NULL},
+    [K_SMTP_AUTH_MAILBOX] =
+	{DIAG_STEP_SMTP_AUTH_MAILBOX, false, "Authenticated SMTP (mailbox)",
+	 "Authenticated SMTP is disabled for the mailbox {sender}",
+	 "Enable it for the mailbox (Exchange Online PowerShell):\n"
+	 "  Set-CASMailbox -Identity {ps_sender} "
+	 "-SmtpClientAuthenticationDisabled $false\n"
+	 "  Get-CASMailbox -Identity {ps_sender} | fl "
+	 "SmtpClientAuthenticationDisabled\n"
+	 "or in the Microsoft 365 admin center > Users > Active users > "
+	 "{sender} > Mail >\n"
+	 "Manage email apps > Authenticated SMTP.",
+	 NULL},
+    [K_SMTP_AUTH_TENANT] =
+	{DIAG_STEP_SMTP_AUTH_TENANT, false, "Authenticated SMTP (organization)",
+	 "Authenticated SMTP is disabled for the organization, and {sender} "
+	 "has no override",
+	 "Enable it for this mailbox only (the mailbox setting wins):\n"
+	 "  Set-CASMailbox -Identity {ps_sender} "
+	 "-SmtpClientAuthenticationDisabled $false\n"
+	 "or for the whole organization:\n"
+	 "  Set-TransportConfig -SmtpClientAuthenticationDisabled $false\n"
+	 "Security defaults also turn SMTP AUTH off.",
+	 NULL},
+    [K_CA_SMTP] =
+	{DIAG_STEP_CONDITIONAL_ACCESS, false, "Conditional Access",
+	 "A Conditional Access policy blocked app {client_id} at SMTP "
+	 "authentication",
+	 CA_REMEDY, NULL},
+    [K_SECURITY_DEFAULTS] =
+	{DIAG_STEP_SECURITY_DEFAULTS, false, "Security defaults",
+	 "The organization's security defaults block SMTP AUTH for {sender}",
+	 "Security defaults turn SMTP AUTH off. Either turn them off (Entra "
+	 "admin\n"
+	 "center > Overview > Properties > Manage security defaults) in "
+	 "favour of\n"
+	 "Conditional Access policies, or keep them and send another way. "
+	 "Then enable\n"
+	 "Authenticated SMTP for the mailbox:\n"
+	 "  Set-CASMailbox -Identity {ps_sender} "
+	 "-SmtpClientAuthenticationDisabled $false",
+	 NULL},
+    [K_SMTP_AUTH] =
+	{DIAG_STEP_SMTP_AUTH, false, "Authenticated SMTP",
+	 "Exchange refused SMTP authentication for {sender} by policy",
+	 "Check that Authenticated SMTP is enabled for the mailbox and the\n"
+	 "organization, and that no Conditional Access policy or security "
+	 "defaults\n"
+	 "block it:\n"
+	 "  Get-CASMailbox -Identity {ps_sender} | fl "
+	 "SmtpClientAuthenticationDisabled\n"
+	 "  Get-TransportConfig | fl SmtpClientAuthenticationDisabled\n"
+	 "  Set-CASMailbox -Identity {ps_sender} "
+	 "-SmtpClientAuthenticationDisabled $false",
+	 NULL},
+    [K_NOT_AUTHENTICATED] =
+	{DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
+	 "SMTP authentication (XOAUTH2)",
+	 "The server took no XOAUTH2 authentication, so the send was refused "
+	 "as unauthenticated",
+	 XOAUTH2_REMEDY, NULL},
+    [K_NO_XOAUTH2] =
+	{DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
+	 "SMTP authentication (XOAUTH2)",
+	 "The server did not accept AUTH XOAUTH2 after STARTTLS: {extra}",
+	 XOAUTH2_REMEDY, ""},
+    [K_SEND_AS] =
+	{DIAG_STEP_SEND_AS, false, "Sender address (Send As)",
+	 "Exchange refused to send as the address used: it is not the "
+	 "mailbox {sender} the app authenticated as, and no Send As "
+	 "permission covers it",
+	 "Send as the mailbox the app authenticates as ({sender}), in both "
+	 "MAIL FROM\n"
+	 "and the From: header, or grant Send As on the address used:\n"
+	 "  Add-RecipientPermission -Identity <address sent as> -Trustee "
+	 "{object_id} -AccessRights SendAs\n"
+	 "(-Trustee is the app's service principal; the mailbox {sender} "
+	 "also needs\n"
+	 "  Add-MailboxPermission -Identity {ps_sender} -User {object_id} "
+	 "-AccessRights FullAccess)",
+	 NULL},
+    [K_CONCURRENCY] =
+	{DIAG_STEP_SMTP_CONCURRENCY, true, "Connections per mailbox",
+	 "More than 3 connections were sending as {sender} at once",
+	 "Exchange Online allows at most 3 concurrent connections per "
+	 "mailbox. The\n"
+	 "test is retried later; if this persists, other programs are "
+	 "sending as\n"
+	 "{sender} at the same time.",
+	 NULL},
+    [K_OLD_TLS] = {DIAG_STEP_TRANSPORT, false, "TLS and transport",
+		   "The SMTP server {smtp_url} refused the TLS version",
+		   STARTTLS_REMEDY, NULL},
+    [K_NO_STARTTLS] =
+	{DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	 "The SMTP server {smtp_url} did not offer STARTTLS; the token is "
+	 "never sent without TLS",
+	 STARTTLS_REMEDY, NULL},
+    [K_TLS_SMTP] =
+	{DIAG_STEP_TRANSPORT, false, "TLS and transport",
+	 "TLS with {smtp_url} failed: {extra}",
+	 TLS_REMEDY(
+	     "{smtp_url}") "\nExchange Online takes STARTTLS on port 587 "
+			   "(smtp://smtp.office365.com:587)\n"
+			   "with TLS 1.2 or newer; port 465 is not supported.",
+	 "handshake or certificate error"},
+    [K_NETWORK_SMTP] =
+	{DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	 "The SMTP server {smtp_url} is out of reach or did not answer in "
+	 "time",
+	 NETWORK_REMEDY("{smtp_url}"), NULL},
+    [K_RESTRICTED] =
+	{DIAG_STEP_SENDER_RESTRICTED, false, "Sender restrictions",
+	 "{sender} is blocked from sending (restricted senders)",
+	 "The mailbox is on the restricted entities list, usually after "
+	 "outbound\n"
+	 "spam. Microsoft Defender portal > Email & collaboration > Review "
+	 ">\n"
+	 "Restricted entities: release {sender}, and find out why it was "
+	 "blocked.",
+	 NULL},
+    [K_QUOTA] =
+	{DIAG_STEP_SENDING_LIMIT, true, "Sending limits",
+	 "{sender} has reached an Exchange Online sending limit",
+	 "Exchange Online limits a mailbox to 30 messages a minute and "
+	 "10,000\n"
+	 "recipients a day. Wait for the limit to reset, and look for other "
+	 "programs\n"
+	 "sending as {sender}.",
+	 NULL},
+    [K_SMTP_CONFIG] =
+	{DIAG_STEP_SMTP_CONFIG, false, "SMTP settings",
+	 "The test send was not made: {extra}",
+	 "Check the credential's sender (now '{sender}'), test address and "
+	 "--smtp-url (now\n"
+	 "{smtp_url}).",
+	 "bad settings"},
+    [K_SMTP_TEMPORARY] =
+	{DIAG_STEP_SMTP_TEMPORARY, true, "Exchange Online busy (temporary)",
+	 "The SMTP server {smtp_url} refused the send for now: {extra}",
+	 "Exchange Online answered with a temporary failure (a 4xx reply): it "
+	 "is busy,\n"
+	 "being updated, or holding back this mailbox for a moment. Nothing "
+	 "to change:\n"
+	 "the send was retried with backoff, and the daemon tests again "
+	 "later; this is\n"
+	 "reported only when it persists. If it persists for hours, check "
+	 "the Microsoft\n"
+	 "365 service health for Exchange Online, and look for other "
+	 "programs sending\n"
+	 "as {sender}.",
+	 "a temporary failure"},
+    [K_DEADLINE] =
+	{DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	 "Out of time: {extra}",
+	 "The test stopped at its deadline ([watch] test_deadline in the "
+	 "config), with\n"
+	 "the time of every attempt and wait counted. Nothing to change if it "
+	 "passes\n"
+	 "later. If it persists, check DNS, firewall and proxy on the path to "
+	 "{authority}\n"
+	 "and {smtp_url}, and the Microsoft 365 service health; on a slow "
+	 "path, raise\n"
+	 "test_deadline.",
+	 "no answer in time"},
+    [K_UNKNOWN_SMTP] =
+	{DIAG_STEP_UNKNOWN, false, "Test send", "The test send failed: {extra}",
+	 "No known cause matches this failure. The evidence has the server's "
+	 "reply;\n"
+	 "look its code and enhanced status up in Microsoft's \"Fix issues "
+	 "with printers,\n"
+	 "scanners, and LOB applications that send email using Microsoft "
+	 "365\".",
+	 "no detail"},
+    [K_GRAPH_DENIED] =
+	{DIAG_STEP_GRAPH_PERMISSION, false,
+	 "Graph permission and app ownership",
+	 "Microsoft Graph refused app {client_id} access to its own client "
+	 "secrets: {extra}",
+	 "secretwatch reads and rotates the client secrets of app {client_id} "
+	 "through\n"
+	 "Microsoft Graph. That needs the application permission\n"
+	 "Application.ReadWrite.OwnedBy with admin consent, and the app as an "
+	 "owner of itself:\n"
+	 "1. Entra admin center > App registrations > app {client_id} > API "
+	 "permissions >\n"
+	 "   Add a permission > Microsoft Graph > Application permissions >\n"
+	 "   Application.ReadWrite.OwnedBy, then \"Grant admin consent\" for "
+	 "the tenant {tenant}.\n"
+	 "2. Make the app an owner of itself (as an administrator), in Graph "
+	 "PowerShell:\n"
+	 "     New-MgApplicationOwnerByRef -ApplicationId {app_object_id} "
+	 "-BodyParameter @{\"@odata.id\"=\"{graph_base}/v1.0/"
+	 "directoryObjects/{object_id}\"}\n"
+	 "   or with the Azure CLI:\n"
+	 "     az ad app owner add --id {client_id} --owner-object-id "
+	 "{object_id}\n"
+	 "   -ApplicationId is the Object ID of the app registration; the "
+	 "owner is the\n"
+	 "   Object ID of its service principal (Enterprise applications).\n"
+	 "A new token carries the permission once consent is granted. Then "
+	 "run: secretwatch sync {name}",
+	 NULL},
+    [K_GRAPH_NOT_FOUND] =
+	{DIAG_STEP_GRAPH_APP, false, "Application (client) ID or cloud",
+	 "Microsoft Graph has no application with client ID {client_id}: "
+	 "{extra}",
+	 "Check the Application (client) ID of credential {name} (now "
+	 "{client_id}) on the\n"
+	 "app registration's Overview page, and that the tenant {tenant} is "
+	 "in the {cloud}\n"
+	 "cloud: Graph is asked at {graph_url}. Choose the cloud with --cloud\n"
+	 "global|usgov|dod|china (secretwatch cred set {name} --cloud "
+	 "<cloud>).",
+	 NULL},
+    [K_GRAPH_POLICY] =
+	{DIAG_STEP_SECRET_POLICY, false, "Client secret lifetime policy",
+	 "An app management policy refused the new client secret of app "
+	 "{client_id}: {extra}",
+	 "An app management policy of the tenant {tenant} (or one assigned to "
+	 "app {client_id})\n"
+	 "limits client secrets: restrictionType passwordLifetime caps their "
+	 "lifetime,\n"
+	 "passwordAddition forbids new ones. The longest lifetime it allows: "
+	 "{max_lifetime}.\n"
+	 "Ask for an end date within it ([rotate] lifetime in the config), or "
+	 "have an\n"
+	 "administrator change the policy: GET {graph_base}/v1.0/policies/"
+	 "defaultAppManagementPolicy\n"
+	 "shows the tenant's (reading it needs Policy.Read.All); Entra admin "
+	 "center >\n"
+	 "Applications > App management policies.",
+	 "the policy's limit"},
+    [K_GRAPH_NETWORK] =
+	{DIAG_STEP_NETWORK, true, "Microsoft or the network",
+	 "Microsoft Graph at {graph_url} is throttling, failing or out of "
+	 "reach: {extra}",
+	 "Nothing to change if it passes later: Graph calls are retried, "
+	 "after the wait\n"
+	 "Graph asks for (Retry-After) when it throttles, and reported only "
+	 "when the\n"
+	 "failure persists. If it persists, check DNS, firewall and proxy on "
+	 "the path to\n"
+	 "{graph_url}, the Microsoft 365 service health, and other programs "
+	 "calling Graph\n"
+	 "as app {client_id}.",
+	 NULL},
+    [K_GRAPH_UNKNOWN] =
+	{DIAG_STEP_UNKNOWN, false, "Graph request",
+	 "The Graph request failed: {extra}",
+	 "No known cause matches this failure. The evidence has Graph's error "
+	 "code and\n"
+	 "request ID; Microsoft support asks for both.",
+	 NULL},
 };
 
 static const char *or_unknown(const char *s, const char *placeholder)
@@ -655,7 +661,8 @@ static const char *sp_object_id(const struct diag_input *in, char *buf,
 		return in->cred->object_id;
 	if (in->claims != NULL && in->claims->oid[0] != '\0')
 		return in->claims->oid;
-	err_fmt(buf, size,
+	err_fmt(
+	    buf, size,
 	    "<Object ID from Entra admin center > Enterprise applications > "
 	    "app %s > Overview>",
 	    in->cred->client_id);
@@ -686,8 +693,8 @@ static void expand(char *out, size_t size, const char *tmpl,
 		return;
 	while (*p != '\0' && n + 1 < size) {
 		const char *end = *p == '{' ? strchr(p, '}') : NULL;
-		int v = end != NULL ? var_find(p + 1, (size_t)(end - p - 1))
-				    : -1;
+		int v =
+		    end != NULL ? var_find(p + 1, (size_t)(end - p - 1)) : -1;
 		const char *s = v >= 0 ? val[v] : p;
 		size_t len = v >= 0 ? strlen(s) : 1;
 
@@ -745,9 +752,9 @@ static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
 	val[V_ROLES] = or_unknown(roles, "none");
 	val[V_EXTRA] = or_unknown(extra, or_unknown(row->no_extra, ""));
 	val[V_PS_SENDER] = ps_quote(c->sender, ps_sender, sizeof(ps_sender));
-	val[V_APP_OBJECT_ID] = or_unknown(
-	    gx != NULL ? gx->app_object_id : NULL,
-	    "<Object ID of the app registration>");
+	val[V_APP_OBJECT_ID] =
+	    or_unknown(gx != NULL ? gx->app_object_id : NULL,
+		       "<Object ID of the app registration>");
 	val[V_GRAPH_URL] = cloud_graph_url(c);
 	val[V_GRAPH_BASE] = graph_base(c);
 	val[V_MAX_LIFETIME] =
@@ -794,8 +801,10 @@ int diag_table_check(struct err *e)
 		if (r->title == NULL || r->title[0] == '\0' ||
 		    r->summary == NULL || r->summary[0] == '\0' ||
 		    r->remedy == NULL || r->remedy[0] == '\0') {
-			err_set(e, "diagnosis %d has no title, summary or "
-				   "remedy", k);
+			err_set(e,
+				"diagnosis %d has no title, summary or "
+				"remedy",
+				k);
 			return -1;
 		}
 		if ((unsigned)r->step >= DIAG_STEP_COUNT) {
@@ -805,8 +814,10 @@ int diag_table_check(struct err *e)
 		}
 		if (placeholders_ok(r->summary) != 0 ||
 		    placeholders_ok(r->remedy) != 0) {
-			err_set(e, "diagnosis %d (%s) names an unknown "
-				   "placeholder", k, r->title);
+			err_set(e,
+				"diagnosis %d (%s) names an unknown "
+				"placeholder",
+				k, r->title);
 			return -1;
 		}
 	}
@@ -851,24 +862,25 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 
 	if (r->trace_id[0] || r->correlation_id[0] || r->timestamp[0])
 		err_fmt(ids, sizeof(ids),
-		    " [Trace ID: %s, Correlation ID: %s, Timestamp: %s]",
-		    or_unknown(r->trace_id, "-"),
-		    or_unknown(r->correlation_id, "-"),
-		    or_unknown(r->timestamp, "-"));
+			" [Trace ID: %s, Correlation ID: %s, Timestamp: %s]",
+			or_unknown(r->trace_id, "-"),
+			or_unknown(r->correlation_id, "-"),
+			or_unknown(r->timestamp, "-"));
 	if (r->n_error_codes > 0)
 		err_fmt(d->evidence, sizeof(d->evidence),
-		    "AADSTS%ld %s (HTTP %ld): %s%s", r->error_codes[0],
-		    r->error, r->http_status, r->error_description, ids);
+			"AADSTS%ld %s (HTTP %ld): %s%s", r->error_codes[0],
+			r->error, r->http_status, r->error_description, ids);
 	else if (r->error[0] != '\0')
 		err_fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
-		    r->error, r->http_status, r->error_description, ids);
+			r->error, r->http_status, r->error_description, ids);
 	else if (r->http_status != 0)
-		err_fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s", r->summary,
-		    r->retry_after_s > 0 ? " (Retry-After " : "",
-		    r->retry_after_s, r->retry_after_s > 0 ? " s)" : "");
+		err_fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s",
+			r->summary,
+			r->retry_after_s > 0 ? " (Retry-After " : "",
+			r->retry_after_s, r->retry_after_s > 0 ? " s)" : "");
 	else
 		err_fmt(d->evidence, sizeof(d->evidence), "curl %d: %s",
-		    r->curl_code, r->curl_error);
+			r->curl_code, r->curl_error);
 }
 
 void diag_token(const struct diag_input *in, const struct entra_result *r,
@@ -924,10 +936,10 @@ void diag_claims(const struct diag_input *in, struct diag *ret)
 	jwt_roles_str(in->claims, roles, sizeof(roles));
 	if (in->claims != NULL)
 		err_fmt(ret->evidence, sizeof(ret->evidence),
-		    "token claims: aud %s, appid %s, oid %s, roles [%s]",
-		    or_unknown(in->claims->aud, "-"),
-		    or_unknown(in->claims->appid, "-"),
-		    or_unknown(in->claims->oid, "-"), roles);
+			"token claims: aud %s, appid %s, oid %s, roles [%s]",
+			or_unknown(in->claims->aud, "-"),
+			or_unknown(in->claims->appid, "-"),
+			or_unknown(in->claims->oid, "-"), roles);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1029,12 +1041,12 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 
 	if (negative)
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
-		    rep->line, smtp_stage_name(r->stage));
+			rep->line, smtp_stage_name(r->stage));
 	else if (r->fail != NET_OK)
 		err_fmt(ret->evidence, sizeof(ret->evidence),
-		    "curl %d at %s: %s%s%s", r->curl_code,
-		    smtp_stage_name(r->stage), r->curl_error,
-		    rep->line[0] ? "; last reply: " : "", rep->line);
+			"curl %d at %s: %s%s%s", r->curl_code,
+			smtp_stage_name(r->stage), r->curl_error,
+			rep->line[0] ? "; last reply: " : "", rep->line);
 	else
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s", r->summary);
 }
@@ -1087,8 +1099,8 @@ int diag_graph_max_lifetime(const char *message, char *out, size_t size)
 			continue;
 		while (p[n] >= '0' && p[n] <= '9')
 			n++;
-		if (n == 1 || n > 6 || (p[n] != 'D' && p[n] != 'M' &&
-					p[n] != 'Y' && p[n] != 'W'))
+		if (n == 1 || n > 6 ||
+		    (p[n] != 'D' && p[n] != 'M' && p[n] != 'Y' && p[n] != 'W'))
 			continue;
 		if (n + 2 > size)
 			return -1;
@@ -1108,23 +1120,23 @@ void diag_graph(const struct diag_input *in, const struct graph_result *r,
 	enum kind k = graph_kind(r);
 
 	reset(ret);
-	if (k == K_GRAPH_POLICY && (max_lifetime == NULL ||
-				    max_lifetime[0] == '\0') &&
+	if (k == K_GRAPH_POLICY &&
+	    (max_lifetime == NULL || max_lifetime[0] == '\0') &&
 	    diag_graph_max_lifetime(r->message, maxl, sizeof(maxl)) == 0)
 		gx.max_lifetime = maxl;
 	fill_x(k, in, ret,
-	     r->message[0] ? r->message
-	     : r->curl_error[0] ? r->curl_error
-				: r->summary,
-	     &gx);
+	       r->message[0]	  ? r->message
+	       : r->curl_error[0] ? r->curl_error
+				  : r->summary,
+	       &gx);
 	if (r->transient)
 		ret->transient = true;
 	if (r->http_status != 0)
 		err_fmt(ret->evidence, sizeof(ret->evidence),
 			"Graph HTTP %ld %s: %s%s%s%s%s", r->http_status,
 			or_unknown(r->code, "(no error code)"), r->message,
-			r->request_id[0] ? " (request-id " : "",
-			r->request_id, r->request_id[0] ? ")" : "",
+			r->request_id[0] ? " (request-id " : "", r->request_id,
+			r->request_id[0] ? ")" : "",
 			r->retry_after_s > 0 ? " (throttled)" : "");
 	else
 		err_fmt(ret->evidence, sizeof(ret->evidence), "curl %d: %s",

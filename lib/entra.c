@@ -9,9 +9,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "secmem.h"
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
-#include "secmem.h"
 
 #include "num.h"
 #include "text.h"
@@ -150,7 +150,7 @@ static void parse_description(const char *d, struct entra_result *res)
 		return;
 	}
 	text_oneline(res->error_description, sizeof(res->error_description), d,
-		  (size_t)(cut - d));
+		     (size_t)(cut - d));
 	suffix_value(cut, "Trace ID:", res->trace_id, sizeof(res->trace_id),
 		     false);
 	suffix_value(cut, "Correlation ID:", res->correlation_id,
@@ -245,16 +245,16 @@ static void summarise_error(struct entra_result *res)
 {
 	if (res->n_error_codes > 0)
 		err_fmt(res->summary, sizeof(res->summary),
-		    "AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
-		    res->error[0] ? res->error : "no error field",
-		    res->http_status,
-		    res->error_description[0] ? res->error_description
-					      : "no description");
+			"AADSTS%ld (%s, HTTP %ld): %s", res->error_codes[0],
+			res->error[0] ? res->error : "no error field",
+			res->http_status,
+			res->error_description[0] ? res->error_description
+						  : "no description");
 	else
 		err_fmt(res->summary, sizeof(res->summary), "%s (HTTP %ld): %s",
-		    res->error, res->http_status,
-		    res->error_description[0] ? res->error_description
-					      : "no description");
+			res->error, res->http_status,
+			res->error_description[0] ? res->error_description
+						  : "no description");
 }
 
 /* Reset what a parse fills, keeping the transport fields. */
@@ -287,51 +287,52 @@ static void summarise_not_json(long status, const char *body, size_t len,
 	text_oneline(first, sizeof(first), body != NULL ? body : "", n);
 	if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the reply is not a JSON token "
-		    "reply: %s",
-		    first[0] ? first : "(empty body)");
+			"HTTP 200 but the reply is not a JSON token "
+			"reply: %s",
+			first[0] ? first : "(empty body)");
 	else
 		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP %ld %s, not an OAuth reply: %s", status,
-		    status_reason(status),
-		    first[0] ? first : "(empty body)");
+			"HTTP %ld %s, not an OAuth reply: %s", status,
+			status_reason(status),
+			first[0] ? first : "(empty body)");
 }
 
 /* The token of a JSON reply without an error. Returns 0 with
  * *ret_token set, or -1 with the summary saying what is missing. */
-static int parse_token(const cJSON *root, int64_t now,
-		       struct entra_result *res, struct entra_token *ret_token)
+static int parse_token(const cJSON *root, int64_t now, struct entra_result *res,
+		       struct entra_token *ret_token)
 {
-	const cJSON *at = cJSON_GetObjectItemCaseSensitive(root, "access_token");
+	const cJSON *at =
+	    cJSON_GetObjectItemCaseSensitive(root, "access_token");
 	int64_t expires_in;
 
 	if (!cJSON_IsString(at) || at->valuestring[0] == '\0') {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the reply has no access_token");
+			"HTTP 200 but the reply has no access_token");
 		return -1;
 	}
 	if (parse_expires_in(root, &expires_in) != 0) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the reply has no usable expires_in");
+			"HTTP 200 but the reply has no usable expires_in");
 		return -1;
 	}
 	if (strlen(at->valuestring) > ENTRA_TOKEN_MAX) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "HTTP 200 but the access token is larger than %d "
-		    "bytes",
-		    ENTRA_TOKEN_MAX);
+			"HTTP 200 but the access token is larger than %d "
+			"bytes",
+			ENTRA_TOKEN_MAX);
 		return -1;
 	}
 	if (token_set(ret_token, at->valuestring, strlen(at->valuestring),
 		      now + expires_in) != 0) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "out of secure memory for the access token");
+			"out of secure memory for the access token");
 		return -1;
 	}
 	res->ok = true;
 	res->expires_in = expires_in;
 	err_fmt(res->summary, sizeof(res->summary),
-	    "token issued, valid for %lld s", (long long)expires_in);
+		"token issued, valid for %lld s", (long long)expires_in);
 	return 0;
 }
 
@@ -356,9 +357,9 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 		parse_error_object(root, res);
 		if (res->error[0] == '\0' && res->n_error_codes == 0)
 			err_fmt(res->summary, sizeof(res->summary),
-			    "HTTP %ld %s with a JSON body that is not an "
-			    "OAuth error",
-			    status, status_reason(status));
+				"HTTP %ld %s with a JSON body that is not an "
+				"OAuth error",
+				status, status_reason(status));
 		else
 			summarise_error(res);
 	} else {
@@ -569,7 +570,7 @@ static int request_build(struct request *q, const struct entra_request *rq,
 
 	if (net_setup(q->h, net, NET_HTTPS, &e) != 0) {
 		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
-		    e.msg);
+			e.msg);
 		return -1;
 	}
 	/* {authority}/{tenant}/oauth2/v2.0/token, the tenant escaped so that
@@ -583,8 +584,8 @@ static int request_build(struct request *q, const struct entra_request *rq,
 	snprintf(q->url, ulen, "%.*s/%s/oauth2/v2.0/token", (int)alen,
 		 rq->authority_url, q->tenant);
 	if ((q->form = form_build(q->h, rq, &q->form_len)) == NULL ||
-	    (q->headers = curl_slist_append(
-		 NULL, "Accept: application/json")) == NULL)
+	    (q->headers =
+		 curl_slist_append(NULL, "Accept: application/json")) == NULL)
 		goto oom;
 
 	if (curl_easy_setopt(q->h, CURLOPT_URL, q->url) != CURLE_OK ||
@@ -601,12 +602,13 @@ static int request_build(struct request *q, const struct entra_request *rq,
 	    curl_easy_setopt(q->h, CURLOPT_ERRORBUFFER, q->errbuf) !=
 		CURLE_OK) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "token request: libcurl refused an option");
+			"token request: libcurl refused an option");
 		return -1;
 	}
 	return 0;
 oom:
-	err_fmt(res->summary, sizeof(res->summary), "token request: out of memory");
+	err_fmt(res->summary, sizeof(res->summary),
+		"token request: out of memory");
 	return -1;
 }
 
@@ -635,11 +637,11 @@ static int request_once(struct request *q, int attempt, long timeout_ms,
 			 q->errbuf[0] ? q->errbuf : curl_easy_strerror(rc));
 		if (rc == CURLE_WRITE_ERROR && q->body.too_big)
 			err_fmt(res->curl_error, sizeof(res->curl_error),
-			    "reply larger than %d bytes", ENTRA_BODY_MAX);
+				"reply larger than %d bytes", ENTRA_BODY_MAX);
 		res->transient = net_fail_transient(res->fail);
 		err_fmt(res->summary, sizeof(res->summary),
-		    "token endpoint not reached: %s (curl %d)",
-		    res->curl_error, (int)rc);
+			"token endpoint not reached: %s (curl %d)",
+			res->curl_error, (int)rc);
 		return -1;
 	}
 	res->curl_error[0] = '\0';
@@ -662,10 +664,10 @@ static void out_of_time(const struct entra_retry *rp, struct entra_result *res)
 	snprintf(tmp, sizeof(tmp), "%s",
 		 res->attempts > 0 ? res->summary : "no request made");
 	err_fmt(res->summary, sizeof(res->summary),
-	    "no answer from the token endpoint within %ld s (%d attempt%s; "
-	    "last: %s)",
-	    (rp->deadline_ms + 999) / 1000, res->attempts,
-	    res->attempts == 1 ? "" : "s", tmp);
+		"no answer from the token endpoint within %ld s (%d attempt%s; "
+		"last: %s)",
+		(rp->deadline_ms + 999) / 1000, res->attempts,
+		res->attempts == 1 ? "" : "s", tmp);
 }
 
 /* Attempts until one passes, a failure is not transient, or the retry
@@ -707,8 +709,8 @@ static int request_retry(struct request *q, const struct net_opts *net,
 	}
 	if (res->attempts > 1) {
 		snprintf(tmp, sizeof(tmp), "%s", res->summary);
-		err_fmt(res->summary, sizeof(res->summary), "after %d attempts: %s",
-		    res->attempts, tmp);
+		err_fmt(res->summary, sizeof(res->summary),
+			"after %d attempts: %s", res->attempts, tmp);
 	}
 	return -1;
 }
@@ -753,19 +755,19 @@ int entra_request_token(const struct entra_request *rq,
 	    bad_field(rq->tenant) || bad_field(rq->client_id) ||
 	    bad_field(rq->scope)) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "token request: authority, tenant, client ID and "
-		    "scope are all required");
+			"token request: authority, tenant, client ID and "
+			"scope are all required");
 		return -1;
 	}
 	/* Every caller gets libcurl's wiping allocator (net.c). */
 	if (net_global_init(&e) != 0) {
 		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
-		    e.msg);
+			e.msg);
 		return -1;
 	}
 	if ((q.h = curl_easy_init()) == NULL) {
 		err_fmt(res->summary, sizeof(res->summary),
-		    "token request: cannot create a curl handle");
+			"token request: cannot create a curl handle");
 		return -1;
 	}
 	if (request_build(&q, rq, net, res) == 0)

@@ -2,9 +2,8 @@
 
 #include <stdlib.h>
 
-int event_add(struct store *s, int64_t at, const char *cred,
-	      int64_t secret_id, const char *kind, cJSON *detail,
-	      struct err *e)
+int event_add(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	      const char *kind, cJSON *detail, struct err *e)
 {
 	char *text = detail != NULL ? cJSON_PrintUnformatted(detail) : NULL;
 	int rc;
@@ -15,9 +14,8 @@ int event_add(struct store *s, int64_t at, const char *cred,
 	return rc;
 }
 
-int event_addv(struct store *s, int64_t at, const char *cred,
-	       int64_t secret_id, const char *kind, struct err *e,
-	       va_list ap)
+int event_addv(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	       const char *kind, struct err *e, va_list ap)
 {
 	cJSON *d = cJSON_CreateObject();
 	const char *k, *v;
@@ -29,8 +27,8 @@ int event_addv(struct store *s, int64_t at, const char *cred,
 	return event_add(s, at, cred, secret_id, kind, d, e);
 }
 
-int event_addf(struct store *s, int64_t at, const char *cred,
-	       int64_t secret_id, const char *kind, struct err *e, ...)
+int event_addf(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	       const char *kind, struct err *e, ...)
 {
 	va_list ap;
 	int rc;

@@ -14,19 +14,17 @@
 /* Record an event of kind at time at, for credential cred (NULL: none)
  * and secret_id (<= 0: none), with detail (NULL: "{}"). Takes detail and
  * frees it, whatever the outcome. Returns 0, or -1 with e. */
-int event_add(struct store *s, int64_t at, const char *cred,
-	      int64_t secret_id, const char *kind, cJSON *detail,
-	      struct err *e);
+int event_add(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	      const char *kind, cJSON *detail, struct err *e);
 
 /* event_add() with a detail of string fields: the arguments after e are
  * name, value pairs (a NULL value is stored as ""), ended by a NULL
  * name. */
-int event_addf(struct store *s, int64_t at, const char *cred,
-	       int64_t secret_id, const char *kind, struct err *e, ...);
+int event_addf(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	       const char *kind, struct err *e, ...);
 
 /* event_addf() with the pairs in ap. */
-int event_addv(struct store *s, int64_t at, const char *cred,
-	       int64_t secret_id, const char *kind, struct err *e,
-	       va_list ap);
+int event_addv(struct store *s, int64_t at, const char *cred, int64_t secret_id,
+	       const char *kind, struct err *e, va_list ap);
 
 #endif

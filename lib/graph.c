@@ -91,8 +91,8 @@ void graph_parse_error(const char *what, long status, const char *body,
 			 json_str(err, "message"));
 		inner = cJSON_GetObjectItemCaseSensitive(err, "innerError");
 		if (!cJSON_IsObject(inner))
-			inner = cJSON_GetObjectItemCaseSensitive(err,
-								 "innererror");
+			inner =
+			    cJSON_GetObjectItemCaseSensitive(err, "innererror");
 		copy_str(res->inner_code, sizeof(res->inner_code),
 			 json_str(inner, "code"));
 		copy_str(res->request_id, sizeof(res->request_id),
@@ -392,7 +392,8 @@ static char *add_body(const char *display_name, int64_t end)
 	char *s = NULL;
 
 	if (root == NULL ||
-	    (pc = cJSON_AddObjectToObject(root, "passwordCredential")) == NULL ||
+	    (pc = cJSON_AddObjectToObject(root, "passwordCredential")) ==
+		NULL ||
 	    cJSON_AddStringToObject(pc, "displayName", display_name) == NULL)
 		goto out;
 	if (end > 0) {
@@ -420,8 +421,8 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
 
 	memset(ret, 0, sizeof(*ret));
 	memset(ret_secret, 0, sizeof(*ret_secret));
-	status = call(g, what, "POST", body != NULL ? url : NULL, body, res,
-		      &b);
+	status =
+	    call(g, what, "POST", body != NULL ? url : NULL, body, res, &b);
 	if (status == 200 || status == 201) {
 		if (graph_parse_added(b.p, b.len, ret, ret_secret, &e) == 0) {
 			res->ok = true;
@@ -454,8 +455,8 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 
 	if (!guid_ok(key_id)) {
 		memset(res, 0, sizeof(*res));
-		err_fmt(res->summary, sizeof(res->summary),
-			"%s: not a key ID", what);
+		err_fmt(res->summary, sizeof(res->summary), "%s: not a key ID",
+			what);
 		free(url);
 		return -1;
 	}
@@ -554,8 +555,8 @@ static long next_wait(const struct entra_retry *rp, int n, long retry_after_s)
 
 	if (retry_after_s > 0)
 		wait = retry_after_s > rp->max_delay_ms / 1000 + 1
-			       ? rp->max_delay_ms
-			       : retry_after_s * 1000;
+			   ? rp->max_delay_ms
+			   : retry_after_s * 1000;
 	else
 		for (int i = 1; i < n && wait < rp->max_delay_ms; i++)
 			wait *= 2;
@@ -610,8 +611,8 @@ static bool retry_worth(const struct graph_http_req *rq, long status,
 }
 
 static long attempts(CURL *h, const struct graph_http_req *rq,
-		     const struct entra_retry *rp, struct xfer *x,
-		     char *errbuf, struct graph_result *res)
+		     const struct entra_retry *rp, struct xfer *x, char *errbuf,
+		     struct graph_result *res)
 {
 	int max = rp->max_attempts > 0 ? rp->max_attempts : 1;
 	long status = 0, wait;
@@ -636,18 +637,22 @@ static int setup(CURL *h, const struct graph_http_req *rq,
 	bool post = strcmp(rq->method, "POST") == 0;
 
 	return curl_easy_setopt(h, CURLOPT_URL, rq->url) != CURLE_OK ||
-	       curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK ||
-	       curl_easy_setopt(h, CURLOPT_USERAGENT,
-				"secretwatch/" SW_VERSION) != CURLE_OK ||
-	       (post && (curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+		       curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) !=
+			   CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_USERAGENT,
+					"secretwatch/" SW_VERSION) !=
+			   CURLE_OK ||
+		       (post &&
+			(curl_easy_setopt(h, CURLOPT_POSTFIELDS,
 					  rq->body != NULL ? rq->body : "") !=
 			     CURLE_OK ||
 			 curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE,
 					  (long)rq->body_len) != CURLE_OK)) ||
-	       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) !=
-		   CURLE_OK ||
-	       curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK ||
-	       curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK
+		       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) !=
+			   CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) !=
+			   CURLE_OK
 		   ? -1
 		   : 0;
 }
@@ -688,8 +693,8 @@ long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 			"Graph: libcurl refused an option");
 		goto out;
 	}
-	status = attempts(h, rq, retry != NULL ? retry : &defaults, &x, errbuf,
-			  res);
+	status =
+	    attempts(h, rq, retry != NULL ? retry : &defaults, &x, errbuf, res);
 out:
 	/* The slist's copy of the header holds the token: wipe it. */
 	for (t = hdrs; t != NULL; t = t->next)

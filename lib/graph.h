@@ -25,14 +25,14 @@
 #include "net.h"
 #include "vault.h"
 
-#define GRAPH_CODE_MAX	     96
-#define GRAPH_MESSAGE_MAX    512
-#define GRAPH_ID_MAX	     64
-#define GRAPH_SUMMARY_MAX    640
-#define GRAPH_NAME_MAX	     256
-#define GRAPH_PASSWORDS_MAX  64
+#define GRAPH_CODE_MAX	    96
+#define GRAPH_MESSAGE_MAX   512
+#define GRAPH_ID_MAX	    64
+#define GRAPH_SUMMARY_MAX   640
+#define GRAPH_NAME_MAX	    256
+#define GRAPH_PASSWORDS_MAX 64
 /* secretText is 16-64 characters; a longer one is refused. */
-#define GRAPH_SECRET_MAX     256
+#define GRAPH_SECRET_MAX 256
 
 /* What a Graph call came to. */
 struct graph_result {
@@ -59,10 +59,10 @@ struct graph_result {
 /* One passwordCredential of an application. */
 struct graph_password {
 	char key_id[CRED_GUID_LEN + 1];
-	char hint[4];			     /* up to 3 characters; "" if none */
+	char hint[4]; /* up to 3 characters; "" if none */
 	char display_name[GRAPH_NAME_MAX + 1]; /* "" if null */
-	int64_t start;			     /* 0 when absent */
-	int64_t end;			     /* 0 when absent */
+	int64_t start;			       /* 0 when absent */
+	int64_t end;			       /* 0 when absent */
 };
 
 /* An application, as GET applications(appId='..') returns it. */

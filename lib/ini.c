@@ -66,8 +66,8 @@ static int key_line(char *s, const char *section, ini_fn fn, void *arg,
 	return fn(arg, section, key, trim(eq + 1), e);
 }
 
-static int one_line(char *line, size_t len, char *section, ini_fn fn,
-		    void *arg, struct err *e)
+static int one_line(char *line, size_t len, char *section, ini_fn fn, void *arg,
+		    struct err *e)
 {
 	char *s;
 

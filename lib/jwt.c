@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
 #include "secmem.h"
 #include "text.h"
+#include <cjson/cJSON.h>
 
 /* Larger payloads are not access tokens we understand. */
 #define JWT_PAYLOAD_MAX (16 * 1024)

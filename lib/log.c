@@ -56,9 +56,9 @@ void log_init(const char *progname, FILE *out)
 
 static const char *sd_prefix(int prio)
 {
-	static const char *const p[] = {SD_EMERG,  SD_ALERT,  SD_CRIT,
-					SD_ERR,	   SD_WARNING, SD_NOTICE,
-					SD_INFO,   SD_DEBUG};
+	static const char *const p[] = {SD_EMERG, SD_ALERT,   SD_CRIT,
+					SD_ERR,	  SD_WARNING, SD_NOTICE,
+					SD_INFO,  SD_DEBUG};
 
 	return prio >= 0 && prio <= LOG_DEBUG ? p[prio] : SD_INFO;
 }
@@ -140,13 +140,13 @@ void log_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
-#define LOG_AT(name, prio)                      \
-	void name(const char *fmt, ...)         \
-	{                                       \
-		va_list ap;                     \
-		va_start(ap, fmt);              \
-		vlog(prio, fmt, ap, NULL);      \
-		va_end(ap);                     \
+#define LOG_AT(name, prio)                                                     \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(prio, fmt, ap, NULL);                                     \
+		va_end(ap);                                                    \
 	}
 
 LOG_AT(log_warnx, LOG_ERR)

@@ -28,7 +28,7 @@ int log_line(void *arg, int prio, const char *msg);
 
 /* One line at prio. */
 void logit(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* An error, with ": " and strerror(errno) appended. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

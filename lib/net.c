@@ -182,6 +182,5 @@ bool net_fail_transient(enum net_fail f)
 
 bool net_fail_tls(enum net_fail f)
 {
-	return f == NET_TLS || f == NET_TLS_VERIFY ||
-	       f == NET_STARTTLS_REFUSED;
+	return f == NET_TLS || f == NET_TLS_VERIFY || f == NET_STARTTLS_REFUSED;
 }

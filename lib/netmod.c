@@ -110,8 +110,8 @@ int entra_request_token(const struct entra_request *rq,
 	if (m == NULL) {
 		memset(res, 0, sizeof(*res));
 		memset(ret_token, 0, sizeof(*ret_token));
-		err_fmt(res->summary, sizeof(res->summary),
-			"token request: %s", netmod_error);
+		err_fmt(res->summary, sizeof(res->summary), "token request: %s",
+			netmod_error);
 		return -1;
 	}
 	return m->entra_request_token(rq, net, retry, now, res, ret_token);

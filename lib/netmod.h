@@ -29,24 +29,24 @@
 
 #include "alert.h"
 #include "entra.h"
-#include "graph.h"
 #include "err.h"
+#include "graph.h"
 #include "net.h"
 #include "smtp.h"
 
-#define NETMOD_FILE "libsecretwatch-net.so"
+#define NETMOD_FILE   "libsecretwatch-net.so"
 #define NETMOD_SYMBOL "netmod_api"
 
 /* What the module exports under NETMOD_SYMBOL: size and version let the
  * loader refuse a module from another build. */
 struct netmod_api {
-	size_t size; /* sizeof(struct netmod_api) */
+	size_t size;	     /* sizeof(struct netmod_api) */
 	const char *version; /* SW_VERSION */
 	int (*global_init)(struct err *e);
 	int (*entra_request_token)(const struct entra_request *rq,
 				   const struct net_opts *net,
-				   const struct entra_retry *retry,
-				   int64_t now, struct entra_result *res,
+				   const struct entra_retry *retry, int64_t now,
+				   struct entra_result *res,
 				   struct entra_token *ret_token);
 	int (*smtp_send_message)(const struct smtp_send *s,
 				 const struct net_opts *net,
@@ -54,8 +54,7 @@ struct netmod_api {
 	int (*alert_webhook_send)(const struct alert *a,
 				  const struct alert_ctx *ctx, struct err *e);
 	int (*alert_heartbeat_send)(const char *url, bool failed,
-				    const struct net_opts *net,
-				    struct err *e);
+				    const struct net_opts *net, struct err *e);
 	long (*graph_http)(const struct graph_http_req *rq,
 			   const struct net_opts *net,
 			   const struct entra_retry *retry,

@@ -1,9 +1,11 @@
 #include "policy.h"
 
 static const char *const level_names[] = {
-	[LEVEL_OK] = "ok",           [LEVEL_WARNING] = "warning",
-	[LEVEL_CRITICAL] = "critical", [LEVEL_EXPIRED] = "expired",
-	[LEVEL_UNKNOWN] = "unknown",
+    [LEVEL_OK] = "ok",
+    [LEVEL_WARNING] = "warning",
+    [LEVEL_CRITICAL] = "critical",
+    [LEVEL_EXPIRED] = "expired",
+    [LEVEL_UNKNOWN] = "unknown",
 };
 
 const char *policy_level_name(enum level l)
@@ -29,9 +31,8 @@ int policy_level_exit(enum level l)
 static int severity(enum level l)
 {
 	static const int rank[] = {
-		[LEVEL_OK] = 0,       [LEVEL_UNKNOWN] = 1,
-		[LEVEL_WARNING] = 2,  [LEVEL_CRITICAL] = 3,
-		[LEVEL_EXPIRED] = 4,
+	    [LEVEL_OK] = 0,	  [LEVEL_UNKNOWN] = 1, [LEVEL_WARNING] = 2,
+	    [LEVEL_CRITICAL] = 3, [LEVEL_EXPIRED] = 4,
 	};
 	return rank[l];
 }
@@ -173,8 +174,8 @@ enum level policy_warn_level(int threshold, const struct config *cfg)
 	if (threshold <= 0)
 		return LEVEL_EXPIRED;
 	return (int64_t)threshold * 86400 <= cfg->level_critical
-		       ? LEVEL_CRITICAL
-		       : LEVEL_WARNING;
+		   ? LEVEL_CRITICAL
+		   : LEVEL_WARNING;
 }
 
 bool policy_switch_retry(const struct secret_info *si, int64_t now,
@@ -217,8 +218,7 @@ int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 	return now + wait;
 }
 
-bool policy_token_file_due(const struct cred_view *v, bool present,
-			   int64_t now)
+bool policy_token_file_due(const struct cred_view *v, bool present, int64_t now)
 {
 	const struct cred *c = &v->cred;
 

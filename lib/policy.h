@@ -106,7 +106,7 @@ int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 /* Token files (DESIGN.md §10): refreshed when less than this remains,
  * and tried again this long after a failed refresh. */
 #define POLICY_TOKEN_REFRESH 600
-#define POLICY_TOKEN_RETRY 60
+#define POLICY_TOKEN_RETRY   60
 
 /* Whether the token file of v (opted in) should be written at now: when
  * there is none (present false), when it holds a token of another

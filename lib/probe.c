@@ -177,8 +177,8 @@ static void send_out_of_time(const struct probe_clock *pc, const char *url,
 	if (sr->fail == NET_OK)
 		sr->fail = NET_TIMEOUT;
 	err_fmt(sr->summary, sizeof(sr->summary),
-	    "no answer from %s within %ld s (%d attempt%s; last: %s)", url,
-	    (pc->rp.deadline_ms + 999) / 1000, n, n == 1 ? "" : "s", last);
+		"no answer from %s within %ld s (%d attempt%s; last: %s)", url,
+		(pc->rp.deadline_ms + 999) / 1000, n, n == 1 ? "" : "s", last);
 }
 
 /* Send s, and again while the failure is transient and the policy and
@@ -222,7 +222,7 @@ static int send_retry(struct smtp_send *s, const struct probe_opts *o,
 	} else if (n > 1) {
 		snprintf(last, sizeof(last), "%s", r->smtp.summary);
 		err_fmt(r->smtp.summary, sizeof(r->smtp.summary),
-		    "after %d attempts: %s", n, last);
+			"after %d attempts: %s", n, last);
 	}
 	diag_smtp(din, &r->smtp, &r->diag);
 	return -1;

@@ -3,7 +3,7 @@
 #define SW_SCHEMA_H
 
 struct schema_migration {
-	int version;      /* NNN of schema/NNN_name.sql */
+	int version;	  /* NNN of schema/NNN_name.sql */
 	const char *name; /* the file name */
 	const char *sql;  /* its statements */
 };

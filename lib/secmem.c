@@ -50,6 +50,6 @@ int secmem_base64url_decode(unsigned char *bin, size_t cap, const char *s,
 {
 	return sodium_base642bin(bin, cap, s, len, NULL, ret_len, NULL,
 				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0
-		       ? 0
-		       : -1;
+		   ? 0
+		   : -1;
 }

@@ -278,13 +278,13 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	    r->last.code == 250) {
 		r->ok = true;
 		err_fmt(r->summary, sizeof(r->summary), "accepted: %s",
-		    r->last.line);
+			r->last.line);
 		return;
 	}
 	if (negative) {
 		r->transient = r->last.code < 500;
 		err_fmt(r->summary, sizeof(r->summary), "refused at %s: %s",
-		    smtp_stage_name(r->stage), r->last.line);
+			smtp_stage_name(r->stage), r->last.line);
 		return;
 	}
 	/* No negative reply: the failure lies after the last reply. */
@@ -301,23 +301,23 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 	if (rc == CURLE_USE_SSL_FAILED && !r->starttls_offered &&
 	    r->n_replies > 0)
 		err_fmt(r->summary, sizeof(r->summary),
-		    "the server did not offer STARTTLS; refusing to "
-		    "authenticate without TLS (curl %d)",
-		    (int)rc);
+			"the server did not offer STARTTLS; refusing to "
+			"authenticate without TLS (curl %d)",
+			(int)rc);
 	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
 		err_fmt(r->summary, sizeof(r->summary),
-		    "the server did not offer AUTH XOAUTH2 after "
-		    "STARTTLS (it offered: %s)",
-		    r->auth_offered ? r->auth_mechs : "no AUTH");
+			"the server did not offer AUTH XOAUTH2 after "
+			"STARTTLS (it offered: %s)",
+			r->auth_offered ? r->auth_mechs : "no AUTH");
 	else if (rc != CURLE_OK)
 		err_fmt(r->summary, sizeof(r->summary),
-		    "failed at %s: %s (curl %d)", smtp_stage_name(r->stage),
-		    r->curl_error, (int)rc);
+			"failed at %s: %s (curl %d)", smtp_stage_name(r->stage),
+			r->curl_error, (int)rc);
 	else
 		err_fmt(r->summary, sizeof(r->summary),
-		    "no acceptance from the server after %s: %s",
-		    smtp_stage_name(r->stage),
-		    r->last.line[0] ? r->last.line : "no reply");
+			"no acceptance from the server after %s: %s",
+			smtp_stage_name(r->stage),
+			r->last.line[0] ? r->last.line : "no reply");
 }
 
 static void refuse(struct smtp_result *r, const char *why)
@@ -363,9 +363,8 @@ static int build_url(const struct smtp_send *s, char *url, size_t size,
 	mail_host_name(s->ehlo_name, ehlo, sizeof(ehlo));
 	if (!mail_hostname_ok(ehlo))
 		snprintf(ehlo, sizeof(ehlo), "localhost");
-	if (hostlen == 0 ||
-	    snprintf(url, size, "smtp://%.*s/%s", (int)hostlen, host, ehlo) >=
-		(int)size) {
+	if (hostlen == 0 || snprintf(url, size, "smtp://%.*s/%s", (int)hostlen,
+				     host, ehlo) >= (int)size) {
 		refuse(res, "the SMTP URL has no host or is too long");
 		return -1;
 	}
@@ -379,8 +378,9 @@ static int set_options(CURL *h, const struct smtp_send *s, const char *url,
 		       struct readbuf *rb, struct smtp_result *res,
 		       char *errbuf)
 {
-	long timeout = s->response_timeout_s > 0 ? s->response_timeout_s
-						 : SMTP_RESPONSE_TIMEOUT_DEFAULT;
+	long timeout = s->response_timeout_s > 0
+			   ? s->response_timeout_s
+			   : SMTP_RESPONSE_TIMEOUT_DEFAULT;
 
 	/* CURLOPT_HTTPAUTH stays at its default: with CURLAUTH_BEARER in it,
 	 * 7.88 merges AUTH=XOAUTH2 with it (curl#10259). */
@@ -424,8 +424,7 @@ int smtp_send_message(const struct smtp_send *s, const struct net_opts *net,
 	int ret = -1;
 
 	smtp_result_init(res);
-	if (check_send(s, res) != 0 ||
-	    build_url(s, url, sizeof(url), res) != 0)
+	if (check_send(s, res) != 0 || build_url(s, url, sizeof(url), res) != 0)
 		return -1;
 	snprintf(from, sizeof(from), "<%s>", s->sender);
 	snprintf(to, sizeof(to), "<%s>", s->rcpt);
@@ -541,8 +540,7 @@ int smtp_build_message(const struct smtp_message *m, char **ret,
 
 	if (check_message(m, e) != 0)
 		return -1;
-	if (asprintf(&subject,
-		     "secretwatch test: credential %s, secret %s%s",
+	if (asprintf(&subject, "secretwatch test: credential %s, secret %s%s",
 		     m->cred_name, m->hint[0] ? m->hint : "(no hint)",
 		     m->hint[0] ? "~" : "") < 0) {
 		err_set(e, "test message: out of memory");

@@ -55,8 +55,8 @@ struct smtp_reply {
 };
 
 struct smtp_result {
-	bool ok;	/* the message was accepted (250 after the data) */
-	bool transient; /* a 4xx reply, or a transient transport failure */
+	bool ok;	    /* the message was accepted (250 after the data) */
+	bool transient;	    /* a 4xx reply, or a transient transport failure */
 	enum net_fail fail; /* of the transfer */
 	int curl_code;	    /* libcurl's number for it, shown to people */
 	char curl_error[SMTP_CURL_ERROR_MAX];
@@ -116,8 +116,8 @@ struct smtp_send {
 	const char *message;
 	size_t message_len;
 	long response_timeout_s; /* per reply; <= 0: the default */
-	long timeout_ms; /* the whole send; > 0: this instead of the
-			  * net_opts timeout (a deadline's time left) */
+	long timeout_ms;	 /* the whole send; > 0: this instead of the
+				  * net_opts timeout (a deadline's time left) */
 };
 
 /* Mark r as refused before connecting, for the reason why (a setting or

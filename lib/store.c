@@ -15,26 +15,29 @@
 #define BUSY_TIMEOUT_MS 15000
 /* PRAGMA application_id of a secretwatch database: "SWch". */
 #define STORE_APPLICATION_ID 0x53576368
-#define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR_(x)		     #x
+#define STR(x)		     STR_(x)
 
 int store_fail(struct store *s, const char *what, struct err *e)
 {
 	int code = sqlite3_extended_errcode(s->db);
 
 	if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
-		err_set(e, "%s: the database %s stayed locked by another "
-			   "process for %d s: try again",
+		err_set(e,
+			"%s: the database %s stayed locked by another "
+			"process for %d s: try again",
 			what, s->path, BUSY_TIMEOUT_MS / 1000);
 	else if ((code & 0xff) == SQLITE_READONLY ||
 		 (code & 0xff) == SQLITE_CANTOPEN)
-		err_set(e, "%s: cannot write %s (%s): check its owner and "
-			   "permissions",
+		err_set(e,
+			"%s: cannot write %s (%s): check its owner and "
+			"permissions",
 			what, s->path, sqlite3_errmsg(s->db));
 	else if ((code & 0xff) == SQLITE_NOTADB ||
 		 (code & 0xff) == SQLITE_CORRUPT)
-		err_set(e, "%s: %s is not a secretwatch database or is "
-			   "damaged: restore it from a backup",
+		err_set(e,
+			"%s: %s is not a secretwatch database or is "
+			"damaged: restore it from a backup",
 			what, s->path);
 	else
 		err_set(e, "%s: %s", what, sqlite3_errmsg(s->db));
@@ -106,8 +109,7 @@ void store_rollback(struct store *s)
 }
 
 /* The one integer that sql returns. */
-static int query_int(struct store *s, const char *sql, int *ret,
-		     struct err *e)
+static int query_int(struct store *s, const char *sql, int *ret, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -195,8 +197,9 @@ static int tighten(const char *path, mode_t want, char *note, size_t size,
 	    (st.st_mode & 0777 & ~want) == 0)
 		return 0;
 	if (chmod(path, want) != 0) {
-		err_set(e, "%s is mode %04o, open to others: cannot change it "
-			   "to %04o (%s); fix it by hand",
+		err_set(e,
+			"%s is mode %04o, open to others: cannot change it "
+			"to %04o (%s); fix it by hand",
 			path, (unsigned)(st.st_mode & 07777), (unsigned)want,
 			strerror(errno));
 		return -1;
@@ -255,8 +258,9 @@ static int check_exists(const char *path, struct err *e)
 
 	if (!missing && st.st_size > 0)
 		return 0;
-	err_set(e, "database %s %s: run 'secretwatch init' or set [store] "
-		   "database in the config",
+	err_set(e,
+		"database %s %s: run 'secretwatch init' or set [store] "
+		"database in the config",
 		path, missing ? "cannot be found" : "is empty");
 	return -1;
 }
@@ -272,9 +276,10 @@ static int check_readable(const char *path, struct err *e)
 	if ((access(wal, F_OK) == 0 && access(shm, F_OK) == 0) ||
 	    (path_dir(path, dir, sizeof(dir)) == 0 && access(dir, W_OK) == 0))
 		return 0;
-	err_set(e, "cannot read %s as this user: its -wal and -shm files are "
-		   "missing and only its owner may create them: start "
-		   "secretwatchd, or run 'secretwatch check' once as the owner",
+	err_set(e,
+		"cannot read %s as this user: its -wal and -shm files are "
+		"missing and only its owner may create them: start "
+		"secretwatchd, or run 'secretwatch check' once as the owner",
 		path);
 	return -1;
 }
@@ -300,15 +305,17 @@ static int identify(struct store *s, struct err *e)
 		return -1;
 	if (s->app_id != STORE_APPLICATION_ID &&
 	    (s->app_id != 0 || (tables > 0 && !ours))) {
-		err_set(e, "%s is not a secretwatch database (it belongs to "
-			   "another program; nothing was changed): point "
-			   "[store] database at a file of its own",
+		err_set(e,
+			"%s is not a secretwatch database (it belongs to "
+			"another program; nothing was changed): point "
+			"[store] database at a file of its own",
 			s->path);
 		return -1;
 	}
 	if (version > store_schema_latest()) {
-		err_set(e, "%s has schema version %d, newer than this "
-			   "secretwatch (%d): upgrade secretwatch",
+		err_set(e,
+			"%s has schema version %d, newer than this "
+			"secretwatch (%d): upgrade secretwatch",
 			s->path, version, store_schema_latest());
 		return -1;
 	}
@@ -324,9 +331,10 @@ static int check_current(struct store *s, struct err *e)
 		return -1;
 	if (have == store_schema_latest())
 		return 0;
-	err_set(e, "%s has schema version %d, this secretwatch needs %d: run "
-		   "any command that writes (or the daemon) as the database's "
-		   "owner once to upgrade it",
+	err_set(e,
+		"%s has schema version %d, this secretwatch needs %d: run "
+		"any command that writes (or the daemon) as the database's "
+		"owner once to upgrade it",
 		s->path, have, store_schema_latest());
 	return -1;
 }
@@ -364,9 +372,9 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (sqlite3_open_v2(path, &s->db,
 			    (mode == STORE_READONLY ? SQLITE_OPEN_READONLY
-						     : SQLITE_OPEN_READWRITE) |
-				    SQLITE_OPEN_NOFOLLOW |
-				    SQLITE_OPEN_NOMUTEX, /* one thread each */
+						    : SQLITE_OPEN_READWRITE) |
+				SQLITE_OPEN_NOFOLLOW |
+				SQLITE_OPEN_NOMUTEX, /* one thread each */
 			    NULL) != SQLITE_OK) {
 		store_fail(s, "open database", e);
 		goto fail;
@@ -425,10 +433,11 @@ static int meta_set(struct store *s, const char *key, const void *val,
 	sqlite3_stmt *st;
 	int rc;
 
-	if (store_prepare(s,
-			  "INSERT INTO meta (key, value) VALUES (?, ?) "
-			  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"INSERT INTO meta (key, value) VALUES (?, ?) "
+		"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+		&st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, val, (int)len, SQLITE_STATIC);
@@ -482,17 +491,19 @@ int store_key_check(struct store *s, const struct vault *v, struct err *e)
 	if (found < 0)
 		return -1;
 	if (!found) {
-		err_set(e, "database %s has no key check: run 'secretwatch "
-			   "init'",
+		err_set(e,
+			"database %s has no key check: run 'secretwatch "
+			"init'",
 			s->path);
 		return -1;
 	}
 	rc = vault_kcv_check(v, kcv, len);
 	free(kcv);
 	if (rc != 0)
-		err_set(e, "the master key does not match database %s: restore "
-			   "the key file that was made with it (see [store] "
-			   "key_file); nothing was changed",
+		err_set(e,
+			"the master key does not match database %s: restore "
+			"the key file that was made with it (see [store] "
+			"key_file); nothing was changed",
 			s->path);
 	return rc;
 }

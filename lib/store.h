@@ -20,7 +20,7 @@ struct store;
 
 enum store_mode {
 	STORE_EXISTING, /* the database must exist and be initialised */
-	STORE_CREATE,   /* create it (0600, directory 0700) when missing */
+	STORE_CREATE,	/* create it (0600, directory 0700) when missing */
 	STORE_READONLY, /* as EXISTING, but never written: for commands that
 			 * only read, run by users who may not write */
 };
@@ -70,8 +70,7 @@ int store_cred_update(struct store *s, const struct cred *c, struct err *e);
  * expires_at, 0 = nothing) and since when refreshing it has failed
  * (failed_at, 0 = not failing). Returns 0, or -1 with e. */
 int store_cred_token_file(struct store *s, int64_t id, int64_t secret_id,
-			  int64_t expires_at, int64_t failed_at,
-			  struct err *e);
+			  int64_t expires_at, int64_t failed_at, struct err *e);
 typedef int (*store_cred_fn)(void *ctx, const struct cred *c);
 int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 		    struct err *e);
@@ -100,8 +99,8 @@ int store_secret_each(struct store *s, int64_t credential_id,
 /* Decrypt a secret's value into guarded memory. */
 int store_secret_value(struct store *s, const struct vault *v, int64_t id,
 		       struct vbuf *ret, struct err *e);
-int store_secret_set_state(struct store *s, int64_t id,
-			   enum secret_state state, struct err *e);
+int store_secret_set_state(struct store *s, int64_t id, enum secret_state state,
+			   struct err *e);
 /* Mark pending secret id failed, as a compare-and-set: returns 0 when
  * done, 1 (nothing to keep: roll the transaction back) when id is no
  * longer pending, -1 with e. */
@@ -135,7 +134,7 @@ struct event_row {
 	int64_t id;
 	int64_t at;
 	const char *credential; /* may be NULL */
-	int64_t secret_id;      /* 0 when none */
+	int64_t secret_id;	/* 0 when none */
 	const char *kind;
 	const char *detail; /* JSON object text */
 };
@@ -164,8 +163,8 @@ enum cred_counter { CRED_SWITCHES, CRED_TEST_FAILURES };
 /* Add delta to a credential's counter, and set its last check time when
  * check_at > 0. */
 int store_cred_count(struct store *s, int64_t credential_id,
-		     enum cred_counter counter, int64_t delta,
-		     int64_t check_at, struct err *e);
+		     enum cred_counter counter, int64_t delta, int64_t check_at,
+		     struct err *e);
 
 /* The store-wide counters (kept in meta). */
 enum store_counter { COUNTER_ALERT_DELIVERY_FAILURES };
@@ -201,10 +200,9 @@ int64_t store_outbox_next(struct store *s);
 /* Claim delivery id until `until` (a compare-and-set): 0 when this call
  * holds it now, 1 when it is done, not due or held by another deliverer,
  * -1 with e. done and retry release the claim. */
-int store_outbox_claim(struct store *s, int64_t id, int64_t now,
-		       int64_t until, struct err *e);
-int store_outbox_done(struct store *s, int64_t id, int64_t now,
-		      struct err *e);
+int store_outbox_claim(struct store *s, int64_t id, int64_t now, int64_t until,
+		       struct err *e);
+int store_outbox_done(struct store *s, int64_t id, int64_t now, struct err *e);
 /* Try again at next_at, or (next_at 0) give up; error says why. */
 int store_outbox_retry(struct store *s, int64_t id, int64_t now,
 		       int64_t next_at, const char *error, struct err *e);

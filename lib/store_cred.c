@@ -5,11 +5,11 @@
 
 #include "store_impl.h"
 
-#define CRED_COLS                                                        \
-	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "   \
-	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, " \
-	"c.created_at, c.last_check_at, c.switches, c.test_failures, "  \
-	"c.token_file, c.token_file_secret_id, c.token_file_expires_at, " \
+#define CRED_COLS                                                              \
+	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "         \
+	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, "       \
+	"c.created_at, c.last_check_at, c.switches, c.test_failures, "         \
+	"c.token_file, c.token_file_secret_id, c.token_file_expires_at, "      \
 	"c.token_file_failed_at"
 #define CRED_NCOLS 19
 
@@ -96,9 +96,10 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		err_set(e, "a credential named '%s' exists already: pick "
-			   "another name, or see it with 'secretwatch cred show "
-			   "%s'",
+		err_set(e,
+			"a credential named '%s' exists already: pick "
+			"another name, or see it with 'secretwatch cred show "
+			"%s'",
 			c->name, c->name);
 		return -1;
 	}
@@ -187,8 +188,7 @@ static void bind_or_null(sqlite3_stmt *st, int i, int64_t v)
 }
 
 int store_cred_token_file(struct store *s, int64_t id, int64_t secret_id,
-			  int64_t expires_at, int64_t failed_at,
-			  struct err *e)
+			  int64_t expires_at, int64_t failed_at, struct err *e)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -221,8 +221,7 @@ int store_cred_rm(struct store *s, int64_t id, struct err *e)
 	return rc == SQLITE_DONE ? 0 : store_fail(s, "remove credential", e);
 }
 
-int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
-		    struct err *e)
+int store_cred_each(struct store *s, store_cred_fn fn, void *ctx, struct err *e)
 {
 	int rc = each_row(s,
 			  "SELECT " CRED_COLS " FROM credential c "
@@ -238,13 +237,15 @@ int store_cred_each(struct store *s, store_cred_fn fn, void *ctx,
 
 /* One row per (credential, active-or-pending secret), grouped in C. Two
  * statements, so that the one-name form is an index lookup, not a scan. */
-#define VIEW_SQL(where)                                                     \
-	"SELECT " CRED_COLS ", " STORE_SECRET_COLS("s.") ", "               \
-	"(SELECT min(threshold) FROM warning w WHERE w.secret_id = s.id) "  \
-	"FROM credential c "                                                 \
-	"LEFT JOIN secret s ON s.credential_id = c.id "                     \
-	"AND s.state IN ('active', 'pending') " where                       \
-	" ORDER BY c.name"
+#define VIEW_SQL(where)                                                        \
+	"SELECT " CRED_COLS ", " STORE_SECRET_COLS(                            \
+	    "s.") ", "                                                         \
+		  "(SELECT min(threshold) FROM warning w WHERE w.secret_id = " \
+		  "s.id) "                                                     \
+		  "FROM credential c "                                         \
+		  "LEFT JOIN secret s ON s.credential_id = c.id "              \
+		  "AND s.state IN ('active', 'pending') " where                \
+		  " ORDER BY c.name"
 
 static int newer(const struct secret_info *a, const struct secret_info *b)
 {
@@ -277,11 +278,11 @@ static void view_add_secret(struct cred_view *v, sqlite3_stmt *st)
 	if (sqlite3_column_type(st, CRED_NCOLS) == SQLITE_NULL)
 		return;
 	store_read_secret(st, CRED_NCOLS, &si);
-	si.warned_min = sqlite3_column_type(st, CRED_NCOLS +
-						    STORE_SECRET_NCOLS) ==
-				SQLITE_NULL
-			? -1
-			: sqlite3_column_int(st, CRED_NCOLS + STORE_SECRET_NCOLS);
+	si.warned_min =
+	    sqlite3_column_type(st, CRED_NCOLS + STORE_SECRET_NCOLS) ==
+		    SQLITE_NULL
+		? -1
+		: sqlite3_column_int(st, CRED_NCOLS + STORE_SECRET_NCOLS);
 	if (si.state == SECRET_ACTIVE) {
 		v->has_active = 1;
 		v->active = si;
@@ -302,8 +303,8 @@ int store_view_each(struct store *s, const char *name, store_view_fn fn,
 		err_set(e, "out of memory");
 		return -1;
 	}
-	if (store_prepare(s, name ? VIEW_SQL("WHERE c.name = ?1") : VIEW_SQL(""),
-			  &st, e))
+	if (store_prepare(
+		s, name ? VIEW_SQL("WHERE c.name = ?1") : VIEW_SQL(""), &st, e))
 		goto out;
 	if (name != NULL)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -327,8 +328,9 @@ int store_view_each(struct store *s, const char *name, store_view_fn fn,
 		goto out;
 	}
 	if (name != NULL && !have) {
-		err_set(e, "no credential named '%s': see 'secretwatch cred "
-			   "list'",
+		err_set(e,
+			"no credential named '%s': see 'secretwatch cred "
+			"list'",
 			name);
 		goto out;
 	}

@@ -27,10 +27,10 @@ int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
 /* Read the secret_info columns starting at column first. */
 void store_read_secret(sqlite3_stmt *st, int first, struct secret_info *si);
 /* The column list store_read_secret expects, with a table alias prefix. */
-#define STORE_SECRET_COLS(p)                                                \
-	p "id, " p "credential_id, " p "state, " p "hint, " p "key_id, " p  \
-	  "note, " p "expires_at, " p "created_at, " p "activated_at, " p   \
-	  "last_test_at, " p "last_test_ok, " p "last_test_detail, " p      \
+#define STORE_SECRET_COLS(p)                                                   \
+	p "id, " p "credential_id, " p "state, " p "hint, " p "key_id, " p     \
+	  "note, " p "expires_at, " p "created_at, " p "activated_at, " p      \
+	  "last_test_at, " p "last_test_ok, " p "last_test_detail, " p         \
 	  "first_try_at, " p "next_try_at"
 #define STORE_SECRET_NCOLS 14
 /* Replace the key-check value with one made by v (rekey). */

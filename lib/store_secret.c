@@ -4,9 +4,9 @@
 
 #include "store_impl.h"
 
-static int set_ciphertext(struct store *s, const char *table,
-			  const char *where, int64_t id, const char *scope,
-			  const uint8_t *blob, size_t len, struct err *e)
+static int set_ciphertext(struct store *s, const char *table, const char *where,
+			  int64_t id, const char *scope, const uint8_t *blob,
+			  size_t len, struct err *e)
 {
 	char sql[160];
 	sqlite3_stmt *st;
@@ -67,7 +67,7 @@ int store_secret_get(struct store *s, int64_t id, struct secret_info *ret,
 
 	if (store_prepare(s,
 			  "SELECT " STORE_SECRET_COLS("") " FROM secret "
-			  "WHERE id = ?",
+							  "WHERE id = ?",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
@@ -91,11 +91,13 @@ int store_secret_each(struct store *s, int64_t credential_id,
 	struct secret_info si;
 	int rc;
 
-	if (store_prepare(s,
-			  "SELECT " STORE_SECRET_COLS("") " FROM secret "
-			  "WHERE ?1 = 0 OR credential_id = ?1 "
-			  "ORDER BY credential_id, created_at DESC, id DESC",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"SELECT " STORE_SECRET_COLS(
+		    "") " FROM secret "
+			"WHERE ?1 = 0 OR credential_id = ?1 "
+			"ORDER BY credential_id, created_at DESC, id DESC",
+		&st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, credential_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -139,8 +141,8 @@ int store_secret_value(struct store *s, const struct vault *v, int64_t id,
 	return out;
 }
 
-int store_secret_set_state(struct store *s, int64_t id,
-			   enum secret_state state, struct err *e)
+int store_secret_set_state(struct store *s, int64_t id, enum secret_state state,
+			   struct err *e)
 {
 	sqlite3_stmt *st;
 
@@ -185,12 +187,13 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 	sqlite3_bind_int64(st, 2, id);
 	if (store_step_done(s, st, "retire active secret", e))
 		return -1;
-	if (store_prepare(s,
-			  "UPDATE secret SET state = 'active', activated_at = ?,"
-			  " first_try_at = NULL, next_try_at = NULL "
-			  "WHERE id = ? AND credential_id = ? "
-			  "AND state = 'pending'",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"UPDATE secret SET state = 'active', activated_at = ?,"
+		" first_try_at = NULL, next_try_at = NULL "
+		"WHERE id = ? AND credential_id = ? "
+		"AND state = 'pending'",
+		&st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
@@ -205,10 +208,11 @@ int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
 {
 	sqlite3_stmt *st;
 
-	if (store_prepare(s,
-			  "UPDATE secret SET last_test_at = ?, last_test_ok = ?,"
-			  " last_test_detail = ? WHERE id = ?",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"UPDATE secret SET last_test_at = ?, last_test_ok = ?,"
+		" last_test_detail = ? WHERE id = ?",
+		&st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int(st, 2, ok ? 1 : 0);
@@ -260,10 +264,9 @@ static int reencrypt_table(struct store *s, const struct vault *old,
 		fail = reencrypt_blob(old, new_key, st, 2, ad, &blob, &len, e);
 		if (!fail) {
 			fail = set_ciphertext(
-				s, tokens ? "token_cache" : "secret",
-				tokens ? "secret_id = ? AND scope = ?"
-				       : "id = ?",
-				id, tokens ? scope : NULL, blob, len, e);
+			    s, tokens ? "token_cache" : "secret",
+			    tokens ? "secret_id = ? AND scope = ?" : "id = ?",
+			    id, tokens ? scope : NULL, blob, len, e);
 			free(blob);
 		}
 	}

@@ -5,8 +5,8 @@
 
 /* Insert (secret_id, t) unless it is there; *ret_new says whether it was
  * inserted. */
-static int mark_one(struct store *s, sqlite3_stmt *st, int64_t secret_id,
-		    int t, int64_t now, int *ret_new, struct err *e)
+static int mark_one(struct store *s, sqlite3_stmt *st, int64_t secret_id, int t,
+		    int64_t now, int *ret_new, struct err *e)
 {
 	int rc;
 
@@ -22,8 +22,7 @@ static int mark_one(struct store *s, sqlite3_stmt *st, int64_t secret_id,
 }
 
 int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
-		       const int *thresholds, int n, int64_t now,
-		       struct err *e)
+		       const int *thresholds, int n, int64_t now, struct err *e)
 {
 	sqlite3_stmt *st;
 	int fresh = 0, ignored, rc;
@@ -61,8 +60,8 @@ int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,
 }
 
 int store_cred_count(struct store *s, int64_t credential_id,
-		     enum cred_counter counter, int64_t delta,
-		     int64_t check_at, struct err *e)
+		     enum cred_counter counter, int64_t delta, int64_t check_at,
+		     struct err *e)
 {
 	static const char *const sql[] = {
 	    [CRED_SWITCHES] = "UPDATE credential SET switches = switches + ?1, "
@@ -113,8 +112,7 @@ int64_t store_counter_get(struct store *s, enum store_counter c)
 	sqlite3_stmt *st;
 	int64_t v = 0;
 
-	if (store_prepare(s, "SELECT value FROM meta WHERE key = ?", &st,
-			  NULL))
+	if (store_prepare(s, "SELECT value FROM meta WHERE key = ?", &st, NULL))
 		return 0;
 	sqlite3_bind_text(st, 1, counter_key(c), -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -183,8 +181,8 @@ int store_outbox_due(struct store *s, int64_t now, size_t max,
 		r->id = sqlite3_column_int64(st, 0);
 		r->created_at = sqlite3_column_int64(st, 1);
 		store_col_text(st, 2, kind, sizeof(kind));
-		r->kind = strcmp(kind, "deploy") == 0 ? OUTBOX_DEPLOY
-						      : OUTBOX_ALERT;
+		r->kind =
+		    strcmp(kind, "deploy") == 0 ? OUTBOX_DEPLOY : OUTBOX_ALERT;
 		store_col_text(st, 3, r->channel, sizeof(r->channel));
 		r->credential_id = sqlite3_column_int64(st, 4);
 		r->secret_id = sqlite3_column_int64(st, 5);
@@ -217,8 +215,8 @@ int64_t store_outbox_next(struct store *s)
 	return v;
 }
 
-int store_outbox_claim(struct store *s, int64_t id, int64_t now,
-		       int64_t until, struct err *e)
+int store_outbox_claim(struct store *s, int64_t id, int64_t now, int64_t until,
+		       struct err *e)
 {
 	sqlite3_stmt *st;
 
@@ -237,8 +235,7 @@ int store_outbox_claim(struct store *s, int64_t id, int64_t now,
 	return sqlite3_changes(s->db) == 1 ? 0 : 1;
 }
 
-int store_outbox_done(struct store *s, int64_t id, int64_t now,
-		      struct err *e)
+int store_outbox_done(struct store *s, int64_t id, int64_t now, struct err *e)
 {
 	sqlite3_stmt *st;
 
@@ -258,12 +255,13 @@ int store_outbox_retry(struct store *s, int64_t id, int64_t now,
 {
 	sqlite3_stmt *st;
 
-	if (store_prepare(s,
-			  "UPDATE outbox SET attempts = attempts + 1, "
-			  "last_error = ?1, next_at = CASE WHEN ?2 > 0 THEN ?2 "
-			  "ELSE next_at END, failed_at = CASE WHEN ?2 > 0 THEN "
-			  "NULL ELSE ?3 END, claimed_until = NULL WHERE id = ?4",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"UPDATE outbox SET attempts = attempts + 1, "
+		"last_error = ?1, next_at = CASE WHEN ?2 > 0 THEN ?2 "
+		"ELSE next_at END, failed_at = CASE WHEN ?2 > 0 THEN "
+		"NULL ELSE ?3 END, claimed_until = NULL WHERE id = ?4",
+		&st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, error, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, next_at);
@@ -280,10 +278,11 @@ int store_token_get(struct store *s, const struct vault *v, int64_t secret_id,
 	sqlite3_stmt *st;
 	int rc, found = 0;
 
-	if (store_prepare(s,
-			  "SELECT expires_at, ciphertext FROM token_cache "
-			  "WHERE secret_id = ? AND scope = ? AND expires_at > ?",
-			  &st, e))
+	if (store_prepare(
+		s,
+		"SELECT expires_at, ciphertext FROM token_cache "
+		"WHERE secret_id = ? AND scope = ? AND expires_at > ?",
+		&st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, secret_id);
 	sqlite3_bind_text(st, 2, scope, -1, SQLITE_STATIC);
@@ -315,10 +314,11 @@ int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
 	vault_ad_token(ad, secret_id, scope);
 	if (vault_encrypt(v, token, len, ad, &blob, &blen, e))
 		return -1;
-	if (store_prepare(s,
-			  "INSERT OR REPLACE INTO token_cache (secret_id, scope,"
-			  " expires_at, ciphertext) VALUES (?, ?, ?, ?)",
-			  &st, e)) {
+	if (store_prepare(
+		s,
+		"INSERT OR REPLACE INTO token_cache (secret_id, scope,"
+		" expires_at, ciphertext) VALUES (?, ?, ?, ?)",
+		&st, e)) {
 		free(blob);
 		return -1;
 	}

@@ -238,8 +238,8 @@ static int open_input(const struct subproc_req *rq, int in[2], struct err *e)
 /* How the child starts: stdin from in_fd (or /dev/null when it is -1),
  * no other descriptors, its own process group, default signals. Returns
  * 0, or an errno value. */
-static int spawn_setup(posix_spawn_file_actions_t *fa,
-		       posix_spawnattr_t *attr, int in_fd)
+static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr,
+		       int in_fd)
 {
 	sigset_t all, none;
 	int rc;

@@ -5,8 +5,7 @@ static int is_control(unsigned char ch)
 	return ch < 0x20 || ch == 0x7f;
 }
 
-void text_copy(char *dst, size_t dstsz, const char *src, size_t len,
-	       char repl)
+void text_copy(char *dst, size_t dstsz, const char *src, size_t len, char repl)
 {
 	size_t n = 0;
 

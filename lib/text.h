@@ -8,8 +8,7 @@
 
 /* Copy len bytes of src (NULs included) into dst of size dstsz, each
  * control character (below 0x20, and 0x7f) replaced by repl. */
-void text_copy(char *dst, size_t dstsz, const char *src, size_t len,
-	       char repl);
+void text_copy(char *dst, size_t dstsz, const char *src, size_t len, char repl);
 
 /* Replace each control character of the string s by repl, in place. */
 void text_scrub(char *s, char repl);

@@ -6,8 +6,8 @@
 
 #include "num.h"
 
-#define WHEN_FORMS                                                          \
-	"use YYYY-MM-DD, an RFC 3339 time such as 2027-06-01T12:00:00Z, or " \
+#define WHEN_FORMS                                                             \
+	"use YYYY-MM-DD, an RFC 3339 time such as 2027-06-01T12:00:00Z, or "   \
 	"+90d / +12h"
 
 static int is_leap(int64_t y)
@@ -99,8 +99,8 @@ static int parse_offset(const char **p, int64_t *ret_secs)
 	if (**p != '+' && **p != '-')
 		return -1;
 	sign = *(*p)++ == '-' ? -1 : 1;
-	if (digits(p, 2, &h) || *(*p)++ != ':' || digits(p, 2, &m) ||
-	    h > 23 || m > 59)
+	if (digits(p, 2, &h) || *(*p)++ != ':' || digits(p, 2, &m) || h > 23 ||
+	    m > 59)
 		return -1;
 	*ret_secs = sign * (h * 3600 + m * 60);
 	return 0;
@@ -163,8 +163,7 @@ static int parse_amount(const char *s, int64_t *ret)
 	return 0;
 }
 
-int timefmt_parse_when(const char *s, int64_t now, int64_t *ret,
-		       struct err *e)
+int timefmt_parse_when(const char *s, int64_t now, int64_t *ret, struct err *e)
 {
 	int64_t v;
 

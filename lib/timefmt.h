@@ -12,8 +12,7 @@
 /* WHEN: "YYYY-MM-DD" (00:00 UTC that day), RFC 3339 with "Z" or an offset
  * (fractions ignored), or relative to now: "+90d", "+12h", "+30m", "+45s".
  * Returns 0 and sets *ret, or -1 with a message naming the forms. */
-int timefmt_parse_when(const char *s, int64_t now, int64_t *ret,
-		       struct err *e);
+int timefmt_parse_when(const char *s, int64_t now, int64_t *ret, struct err *e);
 
 /* Duration: a positive number and a unit s, m, h, d or w ("30d", "2m").
  * Returns 0 and sets *ret (seconds), or -1 with a message. */

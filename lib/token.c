@@ -18,8 +18,9 @@ static int active_secret(struct store *s, const struct cred *c,
 		*ret = v->active;
 		rc = 0;
 	} else {
-		err_set(e, "%s has no active secret: test a pending one with "
-			   "'secretwatch rotate %s'",
+		err_set(e,
+			"%s has no active secret: test a pending one with "
+			"'secretwatch rotate %s'",
 			c->name, c->name);
 	}
 	free(v);
@@ -28,12 +29,11 @@ static int active_secret(struct store *s, const struct cred *c,
 
 static int from_entra(const struct token_src *ts, const struct cred *c,
 		      const struct secret_info *si, struct vbuf *ret,
-		      int64_t *ret_exp, struct entra_result *res,
-		      struct err *e)
+		      int64_t *ret_exp, struct entra_result *res, struct err *e)
 {
-	struct entra_request rq = {cloud_authority_url(c), c->tenant,
-				   c->client_id, cloud_outlook_scope(c), NULL,
-				   0};
+	struct entra_request rq = {
+	    cloud_authority_url(c), c->tenant, c->client_id,
+	    cloud_outlook_scope(c), NULL,      0};
 	struct entra_token tok = {0};
 	struct vbuf value;
 	int rc;
@@ -72,11 +72,10 @@ int token_get(const struct token_src *ts, const struct cred *c,
 	memset(res, 0, sizeof(*res));
 	if (active_secret(ts->store, c, &si, e))
 		return -1;
-	found = store_token_get(ts->store, ts->vault, si.id,
-				cloud_outlook_scope(c),
-				ts->now + (ts->min_valid ? ts->min_valid
-							 : TOKEN_MARGIN),
-				ret, ret_expires_at, e);
+	found = store_token_get(
+	    ts->store, ts->vault, si.id, cloud_outlook_scope(c),
+	    ts->now + (ts->min_valid ? ts->min_valid : TOKEN_MARGIN), ret,
+	    ret_expires_at, e);
 	if (found < 0)
 		return -1;
 	if (found)
@@ -85,8 +84,7 @@ int token_get(const struct token_src *ts, const struct cred *c,
 }
 
 int token_put(struct store *s, const struct vault *v, const struct cred *c,
-	      int64_t secret_id, const struct entra_token *tok,
-	      struct err *e)
+	      int64_t secret_id, const struct entra_token *tok, struct err *e)
 {
 	return store_token_put(s, v, secret_id, cloud_outlook_scope(c),
 			       tok->value, tok->len, tok->expires_at, e);

@@ -26,8 +26,8 @@ struct token_src {
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	int64_t now;
 	bool no_cache_write; /* the store is read-only: fetch, do not cache */
-	int64_t min_valid; /* seconds a cached token must still be valid
-			      (0: TOKEN_MARGIN) */
+	int64_t min_valid;   /* seconds a cached token must still be valid
+				(0: TOKEN_MARGIN) */
 };
 
 /* An Outlook access token for c's active secret: from the cache when it
@@ -41,7 +41,6 @@ int token_get(const struct token_src *ts, const struct cred *c,
 /* Cache a token obtained with secret secret_id of c (by a test). Returns
  * 0, or -1 with e. */
 int token_put(struct store *s, const struct vault *v, const struct cred *c,
-	      int64_t secret_id, const struct entra_token *tok,
-	      struct err *e);
+	      int64_t secret_id, const struct entra_token *tok, struct err *e);
 
 #endif

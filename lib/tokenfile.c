@@ -19,9 +19,10 @@ int tokenfile_group(const char *name, gid_t *ret, struct err *e)
 	struct group *g = getgrnam(name);
 
 	if (g == NULL) {
-		err_set(e, "group '%s' does not exist: install the program "
-			   "that reads the token files (postfix), or set "
-			   "[tokens] group",
+		err_set(e,
+			"group '%s' does not exist: install the program "
+			"that reads the token files (postfix), or set "
+			"[tokens] group",
 			name);
 		return -1;
 	}
@@ -175,9 +176,9 @@ fail:
 	err_set(e, "cannot %s token file %s/%s: %s%s", what, dir, name,
 		strerror(saved),
 		saved == EPERM && what == STEP_GROUP
-			? "; write token files as root or as a member of "
-			  "[tokens] group"
-			: "");
+		    ? "; write token files as root or as a member of "
+		      "[tokens] group"
+		    : "");
 	return -1;
 }
 
@@ -199,8 +200,8 @@ int tokenfile_remove(const char *dir, const char *name, struct err *e)
 }
 
 /* Read dir/name into buf (NUL-terminated, newline cut). */
-static int read_file(const char *dir, const char *name, char *buf,
-		     size_t cap, size_t *ret_len, struct err *e)
+static int read_file(const char *dir, const char *name, char *buf, size_t cap,
+		     size_t *ret_len, struct err *e)
 {
 	int dfd = open_dir(dir, 0, 0, e), fd;
 	size_t n = 0;

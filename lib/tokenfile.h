@@ -19,9 +19,9 @@
 
 #include "err.h"
 
-#define TOKENFILE_MODE 0640
+#define TOKENFILE_MODE	   0640
 #define TOKENFILE_DIR_MODE 0750
-#define TOKENFILE_MAX 16384 /* longer files are not read back */
+#define TOKENFILE_MAX	   16384 /* longer files are not read back */
 
 /* The ID of group name into *ret. Returns 0, or -1 with e saying that
  * the group does not exist and what to do. */

@@ -141,10 +141,11 @@ int validate_url(const char *s, const char *scheme, const char *what,
 			goto bad;
 	return 0;
 bad:
-	err_set(e, "%s '%.100s' is not a valid %s:// URL: use %s://HOST[:PORT]%s",
+	err_set(e,
+		"%s '%.100s' is not a valid %s:// URL: use %s://HOST[:PORT]%s",
 		what, s, scheme, scheme,
 		strcmp(scheme, "smtp") == 0 ? " (STARTTLS is always used)"
-					     : "[/PATH]");
+					    : "[/PATH]");
 	return -1;
 }
 
@@ -189,8 +190,9 @@ int validate_hook_url(const char *s, size_t max, const char *what,
 	host = s + (plain ? 7 : 8);
 	end = host + strcspn(host, "/?");
 	if (memchr(host, '@', (size_t)(end - host)) != NULL) {
-		err_set(e, "%s holds a user name or password before the "
-			   "host: leave them out",
+		err_set(e,
+			"%s holds a user name or password before the "
+			"host: leave them out",
 			what);
 		return -1;
 	}
@@ -202,15 +204,17 @@ int validate_hook_url(const char *s, size_t max, const char *what,
 	if (hend == host || (host[0] == '[' && hend[-1] != ']'))
 		goto bad;
 	if (plain && !loopback_host(host, hend)) {
-		err_set(e, "%s: plain http:// is only for a receiver on this "
-			   "machine (127.0.0.1 or [::1]); use https://",
+		err_set(e,
+			"%s: plain http:// is only for a receiver on this "
+			"machine (127.0.0.1 or [::1]); use https://",
 			what);
 		return -1;
 	}
 	return 0;
 bad:
-	err_set(e, "%s is not a valid URL: use https://HOST[:PORT][/PATH]"
-		   "[?QUERY], without spaces, control characters or '#'",
+	err_set(e,
+		"%s is not a valid URL: use https://HOST[:PORT][/PATH]"
+		"[?QUERY], without spaces, control characters or '#'",
 		what);
 	return -1;
 }
@@ -244,7 +248,8 @@ int validate_utf8(const char *s, size_t len)
 				return 0;
 			cp = (cp << 6) | (p[i + k] & 0x3f);
 		}
-		if ((need == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		if ((need == 2 &&
+		     (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 		    (need == 3 && (cp < 0x10000 || cp > 0x10ffff)))
 			return 0;
 		i += need + 1;
@@ -260,8 +265,7 @@ static int has_bidi(const char *s)
 	return 0;
 }
 
-int validate_text(const char *s, size_t max, const char *what,
-		  struct err *e)
+int validate_text(const char *s, size_t max, const char *what, struct err *e)
 {
 	size_t n = strlen(s);
 
@@ -271,8 +275,9 @@ int validate_text(const char *s, size_t max, const char *what,
 		return -1;
 	}
 	if (!validate_utf8(s, n)) {
-		err_set(e, "%s is not valid UTF-8: check the terminal's "
-			   "encoding",
+		err_set(e,
+			"%s is not valid UTF-8: check the terminal's "
+			"encoding",
 			what);
 		return -1;
 	}
@@ -306,10 +311,11 @@ int validate_secret_value(const char *v, size_t len, struct err *e)
 		return -1;
 	}
 	if (len > SECRET_VALUE_MAX) {
-		err_set(e,
-			"the secret is %zu bytes, over the %d-byte limit: paste "
-			"only the client secret's Value",
-			len, SECRET_VALUE_MAX);
+		err_set(
+		    e,
+		    "the secret is %zu bytes, over the %d-byte limit: paste "
+		    "only the client secret's Value",
+		    len, SECRET_VALUE_MAX);
 		return -1;
 	}
 	if (!validate_utf8(v, len) || memchr(v, '\0', len) != NULL) {

@@ -39,8 +39,7 @@ int validate_hook_url(const char *s, size_t max, const char *what,
 int validate_utf8(const char *s, size_t len);
 
 /* Free text (a note): UTF-8, no control characters, at most max bytes. */
-int validate_text(const char *s, size_t max, const char *what,
-		  struct err *e);
+int validate_text(const char *s, size_t max, const char *what, struct err *e);
 
 /* A client secret value: non-empty, at most SECRET_VALUE_MAX bytes,
  * printable, UTF-8, and not the Secret ID (a GUID) pasted instead of the

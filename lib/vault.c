@@ -3,9 +3,9 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +16,12 @@
 
 #include "path.h"
 
-#define BLOB_VERSION 1
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define TAG_LEN crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define BLOB_VERSION  1
+#define NONCE_LEN     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_LEN	      crypto_aead_xchacha20poly1305_ietf_ABYTES
 #define BLOB_OVERHEAD (1 + NONCE_LEN + TAG_LEN)
-#define KCV_TEXT "secretwatch key check"
-#define KCV_AD "secretwatch:kcv:v1"
+#define KCV_TEXT      "secretwatch key check"
+#define KCV_AD	      "secretwatch:kcv:v1"
 
 struct vault {
 	unsigned char *key; /* VAULT_KEY_LEN bytes of sodium memory */
@@ -107,8 +107,9 @@ static int ensure_parent_dir(const char *path, struct err *e)
 	path_dir(path, dir, sizeof(dir));
 	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
 		return 0;
-	err_set(e, "cannot create directory %s: %s; create it or fix the path "
-		   "in the config",
+	err_set(e,
+		"cannot create directory %s: %s; create it or fix the path "
+		"in the config",
 		dir, strerror(errno));
 	return -1;
 }
@@ -146,8 +147,8 @@ static void sync_parent_dir(const char *path)
 static int write_key_file(const struct vault *v, const char *path,
 			  struct err *e)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		      0600);
+	int fd = open(
+	    path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		err_set(e, "cannot create key file %s: %s", path,
@@ -261,24 +262,27 @@ static int check_key_file(int fd, const char *path, unsigned flags,
 		return -1;
 	}
 	if (st.st_mode & 0007) {
-		err_set(e, "key file %s is accessible to all users (mode %04o): "
-			   "run chmod 600 %s",
+		err_set(e,
+			"key file %s is accessible to all users (mode %04o): "
+			"run chmod 600 %s",
 			path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
 	if ((flags & VAULT_SHARED) || from_systemd(path))
 		return 0;
 	if (st.st_mode & 0070) {
-		err_set(e, "key file %s is accessible to its group (mode %04o): "
-			   "run chmod 600 %s, or set [store] key_group_read = "
-			   "yes if that group should read it",
+		err_set(e,
+			"key file %s is accessible to its group (mode %04o): "
+			"run chmod 600 %s, or set [store] key_group_read = "
+			"yes if that group should read it",
 			path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
 	if (st.st_uid != geteuid() && geteuid() != 0) {
-		err_set(e, "key file %s belongs to user %u, not to this user: "
-			   "run as its owner, or set [store] key_group_read = "
-			   "yes if it is shared on purpose",
+		err_set(e,
+			"key file %s belongs to user %u, not to this user: "
+			"run as its owner, or set [store] key_group_read = "
+			"yes if it is shared on purpose",
 			path, (unsigned)st.st_uid);
 		return -1;
 	}
@@ -294,8 +298,9 @@ static int read_key(int fd, const char *path, unsigned flags,
 	if (check_key_file(fd, path, flags, e) || fstat(fd, &st) != 0)
 		return -1;
 	if (st.st_size != VAULT_KEY_LEN) {
-		err_set(e, "key file %s is %lld bytes, not %d: restore the key "
-			   "file that belongs to this database",
+		err_set(e,
+			"key file %s is %lld bytes, not %d: restore the key "
+			"file that belongs to this database",
 			path, (long long)st.st_size, VAULT_KEY_LEN);
 		return -1;
 	}
@@ -321,8 +326,9 @@ int vault_open(const char *path, unsigned flags, struct vault **ret,
 	/* O_NONBLOCK: a FIFO put in the key's place must not hang us. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
-		err_set(e, "cannot open key file %s: %s; run 'secretwatch init' "
-			   "or set [store] key_file",
+		err_set(e,
+			"cannot open key file %s: %s; run 'secretwatch init' "
+			"or set [store] key_file",
 			path, strerror(errno));
 		return -1;
 	}
@@ -356,8 +362,8 @@ int vault_encrypt(const struct vault *v, const void *pt, size_t len,
 	blob[0] = BLOB_VERSION;
 	randombytes_buf(blob + 1, NONCE_LEN);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
-		blob + 1 + NONCE_LEN, &clen, pt, len, (const uint8_t *)ad,
-		strlen(ad), NULL, blob + 1, v->key);
+	    blob + 1 + NONCE_LEN, &clen, pt, len, (const uint8_t *)ad,
+	    strlen(ad), NULL, blob + 1, v->key);
 	*ret_blob = blob;
 	*ret_len = 1 + NONCE_LEN + (size_t)clen;
 	return 0;
@@ -379,9 +385,9 @@ int vault_decrypt(const struct vault *v, const uint8_t *blob, size_t len,
 		return -1;
 	}
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    (unsigned char *)out.p, &plen, NULL, blob + 1 + NONCE_LEN,
-		    len - 1 - NONCE_LEN, (const uint8_t *)ad, strlen(ad),
-		    blob + 1, v->key) != 0) {
+		(unsigned char *)out.p, &plen, NULL, blob + 1 + NONCE_LEN,
+		len - 1 - NONCE_LEN, (const uint8_t *)ad, strlen(ad), blob + 1,
+		v->key) != 0) {
 		vbuf_free(&out);
 		err_set(e, "stored secret does not decrypt for its row: the "
 			   "database was altered or copied between rows; "

@@ -14,7 +14,7 @@
 #include "err.h"
 
 #define VAULT_KEY_LEN 32
-#define VAULT_AD_MAX 128
+#define VAULT_AD_MAX  128
 
 struct vault;
 

@@ -103,8 +103,8 @@ static void report(struct act_ctx *ac, const struct cred_view *v,
 		break;
 	case ACTION_HEALTH:
 		watch_log(ac->w, LOG_INFO,
-			  "%s: would health check (secret #%lld)",
-			  v->cred.name, (long long)a->secret_id);
+			  "%s: would health check (secret #%lld)", v->cred.name,
+			  (long long)a->secret_id);
 		break;
 	}
 }
@@ -165,10 +165,9 @@ static int metrics_one(void *ctx, const struct cred_view *v)
 		metrics_secret_of(mc->m, &v->cred, &v->active);
 	for (int i = 0; i < v->npending; i++)
 		metrics_secret_of(mc->m, &v->cred, &v->pending[i]);
-	metrics_credential(mc->m, v->cred.name,
-			   (int)policy_level(v, mc->w->now, mc->w->cfg),
-			   v->cred.last_check_at, v->cred.switches,
-			   v->cred.test_failures);
+	metrics_credential(
+	    mc->m, v->cred.name, (int)policy_level(v, mc->w->now, mc->w->cfg),
+	    v->cred.last_check_at, v->cred.switches, v->cred.test_failures);
 	return 0;
 }
 
@@ -186,15 +185,15 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 		return -1;
 	}
 	metrics_cycle_success(mc.m, w->now);
-	metrics_global(mc.m, w->now,
-		       store_counter_get(w->store,
-					 COUNTER_ALERT_DELIVERY_FAILURES),
-		       r->credentials);
+	metrics_global(
+	    mc.m, w->now,
+	    store_counter_get(w->store, COUNTER_ALERT_DELIVERY_FAILURES),
+	    r->credentials);
 	return metrics_commit(mc.m, e);
 }
 
-static int act_all(struct watch_ctx *w, struct scan *sc,
-		   struct watch_report *r, struct err *e)
+static int act_all(struct watch_ctx *w, struct scan *sc, struct watch_report *r,
+		   struct err *e)
 {
 	struct act_ctx ac = {w, r, e, {NULL, 0}, NULL, 0};
 

@@ -1,7 +1,7 @@
 /* watch.h - one watchdog cycle (DESIGN.md §7): ask policy, then act —
  * warn, test and switch secrets, check the active ones, queueing what is
- * owed — then deliver, recording every step in the audit trail. The same cycle runs in
- * `secretwatch check` and in each tick of secretwatchd.
+ * owed — then deliver, recording every step in the audit trail. The same cycle
+ * runs in `secretwatch check` and in each tick of secretwatchd.
  *
  * Deliveries that are owed (an alert on one channel, a deploy hook) are
  * written to the store's outbox in the same transaction as the change
@@ -28,9 +28,9 @@ struct watch_ctx {
 	const struct vault *vault;
 	const struct config *cfg;
 	int64_t now;
-	bool dry_run;  /* watch_cycle: plan and report, change and send
-			  nothing */
-	log_fn *log;   /* one line per step, never a secret; NULL: silent */
+	bool dry_run; /* watch_cycle: plan and report, change and send
+			 nothing */
+	log_fn *log;  /* one line per step, never a secret; NULL: silent */
 	void *log_arg;
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	/* When set and it becomes non-zero, the cycle stops between steps. */
@@ -63,8 +63,7 @@ int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e);
 int watch_heartbeat(const struct config *cfg, bool failed, struct err *e);
 
 /* Deliver what the outbox owes at w->now (part of every cycle). */
-int watch_deliver(struct watch_ctx *w, struct watch_report *r,
-		  struct err *e);
+int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e);
 
 /* Test a pending secret of c now (secret_id 0: the one a switch would
  * pick, else the newest pending) and switch to it on success, queueing

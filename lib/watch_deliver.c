@@ -11,7 +11,7 @@
 #include "token.h"
 #include "watch_impl.h"
 
-#define DELIVER_BATCH 64
+#define DELIVER_BATCH	 64
 #define DEPLOY_TIMEOUT_S 60
 
 static const char *str(const cJSON *o, const char *k)
@@ -33,8 +33,8 @@ static int mail_token(struct watch_ctx *w, const struct cred *c,
 		      const struct net_opts *net, struct vbuf *token,
 		      struct err *e)
 {
-	struct token_src ts = {w->store, w->vault, net, w->retry, w->now,
-			      false, 0};
+	struct token_src ts = {w->store, w->vault, net, w->retry,
+			       w->now,	 false,	   0};
 	struct entra_result res;
 	int64_t exp;
 
@@ -46,8 +46,8 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 			 struct err *e)
 {
 	int inst = 0;
-	const struct alert_channel *ch = alert_channel_parse(row->channel,
-							     &inst);
+	const struct alert_channel *ch =
+	    alert_channel_parse(row->channel, &inst);
 	cJSON *p = cJSON_Parse(row->payload);
 	struct vbuf token = {0};
 	struct net_opts net = {w->cfg->ca_file[0] ? w->cfg->ca_file : NULL, 0,
@@ -73,7 +73,7 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 	a.days_left = num(p, "days_left");
 	a.level = str(p, "level");
 	a.message = str(p, "message");
-	struct alert_ctx ctx = {w->cfg, &c,	 token.p,	 &net,
+	struct alert_ctx ctx = {w->cfg, &c,	token.p,    &net,
 				w->now, w->log, w->log_arg, inst};
 	rc = ch->send(&a, &ctx, e);
 out:
@@ -123,11 +123,11 @@ static int record(struct watch_ctx *w, const struct outbox_row *row,
 	cJSON *p = cJSON_Parse(row->payload);
 	int rc;
 
-	rc = watch_event(w, p ? str(p, "credential") : NULL, row->secret_id,
-			 kind, e, "channel",
-			 row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel,
-			 "event", p ? str(p, "event") : NULL, "error", error,
-			 WATCH_END);
+	rc = watch_event(
+	    w, p ? str(p, "credential") : NULL, row->secret_id, kind, e,
+	    "channel",
+	    row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel, "event",
+	    p ? str(p, "event") : NULL, "error", error, WATCH_END);
 	cJSON_Delete(p);
 	return rc;
 }
@@ -156,9 +156,9 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 	    store_counter_add(w->store, COUNTER_ALERT_DELIVERY_FAILURES, 1, e))
 		return -1;
 	return record(w, row,
-		      next == 0 ? (deploy ? "deploy-abandoned"
-					  : "alert-abandoned")
-				: (deploy ? "deploy-failed" : "alert-failed"),
+		      next == 0
+			  ? (deploy ? "deploy-abandoned" : "alert-abandoned")
+			  : (deploy ? "deploy-failed" : "alert-failed"),
 		      error, e);
 }
 
@@ -166,8 +166,7 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
  * the longest); a dead deliverer's claim lapses after it. */
 #define DELIVERY_CLAIM_S 600
 
-int watch_deliver(struct watch_ctx *w, struct watch_report *r,
-		  struct err *e)
+int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e)
 {
 	struct outbox_row *rows;
 	size_t n;
@@ -188,8 +187,8 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r,
 			continue;
 		}
 		ok = (rows[i].kind == OUTBOX_DEPLOY
-			      ? deliver_deploy(w, &rows[i], &why)
-			      : deliver_alert(w, &rows[i], &why)) == 0;
+			  ? deliver_deploy(w, &rows[i], &why)
+			  : deliver_alert(w, &rows[i], &why)) == 0;
 		rc = settle(w, &rows[i], ok, why.msg, r, e);
 	}
 	free(rows);

@@ -4,8 +4,8 @@
  * token requests run on worker threads. A failure is counted, and alerted
  * when policy_health_alert says it deserves it. */
 #include <pthread.h>
-#include <stdio.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,8 +132,8 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 		vbuf_free(&j->value);
 		r->health_checks++;
 		if (rc == 0)
-			rc = watch_record_test(w, &j->cred, &j->si, true, &j->pr,
-					       e) ||
+			rc = watch_record_test(w, &j->cred, &j->si, true,
+					       &j->pr, e) ||
 			     settle(w, &j->cred, &j->si, &j->pr, r, e);
 		probe_result_free(&j->pr);
 	}

@@ -17,7 +17,7 @@
 
 /* One line at prio (LOG_*) through w->log. */
 void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Record an audit event with a JSON detail built from key/value pairs:
  * (key, string value)... WATCH_END. A NULL value is stored as "". */
@@ -56,8 +56,7 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 
 /* watch_warn.c: alert that a secret crossed a threshold (ACTION_WARN). */
 int watch_warn(struct watch_ctx *w, const struct cred_view *v,
-	       const struct action *a, struct watch_report *r,
-	       struct err *e);
+	       const struct action *a, struct watch_report *r, struct err *e);
 
 /* watch_switch.c: test pending secret id of v and switch to it when it
  * passes (ACTION_SWITCH; manual: a person asked, so a failure is not
@@ -85,7 +84,6 @@ void watch_health_free(struct health_batch *b);
 /* watch_tokens.c: keep the token files of the credentials that opted in
  * ([tokens] dir), and move r->next_wake to their next refresh. Failures
  * are logged and alerted, not returned: -1 only when the store fails. */
-int watch_tokens(struct watch_ctx *w, struct watch_report *r,
-		 struct err *e);
+int watch_tokens(struct watch_ctx *w, struct watch_report *r, struct err *e);
 
 #endif

@@ -49,9 +49,9 @@ int watch_queue_alert(struct watch_ctx *w, const struct cred *c,
 		for (int j = 0; j < k && rc == 0; j++) {
 			char label[48];
 			alert_channel_label(&ch[i], j, label, sizeof(label));
-			rc = store_outbox_add(w->store, OUTBOX_ALERT, label,
-					      c->id, si->id, payload, w->now,
-					      e);
+			rc =
+			    store_outbox_add(w->store, OUTBOX_ALERT, label,
+					     c->id, si->id, payload, w->now, e);
 		}
 	}
 	free(payload);

@@ -8,10 +8,8 @@
 #include "timefmt.h"
 #include "watch_impl.h"
 
-static void switched_message(const struct cred *c,
-			     const struct secret_info *si,
-			     const struct cred_view *v, char *out,
-			     size_t size)
+static void switched_message(const struct cred *c, const struct secret_info *si,
+			     const struct cred_view *v, char *out, size_t size)
 {
 	char t[TIMEFMT_RFC3339_LEN], old[128] = "";
 
@@ -53,8 +51,9 @@ static int switch_lost(struct watch_ctx *w, const struct cred_view *v,
 	}
 	if (store_commit(w->store, e))
 		return -1;
-	err_set(e, "secret #%lld of %s is %s now, no longer pending: not "
-		   "switched",
+	err_set(e,
+		"secret #%lld of %s is %s now, no longer pending: not "
+		"switched",
 		(long long)si->id, v->cred.name, state);
 	return WATCH_SWITCH_LOST;
 }
@@ -98,8 +97,7 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 			     e) ||
 	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
 			"hint", si->hint, WATCH_END) ||
-	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, level, msg,
-			      e) ||
+	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, level, msg, e) ||
 	    watch_queue_deploy(w, &v->cred, si, e)) {
 		store_rollback(w->store);
 		return -1;
@@ -137,7 +135,8 @@ static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
 	}
 	if (rc < 0 ||
 	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
-			pr->has_diag ? diag_step_name(pr->diag.step) : NULL, WATCH_END) ||
+			pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
+			WATCH_END) ||
 	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCH_FAILED,
 			      LEVEL_CRITICAL, msg, e)) {
 		store_rollback(w->store);
@@ -224,8 +223,9 @@ int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
 	if (secret_id == 0 && cand == NULL && v->npending > 0)
 		cand = &v->pending[0];
 	if (secret_id == 0 && cand == NULL) {
-		err_set(e, "%s has no pending secret: register the new one "
-			   "with 'secretwatch secret add %s --expires WHEN'",
+		err_set(e,
+			"%s has no pending secret: register the new one "
+			"with 'secretwatch secret add %s --expires WHEN'",
 			c->name, c->name);
 		goto out;
 	}

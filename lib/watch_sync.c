@@ -19,8 +19,8 @@ static const char *const outcome_names[] = {
 const char *watch_sync_outcome_name(enum watch_sync_outcome o)
 {
 	return (unsigned)o < sizeof(outcome_names) / sizeof(outcome_names[0])
-		       ? outcome_names[o]
-		       : "unknown";
+		   ? outcome_names[o]
+		   : "unknown";
 }
 
 /* The secret to authenticate with: the active one, else the newest
@@ -38,8 +38,9 @@ static int pick_secret(struct watch_ctx *w, const struct cred *c,
 	else if (v->npending > 0)
 		*ret = v->pending[0];
 	else {
-		err_set(e, "%s has no secret to read Entra with: register one "
-			   "with 'secretwatch secret add %s'",
+		err_set(e,
+			"%s has no secret to read Entra with: register one "
+			"with 'secretwatch secret add %s'",
 			c->name, c->name);
 		rc = -1;
 	}
@@ -108,8 +109,7 @@ int watch_sync_read(struct watch_ctx *w, const struct cred *c,
 		return -1;
 	read_app(w, c, &si, &value, r);
 	vbuf_free(&value);
-	rc = record_read(w, c, &si, r,
-			 r->graph_ok ? "" : r->diag.summary, e);
+	rc = record_read(w, c, &si, r, r->graph_ok ? "" : r->diag.summary, e);
 	if (!r->graph_ok)
 		watch_log(w, LOG_WARNING, "%s: reading Entra failed: %s",
 			  c->name, r->diag.summary);
@@ -171,16 +171,17 @@ static int correct(struct watch_ctx *w, const struct cred *c,
 	rc = store_sync_correct(w->store, s->before.id, p->end, p->key_id, e);
 	if (rc == 0)
 		rc = watch_event(w, c->name, s->before.id, "expiry-corrected",
-				 e, "key_id", p->key_id, "hint", p->hint,
-				 "old", was, "new", now, WATCH_END);
+				 e, "key_id", p->key_id, "hint", p->hint, "old",
+				 was, "new", now, WATCH_END);
 	if (rc < 0 || (rc == 0 && store_commit(w->store, e))) {
 		store_rollback(w->store);
 		return -1;
 	}
 	if (rc == 1)
 		store_rollback(w->store);
-	watch_log(w, LOG_NOTICE, "%s: secret #%lld (%s~) expiry corrected "
-				 "from Entra: %s -> %s",
+	watch_log(w, LOG_NOTICE,
+		  "%s: secret #%lld (%s~) expiry corrected "
+		  "from Entra: %s -> %s",
 		  c->name, (long long)s->before.id, s->before.hint, was, now);
 	return 0;
 }

@@ -39,14 +39,14 @@ const char *watch_sync_outcome_name(enum watch_sync_outcome o);
 struct watch_sync_secret {
 	struct secret_info before; /* as stored before the sync */
 	enum watch_sync_outcome outcome;
-	int64_t entra_end;    /* Entra's expiry; 0 when not in Entra */
-	bool alerted;         /* this sync queued the removal alert */
+	int64_t entra_end; /* Entra's expiry; 0 when not in Entra */
+	bool alerted;	   /* this sync queued the removal alert */
 };
 
 struct watch_sync_report {
-	bool graph_ok;	/* the application was read */
-	bool token_failed; /* no Graph token: diag is a token diagnosis */
-	struct diag diag;  /* when !graph_ok */
+	bool graph_ok;	      /* the application was read */
+	bool token_failed;    /* no Graph token: diag is a token diagnosis */
+	struct diag diag;     /* when !graph_ok */
 	struct graph_app app; /* when graph_ok: Entra's view */
 	size_t n_secrets;
 	struct watch_sync_secret secrets[WATCH_SYNC_SECRETS_MAX];

@@ -31,7 +31,8 @@ static void outcome(const struct probe_result *pr, char *out, size_t size)
 	if (pr->ok)
 		err_fmt(out, size, "passed");
 	else if (pr->has_diag)
-		err_fmt(out, size, "%s: %s", diag_step_name(pr->diag.step), pr->diag.summary);
+		err_fmt(out, size, "%s: %s", diag_step_name(pr->diag.step),
+			pr->diag.summary);
 	else
 		err_fmt(out, size, "failed at %s", probe_step_name(pr->failed));
 }
@@ -49,11 +50,12 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 				     e) ||
 	    store_cred_count(w->store, c->id, CRED_TEST_FAILURES,
 			     pr->ok ? 0 : 1, w->now, e) ||
-	    watch_event(w, c->name, si->id, pr->ok ? "test-passed" : "test-failed",
-			e, "mode", token_only ? "token" : "send", "outcome",
-			detail, "step", pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
-			"evidence", pr->has_diag ? pr->diag.evidence : NULL,
-			WATCH_END) ||
+	    watch_event(
+		w, c->name, si->id, pr->ok ? "test-passed" : "test-failed", e,
+		"mode", token_only ? "token" : "send", "outcome", detail,
+		"step", pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
+		"evidence", pr->has_diag ? pr->diag.evidence : NULL,
+		WATCH_END) ||
 	    (pr->token.value != NULL &&
 	     token_put(w->store, w->vault, c, si->id, &pr->token, e))) {
 		store_rollback(w->store);

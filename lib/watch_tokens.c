@@ -57,8 +57,8 @@ static int record(struct watch_ctx *w, struct cred *c, int64_t secret_id,
 	c->token_file_secret_id = secret_id;
 	c->token_file_expires_at = exp;
 	c->token_file_failed_at = failed_at;
-	return store_cred_token_file(w->store, c->id, secret_id, exp,
-				     failed_at, e);
+	return store_cred_token_file(w->store, c->id, secret_id, exp, failed_at,
+				     e);
 }
 
 /* A fresh token of the active secret into the file. */
@@ -90,37 +90,36 @@ static int write_failed(struct watch_ctx *w, const struct cred_view *v,
 			struct err *e)
 {
 	bool drop = policy_token_file_drop(c, was_present, w->now);
-	bool valid = was_present && !drop &&
-		     c->token_file_secret_id == v->active.id;
+	bool valid =
+	    was_present && !drop && c->token_file_secret_id == v->active.id;
 	bool alert = policy_token_file_alert(c, valid);
 	char msg[ERR_MSG_MAX + 256];
 	struct err ignored;
 
 	if (drop)
 		tokenfile_remove(w->cfg->token_dir, c->name, &ignored);
-	watch_log(w, LOG_WARNING, "%s: token file not refreshed: %s%s",
-		  c->name, why,
+	watch_log(w, LOG_WARNING, "%s: token file not refreshed: %s%s", c->name,
+		  why,
 		  drop	  ? "; removed it, its token had expired"
 		  : valid ? "; the old token serves until it expires"
 			  : "");
 	if (!drop && !alert)
 		return 0;
 	err_fmt(msg, sizeof(msg),
-		 "%s: the token file %s/%s holds no valid token, so mail "
-		 "relayed with it is deferred: %s. See 'secretwatch postfix "
-		 "%s'.",
-		 c->name, w->cfg->token_dir, c->name, why, c->name);
+		"%s: the token file %s/%s holds no valid token, so mail "
+		"relayed with it is deferred: %s. See 'secretwatch postfix "
+		"%s'.",
+		c->name, w->cfg->token_dir, c->name, why, c->name);
 	if (store_begin(w->store, e))
 		return -1;
 	if (record(w, c, drop ? 0 : c->token_file_secret_id,
 		   drop ? 0 : c->token_file_expires_at,
 		   alert ? w->now : c->token_file_failed_at, e) ||
-	    (alert && (watch_event(w, c->name, v->active.id,
-				   "token-file-failed", e, "error", why,
-				   WATCH_END) ||
-		       watch_queue_alert(w, c, &v->active,
-					 ALERT_TOKEN_FILE_FAILED,
-					 LEVEL_CRITICAL, msg, e)))) {
+	    (alert &&
+	     (watch_event(w, c->name, v->active.id, "token-file-failed", e,
+			  "error", why, WATCH_END) ||
+	      watch_queue_alert(w, c, &v->active, ALERT_TOKEN_FILE_FAILED,
+				LEVEL_CRITICAL, msg, e)))) {
 		store_rollback(w->store);
 		return -1;
 	}
@@ -166,8 +165,8 @@ static int clean(struct watch_ctx *w, struct cred *c, bool was_present,
 	return record(w, c, 0, 0, 0, e);
 }
 
-static int one(struct watch_ctx *w, struct watch_report *r,
-	       struct cred_view *v, struct err *e)
+static int one(struct watch_ctx *w, struct watch_report *r, struct cred_view *v,
+	       struct err *e)
 {
 	bool was_present = present(w, v->cred.name);
 	int64_t at;

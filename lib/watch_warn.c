@@ -41,8 +41,7 @@ static const struct secret_info *warned_secret(const struct cred_view *v,
 }
 
 int watch_warn(struct watch_ctx *w, const struct cred_view *v,
-	       const struct action *a, struct watch_report *r,
-	       struct err *e)
+	       const struct action *a, struct watch_report *r, struct err *e)
 {
 	const struct secret_info *si = warned_secret(v, a->secret_id);
 	enum level level = policy_warn_level(a->threshold, w->cfg);

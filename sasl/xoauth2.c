@@ -60,8 +60,8 @@ static void xo_open_dir(const sasl_utils_t *utils, struct xo_glob *g)
 	unsigned len = 0;
 
 	if (!utils->getopt ||
-	    utils->getopt(utils->getopt_context, "XOAUTH2",
-			  "xoauth2_token_dir", &dir, &len) != SASL_OK ||
+	    utils->getopt(utils->getopt_context, "XOAUTH2", "xoauth2_token_dir",
+			  &dir, &len) != SASL_OK ||
 	    !dir || !*dir)
 		dir = secure_getenv("SECRETWATCH_TOKEN_DIR");
 	if (!dir || !*dir)
@@ -169,8 +169,8 @@ static int xo_token(const sasl_utils_t *utils, struct xo_glob *g,
 		g->dirfd = open(g->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		dir_errno = errno;
 	}
-	err = xoauth2_token_read(g->dirfd, name, now, ret_tok, ret_len,
-				 &errnum, &exp);
+	err = xoauth2_token_read(g->dirfd, name, now, ret_tok, ret_len, &errnum,
+				 &exp);
 	if (err == XOAUTH2_TOKEN_OK)
 		return SASL_OK;
 	if (err == XOAUTH2_TOKEN_NODIR)
@@ -186,8 +186,8 @@ static int xo_build(const sasl_utils_t *utils, struct xo_conn *c,
 	static const char p1[] = "user=", p2[] = "\001auth=Bearer ",
 			  p3[] = "\001\001";
 	size_t ulen = strlen(user);
-	size_t len = sizeof(p1) - 1 + ulen + sizeof(p2) - 1 + tok_len +
-		     sizeof(p3) - 1;
+	size_t len =
+	    sizeof(p1) - 1 + ulen + sizeof(p2) - 1 + tok_len + sizeof(p3) - 1;
 	char *p;
 
 	if (len > 0xffffff)
@@ -273,8 +273,8 @@ static void xo_status(const char *in, unsigned len, char *out, size_t size)
 
 		if (memcmp(in + i, key, sizeof(key) - 1) != 0)
 			continue;
-		while (j < len && (in[j] == ' ' || in[j] == ':' ||
-				   in[j] == '"'))
+		while (j < len &&
+		       (in[j] == ' ' || in[j] == ':' || in[j] == '"'))
 			j++;
 		while (j < len && n + 1 < size && n < 16 &&
 		       ((in[j] >= '0' && in[j] <= '9') ||
@@ -306,7 +306,8 @@ static int xo_mech_step(void *conn_ctx, sasl_client_params_t *params,
 		xo_status(serverin, serverinlen, status, sizeof(status));
 		snprintf(msg, sizeof(msg),
 			 "XOAUTH2: the server refused the token (error "
-			 "challenge, status %s)", status);
+			 "challenge, status %s)",
+			 status);
 		xo_log(params->utils, SASL_LOG_ERR, msg);
 		c->step = 2;
 		*clientout = "";
@@ -341,8 +342,7 @@ static void xo_mech_free(void *glob, const sasl_utils_t *utils)
 	utils->free(g);
 }
 
-static const unsigned long xo_prompts[] = { SASL_CB_AUTHNAME,
-					    SASL_CB_LIST_END };
+static const unsigned long xo_prompts[] = {SASL_CB_AUTHNAME, SASL_CB_LIST_END};
 
 /* NOPLAINTEXT: the token is a bearer credential sent in the clear within
  * the SASL exchange, like PLAIN's password; the plugin claims it anyway
@@ -350,22 +350,21 @@ static const unsigned long xo_prompts[] = { SASL_CB_AUTHNAME,
  * noanonymous) would otherwise never pick it, and it is meant for use
  * only under smtp_tls_security_level = encrypt, where nothing travels in
  * plain text: the documented configuration requires that. */
-static sasl_client_plug_t xo_plugins[] = { {
-	.mech_name = "XOAUTH2",
-	.max_ssf = 0,
-	.security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT,
-	.features = SASL_FEAT_WANT_CLIENT_FIRST,
-	.required_prompts = xo_prompts,
-	.mech_new = xo_mech_new,
-	.mech_step = xo_mech_step,
-	.mech_dispose = xo_mech_dispose,
-	.mech_free = xo_mech_free,
-} };
+static sasl_client_plug_t xo_plugins[] = {{
+    .mech_name = "XOAUTH2",
+    .max_ssf = 0,
+    .security_flags = SASL_SEC_NOANONYMOUS | SASL_SEC_NOPLAINTEXT,
+    .features = SASL_FEAT_WANT_CLIENT_FIRST,
+    .required_prompts = xo_prompts,
+    .mech_new = xo_mech_new,
+    .mech_step = xo_mech_step,
+    .mech_dispose = xo_mech_dispose,
+    .mech_free = xo_mech_free,
+}};
 
 EXPORT int sasl_client_plug_init(const sasl_utils_t *utils, int max_version,
 				 int *out_version,
-				 sasl_client_plug_t **pluglist,
-				 int *plugcount);
+				 sasl_client_plug_t **pluglist, int *plugcount);
 
 int sasl_client_plug_init(const sasl_utils_t *utils, int max_version,
 			  int *out_version, sasl_client_plug_t **pluglist,

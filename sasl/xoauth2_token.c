@@ -114,8 +114,8 @@ int xoauth2_token_exp(const char *tok, size_t len, long long *ret_exp)
 
 /* Reads the whole of FD, at most XOAUTH2_TOKEN_MAX bytes, into a new
  * buffer of XOAUTH2_TOKEN_MAX + 2 bytes. */
-static enum xoauth2_token_err read_all(int fd, char **ret_buf,
-				       size_t *ret_len, int *ret_errno)
+static enum xoauth2_token_err read_all(int fd, char **ret_buf, size_t *ret_len,
+				       int *ret_errno)
 {
 	size_t cap = XOAUTH2_TOKEN_MAX + 2, len = 0;
 	char *buf = malloc(cap);
@@ -187,8 +187,8 @@ enum xoauth2_token_err xoauth2_token_read(int dirfd, const char *name,
 		return XOAUTH2_TOKEN_BADNAME;
 	if (dirfd < 0)
 		return XOAUTH2_TOKEN_NODIR;
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-				 O_NONBLOCK | O_NOCTTY);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		*ret_errno = errno;
 		return errno == ENOENT ? XOAUTH2_TOKEN_MISSING

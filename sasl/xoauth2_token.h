@@ -13,15 +13,15 @@
 /* Why a token could not be had; xoauth2_token_why() names each. */
 enum xoauth2_token_err {
 	XOAUTH2_TOKEN_OK = 0,
-	XOAUTH2_TOKEN_BADNAME,	/* empty, has '/', starts with '.', too long */
-	XOAUTH2_TOKEN_NODIR,	/* the directory could not be opened */
-	XOAUTH2_TOKEN_MISSING,	/* no such file */
+	XOAUTH2_TOKEN_BADNAME, /* empty, has '/', starts with '.', too long */
+	XOAUTH2_TOKEN_NODIR,   /* the directory could not be opened */
+	XOAUTH2_TOKEN_MISSING, /* no such file */
 	XOAUTH2_TOKEN_UNREADABLE, /* open or read failed (errno kept) */
-	XOAUTH2_TOKEN_NOTFILE,	/* not a regular file */
-	XOAUTH2_TOKEN_TOOLONG,	/* more than XOAUTH2_TOKEN_MAX bytes */
-	XOAUTH2_TOKEN_EMPTY,	/* nothing but a newline */
-	XOAUTH2_TOKEN_BADCHAR,	/* a blank or control character inside */
-	XOAUTH2_TOKEN_EXPIRED,	/* its JWT "exp" claim is past */
+	XOAUTH2_TOKEN_NOTFILE,	  /* not a regular file */
+	XOAUTH2_TOKEN_TOOLONG,	  /* more than XOAUTH2_TOKEN_MAX bytes */
+	XOAUTH2_TOKEN_EMPTY,	  /* nothing but a newline */
+	XOAUTH2_TOKEN_BADCHAR,	  /* a blank or control character inside */
+	XOAUTH2_TOKEN_EXPIRED,	  /* its JWT "exp" claim is past */
 	XOAUTH2_TOKEN_NOMEM,
 };
 

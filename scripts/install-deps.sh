@@ -8,7 +8,7 @@ libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev
 libsystemd-dev libcmocka-dev libsasl2-dev
 python3 openssl curl sqlite3 faketime valgrind
 scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc
-clang libclang-rt-14-dev
+clang clang-format libclang-rt-14-dev
 postfix sasl2-bin"
 
 missing=""

@@ -22,7 +22,7 @@
 #include "xoauth2_token.h"
 
 #define USER "alerts@contoso.com"
-#define SIG "c2lnbmF0dXJl"
+#define SIG  "c2lnbmF0dXJl"
 
 static char tokdir[] = "/tmp/xoauth2-test.XXXXXX";
 static char emptydir[] = "/tmp/xoauth2-none.XXXXXX";
@@ -75,8 +75,7 @@ static int cb_simple(void *ctx, int id, const char **res, unsigned *len)
 	return SASL_OK;
 }
 
-static int cb_secret(sasl_conn_t *conn, void *ctx, int id,
-		     sasl_secret_t **ret)
+static int cb_secret(sasl_conn_t *conn, void *ctx, int id, sasl_secret_t **ret)
 {
 	static union {
 		sasl_secret_t s;
@@ -101,21 +100,22 @@ typedef int (*cbf)(void);
 /* The plugin's entry point, linked in (see CMakeLists.txt). */
 sasl_client_plug_init_t sasl_client_plug_init;
 static sasl_callback_t global_cbs[] = {
-	{ SASL_CB_LOG, CB(cb_log), NULL },
-	{ SASL_CB_GETOPT, CB(cb_getopt), NULL },
-	{ SASL_CB_GETPATH, CB(cb_getpath), NULL },
-	{ SASL_CB_LIST_END, NULL, NULL },
+    {SASL_CB_LOG, CB(cb_log), NULL},
+    {SASL_CB_GETOPT, CB(cb_getopt), NULL},
+    {SASL_CB_GETPATH, CB(cb_getpath), NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
 };
 static sasl_callback_t conn_cbs[] = {
-	{ SASL_CB_AUTHNAME, CB(cb_simple), NULL },
-	{ SASL_CB_PASS, CB(cb_secret), NULL },
-	{ SASL_CB_LIST_END, NULL, NULL },
+    {SASL_CB_AUTHNAME, CB(cb_simple), NULL},
+    {SASL_CB_PASS, CB(cb_secret), NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
 };
 
 /* base64url without padding. */
 static void b64url(const char *in, char *out)
 {
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char a[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t n = strlen(in), o = 0;
 	unsigned long acc = 0;
 	int bits = 0;
@@ -182,7 +182,7 @@ static void remove_file(const char *name)
 static int start(sasl_conn_t **conn, const char *mechs, const char **out,
 		 unsigned *outlen, const char **mech)
 {
-	sasl_security_properties_t sp = { 0 };
+	sasl_security_properties_t sp = {0};
 
 	logbuf[0] = '\0';
 	assert_int_equal(sasl_client_new("smtp", "smtp.office365.com", NULL,
@@ -233,9 +233,9 @@ static void test_mech_listed(void **state)
 	assert_int_equal(sasl_client_new("smtp", "smtp.office365.com", NULL,
 					 NULL, conn_cbs, 0, &conn),
 			 SASL_OK);
-	assert_int_equal(sasl_listmech(conn, NULL, "", " ", "", &list, &len,
-				       &count),
-			 SASL_OK);
+	assert_int_equal(
+	    sasl_listmech(conn, NULL, "", " ", "", &list, &len, &count),
+	    SASL_OK);
 	assert_non_null(strstr(list, "XOAUTH2"));
 	sasl_dispose(&conn);
 }
@@ -315,8 +315,8 @@ static void test_error_challenge(void **state)
 			 SASL_CONTINUE);
 	out = "x";
 	outlen = 99;
-	rc = sasl_client_step(conn, chal, sizeof(chal) - 1, NULL, &out,
-			      &outlen);
+	rc =
+	    sasl_client_step(conn, chal, sizeof(chal) - 1, NULL, &out, &outlen);
 	assert_int_equal(rc, SASL_BADAUTH);
 	assert_int_equal(outlen, 0);
 	assert_log_has("XOAUTH2: the server refused the token "
@@ -382,7 +382,7 @@ static void test_not_a_file(void **state)
 
 static void test_bad_names(void **state)
 {
-	static const char *names[] = { "../mail", ".mail", "a/b", "." };
+	static const char *names[] = {"../mail", ".mail", "a/b", "."};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -455,8 +455,9 @@ static int group_setup(void **state)
 	if (getenv("XO_PLUGIN_DIR"))
 		return 0;
 	return sasl_client_add_plugin("xoauth2-secretwatch",
-				      sasl_client_plug_init) == SASL_OK ? 0
-									: -1;
+				      sasl_client_plug_init) == SASL_OK
+		   ? 0
+		   : -1;
 }
 
 static int group_teardown(void **state)
@@ -472,19 +473,19 @@ static int group_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mech_listed),
-		cmocka_unit_test(test_initial_response),
-		cmocka_unit_test(test_name_from_username),
-		cmocka_unit_test(test_opaque_token),
-		cmocka_unit_test(test_error_challenge),
-		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_expired),
-		cmocka_unit_test(test_too_long_and_blanks),
-		cmocka_unit_test(test_not_a_file),
-		cmocka_unit_test(test_bad_names),
-		cmocka_unit_test(test_unreadable),
-		cmocka_unit_test(test_exp_parse),
+	    cmocka_unit_test(test_mech_listed),
+	    cmocka_unit_test(test_initial_response),
+	    cmocka_unit_test(test_name_from_username),
+	    cmocka_unit_test(test_opaque_token),
+	    cmocka_unit_test(test_error_challenge),
+	    cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_expired),
+	    cmocka_unit_test(test_too_long_and_blanks),
+	    cmocka_unit_test(test_not_a_file),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_unreadable),
+	    cmocka_unit_test(test_exp_parse),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

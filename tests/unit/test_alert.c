@@ -102,10 +102,10 @@ static void test_table(void **state)
  * trip, and nothing else parses. */
 static void test_event_names(void **state)
 {
-	static const char *const names[] = {"expiry-warning", "expired",
-					    "switched", "switch-failed",
-					    "health-failed", "token-file-failed",
-					    "secret-removed"};
+	static const char *const names[] = {
+	    "expiry-warning", "expired",       "switched",
+	    "switch-failed",  "health-failed", "token-file-failed",
+	    "secret-removed"};
 	enum alert_event ev;
 
 	(void)state;
@@ -116,7 +116,8 @@ static void test_event_names(void **state)
 		assert_int_equal(ev, i);
 	}
 	assert_string_equal(alert_event_name((enum alert_event)7), "unknown");
-	assert_string_equal(alert_event_name((enum alert_event)-1), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event) - 1),
+			    "unknown");
 	assert_int_equal(alert_event_parse("Expired", &ev), -1);
 	assert_int_equal(alert_event_parse("", &ev), -1);
 	assert_int_equal(alert_event_parse(NULL, &ev), -1);
@@ -223,7 +224,7 @@ static void test_webhook_body(void **state)
 
 /* Run the log channel into a temp file and return what it wrote. */
 static char *run_log_channel(const struct alert *a, const char *journal_stream,
-				bool match)
+			     bool match)
 {
 	struct alert_ctx ctx = {0};
 	struct err e = {{0}};
@@ -524,12 +525,9 @@ static void test_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),
-	    cmocka_unit_test(test_event_names),
-	    cmocka_unit_test(test_summary),
-	    cmocka_unit_test(test_webhook_body),
-	    cmocka_unit_test(test_log),
-	    cmocka_unit_test(test_log_module),
+	    cmocka_unit_test(test_table),   cmocka_unit_test(test_event_names),
+	    cmocka_unit_test(test_summary), cmocka_unit_test(test_webhook_body),
+	    cmocka_unit_test(test_log),	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_exec),
 	};
 

@@ -46,18 +46,18 @@ static void test_all_keys(void **state)
 
 	(void)state;
 	assert_int_equal(
-		load("[store]\ndatabase = /var/x.db\nkey_file = k.key\n"
-		     "[watch]\ninterval = 10m\nwarn_days = 7, 30 ,1\n"
-		     "level_warning = 20d\nlevel_critical = 5d\n"
-		     "test_active_every = 12h\nswitch_retry = 1m\n"
-		     "switch_window = 1h\n"
-		     "[alerts]\nemail_to = a@x.com, b@y.org\n"
-		     "webhook_url = https://hooks.example.com/x\nexec = /bin/true\n"
-		     "[tls]\nca_file = /etc/ssl/ca.pem\n"
-		     "[metrics]\ntextfile = /tmp/m.prom\n"
-		     "[deploy]\nhook = /usr/local/bin/deploy\n",
-		     &cfg, &e),
-		0);
+	    load("[store]\ndatabase = /var/x.db\nkey_file = k.key\n"
+		 "[watch]\ninterval = 10m\nwarn_days = 7, 30 ,1\n"
+		 "level_warning = 20d\nlevel_critical = 5d\n"
+		 "test_active_every = 12h\nswitch_retry = 1m\n"
+		 "switch_window = 1h\n"
+		 "[alerts]\nemail_to = a@x.com, b@y.org\n"
+		 "webhook_url = https://hooks.example.com/x\nexec = /bin/true\n"
+		 "[tls]\nca_file = /etc/ssl/ca.pem\n"
+		 "[metrics]\ntextfile = /tmp/m.prom\n"
+		 "[deploy]\nhook = /usr/local/bin/deploy\n",
+		 &cfg, &e),
+	    0);
 	assert_string_equal(cfg.database, "/var/x.db");
 	assert_string_equal(cfg.key_file, "/tmp/k.key"); /* beside the file */
 	assert_int_equal(cfg.interval, 600);
@@ -75,27 +75,25 @@ static void test_errors_name_file_line_key(void **state)
 		const char *text;
 		const char *want;
 	} bad[] = {
-		{"[watch]\ninterval = 5\n", ":2: [watch] interval"},
-		{"[watch]\n\nbogus = 1\n", ":3: [watch] bogus: unknown key"},
-		{"[alerts]\nemail_to = not-an-address\n",
-		 ":2: [alerts] email_to"},
-		{"[alerts]\nwebhook_url = http://x\n",
-		 ":2: [alerts] webhook_url"},
-		{"[watch]\nwarn_days = 30,x\n", ":2: [watch] warn_days"},
-		{"[watch]\nwarn_days = 7,7\n", "listed twice"},
-		{"[watch]\nlevel_critical = 40d\n", "level_critical"},
-		{"this is not ini\n", ":1: not a 'key = value' line"},
-		{"[watch]\ninterval = 1h\ninterval = 2h\n",
-		 ":3: [watch] interval: given twice"},
-		{"[watch]\nwarn_days = 30,\n 14\n", ":3: a line starting with "
-						   "a blank"},
-		{"[watch]\nwarn_days =\n", ":2: [watch] warn_days: '' holds no"},
-		{"[watch]\nwarn_days = ,,,\n", ":2: [watch] warn_days"},
-		{"interval = 1h\n", ":1: key 'interval' comes before any"},
-		{"[watch\n", ":1: a section header must end"},
-		{"[watch]\n= 1h\n", ":2: a line without a key"},
-		{"[tls]\nca_file = a\n[tls]\nca_file = b\n", ":4: [tls] ca_file: "
-							  "given twice"},
+	    {"[watch]\ninterval = 5\n", ":2: [watch] interval"},
+	    {"[watch]\n\nbogus = 1\n", ":3: [watch] bogus: unknown key"},
+	    {"[alerts]\nemail_to = not-an-address\n", ":2: [alerts] email_to"},
+	    {"[alerts]\nwebhook_url = http://x\n", ":2: [alerts] webhook_url"},
+	    {"[watch]\nwarn_days = 30,x\n", ":2: [watch] warn_days"},
+	    {"[watch]\nwarn_days = 7,7\n", "listed twice"},
+	    {"[watch]\nlevel_critical = 40d\n", "level_critical"},
+	    {"this is not ini\n", ":1: not a 'key = value' line"},
+	    {"[watch]\ninterval = 1h\ninterval = 2h\n",
+	     ":3: [watch] interval: given twice"},
+	    {"[watch]\nwarn_days = 30,\n 14\n", ":3: a line starting with "
+						"a blank"},
+	    {"[watch]\nwarn_days =\n", ":2: [watch] warn_days: '' holds no"},
+	    {"[watch]\nwarn_days = ,,,\n", ":2: [watch] warn_days"},
+	    {"interval = 1h\n", ":1: key 'interval' comes before any"},
+	    {"[watch\n", ":1: a section header must end"},
+	    {"[watch]\n= 1h\n", ":2: a line without a key"},
+	    {"[tls]\nca_file = a\n[tls]\nca_file = b\n", ":4: [tls] ca_file: "
+							 "given twice"},
 	};
 	struct config cfg;
 	struct err e;
@@ -151,12 +149,12 @@ static void test_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_all_keys),
-		cmocka_unit_test(test_errors_name_file_line_key),
-		cmocka_unit_test(test_long_lines_and_comments),
-		cmocka_unit_test(test_directory_is_refused),
-		cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_all_keys),
+	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_long_lines_and_comments),
+	    cmocka_unit_test(test_directory_is_refused),
+	    cmocka_unit_test(test_missing_file),
 	};
 	int fd = mkstemp(path), rc;
 

@@ -103,7 +103,8 @@ static void test_secret_on_stdin_only(void **state)
 		 tmpdir);
 	write_script("hook.sh", body, hook, sizeof(hook));
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), 0);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
+	    0);
 
 	s = slurp_tmp("stdin");
 	assert_non_null(s);
@@ -142,20 +143,23 @@ static void test_failures(void **state)
 	(void)state;
 	write_script("fail.sh", "cat >/dev/null\nexit 4\n", hook, sizeof(hook));
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), -1);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "deploy hook"));
 	assert_non_null(strstr(e.msg, "exited with status 4"));
 	assert_null(strstr(e.msg, SECRET));
 
 	write_script("kill.sh", "kill -USR1 $$\n", hook, sizeof(hook));
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), -1);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "killed by signal"));
 	assert_non_null(strstr(e.msg, "SIGUSR1"));
 
 	snprintf(hook, sizeof(hook), "%s/not-there", tmpdir);
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), -1);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "cannot run it"));
 	assert_null(strstr(e.msg, SECRET));
 
@@ -163,18 +167,19 @@ static void test_failures(void **state)
 	write_script("noexec.sh", "exit 0\n", hook, sizeof(hook));
 	assert_int_equal(chmod(hook, 0644), 0);
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e), -1);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
+	    -1);
 	assert_non_null(strstr(e.msg, "cannot run it"));
 
 	/* A relative program, or no secret, is refused up front. */
-	assert_int_equal(
-	    deploy_run("hook.sh", &cred, &si, NULL, SECRET, strlen(SECRET), 5, &e),
-	    -1);
+	assert_int_equal(deploy_run("hook.sh", &cred, &si, NULL, SECRET,
+				    strlen(SECRET), 5, &e),
+			 -1);
 	assert_non_null(strstr(e.msg, "absolute path"));
-	assert_int_equal(deploy_run("/bin/true", &cred, &si, NULL, SECRET, 0, 5, &e),
-			 -1);
-	assert_int_equal(deploy_run("/bin/true", &cred, &si, NULL, "a\nb", 3, 5, &e),
-			 -1);
+	assert_int_equal(
+	    deploy_run("/bin/true", &cred, &si, NULL, SECRET, 0, 5, &e), -1);
+	assert_int_equal(
+	    deploy_run("/bin/true", &cred, &si, NULL, "a\nb", 3, 5, &e), -1);
 	assert_null(strstr(e.msg, "a\nb"));
 }
 
@@ -244,7 +249,8 @@ static void test_timeout(void **state)
 	write_script("hang.sh", body, hook, sizeof(hook));
 	t0 = mono_s();
 	assert_int_equal(
-	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 1, &e), -1);
+	    deploy_run(hook, &cred, &si, NULL, SECRET, strlen(SECRET), 1, &e),
+	    -1);
 	took = mono_s() - t0;
 	assert_true(took >= 0.9);
 	assert_true(took < 3.0);

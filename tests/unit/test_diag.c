@@ -14,13 +14,13 @@
 
 #include "diag.h"
 
-#define TENANT "11111111-2222-3333-4444-555555555555"
-#define CLIENT "aaaaaaaa-0000-0000-0000-000000000001"
-#define SP_OID "bbbbbbbb-0000-0000-0000-000000000001"
+#define TENANT	 "11111111-2222-3333-4444-555555555555"
+#define CLIENT	 "aaaaaaaa-0000-0000-0000-000000000001"
+#define SP_OID	 "bbbbbbbb-0000-0000-0000-000000000001"
 #define CRED_OID "cccccccc-0000-0000-0000-000000000001"
-#define TR     "00000000-0000-0000-0000-0000000000aa"
-#define CO     "00000000-0000-0000-0000-0000000000bb"
-#define TS     "2026-01-01 00:00:00Z"
+#define TR	 "00000000-0000-0000-0000-0000000000aa"
+#define CO	 "00000000-0000-0000-0000-0000000000bb"
+#define TS	 "2026-01-01 00:00:00Z"
 #define D                                                                      \
 	"[FAKE01CA0001.namprd00.prod.outlook.com 2026-01-01T00:00:00.000Z "    \
 	"08DE000000000001]"
@@ -165,8 +165,7 @@ static const struct token_case token_cases[] = {
      "Invalid client secret provided. Tenant 'x' not found.",
      .x = {"secret-expired"}},
     {"value by code", 401, "invalid_client", 7000215,
-     "The provided client secret keys are expired.",
-     .x = {"secret-value"}},
+     "The provided client secret keys are expired.", .x = {"secret-value"}},
     /* A code whose rule wants another error class is not matched. */
     {"code of another class", 400, "invalid_request", 7000215,
      "Invalid client secret provided.", .x = {"unknown"}},
@@ -199,8 +198,7 @@ static const struct token_case token_cases[] = {
     {"timeout", .fail = NET_TIMEOUT, .curl_code = CURL_TIMEDOUT,
      .transient = true,
      .curl_error = "Operation timed out after 60000 milliseconds",
-     .x = {"network", true,
-	   .evidence = {"curl 28: Operation timed out"}}},
+     .x = {"network", true, .evidence = {"curl 28: Operation timed out"}}},
     /* A certificate the CA file does not vouch for. */
     {"certificate", .fail = NET_TLS_VERIFY, .curl_code = CURL_PEER_VERIFY,
      .curl_error = "SSL certificate problem: unable to get local issuer "
@@ -210,8 +208,7 @@ static const struct token_case token_cases[] = {
     /* A 200 that is not a token reply. */
     {"portal", 200, .body = "<html>portal</html>",
      .x = {"token-endpoint", false, .remedy = {"authority URL"}}},
-    {"404", 404, .body = "<html>Not Found</html>",
-     .x = {"token-endpoint"}},
+    {"404", 404, .body = "<html>Not Found</html>", .x = {"token-endpoint"}},
 };
 
 static void token_result(const struct token_case *tc, struct entra_result *r)
@@ -282,7 +279,8 @@ static void test_token_cases(void **state)
 static void test_claims_without_role(void **state)
 {
 	static const struct expect x = {
-	    "api-permission", false,
+	    "api-permission",
+	    false,
 	    .summary = {"roles: none"},
 	    .remedy = {"Office 365 Exchange Online", "SMTP.SendAsApp",
 		       "Grant admin", TENANT},
@@ -340,8 +338,7 @@ static const struct smtp_case smtp_cases[] = {
 		      "-User " SP_OID " -AccessRights FullAccess",
 		      "Set-CASMailbox -Identity 'alerts@contoso.com'",
 		      "Connect-ExchangeOnline -Organization " TENANT},
-	   .evidence = {"535 5.7.3 Authentication unsuccessful",
-			"(at auth)"}}},
+	   .evidence = {"535 5.7.3 Authentication unsuccessful", "(at auth)"}}},
     /* Without the role: consent. */
     {"535 5.7.3 without role", AT_AUTH,
      "535 5.7.3 Authentication unsuccessful " D "\r\n", NET_LOGIN_DENIED,
@@ -400,8 +397,8 @@ static const struct smtp_case smtp_cases[] = {
      NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
      .x = {"smtp-auth", .remedy = {"Get-TransportConfig"}}},
     {"530 5.7.57", AT_MAIL,
-     "530 5.7.57 Client not authenticated to send mail. " D "\r\n",
-     NET_BROKEN, CURL_SEND_ERROR,
+     "530 5.7.57 Client not authenticated to send mail. " D "\r\n", NET_BROKEN,
+     CURL_SEND_ERROR,
      .x = {"smtp-not-authenticated", false,
 	   .remedy = {"AUTH XOAUTH2", "smtp://smtp.office365.com:587"},
 	   .evidence = {"530 5.7.57", "(at mail)"}}},
@@ -433,15 +430,14 @@ static const struct smtp_case smtp_cases[] = {
     {"550 5.7.60", AT_MAIL,
      "550 5.7.60 SMTP; Client does not have permissions to send as this "
      "sender\r\n",
-     NET_BROKEN, CURL_SEND_ERROR,
-     .x = {"send-as", .evidence = {"(at mail)"}}},
+     NET_BROKEN, CURL_SEND_ERROR, .x = {"send-as", .evidence = {"(at mail)"}}},
     /* 5.2.0 with another cause is not send-as. */
     {"554 5.2.0 quota", AT_EOD,
      "554 5.2.0 STOREDRV.Submission.Exception:SubmissionQuotaExceeded"
      "Exception; Failed\r\n",
      NET_BAD_REPLY, CURL_WEIRD_REPLY, .x = {"sending-limit", true}},
-    {"554 5.2.0 other", AT_EOD, "554 5.2.0 something else\r\n",
-     NET_BAD_REPLY, CURL_WEIRD_REPLY, .x = {"unknown"}},
+    {"554 5.2.0 other", AT_EOD, "554 5.2.0 something else\r\n", NET_BAD_REPLY,
+     CURL_WEIRD_REPLY, .x = {"unknown"}},
     {"430 4.2.0", AT_EOD,
      "430 4.2.0 STOREDRV; mailbox logon failure; STOREDRV.Submission."
      "Exception:ConnectionFailedTransientException.MapiExceptionLogon"
@@ -456,8 +452,8 @@ static const struct smtp_case smtp_cases[] = {
      .x = {"smtp-concurrency", true, .remedy = {"3 concurrent"}}},
     {"421 4.7.66", AT_STARTTLS,
      "421 4.7.66 TLS 1.0 and 1.1 are not supported. Please upgrade/update "
-     "your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls. "
-     D "\r\n",
+     "your client to support TLS 1.2. Visit https://aka.ms/smtp_auth_tls. " D
+     "\r\n",
      NET_STARTTLS_REFUSED, CURL_USE_SSL,
      .x = {"transport", false, .remedy = {"TLS 1.2", "587"},
 	   .evidence = {"(at starttls)"}}},
@@ -477,14 +473,14 @@ static const struct smtp_case smtp_cases[] = {
 	   .evidence = {"451 4.7.0 Temporary server error",
 			"(at end-of-data)"}}},
     {"454 4.7.0", AT_AUTH,
-     "454 4.7.0 Temporary authentication failure " D "\r\n",
-     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
+     "454 4.7.0 Temporary authentication failure " D "\r\n", NET_LOGIN_DENIED,
+     CURL_LOGIN_DENIED,
      .x = {"smtp-temporary", true,
 	   .evidence = {"454 4.7.0 Temporary authentication failure",
 			"(at auth)"}}},
     /* Any other 4xx is temporary too. */
-    {"451 4.3.0", AT_MAIL, "451 4.3.0 Temporary server error\r\n",
-     NET_BROKEN, CURL_SEND_ERROR,
+    {"451 4.3.0", AT_MAIL, "451 4.3.0 Temporary server error\r\n", NET_BROKEN,
+     CURL_SEND_ERROR,
      .x = {"smtp-temporary", true,
 	   .evidence = {"451 4.3.0 Temporary server error"}}},
     /* A 5xx never is. */
@@ -513,8 +509,7 @@ static const struct smtp_case smtp_cases[] = {
     {"other sender", AT_AUTH,
      "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
      "disabled for the Mailbox.\r\n",
-     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
-     .sender = "robot@fabrikam.example",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED, .sender = "robot@fabrikam.example",
      .x = {"smtp-auth-mailbox",
 	   .remedy = {"Set-CASMailbox -Identity 'robot@fabrikam.example'"},
 	   .not_remedy = {"alerts@contoso.com"}}},
@@ -522,8 +517,7 @@ static const struct smtp_case smtp_cases[] = {
     {"quoted sender", AT_AUTH,
      "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
      "disabled for the Mailbox.\r\n",
-     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
-     .sender = "o'brien@fabrikam.example",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED, .sender = "o'brien@fabrikam.example",
      .x = {"smtp-auth-mailbox",
 	   .remedy = {"Set-CASMailbox -Identity 'o''brien@fabrikam.example'"},
 	   .not_remedy = {"Identity o'brien"}}},
@@ -557,8 +551,8 @@ static void smtp_fail(const struct smtp_case *sc, struct smtp_result *r)
 	static const char *const no_starttls[] = {"220 x\r\n",
 						  "250 SMTPUTF8\r\n", NULL};
 	static const char *const no_xoauth2[] = {
-	    "220 x\r\n", "250 STARTTLS\r\n", "220 go\r\n",
-	    "250 AUTH LOGIN\r\n", NULL};
+	    "220 x\r\n", "250 STARTTLS\r\n", "220 go\r\n", "250 AUTH LOGIN\r\n",
+	    NULL};
 
 	smtp_result_init(r);
 	if (sc->at == AT_REFUSED) {
@@ -619,14 +613,16 @@ static void test_smtp_cases(void **state)
 static void test_deadline(void **state)
 {
 	static const struct expect tx = {
-	    "network", true,
+	    "network",
+	    true,
 	    .summary = {"Out of time: no answer from the token endpoint "
 			"within 90 s"},
 	    .remedy = {"test_deadline", "https://login.microsoftonline.com"},
 	    .evidence = {"curl 28"},
 	};
 	static const struct expect sx = {
-	    "network", true,
+	    "network",
+	    true,
 	    .summary = {"Out of time: no answer from "
 			"smtp://smtp.office365.com:587 within 90 s"},
 	    .remedy = {"test_deadline"},

@@ -13,13 +13,13 @@
 #include "diag.h"
 #include "graph.h"
 
-#define TENANT	 "11111111-2222-3333-4444-555555555555"
-#define CLIENT	 "aaaaaaaa-0000-0000-0000-000000000001"
-#define APP_OID	 "dddddddd-0000-0000-0000-000000000001"
-#define SP_OID	 "bbbbbbbb-0000-0000-0000-000000000001"
-#define KEY1	 "f0b0b335-1d71-4883-8f98-567911bfdca6"
-#define KEY2	 "0a1b2c3d-0000-4000-8000-000000000002"
-#define SECRET	 "[6gyXA5S20@MN+WRXAJ]I-TO7g1:h2P8"
+#define TENANT	"11111111-2222-3333-4444-555555555555"
+#define CLIENT	"aaaaaaaa-0000-0000-0000-000000000001"
+#define APP_OID "dddddddd-0000-0000-0000-000000000001"
+#define SP_OID	"bbbbbbbb-0000-0000-0000-000000000001"
+#define KEY1	"f0b0b335-1d71-4883-8f98-567911bfdca6"
+#define KEY2	"0a1b2c3d-0000-4000-8000-000000000002"
+#define SECRET	"[6gyXA5S20@MN+WRXAJ]I-TO7g1:h2P8"
 
 static void test_time(void **state)
 {
@@ -97,9 +97,8 @@ static void test_app(void **state)
 
 	assert_int_equal(graph_parse_app("{}", 2, &app, &e), -1);
 	assert_int_equal(graph_parse_app("[1]", 3, &app, &e), -1);
-	assert_int_equal(graph_parse_app("{\"id\":\"" APP_OID "\"}", 44, &app,
-					 &e),
-			 -1);
+	assert_int_equal(
+	    graph_parse_app("{\"id\":\"" APP_OID "\"}", 44, &app, &e), -1);
 	assert_int_equal(graph_parse_app(NULL, 0, &app, &e), -1);
 }
 
@@ -119,9 +118,8 @@ static void test_added(void **state)
 	char body[sizeof(added_body)];
 
 	(void)state;
-	assert_int_equal(graph_parse_added(added_body, strlen(added_body), &pw,
-					   &v, &e),
-			 0);
+	assert_int_equal(
+	    graph_parse_added(added_body, strlen(added_body), &pw, &v, &e), 0);
 	assert_string_equal(pw.key_id, KEY1);
 	assert_string_equal(pw.hint, "[6g");
 	assert_string_equal(pw.display_name, "smtp-2026");
@@ -150,29 +148,29 @@ static void test_added(void **state)
 	assert_int_equal(graph_parse_added(body, strlen(body), &pw, &v, &e),
 			 -1);
 	assert_null(v.p);
-	assert_int_equal(graph_parse_added("{\"secretText\":\"" SECRET "\"}",
-					   strlen("{\"secretText\":\"" SECRET
-						  "\"}"),
-					   &pw, &v, &e),
-			 -1);
+	assert_int_equal(
+	    graph_parse_added("{\"secretText\":\"" SECRET "\"}",
+			      strlen("{\"secretText\":\"" SECRET "\"}"), &pw,
+			      &v, &e),
+	    -1);
 	assert_null(v.p);
 }
 
 #define ERR403                                                                 \
-	"{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":"  \
-	"\"Insufficient privileges to complete the operation.\","             \
-	"\"innerError\":{\"date\":\"2026-01-01T00:00:00\",\"request-id\":"    \
+	"{\"error\":{\"code\":\"Authorization_RequestDenied\",\"message\":"    \
+	"\"Insufficient privileges to complete the operation.\","              \
+	"\"innerError\":{\"date\":\"2026-01-01T00:00:00\",\"request-id\":"     \
 	"\"req-1\",\"client-request-id\":\"req-1\"}}}"
 #define ERR404                                                                 \
-	"{\"error\":{\"code\":\"Request_ResourceNotFound\",\"message\":"     \
+	"{\"error\":{\"code\":\"Request_ResourceNotFound\",\"message\":"       \
 	"\"Resource '" CLIENT "' does not exist or one of its queried "        \
-	"reference-property objects are not present.\",\"innerError\":"       \
+	"reference-property objects are not present.\",\"innerError\":"        \
 	"{\"date\":\"2026-01-01T00:00:00\",\"request-id\":\"req-2\"}}}"
 #define ERR_POLICY                                                             \
-	"{\"error\":{\"code\":\"CredentialInvalidLifetimeAsPerAppPolicy\","  \
-	"\"message\":\"Credential lifetime exceeds the max value allowed as " \
-	"per assigned policy 'Default app management policy' (maxLifetime "  \
-	"P90D).\",\"innerError\":{\"date\":\"2026-01-01T00:00:00\","          \
+	"{\"error\":{\"code\":\"CredentialInvalidLifetimeAsPerAppPolicy\","    \
+	"\"message\":\"Credential lifetime exceeds the max value allowed as "  \
+	"per assigned policy 'Default app management policy' (maxLifetime "    \
+	"P90D).\",\"innerError\":{\"date\":\"2026-01-01T00:00:00\","           \
 	"\"request-id\":\"req-3\"}}}"
 
 static void test_error(void **state)
@@ -273,21 +271,19 @@ static void test_diag_rows(void **state)
 		NULL, &d);
 	assert_string_equal(diag_step_name(d.step), "unknown");
 
-	assert_int_equal(diag_graph_max_lifetime("max P180D.", maxl,
-						 sizeof(maxl)),
-			 0);
+	assert_int_equal(
+	    diag_graph_max_lifetime("max P180D.", maxl, sizeof(maxl)), 0);
 	assert_string_equal(maxl, "P180D");
-	assert_int_equal(diag_graph_max_lifetime("APP1D no", maxl,
-						 sizeof(maxl)),
-			 -1);
+	assert_int_equal(
+	    diag_graph_max_lifetime("APP1D no", maxl, sizeof(maxl)), -1);
 	assert_int_equal(diag_graph_max_lifetime("", maxl, sizeof(maxl)), -1);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_time),     cmocka_unit_test(test_app),
-	    cmocka_unit_test(test_added),    cmocka_unit_test(test_error),
+	    cmocka_unit_test(test_time),      cmocka_unit_test(test_app),
+	    cmocka_unit_test(test_added),     cmocka_unit_test(test_error),
 	    cmocka_unit_test(test_diag_rows),
 	};
 

@@ -277,11 +277,11 @@ static void probe_fails(const char *secret, enum probe_step_id at,
 	assert_int_equal(probe_run(&cred, &o, r), -1);
 	assert_false(r->ok);
 	assert_true(r->has_diag);
-	if (strcmp(diag_step_name(r->diag.step), diag) != 0 ||
-	    r->failed != at)
+	if (strcmp(diag_step_name(r->diag.step), diag) != 0 || r->failed != at)
 		fail_msg("failed at %s with %s (%s), expected %s with %s",
-			 probe_step_name(r->failed), diag_step_name(r->diag.step),
-			 r->diag.summary, probe_step_name(at), diag);
+			 probe_step_name(r->failed),
+			 diag_step_name(r->diag.step), r->diag.summary,
+			 probe_step_name(at), diag);
 	for (int i = 0; i < (int)at; i++)
 		assert_int_not_equal(r->steps[i].status, PROBE_FAILED);
 	step_is(r, at, PROBE_FAILED);
@@ -327,9 +327,8 @@ static void test_full_probe_delivers(void **state)
 	o.key_id = "f0b0b335-1d71-4883-8f98-567911bfdca6";
 	if (probe_run(&cred, &o, &r) != 0)
 		fail_msg("probe failed at %s: %s / %s / %s",
-			 probe_step_name(r.failed),
-			 diag_step_name(r.diag.step), r.diag.summary,
-			 r.diag.evidence);
+			 probe_step_name(r.failed), diag_step_name(r.diag.step),
+			 r.diag.summary, r.diag.evidence);
 	assert_true(r.ok);
 	for (int i = 0; i < PROBE_NSTEPS; i++)
 		step_is(&r, (enum probe_step_id)i, PROBE_PASSED);
@@ -982,7 +981,8 @@ static void test_smtp_temporary_persists(void **state)
 
 	(void)state;
 	smtp_force("421 4.3.2 Service not available, closing transmission "
-		   "channel", "mail", 0);
+		   "channel",
+		   "mail", 0);
 	probe_fails(SECRET, PROBE_ACCEPTED, "smtp-temporary", &r);
 	assert_int_equal(r.smtp.last.code, 421);
 	assert_string_equal(r.smtp.last.enhanced, "4.3.2");

@@ -30,9 +30,9 @@ static void test_levels_at_days_before_expiry(void **state)
 		enum level level;
 		int exit;
 	} cases[] = {
-		{31, LEVEL_OK, 0},       {30, LEVEL_WARNING, 1},
-		{8, LEVEL_WARNING, 1},   {7, LEVEL_CRITICAL, 2},
-		{-1, LEVEL_EXPIRED, 2},
+	    {31, LEVEL_OK, 0},	    {30, LEVEL_WARNING, 1},
+	    {8, LEVEL_WARNING, 1},  {7, LEVEL_CRITICAL, 2},
+	    {-1, LEVEL_EXPIRED, 2},
 	};
 
 	(void)state;
@@ -111,11 +111,11 @@ static void test_worst(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_levels_at_days_before_expiry),
-		cmocka_unit_test(test_thresholds_from_config),
-		cmocka_unit_test(test_failed_test_is_critical),
-		cmocka_unit_test(test_pending_and_unknown),
-		cmocka_unit_test(test_worst),
+	    cmocka_unit_test(test_levels_at_days_before_expiry),
+	    cmocka_unit_test(test_thresholds_from_config),
+	    cmocka_unit_test(test_failed_test_is_critical),
+	    cmocka_unit_test(test_pending_and_unknown),
+	    cmocka_unit_test(test_worst),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,8 @@ static void test_lifecycle_day_by_day(void **state)
 			struct plan p;
 			policy_plan(&v, START + day * DAY + k * 3600, &cfg, &p);
 			for (int i = 0; i < p.n; i++) {
-				assert_int_equal(p.actions[i].kind, ACTION_WARN);
+				assert_int_equal(p.actions[i].kind,
+						 ACTION_WARN);
 				alerts[n++] = 35 - day;
 				assert_int_equal(p.actions[i].threshold,
 						 35 - day < 0 ? 0 : 35 - day);
@@ -166,12 +167,12 @@ static void test_health_every_interval(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lifecycle_day_by_day),
-		cmocka_unit_test(test_late_start_alerts_once_for_smallest),
-		cmocka_unit_test(test_wake_is_next_deadline),
-		cmocka_unit_test(test_switch_candidate_and_retry),
-		cmocka_unit_test(test_first_secret_becomes_active_by_switch),
-		cmocka_unit_test(test_health_every_interval),
+	    cmocka_unit_test(test_lifecycle_day_by_day),
+	    cmocka_unit_test(test_late_start_alerts_once_for_smallest),
+	    cmocka_unit_test(test_wake_is_next_deadline),
+	    cmocka_unit_test(test_switch_candidate_and_retry),
+	    cmocka_unit_test(test_first_secret_becomes_active_by_switch),
+	    cmocka_unit_test(test_health_every_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,8 +58,8 @@ static void test_switch_retry(void **state)
 	/* Inside the window, one second before its end: retry, keeping the
 	 * first try's time. */
 	si.first_try_at = NOW;
-	assert_true(policy_switch_retry(&si, NOW + cfg.switch_window - 1,
-					&cfg, &first, &next));
+	assert_true(policy_switch_retry(&si, NOW + cfg.switch_window - 1, &cfg,
+					&first, &next));
 	assert_int_equal(first, NOW);
 	assert_int_equal(next, NOW + cfg.switch_window - 1 + 120);
 
@@ -68,8 +68,8 @@ static void test_switch_retry(void **state)
 					 &first, &next));
 	assert_int_equal(first, NOW);
 	assert_int_equal(next, 0);
-	assert_false(policy_switch_retry(&si, NOW + cfg.switch_window + 1,
-					 &cfg, &first, &next));
+	assert_false(policy_switch_retry(&si, NOW + cfg.switch_window + 1, &cfg,
+					 &first, &next));
 
 	/* No window at all: the first failure gives up. */
 	cfg.switch_window = 0;
@@ -121,23 +121,21 @@ static void test_delivery_retry(void **state)
 	    policy_delivery_retry(created, INT32_MAX, NOW, INT64_MAX - NOW),
 	    NOW + ((int64_t)60 << 57));
 	/* Nor does the time of the next try. */
-	assert_int_equal(policy_delivery_retry(INT64_MAX - 10, 0,
-					       INT64_MAX - 5, INT64_MAX),
-			 INT64_MAX);
+	assert_int_equal(
+	    policy_delivery_retry(INT64_MAX - 10, 0, INT64_MAX - 5, INT64_MAX),
+	    INT64_MAX);
 	/* An interval under a minute caps the first wait too. */
 	assert_int_equal(policy_delivery_retry(created, 0, NOW, 30), NOW + 30);
 	/* One second before the give-up age: still retried. */
-	assert_int_equal(policy_delivery_retry(NOW - POLICY_DELIVERY_GIVE_UP +
-						   1,
-					       3, NOW, hour),
+	assert_int_equal(policy_delivery_retry(
+			     NOW - POLICY_DELIVERY_GIVE_UP + 1, 3, NOW, hour),
 			 NOW + 480);
 	/* Exactly at it and after: give up. */
 	assert_int_equal(
 	    policy_delivery_retry(NOW - POLICY_DELIVERY_GIVE_UP, 3, NOW, hour),
 	    0);
-	assert_int_equal(policy_delivery_retry(NOW - POLICY_DELIVERY_GIVE_UP -
-						   1,
-					       0, NOW, hour),
+	assert_int_equal(policy_delivery_retry(
+			     NOW - POLICY_DELIVERY_GIVE_UP - 1, 0, NOW, hour),
 			 0);
 }
 
@@ -192,11 +190,11 @@ static void test_token_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_warn_level),
-		cmocka_unit_test(test_switch_retry),
-		cmocka_unit_test(test_health_alert),
-		cmocka_unit_test(test_delivery_retry),
-		cmocka_unit_test(test_token_file),
+	    cmocka_unit_test(test_warn_level),
+	    cmocka_unit_test(test_switch_retry),
+	    cmocka_unit_test(test_health_alert),
+	    cmocka_unit_test(test_delivery_retry),
+	    cmocka_unit_test(test_token_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

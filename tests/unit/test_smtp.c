@@ -106,7 +106,7 @@ static void feed(struct smtp_result *r, const char *const *lines)
 	    "250-ENHANCEDSTATUSCODES\r\n", "250-AUTH LOGIN XOAUTH2\r\n",       \
 	    "250-8BITMIME\r\n", "250-BINARYMIME\r\n", "250-CHUNKING\r\n",      \
 	    "250 SMTPUTF8\r\n"
-#define AUTHED "334 \r\n", "235 2.7.0 Authentication successful\r\n"
+#define AUTHED	   "334 \r\n", "235 2.7.0 Authentication successful\r\n"
 #define LINES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 enum tri { ANY, NO, YES }; /* a flag: not checked, false, true */
@@ -118,10 +118,10 @@ struct transcript_case {
 	enum smtp_stage stage;
 	int code; /* of the last reply; 0: not checked */
 	const char *enhanced;
-	const char *text;      /* exact; NULL: not checked */
-	const char *text_has;  /* part of the text; NULL: not checked */
-	const char *line;      /* exact; NULL: not checked */
-	int n_replies;	       /* -1: not checked */
+	const char *text;     /* exact; NULL: not checked */
+	const char *text_has; /* part of the text; NULL: not checked */
+	const char *line;     /* exact; NULL: not checked */
+	int n_replies;	      /* -1: not checked */
 	enum tri starttls_offered, tls, auth_offered, xoauth2_offered,
 	    authenticated;
 	const char *auth_mechs; /* NULL: not checked */
@@ -141,25 +141,25 @@ static const struct transcript_case transcripts[] = {
      SMTP_STAGE_END_OF_DATA, 250, "2.0.0",
      .line = "250 2.0.0 OK <m@x> "
 	     "[Hostname=SYBP282MB2635.AUSP282.PROD.OUTLOOK.COM]",
-     .n_replies = 10, .starttls_offered = YES, .tls = YES,
-     .auth_offered = YES, .xoauth2_offered = YES, .authenticated = YES,
+     .n_replies = 10, .starttls_offered = YES, .tls = YES, .auth_offered = YES,
+     .xoauth2_offered = YES, .authenticated = YES,
      .auth_mechs = "LOGIN XOAUTH2"},
     {"535",
      LINES(PRE_TLS, TLS_EHLO, "334 \r\n",
 	   "535 5.7.3 Authentication unsuccessful " D "\r\n",
 	   "221 2.0.0 Service closing transmission channel\r\n"),
      SMTP_STAGE_AUTH, 535, "5.7.3", .text = "Authentication unsuccessful " D,
-     .n_replies = -1, .starttls_offered = YES, .tls = YES,
-     .auth_offered = YES, .xoauth2_offered = YES, .authenticated = NO},
+     .n_replies = -1, .starttls_offered = YES, .tls = YES, .auth_offered = YES,
+     .xoauth2_offered = YES, .authenticated = NO},
     /* No AUTH after TLS: libcurl skips AUTH and MAIL FROM gets 530. */
     {"530",
      LINES(PRE_TLS, "220 2.0.0 SMTP server ready\r\n",
 	   "250-FAKE01CA0001.outlook.office365.com Hello [127.0.0.1]\r\n",
 	   "250 SMTPUTF8\r\n",
 	   "530 5.7.57 Client not authenticated to send mail. " D "\r\n"),
-     SMTP_STAGE_MAIL, 530, "5.7.57", .n_replies = -1,
-     .starttls_offered = YES, .tls = YES, .auth_offered = NO,
-     .xoauth2_offered = NO, .authenticated = NO},
+     SMTP_STAGE_MAIL, 530, "5.7.57", .n_replies = -1, .starttls_offered = YES,
+     .tls = YES, .auth_offered = NO, .xoauth2_offered = NO,
+     .authenticated = NO},
     {"end of data",
      LINES(PRE_TLS, TLS_EHLO, AUTHED, "250 2.1.0 Sender OK\r\n",
 	   "250 2.1.5 Recipient OK\r\n",
@@ -177,10 +177,9 @@ static const struct transcript_case transcripts[] = {
 	   "exceeded\r\n"),
      SMTP_STAGE_MAIL, 432, "4.3.2", .n_replies = -1, .authenticated = YES},
     {"421 at starttls",
-     LINES(PRE_TLS,
-	   "421 4.7.66 TLS 1.0 and 1.1 are not supported. Please "
-	   "upgrade/update your client to support TLS 1.2. Visit "
-	   "https://aka.ms/smtp_auth_tls. " D "\r\n"),
+     LINES(PRE_TLS, "421 4.7.66 TLS 1.0 and 1.1 are not supported. Please "
+		    "upgrade/update your client to support TLS 1.2. Visit "
+		    "https://aka.ms/smtp_auth_tls. " D "\r\n"),
      SMTP_STAGE_STARTTLS, 421, "4.7.66", .n_replies = -1,
      .starttls_offered = YES, .tls = NO},
     {"no starttls", LINES("220 x\r\n", "250-x Hello\r\n", "250 SMTPUTF8\r\n"),
@@ -192,9 +191,9 @@ static const struct transcript_case transcripts[] = {
      LINES("220 x\r\n", "250-x\r\n", "250-AUTH PLAIN XOAUTH2\r\n",
 	   "250 STARTTLS\r\n", "220 2.0.0 ready\r\n", "250-x\r\n",
 	   "250-STARTTLS\r\n", "250 AUTH=LOGIN PLAIN\r\n"),
-     SMTP_STAGE_EHLO, 250, .n_replies = 4, .starttls_offered = YES,
-     .tls = YES, .auth_offered = YES, .xoauth2_offered = NO,
-     .authenticated = NO, .auth_mechs = "LOGIN PLAIN"},
+     SMTP_STAGE_EHLO, 250, .n_replies = 4, .starttls_offered = YES, .tls = YES,
+     .auth_offered = YES, .xoauth2_offered = NO, .authenticated = NO,
+     .auth_mechs = "LOGIN PLAIN"},
     /* Multi-line replies are joined; control characters never pass. */
     {"multi-line and control",
      LINES("220 x\r\n", "550-5.7.60 first part\r\n",
@@ -203,8 +202,7 @@ static const struct transcript_case transcripts[] = {
      .line = "550 5.7.60 second?[31m part", .n_replies = 2},
 };
 
-static void flag_is(const char *name, const char *flag, bool got,
-		    enum tri want)
+static void flag_is(const char *name, const char *flag, bool got, enum tri want)
 {
 	if (want != ANY && got != (want == YES))
 		fail_msg("%s: %s is %d", name, flag, got);
@@ -234,8 +232,7 @@ static void check_transcript(const struct transcript_case *tc,
 	flag_is(tc->name, "auth_offered", r->auth_offered, tc->auth_offered);
 	flag_is(tc->name, "xoauth2_offered", r->xoauth2_offered,
 		tc->xoauth2_offered);
-	flag_is(tc->name, "authenticated", r->authenticated,
-		tc->authenticated);
+	flag_is(tc->name, "authenticated", r->authenticated, tc->authenticated);
 	if (tc->auth_mechs != NULL)
 		assert_string_equal(r->auth_mechs, tc->auth_mechs);
 }
@@ -415,8 +412,7 @@ static const char *const bad_addrs[] = {
     "\xc3\xa9@b.c",
 };
 
-static void set_message_field(struct smtp_message *m,
-			      const struct bad_field *f)
+static void set_message_field(struct smtp_message *m, const struct bad_field *f)
 {
 	switch (f->field) {
 	case F_FROM:

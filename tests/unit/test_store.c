@@ -58,8 +58,7 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int64_t add_secret(struct fixture *f, const char *value,
-			  int64_t expires)
+static int64_t add_secret(struct fixture *f, const char *value, int64_t expires)
 {
 	struct secret_info si = {.credential_id = f->c.id,
 				 .expires_at = expires,
@@ -67,9 +66,8 @@ static int64_t add_secret(struct fixture *f, const char *value,
 	struct err e;
 
 	memcpy(si.hint, value, 3);
-	assert_int_equal(store_secret_add(f->s, f->v, &si, value,
-					  strlen(value), &e),
-			 0);
+	assert_int_equal(
+	    store_secret_add(f->s, f->v, &si, value, strlen(value), &e), 0);
 	return si.id;
 }
 
@@ -194,8 +192,7 @@ static void test_view_and_unknown(void **state)
 	add_secret(f, "bbb~second", 6000);
 	assert_int_equal(store_view_each(f->s, NULL, count_view, &n, &e), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(store_view_each(f->s, "nope", count_view, &n, &e),
-			 -1);
+	assert_int_equal(store_view_each(f->s, "nope", count_view, &n, &e), -1);
 	assert_non_null(strstr(e.msg, "no credential named 'nope'"));
 }
 
@@ -240,8 +237,8 @@ static size_t file_size(const char *path)
 static void test_foreign_database_untouched(void **state)
 {
 	static const char *const setups[] = {
-		"CREATE TABLE inventory (x); INSERT INTO inventory VALUES (1)",
-		"PRAGMA application_id = 42",
+	    "CREATE TABLE inventory (x); INSERT INTO inventory VALUES (1)",
+	    "PRAGMA application_id = 42",
 	};
 	char path[400], wal[420], *before, *after;
 	size_t nb, na;
@@ -264,8 +261,8 @@ static void test_foreign_database_untouched(void **state)
 		assert_int_equal(store_open(path, STORE_EXISTING, &s2, &e), -1);
 		after = slurp(path);
 		na = file_size(path);
-		assert_int_equal(access(strcat(strcpy(wal, path), "-wal"), F_OK),
-				 -1);
+		assert_int_equal(
+		    access(strcat(strcpy(wal, path), "-wal"), F_OK), -1);
 		assert_int_equal(nb, na);
 		assert_memory_equal(before, after, nb);
 		free(before);
@@ -284,14 +281,14 @@ static void test_unmarked_database_adopted(void **state)
 
 	(void)f;
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h, "PRAGMA application_id = 0", NULL,
-				      NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h, "PRAGMA application_id = 0", NULL, NULL, NULL),
+	    SQLITE_OK);
 	assert_int_equal(store_open(db, STORE_EXISTING, &s2, &e), 0);
 	store_close(s2);
-	assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA application_id", -1,
-					    &st, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(h, "PRAGMA application_id", -1, &st, NULL),
+	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0x53576368);
 	sqlite3_finalize(st);
@@ -372,30 +369,29 @@ static void test_missing_database(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_secret_roundtrip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_swapped_ciphertexts_fail,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_one_active_enforced, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_wrong_key_detected, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_reencrypt, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_view_and_unknown, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_duplicate_credential,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unmarked_database_adopted,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transitions_compare_and_set,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outbox_claim_once, setup,
-						teardown),
-		cmocka_unit_test(test_foreign_database_untouched),
-		cmocka_unit_test(test_missing_database),
+	    cmocka_unit_test_setup_teardown(test_secret_roundtrip, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_swapped_ciphertexts_fail,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_active_enforced, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_key_detected, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_reencrypt, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_view_and_unknown, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_duplicate_credential, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_unmarked_database_adopted,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transitions_compare_and_set,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_outbox_claim_once, setup,
+					    teardown),
+	    cmocka_unit_test(test_foreign_database_untouched),
+	    cmocka_unit_test(test_missing_database),
 	};
 	struct err e;
 	char cmd[300];

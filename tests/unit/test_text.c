@@ -110,19 +110,18 @@ static void test_mail_build(void **state)
 	assert_int_equal(mail_begin(&m, &h, &e), 0);
 	fputs("body\r\n", m.f);
 	assert_int_equal(mail_end(&m, &msg, &len, &e), 0);
-	assert_string_equal(msg,
-			    "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
-			    "Message-ID: <m@x>\r\n"
-			    "From: <a@x.example>\r\n"
-			    "To: <b@y.example>\r\n"
-			    "Subject: hello\r\n"
-			    "MIME-Version: 1.0\r\n"
-			    "Content-Type: text/plain; charset=UTF-8\r\n"
-			    "Content-Transfer-Encoding: 7bit\r\n"
-			    "Auto-Submitted: auto-generated\r\n"
-			    "X-Test: 1\r\n"
-			    "\r\n"
-			    "body\r\n");
+	assert_string_equal(msg, "Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+				 "Message-ID: <m@x>\r\n"
+				 "From: <a@x.example>\r\n"
+				 "To: <b@y.example>\r\n"
+				 "Subject: hello\r\n"
+				 "MIME-Version: 1.0\r\n"
+				 "Content-Type: text/plain; charset=UTF-8\r\n"
+				 "Content-Transfer-Encoding: 7bit\r\n"
+				 "Auto-Submitted: auto-generated\r\n"
+				 "X-Test: 1\r\n"
+				 "\r\n"
+				 "body\r\n");
 	assert_int_equal(len, strlen(msg));
 	free(msg);
 	h.now = -1;
@@ -133,12 +132,12 @@ static void test_mail_build(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_copy),
-		cmocka_unit_test(test_scrub_and_control),
-		cmocka_unit_test(test_oneline),
-		cmocka_unit_test(test_path_dir),
-		cmocka_unit_test(test_mail_checks),
-		cmocka_unit_test(test_mail_build),
+	    cmocka_unit_test(test_copy),
+	    cmocka_unit_test(test_scrub_and_control),
+	    cmocka_unit_test(test_oneline),
+	    cmocka_unit_test(test_path_dir),
+	    cmocka_unit_test(test_mail_checks),
+	    cmocka_unit_test(test_mail_build),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,10 +33,8 @@ static void test_rfc3339_forms(void **state)
 	assert_int_equal(when("2027-06-01T12:00:00Z"), 1811808000 + 43200);
 	assert_int_equal(when("2027-06-01T12:00:00.1234567Z"),
 			 1811808000 + 43200);
-	assert_int_equal(when("2027-06-01T14:00:00+02:00"),
-			 1811808000 + 43200);
-	assert_int_equal(when("2027-06-01T07:30:00-04:30"),
-			 1811808000 + 43200);
+	assert_int_equal(when("2027-06-01T14:00:00+02:00"), 1811808000 + 43200);
+	assert_int_equal(when("2027-06-01T07:30:00-04:30"), 1811808000 + 43200);
 }
 
 static void test_relative(void **state)
@@ -50,10 +48,19 @@ static void test_relative(void **state)
 static void test_bad_when(void **state)
 {
 	static const char *bad[] = {
-		"",          "2027-13-01", "2027-02-29", "2027-06-01T25:00:00Z",
-		"tomorrow",  "+90",        "+d",         "+-3d",
-		"2027-6-1",  "2027-06-01T12:00:00", "+90y", "2027-06-01Z",
-		"+99999999999999999d",
+	    "",
+	    "2027-13-01",
+	    "2027-02-29",
+	    "2027-06-01T25:00:00Z",
+	    "tomorrow",
+	    "+90",
+	    "+d",
+	    "+-3d",
+	    "2027-6-1",
+	    "2027-06-01T12:00:00",
+	    "+90y",
+	    "2027-06-01Z",
+	    "+99999999999999999d",
 	};
 	struct err e;
 	int64_t t;
@@ -100,12 +107,12 @@ static void test_format_and_days(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_date_is_midnight_utc),
-		cmocka_unit_test(test_rfc3339_forms),
-		cmocka_unit_test(test_relative),
-		cmocka_unit_test(test_bad_when),
-		cmocka_unit_test(test_duration),
-		cmocka_unit_test(test_format_and_days),
+	    cmocka_unit_test(test_date_is_midnight_utc),
+	    cmocka_unit_test(test_rfc3339_forms),
+	    cmocka_unit_test(test_relative),
+	    cmocka_unit_test(test_bad_when),
+	    cmocka_unit_test(test_duration),
+	    cmocka_unit_test(test_format_and_days),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,8 @@ static void only_the_file(void)
 
 	assert_non_null(d);
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		assert_string_equal(de->d_name, "mail");
 		n++;
@@ -97,8 +98,7 @@ static void test_replace_keeps_directory(void **state)
 	char buf[64];
 
 	(void)state;
-	assert_int_equal(tokenfile_write(dir, "mail", "a", 1, getgid(), &e),
-			 0);
+	assert_int_equal(tokenfile_write(dir, "mail", "a", 1, getgid(), &e), 0);
 	assert_int_equal(stat(dir, &before), 0);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(
@@ -147,13 +147,12 @@ static void test_expiry_and_remove(void **state)
 	int fd;
 
 	(void)state;
-	assert_int_equal(tokenfile_write(dir, "mail", jwt, strlen(jwt),
-					 getgid(), &e),
-			 0);
+	assert_int_equal(
+	    tokenfile_write(dir, "mail", jwt, strlen(jwt), getgid(), &e), 0);
 	assert_int_equal(tokenfile_expiry(dir, "mail", &exp, &e), 0);
 	assert_int_equal(exp, 1800000000);
-	assert_int_equal(tokenfile_write(dir, "mail", "opaque", 6, getgid(), &e),
-			 0);
+	assert_int_equal(
+	    tokenfile_write(dir, "mail", "opaque", 6, getgid(), &e), 0);
 	assert_int_equal(tokenfile_expiry(dir, "mail", &exp, &e), 0);
 	assert_int_equal(exp, 0);
 	fd = open(path, O_WRONLY | O_TRUNC);
@@ -186,16 +185,16 @@ static void test_bad_names_and_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_write_mode_group_dir,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_replace_keeps_directory,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_interrupted_write, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_bad_names_and_group,
-						setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_mode_group_dir, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_replace_keeps_directory, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_interrupted_write, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_and_remove, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_names_and_group, setup,
+					    teardown),
 	};
 	secmem_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -150,10 +150,10 @@ static void test_stage_install(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_and_ad),
-		cmocka_unit_test(test_kcv),
-		cmocka_unit_test(test_key_file),
-		cmocka_unit_test(test_stage_install),
+	    cmocka_unit_test(test_roundtrip_and_ad),
+	    cmocka_unit_test(test_kcv),
+	    cmocka_unit_test(test_key_file),
+	    cmocka_unit_test(test_stage_install),
 	};
 	struct err e;
 	int rc;

@@ -1,8 +1,10 @@
 """Real Postfix relaying through the XOAUTH2 plugin to the stand-in
-Exchange server: a private Postfix instance (its own config, queue and
-data directories; Debian's master.cf, so the smtp client runs chrooted)
-with the built plugin, a token file from `secretwatch token`, and the
-stand-in as relayhost with STARTTLS required.
+Exchange server, with the token file kept by secretwatchd: a private
+Postfix instance (its own config, queue and data directories; Debian's
+master.cf, so the smtp client runs chrooted) with the built plugin, the
+daemon (under faketime, so that it can be "an hour later") writing
+<[tokens] dir>/mail for group postfix, and the stand-in as relayhost with
+STARTTLS required.
 
 Needs root (Postfix's master runs as root) and Debian's postfix package
 (scripts/install-deps.sh); it fails, never skips, when either is missing.
@@ -14,8 +16,10 @@ import os
 import pwd
 import grp
 import shutil
+import signal
 import smtplib
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -31,6 +35,7 @@ import fakes  # noqa: E402
 
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
+FAKETIME = "/usr/bin/faketime"
 PLUGIN_DIR = os.path.join(swtest.BIN_DIR, "..", "sasl2")
 PLUGIN = os.path.join(PLUGIN_DIR, "libxoauth2-secretwatch.so")
 RCPT = "someone@fabrikam.example"
@@ -61,9 +66,10 @@ def sha256(s):
 
 
 class PostfixInstance:
-    """A private Postfix instance under a temp dir."""
+    """A private Postfix instance under a temp dir; EXTRA overrides
+    main.cf settings."""
 
-    def __init__(self, root, relay_port, ca_file, token_dir):
+    def __init__(self, root, relay_port, ca_file, token_dir, extra=None):
         self.root = root
         self.etc = os.path.join(root, "etc")
         self.spool = os.path.join(root, "spool")
@@ -118,6 +124,7 @@ class PostfixInstance:
             "disable_dns_lookups": "yes",
             "smtp_dns_support_level": "disabled",
         }
+        main.update(extra or {})
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write("%s = %s\n" % (k, v))
@@ -166,55 +173,118 @@ class PostfixInstance:
                        % (m365.SENDER, RCPT, subject))
 
 
+class Daemon:
+    """secretwatchd on the World's store under faketime: AT is where its
+    clock starts (it runs on from there)."""
+
+    def __init__(self, world):
+        self.w = world
+        self.logs = []
+
+    def _cmd(self, at, *args):
+        return [FAKETIME, "-f", "@" + time.strftime(
+            "%Y-%m-%d %H:%M:%S", time.gmtime(at)),
+            swtest.SWD, "-c", self.w.s.conf, *args]
+
+    @staticmethod
+    def _env():
+        e = dict(os.environ)
+        e.pop("NOTIFY_SOCKET", None)
+        # libfaketime is preloaded ahead of the sanitizer runtime.
+        e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
+                             ":verify_asan_link_order=0").lstrip(":")
+        return e
+
+    def once(self, at):
+        p = subprocess.run(self._cmd(at, "--once"), capture_output=True,
+                           text=True, env=self._env(), timeout=WAIT)
+        self.logs.append(p.stdout + p.stderr)
+        if p.returncode != 0:
+            raise AssertionError("secretwatchd --once failed (%d): %s"
+                                 % (p.returncode, p.stderr))
+        return p.stderr
+
+    def start(self, at):
+        """Runs the daemon until stop(). faketime forks it and does not
+        pass signals on: it gets a process group of its own."""
+        self.proc = subprocess.Popen(self._cmd(at), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True,
+                                     env=self._env(),
+                                     start_new_session=True)
+        return self.proc
+
+    def stop(self):
+        p, self.proc = getattr(self, "proc", None), None
+        if p is None:
+            return ""
+        os.killpg(p.pid, signal.SIGTERM)
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+        self.logs.append(out + err)
+        return err
+
+
 class TestPostfix(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if os.geteuid() != 0:
             raise AssertionError("test_postfix must run as root: Postfix's "
                                  "master process runs as root")
-        for p in (POSTFIX, POSTQUEUE, "/etc/postfix/master.cf"):
+        for p in (POSTFIX, POSTQUEUE, "/etc/postfix/master.cf", FAKETIME):
             if not os.path.exists(p):
                 raise AssertionError("%s is missing: install Debian's "
-                                     "postfix (scripts/install-deps.sh)" % p)
+                                     "postfix and faketime "
+                                     "(scripts/install-deps.sh)" % p)
         if not os.path.exists(PLUGIN):
             raise AssertionError("%s is not built" % PLUGIN)
         try:
             pwd.getpwnam("postfix")
-            grp.getgrnam("postfix")
+            cls.gid = grp.getgrnam("postfix").gr_gid
         except KeyError:
             raise AssertionError("user or group postfix is missing")
 
     def setUp(self):
         self.w = m365.World(webhook=False)
         self.addCleanup(self.w.close)
-        self.w.add_secret(m365.S1, "+200d", "--activate")
         self.root = tempfile.mkdtemp(prefix="sw-postfix-")
         os.chmod(self.root, 0o755)
         self.addCleanup(shutil.rmtree, self.root, True)
+        # The plugin's directory; secretwatchd creates it (0750,
+        # root:postfix) with the first token file.
         self.tokens = os.path.join(self.root, "tokens")
-        os.mkdir(self.tokens, 0o750)
-        os.chown(self.tokens, 0, grp.getgrnam("postfix").gr_gid)
+        self.path = os.path.join(self.tokens, "mail")
+        self.w.configure("[tokens]\ndir = %s\ngroup = postfix\n"
+                         % self.tokens)
+        r = self.w.run("cred", "set", "mail", "--token-file")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.d = Daemon(self.w)
+        self.addCleanup(self.d.stop)
+        self.t0 = int(time.time())
         self.pf = PostfixInstance(self.root, self.w.smtp.port,
                                   self.w.entra.ca_file, self.tokens)
         self.pf.start()
         self.addCleanup(self.pf.stop)
 
-    def write_token(self, token):
-        """As secretwatchd will: the token and "\\n", 0640 root:postfix,
-        written beside and renamed."""
-        tmp = os.path.join(self.tokens, ".mail.tmp")
-        with open(tmp, "w") as f:
-            f.write(token + "\n")
-        os.chmod(tmp, 0o640)
-        os.chown(tmp, 0, grp.getgrnam("postfix").gr_gid)
-        os.rename(tmp, os.path.join(self.tokens, "mail"))
+    def file_token(self):
+        """The token of the daemon's file, or None while there is none."""
+        try:
+            with open(self.path) as f:
+                data = f.read()
+        except FileNotFoundError:
+            return None
+        self.assertTrue(data.endswith("\n") and data.count("\n") == 1)
+        return data[:-1]
 
-    def fresh_token(self):
-        r = self.w.run("token", "mail")
-        self.assertEqual(r.returncode, 0, r.stderr)
-        token = r.stdout.strip()
-        self.assertEqual(fakes.decode_jwt(token)["appid"], m365.CLIENT)
-        return token
+    def new_file_token(self, old):
+        """Waits for the daemon to put a token other than OLD in the
+        file."""
+        return wait_for("a new token in %s (daemon: %s)"
+                        % (self.path, self.d.logs),
+                        lambda: (self.file_token() or old) != old
+                        and self.file_token())
 
     def delivered(self, subject):
         for m in self.w.smtp.messages():
@@ -222,34 +292,23 @@ class TestPostfix(unittest.TestCase):
                 return m
         return None
 
-    def auth_of(self, msg):
-        """The stand-in's auth event of the session that carried MSG."""
+    def arrived(self, subject, token):
+        """Waits for SUBJECT at the stand-in; checks that it came with
+        AUTH XOAUTH2 as the sender and exactly TOKEN, of the app."""
+        msg = wait_for("delivery of %r at the stand-in (maillog:\n%s)"
+                       % (subject, self.pf.log()),
+                       lambda: self.delivered(subject))
+        self.assertEqual(msg["auth_user"], m365.SENDER)
+        self.assertEqual(msg["claims"]["appid"], m365.CLIENT)
         events = self.w.smtp.sessions()[msg["session"]]
         auths = [e for e in events if e["event"] == "auth"]
         self.assertEqual(len(auths), 1, events)
+        self.assertTrue(auths[0]["ok"])
+        self.assertEqual(auths[0]["token_sha256"], sha256(token))
         cmds = [e["line"] for e in events if e["event"] == "C"]
         self.assertTrue(any(c.upper().startswith("AUTH XOAUTH2")
                             for c in cmds), cmds)
-        return auths[0]
-
-    def test_relay_with_token_file(self):
-        token = self.fresh_token()
-        self.write_token(token)
-        self.pf.submit("first")
-        msg = wait_for("delivery at the stand-in (maillog:\n%s)"
-                       % self.pf.log(), lambda: self.delivered("first"))
-        self.assertEqual(msg["auth_user"], m365.SENDER)
-        self.assertEqual(msg["claims"]["appid"], m365.CLIENT)
-        auth = self.auth_of(msg)
-        self.assertTrue(auth["ok"])
-        self.assertEqual(auth["token_sha256"], sha256(token))
-        log = self.pf.log()
-        self.assertIn("status=sent", log)
-        self.assertNotIn(token, log)
-        self.assertNotIn(token.split(".")[2], log)
-        # The smtp client really ran chrooted (Debian's master.cf).
-        with open(os.path.join(self.pf.etc, "master.cf")) as f:
-            self.assertRegex(f.read(), r"(?m)^smtp\s+unix\s+-\s+-\s+y\s")
+        return msg
 
     def deferred(self, subject, why):
         """Submits SUBJECT, waits for its deferral and maillog line WHY."""
@@ -258,47 +317,103 @@ class TestPostfix(unittest.TestCase):
                  % (why, self.pf.log()),
                  lambda: "status=deferred" in self.pf.log()
                  and why in self.pf.log())
-        q = self.pf.queue()
-        self.assertIn(RCPT, q)
+        self.assertIn(RCPT, self.pf.queue())
         self.assertIsNone(self.delivered(subject))
+        self.assertNotIn("status=bounced", self.pf.log())
 
-    def test_expired_then_valid(self):
-        token = self.fresh_token()
-        claims = fakes.decode_jwt(token)
-        claims["exp"] = int(time.time()) - 60
-        expired = fakes.make_jwt(claims)
-        self.write_token(expired)
+    def assertNoToken(self, *tokens):
+        texts = [self.pf.log()] + self.d.logs
+        for t in tokens:
+            for part in t.split("."):
+                if len(part) > 8:
+                    for text in texts:
+                        self.assertNotIn(part, text)
+
+    def test_relay_with_the_daemons_token_file(self):
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        self.d.start(self.t0)
+        token = self.new_file_token(None)
+        st = os.stat(self.path)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o640)
+        self.assertEqual((st.st_uid, st.st_gid), (0, self.gid))
+        st = os.stat(self.tokens)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o750)
+        self.assertEqual(st.st_gid, self.gid)
+        self.pf.submit("first")
+        self.arrived("first", token)
+        self.assertIn("status=sent", self.pf.log())
+        self.assertIn("mail: token file refreshed", self.d.stop())
+        self.assertNoToken(token)
+        # The smtp client really ran chrooted (Debian's master.cf).
+        with open(os.path.join(self.pf.etc, "master.cf")) as f:
+            self.assertRegex(f.read(), r"(?m)^smtp\s+unix\s+-\s+-\s+y\s")
+
+    def test_expired_with_the_daemon_stopped_then_restarted(self):
+        # Entra hands out tokens that live 2 s (by the real clock, the
+        # one the plugin and the stand-in read); the daemon writes one and
+        # is not running when it expires.
+        self.w.entra.update_scenario(expires_in=2)
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        self.d.once(self.t0)
+        short = self.file_token()
+        exp = fakes.decode_jwt(short)["exp"]
+        wait_for("the token to expire", lambda: time.time() > exp + 1)
         self.deferred("late", "/mail holds an expired token (expired ")
         log = self.pf.log()
-        self.assertIn("XOAUTH2: cannot authenticate: token file "
-                      + self.tokens + "/mail", log)
-        self.assertNotIn("bounced", log)
-        self.assertNotIn(expired, log)
-        # A valid token again: postqueue -f delivers the deferred mail.
-        self.write_token(token)
+        self.assertRegex(log, r"XOAUTH2: cannot authenticate: token file "
+                         + self.tokens + r"/mail holds an expired token "
+                         r"\(expired [0-9T:Z-]+, \d+ s ago; is "
+                         r"secretwatchd running\?\)")
+        # Started again, an hour later by its clock, the daemon refreshes
+        # the file at once; postqueue -f delivers the deferred mail.
+        self.w.entra.update_scenario(expires_in=3599)
+        self.d.start(self.t0 + 3600)
+        token = self.new_file_token(short)
         self.pf.flush()
-        msg = wait_for("delivery after postqueue -f (maillog:\n%s)"
-                       % self.pf.log(), lambda: self.delivered("late"))
-        self.assertEqual(self.auth_of(msg)["token_sha256"], sha256(token))
+        self.arrived("late", token)
         wait_for("an empty queue", lambda: RCPT not in self.pf.queue())
+        self.assertIn("mail: token file refreshed", self.d.stop())
+        self.assertNoToken(short, token)
 
-    def test_removed_then_valid(self):
+    def test_switch_to_a_new_secret_keeps_mail_flowing(self):
+        self.w.add_secret(m365.S1, "+100d", "--activate")
+        self.d.once(self.t0)
+        old = self.file_token()
+        self.assertEqual(fakes.decode_jwt(old)["xms_sw_secret"], "s1")
+        self.pf.submit("before")
+        self.arrived("before", old)
+        # A pending secret: the daemon tests it, switches, and rewrites
+        # the file with a token of the new secret.
+        self.w.add_secret(m365.S2, "+300d")
+        self.d.start(self.t0 + 60)
+        token = self.new_file_token(old)
+        self.assertEqual(fakes.decode_jwt(token)["xms_sw_secret"], "s2")
+        _, doc = self.w.s.json("secret", "list", "mail")
+        self.assertIn("active", [s["state"] for s in doc["secrets"]])
+        self.pf.submit("after")
+        msg = self.arrived("after", token)
+        self.assertEqual(msg["claims"]["xms_sw_secret"], "s2")
+        self.d.stop()
+        self.assertNoToken(old, token)
+
+    def test_removed_file_defers_until_the_daemon_rewrites_it(self):
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        self.d.once(self.t0)
+        os.unlink(self.path)
         self.deferred("gone", "/mail is missing")
-        self.assertNotIn("bounced", self.pf.log())
-        token = self.fresh_token()
-        self.write_token(token)
+        self.d.once(self.t0 + 60)
+        token = self.file_token()
         self.pf.flush()
-        wait_for("delivery after postqueue -f (maillog:\n%s)"
-                 % self.pf.log(), lambda: self.delivered("gone"))
+        self.arrived("gone", token)
 
     def test_refused_token_defers(self):
         # The stand-in refuses the token (535 5.7.3): soft bounce keeps
         # the mail deferred, never bounced.
+        self.w.add_secret(m365.S1, "+200d", "--activate")
         self.w.smtp.update_scenario(
             service_principals={m365.CLIENT: {"full_access": []}})
-        self.write_token(self.fresh_token())
+        self.d.once(self.t0)
         self.deferred("refused", "535 5.7.3")
-        self.assertNotIn("status=bounced", self.pf.log())
 
 
 if __name__ == "__main__":

@@ -34,6 +34,10 @@ optional; addresses and app ids compare case-insensitively):
     "no_starttls": false,              # STARTTLS not advertised
     "no_auth": false,                  # AUTH not advertised after TLS
     "auth_mechanisms": "LOGIN XOAUTH2",# what EHLO advertises after TLS
+    "plain_passwords": {},             # fake only: mailbox -> password that
+                                       #   AUTH PLAIN accepts (offered only
+                                       #   when auth_mechanisms has PLAIN);
+                                       #   for benchmarks, not Exchange
     "force_432": false,                # MAIL FROM -> 432 4.3.2 ...
     "force_432_first": 0,              # ... only for the first K MAIL FROMs
     "max_connections_per_mailbox": 3,  # the 4th authenticated session gets
@@ -177,6 +181,7 @@ DEFAULTS = {
     "no_starttls": False,
     "no_auth": False,
     "auth_mechanisms": "LOGIN XOAUTH2",
+    "plain_passwords": {},
     "force_432": False,
     "force_432_first": 0,
     "max_connections_per_mailbox": 3,
@@ -514,6 +519,8 @@ class Session:
             self.auth_login(initial)
         elif mech == "XOAUTH2":
             self.auth_xoauth2(sc, initial)
+        elif mech == "PLAIN":
+            self.auth_plain(sc, initial)
         else:
             self.reply(R_504)
 
@@ -530,6 +537,34 @@ class Session:
         self.log("auth", user=None, ok=False, reason="basic authentication",
                  claims=None)
         self.reply(R_BASIC)
+
+    def auth_plain(self, sc, initial):
+        """Fake only (Exchange refuses basic auth): authzid NUL user NUL
+        password against plain_passwords."""
+        if initial is None:
+            self.reply("334 ")
+            initial = self.read_auth_line()
+        if initial == "*":
+            self.reply(R_CANCEL)
+            return
+        try:
+            parts = base64.b64decode(initial.encode("ascii"),
+                                     validate=True).decode().split("\0")
+        except (ValueError, UnicodeError, binascii.Error):
+            parts = []
+        user = parts[1] if len(parts) == 3 else None
+        pws = {str(k).lower(): v for k, v in
+               (sc.get("plain_passwords") or {}).items()}
+        want = pws.get(user.lower()) if user else None
+        ok = isinstance(want, str) and parts[2] == want
+        self.log("auth", user=user, ok=ok, reason="plain", claims=None)
+        if not ok:
+            self.reply(R_BASIC)
+            return
+        self.auth_user = user
+        self.claims = None
+        self.srv.register(self)
+        self.reply(R_235)
 
     def auth_xoauth2(self, sc, initial):
         if initial is None:

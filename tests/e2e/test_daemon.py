@@ -1,6 +1,7 @@
 """secretwatchd: the lifecycle across restarts under faketime, signals,
 readiness, one daemon per store, and SIGKILL at random points during
 switches."""
+import fcntl
 import os
 import random
 import signal
@@ -205,6 +206,7 @@ class TestCrash(DaemonCase):
             time.sleep(rng.uniform(0.0, 0.4))
             p.kill()
             p.wait(timeout=10)
+            self.wait_cycle_child_gone()
             self.check_invariants(len(secrets))
             outcomes[self.state_of_newest()] += 1
         rounds = len(secrets)
@@ -219,6 +221,23 @@ class TestCrash(DaemonCase):
         newest = max(doc["secrets"], key=lambda s: s["days_left"])
         self.assertEqual(newest["state"], "active")
         self.assertEqual(newest["hint"], secrets[-1][:3])
+
+    def wait_cycle_child_gone(self):
+        """The killed daemon's cycle child dies with it (PR_SET_PDEATHSIG),
+        a moment later: under the sanitizers, long enough for the next
+        start to find the single-instance lock still held. systemd waits
+        for the whole unit; so does this test, up to 10 s."""
+        deadline = time.time() + 10
+        with open(self.w.s.db + ".lock", "a") as f:
+            while True:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(f, fcntl.LOCK_UN)
+                    return
+                except BlockingIOError:
+                    if time.time() > deadline:
+                        self.fail("the killed daemon's lock stayed held")
+                    time.sleep(0.02)
 
     def state_of_newest(self):
         db = sqlite3.connect(self.w.s.db)

@@ -25,7 +25,7 @@ esac
 case $secs$jobs in *[!0-9]*) usage ;; esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SW_FUZZ_BUILD:-$root/build-fuzz}
-targets=${*:-entra smtp jwt timefmt validate config}
+targets=${*:-entra smtp jwt timefmt validate config graph}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	CC=${CC:-clang} cmake -S "$root" -B "$build" -DSW_FUZZ=ON >/dev/null

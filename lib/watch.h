@@ -103,6 +103,13 @@ int watch_rotate_new(struct watch_ctx *w, const struct cred_view *v,
 		     struct watch_new_report *nr, struct watch_report *r,
 		     struct err *e);
 
+/* Test pending secret id of v now as the watchdog does: switch to it on
+ * success, else schedule its next try (policy_switch_retry). Returns as
+ * watch_rotate. */
+int watch_switch_new(struct watch_ctx *w, const struct cred_view *v, int64_t id,
+		     struct probe_result *pr, struct watch_report *r,
+		     struct err *e);
+
 /* Test secret si of c (token_only: stop after the token) and record the
  * outcome on the secret and in the audit trail; a token obtained is
  * cached. to: recipient, NULL for the credential's test address. Returns

@@ -447,8 +447,11 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 	struct watch_new_report nr;
 	struct probe_result pr;
 	struct cred_view *nv;
-	int rc = watch_rotate_new(w, v, &nr, r, e);
+	int rc;
 
+	if (!v->has_active && v->npending == 0)
+		return 0; /* nothing to call Graph with: its level says so */
+	rc = watch_rotate_new(w, v, &nr, r, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	/* Step d: the switch, now; a secret Entra has not replicated yet
@@ -459,6 +462,13 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 	probe_result_free(&pr);
 	free(nv);
 	return rc < 0 ? -1 : 0;
+}
+
+int watch_switch_new(struct watch_ctx *w, const struct cred_view *v, int64_t id,
+		     struct probe_result *pr, struct watch_report *r,
+		     struct err *e)
+{
+	return watch_switch(w, v, id, false, pr, r, e);
 }
 
 #define REVOKE_MAX 16

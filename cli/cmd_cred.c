@@ -16,7 +16,9 @@ static const char usage[] =
     "                            [--authority-url URL] [--smtp-url "
     "smtp://HOST:PORT]\n"
     "                            [--graph-url URL] [--token-file]\n"
+    "                            [--rotate auto|manual]\n"
     "       secretwatch cred set NAME [--token-file|--no-token-file]\n"
+    "                            [--rotate auto|manual]\n"
     "                            [any option of cred add]\n"
     "       secretwatch cred list [--names]\n"
     "       secretwatch cred show NAME\n"
@@ -34,6 +36,10 @@ static const char usage[] =
     "  --authority-url, --smtp-url, --graph-url  override one endpoint\n"
     "  --token-file  keep its current access token in a file of [tokens]\n"
     "                dir, for Postfix (see 'secretwatch postfix NAME')\n"
+    "  --rotate      auto: make its new secrets through Microsoft Graph\n"
+    "                ([rotate] before its expiry), test, switch, deploy,\n"
+    "                then remove the old one after [rotate] grace;\n"
+    "                manual (default): a person registers them\n"
     "  set           change the options given, in one step; an empty\n"
     "                value clears an optional one\n"
     "  --force       with rm: also remove its secrets and history links\n";
@@ -60,7 +66,16 @@ enum {
 	O_GRAPH,
 	O_TOKENFILE,
 	O_NOTOKENFILE,
+	O_ROTATE,
 };
+
+static int rotate_field(struct app *app, struct cred *c, const char *v)
+{
+	if (strcmp(v, "auto") != 0 && strcmp(v, "manual") != 0)
+		return app_fail(app, "--rotate '%.20s': use auto or manual", v);
+	c->rotate_auto = strcmp(v, "auto") == 0;
+	return 0;
+}
 
 static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 {
@@ -94,6 +109,8 @@ static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 	case O_NOTOKENFILE:
 		c->token_file = opt == O_TOKENFILE;
 		return 0;
+	case O_ROTATE:
+		return rotate_field(app, c, v);
 	default:
 		return copy_field(app, c->graph_url, sizeof(c->graph_url), v,
 				  "--graph-url");
@@ -146,6 +163,7 @@ static const struct option cred_opts[] = {
     {"graph-url", required_argument, NULL, O_GRAPH},
     {"token-file", no_argument, NULL, O_TOKENFILE},
     {"no-token-file", no_argument, NULL, O_NOTOKENFILE},
+    {"rotate", required_argument, NULL, O_ROTATE},
     {"help", no_argument, NULL, OPT_HELP},
     {"json", no_argument, NULL, OPT_JSON},
     {0}};
@@ -205,6 +223,8 @@ static cJSON *cred_json(const struct cred *c)
 	cJSON_AddStringToObject(o, "smtp_url", cloud_smtp_url(c));
 	cJSON_AddStringToObject(o, "graph_url", cloud_graph_url(c));
 	cJSON_AddStringToObject(o, "token_file", c->token_file ? "yes" : "no");
+	cJSON_AddStringToObject(o, "rotate",
+				c->rotate_auto ? "auto" : "manual");
 	timefmt_rfc3339(c->created_at, t);
 	cJSON_AddStringToObject(o, "created_at", t);
 	return o;

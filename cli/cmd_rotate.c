@@ -1,17 +1,31 @@
+#include <stdlib.h>
+
 #include "cli.h"
+#include "cloud.h"
 #include "num.h"
 #include "render.h"
+#include "timefmt.h"
 #include "watch.h"
 
 static const char usage[] =
     "usage: secretwatch rotate NAME [--secret ID]\n"
+    "       secretwatch rotate NAME --new [--dry-run]\n"
     "\n"
     "Test the newest pending secret of NAME now (or --secret ID) with a\n"
     "token request and an XOAUTH2 test send; on success make it active in\n"
     "one transaction (the old one becomes previous), send the 'switched'\n"
     "alert and run the deploy hook. Exit 0 when switched; on a failed\n"
     "test the diagnosis and exit 2 (the secret stays pending); exit 1 when\n"
-    "the secret was retired meanwhile or the deploy hook failed.\n";
+    "the secret was retired meanwhile or the deploy hook failed.\n"
+    "\n"
+    "--new makes the new secret first, through Microsoft Graph (the app\n"
+    "needs Application.ReadWrite.OwnedBy and must own itself): a rotation\n"
+    "intent is recorded, addPassword is called with the [rotate]\n"
+    "display_name and lifetime, the secret is stored pending, then tested\n"
+    "and switched to as above. Entra takes seconds to minutes to accept a\n"
+    "new secret: when the first test fails, the watchdog retries it soon\n"
+    "(5 s, then doubling). --dry-run says which Graph calls would be made.\n"
+    "Exit 2 when Graph refused (with the diagnosis).\n";
 
 /* Shared with 'secret add --activate'. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
@@ -49,19 +63,119 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 	return rc;
 }
 
+static void say_dry(const struct cred_view *v,
+		    const struct watch_new_report *nr)
+{
+	char end[TIMEFMT_RFC3339_LEN];
+	const char *g = cloud_graph_url(&v->cred);
+
+	timefmt_rfc3339(nr->end, end);
+	printf("dry run: %s would\n"
+	       "  GET %s/v1.0/applications(appId='%s')\n",
+	       v->cred.name, g, v->cred.client_id);
+	if (nr->recover)
+		printf("  POST .../removePassword for each secret named as the "
+		       "interrupted rotation\n");
+	printf("  POST %s/v1.0/applications/{id}/addPassword "
+	       "{\"displayName\": \"%s #N\", \"endDateTime\": \"%s\"}\n"
+	       "  store the new secret pending, test it (token request and "
+	       "XOAUTH2 test send) and switch to it\n",
+	       g, nr->display_name, end);
+}
+
+/* After the new secret was made: test and switch now, or leave it to
+ * the watchdog's retries. */
+static int new_switch(struct app *app, struct watch_ctx *w,
+		      const struct cred_view *v, const struct secret_info *si)
+{
+	struct watch_report r = {0};
+	struct probe_result pr;
+	struct cred_view *nv;
+	struct err e;
+	int rc;
+
+	if (store_view_get(app->store, v->cred.name, &nv, &e))
+		return app_fail_err(app, &e);
+	rc = watch_switch_new(w, nv, si->id, &pr, &r, &e);
+	probe_result_free(&pr);
+	free(nv);
+	if (rc < 0 || rc == WATCH_SWITCH_LOST)
+		return app_fail_err(app, &e);
+	if (rc == 1) {
+		printf("%s: Entra does not accept the new secret yet; the "
+		       "watchdog tests it again in seconds and switches when "
+		       "it passes\n",
+		       v->cred.name);
+		return 0;
+	}
+	printf("switched %s: the new secret is active now\n", v->cred.name);
+	if (watch_deliver(w, &r, &e))
+		return app_fail_err(app, &e);
+	if (r.deploy_failures > 0)
+		return app_fail(app,
+				"%s: the deploy hook failed (see 'secretwatch "
+				"log %s'); the next cycle runs it again",
+				v->cred.name, v->cred.name);
+	return 0;
+}
+
+static int rotate_new(struct app *app, const char *name, bool dry)
+{
+	struct watch_report r = {0};
+	struct watch_new_report nr;
+	char end[TIMEFMT_RFC3339_LEN];
+	struct cred_view *v;
+	struct watch_ctx w;
+	struct err e;
+	int rc;
+
+	if (store_view_get(app->store, name, &v, &e))
+		return app_fail_err(app, &e);
+	app_watch_ctx(app, &w);
+	w.dry_run = dry;
+	rc = watch_rotate_new(&w, v, &nr, &r, &e);
+	if (rc < 0) {
+		rc = app_fail_err(app, &e);
+	} else if (dry) {
+		say_dry(v, &nr);
+		rc = 0;
+	} else if (rc == 1) {
+		rc = nr.in_flight ? app_fail(app,
+					     "a rotation of %s is in flight "
+					     "in another process",
+					     name)
+				  : 2;
+		if (nr.graph_failed)
+			printf("%s: Microsoft Graph refused: %s\n%s\n", name,
+			       nr.diag.summary, nr.diag.remedy);
+	} else {
+		timefmt_rfc3339(nr.secret.expires_at, end);
+		printf("made client secret %s~ (key %s, expires %s) in Entra "
+		       "as '%s'\n",
+		       nr.secret.hint, nr.secret.key_id, end, nr.display_name);
+		rc = new_switch(app, &w, v, &nr.secret);
+	}
+	free(v);
+	return rc;
+}
+
 int cmd_rotate(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"secret", required_argument, NULL, 's'},
+	    {"new", no_argument, NULL, 'N'},
+	    {"dry-run", no_argument, NULL, 'n'},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {0}};
 	int64_t id = 0;
 	struct cred c;
 	struct err e;
-	int opt, rc;
+	int opt, rc, new_secret = 0, dry = 0;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
-		if (opt == 's') {
+		if (opt == 'N' || opt == 'n') {
+			*(opt == 'N' ? &new_secret : &dry) = 1;
+		} else if (opt == 's') {
 			if (num_parse_i64(optarg, 1, INT64_MAX, &id))
 				return app_fail(app,
 						"--secret '%.40s' is not a "
@@ -71,10 +185,15 @@ int cmd_rotate(struct app *app, int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc - 1)
+	if (optind != argc - 1 || (dry && !new_secret) || (new_secret && id))
 		return app_bad_args(app);
-	if (app_open(app, APP_KEY | APP_CYCLE))
+	if (app_open(app, APP_KEY | (dry ? APP_READ : APP_CYCLE)))
 		return 1;
+	if (new_secret) {
+		rc = rotate_new(app, argv[optind], dry);
+		app_close(app);
+		return rc;
+	}
 	if (store_cred_get(app->store, argv[optind], &c, &e)) {
 		app_close(app);
 		return app_fail_err(app, &e);

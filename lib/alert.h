@@ -34,11 +34,13 @@ enum alert_event {
 	ALERT_HEALTH_FAILED,
 	ALERT_TOKEN_FILE_FAILED,
 	ALERT_SECRET_REMOVED,
+	ALERT_ROTATION_FAILED,
 };
 
 /* Its name, as written to the outbox, JSON, the environment and people:
  * "expiry-warning", "expired", "switched", "switch-failed",
- * "health-failed", "token-file-failed", "secret-removed" ("unknown" for a
+ * "health-failed", "token-file-failed", "secret-removed",
+ * "rotation-failed" ("unknown" for a
  * value out of range). */
 const char *alert_event_name(enum alert_event ev);
 

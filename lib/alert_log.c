@@ -26,6 +26,7 @@ static int priority(enum alert_event ev)
 	case ALERT_SECRET_REMOVED:
 		return LOG_CRIT;
 	case ALERT_EXPIRY_WARNING:
+	case ALERT_ROTATION_FAILED:
 		return LOG_WARNING;
 	case ALERT_SWITCHED:
 		return LOG_NOTICE;

@@ -239,6 +239,26 @@ static int key_group(struct parse_ctx *ctx, const char *value, void *field)
 	return set_string(field, CONFIG_GROUP_MAX, value, ctx);
 }
 
+/* A secret's description in Entra: printable, without quotes or
+ * backslashes (it goes into a JSON body and the audit trail as is). */
+static int key_display_name(struct parse_ctx *ctx, const char *value,
+			    void *field)
+{
+	for (const char *p = value; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\') {
+			err_set(ctx->e, "control characters, quotes and "
+					"backslashes are not allowed");
+			return -1;
+		}
+	}
+	if (value[0] == '\0') {
+		err_set(ctx->e, "empty; give a description such as "
+				"'secretwatch {date}'");
+		return -1;
+	}
+	return set_string(field, CONFIG_DISPLAY_NAME_MAX + 1, value, ctx);
+}
+
 #define F(name) offsetof(struct config, name)
 static const struct key_spec keys[] = {
     {"store", "database", key_path, F(database)},
@@ -263,6 +283,10 @@ static const struct key_spec keys[] = {
     {"deploy", "hook", key_path, F(deploy_hook)},
     {"tokens", "dir", key_path, F(token_dir)},
     {"tokens", "group", key_group, F(token_group)},
+    {"rotate", "before", key_duration, F(rotate_before)},
+    {"rotate", "lifetime", key_duration, F(rotate_lifetime)},
+    {"rotate", "grace", key_duration, F(rotate_grace)},
+    {"rotate", "display_name", key_display_name, F(rotate_display_name)},
 };
 #undef F
 
@@ -317,6 +341,10 @@ void config_defaults(struct config *cfg)
 	cfg->health_concurrency = 8;
 	cfg->test_deadline = 90;
 	strcpy(cfg->token_group, CONFIG_DEFAULT_TOKEN_GROUP);
+	cfg->rotate_before = 30 * 86400;
+	cfg->rotate_lifetime = 180 * 86400;
+	cfg->rotate_grace = 7 * 86400;
+	strcpy(cfg->rotate_display_name, "secretwatch {date}");
 }
 
 void config_choose(const char *explicit_path, const char **ret_path,
@@ -339,6 +367,13 @@ void config_choose(const char *explicit_path, const char **ret_path,
 
 static int check_levels(const struct config *cfg, struct err *e)
 {
+	if (cfg->rotate_lifetime <= cfg->rotate_before) {
+		err_set(e,
+			"%s: [rotate] lifetime is not longer than before: a "
+			"new secret would be due again at once",
+			cfg->path);
+		return -1;
+	}
 	if (cfg->level_critical > cfg->level_warning) {
 		err_set(e,
 			"%s: [watch] level_critical is longer than "

@@ -17,6 +17,7 @@
 #define CONFIG_DEFAULT_TOKEN_GROUP "postfix"
 #define CONFIG_URL_MAX		   4096 /* webhook and heartbeat URLs */
 #define CONFIG_WEBHOOK_MAX	   8	/* webhook_url lines in [alerts] */
+#define CONFIG_DISPLAY_NAME_MAX	   120	/* [rotate] display_name */
 
 /* What a webhook receiver is sent (webhook_format). */
 enum webhook_format {
@@ -58,6 +59,16 @@ struct config {
 	char deploy_hook[PATH_MAX];
 	char token_dir[PATH_MAX]; /* [tokens] dir; "" = no token files */
 	char token_group[CONFIG_GROUP_MAX]; /* [tokens] group */
+	/* [rotate]: automatic rotation through Graph (credentials with
+	 * rotate = auto). before: rotate when the active secret has this
+	 * long left; lifetime: the new secret's requested lifetime; grace:
+	 * how long the old secret stays in Entra after the switch;
+	 * display_name: the new secret's description, {date} replaced by
+	 * the day it was made. */
+	int64_t rotate_before;
+	int64_t rotate_lifetime;
+	int64_t rotate_grace;
+	char rotate_display_name[CONFIG_DISPLAY_NAME_MAX + 1];
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -5,7 +5,7 @@
 static const char *const state_names[] = {
     [SECRET_PENDING] = "pending",   [SECRET_ACTIVE] = "active",
     [SECRET_PREVIOUS] = "previous", [SECRET_RETIRED] = "retired",
-    [SECRET_FAILED] = "failed",
+    [SECRET_FAILED] = "failed",	    [SECRET_REVOKED] = "revoked",
 };
 
 const char *secret_state_name(enum secret_state s)

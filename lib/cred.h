@@ -42,6 +42,17 @@ struct cred {
 	int64_t token_file_secret_id;
 	int64_t token_file_expires_at;
 	int64_t token_file_failed_at;
+	/* Automatic rotation through Graph (rotate = auto), and what the
+	 * store knows of it (read only; kept by the watchdog). */
+	int rotate_auto;
+	int rotate_open;	  /* an intent is open (a rotation in flight) */
+	int64_t last_rotation_at; /* the last intent closed; 0 = never */
+	int revocable;		  /* previous secrets with a key ID in Entra */
+	enum cred_deploy {
+		CRED_DEPLOY_DONE,   /* of the active secret, or none owed */
+		CRED_DEPLOY_OWED,   /* not delivered yet */
+		CRED_DEPLOY_FAILED, /* given up */
+	} active_deploy;
 };
 
 enum secret_state {
@@ -50,6 +61,7 @@ enum secret_state {
 	SECRET_PREVIOUS,
 	SECRET_RETIRED,
 	SECRET_FAILED,
+	SECRET_REVOKED, /* removed from Entra by secretwatch, value wiped */
 };
 
 /* A secret's metadata; the value stays encrypted in the store. */

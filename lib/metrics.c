@@ -33,8 +33,11 @@ enum family {
 	FAM_LAST_CHECK,
 	FAM_SWITCHES,
 	FAM_TEST_FAILURES,
+	FAM_NEXT_ROTATION,
 	FAM_NSTREAMED, /* the families above are spilled; below, in struct */
 	FAM_DELIVERY_FAILURES = FAM_NSTREAMED,
+	FAM_ROTATIONS,
+	FAM_GRAPH_FAILURES,
 	FAM_CREDENTIALS,
 	FAM_LAST_CYCLE,
 	FAM_LAST_SUCCESS,
@@ -60,6 +63,14 @@ static const struct {
     [FAM_TEST_FAILURES] = {"secretwatch_test_failures_total", "counter",
 			   "Failed tests of a credential's secrets (token "
 			   "request or test send)."},
+    [FAM_NEXT_ROTATION] = {"secretwatch_next_rotation_timestamp_seconds",
+			   "gauge",
+			   "When each automatically rotated credential gets "
+			   "its next client secret (UTC seconds)."},
+    [FAM_ROTATIONS] = {"secretwatch_rotations_total", "counter",
+		       "New client secrets made through Microsoft Graph."},
+    [FAM_GRAPH_FAILURES] = {"secretwatch_graph_failures_total", "counter",
+			    "Microsoft Graph calls that failed."},
     [FAM_DELIVERY_FAILURES] = {"secretwatch_alert_delivery_failures_total",
 			       "counter",
 			       "Alert deliveries that failed on a channel "
@@ -79,7 +90,8 @@ struct metrics {
 	char tmp[PATH_MAX];
 	FILE *out;		    /* tmp, renamed to path on commit */
 	FILE *spill[FAM_NSTREAMED]; /* unlinked, one per streamed family */
-	bool have_global, have_success;
+	bool have_global, have_success, have_rotation;
+	int64_t rotations, graph_failures;
 	int64_t now, delivery_failures, credentials, last_success;
 	int error; /* the first write error (errno), 0 = none */
 };
@@ -260,6 +272,23 @@ void metrics_global(struct metrics *m, int64_t now,
 	m->credentials = credentials;
 }
 
+void metrics_next_rotation(struct metrics *m, const char *credential,
+			   int64_t at)
+{
+	if (m != NULL && at > 0)
+		put_cred_sample(m, FAM_NEXT_ROTATION, credential, at);
+}
+
+void metrics_rotation_totals(struct metrics *m, int64_t rotations,
+			     int64_t graph_failures)
+{
+	if (m == NULL)
+		return;
+	m->have_rotation = true;
+	m->rotations = rotations;
+	m->graph_failures = graph_failures;
+}
+
 void metrics_cycle_success(struct metrics *m, int64_t at)
 {
 	if (m == NULL)
@@ -319,6 +348,14 @@ int metrics_commit(struct metrics *m, struct err *e)
 			if (m->have_success)
 				fprintf(out, "%s %lld\n", families[fam].name,
 					(long long)m->last_success);
+			continue;
+		}
+		if (fam == FAM_ROTATIONS || fam == FAM_GRAPH_FAILURES) {
+			if (m->have_rotation)
+				fprintf(out, "%s %lld\n", families[fam].name,
+					(long long)(fam == FAM_ROTATIONS
+							? m->rotations
+							: m->graph_failures));
 			continue;
 		}
 		if (!m->have_global)

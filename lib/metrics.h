@@ -39,6 +39,17 @@ void metrics_credential(struct metrics *m, const char *credential, int level,
 			int64_t last_check_at, int64_t switches,
 			int64_t test_failures);
 
+/* secretwatch_next_rotation_timestamp_seconds{credential}: when the
+ * credential is rotated next (left out for at 0: not rotated
+ * automatically). */
+void metrics_next_rotation(struct metrics *m, const char *credential,
+			   int64_t at);
+
+/* secretwatch_rotations_total and secretwatch_graph_failures_total (left
+ * out without a call). */
+void metrics_rotation_totals(struct metrics *m, int64_t rotations,
+			     int64_t graph_failures);
+
 /* The global samples: secretwatch_last_cycle_timestamp_seconds (now),
  * secretwatch_alert_delivery_failures_total and secretwatch_credentials.
  * The last call counts; without one they are left out. */

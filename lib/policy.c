@@ -139,6 +139,26 @@ static void wake_min(struct plan *p, int64_t at, int64_t now)
 		p->wake_at = at;
 }
 
+/* Rotate and revoke through Graph, and when they fall due. */
+static void plan_rotation(const struct cred_view *v, int64_t now,
+			  const struct config *cfg, struct plan *p)
+{
+	int64_t at = policy_next_rotation(v, cfg);
+	int64_t revoke = policy_revoke_at(v, cfg);
+
+	if (policy_rotate_due(v, now, cfg))
+		add_action(p, ACTION_ROTATE, v->active.id, 0);
+	else if (at > now && policy_switch_candidate(v) == NULL)
+		wake_min(p, at, now);
+	else if (at != 0 && at <= now && v->cred.last_rotation_at != 0)
+		wake_min(p, v->cred.last_rotation_at + POLICY_ROTATE_RETRY,
+			 now);
+	if (revoke != 0 && revoke <= now)
+		add_action(p, ACTION_REVOKE, v->active.id, 0);
+	else if (revoke != 0)
+		wake_min(p, revoke, now);
+}
+
 void policy_plan(const struct cred_view *v, int64_t now,
 		 const struct config *cfg, struct plan *ret)
 {
@@ -161,6 +181,7 @@ void policy_plan(const struct cred_view *v, int64_t now,
 		}
 		wake_min(ret, cand->next_try_at, now);
 	}
+	plan_rotation(v, now, cfg, ret);
 	if (v->has_active && v->active.expires_at > now) {
 		int64_t due = v->active.last_test_at + cfg->test_active_every;
 		if (!switching && due <= now)
@@ -184,12 +205,59 @@ bool policy_switch_retry(const struct secret_info *si, int64_t now,
 {
 	int64_t first = si->first_try_at ? si->first_try_at : now;
 
+	int64_t wait = now - first;
+
 	*ret_first = first;
 	*ret_next = 0;
 	if (now - first >= cfg->switch_window)
 		return false;
-	*ret_next = now + cfg->switch_retry;
+	if (wait < POLICY_SWITCH_FIRST_RETRY)
+		wait = POLICY_SWITCH_FIRST_RETRY;
+	if (wait > cfg->switch_retry)
+		wait = cfg->switch_retry;
+	*ret_next = now + wait;
 	return true;
+}
+
+int64_t policy_next_rotation(const struct cred_view *v,
+			     const struct config *cfg)
+{
+	if (!v->cred.rotate_auto || !v->has_active)
+		return 0;
+	return v->active.expires_at - cfg->rotate_before;
+}
+
+bool policy_rotate_due(const struct cred_view *v, int64_t now,
+		       const struct config *cfg)
+{
+	int64_t at = policy_next_rotation(v, cfg);
+	int64_t last = v->cred.last_rotation_at;
+
+	if (v->cred.rotate_open)
+		return true;
+	if (at == 0 || now < at || policy_switch_candidate(v) != NULL)
+		return false;
+	return last == 0 || now - last >= POLICY_ROTATE_RETRY;
+}
+
+int64_t policy_rotate_end(int64_t now, const struct config *cfg,
+			  int64_t max_lifetime)
+{
+	int64_t life = cfg->rotate_lifetime;
+
+	if (max_lifetime > 0 && max_lifetime < life)
+		life = max_lifetime;
+	return now + life;
+}
+
+int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg)
+{
+	const struct cred *c = &v->cred;
+
+	if (!c->rotate_auto || !v->has_active || c->revocable == 0 ||
+	    c->active_deploy != CRED_DEPLOY_DONE)
+		return 0;
+	return v->active.activated_at + cfg->rotate_grace;
 }
 
 bool policy_health_alert(const struct secret_info *si, bool transient)

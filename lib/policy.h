@@ -41,6 +41,9 @@ enum action_kind {
 	ACTION_WARN,   /* alert: secret_id crossed threshold days */
 	ACTION_SWITCH, /* test pending secret_id, make it active on success */
 	ACTION_HEALTH, /* token request with the active secret_id */
+	ACTION_ROTATE, /* make a new secret through Graph (or finish an
+			  intent left open) */
+	ACTION_REVOKE, /* remove previous secrets from Entra */
 };
 
 struct action {
@@ -49,7 +52,7 @@ struct action {
 	int threshold; /* ACTION_WARN: days before expiry, 0 = expired */
 };
 
-#define POLICY_ACTIONS_MAX 3
+#define POLICY_ACTIONS_MAX 5
 
 struct plan {
 	struct action actions[POLICY_ACTIONS_MAX];
@@ -81,11 +84,43 @@ enum level policy_warn_level(int threshold, const struct config *cfg);
 
 /* After a failed switch test of si at now: true to try again, with the
  * first try's time in *ret_first (now when si had none) and the next in
- * *ret_next (now + switch_retry); false to give up, once switch_window
- * has passed since the first try. */
+ * *ret_next; false to give up, once switch_window has passed since the
+ * first try. The wait adapts to a secret Entra has not replicated yet:
+ * POLICY_SWITCH_FIRST_RETRY after the first try, then the time since
+ * the first try (so the waits double), at most switch_retry. */
 bool policy_switch_retry(const struct secret_info *si, int64_t now,
 			 const struct config *cfg, int64_t *ret_first,
 			 int64_t *ret_next);
+
+#define POLICY_SWITCH_FIRST_RETRY 5
+
+/* Automatic rotation (DESIGN.md §10, [rotate]). A failed attempt (Graph
+ * refused) is tried again this long after it. */
+#define POLICY_ROTATE_RETRY 86400
+
+/* When the active secret of v is due for rotation (expires_at minus
+ * rotate_before), or 0 when v does not rotate automatically or has no
+ * active secret. */
+int64_t policy_next_rotation(const struct cred_view *v,
+			     const struct config *cfg);
+
+/* Whether the cycle should rotate v at now: an intent left open (to
+ * clean up and try again), or rotate = auto, the active secret has
+ * rotate_before or less left, no newer pending secret exists, and no
+ * attempt was made in the last POLICY_ROTATE_RETRY. */
+bool policy_rotate_due(const struct cred_view *v, int64_t now,
+		       const struct config *cfg);
+
+/* The endDateTime to ask for at now: now + rotate_lifetime, no later than
+ * now + max_lifetime when a policy names one (max_lifetime > 0). */
+int64_t policy_rotate_end(int64_t now, const struct config *cfg,
+			  int64_t max_lifetime);
+
+/* When v's previous secrets may be removed from Entra: rotate_grace after
+ * the switch to the active one; 0 when v does not rotate automatically,
+ * has none to remove, or the active secret's deploy is owed or failed
+ * (a failed deploy blocks revocation). */
+int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg);
 
 /* Whether a failed health check of active secret si (as it was before
  * this check was recorded) deserves an alert: only on the change from

@@ -157,9 +157,9 @@ static int apply_migration(struct store *s, const struct schema_migration *m,
 }
 
 /* Apply every migration newer than the database, in one transaction. */
-static int migrate(struct store *s, struct err *e)
+static int migrate_tx(struct store *s, struct err *e)
 {
-	int have;
+	int have, broken = 0;
 
 	if (user_version(s, &have, e))
 		return -1;
@@ -180,10 +180,33 @@ static int migrate(struct store *s, struct err *e)
 		if (schema_migrations[i].version > have &&
 		    apply_migration(s, &schema_migrations[i], e))
 			goto fail;
+	if (query_int(s, "SELECT count(*) FROM pragma_foreign_key_check",
+		      &broken, e))
+		goto fail;
+	if (broken) {
+		err_set(e, "migration left %d broken references", broken);
+		goto fail;
+	}
 	return store_commit(s, e);
 fail:
 	store_rollback(s);
 	return -1;
+}
+
+/* Migrations may rebuild a table (SQLite cannot alter a constraint): with
+ * foreign keys on, dropping the old table would cascade, so they are off
+ * while migrating (they cannot change inside a transaction), and checked
+ * before the commit. */
+static int migrate(struct store *s, struct err *e)
+{
+	int rc;
+
+	if (exec(s, "PRAGMA foreign_keys = OFF", "configure database", e))
+		return -1;
+	rc = migrate_tx(s, e);
+	if (exec(s, "PRAGMA foreign_keys = ON", "configure database", e))
+		return -1;
+	return rc;
 }
 
 /* Set path's mode to want when it has more bits; note what changed. */

@@ -9,6 +9,7 @@
 #ifndef SW_STORE_H
 #define SW_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -122,6 +123,36 @@ int store_sync_correct(struct store *s, int64_t id, int64_t expires_at,
 		       const char *key_id, struct err *e);
 int store_sync_mark_removed(struct store *s, int64_t id, int64_t at,
 			    struct err *e);
+/* Rotation intents (store_rotate.c; DESIGN.md §10), inside the
+ * caller's transaction. */
+#define ROTATION_NAME_MAX 160
+struct rotation {
+	int64_t id;
+	int64_t credential_id;
+	char display_name[ROTATION_NAME_MAX + 1]; /* unique */
+	int64_t requested_end;
+	int64_t created_at;
+};
+/* Open an intent for credential_id, named base and " #<its number>"
+ * (unique), as a compare-and-set: returns 0 with *ret, 1 when one is
+ * open already (a rotation in flight: nothing written), -1 with e. */
+int store_rotation_open(struct store *s, int64_t credential_id,
+			const char *base, int64_t requested_end, int64_t now,
+			struct rotation *ret, struct err *e);
+/* The open intent of credential_id: 0 with *ret, 1 when none, -1. */
+int store_rotation_get_open(struct store *s, int64_t credential_id,
+			    struct rotation *ret, struct err *e);
+/* Close intent id, done (the new secret_id and key_id stored) or
+ * abandoned (nothing of it left in Entra), as a compare-and-set: 0 when
+ * closed, 1 when it was not open, -1 with e. */
+int store_rotation_close(struct store *s, int64_t id, bool done,
+			 int64_t secret_id, const char *key_id, int64_t now,
+			 struct err *e);
+/* Previous secret id, removed from Entra, becomes revoked: its
+ * ciphertext and cached tokens go. Compare-and-set: 0, 1 when id was not
+ * previous, -1 with e. */
+int store_secret_revoke(struct store *s, int64_t id, int64_t now,
+			struct err *e);
 /* Re-encrypt every secret and cached token from old to new. */
 int store_reencrypt_all(struct store *s, const struct vault *old,
 			const struct vault *new_key, struct err *e);
@@ -167,7 +198,11 @@ int store_cred_count(struct store *s, int64_t credential_id,
 		     struct err *e);
 
 /* The store-wide counters (kept in meta). */
-enum store_counter { COUNTER_ALERT_DELIVERY_FAILURES };
+enum store_counter {
+	COUNTER_ALERT_DELIVERY_FAILURES,
+	COUNTER_ROTATIONS,	/* new secrets made through Graph */
+	COUNTER_GRAPH_FAILURES, /* Graph calls that failed */
+};
 
 int store_counter_add(struct store *s, enum store_counter c, int64_t delta,
 		      struct err *e);

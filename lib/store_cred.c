@@ -10,8 +10,19 @@
 	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, "       \
 	"c.created_at, c.last_check_at, c.switches, c.test_failures, "         \
 	"c.token_file, c.token_file_secret_id, c.token_file_expires_at, "      \
-	"c.token_file_failed_at"
-#define CRED_NCOLS 19
+	"c.token_file_failed_at, c.rotate, "                                   \
+	"(SELECT count(*) FROM rotation r WHERE r.credential_id = c.id "       \
+	"AND r.state = 'open'), "                                              \
+	"(SELECT max(r.created_at) FROM rotation r WHERE r.credential_id = "   \
+	"c.id AND r.state != 'open'), "                                        \
+	"(SELECT count(*) FROM secret p WHERE p.credential_id = c.id AND "     \
+	"p.state = 'previous' AND p.key_id != '' "                             \
+	"AND p.removed_in_entra_at = 0), "                                     \
+	"(SELECT max(CASE WHEN o.failed_at IS NOT NULL THEN 2 "                \
+	"WHEN o.done_at IS NULL THEN 1 ELSE 0 END) FROM secret a "             \
+	"JOIN outbox o ON o.secret_id = a.id AND o.kind = 'deploy' "           \
+	"WHERE a.credential_id = c.id AND a.state = 'active')"
+#define CRED_NCOLS 24
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -35,6 +46,11 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->token_file_secret_id = sqlite3_column_int64(st, 16);
 	c->token_file_expires_at = sqlite3_column_int64(st, 17);
 	c->token_file_failed_at = sqlite3_column_int64(st, 18);
+	c->rotate_auto = sqlite3_column_int(st, 19);
+	c->rotate_open = sqlite3_column_int(st, 20);
+	c->last_rotation_at = sqlite3_column_int64(st, 21);
+	c->revocable = sqlite3_column_int(st, 22);
+	c->active_deploy = (enum cred_deploy)sqlite3_column_int(st, 23);
 }
 
 void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
@@ -62,8 +78,8 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 	si->warned_min = -1;
 }
 
-/* Bind the fields a person sets (tenant ... graph_url, token_file) to
- * parameters first .. first + 9 of st, in that order. */
+/* Bind the fields a person sets (tenant ... graph_url, token_file,
+ * rotate) to parameters first .. first + 10 of st, in that order. */
 static void bind_fields(sqlite3_stmt *st, int first, const struct cred *c)
 {
 	sqlite3_bind_text(st, first, c->tenant, -1, SQLITE_STATIC);
@@ -76,6 +92,7 @@ static void bind_fields(sqlite3_stmt *st, int first, const struct cred *c)
 	store_bind_text_or_null(st, first + 7, c->smtp_url);
 	store_bind_text_or_null(st, first + 8, c->graph_url);
 	sqlite3_bind_int(st, first + 9, c->token_file != 0);
+	sqlite3_bind_int(st, first + 10, c->rotate_auto != 0);
 }
 
 int store_cred_add(struct store *s, struct cred *c, struct err *e)
@@ -86,13 +103,13 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	if (store_prepare(s,
 			  "INSERT INTO credential (name, tenant, client_id, "
 			  "sender, object_id, test_to, cloud, authority_url, "
-			  "smtp_url, graph_url, token_file, created_at) "
-			  "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+			  "smtp_url, graph_url, token_file, rotate, "
+			  "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			  &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 	bind_fields(st, 2, c);
-	sqlite3_bind_int64(st, 12, c->created_at);
+	sqlite3_bind_int64(st, 13, c->created_at);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -167,11 +184,11 @@ int store_cred_update(struct store *s, const struct cred *c, struct err *e)
 			  "UPDATE credential SET tenant = ?, client_id = ?, "
 			  "sender = ?, object_id = ?, test_to = ?, cloud = ?, "
 			  "authority_url = ?, smtp_url = ?, graph_url = ?, "
-			  "token_file = ? WHERE id = ?",
+			  "token_file = ?, rotate = ? WHERE id = ?",
 			  &st, e))
 		return -1;
 	bind_fields(st, 1, c);
-	sqlite3_bind_int64(st, 11, c->id);
+	sqlite3_bind_int64(st, 12, c->id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE || sqlite3_changes(s->db) != 1)

@@ -251,7 +251,7 @@ static int reencrypt_table(struct store *s, const struct vault *old,
 			  tokens ? "SELECT secret_id, scope, ciphertext FROM "
 				   "token_cache"
 				 : "SELECT id, credential_id, ciphertext FROM "
-				   "secret",
+				   "secret WHERE state != 'revoked'",
 			  &st, e))
 		return -1;
 	while (!fail && (rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -88,6 +88,10 @@ static const char *counter_key(enum store_counter c)
 	switch (c) {
 	case COUNTER_ALERT_DELIVERY_FAILURES:
 		return "alert_delivery_failures";
+	case COUNTER_ROTATIONS:
+		return "rotations";
+	case COUNTER_GRAPH_FAILURES:
+		return "graph_failures";
 	}
 	return "unknown";
 }

@@ -81,6 +81,10 @@ static int act(struct act_ctx *ac, const struct cred_view *v,
 		return rc < 0 ? -1 : 0;
 	case ACTION_HEALTH:
 		return watch_health_add(ac->w, &ac->health, v, ac->r, ac->e);
+	case ACTION_ROTATE:
+		return watch_rotate_step(ac->w, v, ac->r, ac->e);
+	case ACTION_REVOKE:
+		return watch_revoke(ac->w, v, ac->r, ac->e);
 	}
 	return 0;
 }
@@ -105,6 +109,18 @@ static void report(struct act_ctx *ac, const struct cred_view *v,
 		watch_log(ac->w, LOG_INFO,
 			  "%s: would health check (secret #%lld)", v->cred.name,
 			  (long long)a->secret_id);
+		break;
+	case ACTION_ROTATE:
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would make a new secret through Graph "
+			  "(addPassword), then test and switch to it",
+			  v->cred.name);
+		break;
+	case ACTION_REVOKE:
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would remove the previous secrets from Entra "
+			  "(removePassword)",
+			  v->cred.name);
 		break;
 	}
 }
@@ -168,6 +184,8 @@ static int metrics_one(void *ctx, const struct cred_view *v)
 	metrics_credential(
 	    mc->m, v->cred.name, (int)policy_level(v, mc->w->now, mc->w->cfg),
 	    v->cred.last_check_at, v->cred.switches, v->cred.test_failures);
+	metrics_next_rotation(mc->m, v->cred.name,
+			      policy_next_rotation(v, mc->w->cfg));
 	return 0;
 }
 
@@ -189,6 +207,9 @@ static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 	    mc.m, w->now,
 	    store_counter_get(w->store, COUNTER_ALERT_DELIVERY_FAILURES),
 	    r->credentials);
+	metrics_rotation_totals(
+	    mc.m, store_counter_get(w->store, COUNTER_ROTATIONS),
+	    store_counter_get(w->store, COUNTER_GRAPH_FAILURES));
 	return metrics_commit(mc.m, e);
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "diag.h"
 #include "entra.h"
 #include "log.h"
 #include "probe.h"
@@ -49,6 +50,9 @@ struct watch_report {
 	int delivered;
 	int delivery_failures; /* attempts that failed (retried later) */
 	int deploy_failures;   /* of which deploy hook runs */
+	int rotations;	       /* new secrets made through Graph */
+	int revocations;       /* old secrets removed from Entra */
+	int graph_failures;    /* Graph calls that failed */
 	int64_t next_wake;     /* the earliest deadline found */
 };
 
@@ -75,6 +79,36 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e);
 #define WATCH_SWITCH_LOST 2
 int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
 		 struct probe_result *pr, struct err *e);
+
+/* What watch_rotate_new did, or (dry run) would do. */
+struct watch_new_report {
+	char display_name[ROTATION_NAME_MAX + 1]; /* dry run: before " #N" */
+	int64_t end;	   /* the endDateTime asked for */
+	bool recover;	   /* an interrupted rotation was (to be) found */
+	bool in_flight;	   /* another process is rotating it */
+	bool graph_failed; /* Graph refused: diag says why */
+	struct diag diag;  /* when graph_failed */
+	struct secret_info secret; /* the new pending secret, when made */
+};
+
+/* Steps a-c of a rotation of v through Graph (DESIGN.md §10): finish an
+ * intent left open (remove its orphan from Entra), write a new intent,
+ * call addPassword (end date now + [rotate] lifetime, or the longest a
+ * lifetime policy allows), store the secret pending with Graph's key ID
+ * in the transaction that closes the intent. Returns 0 with nr->secret
+ * made; 1 when nothing was made (nr says why: dry run, in flight, Graph
+ * failed, recorded and alerted); -1 with e. The switch is the caller's
+ * (watch_rotate). */
+int watch_rotate_new(struct watch_ctx *w, const struct cred_view *v,
+		     struct watch_new_report *nr, struct watch_report *r,
+		     struct err *e);
+
+/* Test pending secret id of v now as the watchdog does: switch to it on
+ * success, else schedule its next try (policy_switch_retry). Returns as
+ * watch_rotate. */
+int watch_switch_new(struct watch_ctx *w, const struct cred_view *v, int64_t id,
+		     struct probe_result *pr, struct watch_report *r,
+		     struct err *e);
 
 /* Test secret si of c (token_only: stop after the token) and record the
  * outcome on the secret and in the audit trail; a token obtained is

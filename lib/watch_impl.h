@@ -81,6 +81,20 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 		       struct watch_report *r, struct err *e);
 void watch_health_free(struct health_batch *b);
 
+/* watch_rotate.c: automatic rotation through Graph (ACTION_ROTATE):
+ * watch_rotate_new, then the switch of the new secret at once (it is
+ * retried soon when Entra has not replicated it yet). Graph failures
+ * are recorded and alerted, not returned: -1 only on store errors. */
+int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
+		      struct watch_report *r, struct err *e);
+
+/* watch_rotate.c: remove v's previous secrets from Entra and mark them
+ * revoked (ACTION_REVOKE; the policy decided the grace has passed and
+ * the deploy succeeded). The active secret's key is never removed. -1
+ * only on store errors. */
+int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
+		 struct watch_report *r, struct err *e);
+
 /* watch_tokens.c: keep the token files of the credentials that opted in
  * ([tokens] dir), and move r->next_wake to their next refresh. Failures
  * are logged and alerted, not returned: -1 only when the store fails. */

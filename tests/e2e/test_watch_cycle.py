@@ -179,13 +179,15 @@ class TestPropagation(CycleCase):
         t = self.t0 + 600
         self.check(t)
         self.assertEqual(self.states()["S2b"], "pending")
-        self.check(t + 60)  # before switch_retry: no attempt
+        self.check(t + 4)  # before the first retry (5 s): no attempt
         n = len([r for r in self.w.entra.requests()
                  if r.get("secret_label") == "s2"])
         self.assertEqual(n, 1)
-        self.check(t + 120)
+        self.check(t + 5)  # the retries are adaptive: 5 s, then doubling
         self.assertEqual(self.states()["S2b"], "pending")
-        self.check(t + 240)
+        self.check(t + 9)
+        self.assertEqual(self.states()["S2b"], "pending")
+        self.check(t + 10)
         self.assertEqual(self.states(), {"S1a": "previous", "S2b": "active"})
 
     def test_never_accepted_ends_failed(self):

@@ -36,7 +36,10 @@ static const struct {
     {"secretwatch_credential_last_check_timestamp_seconds", "gauge"},
     {"secretwatch_switches_total", "counter"},
     {"secretwatch_test_failures_total", "counter"},
+    {"secretwatch_next_rotation_timestamp_seconds", "gauge"},
     {"secretwatch_alert_delivery_failures_total", "counter"},
+    {"secretwatch_rotations_total", "counter"},
+    {"secretwatch_graph_failures_total", "counter"},
     {"secretwatch_credentials", "gauge"},
     {"secretwatch_last_cycle_timestamp_seconds", "gauge"},
     {"secretwatch_last_cycle_success_timestamp_seconds", "gauge"},
@@ -228,10 +231,13 @@ static void test_format(void **state)
 	metrics_secret(m, "mail-alerts", "11111111-2222-3333-4444-555555555555",
 		       "abc", "active", NOW + 100);
 	metrics_credential(m, "mail-alerts", 1, NOW - 60, 2, 3);
+	metrics_next_rotation(m, "mail-alerts", NOW + 1000);
 	metrics_secret(m, "we\"ird\\name\nx", "", "a\"\\", "pending",
 		       NOW + 200);
 	metrics_secret(m, "we\"ird\\name\nx", "", "zz9", "previous", NOW + 5);
 	metrics_credential(m, "we\"ird\\name\nx", 4, 0, 0, 0);
+	metrics_next_rotation(m, "we\"ird\\name\nx", 0); /* left out */
+	metrics_rotation_totals(m, 4, 1);
 	metrics_global(m, NOW, 1, 99); /* the last call counts */
 	metrics_global(m, NOW, 7, 2);
 	metrics_cycle_success(m, NOW - 5);
@@ -244,8 +250,9 @@ static void test_format(void **state)
 	assert_non_null(text);
 	n = parse(text, s, 32);
 	/* 3 expiry, 2 level, 1 last check (the unchecked one is left out),
-	 * 2 switches, 2 test failures, 3 globals, the last success. */
-	assert_int_equal(n, 14);
+	 * 2 switches, 2 test failures, 1 next rotation (the manual one is
+	 * left out), 5 globals, the last success. */
+	assert_int_equal(n, 17);
 
 	assert_int_equal(s[0].fam, 0);
 	assert_int_equal(s[0].nlabels, 4);
@@ -279,14 +286,21 @@ static void test_format(void **state)
 	assert_int_equal(s[8].fam, 4);
 	assert_int_equal(s[8].value, 3);
 	assert_int_equal(s[10].fam, 5);
-	assert_int_equal(s[10].nlabels, 0);
-	assert_int_equal(s[10].value, 7);
+	assert_label(&s[10], 0, "credential", "mail-alerts");
+	assert_int_equal(s[10].value, NOW + 1000);
 	assert_int_equal(s[11].fam, 6);
-	assert_int_equal(s[11].value, 2);
+	assert_int_equal(s[11].nlabels, 0);
+	assert_int_equal(s[11].value, 7);
 	assert_int_equal(s[12].fam, 7);
-	assert_int_equal(s[12].value, NOW);
+	assert_int_equal(s[12].value, 4);
 	assert_int_equal(s[13].fam, 8);
-	assert_int_equal(s[13].value, NOW - 5);
+	assert_int_equal(s[13].value, 1);
+	assert_int_equal(s[14].fam, 9);
+	assert_int_equal(s[14].value, 2);
+	assert_int_equal(s[15].fam, 10);
+	assert_int_equal(s[15].value, NOW);
+	assert_int_equal(s[16].fam, 11);
+	assert_int_equal(s[16].value, NOW - 5);
 	free(text);
 
 	/* No samples at all: headers only, still a valid file. */

@@ -53,7 +53,30 @@ static void test_switch_retry(void **state)
 	/* The first failure starts the window now. */
 	assert_true(policy_switch_retry(&si, NOW, &cfg, &first, &next));
 	assert_int_equal(first, NOW);
-	assert_int_equal(next, NOW + 120);
+	assert_int_equal(next, NOW + POLICY_SWITCH_FIRST_RETRY);
+
+	/* Then the waits double (the time since the first try) until they
+	 * reach switch_retry: a secret Entra replicates in 18 s is tried at
+	 * 0, 5, 10, 20 s. */
+	si.first_try_at = NOW;
+	assert_true(policy_switch_retry(&si, NOW + 5, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 10);
+	assert_true(policy_switch_retry(&si, NOW + 10, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 20);
+	assert_true(policy_switch_retry(&si, NOW + 20, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 40);
+	assert_true(policy_switch_retry(&si, NOW + 80, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 80 + 80);
+	assert_true(policy_switch_retry(&si, NOW + 160, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 160 + 120);
+	/* A retry sooner than the first wait (two processes) waits that. */
+	assert_true(policy_switch_retry(&si, NOW + 1, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 1 + POLICY_SWITCH_FIRST_RETRY);
+	/* A switch_retry shorter than the first wait caps it too. */
+	cfg.switch_retry = 2;
+	assert_true(policy_switch_retry(&si, NOW, &cfg, &first, &next));
+	assert_int_equal(next, NOW + 2);
+	cfg.switch_retry = 120;
 
 	/* Inside the window, one second before its end: retry, keeping the
 	 * first try's time. */

@@ -106,3 +106,34 @@ int material_save_alg(struct store *s, const struct material *m, struct err *e)
 		return 0;
 	return store_cert_set_alg(s, m->id, x509_alg_name(m->alg), e);
 }
+
+int material_deploy_input(struct store *s, const struct vault *v,
+			  const struct secret_info *si, struct vbuf *ret,
+			  struct err *e)
+{
+	struct material m;
+	struct vbuf key = {0};
+	char *cert = NULL;
+	size_t n;
+	int rc = -1;
+
+	if (si->kind != SECRET_KIND_CERTIFICATE)
+		return store_secret_value(s, v, si->id, ret, e);
+	if (material_open(s, v, si, &m, e))
+		return -1;
+	if (x509_cert_pem(m.cert, m.cert_len, &cert, e) == 0 &&
+	    x509_key_pem(&m.value, &key, e) == 0) {
+		n = strlen(cert);
+		if (vbuf_alloc(ret, n + key.len) == 0) {
+			memcpy(ret->p, cert, n);
+			memcpy(ret->p + n, key.p, key.len);
+			rc = 0;
+		} else {
+			err_set(e, "out of guarded memory");
+		}
+	}
+	vbuf_free(&key);
+	free(cert);
+	material_free(&m);
+	return rc;
+}

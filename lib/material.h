@@ -60,4 +60,11 @@ int material_token(struct material *m, struct entra_request *rq,
 /* Record m->alg in its row when material_token learned it. */
 int material_save_alg(struct store *s, const struct material *m, struct err *e);
 
+/* What the deploy hook reads for row si (guarded): a secret's value; for
+ * a certificate, the certificate and then its private key (PKCS#8), both
+ * PEM, each ending in a newline. */
+int material_deploy_input(struct store *s, const struct vault *v,
+			  const struct secret_info *si, struct vbuf *ret,
+			  struct err *e);
+
 #endif

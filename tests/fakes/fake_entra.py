@@ -45,7 +45,8 @@ optional):
     "fault_status": 500,     # status used by "500" / "500_json"
     "slow_seconds": 3,       # "slow": sleep, then answer normally
     "expires_in": 3599,
-    "extra_resources": []    # more known scope resources
+    "extra_resources": [],   # more known scope resources
+    "jti_once": true         # false: accept a replayed assertion (bench)
   }
 
 "The first K requests" counts from the last change of the scenario file.
@@ -512,8 +513,11 @@ class Handler(BaseHTTPRequestHandler):
         url = "https://%s/%s/oauth2/v2.0/token" % (
             self.headers.get("Host"), tenant_name)
         try:
+            seen = self.server.state.jti
+            if not self.server.scenario.get()[0].get("jti_once", True):
+                seen = fa.Seen()  # benchmarks replay one assertion
             label, alg = fa.verify(form["client_assertion"], app, cid, url,
-                                   now, self.server.state.jti,
+                                   now, seen,
                                    lambda v: fc.parse_time(v))
         except fa.Refusal as r:
             raise Reply(r.status, r.error, r.code, x=r.reason)

@@ -1,5 +1,6 @@
 #include "x509.h"
 
+#include <malloc.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -21,6 +22,45 @@
 
 static pthread_once_t heap_once = PTHREAD_ONCE_INIT;
 
+/* OpenSSL's own allocations, wiped when freed: its encoders and decoders
+ * pass a key through plain heap buffers that they free unwiped. */
+static void wipe_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p == NULL)
+		return;
+	secmem_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *plain_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+/* Move to a new block and wipe the old one (realloc would leave it). */
+static void *wipe_realloc(void *p, size_t n, const char *file, int line)
+{
+	void *q;
+	size_t old;
+
+	if (p == NULL)
+		return malloc(n);
+	if (n == 0) {
+		wipe_free(p, file, line);
+		return NULL;
+	}
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	old = malloc_usable_size(p);
+	memcpy(q, p, old < n ? old : n);
+	wipe_free(p, file, line);
+	return q;
+}
+
 /* OpenSSL's secure heap: the key's numbers are allocated there (locked,
  * wiped when freed). */
 static void heap_init(void)
@@ -31,6 +71,13 @@ static void heap_init(void)
 static void start(void)
 {
 	pthread_once(&heap_once, heap_init);
+}
+
+void x509_process_init(void)
+{
+	/* Only possible before OpenSSL's first allocation. */
+	CRYPTO_set_mem_functions(plain_malloc, wipe_realloc, wipe_free);
+	start();
 }
 
 const char *x509_alg_name(enum x509_alg alg)

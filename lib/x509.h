@@ -27,6 +27,11 @@ enum x509_alg {
 	X509_RS256,
 };
 
+/* Make OpenSSL wipe every block it frees and start its secure heap; called
+ * by vault_process_init, before anything else uses OpenSSL (libcurl's TLS
+ * included). */
+void x509_process_init(void);
+
 /* "PS256" / "RS256". */
 const char *x509_alg_name(enum x509_alg alg);
 /* Returns 0 and sets *ret, or -1 for another name. */

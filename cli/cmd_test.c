@@ -44,6 +44,7 @@ static int parse(struct app *app, int argc, char **argv, const char *usage,
 	    {"secret", required_argument, NULL, 's'},
 	    {"to", required_argument, NULL, 't'},
 	    {"token-only", no_argument, NULL, 'o'},
+	    {"now", required_argument, NULL, OPT_NOW},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {0}};

@@ -55,6 +55,7 @@ static const struct command commands[] = {
     {"token", cmd_token, "print an access token"},
     {"postfix", cmd_postfix, "Postfix relay setup and checks"},
     {"sync", cmd_sync, "reconcile with the secrets in Entra"},
+    {"cert", cmd_cert, "certificate credentials"},
 };
 
 /* Global options stop at the first non-option word (the command). */

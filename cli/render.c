@@ -32,6 +32,7 @@ struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
 
 	render_add_int(o, "id", si->id);
 	cJSON_AddStringToObject(o, "state", secret_state_name(si->state));
+	cJSON_AddStringToObject(o, "kind", secret_kind_name(si->kind));
 	cJSON_AddStringToObject(o, "hint", si->hint);
 	if (si->key_id[0])
 		cJSON_AddStringToObject(o, "key_id", si->key_id);

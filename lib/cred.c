@@ -15,6 +15,11 @@ const char *secret_state_name(enum secret_state s)
 	return state_names[s];
 }
 
+const char *secret_kind_name(enum secret_kind k)
+{
+	return k == SECRET_KIND_CERTIFICATE ? "certificate" : "secret";
+}
+
 int secret_state_parse(const char *name, enum secret_state *ret)
 {
 	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]);

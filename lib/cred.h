@@ -64,6 +64,13 @@ enum secret_state {
 	SECRET_REVOKED, /* removed from Entra by secretwatch, value wiped */
 };
 
+/* What a secret row holds: a client secret's value, or a certificate's
+ * private key (with the certificate beside it, in the clear). */
+enum secret_kind {
+	SECRET_KIND_SECRET,
+	SECRET_KIND_CERTIFICATE,
+};
+
 /* A secret's metadata; the value stays encrypted in the store. */
 struct secret_info {
 	int64_t id;
@@ -80,6 +87,10 @@ struct secret_info {
 	char last_test_detail[SECRET_DETAIL_MAX + 1];
 	int64_t first_try_at; /* switch attempts; 0 = none */
 	int64_t next_try_at;
+	enum secret_kind kind;
+	/* A certificate's client-assertion signature last accepted ("PS256",
+	 * "RS256"); "" when none yet. */
+	char assertion_alg[8];
 	/* Smallest warning threshold (days; 0 = expiry) already alerted for
 	 * this secret, -1 when none. Only filled by store_view_each. */
 	int warned_min;
@@ -96,6 +107,8 @@ struct cred_view {
 };
 
 const char *secret_state_name(enum secret_state s);
+/* "secret" / "certificate". */
+const char *secret_kind_name(enum secret_kind k);
 
 /* The hint of a secret value (valid UTF-8): its first three characters
  * as far as they fit in the 3 bytes of secret_info.hint, never cutting a

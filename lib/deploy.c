@@ -1,5 +1,6 @@
 #include "deploy.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -16,6 +17,7 @@ int deploy_run(const char *program, const struct cred *c,
 	struct iovec in[2];
 	struct subproc_env env;
 	struct subproc_req rq = {0};
+	bool pem = si != NULL && si->kind == SECRET_KIND_CERTIFICATE;
 	int ret = -1;
 
 	if (program == NULL || program[0] == '\0' || c == NULL || si == NULL ||
@@ -23,7 +25,9 @@ int deploy_run(const char *program, const struct cred *c,
 		err_set(e, "deploy hook: no program, credential or secret");
 		return -1;
 	}
-	if (memchr(secret, '\n', secret_len) != NULL ||
+	/* A certificate goes as PEM (its lines are its own); a secret as
+	 * one line. */
+	if ((!pem && memchr(secret, '\n', secret_len) != NULL) ||
 	    memchr(secret, '\0', secret_len) != NULL) {
 		err_set(e,
 			"deploy hook %s: the secret of %s has a line "
@@ -40,6 +44,7 @@ int deploy_run(const char *program, const struct cred *c,
 	subproc_env_add(&env, "SECRETWATCH_HINT", si->hint);
 	subproc_env_add(&env, "SECRETWATCH_KEY_ID", si->key_id);
 	subproc_env_add(&env, "SECRETWATCH_EXPIRES_AT", expires);
+	subproc_env_add(&env, "SECRETWATCH_KIND", secret_kind_name(si->kind));
 	if (deploy_id != NULL)
 		subproc_env_add(&env, "SECRETWATCH_DEPLOY_ID", deploy_id);
 	if (env.failed) {
@@ -55,7 +60,7 @@ int deploy_run(const char *program, const struct cred *c,
 	rq.program = program;
 	rq.envp = env.v;
 	rq.input = in;
-	rq.input_n = 2;
+	rq.input_n = pem ? 1 : 2;
 	rq.timeout_s = timeout_s > 0 ? timeout_s : DEPLOY_TIMEOUT_DEFAULT;
 	ret = subproc_run(&rq, e);
 out:

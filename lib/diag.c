@@ -35,6 +35,9 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_GRAPH_PERMISSION] = "graph-permission",
     [DIAG_STEP_GRAPH_APP] = "graph-app",
     [DIAG_STEP_SECRET_POLICY] = "secret-lifetime-policy",
+    [DIAG_STEP_CERT_UNKNOWN] = "certificate-unknown",
+    [DIAG_STEP_CLOCK_SKEW] = "clock-skew",
+    [DIAG_STEP_CERT_EXPIRED] = "certificate-expired",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -88,6 +91,9 @@ enum kind {
 	K_GRAPH_POLICY,
 	K_GRAPH_NETWORK,
 	K_GRAPH_UNKNOWN,
+	K_CERT_UNKNOWN,
+	K_CLOCK_SKEW,
+	K_CERT_EXPIRED,
 	K_COUNT,
 };
 
@@ -309,6 +315,46 @@ static const struct row rows[K_COUNT] = {
 	 "Expires\n"
 	 "date Entra shows) and switch to it:\n"
 	 "  secretwatch secret add {name} --expires YYYY-MM-DD\n"
+	 "  secretwatch rotate {name}",
+	 NULL},
+    [K_CERT_UNKNOWN] =
+	{DIAG_STEP_CERT_UNKNOWN, false, "Certificate uploaded to the app",
+	 "Entra ID does not know the certificate (thumbprint {hint}...) of app "
+	 "{client_id}, or refused its signature",
+	 "Upload the certificate to the app: Entra admin center > App "
+	 "registrations >\n"
+	 "app {client_id} > Certificates & secrets > Certificates > Upload "
+	 "certificate,\n"
+	 "and pick the PEM that 'secretwatch cert new {name}' printed (or "
+	 "wrote "
+	 "with --out).\n"
+	 "The Thumbprint column must show the SHA-1 thumbprint it printed. A "
+	 "certificate\n"
+	 "uploaded minutes ago may not have propagated yet; a pending one is "
+	 "retried for\n"
+	 "the switch window before it is marked failed. Then run: secretwatch "
+	 "test {name}",
+	 NULL},
+    [K_CLOCK_SKEW] =
+	{DIAG_STEP_CLOCK_SKEW, false, "This host's clock",
+	 "Entra ID refused the client assertion as outside its valid time "
+	 "range: this host's clock is off",
+	 "A client assertion is valid from now for 5 minutes by this host's "
+	 "clock. Set\n"
+	 "the clock right and keep it synchronised (timedatectl "
+	 "set-ntp true; chrony or\n"
+	 "systemd-timesyncd), then run: secretwatch test {name}",
+	 NULL},
+    [K_CERT_EXPIRED] =
+	{DIAG_STEP_CERT_EXPIRED, false, "Certificate expiry",
+	 "The certificate (thumbprint {hint}...) of app {client_id} has "
+	 "expired",
+	 "Make a new certificate, upload it to the app (Entra admin center > "
+	 "App\n"
+	 "registrations > app {client_id} > Certificates & secrets > "
+	 "Certificates >\n"
+	 "Upload certificate) and switch to it:\n"
+	 "  secretwatch cert new {name}\n"
 	 "  secretwatch rotate {name}",
 	 NULL},
     [K_SECRET_MISSING] =
@@ -854,6 +900,9 @@ static const struct token_rule token_rules[] = {
     {1002012, NULL, K_SCOPE},
     {500011, NULL, K_SCOPE},
     {53003, NULL, K_CA_TOKEN},
+    {700027, NULL, K_CERT_UNKNOWN},
+    {50012, NULL, K_CERT_UNKNOWN},
+    {700024, NULL, K_CLOCK_SKEW},
 };
 
 static void token_evidence(const struct entra_result *r, struct diag *d)
@@ -924,6 +973,14 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 	/* Whatever the class, a reply the server marks as transient is. */
 	if (r->transient)
 		ret->transient = true;
+	token_evidence(r, ret);
+}
+
+void diag_cert_expired(const struct diag_input *in,
+		       const struct entra_result *r, struct diag *ret)
+{
+	reset(ret);
+	fill(K_CERT_EXPIRED, in, ret, r->summary);
 	token_evidence(r, ret);
 }
 

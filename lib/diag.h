@@ -54,6 +54,9 @@ enum diag_step {
 	DIAG_STEP_GRAPH_PERMISSION,	  /* "graph-permission" */
 	DIAG_STEP_GRAPH_APP,		  /* "graph-app" */
 	DIAG_STEP_SECRET_POLICY,	  /* "secret-lifetime-policy" */
+	DIAG_STEP_CERT_UNKNOWN,		  /* "certificate-unknown" */
+	DIAG_STEP_CLOCK_SKEW,		  /* "clock-skew" */
+	DIAG_STEP_CERT_EXPIRED,		  /* "certificate-expired" */
 	DIAG_STEP_COUNT,
 };
 
@@ -86,6 +89,10 @@ struct diag_input {
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret);
 
+/* Diagnose a token request refused (r->ok false) for a certificate past
+ * its notAfter: "certificate-expired". Fills *ret. */
+void diag_cert_expired(const struct diag_input *in,
+		       const struct entra_result *r, struct diag *ret);
 /* Diagnose a token whose claims lack SMTP.SendAsApp (in->claims must be
  * set): the API permission or its admin consent is missing. */
 void diag_claims(const struct diag_input *in, struct diag *ret);

@@ -509,6 +509,9 @@ static int form_add(CURL *h, char *dst, size_t *off, const char *key,
 	return 0;
 }
 
+#define ENTRA_ASSERTION_TYPE                                                   \
+	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 /* Build the form in secure memory: two passes, count then write. */
 static char *form_build(CURL *h, const struct entra_request *rq,
 			size_t *ret_len)
@@ -525,6 +528,12 @@ static char *form_build(CURL *h, const struct entra_request *rq,
 		    (rq->secret_len > 0 &&
 		     form_add(h, form, &off, "client_secret", rq->secret,
 			      rq->secret_len) != 0) ||
+		    (rq->assertion_len > 0 &&
+		     (form_add(h, form, &off, "client_assertion_type",
+			       ENTRA_ASSERTION_TYPE,
+			       strlen(ENTRA_ASSERTION_TYPE)) != 0 ||
+		      form_add(h, form, &off, "client_assertion", rq->assertion,
+			       rq->assertion_len) != 0)) ||
 		    form_add(h, form, &off, "grant_type", "client_credentials",
 			     strlen("client_credentials")) != 0)
 			goto fail;

@@ -150,6 +150,11 @@ struct entra_request {
 	const char *scope; /* e.g. https://outlook.office365.com/.default */
 	const char *secret;
 	size_t secret_len;
+	/* A client assertion (a signed JWT, PROTOCOL.md §1.6) sent in place
+	 * of the secret when assertion_len > 0; made by the caller
+	 * (x509.h), sent as is. */
+	const char *assertion;
+	size_t assertion_len;
 };
 
 /* POST {authority_url}/{tenant}/oauth2/v2.0/token for a client-credentials

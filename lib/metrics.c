@@ -229,7 +229,7 @@ static void put_cred_sample(struct metrics *m, enum family fam,
 
 void metrics_secret(struct metrics *m, const char *credential,
 		    const char *key_id, const char *hint, const char *state,
-		    int64_t expires_at)
+		    const char *kind, int64_t expires_at)
 {
 	FILE *f;
 
@@ -244,6 +244,8 @@ void metrics_secret(struct metrics *m, const char *credential,
 	put_label(f, "hint", hint);
 	fputc(',', f);
 	put_label(f, "state", state);
+	fputc(',', f);
+	put_label(f, "kind", kind);
 	if (fprintf(f, "} %lld\n", (long long)expires_at) < 0)
 		note_error(m);
 }

@@ -23,12 +23,12 @@ struct metrics; /* opaque */
 int metrics_open(const char *path, struct metrics **ret, struct err *e);
 
 /* One sample of secretwatch_secret_expiry_timestamp_seconds{credential,
- * key_id,hint,state}. Label values are escaped as the exposition format
- * wants (backslash, double quote, newline). A write error is kept and
- * reported by metrics_commit. */
+ * key_id,hint,state,kind} (kind: "secret" or "certificate"). Label values are
+ * escaped as the exposition format wants (backslash, double quote, newline). A
+ * write error is kept and reported by metrics_commit. */
 void metrics_secret(struct metrics *m, const char *credential,
 		    const char *key_id, const char *hint, const char *state,
-		    int64_t expires_at);
+		    const char *kind, int64_t expires_at);
 
 /* The per-credential samples: secretwatch_credential_level (level 0 ok,
  * 1 warning, 2 critical, 3 expired, 4 unknown),

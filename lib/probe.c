@@ -8,6 +8,7 @@
 
 #include "cloud.h"
 #include "mail.h"
+#include "material.h"
 
 static const struct {
 	const char *name;
@@ -92,6 +93,9 @@ static enum probe_step_id token_step(struct probe_result *r)
 	case DIAG_STEP_SECRET_VALUE:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_SECRET_MISSING:
+	case DIAG_STEP_CERT_UNKNOWN:
+	case DIAG_STEP_CLOCK_SKEW:
+	case DIAG_STEP_CERT_EXPIRED:
 	case DIAG_STEP_UNKNOWN:
 		return PROBE_SECRET;
 	default: /* tenant, network, token-endpoint, transport */
@@ -320,13 +324,55 @@ static int check_role(struct probe_result *r, struct diag_input *din)
 	return 0;
 }
 
+/* The token steps: request a token with the secret or the certificate
+ * of o. Returns -1 when it failed (diagnosed), else 0. */
+static int request(const struct cred *c, const struct probe_opts *o,
+		   const struct probe_clock *pc, struct diag_input *din,
+		   struct entra_request *rq, struct probe_result *ret)
+{
+	struct entra_retry trp = pc->rp;
+	const struct material *m = o->material;
+	bool cert = m != NULL && m->kind == SECRET_KIND_CERTIFICATE;
+	int rc;
+
+	rq->secret = o->secret;
+	rq->secret_len = o->secret != NULL ? o->secret_len : 0;
+	trp.deadline_ms = time_left(pc) > 0 ? (long)time_left(pc) : 1;
+	if (o->material != NULL)
+		rc = material_token(o->material, rq, o->net, &trp, o->now,
+				    &ret->entra, &ret->token);
+	else
+		rc = entra_request_token(rq, o->net, &trp, o->now, &ret->entra,
+					 &ret->token);
+	if (rc != 0 && cert && m->expires_at <= o->now &&
+	    strcmp(ret->entra.error, "invalid_client") == 0) {
+		diag_cert_expired(din, &ret->entra, &ret->diag);
+		fail_at(ret, PROBE_SECRET);
+		return -1;
+	}
+	if (rc != 0) {
+		diag_token(din, &ret->entra, &ret->diag);
+		fail_at(ret, token_step(ret));
+		return -1;
+	}
+	step_set(ret, PROBE_TENANT, PROBE_PASSED, "%s answered for %s",
+		 rq->authority_url, c->tenant);
+	step_set(ret, PROBE_APP, PROBE_PASSED, "app %s", c->client_id);
+	step_set(ret, PROBE_SECRET, PROBE_PASSED,
+		 "%s %s accepted%s%s; token valid for %lld s",
+		 cert ? "certificate" : "secret",
+		 o->hint != NULL && o->hint[0] ? o->hint : "(no hint)",
+		 cert ? ", assertion " : "", cert ? x509_alg_name(m->alg) : "",
+		 (long long)ret->entra.expires_in);
+	return 0;
+}
+
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret)
 {
 	struct entra_request rq = {0};
 	struct diag_input din = {0};
 	struct probe_clock pc;
-	struct entra_retry trp;
 	struct err e = {{0}};
 
 	memset(ret, 0, sizeof(*ret));
@@ -354,23 +400,8 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	rq.tenant = c->tenant;
 	rq.client_id = c->client_id;
 	rq.scope = cloud_outlook_scope(c);
-	rq.secret = o->secret;
-	rq.secret_len = o->secret != NULL ? o->secret_len : 0;
-	trp = pc.rp;
-	trp.deadline_ms = time_left(&pc) > 0 ? (long)time_left(&pc) : 1;
-	if (entra_request_token(&rq, o->net, &trp, o->now, &ret->entra,
-				&ret->token) != 0) {
-		diag_token(&din, &ret->entra, &ret->diag);
-		fail_at(ret, token_step(ret));
+	if (request(c, o, &pc, &din, &rq, ret) != 0)
 		return -1;
-	}
-	step_set(ret, PROBE_TENANT, PROBE_PASSED, "%s answered for %s",
-		 rq.authority_url, c->tenant);
-	step_set(ret, PROBE_APP, PROBE_PASSED, "app %s", c->client_id);
-	step_set(ret, PROBE_SECRET, PROBE_PASSED,
-		 "secret %s accepted; token valid for %lld s",
-		 o->hint != NULL && o->hint[0] ? o->hint : "(no hint)",
-		 (long long)ret->entra.expires_in);
 
 	if (check_role(ret, &din) != 0)
 		return -1;

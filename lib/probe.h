@@ -49,9 +49,15 @@ struct probe_step {
 	char detail[PROBE_DETAIL_MAX]; /* one line; never the secret/token */
 };
 
+struct material;
+
 struct probe_opts {
 	const char *secret; /* the value to test: the caller's memory */
 	size_t secret_len;
+	/* Or the material of a secret row (a secret or a certificate), used
+	 * in place of secret when set; material_token records in it the
+	 * assertion signature that worked. */
+	struct material *material;
 	const char *hint;   /* its hint, for messages; NULL: unknown */
 	const char *key_id; /* its key ID, for the message; NULL: unknown */
 	const char *to;	    /* NULL or "": cred->test_to, else the sender */

@@ -114,6 +114,20 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 			  int64_t now, struct err *e);
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
 			     const char *detail, struct err *e);
+/* Certificates (store_cert.c). store_cert_add inserts a pending row of
+ * kind certificate: the private key (DER) encrypted like a secret's value,
+ * the certificate (DER) as is; sets ret->id, state and kind. Call inside
+ * a transaction. */
+int store_cert_add(struct store *s, const struct vault *v,
+		   struct secret_info *info, const struct vbuf *key,
+		   const uint8_t *cert, size_t cert_len, struct err *e);
+/* The certificate of row id, malloc'd into *ret (free()). */
+int store_cert_get(struct store *s, int64_t id, uint8_t **ret, size_t *ret_len,
+		   struct err *e);
+/* Remember the client-assertion signature ("PS256", "RS256") that the
+ * token endpoint accepted for row id. */
+int store_cert_set_alg(struct store *s, int64_t id, const char *alg,
+		       struct err *e);
 /* Reconciling with Entra (store_sync.c), inside a transaction, each a
  * compare-and-set returning 0 when it changed the row, 1 when there was
  * nothing to change, -1 with e. correct: set the expiry Entra has, and

@@ -75,6 +75,11 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 		       sizeof(si->last_test_detail));
 	si->first_try_at = sqlite3_column_int64(st, f + 12);
 	si->next_try_at = sqlite3_column_int64(st, f + 13);
+	store_col_text(st, f + 14, state, sizeof(state));
+	si->kind = strcmp(state, "certificate") == 0 ? SECRET_KIND_CERTIFICATE
+						     : SECRET_KIND_SECRET;
+	store_col_text(st, f + 15, si->assertion_alg,
+		       sizeof(si->assertion_alg));
 	si->warned_min = -1;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cloud.h"
+#include "material.h"
 
 static int active_secret(struct store *s, const struct cred *c,
 			 struct secret_info *ret, struct err *e)
@@ -31,19 +32,21 @@ static int from_entra(const struct token_src *ts, const struct cred *c,
 		      const struct secret_info *si, struct vbuf *ret,
 		      int64_t *ret_exp, struct entra_result *res, struct err *e)
 {
-	struct entra_request rq = {
-	    cloud_authority_url(c), c->tenant, c->client_id,
-	    cloud_outlook_scope(c), NULL,      0};
+	struct entra_request rq = {.authority_url = cloud_authority_url(c),
+				   .tenant = c->tenant,
+				   .client_id = c->client_id,
+				   .scope = cloud_outlook_scope(c)};
 	struct entra_token tok = {0};
-	struct vbuf value;
+	struct material m;
 	int rc;
 
-	if (store_secret_value(ts->store, ts->vault, si->id, &value, e))
+	if (material_open(ts->store, ts->vault, si, &m, e))
 		return -1;
-	rq.secret = value.p;
-	rq.secret_len = value.len;
-	rc = entra_request_token(&rq, ts->net, ts->retry, ts->now, res, &tok);
-	vbuf_free(&value);
+	rc = material_token(&m, &rq, ts->net, ts->retry, ts->now, res, &tok);
+	/* Remembering the signature only saves a refused request later. */
+	if (rc == 0 && !ts->no_cache_write)
+		material_save_alg(ts->store, &m, e);
+	material_free(&m);
 	if (rc != 0) {
 		err_set(e, "token request for %s failed: %s", c->name,
 			res->summary);

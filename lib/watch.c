@@ -170,7 +170,8 @@ static void metrics_secret_of(struct metrics *m, const struct cred *c,
 			      const struct secret_info *si)
 {
 	metrics_secret(m, c->name, si->key_id, si->hint,
-		       secret_state_name(si->state), si->expires_at);
+		       secret_state_name(si->state), secret_kind_name(si->kind),
+		       si->expires_at);
 }
 
 static int metrics_one(void *ctx, const struct cred_view *v)

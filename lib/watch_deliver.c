@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "deploy.h"
+#include "material.h"
 #include "token.h"
 #include "watch_impl.h"
 
@@ -104,7 +105,7 @@ static int deliver_deploy(struct watch_ctx *w, const struct outbox_row *row,
 		rc = 0;
 		goto out;
 	}
-	if (store_secret_value(w->store, w->vault, si.id, &value, e))
+	if (material_deploy_input(w->store, w->vault, &si, &value, e))
 		goto out;
 	snprintf(id, sizeof(id), "%s-%lld-%lld", c.name, (long long)si.id,
 		 (long long)row->id);

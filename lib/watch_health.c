@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "material.h"
 #include "watch_impl.h"
 
 #define BATCH 64
@@ -16,7 +17,7 @@
 struct health_job {
 	struct cred cred;
 	struct secret_info si;
-	struct vbuf value;
+	struct material mat;
 	struct probe_result pr;
 };
 
@@ -36,8 +37,7 @@ static void *worker(void *arg)
 
 	while ((i = atomic_fetch_add(&run->next, 1)) < run->n) {
 		struct health_job *j = &run->jobs[i];
-		watch_probe_opts(run->w, &j->value, &j->si, true, NULL, &net,
-				 &o);
+		watch_probe_opts(run->w, &j->mat, &j->si, true, NULL, &net, &o);
 		probe_run(&j->cred, &o, &j->pr);
 	}
 	return NULL;
@@ -112,7 +112,7 @@ int watch_health_add(struct watch_ctx *w, struct health_batch *b,
 	memset(j, 0, sizeof(*j));
 	j->cred = v->cred;
 	j->si = v->active;
-	if (store_secret_value(w->store, w->vault, j->si.id, &j->value, e))
+	if (material_open(w->store, w->vault, &j->si, &j->mat, e))
 		return -1;
 	b->n++;
 	return b->n == BATCH ? watch_health_flush(w, b, r, e) : 0;
@@ -129,12 +129,12 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 	run_probes(w, b->jobs, b->n);
 	for (size_t i = 0; i < b->n; i++) {
 		struct health_job *j = &b->jobs[i];
-		vbuf_free(&j->value);
 		r->health_checks++;
 		if (rc == 0)
 			rc = watch_record_test(w, &j->cred, &j->si, true,
-					       &j->pr, e) ||
+					       &j->pr, &j->mat, e) ||
 			     settle(w, &j->cred, &j->si, &j->pr, r, e);
+		material_free(&j->mat);
 		probe_result_free(&j->pr);
 	}
 	b->n = 0;
@@ -144,7 +144,7 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 void watch_health_free(struct health_batch *b)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		vbuf_free(&b->jobs[i].value);
+		material_free(&b->jobs[i].mat);
 		probe_result_free(&b->jobs[i].pr);
 	}
 	free(b->jobs);

@@ -40,17 +40,21 @@ int watch_queue_deploy(struct watch_ctx *w, const struct cred *c,
 
 /* watch_test.c: testing one secret. */
 
-/* The probe options of a test of si with value (net filled too). */
-void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
+struct material;
+/* The probe options of a test of si with its material m (net filled
+ * too). */
+void watch_probe_opts(const struct watch_ctx *w, struct material *m,
 		      const struct secret_info *si, bool token_only,
 		      const char *to, struct net_opts *net,
 		      struct probe_opts *o);
 
 /* Store a test's outcome on the secret and in the audit trail; a token
- * obtained goes into the cache. */
+ * obtained goes into the cache, and the assertion signature m learned
+ * (m may be NULL) into the row. */
 int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		      const struct secret_info *si, bool token_only,
-		      const struct probe_result *pr, struct err *e);
+		      const struct probe_result *pr, struct material *m,
+		      struct err *e);
 
 /* The acting steps of a cycle, one action each. */
 

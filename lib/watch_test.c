@@ -2,10 +2,11 @@
  * switch and health steps and by `secretwatch test`. */
 #include <string.h>
 
+#include "material.h"
 #include "token.h"
 #include "watch_impl.h"
 
-void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
+void watch_probe_opts(const struct watch_ctx *w, struct material *m,
 		      const struct secret_info *si, bool token_only,
 		      const char *to, struct net_opts *net,
 		      struct probe_opts *o)
@@ -13,8 +14,7 @@ void watch_probe_opts(const struct watch_ctx *w, const struct vbuf *value,
 	memset(net, 0, sizeof(*net));
 	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
 	memset(o, 0, sizeof(*o));
-	o->secret = value->p;
-	o->secret_len = value->len;
+	o->material = m;
 	o->hint = si->hint;
 	o->key_id = si->key_id[0] ? si->key_id : NULL;
 	o->to = to;
@@ -39,7 +39,8 @@ static void outcome(const struct probe_result *pr, char *out, size_t size)
 
 int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		      const struct secret_info *si, bool token_only,
-		      const struct probe_result *pr, struct err *e)
+		      const struct probe_result *pr, struct material *m,
+		      struct err *e)
 {
 	char detail[SECRET_DETAIL_MAX + 1];
 
@@ -57,7 +58,8 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		"evidence", pr->has_diag ? pr->diag.evidence : NULL,
 		WATCH_END) ||
 	    (pr->token.value != NULL &&
-	     token_put(w->store, w->vault, c, si->id, &pr->token, e))) {
+	     token_put(w->store, w->vault, c, si->id, &pr->token, e)) ||
+	    (m != NULL && material_save_alg(w->store, m, e))) {
 		store_rollback(w->store);
 		return -1;
 	}
@@ -70,15 +72,17 @@ int watch_test(struct watch_ctx *w, const struct cred *c,
 {
 	struct net_opts net;
 	struct probe_opts o;
-	struct vbuf value;
+	struct material m;
+	int rc;
 
 	memset(pr, 0, sizeof(*pr));
-	if (store_secret_value(w->store, w->vault, si->id, &value, e))
+	if (material_open(w->store, w->vault, si, &m, e))
 		return -1;
-	watch_probe_opts(w, &value, si, token_only, to, &net, &o);
+	watch_probe_opts(w, &m, si, token_only, to, &net, &o);
 	probe_run(c, &o, pr);
-	vbuf_free(&value);
-	if (watch_record_test(w, c, si, token_only, pr, e))
+	rc = watch_record_test(w, c, si, token_only, pr, &m, e);
+	material_free(&m);
+	if (rc)
 		return -1;
 	return pr->ok ? 0 : 1;
 }

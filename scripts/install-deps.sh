@@ -4,9 +4,9 @@
 set -eu
 
 PKGS="build-essential cmake pkg-config
-libcurl4-openssl-dev libsqlite3-dev libcjson-dev libsodium-dev
+libcurl4-openssl-dev libssl-dev libsqlite3-dev libcjson-dev libsodium-dev
 libsystemd-dev libcmocka-dev libsasl2-dev
-python3 openssl curl sqlite3 faketime valgrind
+python3 python3-cryptography openssl curl sqlite3 faketime valgrind
 scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc
 clang clang-format libclang-rt-14-dev
 postfix sasl2-bin"

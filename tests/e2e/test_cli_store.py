@@ -129,9 +129,10 @@ class TestSecrets(ScratchCase):
         self.assertEqual(p["hint"], "q7Z")
         self.assertEqual(p["days_left"], 90)
         self.assertIsNone(p["last_test"])
-        self.assertEqual(set(p) - {"note"}, {"id", "state", "hint", "key_id",
-                                            "expires_at", "days_left",
-                                            "last_test"})
+        self.assertEqual(p["kind"], "secret")
+        self.assertEqual(set(p) - {"note"}, {"id", "state", "kind", "hint",
+                                            "key_id", "expires_at",
+                                            "days_left", "last_test"})
 
     def test_status_levels_and_exit_codes(self):
         r = self.add(SECRET, "2027-06-01")

@@ -45,7 +45,8 @@ optional):
     "fault_status": 500,     # status used by "500" / "500_json"
     "slow_seconds": 3,       # "slow": sleep, then answer normally
     "expires_in": 3599,
-    "extra_resources": []    # more known scope resources
+    "extra_resources": [],   # more known scope resources
+    "jti_once": true         # false: accept a replayed assertion (bench)
   }
 
 "The first K requests" counts from the last change of the scenario file.
@@ -55,15 +56,18 @@ Order of evaluation: fault, throttle, method (non-POST -> 900561), path
 (fake-only 404), then rows 2-13 of the table in PROTOCOL.md 7(a). Fake
 extensions, between rows 5 and 6: grant_type other than client_credentials
 -> 400 unsupported_grant_type AADSTS70003; client_id missing -> 900144;
-between rows 8 and 9: a client_assertion -> 401 AADSTS700027 (the fake
-knows no certificates).
+between rows 8 and 9: a client_assertion is verified against the app's
+"certificates" (fake_assertion.py: signature, thumbprint, aud/iss/sub,
+nbf/exp, jti replay) -> 401 AADSTS700027 / 700024 / 50027 as Entra words
+them; a success names the certificate's label in "xms_sw_secret".
 
 Success tokens carry the fake-only claim "xms_sw_secret": the label of the
 secret that was used.
 
 Request log (--log), one JSON line per request, written before the reply:
   {"time", "method", "path", "tenant", "client_id", "scope", "grant_type",
-   "secret_via": "form"|"basic"|"both"|"none", "secret_label",
+   "secret_via": "form"|"basic"|"both"|"assertion"|"none",
+   "secret_label", "assertion_alg",
    "status", "error", "error_code", "fault"}
 The secret value is never written anywhere.
 
@@ -86,6 +90,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import fake_assertion as fa
 import fakecommon as fc
 
 TR = "00000000-0000-0000-0000-0000000000aa"
@@ -144,7 +149,9 @@ TEXT = {
     7000112: "Application '{x}'({t}) is disabled.",
     7000218: "The request body must contain the following parameter: "
              "'client_assertion' or 'client_secret'.",
-    700027: "Client assertion failed signature validation.",
+    700027: "Client assertion contains an invalid signature. {x}",
+    700024: "Client assertion is not within its valid time range. {x}",
+    50027: "JWT token is invalid or malformed. {x}",
     7000222: "The provided client secret keys for app '{x}' are expired. "
              "Visit the Azure portal to create new keys for your app: "
              "https://aka.ms/NewClientSecret, or consider using certificate "
@@ -252,9 +259,13 @@ def parse_basic(header):
     return urllib.parse.unquote_plus(cid), urllib.parse.unquote_plus(secret)
 
 
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
 class State:
     def __init__(self):
         self.lock = threading.Lock()
+        self.jti = fa.Seen()
         self.secret_uses = {}
         self.fault = fc.FirstK()
         self.throttle = fc.FirstK()
@@ -485,11 +496,35 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(400, "unauthorized_client", 7000112, x=cid,
                         t=app.get("name") or "")
         # 8-10: client authentication
-        if not secret:
-            if form.get("client_assertion"):
-                raise Reply(401, "invalid_client", 700027)
-            raise Reply(401, "invalid_client", 7000218)
         now = time.time()
+        if not secret and form.get("client_assertion"):
+            self.check_assertion(form, app, cid, tenant_name, rec, now)
+        elif not secret:
+            raise Reply(401, "invalid_client", 7000218)
+        else:
+            self.check_secret(secret, app, cid, tkey, rec, now)
+        return self.grant(sc, scope, tkey, tenant, cid, app, rec, now)
+
+    def check_assertion(self, form, app, cid, tenant_name, rec, now):
+        rec["secret_via"] = "assertion"
+        if form.get("client_assertion_type") != ASSERTION_TYPE:
+            raise Reply(400, "invalid_request", 900144,
+                        x="client_assertion_type")
+        url = "https://%s/%s/oauth2/v2.0/token" % (
+            self.headers.get("Host"), tenant_name)
+        try:
+            seen = self.server.state.jti
+            if not self.server.scenario.get()[0].get("jti_once", True):
+                seen = fa.Seen()  # benchmarks replay one assertion
+            label, alg = fa.verify(form["client_assertion"], app, cid, url,
+                                   now, seen,
+                                   lambda v: fc.parse_time(v))
+        except fa.Refusal as r:
+            raise Reply(r.status, r.error, r.code, x=r.reason)
+        rec["secret_label"] = label
+        rec["assertion_alg"] = alg
+
+    def check_secret(self, secret, app, cid, tkey, rec, now):
         matched = None
         extra, _ = self.server.graph_state.get()
         for s in (app.get("secrets") or []) + list(
@@ -516,6 +551,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise Reply(401, "invalid_client", 7000215, x=cid)
         else:
             raise Reply(401, "invalid_client", 7000215, x=cid)
+
+    def grant(self, sc, scope, tkey, tenant, cid, app, rec, now):
         # 11, 12: scope
         scopes = scope.split()
         if not scopes or not all(s.endswith("/.default") for s in scopes):

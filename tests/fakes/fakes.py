@@ -244,6 +244,17 @@ class Entra(_Server):
     def token_url(self, tenant):
         return "%s/%s/oauth2/v2.0/token" % (self.url, tenant)
 
+    def upload_certificate(self, tenant, client_id, pem, label, **kw):
+        """The admin hook: add a certificate (PEM) to the app's
+        "certificates", as an upload in the portal does; kw: "end",
+        "algs" (fake_assertion.py)."""
+        sc = json.loads(json.dumps(self.scenario))
+        app = sc["tenants"][tenant]["apps"][client_id]
+        entry = {"label": label, "pem": pem}
+        entry.update(kw)
+        app.setdefault("certificates", []).append(entry)
+        self.set_scenario(sc)
+
 
 class Smtp(_Server):
     """Fake Exchange Online SMTP.  messages(): list of dicts (the NNNN.json

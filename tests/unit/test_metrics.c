@@ -117,7 +117,7 @@ static const char *parse_value(const char *p, char *out, size_t size)
 
 struct sample {
 	int fam;
-	char labels[4][2][128]; /* name, value */
+	char labels[5][2][128]; /* name, value */
 	int nlabels;
 	long long value;
 };
@@ -181,7 +181,7 @@ static int parse(const char *text, struct sample *out, int max)
 				while (*p != '}') {
 					size_t ln = strcspn(p, "=");
 
-					assert_true(s->nlabels < 4);
+					assert_true(s->nlabels < 5);
 					snprintf(s->labels[s->nlabels][0], 128,
 						 "%.*s", (int)ln, p);
 					p = parse_value(
@@ -229,12 +229,13 @@ static void test_format(void **state)
 	/* Interleaved calls, as a cycle makes them, credential by
 	 * credential. */
 	metrics_secret(m, "mail-alerts", "11111111-2222-3333-4444-555555555555",
-		       "abc", "active", NOW + 100);
+		       "abc", "active", "secret", NOW + 100);
 	metrics_credential(m, "mail-alerts", 1, NOW - 60, 2, 3);
 	metrics_next_rotation(m, "mail-alerts", NOW + 1000);
 	metrics_secret(m, "we\"ird\\name\nx", "", "a\"\\", "pending",
-		       NOW + 200);
-	metrics_secret(m, "we\"ird\\name\nx", "", "zz9", "previous", NOW + 5);
+		       "certificate", NOW + 200);
+	metrics_secret(m, "we\"ird\\name\nx", "", "zz9", "previous", "secret",
+		       NOW + 5);
 	metrics_credential(m, "we\"ird\\name\nx", 4, 0, 0, 0);
 	metrics_next_rotation(m, "we\"ird\\name\nx", 0); /* left out */
 	metrics_rotation_totals(m, 4, 1);
@@ -255,22 +256,25 @@ static void test_format(void **state)
 	assert_int_equal(n, 17);
 
 	assert_int_equal(s[0].fam, 0);
-	assert_int_equal(s[0].nlabels, 4);
+	assert_int_equal(s[0].nlabels, 5);
 	assert_label(&s[0], 0, "credential", "mail-alerts");
 	assert_label(&s[0], 1, "key_id",
 		     "11111111-2222-3333-4444-555555555555");
 	assert_label(&s[0], 2, "hint", "abc");
 	assert_label(&s[0], 3, "state", "active");
+	assert_label(&s[0], 4, "kind", "secret");
 	assert_int_equal(s[0].value, NOW + 100);
 	assert_label(&s[1], 0, "credential", "we\"ird\\name\nx");
 	assert_label(&s[1], 1, "key_id", "");
 	assert_label(&s[1], 2, "hint", "a\"\\");
 	assert_label(&s[1], 3, "state", "pending");
+	assert_label(&s[1], 4, "kind", "certificate");
 	assert_label(&s[2], 3, "state", "previous");
 	/* The escaping on the wire, exactly. */
 	assert_non_null(strstr(text, "{credential=\"we\\\"ird\\\\name\\nx\","
 				     "key_id=\"\",hint=\"a\\\"\\\\\","
-				     "state=\"pending\"} 1767225800\n"));
+				     "state=\"pending\",kind=\"certificate\"} "
+				     "1767225800\n"));
 
 	assert_int_equal(s[3].fam, 1);
 	assert_int_equal(s[3].nlabels, 1);
@@ -401,8 +405,9 @@ static void test_large(void **state)
 	for (int i = 0; i < N; i++) {
 		snprintf(name, sizeof(name), "cred-%06d", i);
 		metrics_secret(m, name, "11111111-2222-3333-4444-555555555555",
-			       "abc", "active", NOW + i);
-		metrics_secret(m, name, "", "def", "pending", NOW + 2 * i);
+			       "abc", "active", "secret", NOW + i);
+		metrics_secret(m, name, "", "def", "pending", "secret",
+			       NOW + 2 * i);
 		metrics_credential(m, name, i % 5, NOW, i % 3, i % 7);
 	}
 	metrics_global(m, NOW, 0, N);

@@ -308,7 +308,9 @@ static int token(const char *client_id, const char *secret,
 				   client_id,
 				   "https://outlook.office365.com/.default",
 				   secret,
-				   strlen(secret)};
+				   strlen(secret),
+				   NULL,
+				   0};
 
 	return entra_request_token(&rq, &net, rp, time(NULL), res, tok);
 }

@@ -1,0 +1,325 @@
+/* cmd_cert.c - secretwatch cert: certificate credentials, their private
+ * key made here (or imported) and kept encrypted in the store. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "num.h"
+#include "timefmt.h"
+#include "validate.h"
+#include "x509.h"
+
+#define CERT_DAYS_DEFAULT 180
+#define CERT_DAYS_MAX	  3650
+#define KEY_FILE_MAX	  65536
+#define CERT_FILE_MAX	  65536
+
+static const char usage[] =
+    "usage: secretwatch cert new NAME [--days N] [--key rsa2048|rsa3072]\n"
+    "                            [--out FILE] [--note TEXT]\n"
+    "       secretwatch cert import NAME --key-file FILE|- --cert-file FILE\n"
+    "                            [--note TEXT]\n"
+    "\n"
+    "new makes an RSA key on this host and a self-signed certificate for\n"
+    "it (subject CN=secretwatch NAME, valid N days, 180 by default). The\n"
+    "private key is stored encrypted, like a secret's value, and never\n"
+    "leaves this host; the certificate is printed as PEM (or written to\n"
+    "FILE) with its thumbprints, to upload under App registrations > your\n"
+    "app > Certificates & secrets > Certificates > Upload certificate.\n"
+    "import takes an existing key and certificate (PEM; the key from FILE\n"
+    "or standard input with -), refused unless they belong together.\n"
+    "Either way the certificate is pending until a test with it succeeds\n"
+    "('secretwatch rotate NAME', or the daemon's next cycle).\n";
+
+struct cert_args {
+	const char *name;
+	const char *out;
+	const char *key_file;
+	const char *cert_file;
+	const char *note;
+	int64_t days;
+	int bits;
+};
+
+static int parse_opt(struct app *app, int opt, struct cert_args *a)
+{
+	if (opt == 'd') {
+		if (num_parse_i64(optarg, 1, CERT_DAYS_MAX, &a->days))
+			return app_fail(app,
+					"--days '%.40s' is not a number of "
+					"days from 1 to %d",
+					optarg, CERT_DAYS_MAX);
+	} else if (opt == 'k') {
+		if (strcmp(optarg, "rsa2048") == 0)
+			a->bits = 2048;
+		else if (strcmp(optarg, "rsa3072") == 0)
+			a->bits = 3072;
+		else
+			return app_fail(app,
+					"--key '%.40s': use rsa2048 or rsa3072",
+					optarg);
+	} else if (opt == 'o') {
+		a->out = optarg;
+	} else if (opt == 'K') {
+		a->key_file = optarg;
+	} else if (opt == 'C') {
+		a->cert_file = optarg;
+	} else if (opt == 'n') {
+		a->note = optarg;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+static int parse(struct app *app, int argc, char **argv, struct cert_args *a)
+{
+	static const struct option opts[] = {
+	    {"days", required_argument, NULL, 'd'},
+	    {"key", required_argument, NULL, 'k'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"key-file", required_argument, NULL, 'K'},
+	    {"cert-file", required_argument, NULL, 'C'},
+	    {"note", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"now", required_argument, NULL, OPT_NOW},
+	    {0}};
+	struct err e;
+	int opt, rc;
+
+	a->days = CERT_DAYS_DEFAULT;
+	a->bits = 2048;
+	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
+		rc = parse_opt(app, opt, a);
+		if (rc > 0 || (rc < 0 && app_common_opt(app, opt, usage) != 1))
+			return 1;
+	}
+	if (optind != argc - 1)
+		return app_bad_args(app);
+	a->name = argv[optind];
+	if (validate_name(a->name, &e) ||
+	    (a->note && validate_text(a->note, SECRET_NOTE_MAX, "note", &e)))
+		return app_fail_err(app, &e);
+	return 0;
+}
+
+/* Read a whole file (or stdin for "-") of at most max bytes into guarded
+ * memory: a key file's text never passes through a stdio buffer. */
+static int read_guarded(const char *path, size_t max, struct vbuf *ret,
+			struct err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = 0;
+
+	if (fd < 0 || vbuf_alloc(ret, max)) {
+		err_set(e, "cannot read %s: %s", path, strerror(errno));
+		if (fd > 0)
+			close(fd);
+		return -1;
+	}
+	ret->len = 0;
+	while (ret->len < max &&
+	       ((n = read(fd, ret->p + ret->len, max - ret->len)) > 0 ||
+		(n < 0 && errno == EINTR)))
+		ret->len += n > 0 ? (size_t)n : 0;
+	if (fd > 0)
+		close(fd);
+	if (n < 0 || ret->len == max) {
+		err_set(e, "cannot read %s: %s", path,
+			n < 0 ? strerror(errno) : "too large for a PEM file");
+		vbuf_free(ret);
+		return -1;
+	}
+	ret->p[ret->len] = '\0';
+	return 0;
+}
+
+/* Store the pair as a pending certificate of c, with its audit event. */
+static int store_pair(struct app *app, const struct cred *c,
+		      const struct cert_args *a, const struct vbuf *key,
+		      const uint8_t *cert, size_t len,
+		      const struct x509_info *xi, struct secret_info *si,
+		      struct err *e)
+{
+	cJSON *detail;
+
+	memset(si, 0, sizeof(*si));
+	si->credential_id = c->id;
+	si->created_at = app->now;
+	si->expires_at = xi->not_after;
+	/* The hint of a certificate: its thumbprint's start, as the portal
+	 * lists it. */
+	memcpy(si->hint, xi->sha1_hex, 3);
+	if (a->note)
+		strcpy(si->note, a->note);
+	if (store_begin(app->store, e) ||
+	    store_cert_add(app->store, app->vault, si, key, cert, len, e))
+		return -1;
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "kind", "certificate");
+	cJSON_AddStringToObject(detail, "thumbprint_sha1", xi->sha1_hex);
+	cJSON_AddStringToObject(detail, "thumbprint_sha256", xi->sha256_hex);
+	cJSON_AddNumberToObject(detail, "expires_at", (double)si->expires_at);
+	if (app_event(app, c->name, si->id, "certificate-added", detail, e) ||
+	    store_commit(app->store, e))
+		return -1;
+	return 0;
+}
+
+static int write_out(const char *path, const char *pem, struct err *e)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL || fputs(pem, f) < 0 || fclose(f) != 0) {
+		err_set(e, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Tell what was stored and how to upload it. */
+static int report(struct app *app, const struct cred *c,
+		  const struct cert_args *a, const struct secret_info *si,
+		  const struct x509_info *xi, const char *pem, struct err *e)
+{
+	char t[TIMEFMT_RFC3339_LEN];
+	cJSON *o;
+
+	if (a->out != NULL && write_out(a->out, pem, e))
+		return -1;
+	timefmt_rfc3339(xi->not_after, t);
+	if (app->json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "credential", c->name);
+		cJSON_AddNumberToObject(o, "id", (double)si->id);
+		cJSON_AddStringToObject(o, "kind", "certificate");
+		cJSON_AddStringToObject(o, "subject", xi->subject);
+		cJSON_AddStringToObject(o, "thumbprint_sha1", xi->sha1_hex);
+		cJSON_AddStringToObject(o, "thumbprint_sha256", xi->sha256_hex);
+		cJSON_AddStringToObject(o, "expires_at", t);
+		cJSON_AddStringToObject(o, "certificate_pem", pem);
+		app_print_json(o);
+		return 0;
+	}
+	if (a->out == NULL)
+		fputs(pem, stdout);
+	printf(
+	    "registered certificate #%lld of %s as pending\n"
+	    "  subject            %s\n"
+	    "  expires            %s\n"
+	    "  thumbprint SHA-1   %s\n"
+	    "  thumbprint SHA-256 %s\n"
+	    "Upload %s in the Entra admin center: App registrations > app %s "
+	    "> Certificates & secrets > Certificates > Upload certificate. "
+	    "Then run 'secretwatch rotate %s' to test it and switch.\n",
+	    (long long)si->id, c->name, xi->subject, t, xi->sha1_hex,
+	    xi->sha256_hex, a->out ? a->out : "the PEM above", c->client_id,
+	    c->name);
+	return 0;
+}
+
+/* Store key and cert for c and report; the key is wiped by the caller. */
+static int finish(struct app *app, const struct cred *c,
+		  const struct cert_args *a, const struct vbuf *key,
+		  const uint8_t *cert, size_t len, struct err *e)
+{
+	struct x509_info xi;
+	struct secret_info si;
+	char *pem = NULL;
+	int rc = -1;
+
+	if (x509_cert_info(cert, len, &xi, e) ||
+	    x509_cert_pem(cert, len, &pem, e))
+		goto out;
+	if (xi.not_after <= app->now) {
+		err_set(e,
+			"the certificate expired (notAfter %lld): make a new "
+			"one with 'secretwatch cert new %s'",
+			(long long)xi.not_after, c->name);
+		goto out;
+	}
+	if (store_pair(app, c, a, key, cert, len, &xi, &si, e)) {
+		store_rollback(app->store);
+		goto out;
+	}
+	rc = report(app, c, a, &si, &xi, pem, e);
+out:
+	free(pem);
+	return rc;
+}
+
+static int make_pair(struct app *app, const struct cert_args *a,
+		     const struct cred *c, struct vbuf *key, uint8_t **cert,
+		     size_t *len, struct err *e)
+{
+	struct vbuf pem = {0}, crt = {0};
+	int rc;
+
+	if (a->key_file == NULL)
+		return x509_generate(c->name, a->bits, (int)a->days, app->now,
+				     key, cert, len, e);
+	if (read_guarded(a->key_file, KEY_FILE_MAX, &pem, e))
+		return -1;
+	rc = read_guarded(a->cert_file, CERT_FILE_MAX, &crt, e) ||
+	     x509_import_pem(&pem, crt.p, crt.len, key, cert, len, e);
+	vbuf_free(&pem);
+	vbuf_free(&crt);
+	return rc ? -1 : 0;
+}
+
+static int run(struct app *app, int argc, char **argv, int import)
+{
+	struct cert_args a = {0};
+	struct vbuf key = {0};
+	uint8_t *cert = NULL;
+	size_t len = 0;
+	struct cred c;
+	struct err e;
+	int rc = 1;
+
+	if (parse(app, argc, argv, &a))
+		return 1;
+	if (import && (a.key_file == NULL || a.cert_file == NULL))
+		return app_fail(app, "cert import needs --key-file FILE (or -) "
+				     "and --cert-file FILE");
+	if (!import && (a.key_file != NULL || a.cert_file != NULL))
+		return app_fail(app, "cert new makes its own key: use 'cert "
+				     "import' for an existing pair");
+	if (app_open(app, APP_KEY | APP_WRITE))
+		return 1;
+	if (store_cred_get(app->store, a.name, &c, &e) == 0 &&
+	    make_pair(app, &a, &c, &key, &cert, &len, &e) == 0 &&
+	    finish(app, &c, &a, &key, cert, len, &e) == 0)
+		rc = 0;
+	vbuf_free(&key);
+	free(cert);
+	app_close(app);
+	return rc ? app_fail_err(app, &e) : 0;
+}
+
+static int cert_new(struct app *app, int argc, char **argv)
+{
+	return run(app, argc, argv, 0);
+}
+
+static int cert_import(struct app *app, int argc, char **argv)
+{
+	return run(app, argc, argv, 1);
+}
+
+static const struct command cert_commands[] = {
+    {"new", cert_new, "make a key and a certificate"},
+    {"import", cert_import, "register an existing key and certificate"},
+};
+
+int cmd_cert(struct app *app, int argc, char **argv)
+{
+	return app_dispatch(app, cert_commands,
+			    sizeof(cert_commands) / sizeof(cert_commands[0]),
+			    "cert", usage, argc, argv);
+}

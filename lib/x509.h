@@ -1,0 +1,84 @@
+/* x509.h - certificate credentials: RSA keys, self-signed X.509
+ * certificates and the client assertions signed with them (PROTOCOL.md
+ * §1.6, §8.2).
+ *
+ * The one file that speaks to OpenSSL. Private keys cross this interface
+ * only as DER in struct vbuf (guarded memory); inside, OpenSSL keeps the
+ * key's numbers in its secure heap (locked, wiped on free), started here
+ * on first use. Certificates are public: plain malloc'd DER.
+ */
+#ifndef SW_X509_H
+#define SW_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "vault.h"
+
+#define X509_SHA1_HEX_LEN   40
+#define X509_SHA256_HEX_LEN 64
+#define X509_SUBJECT_MAX    256
+
+/* The client-assertion signature: PS256 with x5t#S256 first, RS256 with
+ * x5t (SHA-1) where the endpoint refuses PSS. */
+enum x509_alg {
+	X509_PS256,
+	X509_RS256,
+};
+
+/* Make OpenSSL wipe every block it frees and start its secure heap; called
+ * by vault_process_init, before anything else uses OpenSSL (libcurl's TLS
+ * included). */
+void x509_process_init(void);
+
+/* "PS256" / "RS256". */
+const char *x509_alg_name(enum x509_alg alg);
+/* Returns 0 and sets *ret, or -1 for another name. */
+int x509_alg_parse(const char *name, enum x509_alg *ret);
+
+/* What a certificate says, as the Entra portal shows it. */
+struct x509_info {
+	int64_t not_before;
+	int64_t not_after;
+	char subject[X509_SUBJECT_MAX];
+	char sha1_hex[X509_SHA1_HEX_LEN + 1];	  /* upper case: the portal's */
+	char sha256_hex[X509_SHA256_HEX_LEN + 1]; /* upper case */
+	int key_bits;
+};
+
+/* A new RSA key of bits (2048 or 3072) and a certificate for it, self-
+ * signed, subject "CN=<cn>", valid from now for days days. The key goes
+ * to *ret_key (DER, guarded), the certificate to *ret_cert (DER,
+ * malloc'd). Returns 0, or -1 with e set and nothing returned. */
+int x509_generate(const char *cn, int bits, int days, int64_t now,
+		  struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len,
+		  struct err *e);
+
+/* An existing pair in PEM: key_pem (guarded; PKCS#8 or PKCS#1, RSA of
+ * 2048 bits or more, unencrypted) and cert_pem (the first certificate).
+ * Refused, with nothing returned, when either does not parse or the key
+ * is not the certificate's. Outputs as x509_generate. */
+int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
+		    size_t cert_len, struct vbuf *ret_key, uint8_t **ret_cert,
+		    size_t *ret_len, struct err *e);
+
+/* Read the DER certificate's dates, subject and thumbprints. */
+int x509_cert_info(const uint8_t *cert, size_t len, struct x509_info *ret,
+		   struct err *e);
+
+/* The DER certificate as PEM, malloc'd and NUL-terminated. */
+int x509_cert_pem(const uint8_t *cert, size_t len, char **ret_pem,
+		  struct err *e);
+
+/* The DER key as PKCS#8 PEM into *ret (guarded). */
+int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e);
+
+/* A client assertion (a signed JWT) for the token endpoint aud, with
+ * iss = sub = client_id, a fresh jti, nbf = iat = now, exp = now + 300:
+ * PS256 with x5t#S256, or RS256 with x5t. Into *ret (guarded). */
+int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+		   enum x509_alg alg, const char *aud, const char *client_id,
+		   int64_t now, struct vbuf *ret, struct err *e);
+
+#endif

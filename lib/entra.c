@@ -435,52 +435,20 @@ long entra_retry_timeout_ms(const struct net_opts *net,
 /* ------------------------------------------------------------------ */
 /* Transport */
 
-/* The reply body, in memory that is wiped when it grows or is freed. */
+/* The reply body, in guarded memory; too_big when it passed the limit. */
 struct sbuf {
-	char *p;
-	size_t len;
-	size_t cap;
+	struct secbuf buf;
 	bool too_big;
 };
-
-static void sbuf_free(struct sbuf *b)
-{
-	if (b->p != NULL) {
-		secmem_wipe(b->p, b->cap);
-		secmem_free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
 
 static size_t sbuf_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct sbuf *b = arg;
 	size_t n = size * nmemb;
+	int rc = secbuf_append(&b->buf, data, n, ENTRA_BODY_MAX);
 
-	if (n > ENTRA_BODY_MAX || b->len + n > ENTRA_BODY_MAX) {
-		b->too_big = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = secmem_alloc(cap)) == NULL)
-			return 0;
-		if (b->p != NULL) {
-			memcpy(p, b->p, b->len);
-			secmem_wipe(b->p, b->cap);
-			secmem_free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	b->too_big = rc == 1;
+	return rc == 0 ? n : 0;
 }
 
 /* Escape len bytes of s and append "key=<escaped>" to the form. With
@@ -631,7 +599,7 @@ static int request_once(struct request *q, int attempt, long timeout_ms,
 	long status = 0;
 	curl_off_t ra = 0;
 
-	sbuf_free(&q->body);
+	secbuf_free(&q->body.buf);
 	q->errbuf[0] = '\0';
 	rc = curl_easy_setopt(q->h, CURLOPT_TIMEOUT_MS, timeout_ms);
 	if (rc == CURLE_OK)
@@ -659,8 +627,8 @@ static int request_once(struct request *q, int attempt, long timeout_ms,
 	    ra < 0)
 		ra = 0;
 	res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
-	return entra_parse_response(status, q->body.p, q->body.len, now, res,
-				    ret_token);
+	return entra_parse_response(status, q->body.buf.p, q->body.buf.len, now,
+				    res, ret_token);
 }
 
 /* A deadline that ended the attempts: res says so, in whole seconds. */
@@ -736,7 +704,7 @@ static void request_free(struct request *q, const struct entra_request *rq,
 		redact(res->curl_error, sizeof(res->curl_error), rq->secret,
 		       rq->secret_len);
 	}
-	sbuf_free(&q->body);
+	secbuf_free(&q->body.buf);
 	if (q->form != NULL) {
 		secmem_wipe(q->form, q->form_len);
 		secmem_free(q->form);

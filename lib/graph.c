@@ -258,17 +258,6 @@ const struct graph_password *graph_app_by_key(const struct graph_app *app,
 	return NULL;
 }
 
-void graph_body_free(struct graph_body *b)
-{
-	if (b == NULL)
-		return;
-	if (b->p != NULL) {
-		secmem_wipe(b->p, b->cap);
-		secmem_free(b->p);
-	}
-	memset(b, 0, sizeof(*b));
-}
-
 /* ------------------------------------------------------------------ */
 /* The calls */
 
@@ -314,7 +303,7 @@ static char *app_url(const struct cred *c, const char *tail)
  * HTTP status, or 0 with res's summary saying why there was none. */
 static long call(const struct graph_ctx *g, const char *what,
 		 const char *method, const char *url, const char *body,
-		 struct graph_result *res, struct graph_body *ret_body)
+		 struct graph_result *res, struct secbuf *ret_body)
 {
 	struct graph_http_req rq = {
 	    .method = method,
@@ -358,7 +347,7 @@ int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 	static const char what[] = "reading the application";
 	char *url = app_url(g->cred, "?$select=id,appId,displayName,"
 				     "passwordCredentials");
-	struct graph_body b;
+	struct secbuf b;
 	struct err e = {{0}};
 	long status = call(g, what, "GET", url, NULL, res, &b);
 	int rc = -1;
@@ -378,7 +367,7 @@ int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 	} else if (status > 0) {
 		graph_parse_error(what, status, b.p, b.len, res);
 	}
-	graph_body_free(&b);
+	secbuf_free(&b);
 	free(url);
 	return rc;
 }
@@ -414,7 +403,7 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
 	static const char what[] = "adding a client secret";
 	char *url = app_url(g->cred, "/addPassword");
 	char *body = add_body(display_name != NULL ? display_name : "", end);
-	struct graph_body b;
+	struct secbuf b;
 	struct err e = {{0}};
 	long status;
 	int rc = -1;
@@ -437,7 +426,7 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
 	} else if (status > 0) {
 		graph_parse_error(what, status, b.p, b.len, res);
 	}
-	graph_body_free(&b);
+	secbuf_free(&b);
 	free(body);
 	free(url);
 	return rc;
@@ -449,7 +438,7 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 	static const char what[] = "removing a client secret";
 	char *url = app_url(g->cred, "/removePassword");
 	char body[80];
-	struct graph_body b;
+	struct secbuf b;
 	long status;
 	int rc = -1;
 
@@ -470,7 +459,7 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 	} else if (status > 0) {
 		graph_parse_error(what, status, b.p, b.len, res);
 	}
-	graph_body_free(&b);
+	secbuf_free(&b);
 	free(url);
 	return rc;
 }
@@ -482,40 +471,18 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 #include <curl/curl.h>
 
 struct xfer {
-	struct graph_body *body;
+	struct secbuf *body;
 	bool too_big;
 };
 
 static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
-	struct graph_body *b = x->body;
 	size_t n = size * nmemb;
+	int rc = secbuf_append(x->body, data, n, GRAPH_BODY_MAX);
 
-	if (n > GRAPH_BODY_MAX || b->len + n > GRAPH_BODY_MAX) {
-		x->too_big = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = secmem_alloc(cap)) == NULL)
-			return 0;
-		if (b->p != NULL) {
-			memcpy(p, b->p, b->len);
-			secmem_wipe(b->p, b->cap);
-			secmem_free(b->p);
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	x->too_big = rc == 1;
+	return rc == 0 ? n : 0;
 }
 
 /* "Authorization: Bearer <token>" in guarded memory, or NULL. */
@@ -534,37 +501,6 @@ static char *auth_header(const struct graph_http_req *rq, size_t *ret_size)
 	return h;
 }
 
-static int wait_ms(const struct entra_retry *rp, long ms)
-{
-	struct timespec ts;
-
-	if (rp->sleep_ms != NULL)
-		return rp->sleep_ms(ms, rp->sleep_arg);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-	return 0;
-}
-
-/* The wait before the attempt after attempt n: Retry-After when given,
- * else base * 2^(n-1); both capped. */
-static long next_wait(const struct entra_retry *rp, int n, long retry_after_s)
-{
-	long wait = rp->base_delay_ms;
-
-	if (retry_after_s > 0)
-		wait = retry_after_s > rp->max_delay_ms / 1000 + 1
-			   ? rp->max_delay_ms
-			   : retry_after_s * 1000;
-	else
-		for (int i = 1; i < n && wait < rp->max_delay_ms; i++)
-			wait *= 2;
-	if (wait > rp->max_delay_ms)
-		wait = rp->max_delay_ms;
-	return wait < 0 ? 0 : wait;
-}
-
 /* One attempt on the prepared handle. Returns the HTTP status or 0. */
 static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
 			 struct graph_result *res)
@@ -573,7 +509,7 @@ static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
 	long status = 0;
 	curl_off_t ra = 0;
 
-	graph_body_free(x->body);
+	secbuf_free(x->body);
 	x->too_big = false;
 	errbuf[0] = '\0';
 	rc = curl_easy_perform(h);
@@ -622,9 +558,9 @@ static long attempts(CURL *h, const struct graph_http_req *rq,
 		res->attempts = n;
 		if (!retry_worth(rq, status, res) || n >= max)
 			break;
-		wait = next_wait(rp, n, res->retry_after_s);
+		wait = entra_retry_wait_ms(rp, n, res->retry_after_s);
 		if (res->waited_ms + wait > rp->max_total_ms ||
-		    wait_ms(rp, wait) != 0)
+		    entra_retry_sleep(rp, wait) != 0)
 			break;
 		res->waited_ms += wait;
 	}
@@ -659,7 +595,7 @@ static int setup(CURL *h, const struct graph_http_req *rq,
 
 long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		const struct entra_retry *retry, struct graph_result *res,
-		struct graph_body *ret_body)
+		struct secbuf *ret_body)
 {
 	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
 	struct xfer x = {ret_body, false};

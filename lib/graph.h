@@ -21,8 +21,8 @@
 
 #include "cred.h"
 #include "entra.h"
-#include "err.h"
 #include "net.h"
+#include "secmem.h"
 #include "vault.h"
 
 #define GRAPH_CODE_MAX	    96
@@ -120,26 +120,16 @@ struct graph_http_req {
 	size_t body_len;
 };
 
-/* A reply body in guarded memory, NUL-terminated after len bytes. */
-struct graph_body {
-	char *p;
-	size_t len;
-	size_t cap;
-};
-
-/* Wipe and free the body; b may be empty. */
-void graph_body_free(struct graph_body *b);
-
 /* Send rq and keep retrying 429, 503 (and transport failures worth it) as
  * retry allows (NULL: ENTRA_RETRY_DEFAULT), a Retry-After replacing the
  * backoff. Returns the HTTP status of the last attempt (0 when no reply)
- * with its body in *ret_body (free with graph_body_free) and res's
+ * with its body in *ret_body (free with secbuf_free) and res's
  * transport fields filled (attempts, waited_ms, retry_after_s, fail,
  * curl_code, curl_error, http_status); -1 with the summary saying why when
  * no request could be made. Call net_global_init() first. */
 long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		const struct entra_retry *retry, struct graph_result *res,
-		struct graph_body *ret_body);
+		struct secbuf *ret_body);
 
 /* ------------------------------------------------------------------ */
 /* The calls. */

@@ -157,7 +157,7 @@ int alert_heartbeat_send(const char *url, bool failed,
 
 long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		const struct entra_retry *retry, struct graph_result *res,
-		struct graph_body *ret_body)
+		struct secbuf *ret_body)
 {
 	const struct netmod_api *m = netmod_get();
 

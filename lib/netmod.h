@@ -58,8 +58,7 @@ struct netmod_api {
 	long (*graph_http)(const struct graph_http_req *rq,
 			   const struct net_opts *net,
 			   const struct entra_retry *retry,
-			   struct graph_result *res,
-			   struct graph_body *ret_body);
+			   struct graph_result *res, struct secbuf *ret_body);
 };
 
 /* The module's table (defined in netmod_so.c, inside the module). */

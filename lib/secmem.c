@@ -1,6 +1,7 @@
 #include "secmem.h"
 
 #include <sodium.h>
+#include <string.h>
 
 int secmem_init(void)
 {
@@ -52,4 +53,39 @@ int secmem_base64url_decode(unsigned char *bin, size_t cap, const char *s,
 				 sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0
 		   ? 0
 		   : -1;
+}
+
+int secbuf_append(struct secbuf *b, const void *data, size_t n, size_t max)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *p;
+
+	if (n > max || b->len + n > max)
+		return 1;
+	if (b->len + n + 1 > b->cap) {
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if ((p = secmem_alloc(cap)) == NULL)
+			return -1;
+		if (b->p != NULL) {
+			memcpy(p, b->p, b->len);
+			secmem_free(b->p);
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+void secbuf_free(struct secbuf *b)
+{
+	if (b == NULL)
+		return;
+	secmem_free(b->p);
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
 }

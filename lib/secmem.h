@@ -34,6 +34,22 @@ void secmem_random(void *buf, size_t len);
  * NUL (size 33: 16 bytes, 32 digits). size must be at least 1. */
 void secmem_random_hex(char *out, size_t size);
 
+/* A buffer in guarded memory that grows as bytes are appended (a reply
+ * body that may hold a token or a secret), NUL-terminated after len
+ * bytes. The blocks it leaves behind are wiped. Zero-initialise it. */
+struct secbuf {
+	char *p;
+	size_t len;
+	size_t cap;
+};
+
+/* Append the n bytes at data. Returns 0, 1 when the buffer would pass
+ * max bytes (nothing appended), or -1 when memory runs out. */
+int secbuf_append(struct secbuf *b, const void *data, size_t n, size_t max);
+
+/* Wipe and free the buffer; b may be empty or NULL. */
+void secbuf_free(struct secbuf *b);
+
 /* Decode len characters of unpadded base64url at s into at most cap bytes
  * at bin; *ret_len is the decoded length. Returns 0, or -1 when s is not
  * base64url or does not fit. */

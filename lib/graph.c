@@ -221,6 +221,9 @@ int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
 	 * value when the reply left it out. */
 	if (ret->hint[0] == '\0')
 		text_oneline(ret->hint, sizeof(ret->hint), s, n < 3 ? n : 3);
+	/* The display name is logged and shown: never with the value in it. */
+	if (strstr(ret->display_name, s) != NULL)
+		strcpy(ret->display_name, "(hidden: it held the secret)");
 	rc = 0;
 out:
 	if (root != NULL) {

@@ -260,6 +260,11 @@ int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg)
 	return v->active.activated_at + cfg->rotate_grace;
 }
 
+bool policy_deploy_alert(const struct cred *c, int attempts)
+{
+	return c->rotate_auto && attempts == 0;
+}
+
 bool policy_health_alert(const struct secret_info *si, bool transient)
 {
 	bool was_failing = si->last_test_at != 0 && !si->last_test_ok;

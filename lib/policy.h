@@ -122,6 +122,12 @@ int64_t policy_rotate_end(int64_t now, const struct config *cfg,
  * (a failed deploy blocks revocation). */
 int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg);
 
+/* Whether a failed deploy of c's active secret, which had failed attempts
+ * times before, deserves an alert: once per deploy (on its first failure),
+ * for a credential that rotates automatically, whose old secrets stay in
+ * Entra until a deploy succeeds. */
+bool policy_deploy_alert(const struct cred *c, int attempts);
+
 /* Whether a failed health check of active secret si (as it was before
  * this check was recorded) deserves an alert: only on the change from
  * working (or never tested) to failing, and not when the failure is

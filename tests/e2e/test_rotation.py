@@ -262,6 +262,34 @@ class TestRefusals(RotationCase):
         self.assertNoSecrets()
 
 
+class TestDeployFailed(RotationCase):
+    delay = 0
+
+    def test_failed_deploy_blocks_revocation_and_alerts_once(self):
+        with open(os.path.join(self.w.s.dir, "hook.sh"), "w") as f:
+            f.write("#!/bin/sh\ncat > /dev/null\nexit 3\n")
+        t30 = self.t0 + 10 * DAY
+        for at in (t30, t30 + 120, t30 + 600, t30 + 3600):
+            self.check(at)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[K1]["state"], "previous")
+        self.assertGreaterEqual(len(self.events("deploy-failed")), 2)
+        alerts = [q["json"] for q in self.w.webhook.requests()
+                  if q["json"].get("event") == "deploy-failed"]
+        self.assertEqual(len(alerts), 1, alerts)
+        self.assertEqual(alerts[0]["level"], "warning")
+        self.assertIn("not revoked", alerts[0]["message"])
+        # Past the grace period: the old secret stays in Entra.
+        self.check(t30 + 8 * DAY)
+        self.assertEqual(self.ops("remove"), [])
+        self.assertIn(K1, [c["keyId"] for c in
+                           self.graph.credentials(CLIENT)])
+        self.assertEqual(len([q for q in self.w.webhook.requests()
+                              if q["json"].get("event") ==
+                              "deploy-failed"]), 1)
+        self.assertNoSecrets()
+
+
 class TestManual(RotationCase):
     delay = 0
 

@@ -153,6 +153,21 @@ static void test_revoke(void **state)
 	assert_int_equal(policy_revoke_at(&v, &cfg), 0);
 }
 
+/* A failed deploy alerts once (its first failure), and only where it
+ * holds back a revocation. */
+static void test_deploy_alert(void **state)
+{
+	struct cred c = {0};
+
+	(void)state;
+	c.rotate_auto = 1;
+	assert_true(policy_deploy_alert(&c, 0));
+	assert_false(policy_deploy_alert(&c, 1));
+	assert_false(policy_deploy_alert(&c, 5));
+	c.rotate_auto = 0;
+	assert_false(policy_deploy_alert(&c, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +175,7 @@ int main(void)
 	    cmocka_unit_test(test_rotate_wake),
 	    cmocka_unit_test(test_rotate_end),
 	    cmocka_unit_test(test_revoke),
+	    cmocka_unit_test(test_deploy_alert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

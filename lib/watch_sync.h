@@ -47,6 +47,9 @@ struct watch_sync_report {
 	bool graph_ok;	      /* the application was read */
 	bool token_failed;    /* no Graph token: diag is a token diagnosis */
 	struct diag diag;     /* when !graph_ok */
+	bool has_roles;	      /* the Graph token had a roles claim */
+	bool can_write;	      /* ... with Application.ReadWrite.OwnedBy/All */
+	bool owned_by;	      /* ... with Application.ReadWrite.OwnedBy */
 	struct graph_app app; /* when graph_ok: Entra's view */
 	size_t n_secrets;
 	struct watch_sync_secret secrets[WATCH_SYNC_SECRETS_MAX];

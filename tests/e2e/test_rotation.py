@@ -290,6 +290,55 @@ class TestDeployFailed(RotationCase):
         self.assertNoSecrets()
 
 
+class TestDoctor(RotationCase):
+    delay = 0
+
+    def graph_rows(self):
+        r = self.w.run("--json", "doctor", "mail")
+        self.outputs += [r.stdout, r.stderr]
+        doc = json.loads(r.stdout)
+        return r, {g["step"]: g for g in doc["graph"]}
+
+    def test_graph_steps_passed(self):
+        r = self.w.run("doctor", "mail")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Microsoft Graph (--rotate auto):", r.stdout)
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual({k: v["status"] for k, v in rows.items()},
+                         {"graph-token": "passed", "graph-read": "passed",
+                          "graph-write": "passed", "graph-owner": "passed",
+                          "graph-policy": "skipped"})
+        self.assertIn("Application.ReadWrite.OwnedBy",
+                      rows["graph-write"]["detail"])
+        self.assertEqual(self.ops("add"), [])
+        self.assertNoSecrets()
+
+    def test_not_owner_and_no_role(self):
+        sc = self.scenario()
+        sc["apps"][CLIENT]["owner_of_itself"] = False
+        self.graph.set_scenario(sc)
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(rows["graph-token"]["status"], "passed")
+        self.assertEqual(rows["graph-read"]["status"], "failed")
+        self.assertEqual(rows["graph-owner"]["status"], "failed")
+        self.assertIn("owner", rows["graph-owner"]["remedy"])
+        # Without the Graph role: write permission fails, with its remedy.
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": "s1", "value": S1, "end": "2099-01-01"}],
+            roles={"https://outlook.office365.com": ["SMTP.SendAsApp"],
+                   "https://graph.microsoft.com": []}))
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(rows["graph-write"]["status"], "failed")
+        self.assertIn("admin consent", rows["graph-write"]["remedy"])
+        self.assertEqual(rows["graph-owner"]["status"], "skipped")
+        self.assertEqual(self.ops("add"), [])
+        self.assertNoSecrets()
+
+
 class TestManual(RotationCase):
     delay = 0
 

@@ -342,6 +342,20 @@ class TestDoctor(RotationCase):
 class TestManual(RotationCase):
     delay = 0
 
+    def test_status_shows_next_rotation(self):
+        at = rfc(self.t0 + 10 * DAY)
+        r = self.w.run("status", "mail")
+        self.assertIn("rotate: auto, next rotation " + at, r.stdout)
+        r, doc = self.w.s.json("status")
+        c = doc["credentials"][0]
+        self.assertEqual((c["rotate"], c["next_rotation"]), ("auto", at))
+        r = self.w.run("cred", "set", "mail", "--rotate", "manual")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r, doc = self.w.s.json("status")
+        c = doc["credentials"][0]
+        self.assertEqual((c["rotate"], c["next_rotation"]), ("manual", None))
+        self.assertNotIn("rotate:", self.w.run("status").stdout)
+
     def test_rotate_new_and_dry_run(self):
         r = self.w.run("rotate", "mail", "--new", "--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -339,6 +339,34 @@ class TestDoctor(RotationCase):
         self.assertNoSecrets()
 
 
+class TestAddFromEntra(RotationCase):
+    delay = 0
+    K2 = "0b000000-0000-4000-8000-000000000002"
+
+    def scenario(self, **kw):
+        sc = super().scenario(**kw)
+        sc["apps"][CLIENT]["credentials"].append(
+            {"keyId": self.K2, "hint": m365.S2[:3],
+             "end": rfc(self.t0 + 90 * DAY)})
+        return sc
+
+    def test_secret_add_takes_expiry_from_entra(self):
+        r = self.w.run("secret", "add", "mail", input=m365.S2 + "\n")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[self.K2]["expires_at"], rfc(self.t0 + 90 * DAY))
+        self.assertEqual(by[self.K2]["state"], "pending")
+        # A hint Entra does not have: says what to pass.
+        r = self.w.run("secret", "add", "mail", input=m365.S3 + "\n")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--expires", r.stderr)
+        self.assertIn(m365.S3[:3] + "~", r.stderr)
+        self.assertEqual(len(self.secrets()), 2)
+        self.assertNoSecrets()
+
+
 class TestManual(RotationCase):
     delay = 0
 

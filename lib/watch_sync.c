@@ -294,3 +294,18 @@ int watch_sync(struct watch_ctx *w, const struct cred *c,
 		return -1;
 	return reconcile(w, c, r, e);
 }
+
+int watch_sync_daily(struct watch_ctx *w, const struct cred_view *v,
+		     struct err *e)
+{
+	struct watch_sync_report *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	rc = watch_sync(w, &v->cred, r, e);
+	free(r);
+	return rc;
+}

@@ -74,4 +74,10 @@ int watch_sync_read(struct watch_ctx *w, const struct cred *c,
 int watch_sync(struct watch_ctx *w, const struct cred *c,
 	       struct watch_sync_report *r, struct err *e);
 
+/* The cycle's daily reconciliation of v (policy_next_sync): watch_sync,
+ * whose outcome is recorded and alerted there; a Graph failure is not an
+ * error of the cycle. Returns 0, or -1 with e on store errors. */
+int watch_sync_daily(struct watch_ctx *w, const struct cred_view *v,
+		     struct err *e);
+
 #endif

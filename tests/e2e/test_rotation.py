@@ -367,6 +367,25 @@ class TestAddFromEntra(RotationCase):
         self.assertNoSecrets()
 
 
+class TestDailySync(RotationCase):
+    delay = 0
+
+    def test_cycle_reconciles_once_a_day(self):
+        self.check(self.t0)             # never read: read now
+        self.assertEqual(len(self.ops("get")), 1)
+        self.graph.set_end(CLIENT, K1, rfc(self.t0 + 45 * DAY))
+        self.check(self.t0 + 3600)      # within the day: not again
+        self.assertEqual(len(self.ops("get")), 1)
+        self.check(self.t0 + DAY + 60)  # a day on: read, and corrected
+        self.assertEqual(len(self.ops("get")), 2)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[K1]["expires_at"], rfc(self.t0 + 45 * DAY))
+        self.assertEqual(len(self.events("expiry-corrected")), 1)
+        self.assertEqual(self.ops("add"), [])
+        self.assertWhole()
+        self.assertNoSecrets()
+
+
 class TestManual(RotationCase):
     delay = 0
 

@@ -135,4 +135,10 @@ int cmd_cert(struct app *app, int argc, char **argv);
 int cli_postfix_checks(struct app *app, const struct cred *c,
 		       struct cJSON *arr);
 
+/* doctor's Graph steps for c (rotate = auto): token for Graph, read and
+ * write permission, the app owning itself, the lifetime policy; printed,
+ * or added to arr as {step, status, detail, remedy}. Opens and closes
+ * the store itself. Returns the number of failed steps. */
+int cli_graph_checks(struct app *app, const struct cred *c, struct cJSON *arr);
+
 #endif

@@ -7,9 +7,10 @@
 #include "render.h"
 #include "timefmt.h"
 #include "validate.h"
+#include "watch_sync.h"
 
 static const char usage[] =
-    "usage: secretwatch secret add NAME --expires WHEN [--key-id UUID]\n"
+    "usage: secretwatch secret add NAME [--expires WHEN] [--key-id UUID]\n"
     "                              [--note TEXT] [--force] [--activate]\n"
     "       secretwatch secret list [NAME] [--now WHEN]\n"
     "       secretwatch secret retire NAME ID\n"
@@ -18,7 +19,11 @@ static const char usage[] =
     "it without echo on a terminal; it is never taken from the command\n"
     "line or the environment. It is stored encrypted, as pending, until a\n"
     "test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
-    "  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra)\n"
+    "  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra);\n"
+    "                  without it, the expiry and key ID are read from\n"
+    "                  Entra through Microsoft Graph (with a stored secret,\n"
+    "                  for a credential with --rotate auto or --graph-url)\n"
+    "                  when exactly one of the app's secrets has this hint\n"
     "  --key-id UUID   the secret's ID in Entra (Certificates & secrets)\n"
     "  --note TEXT     a short note, e.g. who created it\n"
     "  --force         accept an expiry in the past\n"
@@ -65,33 +70,23 @@ static int parse_add(struct app *app, int argc, char **argv, struct add_args *a)
 	if (optind != argc - 1)
 		return app_bad_args(app);
 	a->name = argv[optind];
-	if (a->expires == NULL)
-		return app_fail(app, "secret add needs --expires WHEN: the "
-				     "expiry shown in Entra under Certificates "
-				     "& secrets");
 	return 0;
 }
 
 /* Everything that can be checked before the store is touched. */
 #define SECRET_EXPIRY_MAX_S (3653LL * 86400)
 
-static int check_add(struct app *app, const struct add_args *a,
-		     struct secret_info *si)
+/* The expiry given or read from Entra: not absurd, not past (--force). */
+static int check_expiry(struct app *app, const struct add_args *a,
+			const struct secret_info *si)
 {
-	struct err e;
-
-	if (validate_name(a->name, &e) ||
-	    timefmt_parse_when(a->expires, app->now, &si->expires_at, &e) ||
-	    (a->key_id && validate_guid(a->key_id, "key ID", &e)) ||
-	    (a->note && validate_text(a->note, SECRET_NOTE_MAX, "note", &e)))
-		return app_fail_err(app, &e);
 	/* Entra allows two years; ten covers every certificate too. */
 	if (si->expires_at > app->now + SECRET_EXPIRY_MAX_S)
 		return app_fail(app,
 				"--expires '%.40s' is more than 10 years "
 				"ahead: give the expiry Entra shows for "
 				"the secret",
-				a->expires);
+				a->expires ? a->expires : "(from Entra)");
 	if (si->expires_at <= app->now && !a->force) {
 		char t[TIMEFMT_RFC3339_LEN];
 		timefmt_rfc3339(si->expires_at, t);
@@ -100,11 +95,69 @@ static int check_add(struct app *app, const struct add_args *a,
 				"(or use --force to register it anyway)",
 				t);
 	}
+	return 0;
+}
+
+static int check_add(struct app *app, const struct add_args *a,
+		     struct secret_info *si)
+{
+	struct err e;
+
+	if (validate_name(a->name, &e) ||
+	    (a->expires &&
+	     timefmt_parse_when(a->expires, app->now, &si->expires_at, &e)) ||
+	    (a->key_id && validate_guid(a->key_id, "key ID", &e)) ||
+	    (a->note && validate_text(a->note, SECRET_NOTE_MAX, "note", &e)))
+		return app_fail_err(app, &e);
 	if (a->key_id)
 		strcpy(si->key_id, a->key_id);
 	if (a->note)
 		strcpy(si->note, a->note);
-	return 0;
+	return a->expires ? check_expiry(app, a, si) : 0;
+}
+
+/* No --expires: the expiry (and key ID) of the one passwordCredential in
+ * Entra with si's hint (or key ID), read with a stored secret. */
+static int from_entra(struct app *app, const struct cred *c,
+		      struct secret_info *si, struct err *e)
+{
+	struct watch_sync_report *r = calloc(1, sizeof(*r));
+	const struct graph_password *p = NULL;
+	struct watch_ctx w;
+	char why[ERR_MSG_MAX];
+	int rc = -1;
+
+	if (r == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	app_watch_ctx(app, &w);
+	if (watch_sync_read(&w, c, r, e) == 0 && !r->graph_ok)
+		err_set(e, "%s", r->diag.summary);
+	else if (r->graph_ok)
+		p = si->key_id[0] ? graph_app_by_key(&r->app, si->key_id)
+				  : graph_app_by_hint(&r->app, si->hint);
+	if (r->graph_ok && p == NULL)
+		err_set(e, "%s in Entra has %s client secret with %s %s%s",
+			c->name, si->key_id[0] ? "no" : "not exactly one",
+			si->key_id[0] ? "key ID" : "hint",
+			si->key_id[0] ? si->key_id : si->hint,
+			si->key_id[0] ? "" : "~");
+	if (p != NULL) {
+		si->expires_at = p->end;
+		snprintf(si->key_id, sizeof(si->key_id), "%s", p->key_id);
+		rc = 0;
+	}
+	free(r);
+	if (rc == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", e->msg);
+	err_set(e,
+		"secret add needs --expires WHEN (and --key-id UUID), as "
+		"Entra shows them under Certificates & secrets: the expiry "
+		"cannot be taken from Entra (%.200s)",
+		why);
+	return -1;
 }
 
 struct dup_ctx {
@@ -198,6 +251,17 @@ static int secret_add(struct app *app, int argc, char **argv)
 	if (app_read_secret(app, prompt, &value))
 		goto out;
 	secret_hint(value.p, value.len, si.hint);
+	if (a.expires == NULL && !c.rotate_auto && c.graph_url[0] == '\0') {
+		app_fail(app, "secret add needs --expires WHEN: the expiry "
+			      "shown in Entra under Certificates & secrets");
+		goto out;
+	}
+	if (a.expires == NULL && from_entra(app, &c, &si, &e)) {
+		app_fail_err(app, &e);
+		goto out;
+	}
+	if (a.expires == NULL && check_expiry(app, &a, &si))
+		goto out;
 	si.credential_id = c.id;
 	si.created_at = app->now;
 	if (store_begin(app->store, &e) ||

@@ -20,6 +20,8 @@ static const char usage[] =
     "  unknown   no secret registered\n"
     "A readable master key that does not open the database is critical:\n"
     "the daemon cannot decrypt any secret with it.\n"
+    "A credential with --rotate auto gets a line 'rotate: auto, next\n"
+    "rotation WHEN' (JSON: \"rotate\" and \"next_rotation\").\n"
     "Exit code as a Nagios check: 0 ok, 1 warning, 2 critical or expired,\n"
     "3 unknown (the worst credential counts).\n"
     "  --now WHEN  evaluate at another time (YYYY-MM-DD, RFC 3339, +30d)\n";
@@ -64,15 +66,36 @@ struct status_ctx {
 	int count;
 };
 
-static cJSON *view_json(const struct cred_view *v, enum level l, int64_t now)
+/* When v is next rotated through Graph, or "" (manual, or no active
+ * secret); a time already past means at the next cycle. */
+static void next_rotation(const struct cred_view *v, const struct config *cfg,
+			  char *out)
+{
+	int64_t at = policy_next_rotation(v, cfg);
+
+	out[0] = '\0';
+	if (at != 0)
+		timefmt_rfc3339(at, out);
+}
+
+static cJSON *view_json(const struct cred_view *v, enum level l, int64_t now,
+			const struct config *cfg)
 {
 	cJSON *o = cJSON_CreateObject(), *pending;
+	char next[TIMEFMT_RFC3339_LEN];
 
 	cJSON_AddStringToObject(o, "name", v->cred.name);
 	cJSON_AddStringToObject(o, "tenant", v->cred.tenant);
 	cJSON_AddStringToObject(o, "client_id", v->cred.client_id);
 	cJSON_AddStringToObject(o, "sender", v->cred.sender);
 	cJSON_AddStringToObject(o, "level", policy_level_name(l));
+	cJSON_AddStringToObject(o, "rotate",
+				v->cred.rotate_auto ? "auto" : "manual");
+	next_rotation(v, cfg, next);
+	if (next[0])
+		cJSON_AddStringToObject(o, "next_rotation", next);
+	else
+		cJSON_AddNullToObject(o, "next_rotation");
 	if (v->has_active)
 		cJSON_AddItemToObject(o, "active",
 				      render_secret_json(&v->active, now));
@@ -103,7 +126,20 @@ static void test_note(const struct secret_info *si, int untested, char *out,
 		 t);
 }
 
-static void print_row(const struct cred_view *v, enum level l, int64_t now)
+/* Under the row of a credential with --rotate auto: when it rotates. */
+static void print_rotation(const struct cred_view *v, const struct config *cfg)
+{
+	char next[TIMEFMT_RFC3339_LEN];
+
+	if (!v->cred.rotate_auto)
+		return;
+	next_rotation(v, cfg, next);
+	printf("%-24s rotate: auto, next rotation %s\n", "",
+	       next[0] ? next : "when a secret is active");
+}
+
+static void print_row(const struct cred_view *v, enum level l, int64_t now,
+		      const struct config *cfg)
 {
 	int untested;
 	const struct secret_info *si = policy_secret_in_use(v, &untested);
@@ -113,6 +149,7 @@ static void print_row(const struct cred_view *v, enum level l, int64_t now)
 		printf("%-24s %-8s %-26s %-20s %5s  %s\n", v->cred.name,
 		       policy_level_name(l), "-", "-", "-",
 		       "no secret: secretwatch secret add");
+		print_rotation(v, cfg);
 		return;
 	}
 	render_secret_label(si, label, sizeof(label));
@@ -121,6 +158,7 @@ static void print_row(const struct cred_view *v, enum level l, int64_t now)
 	printf("%-24s %-8s %-26s %-20s %5lld  %s\n", v->cred.name,
 	       policy_level_name(l), label, t,
 	       (long long)timefmt_days_left(si->expires_at, now), note);
+	print_rotation(v, cfg);
 }
 
 static int status_one(void *p, const struct cred_view *v)
@@ -130,10 +168,11 @@ static int status_one(void *p, const struct cred_view *v)
 
 	ctx->worst = ctx->count ? policy_level_worst(ctx->worst, l) : l;
 	if (ctx->app->json)
-		render_stream_item(view_json(v, l, ctx->app->now),
-				   ctx->count == 0);
+		render_stream_item(
+		    view_json(v, l, ctx->app->now, &ctx->app->cfg),
+		    ctx->count == 0);
 	else
-		print_row(v, l, ctx->app->now);
+		print_row(v, l, ctx->app->now, &ctx->app->cfg);
 	ctx->count++;
 	return 0;
 }

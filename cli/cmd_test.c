@@ -29,6 +29,9 @@ static const char doctor_usage[] =
     "reachable, STARTTLS, XOAUTH2 accepted, send-as allowed, message\n"
     "accepted - printing each as passed or failed, and stop at the first\n"
     "failure with its remedy, filled in with the credential's values.\n"
+    "With --rotate auto, also the Microsoft Graph steps: token for Graph,\n"
+    "read permission, write permission (the token's roles), the app as\n"
+    "its own owner, the lifetime policy (JSON: \"graph\"); nothing is made.\n"
     "Exit 0 when every step passed, 2 otherwise.\n";
 
 struct test_args {
@@ -147,6 +150,14 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		       doctor ? "doctor" : "test", c.name, (long long)si.id,
 		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
+	}
+	/* With automatic rotation, Microsoft Graph is part of the setup. */
+	if (doctor && c.rotate_auto) {
+		if (!app->json)
+			printf("\nMicrosoft Graph (--rotate auto):\n");
+		if (cli_graph_checks(
+			app, &c, o ? cJSON_AddArrayToObject(o, "graph") : NULL))
+			rc = rc ? rc : 1;
 	}
 	/* With a token file, Postfix is part of the setup. */
 	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))

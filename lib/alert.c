@@ -23,6 +23,7 @@ static const char *const event_names[] = {
     [ALERT_TOKEN_FILE_FAILED] = "token-file-failed",
     [ALERT_SECRET_REMOVED] = "secret-removed",
     [ALERT_ROTATION_FAILED] = "rotation-failed",
+    [ALERT_DEPLOY_FAILED] = "deploy-failed",
 };
 
 #define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))

@@ -35,12 +35,13 @@ enum alert_event {
 	ALERT_TOKEN_FILE_FAILED,
 	ALERT_SECRET_REMOVED,
 	ALERT_ROTATION_FAILED,
+	ALERT_DEPLOY_FAILED,
 };
 
 /* Its name, as written to the outbox, JSON, the environment and people:
  * "expiry-warning", "expired", "switched", "switch-failed",
  * "health-failed", "token-file-failed", "secret-removed",
- * "rotation-failed" ("unknown" for a
+ * "rotation-failed", "deploy-failed" ("unknown" for a
  * value out of range). */
 const char *alert_event_name(enum alert_event ev);
 

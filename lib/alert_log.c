@@ -27,6 +27,7 @@ static int priority(enum alert_event ev)
 		return LOG_CRIT;
 	case ALERT_EXPIRY_WARNING:
 	case ALERT_ROTATION_FAILED:
+	case ALERT_DEPLOY_FAILED:
 		return LOG_WARNING;
 	case ALERT_SWITCHED:
 		return LOG_NOTICE;

@@ -53,6 +53,7 @@ struct cred {
 		CRED_DEPLOY_OWED,   /* not delivered yet */
 		CRED_DEPLOY_FAILED, /* given up */
 	} active_deploy;
+	int64_t last_graph_read_at; /* the last Graph read (audit); 0 = never */
 };
 
 enum secret_state {

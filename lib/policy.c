@@ -145,6 +145,7 @@ static void plan_rotation(const struct cred_view *v, int64_t now,
 {
 	int64_t at = policy_next_rotation(v, cfg);
 	int64_t revoke = policy_revoke_at(v, cfg);
+	int64_t sync = policy_next_sync(v);
 
 	if (policy_rotate_due(v, now, cfg))
 		add_action(p, ACTION_ROTATE, v->active.id, 0);
@@ -157,6 +158,10 @@ static void plan_rotation(const struct cred_view *v, int64_t now,
 		add_action(p, ACTION_REVOKE, v->active.id, 0);
 	else if (revoke != 0)
 		wake_min(p, revoke, now);
+	if (sync != 0 && sync <= now && !policy_rotate_due(v, now, cfg))
+		add_action(p, ACTION_SYNC, v->active.id, 0);
+	else if (sync > now)
+		wake_min(p, sync, now);
 }
 
 void policy_plan(const struct cred_view *v, int64_t now,
@@ -258,6 +263,18 @@ int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg)
 	    c->active_deploy != CRED_DEPLOY_DONE)
 		return 0;
 	return v->active.activated_at + cfg->rotate_grace;
+}
+
+int64_t policy_next_sync(const struct cred_view *v)
+{
+	if (!v->cred.rotate_auto || (!v->has_active && v->npending == 0))
+		return 0;
+	return v->cred.last_graph_read_at + POLICY_SYNC_EVERY;
+}
+
+bool policy_deploy_alert(const struct cred *c, int attempts)
+{
+	return c->rotate_auto && attempts == 0;
 }
 
 bool policy_health_alert(const struct secret_info *si, bool transient)

@@ -44,6 +44,7 @@ enum action_kind {
 	ACTION_ROTATE, /* make a new secret through Graph (or finish an
 			  intent left open) */
 	ACTION_REVOKE, /* remove previous secrets from Entra */
+	ACTION_SYNC,   /* reconcile with Entra through Graph (daily) */
 };
 
 struct action {
@@ -116,11 +117,25 @@ bool policy_rotate_due(const struct cred_view *v, int64_t now,
 int64_t policy_rotate_end(int64_t now, const struct config *cfg,
 			  int64_t max_lifetime);
 
+/* How often the cycle reconciles a credential with Entra. */
+#define POLICY_SYNC_EVERY 86400
+
+/* When the cycle next reads v's application through Graph to reconcile
+ * (watch_sync): POLICY_SYNC_EVERY after the last Graph read, for a
+ * credential with rotate = auto and a secret to read with; 0 when none. */
+int64_t policy_next_sync(const struct cred_view *v);
+
 /* When v's previous secrets may be removed from Entra: rotate_grace after
  * the switch to the active one; 0 when v does not rotate automatically,
  * has none to remove, or the active secret's deploy is owed or failed
  * (a failed deploy blocks revocation). */
 int64_t policy_revoke_at(const struct cred_view *v, const struct config *cfg);
+
+/* Whether a failed deploy of c's active secret, which had failed attempts
+ * times before, deserves an alert: once per deploy (on its first failure),
+ * for a credential that rotates automatically, whose old secrets stay in
+ * Entra until a deploy succeeds. */
+bool policy_deploy_alert(const struct cred *c, int attempts);
 
 /* Whether a failed health check of active secret si (as it was before
  * this check was recorded) deserves an alert: only on the change from

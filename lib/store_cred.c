@@ -24,8 +24,10 @@
 	"CASE WHEN c.rotate THEN (SELECT max(CASE WHEN o.failed_at IS NOT "    \
 	"NULL THEN 2 WHEN o.done_at IS NULL THEN 1 ELSE 0 END) FROM secret a " \
 	"JOIN outbox o ON o.secret_id = a.id AND o.kind = 'deploy' "           \
-	"WHERE a.credential_id = c.id AND a.state = 'active') ELSE 0 END"
-#define CRED_NCOLS 24
+	"WHERE a.credential_id = c.id AND a.state = 'active') ELSE 0 END, "    \
+	"CASE WHEN c.rotate THEN (SELECT max(e.at) FROM event e "              \
+	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END"
+#define CRED_NCOLS 25
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -54,6 +56,7 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->last_rotation_at = sqlite3_column_int64(st, 21);
 	c->revocable = sqlite3_column_int(st, 22);
 	c->active_deploy = (enum cred_deploy)sqlite3_column_int(st, 23);
+	c->last_graph_read_at = sqlite3_column_int64(st, 24);
 }
 
 void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)

@@ -7,6 +7,7 @@
 
 #include "metrics.h"
 #include "watch_impl.h"
+#include "watch_sync.h"
 
 struct due {
 	char name[CRED_NAME_MAX + 1];
@@ -85,6 +86,8 @@ static int act(struct act_ctx *ac, const struct cred_view *v,
 		return watch_rotate_step(ac->w, v, ac->r, ac->e);
 	case ACTION_REVOKE:
 		return watch_revoke(ac->w, v, ac->r, ac->e);
+	case ACTION_SYNC:
+		return watch_sync_daily(ac->w, v, ac->e);
 	}
 	return 0;
 }
@@ -120,6 +123,11 @@ static void report(struct act_ctx *ac, const struct cred_view *v,
 		watch_log(ac->w, LOG_INFO,
 			  "%s: would remove the previous secrets from Entra "
 			  "(removePassword)",
+			  v->cred.name);
+		break;
+	case ACTION_SYNC:
+		watch_log(ac->w, LOG_INFO,
+			  "%s: would reconcile with Entra (sync)",
 			  v->cred.name);
 		break;
 	}

@@ -133,6 +133,41 @@ static int record(struct watch_ctx *w, const struct outbox_row *row,
 	return rc;
 }
 
+/* A failed deploy of an automatically rotating credential holds back the
+ * old secret's revocation: say so, once per deploy (policy_deploy_alert). */
+static int alert_deploy(struct watch_ctx *w, const struct outbox_row *row,
+			const char *error, struct err *e)
+{
+	char msg[ALERT_SUMMARY_MAX + 512];
+	cJSON *p = cJSON_Parse(row->payload);
+	struct secret_info si;
+	struct cred c;
+	int rc = -1;
+
+	if (p == NULL) {
+		err_set(e, "damaged deploy row #%lld", (long long)row->id);
+		return -1;
+	}
+	if (store_cred_get(w->store, str(p, "credential"), &c, e) ||
+	    store_secret_get(w->store, row->secret_id, &si, e))
+		goto out;
+	rc = 0;
+	if (!policy_deploy_alert(&c, row->attempts))
+		goto out;
+	snprintf(
+	    msg, sizeof(msg),
+	    "The deploy hook failed for the new client secret %s~ of "
+	    "%s: %.256s. It is retried for 3 days; until it succeeds the old "
+	    "secret stays in Entra and is not revoked. Fix the hook "
+	    "([deploy] hook) and see 'secretwatch log %s'.",
+	    si.hint, c.name, error ? error : "", c.name);
+	rc = watch_queue_alert(w, &c, &si, ALERT_DEPLOY_FAILED, LEVEL_WARNING,
+			       msg, e);
+out:
+	cJSON_Delete(p);
+	return rc;
+}
+
 static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 		  const char *error, struct watch_report *r, struct err *e)
 {
@@ -153,14 +188,20 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 	watch_log(w, LOG_WARNING, "%s delivery #%lld failed: %s%s", what,
 		  (long long)row->id, error,
 		  next ? "; will retry" : "; giving up");
-	if (store_outbox_retry(w->store, row->id, w->now, next, error, e) ||
-	    store_counter_add(w->store, COUNTER_ALERT_DELIVERY_FAILURES, 1, e))
+	if (store_begin(w->store, e))
 		return -1;
-	return record(w, row,
-		      next == 0
-			  ? (deploy ? "deploy-abandoned" : "alert-abandoned")
-			  : (deploy ? "deploy-failed" : "alert-failed"),
-		      error, e);
+	if (store_outbox_retry(w->store, row->id, w->now, next, error, e) ||
+	    store_counter_add(w->store, COUNTER_ALERT_DELIVERY_FAILURES, 1,
+			      e) ||
+	    record(w, row,
+		   next == 0 ? (deploy ? "deploy-abandoned" : "alert-abandoned")
+			     : (deploy ? "deploy-failed" : "alert-failed"),
+		   error, e) ||
+	    (deploy && alert_deploy(w, row, error, e))) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
 }
 
 /* Longer than any one delivery may take (the deploy hook's timeout is

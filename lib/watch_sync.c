@@ -66,6 +66,21 @@ static int record_read(struct watch_ctx *w, const struct cred *c,
 			   WATCH_END);
 }
 
+/* What the Graph token's roles claim allows. */
+static void read_roles(const struct jwt_claims *claims,
+		       struct watch_sync_report *r)
+{
+	r->has_roles = claims->has_roles;
+	for (size_t i = 0; i < claims->n_roles; i++) {
+		if (strcmp(claims->roles[i], "Application.ReadWrite.OwnedBy") ==
+		    0)
+			r->owned_by = r->can_write = true;
+		else if (strcmp(claims->roles[i],
+				"Application.ReadWrite.All") == 0)
+			r->can_write = true;
+	}
+}
+
 /* Token and GET with the value of si. Fills r. */
 static void read_app(struct watch_ctx *w, const struct cred *c,
 		     const struct secret_info *si, const struct vbuf *value,
@@ -87,8 +102,10 @@ static void read_app(struct watch_ctx *w, const struct cred *c,
 		diag_token(&in, &tres, &r->diag);
 		return;
 	}
-	if (jwt_decode(tok.value, tok.len, &claims, &ignored) == 0)
+	if (jwt_decode(tok.value, tok.len, &claims, &ignored) == 0) {
 		in.claims = &claims;
+		read_roles(&claims, r);
+	}
 	if (graph_app_get(&g, &r->app, &gres) == 0)
 		r->graph_ok = true;
 	else
@@ -276,4 +293,19 @@ int watch_sync(struct watch_ctx *w, const struct cred *c,
 	if (store_secret_each(w->store, c->id, collect_one, &col, e))
 		return -1;
 	return reconcile(w, c, r, e);
+}
+
+int watch_sync_daily(struct watch_ctx *w, const struct cred_view *v,
+		     struct err *e)
+{
+	struct watch_sync_report *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (r == NULL) {
+		err_set(e, "out of memory");
+		return -1;
+	}
+	rc = watch_sync(w, &v->cred, r, e);
+	free(r);
+	return rc;
 }

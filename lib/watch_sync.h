@@ -47,6 +47,9 @@ struct watch_sync_report {
 	bool graph_ok;	      /* the application was read */
 	bool token_failed;    /* no Graph token: diag is a token diagnosis */
 	struct diag diag;     /* when !graph_ok */
+	bool has_roles;	      /* the Graph token had a roles claim */
+	bool can_write;	      /* ... with Application.ReadWrite.OwnedBy/All */
+	bool owned_by;	      /* ... with Application.ReadWrite.OwnedBy */
 	struct graph_app app; /* when graph_ok: Entra's view */
 	size_t n_secrets;
 	struct watch_sync_secret secrets[WATCH_SYNC_SECRETS_MAX];
@@ -70,5 +73,11 @@ int watch_sync_read(struct watch_ctx *w, const struct cred *c,
  * with e on store errors. *r is large: allocate it. */
 int watch_sync(struct watch_ctx *w, const struct cred *c,
 	       struct watch_sync_report *r, struct err *e);
+
+/* The cycle's daily reconciliation of v (policy_next_sync): watch_sync,
+ * whose outcome is recorded and alerted there; a Graph failure is not an
+ * error of the cycle. Returns 0, or -1 with e on store errors. */
+int watch_sync_daily(struct watch_ctx *w, const struct cred_view *v,
+		     struct err *e);
 
 #endif

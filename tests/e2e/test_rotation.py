@@ -262,8 +262,146 @@ class TestRefusals(RotationCase):
         self.assertNoSecrets()
 
 
+class TestDeployFailed(RotationCase):
+    delay = 0
+
+    def test_failed_deploy_blocks_revocation_and_alerts_once(self):
+        with open(os.path.join(self.w.s.dir, "hook.sh"), "w") as f:
+            f.write("#!/bin/sh\ncat > /dev/null\nexit 3\n")
+        t30 = self.t0 + 10 * DAY
+        for at in (t30, t30 + 120, t30 + 600, t30 + 3600):
+            self.check(at)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[K1]["state"], "previous")
+        self.assertGreaterEqual(len(self.events("deploy-failed")), 2)
+        alerts = [q["json"] for q in self.w.webhook.requests()
+                  if q["json"].get("event") == "deploy-failed"]
+        self.assertEqual(len(alerts), 1, alerts)
+        self.assertEqual(alerts[0]["level"], "warning")
+        self.assertIn("not revoked", alerts[0]["message"])
+        # Past the grace period: the old secret stays in Entra.
+        self.check(t30 + 8 * DAY)
+        self.assertEqual(self.ops("remove"), [])
+        self.assertIn(K1, [c["keyId"] for c in
+                           self.graph.credentials(CLIENT)])
+        self.assertEqual(len([q for q in self.w.webhook.requests()
+                              if q["json"].get("event") ==
+                              "deploy-failed"]), 1)
+        self.assertNoSecrets()
+
+
+class TestDoctor(RotationCase):
+    delay = 0
+
+    def graph_rows(self):
+        r = self.w.run("--json", "doctor", "mail")
+        self.outputs += [r.stdout, r.stderr]
+        doc = json.loads(r.stdout)
+        return r, {g["step"]: g for g in doc["graph"]}
+
+    def test_graph_steps_passed(self):
+        r = self.w.run("doctor", "mail")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("Microsoft Graph (--rotate auto):", r.stdout)
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual({k: v["status"] for k, v in rows.items()},
+                         {"graph-token": "passed", "graph-read": "passed",
+                          "graph-write": "passed", "graph-owner": "passed",
+                          "graph-policy": "skipped"})
+        self.assertIn("Application.ReadWrite.OwnedBy",
+                      rows["graph-write"]["detail"])
+        self.assertEqual(self.ops("add"), [])
+        self.assertNoSecrets()
+
+    def test_not_owner_and_no_role(self):
+        sc = self.scenario()
+        sc["apps"][CLIENT]["owner_of_itself"] = False
+        self.graph.set_scenario(sc)
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(rows["graph-token"]["status"], "passed")
+        self.assertEqual(rows["graph-read"]["status"], "failed")
+        self.assertEqual(rows["graph-owner"]["status"], "failed")
+        self.assertIn("owner", rows["graph-owner"]["remedy"])
+        # Without the Graph role: write permission fails, with its remedy.
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": "s1", "value": S1, "end": "2099-01-01"}],
+            roles={"https://outlook.office365.com": ["SMTP.SendAsApp"],
+                   "https://graph.microsoft.com": []}))
+        r, rows = self.graph_rows()
+        self.assertEqual(r.returncode, 2)
+        self.assertEqual(rows["graph-write"]["status"], "failed")
+        self.assertIn("admin consent", rows["graph-write"]["remedy"])
+        self.assertEqual(rows["graph-owner"]["status"], "skipped")
+        self.assertEqual(self.ops("add"), [])
+        self.assertNoSecrets()
+
+
+class TestAddFromEntra(RotationCase):
+    delay = 0
+    K2 = "0b000000-0000-4000-8000-000000000002"
+
+    def scenario(self, **kw):
+        sc = super().scenario(**kw)
+        sc["apps"][CLIENT]["credentials"].append(
+            {"keyId": self.K2, "hint": m365.S2[:3],
+             "end": rfc(self.t0 + 90 * DAY)})
+        return sc
+
+    def test_secret_add_takes_expiry_from_entra(self):
+        r = self.w.run("secret", "add", "mail", input=m365.S2 + "\n")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[self.K2]["expires_at"], rfc(self.t0 + 90 * DAY))
+        self.assertEqual(by[self.K2]["state"], "pending")
+        # A hint Entra does not have: says what to pass.
+        r = self.w.run("secret", "add", "mail", input=m365.S3 + "\n")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("--expires", r.stderr)
+        self.assertIn(m365.S3[:3] + "~", r.stderr)
+        self.assertEqual(len(self.secrets()), 2)
+        self.assertNoSecrets()
+
+
+class TestDailySync(RotationCase):
+    delay = 0
+
+    def test_cycle_reconciles_once_a_day(self):
+        self.check(self.t0)             # never read: read now
+        self.assertEqual(len(self.ops("get")), 1)
+        self.graph.set_end(CLIENT, K1, rfc(self.t0 + 45 * DAY))
+        self.check(self.t0 + 3600)      # within the day: not again
+        self.assertEqual(len(self.ops("get")), 1)
+        self.check(self.t0 + DAY + 60)  # a day on: read, and corrected
+        self.assertEqual(len(self.ops("get")), 2)
+        by = {s["key_id"]: s for s in self.secrets()}
+        self.assertEqual(by[K1]["expires_at"], rfc(self.t0 + 45 * DAY))
+        self.assertEqual(len(self.events("expiry-corrected")), 1)
+        self.assertEqual(self.ops("add"), [])
+        self.assertWhole()
+        self.assertNoSecrets()
+
+
 class TestManual(RotationCase):
     delay = 0
+
+    def test_status_shows_next_rotation(self):
+        at = rfc(self.t0 + 10 * DAY)
+        r = self.w.run("status", "mail")
+        self.assertIn("rotate: auto, next rotation " + at, r.stdout)
+        r, doc = self.w.s.json("status")
+        c = doc["credentials"][0]
+        self.assertEqual((c["rotate"], c["next_rotation"]), ("auto", at))
+        r = self.w.run("cred", "set", "mail", "--rotate", "manual")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r, doc = self.w.s.json("status")
+        c = doc["credentials"][0]
+        self.assertEqual((c["rotate"], c["next_rotation"]), ("manual", None))
+        self.assertNotIn("rotate:", self.w.run("status").stdout)
 
     def test_rotate_new_and_dry_run(self):
         r = self.w.run("rotate", "mail", "--new", "--dry-run")

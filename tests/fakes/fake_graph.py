@@ -269,7 +269,8 @@ class Handler(BaseHTTPRequestHandler):
         sc, gen = srv.scenario.get()
         rec = {"method": self.command, "path": self.path, "op": None,
                "client_id": None, "key_id": None, "display_name": None,
-               "end": None, "status": None, "code": None}
+               "end": None, "status": None, "code": None,
+               "at": time.time()}
         try:
             status, body = self.evaluate(sc, gen, rec)
         except Reply as r:

@@ -103,19 +103,19 @@ static void test_table(void **state)
 static void test_event_names(void **state)
 {
 	static const char *const names[] = {
-	    "expiry-warning", "expired",	"switched",
-	    "switch-failed",  "health-failed",	"token-file-failed",
-	    "secret-removed", "rotation-failed"};
+	    "expiry-warning", "expired",	 "switched",
+	    "switch-failed",  "health-failed",	 "token-file-failed",
+	    "secret-removed", "rotation-failed", "deploy-failed"};
 	enum alert_event ev;
 
 	(void)state;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 9; i++) {
 		assert_string_equal(alert_event_name((enum alert_event)i),
 				    names[i]);
 		assert_int_equal(alert_event_parse(names[i], &ev), 0);
 		assert_int_equal(ev, i);
 	}
-	assert_string_equal(alert_event_name((enum alert_event)8), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event)9), "unknown");
 	assert_string_equal(alert_event_name((enum alert_event) - 1),
 			    "unknown");
 	assert_int_equal(alert_event_parse("Expired", &ev), -1);

@@ -153,6 +153,44 @@ static void test_revoke(void **state)
 	assert_int_equal(policy_revoke_at(&v, &cfg), 0);
 }
 
+/* A credential rotating automatically is read from Entra once a day,
+ * not while a rotation (which reads it anyway) is due; a manual one never. */
+static void test_daily_sync(void **state)
+{
+	struct cred_view v;
+	struct config cfg;
+
+	(void)state;
+	setup(&v, &cfg, 100);
+	assert_int_equal(policy_next_sync(&v), POLICY_SYNC_EVERY);
+	assert_true(plans(&v, &cfg, NOW, ACTION_SYNC));
+	v.cred.last_graph_read_at = NOW;
+	assert_false(plans(&v, &cfg, NOW + DAY - 1, ACTION_SYNC));
+	assert_true(plans(&v, &cfg, NOW + DAY, ACTION_SYNC));
+	setup(&v, &cfg, 20); /* rotation due: it reads Entra itself */
+	assert_true(plans(&v, &cfg, NOW, ACTION_ROTATE));
+	assert_false(plans(&v, &cfg, NOW, ACTION_SYNC));
+	setup(&v, &cfg, 100);
+	v.cred.rotate_auto = 0;
+	assert_int_equal(policy_next_sync(&v), 0);
+	assert_false(plans(&v, &cfg, NOW, ACTION_SYNC));
+}
+
+/* A failed deploy alerts once (its first failure), and only where it
+ * holds back a revocation. */
+static void test_deploy_alert(void **state)
+{
+	struct cred c = {0};
+
+	(void)state;
+	c.rotate_auto = 1;
+	assert_true(policy_deploy_alert(&c, 0));
+	assert_false(policy_deploy_alert(&c, 1));
+	assert_false(policy_deploy_alert(&c, 5));
+	c.rotate_auto = 0;
+	assert_false(policy_deploy_alert(&c, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -160,6 +198,8 @@ int main(void)
 	    cmocka_unit_test(test_rotate_wake),
 	    cmocka_unit_test(test_rotate_end),
 	    cmocka_unit_test(test_revoke),
+	    cmocka_unit_test(test_deploy_alert),
+	    cmocka_unit_test(test_daily_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

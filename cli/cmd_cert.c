@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "diag.h"
+#include "graph.h"
+#include "material.h"
 #include "num.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -20,7 +23,7 @@
 
 static const char usage[] =
     "usage: secretwatch cert new NAME [--days N] [--key rsa2048|rsa3072]\n"
-    "                            [--out FILE] [--note TEXT]\n"
+    "                            [--out FILE] [--note TEXT] [--upload]\n"
     "       secretwatch cert import NAME --key-file FILE|- --cert-file FILE\n"
     "                            [--note TEXT]\n"
     "\n"
@@ -32,6 +35,10 @@ static const char usage[] =
     "app > Certificates & secrets > Certificates > Upload certificate.\n"
     "import takes an existing key and certificate (PEM; the key from FILE\n"
     "or standard input with -), refused unless they belong together.\n"
+    "--upload adds the certificate to the app's keyCredentials through\n"
+    "Microsoft Graph (keeping the ones it has), with the credential's\n"
+    "active secret or certificate; the app needs\n"
+    "Application.ReadWrite.OwnedBy and to own itself.\n"
     "Either way the certificate is pending until a test with it succeeds\n"
     "('secretwatch rotate NAME', or the daemon's next cycle).\n";
 
@@ -43,6 +50,7 @@ struct cert_args {
 	const char *note;
 	int64_t days;
 	int bits;
+	bool upload;
 };
 
 static int parse_opt(struct app *app, int opt, struct cert_args *a)
@@ -70,6 +78,8 @@ static int parse_opt(struct app *app, int opt, struct cert_args *a)
 		a->cert_file = optarg;
 	} else if (opt == 'n') {
 		a->note = optarg;
+	} else if (opt == 'U') {
+		a->upload = true;
 	} else {
 		return -1;
 	}
@@ -85,6 +95,7 @@ static int parse(struct app *app, int argc, char **argv, struct cert_args *a)
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"cert-file", required_argument, NULL, 'C'},
 	    {"note", required_argument, NULL, 'n'},
+	    {"upload", no_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"now", required_argument, NULL, OPT_NOW},
@@ -223,6 +234,88 @@ static int report(struct app *app, const struct cred *c,
 	return 0;
 }
 
+/* A Graph token for c with its active row (or its newest pending one
+ * other than skip). Returns 0, or -1 with the diagnosis in *d. */
+static int upload_token(struct app *app, const struct cred_view *v,
+			int64_t skip, const struct net_opts *net,
+			struct entra_token *tok, struct diag *d, struct err *e)
+{
+	const struct secret_info *si = v->has_active ? &v->active : NULL;
+	struct diag_input in = {&v->cred, NULL, NULL};
+	struct entra_request rq;
+	struct entra_result res;
+	struct material m;
+	int rc;
+
+	for (int i = 0; si == NULL && i < v->npending; i++)
+		if (v->pending[i].id != skip)
+			si = &v->pending[i];
+	if (si == NULL) {
+		err_set(e, "%s has no secret or certificate to call Graph with",
+			v->cred.name);
+		return -1;
+	}
+	if (material_open(app->store, app->vault, si, &m, e))
+		return -1;
+	graph_token_request(&v->cred, &rq);
+	rc = material_token(&m, &rq, net, NULL, app->now, &res, tok);
+	material_free(&m);
+	if (rc != 0) {
+		in.hint = si->hint;
+		diag_token(&in, &res, d);
+		err_set(e, "no Graph token: %s", d->summary);
+	}
+	return rc;
+}
+
+/* Add the certificate of row si to the app's keyCredentials and record
+ * its key ID. Returns 0, or -1 with e (the row stays, pending). */
+static int upload(struct app *app, const struct cred *c,
+		  const struct secret_info *si, const uint8_t *cert, size_t len,
+		  struct err *e)
+{
+	struct net_opts net = {.ca_file = app->cfg.ca_file[0] ? app->cfg.ca_file
+							      : NULL};
+	struct entra_token tok = {0};
+	struct graph_ctx g = {c, &net, NULL, &tok};
+	struct graph_result res;
+	struct cred_view *v = NULL;
+	char name[64], key_id[CRED_GUID_LEN + 1];
+	cJSON *detail;
+	struct diag d;
+	int rc = -1;
+
+	snprintf(name, sizeof(name), "secretwatch %.40s", si->hint);
+	if (store_view_get(app->store, c->name, &v, e) ||
+	    upload_token(app, v, si->id, &net, &tok, &d, e))
+		goto out;
+	if (graph_add_certificate(&g, cert, len, name, key_id, &res)) {
+		struct diag_input in = {c, NULL, NULL};
+		diag_graph(&in, &res, NULL, NULL, &d);
+		err_set(e, "%s %s", d.summary, d.remedy);
+		goto out;
+	}
+	if (store_begin(app->store, e))
+		goto out;
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "key_id", key_id);
+	if (store_sync_correct(app->store, si->id, si->expires_at, key_id, e) <
+		0 ||
+	    app_event(app, c->name, si->id, "graph-upload", detail, e) ||
+	    store_commit(app->store, e)) {
+		store_rollback(app->store);
+		goto out;
+	}
+	if (!app->json)
+		printf("uploaded to the app's certificates as key %s\n",
+		       key_id);
+	rc = 0;
+out:
+	entra_token_free(&tok);
+	free(v);
+	return rc;
+}
+
 /* Store key and cert for c and report; the key is wiped by the caller. */
 static int finish(struct app *app, const struct cred *c,
 		  const struct cert_args *a, const struct vbuf *key,
@@ -248,6 +341,14 @@ static int finish(struct app *app, const struct cred *c,
 		goto out;
 	}
 	rc = report(app, c, a, &si, &xi, pem, e);
+	if (rc == 0 && a->upload && upload(app, c, &si, cert, len, e)) {
+		struct err why = *e;
+		err_set(e,
+			"the certificate is stored, pending, but the upload "
+			"failed: %s",
+			why.msg);
+		rc = -1;
+	}
 out:
 	free(pem);
 	return rc;

@@ -112,7 +112,7 @@ int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
 
 /* One request. All strings are the caller's. */
 struct graph_http_req {
-	const char *method; /* "GET" or "POST" */
+	const char *method; /* "GET", "POST" or "PATCH" */
 	const char *url;
 	const char *token; /* the bearer token, token_len bytes */
 	size_t token_len;
@@ -181,6 +181,25 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
  * answered 204 (or the key was already gone: 404 with a keyId error is
  * not counted as success), else -1 with res saying why. */
 int graph_remove_password(const struct graph_ctx *g, const char *key_id,
+			  struct graph_result *res);
+
+/* The token request for c's Graph resource: rq's endpoint, tenant,
+ * client ID and scope set as graph_token sets them (the secret or the
+ * assertion is the caller's: material_token). */
+void graph_token_request(const struct cred *c, struct entra_request *rq);
+
+/* Add the certificate (cert_len bytes of DER) to the application's
+ * keyCredentials under display_name, keeping every one it has: GET the
+ * collection with its keys, PATCH it back with the new one appended
+ * (PATCH replaces the whole collection; PROTOCOL.md §8.2), then GET it
+ * again to learn the new key ID (into ret_key_id). Needs
+ * Application.ReadWrite.OwnedBy (or .All). Returns 0, or -1 with res
+ * saying why; a collection that changed in between is not overwritten
+ * blindly: the PATCH carries what the GET returned, and the new key is
+ * looked for afterwards. */
+int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
+			  size_t cert_len, const char *display_name,
+			  char ret_key_id[CRED_GUID_LEN + 1],
 			  struct graph_result *res);
 
 /* The passwordCredential of app whose hint is hint, when exactly one has

@@ -516,6 +516,11 @@ class Handler(BaseHTTPRequestHandler):
             seen = self.server.state.jti
             if not self.server.scenario.get()[0].get("jti_once", True):
                 seen = fa.Seen()  # benchmarks replay one assertion
+            extra, _ = self.server.graph_state.get()
+            up = (extra.get("_certificates") or {}).get(cid.lower())
+            if up:
+                app = dict(app, certificates=list(
+                    app.get("certificates") or []) + up)
             label, alg = fa.verify(form["client_assertion"], app, cid, url,
                                    now, seen,
                                    lambda v: fc.parse_time(v))

@@ -8,6 +8,12 @@ formats:
   GET  /v1.0/applications/{object id}
   POST /v1.0/applications(appId='{client}')/addPassword   (or /{id}/...)
   POST /v1.0/applications(appId='{client}')/removePassword
+  GET  ...?$select=id,keyCredentials  (the keys with their "key")
+  PATCH /v1.0/applications(appId='{client}')  {"keyCredentials": [...]}
+        (the whole collection replaced; every entry needs its key)
+
+Certificates a PATCH put in are written to --state under "_certificates"
+(fake_entra verifies client assertions with them).
 
     /usr/bin/python3 fake_graph.py --port-file F --cert C --key K \
         [--scenario S.json] [--log requests.jsonl] [--state STATE.json]
@@ -46,7 +52,8 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
 The apps' credentials live in the server from then on: addPassword and
 removePassword change them, and so does the admin hook:
 
-  GET    /_admin/apps/{client_id}                -> {"credentials": [...]}
+  GET    /_admin/apps/{client_id}                -> {"credentials": [...],
+                                                     "keys": [...]}
   PATCH  /_admin/apps/{client_id}/{keyId}  {"end": WHEN}  change expiry
   DELETE /_admin/apps/{client_id}/{keyId}        delete it
   GET    /_admin/issued                          -> every secretText issued
@@ -64,6 +71,7 @@ No secret value or token is ever logged.
 import argparse
 import base64
 import datetime
+import hashlib
 import json
 import re
 import socketserver
@@ -189,12 +197,41 @@ class State:
                          "end": c["end"],
                          "reject_until": c["valid_from"] or None}
                         for c in app["credentials"] if c.get("value")]
+        out["_certificates"] = {
+            cid: [{"label": k["keyId"], "pem": key_pem(k)}
+                  for k in app.get("keys") or []]
+            for cid, app in self.apps.items()}
         fc.write_atomic(self.path, json.dumps(out))
 
 
 def object_id(client_id, conf):
     return str(conf.get("id") or uuid.uuid5(
         uuid.NAMESPACE_URL, "app:" + client_id.lower())).lower()
+
+
+def key_entry(k):
+    """A keyCredential as Graph keeps it, from a request's entry."""
+    from cryptography import x509
+    der = base64.b64decode(k["key"])
+    cert = x509.load_der_x509_certificate(der)
+    sha1 = hashlib.sha1(der).digest()
+    return {"customKeyIdentifier": base64.b64encode(sha1).decode(),
+            "displayName": k.get("displayName") or cert.subject.rfc4514_string(),
+            "endDateTime": iso(cert.not_valid_after.replace(
+                tzinfo=datetime.timezone.utc).timestamp()),
+            "key": k["key"],
+            "keyId": str(k.get("keyId") or uuid.uuid4()).lower(),
+            "startDateTime": iso(cert.not_valid_before.replace(
+                tzinfo=datetime.timezone.utc).timestamp()),
+            "type": k.get("type") or "AsymmetricX509Cert",
+            "usage": k.get("usage") or "Verify"}
+
+
+def key_pem(k):
+    b = k["key"]
+    return ("-----BEGIN CERTIFICATE-----\n" +
+            "\n".join(b[i:i + 64] for i in range(0, len(b), 64)) +
+            "\n-----END CERTIFICATE-----\n")
 
 
 def public(c, with_secret=None):
@@ -293,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
                         "Resource not found for the segment '%s'." % path)
         op = {"/addPassword": "add", "/removePassword": "remove",
               None: "get"}[m.group(3)]
+        if op == "get" and self.command == "PATCH":
+            op = "patch"
         rec["op"] = op
         if sc.get("fault") and srv.state.fault.take(gen,
                                                     sc.get("fault_first")):
@@ -303,7 +342,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(429, "TooManyRequests",
                         "Too many requests.",
                         [("Retry-After", str(sc.get("retry_after") or 1))])
-        if (op == "get") != (self.command == "GET") or \
+        if op == "patch":
+            pass
+        elif (op == "get") != (self.command == "GET") or \
                 self.command not in ("GET", "POST"):
             raise Reply(405, "Request_BadRequest",
                         "The HTTP method '%s' is not allowed." % self.command)
@@ -320,6 +361,8 @@ class Handler(BaseHTTPRequestHandler):
             if op == "get":
                 return 200, self.get_app(cid, app)
             body = self.read_json()
+            if op == "patch":
+                return self.patch(app, body, rec)
             if op == "add":
                 return self.add(sc, app, body, rec)
             return self.remove(app, body, rec)
@@ -344,6 +387,13 @@ class Handler(BaseHTTPRequestHandler):
                         "Insufficient privileges to complete the operation.")
 
     def get_app(self, cid, app):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        sel = (q.get("$select") or [""])[0].split(",")
+        if "keyCredentials" in sel:
+            return json.dumps({
+                "id": object_id(cid, app["conf"]),
+                "keyCredentials": [dict(k) for k in app.setdefault(
+                    "keys", [])]}, separators=(",", ":"))
         return json.dumps({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#"
                               "applications(id,appId,displayName,"
@@ -402,6 +452,23 @@ class Handler(BaseHTTPRequestHandler):
         raise Reply(400, "InvalidKeyId" if key else "BadRequest",
                     "No password credential found with keyId '%s'." % key)
 
+    def patch(self, app, body, rec):
+        """PATCH keyCredentials: the whole collection replaced; every
+        entry needs its key (Graph returns it only under $select)."""
+        keys = body.get("keyCredentials")
+        if not isinstance(keys, list):
+            raise Reply(400, "BadRequest", "Invalid keyCredentials.")
+        out = []
+        for k in keys:
+            if not isinstance(k, dict) or not k.get("key"):
+                raise Reply(400, "BadRequest", "Key credential key is "
+                            "missing.")
+            out.append(key_entry(k))
+        app["keys"] = out
+        rec["key_id"] = ",".join(k["keyId"] for k in out)
+        self.server.state.save()
+        return 204, None
+
     def admin(self, sc, path, rec):
         st = self.server.state
         with st.lock:
@@ -416,7 +483,8 @@ class Handler(BaseHTTPRequestHandler):
             if not key and self.command == "GET":
                 return 200, json.dumps({"credentials": [
                     dict(public(c), has_value=bool(c.get("value")))
-                    for c in app["credentials"]]})
+                    for c in app["credentials"]],
+                    "keys": app.get("keys") or []})
             rec["key_id"] = key
             for c in app["credentials"]:
                 if c["keyId"] != key:

@@ -1,0 +1,100 @@
+"""Certificates through the stand-in Graph: 'cert new --upload' adds the
+certificate to the app's keyCredentials keeping the ones there (a GET of
+the collection with its keys, then a PATCH of the whole collection), and
+the stand-in Entra then verifies client assertions with it."""
+import base64
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import m365  # noqa: E402
+from m365 import CLIENT, S1, SP_OID  # noqa: E402
+
+fakes = m365.fakes
+APP_OBJ = "dddddddd-0000-4000-8000-000000000004"
+K1 = "0a000000-0000-4000-8000-000000000001"
+OWNED = {"https://outlook.office365.com": ["SMTP.SendAsApp"],
+         "https://graph.microsoft.com": ["Application.ReadWrite.OwnedBy"]}
+
+
+def graph_scenario():
+    return {"apps": {CLIENT: {
+        "id": APP_OBJ, "display_name": "secretwatch-test",
+        "credentials": [{"keyId": K1, "hint": S1[:3],
+                         "end": "2099-01-01T00:00:00Z"}]}}}
+
+
+class GraphCertCase(unittest.TestCase):
+    def setUp(self):
+        self.w = m365.World(cred=False)
+        self.addCleanup(self.w.close)
+        self.w.entra.set_scenario(m365.entra_scenario(roles=OWNED))
+        self.graph = self.w.stack.enter_context(
+            fakes.Graph(graph_scenario(), entra=self.w.entra))
+        self.w.configure()
+        self.assertEqual(self.w.run("init").returncode, 0)
+        r = self.w.run("cred", "add", "mail", "--tenant", m365.TENANT,
+                       "--client-id", CLIENT, "--sender", m365.SENDER,
+                       "--object-id", SP_OID, "--test-to", m365.OPS,
+                       "--authority-url", self.w.entra.url,
+                       "--smtp-url", self.w.smtp.url,
+                       "--graph-url", self.graph.url)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.w.add_secret(S1, "+300d", "--key-id", K1, "--activate")
+
+    def new_cert(self, *extra):
+        out = os.path.join(self.w.s.dir, "cert.pem")
+        r = self.w.run("cert", "new", "mail", "--out", out, *extra)
+        with open(out) as f:
+            return r, f.read()
+
+    def der_b64(self, pem):
+        body = "".join(line for line in pem.splitlines()
+                       if line and not line.startswith("-----"))
+        return base64.b64encode(base64.b64decode(body)).decode()
+
+    def certs(self):
+        _, doc = self.w.s.json("secret", "list", "mail")
+        return [s for s in doc["secrets"] if s["kind"] == "certificate"]
+
+
+class TestUpload(GraphCertCase):
+    def test_upload_keeps_existing_keys_and_then_signs_in(self):
+        r, pem1 = self.new_cert("--upload")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("uploaded to the app's certificates", r.stdout)
+        r, pem2 = self.new_cert("--upload")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        keys = self.graph.keys(CLIENT)
+        self.assertEqual([k["key"] for k in keys],
+                         [self.der_b64(pem1), self.der_b64(pem2)])
+        # The store knows each certificate's key ID in Entra.
+        ids = sorted(c["key_id"] for c in self.certs())
+        self.assertEqual(ids, sorted(k["keyId"] for k in keys))
+        # A read of the collection, then a PATCH of all of it.
+        ops = [q["op"] for q in self.graph.requests() if q["op"] != "admin"]
+        self.assertEqual(ops, ["get", "patch", "get"] * 2)
+        # The stand-in Entra verifies an assertion with the upload.
+        r = self.w.run("rotate", "mail")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        _, doc = self.w.s.json("status")
+        self.assertEqual(doc["credentials"][0]["active"]["kind"],
+                         "certificate")
+        req = self.w.entra.requests()[-1]
+        self.assertEqual(req["secret_via"], "assertion")
+        self.assertIn(req["secret_label"], ids)
+
+    def test_upload_refused_without_permission(self):
+        self.w.entra.set_scenario(m365.entra_scenario(
+            roles={"https://outlook.office365.com": ["SMTP.SendAsApp"]}))
+        r, _ = self.new_cert("--upload")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("stored, pending, but the upload failed", r.stderr)
+        self.assertEqual(self.graph.keys(CLIENT), [])
+        self.assertEqual(len(self.certs()), 1)
+        self.assertEqual(self.certs()[0]["state"], "pending")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -4,6 +4,7 @@ the collection with its keys, then a PATCH of the whole collection), and
 the stand-in Entra then verifies client assertions with it."""
 import base64
 import os
+import sqlite3
 import sys
 import unittest
 
@@ -84,6 +85,13 @@ class TestUpload(GraphCertCase):
         req = self.w.entra.requests()[-1]
         self.assertEqual(req["secret_via"], "assertion")
         self.assertIn(req["secret_label"], ids)
+        # The switch message names a certificate, and the old secret.
+        con = sqlite3.connect(self.w.s.db)
+        payloads = " ".join(p for (p,) in con.execute(
+            "SELECT payload FROM outbox WHERE kind = 'alert'"))
+        con.close()
+        self.assertIn("switched mail to certificate", payloads)
+        self.assertIn("The previous secret S1a~", payloads)
 
     def test_upload_refused_without_permission(self):
         self.w.entra.set_scenario(m365.entra_scenario(

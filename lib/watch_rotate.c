@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "jwt.h"
+#include "material.h"
 #include "timefmt.h"
 #include "watch_impl.h"
 
@@ -70,7 +71,8 @@ static int session_open(struct watch_ctx *w, const struct cred_view *v,
 {
 	struct entra_result tres;
 	struct graph_result gres;
-	struct vbuf value = {0};
+	struct entra_request rq;
+	struct material m;
 	char n[24];
 	int rc;
 
@@ -84,11 +86,13 @@ static int session_open(struct watch_ctx *w, const struct cred_view *v,
 		err_set(e, "out of memory");
 		return -1;
 	}
-	if (store_secret_value(w->store, w->vault, s->auth.id, &value, e))
+	/* The active secret or certificate: a certificate signs the
+	 * assertion the token is asked for with. */
+	if (material_open(w->store, w->vault, &s->auth, &m, e))
 		return -1;
-	rc = graph_token(s->c, value.p, value.len, &s->net, w->retry, w->now,
-			 &tres, &s->tok);
-	vbuf_free(&value);
+	graph_token_request(s->c, &rq);
+	rc = material_token(&m, &rq, &s->net, w->retry, w->now, &tres, &s->tok);
+	material_free(&m);
 	if (rc != 0) {
 		struct diag_input in = {s->c, s->auth.hint, NULL};
 		diag_token(&in, &tres, &s->diag);
@@ -451,6 +455,8 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 
 	if (!v->has_active && v->npending == 0)
 		return 0; /* nothing to call Graph with: its level says so */
+	if (v->has_active && v->active.kind == SECRET_KIND_CERTIFICATE)
+		return 0; /* a certificate is not replaced by a secret */
 	rc = watch_rotate_new(w, v, &nr, r, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;

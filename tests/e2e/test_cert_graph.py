@@ -6,6 +6,7 @@ import base64
 import os
 import sqlite3
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -17,6 +18,10 @@ APP_OBJ = "dddddddd-0000-4000-8000-000000000004"
 K1 = "0a000000-0000-4000-8000-000000000001"
 OWNED = {"https://outlook.office365.com": ["SMTP.SendAsApp"],
          "https://graph.microsoft.com": ["Application.ReadWrite.OwnedBy"]}
+
+
+def rfc(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 def graph_scenario():
@@ -102,6 +107,44 @@ class TestUpload(GraphCertCase):
         self.assertEqual(self.graph.keys(CLIENT), [])
         self.assertEqual(len(self.certs()), 1)
         self.assertEqual(self.certs()[0]["state"], "pending")
+
+
+class TestMigrate(GraphCertCase):
+    def test_migrate_to_certificate_and_remove_secrets(self):
+        self.w.configure("[rotate]\ngrace = 1m\n")
+        r = self.w.run("migrate", "mail", "--to", "certificate",
+                       "--remove-secrets")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("switched mail", r.stdout)
+        self.assertNotIn("PRIVATE KEY", r.stdout + r.stderr)
+        _, doc = self.w.s.json("status")
+        cred = doc["credentials"][0]
+        self.assertEqual(cred["active"]["kind"], "certificate")
+        keys = self.graph.keys(CLIENT)
+        self.assertEqual([k["keyId"] for k in keys],
+                         [cred["active"]["key_id"]])
+        # The client secret stays through the grace period...
+        t = int(time.time())
+        r = self.w.run("check", "--now", rfc(t + 30))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual([c["keyId"] for c in
+                          self.graph.credentials(CLIENT)], [K1])
+        # ...and goes after it, removed with a token got with the
+        # certificate.
+        r = self.w.run("check", "--now", rfc(t + 90))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.graph.credentials(CLIENT), [])
+        _, doc = self.w.s.json("secret", "list", "mail")
+        states = {s["kind"]: s["state"] for s in doc["secrets"]}
+        self.assertEqual(states, {"secret": "revoked",
+                                  "certificate": "active"})
+        self.assertEqual(self.w.entra.requests()[-1]["secret_via"],
+                         "assertion")
+
+    def test_migrate_needs_to_certificate(self):
+        r = self.w.run("migrate", "mail", "--to", "secret")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(self.certs(), [])
 
 
 if __name__ == "__main__":

@@ -288,7 +288,7 @@ static int upload(struct app *app, const struct cred *c, struct secret_info *si,
 	struct graph_ctx g = {c, &net, NULL, &tok};
 	struct graph_result res;
 	struct cred_view *v = NULL;
-	char name[64], key_id[CRED_GUID_LEN + 1];
+	char name[64], key_id[CRED_GUID_LEN + 1], oid[CRED_GUID_LEN + 1];
 	cJSON *detail;
 	struct diag d;
 	int rc = -1;
@@ -297,7 +297,7 @@ static int upload(struct app *app, const struct cred *c, struct secret_info *si,
 	if (store_view_get(app->store, c->name, &v, e) ||
 	    upload_token(app, v, si->id, &net, &tok, &d, e))
 		goto out;
-	if (graph_add_certificate(&g, cert, len, name, key_id, &res)) {
+	if (graph_add_certificate(&g, cert, len, name, key_id, oid, &res)) {
 		struct diag_input in = {c, NULL, NULL};
 		diag_graph(&in, &res, NULL, NULL, &d);
 		err_set(e, "%s %s", d.summary, d.remedy);
@@ -309,6 +309,8 @@ static int upload(struct app *app, const struct cred *c, struct secret_info *si,
 	cJSON_AddStringToObject(detail, "key_id", key_id);
 	if (store_sync_correct(app->store, si->id, si->expires_at, key_id, e) <
 		0 ||
+	    (oid[0] &&
+	     store_cred_set_app_object_id(app->store, c->id, oid, e)) ||
 	    app_event(app, c->name, si->id, "graph-upload", detail, e) ||
 	    store_commit(app->store, e)) {
 		store_rollback(app->store);

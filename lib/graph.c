@@ -508,7 +508,8 @@ static char *base64(const uint8_t *p, size_t len)
 /* GET the application's keyCredentials (with their keys) into *ret (the
  * array, detached), or -1 with res saying why. */
 static int key_credentials(const struct graph_ctx *g, const char *what,
-			   cJSON **ret, struct graph_result *res)
+			   cJSON **ret, char oid[CRED_GUID_LEN + 1],
+			   struct graph_result *res)
 {
 	char *url = app_url(g->cred, "?$select=id,keyCredentials");
 	struct graph_body b;
@@ -517,9 +518,12 @@ static int key_credentials(const struct graph_ctx *g, const char *what,
 
 	*ret = NULL;
 	if (status == 200 && (root = cJSON_ParseWithLength(b.p, b.len)) &&
-	    cJSON_IsArray(cJSON_GetObjectItem(root, "keyCredentials")))
+	    cJSON_IsArray(cJSON_GetObjectItem(root, "keyCredentials"))) {
 		*ret = cJSON_DetachItemFromObject(root, "keyCredentials");
-	else if (status == 200)
+		const char *id = json_str(root, "id");
+		copy_str(oid, CRED_GUID_LEN + 1,
+			 id != NULL && guid_ok(id) ? id : "");
+	} else if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: HTTP 200 but no keyCredentials", what);
 	else if (status > 0)
@@ -574,6 +578,7 @@ static char *patch_body(cJSON *keys, const char *b64, const char *name)
 int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 			  size_t cert_len, const char *display_name,
 			  char ret_key_id[CRED_GUID_LEN + 1],
+			  char ret_app_object_id[CRED_GUID_LEN + 1],
 			  struct graph_result *res)
 {
 	static const char what[] = "adding a certificate";
@@ -584,14 +589,14 @@ int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 	long status = 0;
 	int rc = -1;
 
-	ret_key_id[0] = '\0';
+	ret_key_id[0] = ret_app_object_id[0] = '\0';
 	memset(res, 0, sizeof(*res));
 	if (b64 == NULL || url == NULL) {
 		err_fmt(res->summary, sizeof(res->summary), "%s: out of memory",
 			what);
 		goto out;
 	}
-	if (key_credentials(g, what, &keys, res))
+	if (key_credentials(g, what, &keys, ret_app_object_id, res))
 		goto out;
 	if (find_key(keys, b64, ret_key_id) != 0) {
 		body = patch_body(keys, b64, display_name);
@@ -604,7 +609,7 @@ int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 			goto out;
 		}
 		cJSON_Delete(keys);
-		if (key_credentials(g, what, &keys, res))
+		if (key_credentials(g, what, &keys, ret_app_object_id, res))
 			goto out;
 	}
 	if (find_key(keys, b64, ret_key_id) != 0) {
@@ -624,6 +629,100 @@ out:
 	free(body);
 	free(url);
 	free(b64);
+	return rc;
+}
+
+/* The addKey body, as a new string, or NULL. */
+static char *add_key_body(const char *b64, const char *key_id, const char *name,
+			  const char *proof, size_t proof_len)
+{
+	cJSON *root = cJSON_CreateObject(), *k;
+	char *p = strndup(proof, proof_len), *s = NULL;
+
+	if (root != NULL && p != NULL &&
+	    (k = cJSON_AddObjectToObject(root, "keyCredential")) != NULL &&
+	    cJSON_AddStringToObject(k, "type", "AsymmetricX509Cert") &&
+	    cJSON_AddStringToObject(k, "usage", "Verify") &&
+	    cJSON_AddStringToObject(k, "key", b64) &&
+	    cJSON_AddStringToObject(k, "keyId", key_id) &&
+	    cJSON_AddStringToObject(k, "displayName", name) &&
+	    cJSON_AddNullToObject(root, "passwordCredential") &&
+	    cJSON_AddStringToObject(root, "proof", p))
+		s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	free(p);
+	return s;
+}
+
+int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
+		  size_t cert_len, const char *key_id, const char *display_name,
+		  const char *proof, size_t proof_len,
+		  char ret_key_id[CRED_GUID_LEN + 1], struct graph_result *res)
+{
+	static const char what[] = "adding a certificate with addKey";
+	char *b64 = base64(cert, cert_len), *url = app_url(g->cred, "/addKey");
+	char *body = b64 != NULL ? add_key_body(b64, key_id, display_name,
+						proof, proof_len)
+				 : NULL;
+	struct graph_body b;
+	cJSON *root = NULL;
+	const char *id;
+	long status =
+	    call(g, what, "POST", body != NULL ? url : NULL, body, res, &b);
+	int rc = -1;
+
+	ret_key_id[0] = '\0';
+	if (status == 200 || status == 201) {
+		root = cJSON_ParseWithLength(b.p, b.len);
+		id = json_str(root, "keyId");
+		copy_str(ret_key_id, CRED_GUID_LEN + 1,
+			 id != NULL && guid_ok(id) ? id : key_id);
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary), "%s: key ID %s",
+			what, ret_key_id);
+		rc = 0;
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	cJSON_Delete(root);
+	graph_body_free(&b);
+	free(body);
+	free(url);
+	free(b64);
+	return rc;
+}
+
+int graph_remove_key(const struct graph_ctx *g, const char *key_id,
+		     const char *proof, size_t proof_len,
+		     struct graph_result *res)
+{
+	static const char what[] = "removing a certificate with removeKey";
+	char *url = app_url(g->cred, "/removeKey"), *body = NULL;
+	cJSON *root = cJSON_CreateObject();
+	char *p = strndup(proof, proof_len);
+	struct graph_body b;
+	long status;
+	int rc = -1;
+
+	if (root != NULL && p != NULL && guid_ok(key_id) &&
+	    cJSON_AddStringToObject(root, "keyId", key_id) &&
+	    cJSON_AddStringToObject(root, "proof", p))
+		body = cJSON_PrintUnformatted(root);
+	status =
+	    call(g, what, "POST", body != NULL ? url : NULL, body, res, &b);
+	if (status == 204 || status == 200) {
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: key ID %s removed", what, key_id);
+		rc = 0;
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	graph_body_free(&b);
+	cJSON_Delete(root);
+	free(body);
+	free(p);
+	free(url);
 	return rc;
 }
 

@@ -200,7 +200,25 @@ void graph_token_request(const struct cred *c, struct entra_request *rq);
 int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 			  size_t cert_len, const char *display_name,
 			  char ret_key_id[CRED_GUID_LEN + 1],
+			  char ret_app_object_id[CRED_GUID_LEN + 1],
 			  struct graph_result *res);
+
+/* POST .../addKey: the certificate (DER) as a keyCredential with key ID
+ * key_id (chosen by the caller, so that an interrupted call can be undone)
+ * and display_name, and proof (x509_proof, signed by a valid certificate
+ * of the app). No directory permission is needed. Returns 0 with the key
+ * ID Graph gave into ret_key_id, or -1 with res saying why. Not retried
+ * after a transport failure once sent. */
+int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
+		  size_t cert_len, const char *key_id, const char *display_name,
+		  const char *proof, size_t proof_len,
+		  char ret_key_id[CRED_GUID_LEN + 1], struct graph_result *res);
+
+/* POST .../removeKey {"keyId": key_id, "proof": proof}. Returns 0 when
+ * Graph answered 204, else -1 with res saying why. */
+int graph_remove_key(const struct graph_ctx *g, const char *key_id,
+		     const char *proof, size_t proof_len,
+		     struct graph_result *res);
 
 /* The passwordCredential of app whose hint is hint, when exactly one has
  * it; NULL when none or several do. */

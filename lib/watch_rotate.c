@@ -456,7 +456,7 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 	if (!v->has_active && v->npending == 0)
 		return 0; /* nothing to call Graph with: its level says so */
 	if (v->has_active && v->active.kind == SECRET_KIND_CERTIFICATE)
-		return 0; /* a certificate is not replaced by a secret */
+		return watch_rollkey_step(w, v, r, e);
 	rc = watch_rotate_new(w, v, &nr, r, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -490,6 +490,7 @@ static int collect_revocable(void *p, const struct secret_info *si)
 	struct revocable *rv = p;
 
 	if (si->state != SECRET_PREVIOUS || si->key_id[0] == '\0' ||
+	    si->kind == SECRET_KIND_CERTIFICATE || /* watch_rollkey.c */
 	    strcasecmp(si->key_id, rv->active->key_id) == 0)
 		return 0;
 	if (rv->n == REVOKE_MAX)
@@ -539,6 +540,8 @@ int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 	struct session s;
 	int rc;
 
+	if (v->has_active && watch_rollkey_revoke(w, v, r, e))
+		return -1;
 	if (!v->has_active ||
 	    store_secret_each(w->store, v->cred.id, collect_revocable, &rv, e))
 		return v->has_active ? -1 : 0;

@@ -147,5 +147,67 @@ class TestMigrate(GraphCertCase):
         self.assertEqual(self.certs(), [])
 
 
+DAY = 86400
+NONE = {"https://outlook.office365.com": ["SMTP.SendAsApp"]}
+
+
+class TestLifecycle(GraphCertCase):
+    """Migrate, then two rolls with addKey and removeKey while the app
+    holds no Graph permission at all, the clock stepped by days (the
+    stand-ins' clocks stepped with it)."""
+
+    def at(self, day, roles=NONE):
+        off = day * DAY
+        sc = m365.entra_scenario(roles=roles)
+        sc["clock_offset"] = off
+        self.w.entra.set_scenario(sc)
+        gs = graph_scenario()
+        gs["clock_offset"] = off
+        self.graph.set_scenario(gs)
+        r = self.w.run("check", "--now", rfc(self.t0 + off))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r
+
+    def active(self):
+        _, doc = self.w.s.json("status")
+        return doc["credentials"][0]["active"]
+
+    def test_migrate_then_roll_twice_without_permission(self):
+        self.t0 = int(time.time())
+        self.w.configure("[rotate]\nbefore = 30d\nlifetime = 90d\n"
+                         "grace = 2d\n")
+        r = self.w.run("migrate", "mail", "--to", "certificate",
+                       "--remove-secrets", "--days", "90")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        first = self.active()["key_id"]
+        # The client secret leaves Entra after the grace period (this
+        # needs the permission the migration used).
+        self.at(3, OWNED)
+        self.assertEqual(self.graph.credentials(CLIENT), [])
+        seen = [first]
+        for day in (61, 122):
+            self.at(day)  # 29 days left: addKey, test, switch
+            a = self.active()
+            self.assertEqual(a["kind"], "certificate")
+            self.assertNotIn(a["key_id"], seen)
+            self.assertTrue(a["last_test"]["ok"])
+            self.assertEqual(len(self.graph.keys(CLIENT)), 2)
+            self.at(day + 3)  # after grace: removeKey of the old one
+            self.assertEqual([k["keyId"] for k in self.graph.keys(CLIENT)],
+                             [a["key_id"]])
+            seen.append(a["key_id"])
+        ops = [q["op"] for q in self.graph.requests()]
+        self.assertEqual(ops.count("addkey"), 2)
+        self.assertEqual(ops.count("removekey"), 2)
+        self.assertNotIn(403, [q["status"] for q in self.graph.requests()
+                               if q["op"] in ("addkey", "removekey")])
+        _, doc = self.w.s.json("secret", "list", "mail")
+        states = sorted((s["kind"], s["state"]) for s in doc["secrets"])
+        self.assertEqual(states, [("certificate", "active"),
+                                  ("certificate", "revoked"),
+                                  ("certificate", "revoked"),
+                                  ("secret", "revoked")])
+
+
 if __name__ == "__main__":
     unittest.main()

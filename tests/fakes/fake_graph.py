@@ -11,6 +11,12 @@ formats:
   GET  ...?$select=id,keyCredentials  (the keys with their "key")
   PATCH /v1.0/applications(appId='{client}')  {"keyCredentials": [...]}
         (the whole collection replaced; every entry needs its key)
+  POST ...addKey {"keyCredential", "passwordCredential": null, "proof"}
+  POST ...removeKey {"keyId", "proof"}
+        (no role needed: a token of the app itself and a proof JWT signed
+        RS256 by a currently valid certificate of the app, aud
+        00000002-0000-0000-c000-000000000000, iss = the app's object ID,
+        exp - nbf <= 10 min; else 400 Request_BadRequest)
 
 Certificates a PATCH put in are written to --state under "_certificates"
 (fake_entra verifies client assertions with them).
@@ -46,7 +52,8 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "throttle_first": 0,        # only the first K requests (0 = all)
     "retry_after": 1,
     "fault": null,              # "503": 503 + Retry-After, Graph body
-    "fault_first": 0
+    "fault_first": 0,
+    "clock_offset": 0           # s added to the clock proofs are checked by
   }
 
 The apps' credentials live in the server from then on: addPassword and
@@ -106,7 +113,7 @@ READ_ROLES = {"Application.Read.All", "Application.ReadWrite.All",
 WRITE_ROLES = {"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
 
 APP_RE = re.compile(r"^/v1\.0/applications(?:\(appId='([^']+)'\)|/([0-9a-fA-F-]{36}))"
-                    r"(/addPassword|/removePassword)?/?$")
+                    r"(/addPassword|/removePassword|/addKey|/removeKey)?/?$")
 ADMIN_RE = re.compile(r"^/_admin/apps/([^/]+)(?:/([^/]+))?/?$")
 SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                 "0123456789~._-")
@@ -207,6 +214,17 @@ class State:
 def object_id(client_id, conf):
     return str(conf.get("id") or uuid.uuid5(
         uuid.NAMESPACE_URL, "app:" + client_id.lower())).lower()
+
+
+PROOF_AUD = "00000002-0000-0000-c000-000000000000"
+
+
+def b64url_d(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64url_e(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
 
 
 def key_entry(k):
@@ -329,6 +347,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(400, "BadRequest",
                         "Resource not found for the segment '%s'." % path)
         op = {"/addPassword": "add", "/removePassword": "remove",
+              "/addKey": "addkey", "/removeKey": "removekey",
               None: "get"}[m.group(3)]
         if op == "get" and self.command == "PATCH":
             op = "patch"
@@ -363,6 +382,13 @@ class Handler(BaseHTTPRequestHandler):
             body = self.read_json()
             if op == "patch":
                 return self.patch(app, body, rec)
+            if op in ("addkey", "removekey"):
+                self.check_proof(cid, app, body.get("proof"),
+                                 time.time() + float(
+                                     sc.get("clock_offset") or 0))
+                if op == "addkey":
+                    return self.add_key(app, body, rec)
+                return self.remove_key(app, body, rec)
             if op == "add":
                 return self.add(sc, app, body, rec)
             return self.remove(app, body, rec)
@@ -375,6 +401,13 @@ class Handler(BaseHTTPRequestHandler):
                         "Access token validation failure. Invalid audience.")
         if app is None:
             return  # 404 follows
+        if op in ("addkey", "removekey"):
+            # No permission needed: the app itself, with a proof.
+            if str(claims.get("appid", "")).lower() != cid.lower():
+                raise Reply(403, "Authorization_RequestDenied",
+                            "Insufficient privileges to complete the "
+                            "operation.")
+            return
         roles = set(claims.get("roles") or [])
         owner = bool(app and app["conf"].get("owner_of_itself", True))
         self_call = str(claims.get("appid", "")).lower() == cid.lower()
@@ -468,6 +501,82 @@ class Handler(BaseHTTPRequestHandler):
         rec["key_id"] = ",".join(k["keyId"] for k in out)
         self.server.state.save()
         return 204, None
+
+    def check_proof(self, cid, app, proof, now):
+        """The proof of possession: RS256 by a currently valid certificate
+        of the app, aud, iss = the app's object ID, exp - nbf <= 10 min."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def bad(why):
+            raise Reply(400, "Request_BadRequest",
+                        "Invalid proof of possession token: %s." % why)
+        try:
+            h64, c64, s64 = str(proof or "").split(".")
+            header = json.loads(b64url_d(h64))
+            claims = json.loads(b64url_d(c64))
+            sig = b64url_d(s64)
+        except (ValueError, TypeError):
+            bad("not a JWT")
+        if header.get("alg") != "RS256":
+            bad("alg")
+        key = None
+        for k in app.get("keys") or []:
+            der = base64.b64decode(k["key"])
+            if b64url_e(hashlib.sha1(der).digest()) == header.get("x5t"):
+                key = (k, x509.load_der_x509_certificate(der))
+        if key is None:
+            bad("no certificate of the application has thumbprint %s" %
+                header.get("x5t"))
+        cert = key[1]
+        if cert.not_valid_after.replace(
+                tzinfo=datetime.timezone.utc).timestamp() <= now:
+            bad("the signing certificate has expired")
+        try:
+            cert.public_key().verify(sig, (h64 + "." + c64).encode(),
+                                     padding.PKCS1v15(), hashes.SHA256())
+        except Exception:
+            bad("signature")
+        if claims.get("aud") != PROOF_AUD:
+            bad("aud")
+        if str(claims.get("iss", "")).lower() != object_id(cid,
+                                                             app["conf"]):
+            bad("iss is not the application's object ID")
+        nbf, exp = claims.get("nbf"), claims.get("exp")
+        if not isinstance(nbf, int) or not isinstance(exp, int) or \
+                exp - nbf > 600 or exp <= nbf:
+            bad("lifetime")
+        if not nbf - 300 <= now <= exp + 300:
+            bad("not valid now")
+
+    def add_key(self, app, body, rec):
+        kc = body.get("keyCredential")
+        if not isinstance(kc, dict) or not kc.get("key") or \
+                body.get("passwordCredential") is not None:
+            raise Reply(400, "BadRequest", "Invalid keyCredential.")
+        entry = key_entry(kc)
+        keys = app.setdefault("keys", [])
+        if any(k["keyId"] == entry["keyId"] for k in keys):
+            raise Reply(400, "BadRequest", "Key credential with keyId '%s' "
+                        "already exists." % entry["keyId"])
+        keys.append(entry)
+        rec.update(key_id=entry["keyId"],
+                   display_name=entry["displayName"])
+        self.server.state.save()
+        out = dict(entry, key=None)
+        return 200, json.dumps(out, separators=(",", ":"))
+
+    def remove_key(self, app, body, rec):
+        key = str(body.get("keyId") or "").lower()
+        rec["key_id"] = key
+        for k in app.get("keys") or []:
+            if k["keyId"] == key:
+                app["keys"].remove(k)
+                self.server.state.save()
+                return 204, None
+        raise Reply(404, "Request_ResourceNotFound",
+                    "No key credential found with keyId '%s'." % key)
 
     def admin(self, sc, path, rec):
         st = self.server.state

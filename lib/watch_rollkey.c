@@ -112,7 +112,8 @@ static int find_note(void *p, const struct secret_info *si)
 {
 	struct by_note *b = p;
 
-	if (si->state == SECRET_PENDING && strcmp(si->note, b->note) == 0) {
+	if (si->kind == SECRET_KIND_CERTIFICATE &&
+	    strcmp(si->note, b->note) == 0) {
 		b->found = *si;
 		b->hit = true;
 	}
@@ -137,8 +138,32 @@ static int close_failed(struct watch_ctx *w, const struct cred *c,
 	return store_commit(w->store, e);
 }
 
-/* An intent left open: remove its key from Entra, fail its row, close
- * it. Returns 0 when closed, 1 when not (Graph refused), -1 with e. */
+/* The intent's certificate passed its test and was switched to: Entra
+ * has it; close the intent as done. */
+static int close_done(struct watch_ctx *w, const struct cred *c,
+		      const struct rotation *rot, const struct secret_info *si,
+		      struct err *e)
+{
+	watch_log(w, LOG_NOTICE,
+		  "%s: certificate rotation '%s' was interrupted after addKey; "
+		  "its certificate is in use",
+		  c->name, rot->display_name);
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_rotation_close(w->store, rot->id, true, si->id, si->key_id,
+				 w->now, e) < 0 ||
+	    watch_event(w, c->name, si->id, "rotation-recovered", e,
+			"display_name", rot->display_name, "key_id", si->key_id,
+			WATCH_END)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e) ? -1 : 2;
+}
+
+/* An intent left open: when its certificate was switched to, close it
+ * done (2); else remove its key from Entra, fail its row, close it (0).
+ * Returns 1 when not closed (Graph refused), -1 with e. */
 static int roll_recover(struct watch_ctx *w, struct roll *k,
 			const struct rotation *rot, struct watch_report *r,
 			struct err *e)
@@ -149,6 +174,13 @@ static int roll_recover(struct watch_ctx *w, struct roll *k,
 
 	if (store_secret_each(w->store, k->c->id, find_note, &b, e))
 		return -1;
+	if (b.hit && (b.found.state == SECRET_ACTIVE ||
+		      b.found.state == SECRET_PREVIOUS))
+		return close_done(w, k->c, rot, &b.found, e);
+	/* Pending, or failed its test: Entra may hold its key all the same
+	 * (not replicated yet); remove it by the key ID asked for. */
+	b.hit = b.hit && (b.found.state == SECRET_PENDING ||
+			  b.found.state == SECRET_FAILED);
 	if (b.hit && b.found.key_id[0])
 		rc = roll_remove(w, k, b.found.key_id, "orphan", &gone, r, e);
 	if (rc != 0)
@@ -307,6 +339,8 @@ int watch_rollkey_step(struct watch_ctx *w, const struct cred_view *v,
 			rc = roll_new(w, &k, &id, r, e);
 	}
 	roll_close(&k);
+	if (rc == 2)
+		return 0; /* recovered: the rotation was done */
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	/* The switch, now: tested with a token request and a send. */
@@ -338,17 +372,28 @@ static int collect_certs(void *p, const struct secret_info *si)
 int watch_rollkey_revoke(struct watch_ctx *w, const struct cred_view *v,
 			 struct watch_report *r, struct err *e)
 {
-	struct prev_certs pc = {.active = &v->active};
+	struct prev_certs pc;
+	struct cred_view *nv;
 	struct roll k;
 	bool gone;
 	int rc;
 
-	if (store_secret_each(w->store, v->cred.id, collect_certs, &pc, e))
+	/* As the store is now: a switch earlier in this cycle starts the
+	 * grace period again. */
+	if (store_view_get(w->store, v->cred.name, &nv, e))
 		return -1;
-	if (pc.n == 0 || v->active.kind != SECRET_KIND_CERTIFICATE ||
-	    v->cred.app_object_id[0] == '\0')
-		return 0;
-	rc = roll_open(w, v, &k, r, e);
+	pc.active = &nv->active;
+	pc.n = 0;
+	rc = store_secret_each(w->store, v->cred.id, collect_certs, &pc, e);
+	if (rc != 0 || pc.n == 0 || !nv->has_active ||
+	    nv->active.kind != SECRET_KIND_CERTIFICATE ||
+	    nv->cred.app_object_id[0] == '\0' ||
+	    policy_revoke_at(nv, w->cfg) == 0 ||
+	    policy_revoke_at(nv, w->cfg) > w->now) {
+		free(nv);
+		return rc;
+	}
+	rc = roll_open(w, nv, &k, r, e);
 	for (int i = 0; rc == 0 && i < pc.n; i++) {
 		rc = roll_remove(w, &k, pc.list[i].key_id, "revoke", &gone, r,
 				 e);
@@ -368,5 +413,6 @@ int watch_rollkey_revoke(struct watch_ctx *w, const struct cred_view *v,
 		r->revocations++;
 	}
 	roll_close(&k);
+	free(nv);
 	return rc < 0 ? -1 : 0;
 }

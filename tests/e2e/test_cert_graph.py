@@ -3,9 +3,13 @@ certificate to the app's keyCredentials keeping the ones there (a GET of
 the collection with its keys, then a PATCH of the whole collection), and
 the stand-in Entra then verifies client assertions with it."""
 import base64
+import json
 import os
+import re
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -163,21 +167,70 @@ class TestLifecycle(GraphCertCase):
         self.w.entra.set_scenario(sc)
         gs = graph_scenario()
         gs["clock_offset"] = off
+        gs.update(getattr(self, "graph_extra", {}))
         self.graph.set_scenario(gs)
         r = self.w.run("check", "--now", rfc(self.t0 + off))
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.outs.append(r.stdout + r.stderr)
         return r
+
+    def setUp(self):
+        super().setUp()
+        self.outs = []
+        self.t0 = int(time.time())
+        d = tempfile.mkdtemp()
+        self.deployed = os.path.join(d, "deployed")
+        hook = os.path.join(d, "hook.sh")
+        with open(hook, "w") as f:
+            f.write(f"#!/bin/sh\ncat >> {self.deployed}\n")
+        os.chmod(hook, 0o755)
+        self.w.configure(
+            "[rotate]\nbefore = 30d\nlifetime = 90d\ngrace = 2d\n"
+            f"[deploy]\nhook = {hook}\n[metrics]\ntextfile = "
+            f"{os.path.join(self.w.s.dir, 'm.prom')}\n")
+
+    def assertNoKeyBytes(self):
+        """No private key (DER, PEM, base64) in the store's directory
+        (database, WAL, metrics), the output, or what the stand-ins
+        were sent."""
+        with open(self.deployed) as f:
+            text = f.read()
+        keys = re.findall(r"-----BEGIN PRIVATE KEY-----\n.*?"
+                          r"-----END PRIVATE KEY-----\n", text, re.S)
+        self.assertEqual(len(keys), 3)
+        needles = [b"PRIVATE KEY"]
+        for k in keys:
+            for fmt in (["-traditional"], []):
+                der = subprocess.run(
+                    ["openssl", "pkey", "-outform", "DER"] + fmt,
+                    input=k.encode(), capture_output=True,
+                    check=True).stdout
+                needles += [der[len(der) // 2:len(der) // 2 + 48],
+                            base64.b64encode(der)[:64]]
+            needles.append("".join(k.splitlines()[1:-1])[:64].encode())
+        for args in (["--json", "status"], ["--json", "secret", "list"],
+                     ["--json", "log"]):
+            r = self.w.run(*args)
+            self.outs.append(r.stdout + r.stderr)
+        blobs = [o.encode() for o in self.outs]
+        for top, _, files in os.walk(self.w.s.dir):
+            for name in files:
+                with open(os.path.join(top, name), "rb") as f:
+                    blobs.append(f.read())
+        blobs += [json.dumps(q).encode() for q in
+                  self.w.entra.requests() + self.graph.requests()]
+        for b in blobs:
+            for n in needles:
+                self.assertNotIn(n, b)
 
     def active(self):
         _, doc = self.w.s.json("status")
         return doc["credentials"][0]["active"]
 
     def test_migrate_then_roll_twice_without_permission(self):
-        self.t0 = int(time.time())
-        self.w.configure("[rotate]\nbefore = 30d\nlifetime = 90d\n"
-                         "grace = 2d\n")
         r = self.w.run("migrate", "mail", "--to", "certificate",
                        "--remove-secrets", "--days", "90")
+        self.outs.append(r.stdout + r.stderr)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         first = self.active()["key_id"]
         # The client secret leaves Entra after the grace period (this
@@ -207,7 +260,60 @@ class TestLifecycle(GraphCertCase):
                                   ("certificate", "revoked"),
                                   ("certificate", "revoked"),
                                   ("secret", "revoked")])
+        self.assertNoKeyBytes()
 
+    def migrate_auto(self):
+        r = self.w.run("migrate", "mail", "--to", "certificate",
+                       "--days", "90")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.w.run("cred", "set", "mail", "--rotate", "auto")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return self.active()["key_id"]
+
+    def test_lost_addkey_reply_then_switched_to(self):
+        first = self.migrate_auto()
+        # addKey adds the key, and the reply is lost: the intent stays
+        # open, the certificate pending with the key ID asked for.
+        self.graph_extra = {"drop_addkey_reply": 1}
+        self.at(61)
+        self.assertEqual(self.active()["key_id"], first)
+        lost = [k["keyId"] for k in self.graph.keys(CLIENT)
+                if k["keyId"] != first]
+        self.assertEqual(len(lost), 1)
+        # Next cycle: it passes its test (Entra has it) and is switched
+        # to; the intent is closed as done, with no second key.
+        self.graph_extra = {}
+        self.at(62)
+        self.assertEqual(self.active()["key_id"], lost[0])
+        self.assertEqual(sorted(k["keyId"] for k in
+                                self.graph.keys(CLIENT)),
+                         sorted([first, lost[0]]))
+        self.assertEqual([q["op"] for q in self.graph.requests()].count(
+            "addkey"), 1)
+
+    def test_addkey_never_reached_is_undone_then_done(self):
+        first = self.migrate_auto()
+        # Graph answers 500 to addKey: nothing was made, but the client
+        # cannot know; the intent stays open.
+        self.graph_extra = {"fail_addkey": True}
+        self.at(61)
+        self.assertEqual([k["keyId"] for k in self.graph.keys(CLIENT)],
+                         [first])
+        # Next cycle: its test fails (Entra does not know the key), so
+        # the key ID it asked for is removed (absent: 404), the row
+        # fails, and a new roll succeeds.
+        self.graph_extra = {}
+        self.at(62)
+        now = self.active()["key_id"]
+        self.assertNotEqual(now, first)
+        self.assertEqual(sorted(k["keyId"] for k in
+                                self.graph.keys(CLIENT)),
+                         sorted([first, now]))
+        _, doc = self.w.s.json("secret", "list", "mail")
+        self.assertIn(("certificate", "failed"),
+                      [(s["kind"], s["state"]) for s in doc["secrets"]])
+        ops = [q["op"] for q in self.graph.requests()]
+        self.assertIn("removekey", ops)
 
 if __name__ == "__main__":
     unittest.main()

@@ -53,7 +53,10 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "retry_after": 1,
     "fault": null,              # "503": 503 + Retry-After, Graph body
     "fault_first": 0,
-    "clock_offset": 0           # s added to the clock proofs are checked by
+    "clock_offset": 0,          # s added to the clock proofs are checked by
+    "drop_addkey_reply": 0,     # the first K addKey calls: the key is
+                                #   added, the connection closed unanswered
+    "fail_addkey": false        # addKey -> 500, nothing added
   }
 
 The apps' credentials live in the server from then on: addPassword and
@@ -119,6 +122,10 @@ SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                 "0123456789~._-")
 
 
+class Dropped(Exception):
+    """Close the connection without a reply (the reply was lost)."""
+
+
 class Reply(Exception):
     def __init__(self, status, code, message, extra=()):
         super().__init__(code)
@@ -163,6 +170,7 @@ class State:
         self.issued = []
         self.path = path
         self.throttle = fc.FirstK()
+        self.drop = fc.FirstK()
         self.fault = fc.FirstK()
 
     def app(self, sc, client_id):
@@ -327,6 +335,12 @@ class Handler(BaseHTTPRequestHandler):
                "end": None, "status": None, "code": None}
         try:
             status, body = self.evaluate(sc, gen, rec)
+        except Dropped:
+            rec.update(status=0, code="dropped")
+            srv.log.write(rec)
+            self.close_connection = True
+            self.request.shutdown(2)
+            return
         except Reply as r:
             rec.update(status=r.status, code=r.code)
             srv.log.write(rec)
@@ -386,8 +400,15 @@ class Handler(BaseHTTPRequestHandler):
                 self.check_proof(cid, app, body.get("proof"),
                                  time.time() + float(
                                      sc.get("clock_offset") or 0))
+                if op == "addkey" and sc.get("fail_addkey"):
+                    raise Reply(500, "generalException",
+                                "General exception while processing.")
                 if op == "addkey":
-                    return self.add_key(app, body, rec)
+                    out = self.add_key(app, body, rec)
+                    if sc.get("drop_addkey_reply") and srv.state.drop.take(
+                            gen, sc.get("drop_addkey_reply")):
+                        raise Dropped()
+                    return out
                 return self.remove_key(app, body, rec)
             if op == "add":
                 return self.add(sc, app, body, rec)

@@ -145,6 +145,25 @@ class TestMigrate(GraphCertCase):
         self.assertEqual(self.w.entra.requests()[-1]["secret_via"],
                          "assertion")
 
+    def test_migrate_test_fails_then_watchdog_switches_and_removes(self):
+        self.w.configure("[rotate]\ngrace = 1m\n")
+        self.w.smtp.set_scenario(m365.smtp_scenario(
+            service_principals={CLIENT: {"full_access": []}}))
+        # The watchdog switches to a pending certificate that outlives
+        # the active secret (as to a secret): 365 days > 300.
+        r = self.w.run("migrate", "mail", "--to", "certificate",
+                       "--remove-secrets", "--days", "365")
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("stays pending", r.stdout)
+        self.assertEqual(self.certs()[0]["state"], "pending")
+        self.w.smtp.set_scenario(m365.smtp_scenario())
+        t = int(time.time())
+        for at in (t + 150, t + 240):  # the switch retry, then grace
+            r = self.w.run("check", "--now", rfc(at))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.certs()[0]["state"], "active")
+        self.assertEqual(self.graph.credentials(CLIENT), [])
+
     def test_migrate_needs_to_certificate(self):
         r = self.w.run("migrate", "mail", "--to", "secret")
         self.assertEqual(r.returncode, 1)

@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "diag.h"
+#include "graph.h"
+#include "material.h"
 #include "num.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -20,7 +23,7 @@
 
 static const char usage[] =
     "usage: secretwatch cert new NAME [--days N] [--key rsa2048|rsa3072]\n"
-    "                            [--out FILE] [--note TEXT]\n"
+    "                            [--out FILE] [--note TEXT] [--upload]\n"
     "       secretwatch cert import NAME --key-file FILE|- --cert-file FILE\n"
     "                            [--note TEXT]\n"
     "\n"
@@ -32,6 +35,10 @@ static const char usage[] =
     "app > Certificates & secrets > Certificates > Upload certificate.\n"
     "import takes an existing key and certificate (PEM; the key from FILE\n"
     "or standard input with -), refused unless they belong together.\n"
+    "--upload adds the certificate to the app's keyCredentials through\n"
+    "Microsoft Graph (keeping the ones it has), with the credential's\n"
+    "active secret or certificate; the app needs\n"
+    "Application.ReadWrite.OwnedBy and to own itself.\n"
     "Either way the certificate is pending until a test with it succeeds\n"
     "('secretwatch rotate NAME', or the daemon's next cycle).\n";
 
@@ -43,6 +50,10 @@ struct cert_args {
 	const char *note;
 	int64_t days;
 	int bits;
+	bool upload;
+	bool migrate; /* secretwatch migrate NAME --to certificate */
+	const char *to;
+	bool remove_secrets;
 };
 
 static int parse_opt(struct app *app, int opt, struct cert_args *a)
@@ -70,6 +81,12 @@ static int parse_opt(struct app *app, int opt, struct cert_args *a)
 		a->cert_file = optarg;
 	} else if (opt == 'n') {
 		a->note = optarg;
+	} else if (opt == 'U') {
+		a->upload = true;
+	} else if (opt == 'T') {
+		a->to = optarg;
+	} else if (opt == 'R') {
+		a->remove_secrets = true;
 	} else {
 		return -1;
 	}
@@ -85,6 +102,9 @@ static int parse(struct app *app, int argc, char **argv, struct cert_args *a)
 	    {"key-file", required_argument, NULL, 'K'},
 	    {"cert-file", required_argument, NULL, 'C'},
 	    {"note", required_argument, NULL, 'n'},
+	    {"upload", no_argument, NULL, 'U'},
+	    {"to", required_argument, NULL, 'T'},
+	    {"remove-secrets", no_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"now", required_argument, NULL, OPT_NOW},
@@ -223,10 +243,94 @@ static int report(struct app *app, const struct cred *c,
 	return 0;
 }
 
+/* A Graph token for c with its active row (or its newest pending one
+ * other than skip). Returns 0, or -1 with the diagnosis in *d. */
+static int upload_token(struct app *app, const struct cred_view *v,
+			int64_t skip, const struct net_opts *net,
+			struct entra_token *tok, struct diag *d, struct err *e)
+{
+	const struct secret_info *si = v->has_active ? &v->active : NULL;
+	struct diag_input in = {&v->cred, NULL, NULL};
+	struct entra_request rq;
+	struct entra_result res;
+	struct material m;
+	int rc;
+
+	for (int i = 0; si == NULL && i < v->npending; i++)
+		if (v->pending[i].id != skip)
+			si = &v->pending[i];
+	if (si == NULL) {
+		err_set(e, "%s has no secret or certificate to call Graph with",
+			v->cred.name);
+		return -1;
+	}
+	if (material_open(app->store, app->vault, si, &m, e))
+		return -1;
+	graph_token_request(&v->cred, &rq);
+	rc = material_token(&m, &rq, net, NULL, app->now, &res, tok);
+	material_free(&m);
+	if (rc != 0) {
+		in.hint = si->hint;
+		diag_token(&in, &res, d);
+		err_set(e, "no Graph token: %s", d->summary);
+	}
+	return rc;
+}
+
+/* Add the certificate of row si to the app's keyCredentials and record
+ * its key ID. Returns 0, or -1 with e (the row stays, pending). */
+static int upload(struct app *app, const struct cred *c, struct secret_info *si,
+		  const uint8_t *cert, size_t len, struct err *e)
+{
+	struct net_opts net = {.ca_file = app->cfg.ca_file[0] ? app->cfg.ca_file
+							      : NULL};
+	struct entra_token tok = {0};
+	struct graph_ctx g = {c, &net, NULL, &tok};
+	struct graph_result res;
+	struct cred_view *v = NULL;
+	char name[64], key_id[CRED_GUID_LEN + 1], oid[CRED_GUID_LEN + 1];
+	cJSON *detail;
+	struct diag d;
+	int rc = -1;
+
+	snprintf(name, sizeof(name), "secretwatch %.40s", si->hint);
+	if (store_view_get(app->store, c->name, &v, e) ||
+	    upload_token(app, v, si->id, &net, &tok, &d, e))
+		goto out;
+	if (graph_add_certificate(&g, cert, len, name, key_id, oid, &res)) {
+		struct diag_input in = {c, NULL, NULL};
+		diag_graph(&in, &res, NULL, NULL, &d);
+		err_set(e, "%s %s", d.summary, d.remedy);
+		goto out;
+	}
+	if (store_begin(app->store, e))
+		goto out;
+	detail = cJSON_CreateObject();
+	cJSON_AddStringToObject(detail, "key_id", key_id);
+	if (store_sync_correct(app->store, si->id, si->expires_at, key_id, e) <
+		0 ||
+	    (oid[0] &&
+	     store_cred_set_app_object_id(app->store, c->id, oid, e)) ||
+	    app_event(app, c->name, si->id, "graph-upload", detail, e) ||
+	    store_commit(app->store, e)) {
+		store_rollback(app->store);
+		goto out;
+	}
+	if (!app->json)
+		printf("uploaded to the app's certificates as key %s\n",
+		       key_id);
+	rc = 0;
+out:
+	entra_token_free(&tok);
+	free(v);
+	return rc;
+}
+
 /* Store key and cert for c and report; the key is wiped by the caller. */
 static int finish(struct app *app, const struct cred *c,
 		  const struct cert_args *a, const struct vbuf *key,
-		  const uint8_t *cert, size_t len, struct err *e)
+		  const uint8_t *cert, size_t len, struct secret_info *ret,
+		  struct err *e)
 {
 	struct x509_info xi;
 	struct secret_info si;
@@ -247,7 +351,16 @@ static int finish(struct app *app, const struct cred *c,
 		store_rollback(app->store);
 		goto out;
 	}
-	rc = report(app, c, a, &si, &xi, pem, e);
+	rc = a->migrate ? 0 : report(app, c, a, &si, &xi, pem, e);
+	if (rc == 0 && a->upload && upload(app, c, &si, cert, len, e)) {
+		struct err why = *e;
+		err_set(e,
+			"the certificate is stored, pending, but the upload "
+			"failed: %s",
+			why.msg);
+		rc = -1;
+	}
+	*ret = si;
 out:
 	free(pem);
 	return rc;
@@ -272,9 +385,61 @@ static int make_pair(struct app *app, const struct cert_args *a,
 	return rc ? -1 : 0;
 }
 
-static int run(struct app *app, int argc, char **argv, int import)
+/* The checks of one mode's options; 0, or the exit code. */
+/* migrate, after the upload: test and switch (app_rotate), and with
+ * --remove-secrets, have the watchdog remove the app's client secrets
+ * after the grace period. Returns the exit code. */
+static int migrate_rest(struct app *app, const struct cred *c,
+			const struct cert_args *a, const struct secret_info *si)
 {
-	struct cert_args a = {0};
+	struct cred upd = *c;
+	struct err e;
+	int rc;
+
+	printf("migrating %s to certificate #%lld (uploaded as key %s)\n",
+	       c->name, (long long)si->id, si->key_id);
+	rc = app_rotate(app, c, si->id);
+	/* A first test may fail while Entra propagates the new key: the
+	 * watchdog tries again, and the removal waits for that switch. */
+	if ((rc != 0 && rc != 2) || !a->remove_secrets)
+		return rc;
+	/* The previous secrets go from Entra after the grace period, as an
+	 * automatic rotation's do (policy_revoke_at). */
+	upd.rotate_auto = 1;
+	if (store_begin(app->store, &e) ||
+	    store_cred_update(app->store, &upd, &e) ||
+	    app_event(app, c->name, si->id, "migrate-remove-secrets", NULL,
+		      &e) ||
+	    store_commit(app->store, &e)) {
+		store_rollback(app->store);
+		return app_fail_err(app, &e);
+	}
+	printf("%s: its client secrets are removed from Entra once [rotate] "
+	       "grace has passed since the switch\n",
+	       c->name);
+	return rc;
+}
+
+static int check_mode(struct app *app, const struct cert_args *a, int import)
+{
+	if (a->migrate != (a->to != NULL) || (a->remove_secrets && !a->migrate))
+		return app_bad_args(app);
+	if (a->migrate && strcmp(a->to, "certificate") != 0)
+		return app_fail(app, "migrate --to '%.40s': only 'certificate'",
+				a->to);
+	if (import && (a->key_file == NULL || a->cert_file == NULL))
+		return app_fail(app, "cert import needs --key-file FILE (or -) "
+				     "and --cert-file FILE");
+	if (!import && (a->key_file != NULL || a->cert_file != NULL))
+		return app_fail(app, "cert new makes its own key: use 'cert "
+				     "import' for an existing pair");
+	return 0;
+}
+
+static int run(struct app *app, int argc, char **argv, int import, bool migrate)
+{
+	struct cert_args a = {.migrate = migrate};
+	struct secret_info si;
 	struct vbuf key = {0};
 	uint8_t *cert = NULL;
 	size_t len = 0;
@@ -284,38 +449,62 @@ static int run(struct app *app, int argc, char **argv, int import)
 
 	if (parse(app, argc, argv, &a))
 		return 1;
-	if (import && (a.key_file == NULL || a.cert_file == NULL))
-		return app_fail(app, "cert import needs --key-file FILE (or -) "
-				     "and --cert-file FILE");
-	if (!import && (a.key_file != NULL || a.cert_file != NULL))
-		return app_fail(app, "cert new makes its own key: use 'cert "
-				     "import' for an existing pair");
+	a.upload = a.upload || migrate;
+	if ((rc = check_mode(app, &a, import)) != 0)
+		return rc;
+	rc = 1;
 	if (app_open(app, APP_KEY | APP_WRITE))
 		return 1;
 	if (store_cred_get(app->store, a.name, &c, &e) == 0 &&
 	    make_pair(app, &a, &c, &key, &cert, &len, &e) == 0 &&
-	    finish(app, &c, &a, &key, cert, len, &e) == 0)
+	    finish(app, &c, &a, &key, cert, len, &si, &e) == 0)
 		rc = 0;
 	vbuf_free(&key);
 	free(cert);
+	if (rc == 0 && migrate)
+		rc = migrate_rest(app, &c, &a, &si);
+	else if (rc != 0)
+		rc = app_fail_err(app, &e);
 	app_close(app);
-	return rc ? app_fail_err(app, &e) : 0;
+	return rc;
 }
 
 static int cert_new(struct app *app, int argc, char **argv)
 {
-	return run(app, argc, argv, 0);
+	return run(app, argc, argv, 0, false);
 }
 
 static int cert_import(struct app *app, int argc, char **argv)
 {
-	return run(app, argc, argv, 1);
+	return run(app, argc, argv, 1, false);
 }
 
 static const struct command cert_commands[] = {
     {"new", cert_new, "make a key and a certificate"},
     {"import", cert_import, "register an existing key and certificate"},
 };
+
+static const char migrate_usage[] =
+    "usage: secretwatch migrate NAME --to certificate [--days N]\n"
+    "                           [--key rsa2048|rsa3072] [--remove-secrets]\n"
+    "\n"
+    "Move a credential from client secrets to a certificate: a new key and\n"
+    "certificate made here (as 'cert new'), added to the app's\n"
+    "keyCredentials through Graph (as 'cert new --upload'), tested with a\n"
+    "token request and an XOAUTH2 send, and switched to. With\n"
+    "--remove-secrets the app's client secrets are removed from Entra\n"
+    "once the grace period ([rotate] grace) has passed since the switch.\n";
+
+int cmd_migrate(struct app *app, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(migrate_usage, stdout);
+			return 0;
+		}
+	return run(app, argc, argv, 0, true);
+}
 
 int cmd_cert(struct app *app, int argc, char **argv)
 {

@@ -56,6 +56,7 @@ static const struct command commands[] = {
     {"postfix", cmd_postfix, "Postfix relay setup and checks"},
     {"sync", cmd_sync, "reconcile with the secrets in Entra"},
     {"cert", cmd_cert, "certificate credentials"},
+    {"migrate", cmd_migrate, "move a credential to a certificate"},
 };
 
 /* Global options stop at the first non-option word (the command). */

@@ -23,10 +23,11 @@ struct cred {
 	char tenant[CRED_TENANT_MAX + 1];
 	char client_id[CRED_GUID_LEN + 1];
 	char sender[CRED_MAILBOX_MAX + 1];
-	char object_id[CRED_GUID_LEN + 1];    /* "" when not given */
-	char test_to[CRED_MAILBOX_MAX + 1];   /* "" means the sender itself */
-	char cloud[8];			      /* global, usgov, dod, china */
-	char authority_url[CRED_URL_MAX + 1]; /* "" means the cloud's */
+	char object_id[CRED_GUID_LEN + 1];     /* "" when not given */
+	char app_object_id[CRED_GUID_LEN + 1]; /* the application's; "" */
+	char test_to[CRED_MAILBOX_MAX + 1];    /* "" means the sender itself */
+	char cloud[8];			       /* global, usgov, dod, china */
+	char authority_url[CRED_URL_MAX + 1];  /* "" means the cloud's */
 	char smtp_url[CRED_URL_MAX + 1];
 	char graph_url[CRED_URL_MAX + 1];
 	int64_t created_at;

@@ -264,22 +264,28 @@ const struct graph_password *graph_app_by_key(const struct graph_app *app,
 /* ------------------------------------------------------------------ */
 /* The calls */
 
+void graph_token_request(const struct cred *c, struct entra_request *rq)
+{
+	const struct cloud *cl = cloud_find(c->cloud[0] ? c->cloud : "global");
+
+	memset(rq, 0, sizeof(*rq));
+	rq->authority_url = cloud_authority_url(c);
+	rq->tenant = c->tenant;
+	rq->client_id = c->client_id;
+	rq->scope = cl != NULL ? cl->graph_scope
+			       : "https://graph.microsoft.com/.default";
+}
+
 int graph_token(const struct cred *c, const char *secret, size_t secret_len,
 		const struct net_opts *net, const struct entra_retry *retry,
 		int64_t now, struct entra_result *res,
 		struct entra_token *ret_token)
 {
-	const struct cloud *cl = cloud_find(c->cloud[0] ? c->cloud : "global");
-	struct entra_request rq = {
-	    .authority_url = cloud_authority_url(c),
-	    .tenant = c->tenant,
-	    .client_id = c->client_id,
-	    .scope = cl != NULL ? cl->graph_scope
-				: "https://graph.microsoft.com/.default",
-	    .secret = secret,
-	    .secret_len = secret_len,
-	};
+	struct entra_request rq;
 
+	graph_token_request(c, &rq);
+	rq.secret = secret;
+	rq.secret_len = secret_len;
 	return entra_request_token(&rq, net, retry, now, res, ret_token);
 }
 
@@ -467,6 +473,251 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 	return rc;
 }
 
+/* Standard base64 (padded) of len bytes, malloc'd, or NULL. */
+static char *base64(const uint8_t *p, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	if (out == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < len ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* GET the application's keyCredentials (with their keys) into *ret (the
+ * array, detached), or -1 with res saying why. */
+static int key_credentials(const struct graph_ctx *g, const char *what,
+			   cJSON **ret, char oid[CRED_GUID_LEN + 1],
+			   struct graph_result *res)
+{
+	char *url = app_url(g->cred, "?$select=id,keyCredentials");
+	struct secbuf b;
+	cJSON *root = NULL;
+	long status = call(g, what, "GET", url, NULL, res, &b);
+
+	*ret = NULL;
+	if (status == 200 && (root = cJSON_ParseWithLength(b.p, b.len)) &&
+	    cJSON_IsArray(cJSON_GetObjectItem(root, "keyCredentials"))) {
+		*ret = cJSON_DetachItemFromObject(root, "keyCredentials");
+		const char *id = json_str(root, "id");
+		copy_str(oid, CRED_GUID_LEN + 1,
+			 id != NULL && guid_ok(id) ? id : "");
+	} else if (status == 200)
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: HTTP 200 but no keyCredentials", what);
+	else if (status > 0)
+		graph_parse_error(what, status, b.p, b.len, res);
+	cJSON_Delete(root);
+	secbuf_free(&b);
+	free(url);
+	return *ret != NULL ? 0 : -1;
+}
+
+/* The key ID of the entry of keys whose key is b64, into ret. */
+static int find_key(const cJSON *keys, const char *b64,
+		    char ret[CRED_GUID_LEN + 1])
+{
+	const cJSON *k;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		const char *key = json_str(k, "key"),
+			   *id = json_str(k, "keyId");
+		if (key != NULL && id != NULL && guid_ok(id) &&
+		    strcmp(key, b64) == 0) {
+			copy_str(ret, CRED_GUID_LEN + 1, id);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* {"keyCredentials": keys + the new one} as a new string, or NULL. */
+static char *patch_body(cJSON *keys, const char *b64, const char *name)
+{
+	cJSON *root = cJSON_CreateObject(), *k = cJSON_CreateObject();
+	char *s = NULL;
+
+	if (root == NULL || k == NULL ||
+	    !cJSON_AddStringToObject(k, "type", "AsymmetricX509Cert") ||
+	    !cJSON_AddStringToObject(k, "usage", "Verify") ||
+	    !cJSON_AddStringToObject(k, "key", b64) ||
+	    !cJSON_AddStringToObject(k, "displayName", name) ||
+	    !cJSON_AddItemToArray(keys, k)) {
+		cJSON_Delete(k);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	cJSON_AddItemReferenceToObject(root, "keyCredentials", keys);
+	s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return s;
+}
+
+int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
+			  size_t cert_len, const char *display_name,
+			  char ret_key_id[CRED_GUID_LEN + 1],
+			  char ret_app_object_id[CRED_GUID_LEN + 1],
+			  struct graph_result *res)
+{
+	static const char what[] = "adding a certificate";
+	char *b64 = base64(cert, cert_len), *url = app_url(g->cred, "");
+	char *body = NULL;
+	cJSON *keys = NULL;
+	struct secbuf b = {0};
+	long status = 0;
+	int rc = -1;
+
+	ret_key_id[0] = ret_app_object_id[0] = '\0';
+	memset(res, 0, sizeof(*res));
+	if (b64 == NULL || url == NULL) {
+		err_fmt(res->summary, sizeof(res->summary), "%s: out of memory",
+			what);
+		goto out;
+	}
+	if (key_credentials(g, what, &keys, ret_app_object_id, res))
+		goto out;
+	if (find_key(keys, b64, ret_key_id) != 0) {
+		body = patch_body(keys, b64, display_name);
+		status =
+		    call(g, what, "PATCH", body ? url : NULL, body, res, &b);
+		if (status != 204 && status != 200) {
+			if (status > 0)
+				graph_parse_error(what, status, b.p, b.len,
+						  res);
+			goto out;
+		}
+		cJSON_Delete(keys);
+		if (key_credentials(g, what, &keys, ret_app_object_id, res))
+			goto out;
+	}
+	if (find_key(keys, b64, ret_key_id) != 0) {
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: the certificate is not among the app's keys after "
+			"the update (changed by someone else meanwhile?)",
+			what);
+		goto out;
+	}
+	res->ok = true;
+	err_fmt(res->summary, sizeof(res->summary), "%s: key ID %s", what,
+		ret_key_id);
+	rc = 0;
+out:
+	secbuf_free(&b);
+	cJSON_Delete(keys);
+	free(body);
+	free(url);
+	free(b64);
+	return rc;
+}
+
+/* The addKey body, as a new string, or NULL. */
+static char *add_key_body(const char *b64, const char *key_id, const char *name,
+			  const char *proof, size_t proof_len)
+{
+	cJSON *root = cJSON_CreateObject(), *k;
+	char *p = strndup(proof, proof_len), *s = NULL;
+
+	if (root != NULL && p != NULL &&
+	    (k = cJSON_AddObjectToObject(root, "keyCredential")) != NULL &&
+	    cJSON_AddStringToObject(k, "type", "AsymmetricX509Cert") &&
+	    cJSON_AddStringToObject(k, "usage", "Verify") &&
+	    cJSON_AddStringToObject(k, "key", b64) &&
+	    cJSON_AddStringToObject(k, "keyId", key_id) &&
+	    cJSON_AddStringToObject(k, "displayName", name) &&
+	    cJSON_AddNullToObject(root, "passwordCredential") &&
+	    cJSON_AddStringToObject(root, "proof", p))
+		s = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	free(p);
+	return s;
+}
+
+int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
+		  size_t cert_len, const char *key_id, const char *display_name,
+		  const char *proof, size_t proof_len,
+		  char ret_key_id[CRED_GUID_LEN + 1], struct graph_result *res)
+{
+	static const char what[] = "adding a certificate with addKey";
+	char *b64 = base64(cert, cert_len), *url = app_url(g->cred, "/addKey");
+	char *body = b64 != NULL ? add_key_body(b64, key_id, display_name,
+						proof, proof_len)
+				 : NULL;
+	struct secbuf b;
+	cJSON *root = NULL;
+	const char *id;
+	long status =
+	    call(g, what, "POST", body != NULL ? url : NULL, body, res, &b);
+	int rc = -1;
+
+	ret_key_id[0] = '\0';
+	if (status == 200 || status == 201) {
+		root = cJSON_ParseWithLength(b.p, b.len);
+		id = json_str(root, "keyId");
+		copy_str(ret_key_id, CRED_GUID_LEN + 1,
+			 id != NULL && guid_ok(id) ? id : key_id);
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary), "%s: key ID %s",
+			what, ret_key_id);
+		rc = 0;
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	cJSON_Delete(root);
+	secbuf_free(&b);
+	free(body);
+	free(url);
+	free(b64);
+	return rc;
+}
+
+int graph_remove_key(const struct graph_ctx *g, const char *key_id,
+		     const char *proof, size_t proof_len,
+		     struct graph_result *res)
+{
+	static const char what[] = "removing a certificate with removeKey";
+	char *url = app_url(g->cred, "/removeKey"), *body = NULL;
+	cJSON *root = cJSON_CreateObject();
+	char *p = strndup(proof, proof_len);
+	struct secbuf b;
+	long status;
+	int rc = -1;
+
+	if (root != NULL && p != NULL && guid_ok(key_id) &&
+	    cJSON_AddStringToObject(root, "keyId", key_id) &&
+	    cJSON_AddStringToObject(root, "proof", p))
+		body = cJSON_PrintUnformatted(root);
+	status =
+	    call(g, what, "POST", body != NULL ? url : NULL, body, res, &b);
+	if (status == 204 || status == 200) {
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: key ID %s removed", what, key_id);
+		rc = 0;
+	} else if (status > 0) {
+		graph_parse_error(what, status, b.p, b.len, res);
+	}
+	secbuf_free(&b);
+	cJSON_Delete(root);
+	free(body);
+	free(p);
+	free(url);
+	return rc;
+}
+
 #ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* ------------------------------------------------------------------ */
 /* Transport */
@@ -573,8 +824,11 @@ static long attempts(CURL *h, const struct graph_http_req *rq,
 static int setup(CURL *h, const struct graph_http_req *rq,
 		 struct curl_slist *hdrs, struct xfer *x, char *errbuf)
 {
-	bool post = strcmp(rq->method, "POST") == 0;
+	bool post = strcmp(rq->method, "GET") != 0;
 
+	if (strcmp(rq->method, "PATCH") == 0 &&
+	    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH") != CURLE_OK)
+		return -1;
 	return curl_easy_setopt(h, CURLOPT_URL, rq->url) != CURLE_OK ||
 		       curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) !=
 			   CURLE_OK ||

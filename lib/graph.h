@@ -112,7 +112,7 @@ int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
 
 /* One request. All strings are the caller's. */
 struct graph_http_req {
-	const char *method; /* "GET" or "POST" */
+	const char *method; /* "GET", "POST" or "PATCH" */
 	const char *url;
 	const char *token; /* the bearer token, token_len bytes */
 	size_t token_len;
@@ -172,6 +172,43 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
  * not counted as success), else -1 with res saying why. */
 int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 			  struct graph_result *res);
+
+/* The token request for c's Graph resource: rq's endpoint, tenant,
+ * client ID and scope set as graph_token sets them (the secret or the
+ * assertion is the caller's: material_token). */
+void graph_token_request(const struct cred *c, struct entra_request *rq);
+
+/* Add the certificate (cert_len bytes of DER) to the application's
+ * keyCredentials under display_name, keeping every one it has: GET the
+ * collection with its keys, PATCH it back with the new one appended
+ * (PATCH replaces the whole collection; PROTOCOL.md §8.2), then GET it
+ * again to learn the new key ID (into ret_key_id). Needs
+ * Application.ReadWrite.OwnedBy (or .All). Returns 0, or -1 with res
+ * saying why; a collection that changed in between is not overwritten
+ * blindly: the PATCH carries what the GET returned, and the new key is
+ * looked for afterwards. */
+int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
+			  size_t cert_len, const char *display_name,
+			  char ret_key_id[CRED_GUID_LEN + 1],
+			  char ret_app_object_id[CRED_GUID_LEN + 1],
+			  struct graph_result *res);
+
+/* POST .../addKey: the certificate (DER) as a keyCredential with key ID
+ * key_id (chosen by the caller, so that an interrupted call can be undone)
+ * and display_name, and proof (x509_proof, signed by a valid certificate
+ * of the app). No directory permission is needed. Returns 0 with the key
+ * ID Graph gave into ret_key_id, or -1 with res saying why. Not retried
+ * after a transport failure once sent. */
+int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
+		  size_t cert_len, const char *key_id, const char *display_name,
+		  const char *proof, size_t proof_len,
+		  char ret_key_id[CRED_GUID_LEN + 1], struct graph_result *res);
+
+/* POST .../removeKey {"keyId": key_id, "proof": proof}. Returns 0 when
+ * Graph answered 204, else -1 with res saying why. */
+int graph_remove_key(const struct graph_ctx *g, const char *key_id,
+		     const char *proof, size_t proof_len,
+		     struct graph_result *res);
 
 /* The passwordCredential of app whose hint is hint, when exactly one has
  * it; NULL when none or several do. */

@@ -67,6 +67,9 @@ int store_cred_rm(struct store *s, int64_t id, struct err *e);
 /* Change credential c->id to c (every field cred add sets, and
  * token_file). Returns 0, or -1 with e. */
 int store_cred_update(struct store *s, const struct cred *c, struct err *e);
+/* Record the application's object ID, as Graph named it. */
+int store_cred_set_app_object_id(struct store *s, int64_t id, const char *oid,
+				 struct err *e);
 /* Record what the token file of credential id holds (secret_id and
  * expires_at, 0 = nothing) and since when refreshing it has failed
  * (failed_at, 0 = not failing). Returns 0, or -1 with e. */

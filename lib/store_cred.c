@@ -26,8 +26,9 @@
 	"JOIN outbox o ON o.secret_id = a.id AND o.kind = 'deploy' "           \
 	"WHERE a.credential_id = c.id AND a.state = 'active') ELSE 0 END, "    \
 	"CASE WHEN c.rotate THEN (SELECT max(e.at) FROM event e "              \
-	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END"
-#define CRED_NCOLS 25
+	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END, "  \
+	"c.app_object_id"
+#define CRED_NCOLS 26
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -57,6 +58,25 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->revocable = sqlite3_column_int(st, 22);
 	c->active_deploy = (enum cred_deploy)sqlite3_column_int(st, 23);
 	c->last_graph_read_at = sqlite3_column_int64(st, 24);
+	store_col_text(st, 25, c->app_object_id, sizeof(c->app_object_id));
+}
+
+int store_cred_set_app_object_id(struct store *s, int64_t id, const char *oid,
+				 struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "UPDATE credential SET app_object_id = ? "
+			  "WHERE id = ?",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, oid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "change credential", e);
 }
 
 void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)

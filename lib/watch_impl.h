@@ -99,6 +99,15 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 		 struct watch_report *r, struct err *e);
 
+/* watch_rollkey.c: the same two for an active certificate, with no
+ * directory permission: addKey with a proof signed by the active
+ * certificate (a new key made and stored pending first), the switch; and
+ * removeKey of the previous certificates. -1 only on store errors. */
+int watch_rollkey_step(struct watch_ctx *w, const struct cred_view *v,
+		       struct watch_report *r, struct err *e);
+int watch_rollkey_revoke(struct watch_ctx *w, const struct cred_view *v,
+			 struct watch_report *r, struct err *e);
+
 /* watch_tokens.c: keep the token files of the credentials that opted in
  * ([tokens] dir), and move r->next_wake to their next refresh. Failures
  * are logged and alerted, not returned: -1 only when the store fails. */

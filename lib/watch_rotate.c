@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "jwt.h"
+#include "material.h"
 #include "timefmt.h"
 #include "watch_impl.h"
 
@@ -70,7 +71,8 @@ static int session_open(struct watch_ctx *w, const struct cred_view *v,
 {
 	struct entra_result tres;
 	struct graph_result gres;
-	struct vbuf value = {0};
+	struct entra_request rq;
+	struct material m;
 	char n[24];
 	int rc;
 
@@ -84,11 +86,13 @@ static int session_open(struct watch_ctx *w, const struct cred_view *v,
 		err_set(e, "out of memory");
 		return -1;
 	}
-	if (store_secret_value(w->store, w->vault, s->auth.id, &value, e))
+	/* The active secret or certificate: a certificate signs the
+	 * assertion the token is asked for with. */
+	if (material_open(w->store, w->vault, &s->auth, &m, e))
 		return -1;
-	rc = graph_token(s->c, value.p, value.len, &s->net, w->retry, w->now,
-			 &tres, &s->tok);
-	vbuf_free(&value);
+	graph_token_request(s->c, &rq);
+	rc = material_token(&m, &rq, &s->net, w->retry, w->now, &tres, &s->tok);
+	material_free(&m);
 	if (rc != 0) {
 		struct diag_input in = {s->c, s->auth.hint, NULL};
 		diag_token(&in, &tres, &s->diag);
@@ -451,6 +455,8 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 
 	if (!v->has_active && v->npending == 0)
 		return 0; /* nothing to call Graph with: its level says so */
+	if (v->has_active && v->active.kind == SECRET_KIND_CERTIFICATE)
+		return watch_rollkey_step(w, v, r, e);
 	rc = watch_rotate_new(w, v, &nr, r, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
@@ -484,6 +490,7 @@ static int collect_revocable(void *p, const struct secret_info *si)
 	struct revocable *rv = p;
 
 	if (si->state != SECRET_PREVIOUS || si->key_id[0] == '\0' ||
+	    si->kind == SECRET_KIND_CERTIFICATE || /* watch_rollkey.c */
 	    strcasecmp(si->key_id, rv->active->key_id) == 0)
 		return 0;
 	if (rv->n == REVOKE_MAX)
@@ -533,6 +540,8 @@ int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 	struct session s;
 	int rc;
 
+	if (v->has_active && watch_rollkey_revoke(w, v, r, e))
+		return -1;
 	if (!v->has_active ||
 	    store_secret_each(w->store, v->cred.id, collect_revocable, &rv, e))
 		return v->has_active ? -1 : 0;

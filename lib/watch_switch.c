@@ -12,19 +12,23 @@ static void switched_message(const struct cred *c, const struct secret_info *si,
 			     const struct cred_view *v, char *out, size_t size)
 {
 	char t[TIMEFMT_RFC3339_LEN], old[128] = "";
+	bool cert = si->kind == SECRET_KIND_CERTIFICATE;
 
 	timefmt_rfc3339(si->expires_at, t);
 	if (v->has_active)
 		snprintf(old, sizeof(old),
-			 " The previous secret %s~ stays valid in Entra until "
+			 " The previous %s %s~ stays valid in Entra until "
 			 "it expires or is deleted there.",
+			 v->active.kind == SECRET_KIND_CERTIFICATE
+			     ? "certificate"
+			     : "secret",
 			 v->active.hint);
 	snprintf(out, size,
-		 "secretwatch switched %s to client secret %s~ (key %s, "
+		 "secretwatch switched %s to %s %s~ (key %s, "
 		 "expires %s) after a successful token request and XOAUTH2 "
 		 "test send.%s",
-		 c->name, si->hint, si->key_id[0] ? si->key_id : "unknown", t,
-		 old);
+		 c->name, cert ? "certificate" : "client secret", si->hint,
+		 si->key_id[0] ? si->key_id : "unknown", t, old);
 }
 
 /* The secret passed its test but is no longer pending: say so in the
@@ -199,8 +203,11 @@ int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 		if (rc != 0)
 			return rc;
 		r->switches++;
-		watch_log(w, LOG_NOTICE, "%s: switched to secret %s~ (#%lld)",
-			  v->cred.name, si->hint, (long long)si->id);
+		watch_log(w, LOG_NOTICE, "%s: switched to %s %s~ (#%lld)",
+			  v->cred.name,
+			  si->kind == SECRET_KIND_CERTIFICATE ? "certificate"
+							      : "secret",
+			  si->hint, (long long)si->id);
 		return 0;
 	}
 	if (!manual && switch_failed(w, v, si, pr, r, e))

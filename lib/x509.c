@@ -413,16 +413,15 @@ static void guid(char out[37])
 }
 
 /* "<b64url header>.<b64url claims>" into out (JWT_PART_MAX * 2). */
-static int signing_input(X509 *x, enum x509_alg alg, const char *aud,
-			 const char *client_id, int64_t now, char *out)
+static int signing_input(X509 *x, enum x509_alg alg, const char *claims,
+			 char *out)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n;
-	char thumb[EVP_MAX_MD_SIZE * 2], jti[37], json[JWT_PART_MAX];
+	char thumb[EVP_MAX_MD_SIZE * 2], json[JWT_PART_MAX];
 	size_t off;
 
-	if (strpbrk(aud, "\"\\") != NULL || strpbrk(client_id, "\"\\") ||
-	    !X509_digest(x, alg == X509_PS256 ? EVP_sha256() : EVP_sha1(), md,
+	if (!X509_digest(x, alg == X509_PS256 ? EVP_sha256() : EVP_sha1(), md,
 			 &n))
 		return -1;
 	b64url(md, n, thumb);
@@ -432,15 +431,7 @@ static int signing_input(X509 *x, enum x509_alg alg, const char *aud,
 		 thumb);
 	off = b64url((const unsigned char *)json, strlen(json), out);
 	out[off++] = '.';
-	guid(jti);
-	if (snprintf(json, sizeof(json),
-		     "{\"aud\":\"%s\",\"iss\":\"%s\",\"sub\":\"%s\","
-		     "\"jti\":\"%s\",\"nbf\":%lld,\"iat\":%lld,\"exp\":%lld}",
-		     aud, client_id, client_id, jti, (long long)now,
-		     (long long)now,
-		     (long long)(now + ASSERTION_LIFE_S)) >= (int)sizeof(json))
-		return -1;
-	b64url((const unsigned char *)json, strlen(json), out + off);
+	b64url((const unsigned char *)claims, strlen(claims), out + off);
 	return 0;
 }
 
@@ -465,9 +456,10 @@ static int sign(EVP_PKEY *pk, enum x509_alg alg, const char *in,
 	return ok ? 0 : -1;
 }
 
-int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
-		   enum x509_alg alg, const char *aud, const char *client_id,
-		   int64_t now, struct vbuf *ret, struct err *e)
+/* A JWT of claims (JSON) signed with key, its header naming cert. */
+static int jwt_signed(const struct vbuf *key, const uint8_t *cert,
+		      size_t cert_len, enum x509_alg alg, const char *claims,
+		      struct vbuf *ret, struct err *e)
 {
 	char in[JWT_PART_MAX * 2];
 	unsigned char sig[1024];
@@ -483,7 +475,7 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 		X509_free(x);
 		return -1;
 	}
-	if (signing_input(x, alg, aud, client_id, now, in) == 0 &&
+	if (signing_input(x, alg, claims, in) == 0 &&
 	    EVP_PKEY_get_size(pk) <= (int)sizeof(sig) &&
 	    sign(pk, alg, in, sig, &sig_len) == 0) {
 		n = strlen(in);
@@ -495,9 +487,47 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 		}
 	}
 	if (rc)
-		err_set(e, "cannot sign a client assertion with the "
-			   "certificate's key");
+		err_set(e, "cannot sign a JWT with the certificate's key");
 	EVP_PKEY_free(pk);
 	X509_free(x);
 	return rc;
+}
+
+int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+		   enum x509_alg alg, const char *aud, const char *client_id,
+		   int64_t now, struct vbuf *ret, struct err *e)
+{
+	char json[JWT_PART_MAX], jti[37];
+
+	guid(jti);
+	if (strpbrk(aud, "\"\\") != NULL || strpbrk(client_id, "\"\\") ||
+	    snprintf(json, sizeof(json),
+		     "{\"aud\":\"%s\",\"iss\":\"%s\",\"sub\":\"%s\","
+		     "\"jti\":\"%s\",\"nbf\":%lld,\"iat\":%lld,\"exp\":%lld}",
+		     aud, client_id, client_id, jti, (long long)now,
+		     (long long)now, (long long)(now + ASSERTION_LIFE_S)) >=
+		(int)sizeof(json)) {
+		err_set(e, "cannot sign a client assertion with the "
+			   "certificate's key");
+		return -1;
+	}
+	return jwt_signed(key, cert, cert_len, alg, json, ret, e);
+}
+
+int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+	       const char *app_object_id, int64_t now, struct vbuf *ret,
+	       struct err *e)
+{
+	char json[JWT_PART_MAX];
+
+	if (strpbrk(app_object_id, "\"\\") != NULL) {
+		err_set(e, "not an application object ID");
+		return -1;
+	}
+	snprintf(json, sizeof(json),
+		 "{\"aud\":\"" X509_PROOF_AUD "\",\"iss\":\"%s\","
+		 "\"nbf\":%lld,\"exp\":%lld}",
+		 app_object_id, (long long)now,
+		 (long long)(now + X509_PROOF_LIFE_S));
+	return jwt_signed(key, cert, cert_len, X509_RS256, json, ret, e);
 }

@@ -81,4 +81,16 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 		   enum x509_alg alg, const char *aud, const char *client_id,
 		   int64_t now, struct vbuf *ret, struct err *e);
 
+/* The proof of possession addKey and removeKey ask for
+ * (learn.microsoft.com/graph/application-rollkey-prooftoken): a JWT with
+ * aud X509_PROOF_AUD, iss = the application's object ID, nbf = now and
+ * exp = now + X509_PROOF_LIFE_S (Graph allows 10 minutes at most),
+ * signed RS256 with x5t by a currently valid certificate of the app (key,
+ * cert). Into *ret (guarded). */
+#define X509_PROOF_AUD	  "00000002-0000-0000-c000-000000000000"
+#define X509_PROOF_LIFE_S 600
+int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+	       const char *app_object_id, int64_t now, struct vbuf *ret,
+	       struct err *e);
+
 #endif

@@ -71,6 +71,9 @@ Request log (--log), one JSON line per request, written before the reply:
    "status", "error", "error_code", "fault"}
 The secret value is never written anywhere.
 
+"clock_offset": seconds added to the stand-in's clock when it checks a
+client assertion's times (tests that step the client's clock).
+
 --graph-state FILE: secrets that fake_graph's addPassword made (a JSON
 object {client_id: [secret, ...]} in the form of "secrets" above, re-read
 on change) are added to those of the app with that client ID.
@@ -498,7 +501,8 @@ class Handler(BaseHTTPRequestHandler):
         # 8-10: client authentication
         now = time.time()
         if not secret and form.get("client_assertion"):
-            self.check_assertion(form, app, cid, tenant_name, rec, now)
+            self.check_assertion(form, app, cid, tenant_name, rec,
+                                 now + float(sc.get("clock_offset") or 0))
         elif not secret:
             raise Reply(401, "invalid_client", 7000218)
         else:
@@ -516,6 +520,11 @@ class Handler(BaseHTTPRequestHandler):
             seen = self.server.state.jti
             if not self.server.scenario.get()[0].get("jti_once", True):
                 seen = fa.Seen()  # benchmarks replay one assertion
+            extra, _ = self.server.graph_state.get()
+            up = (extra.get("_certificates") or {}).get(cid.lower())
+            if up:
+                app = dict(app, certificates=list(
+                    app.get("certificates") or []) + up)
             label, alg = fa.verify(form["client_assertion"], app, cid, url,
                                    now, seen,
                                    lambda v: fc.parse_time(v))

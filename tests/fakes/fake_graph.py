@@ -8,6 +8,18 @@ formats:
   GET  /v1.0/applications/{object id}
   POST /v1.0/applications(appId='{client}')/addPassword   (or /{id}/...)
   POST /v1.0/applications(appId='{client}')/removePassword
+  GET  ...?$select=id,keyCredentials  (the keys with their "key")
+  PATCH /v1.0/applications(appId='{client}')  {"keyCredentials": [...]}
+        (the whole collection replaced; every entry needs its key)
+  POST ...addKey {"keyCredential", "passwordCredential": null, "proof"}
+  POST ...removeKey {"keyId", "proof"}
+        (no role needed: a token of the app itself and a proof JWT signed
+        RS256 by a currently valid certificate of the app, aud
+        00000002-0000-0000-c000-000000000000, iss = the app's object ID,
+        exp - nbf <= 10 min; else 400 Request_BadRequest)
+
+Certificates a PATCH put in are written to --state under "_certificates"
+(fake_entra verifies client assertions with them).
 
     /usr/bin/python3 fake_graph.py --port-file F --cert C --key K \
         [--scenario S.json] [--log requests.jsonl] [--state STATE.json]
@@ -40,13 +52,18 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "throttle_first": 0,        # only the first K requests (0 = all)
     "retry_after": 1,
     "fault": null,              # "503": 503 + Retry-After, Graph body
-    "fault_first": 0
+    "fault_first": 0,
+    "clock_offset": 0,          # s added to the clock proofs are checked by
+    "drop_addkey_reply": 0,     # the first K addKey calls: the key is
+                                #   added, the connection closed unanswered
+    "fail_addkey": false        # addKey -> 500, nothing added
   }
 
 The apps' credentials live in the server from then on: addPassword and
 removePassword change them, and so does the admin hook:
 
-  GET    /_admin/apps/{client_id}                -> {"credentials": [...]}
+  GET    /_admin/apps/{client_id}                -> {"credentials": [...],
+                                                     "keys": [...]}
   PATCH  /_admin/apps/{client_id}/{keyId}  {"end": WHEN}  change expiry
   DELETE /_admin/apps/{client_id}/{keyId}        delete it
   GET    /_admin/issued                          -> every secretText issued
@@ -64,6 +81,7 @@ No secret value or token is ever logged.
 import argparse
 import base64
 import datetime
+import hashlib
 import json
 import re
 import socketserver
@@ -98,10 +116,14 @@ READ_ROLES = {"Application.Read.All", "Application.ReadWrite.All",
 WRITE_ROLES = {"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
 
 APP_RE = re.compile(r"^/v1\.0/applications(?:\(appId='([^']+)'\)|/([0-9a-fA-F-]{36}))"
-                    r"(/addPassword|/removePassword)?/?$")
+                    r"(/addPassword|/removePassword|/addKey|/removeKey)?/?$")
 ADMIN_RE = re.compile(r"^/_admin/apps/([^/]+)(?:/([^/]+))?/?$")
 SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                 "0123456789~._-")
+
+
+class Dropped(Exception):
+    """Close the connection without a reply (the reply was lost)."""
 
 
 class Reply(Exception):
@@ -148,6 +170,7 @@ class State:
         self.issued = []
         self.path = path
         self.throttle = fc.FirstK()
+        self.drop = fc.FirstK()
         self.fault = fc.FirstK()
 
     def app(self, sc, client_id):
@@ -189,12 +212,52 @@ class State:
                          "end": c["end"],
                          "reject_until": c["valid_from"] or None}
                         for c in app["credentials"] if c.get("value")]
+        out["_certificates"] = {
+            cid: [{"label": k["keyId"], "pem": key_pem(k)}
+                  for k in app.get("keys") or []]
+            for cid, app in self.apps.items()}
         fc.write_atomic(self.path, json.dumps(out))
 
 
 def object_id(client_id, conf):
     return str(conf.get("id") or uuid.uuid5(
         uuid.NAMESPACE_URL, "app:" + client_id.lower())).lower()
+
+
+PROOF_AUD = "00000002-0000-0000-c000-000000000000"
+
+
+def b64url_d(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def b64url_e(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode("ascii")
+
+
+def key_entry(k):
+    """A keyCredential as Graph keeps it, from a request's entry."""
+    from cryptography import x509
+    der = base64.b64decode(k["key"])
+    cert = x509.load_der_x509_certificate(der)
+    sha1 = hashlib.sha1(der).digest()
+    return {"customKeyIdentifier": base64.b64encode(sha1).decode(),
+            "displayName": k.get("displayName") or cert.subject.rfc4514_string(),
+            "endDateTime": iso(cert.not_valid_after.replace(
+                tzinfo=datetime.timezone.utc).timestamp()),
+            "key": k["key"],
+            "keyId": str(k.get("keyId") or uuid.uuid4()).lower(),
+            "startDateTime": iso(cert.not_valid_before.replace(
+                tzinfo=datetime.timezone.utc).timestamp()),
+            "type": k.get("type") or "AsymmetricX509Cert",
+            "usage": k.get("usage") or "Verify"}
+
+
+def key_pem(k):
+    b = k["key"]
+    return ("-----BEGIN CERTIFICATE-----\n" +
+            "\n".join(b[i:i + 64] for i in range(0, len(b), 64)) +
+            "\n-----END CERTIFICATE-----\n")
 
 
 def public(c, with_secret=None):
@@ -273,6 +336,12 @@ class Handler(BaseHTTPRequestHandler):
                "at": time.time()}
         try:
             status, body = self.evaluate(sc, gen, rec)
+        except Dropped:
+            rec.update(status=0, code="dropped")
+            srv.log.write(rec)
+            self.close_connection = True
+            self.request.shutdown(2)
+            return
         except Reply as r:
             rec.update(status=r.status, code=r.code)
             srv.log.write(rec)
@@ -293,7 +362,10 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(400, "BadRequest",
                         "Resource not found for the segment '%s'." % path)
         op = {"/addPassword": "add", "/removePassword": "remove",
+              "/addKey": "addkey", "/removeKey": "removekey",
               None: "get"}[m.group(3)]
+        if op == "get" and self.command == "PATCH":
+            op = "patch"
         rec["op"] = op
         if sc.get("fault") and srv.state.fault.take(gen,
                                                     sc.get("fault_first")):
@@ -304,7 +376,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Reply(429, "TooManyRequests",
                         "Too many requests.",
                         [("Retry-After", str(sc.get("retry_after") or 1))])
-        if (op == "get") != (self.command == "GET") or \
+        if op == "patch":
+            pass
+        elif (op == "get") != (self.command == "GET") or \
                 self.command not in ("GET", "POST"):
             raise Reply(405, "Request_BadRequest",
                         "The HTTP method '%s' is not allowed." % self.command)
@@ -321,6 +395,22 @@ class Handler(BaseHTTPRequestHandler):
             if op == "get":
                 return 200, self.get_app(cid, app)
             body = self.read_json()
+            if op == "patch":
+                return self.patch(app, body, rec)
+            if op in ("addkey", "removekey"):
+                self.check_proof(cid, app, body.get("proof"),
+                                 time.time() + float(
+                                     sc.get("clock_offset") or 0))
+                if op == "addkey" and sc.get("fail_addkey"):
+                    raise Reply(500, "generalException",
+                                "General exception while processing.")
+                if op == "addkey":
+                    out = self.add_key(app, body, rec)
+                    if sc.get("drop_addkey_reply") and srv.state.drop.take(
+                            gen, sc.get("drop_addkey_reply")):
+                        raise Dropped()
+                    return out
+                return self.remove_key(app, body, rec)
             if op == "add":
                 return self.add(sc, app, body, rec)
             return self.remove(app, body, rec)
@@ -333,6 +423,13 @@ class Handler(BaseHTTPRequestHandler):
                         "Access token validation failure. Invalid audience.")
         if app is None:
             return  # 404 follows
+        if op in ("addkey", "removekey"):
+            # No permission needed: the app itself, with a proof.
+            if str(claims.get("appid", "")).lower() != cid.lower():
+                raise Reply(403, "Authorization_RequestDenied",
+                            "Insufficient privileges to complete the "
+                            "operation.")
+            return
         roles = set(claims.get("roles") or [])
         owner = bool(app and app["conf"].get("owner_of_itself", True))
         self_call = str(claims.get("appid", "")).lower() == cid.lower()
@@ -345,6 +442,13 @@ class Handler(BaseHTTPRequestHandler):
                         "Insufficient privileges to complete the operation.")
 
     def get_app(self, cid, app):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        sel = (q.get("$select") or [""])[0].split(",")
+        if "keyCredentials" in sel:
+            return json.dumps({
+                "id": object_id(cid, app["conf"]),
+                "keyCredentials": [dict(k) for k in app.setdefault(
+                    "keys", [])]}, separators=(",", ":"))
         return json.dumps({
             "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#"
                               "applications(id,appId,displayName,"
@@ -403,6 +507,99 @@ class Handler(BaseHTTPRequestHandler):
         raise Reply(400, "InvalidKeyId" if key else "BadRequest",
                     "No password credential found with keyId '%s'." % key)
 
+    def patch(self, app, body, rec):
+        """PATCH keyCredentials: the whole collection replaced; every
+        entry needs its key (Graph returns it only under $select)."""
+        keys = body.get("keyCredentials")
+        if not isinstance(keys, list):
+            raise Reply(400, "BadRequest", "Invalid keyCredentials.")
+        out = []
+        for k in keys:
+            if not isinstance(k, dict) or not k.get("key"):
+                raise Reply(400, "BadRequest", "Key credential key is "
+                            "missing.")
+            out.append(key_entry(k))
+        app["keys"] = out
+        rec["key_id"] = ",".join(k["keyId"] for k in out)
+        self.server.state.save()
+        return 204, None
+
+    def check_proof(self, cid, app, proof, now):
+        """The proof of possession: RS256 by a currently valid certificate
+        of the app, aud, iss = the app's object ID, exp - nbf <= 10 min."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def bad(why):
+            raise Reply(400, "Request_BadRequest",
+                        "Invalid proof of possession token: %s." % why)
+        try:
+            h64, c64, s64 = str(proof or "").split(".")
+            header = json.loads(b64url_d(h64))
+            claims = json.loads(b64url_d(c64))
+            sig = b64url_d(s64)
+        except (ValueError, TypeError):
+            bad("not a JWT")
+        if header.get("alg") != "RS256":
+            bad("alg")
+        key = None
+        for k in app.get("keys") or []:
+            der = base64.b64decode(k["key"])
+            if b64url_e(hashlib.sha1(der).digest()) == header.get("x5t"):
+                key = (k, x509.load_der_x509_certificate(der))
+        if key is None:
+            bad("no certificate of the application has thumbprint %s" %
+                header.get("x5t"))
+        cert = key[1]
+        if cert.not_valid_after.replace(
+                tzinfo=datetime.timezone.utc).timestamp() <= now:
+            bad("the signing certificate has expired")
+        try:
+            cert.public_key().verify(sig, (h64 + "." + c64).encode(),
+                                     padding.PKCS1v15(), hashes.SHA256())
+        except Exception:
+            bad("signature")
+        if claims.get("aud") != PROOF_AUD:
+            bad("aud")
+        if str(claims.get("iss", "")).lower() != object_id(cid,
+                                                             app["conf"]):
+            bad("iss is not the application's object ID")
+        nbf, exp = claims.get("nbf"), claims.get("exp")
+        if not isinstance(nbf, int) or not isinstance(exp, int) or \
+                exp - nbf > 600 or exp <= nbf:
+            bad("lifetime")
+        if not nbf - 300 <= now <= exp + 300:
+            bad("not valid now")
+
+    def add_key(self, app, body, rec):
+        kc = body.get("keyCredential")
+        if not isinstance(kc, dict) or not kc.get("key") or \
+                body.get("passwordCredential") is not None:
+            raise Reply(400, "BadRequest", "Invalid keyCredential.")
+        entry = key_entry(kc)
+        keys = app.setdefault("keys", [])
+        if any(k["keyId"] == entry["keyId"] for k in keys):
+            raise Reply(400, "BadRequest", "Key credential with keyId '%s' "
+                        "already exists." % entry["keyId"])
+        keys.append(entry)
+        rec.update(key_id=entry["keyId"],
+                   display_name=entry["displayName"])
+        self.server.state.save()
+        out = dict(entry, key=None)
+        return 200, json.dumps(out, separators=(",", ":"))
+
+    def remove_key(self, app, body, rec):
+        key = str(body.get("keyId") or "").lower()
+        rec["key_id"] = key
+        for k in app.get("keys") or []:
+            if k["keyId"] == key:
+                app["keys"].remove(k)
+                self.server.state.save()
+                return 204, None
+        raise Reply(404, "Request_ResourceNotFound",
+                    "No key credential found with keyId '%s'." % key)
+
     def admin(self, sc, path, rec):
         st = self.server.state
         with st.lock:
@@ -417,7 +614,8 @@ class Handler(BaseHTTPRequestHandler):
             if not key and self.command == "GET":
                 return 200, json.dumps({"credentials": [
                     dict(public(c), has_value=bool(c.get("value")))
-                    for c in app["credentials"]]})
+                    for c in app["credentials"]],
+                    "keys": app.get("keys") or []})
             rec["key_id"] = key
             for c in app["credentials"]:
                 if c["keyId"] != key:

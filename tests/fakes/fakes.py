@@ -372,6 +372,10 @@ class Graph(_Server):
         return self._admin("GET", "/_admin/apps/%s" % client_id)[
             "credentials"]
 
+    def keys(self, client_id):
+        """The app's keyCredentials, as Graph keeps them."""
+        return self._admin("GET", "/_admin/apps/%s" % client_id)["keys"]
+
     def set_end(self, client_id, key_id, when):
         self._admin("PATCH", "/_admin/apps/%s/%s" % (client_id, key_id),
                     {"end": when})

@@ -120,17 +120,18 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 {
 	const char *name = alert_str(a->credential);
 	const char *hint = alert_str(a->hint), *key = alert_str(a->key_id);
+	const char *what = a->certificate ? "certificate" : "client secret";
 	char secret[96], when[48];
 
 	if (size == 0)
 		return;
 	if (hint[0] != '\0')
-		snprintf(secret, sizeof(secret), "client secret %s~", hint);
+		snprintf(secret, sizeof(secret), "%s %s~", what, hint);
 	else if (key[0] != '\0')
-		snprintf(secret, sizeof(secret), "client secret with key ID %s",
+		snprintf(secret, sizeof(secret), "%s with key ID %s", what,
 			 key);
 	else
-		snprintf(secret, sizeof(secret), "client secret");
+		snprintf(secret, sizeof(secret), "%s", what);
 
 	switch (a->event) {
 	case ALERT_EXPIRY_WARNING:

@@ -58,6 +58,7 @@ struct alert {
 	const char *level;   /* "ok", "warning", "critical", "expired" */
 	const char *message; /* one paragraph for people, already written by the
 				caller; includes the exact command */
+	bool certificate;    /* about a certificate, not a client secret */
 };
 
 /* What a channel may need besides the alert. */

@@ -20,6 +20,13 @@ const char *secret_kind_name(enum secret_kind k)
 	return k == SECRET_KIND_CERTIFICATE ? "certificate" : "secret";
 }
 
+enum secret_kind secret_kind_parse(const char *name)
+{
+	return strcmp(name, secret_kind_name(SECRET_KIND_CERTIFICATE)) == 0
+		   ? SECRET_KIND_CERTIFICATE
+		   : SECRET_KIND_SECRET;
+}
+
 int secret_state_parse(const char *name, enum secret_state *ret)
 {
 	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]);

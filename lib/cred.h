@@ -111,6 +111,9 @@ struct cred_view {
 const char *secret_state_name(enum secret_state s);
 /* "secret" / "certificate". */
 const char *secret_kind_name(enum secret_kind k);
+/* The kind called name; anything else than "certificate" is a secret
+ * (rows and payloads from before certificates have no kind). */
+enum secret_kind secret_kind_parse(const char *name);
 
 /* The hint of a secret value (valid UTF-8): its first three characters
  * as far as they fit in the 3 bytes of secret_info.hint, never cutting a

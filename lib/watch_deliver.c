@@ -69,6 +69,8 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 		goto out;
 	a.credential = str(p, "credential");
 	a.hint = str(p, "hint");
+	a.certificate =
+	    secret_kind_parse(str(p, "kind")) == SECRET_KIND_CERTIFICATE;
 	a.key_id = str(p, "key_id");
 	a.expires_at = num(p, "expires_at");
 	a.days_left = num(p, "days_left");

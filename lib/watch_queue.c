@@ -19,6 +19,7 @@ static char *alert_payload(const struct cred *c, const struct secret_info *si,
 	cJSON_AddStringToObject(o, "credential", c->name);
 	cJSON_AddStringToObject(o, "hint", si->hint);
 	cJSON_AddStringToObject(o, "key_id", si->key_id);
+	cJSON_AddStringToObject(o, "kind", secret_kind_name(si->kind));
 	cJSON_AddNumberToObject(o, "expires_at", (double)si->expires_at);
 	cJSON_AddNumberToObject(o, "days_left",
 				(double)timefmt_days_left(si->expires_at, now));

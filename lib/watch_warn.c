@@ -5,12 +5,34 @@
 #include "timefmt.h"
 #include "watch_impl.h"
 
+/* What to do about a certificate that expires: make the next one. */
+static void certificate_message(const struct cred *c,
+				const struct secret_info *si, int64_t now,
+				char *out, size_t size)
+{
+	char t[TIMEFMT_RFC3339_LEN];
+	bool gone = si->expires_at <= now;
+
+	timefmt_rfc3339(si->expires_at, t);
+	snprintf(out, size,
+		 "The certificate %s~ (key %s) of %s %s %s%s. Make and upload "
+		 "the next one: secretwatch cert new %s --upload (or let it "
+		 "roll itself: secretwatch cred set %s --rotate auto)",
+		 si->hint, si->key_id[0] ? si->key_id : "unknown", c->name,
+		 gone ? "expired at" : "expires", t,
+		 gone ? "; mail through it has stopped" : "", c->name, c->name);
+}
+
 static void warning_message(const struct cred *c, const struct secret_info *si,
 			    int64_t now, char *out, size_t size)
 {
 	char t[TIMEFMT_RFC3339_LEN];
 	int64_t days = timefmt_days_left(si->expires_at, now);
 
+	if (si->kind == SECRET_KIND_CERTIFICATE) {
+		certificate_message(c, si, now, out, size);
+		return;
+	}
 	timefmt_rfc3339(si->expires_at, t);
 	snprintf(out, size,
 		 "The client secret %s~ (key %s) of %s %s %s%s%lld days%s. "

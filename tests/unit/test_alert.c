@@ -147,6 +147,10 @@ static void test_summary(void **state)
 	a.event = ALERT_SWITCHED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: switched to client secret abc~");
+	a.certificate = true;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "mail-alerts: switched to certificate abc~");
+	a.certificate = false;
 	a.event = ALERT_SWITCH_FAILED;
 	alert_summary(&a, s, sizeof(s));
 	assert_string_equal(s, "mail-alerts: new client secret abc~ failed its "

@@ -89,19 +89,6 @@ static void print_text(const struct cred *c, const struct watch_sync_report *r)
 	}
 }
 
-static cJSON *diag_obj(const struct diag *d)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddStringToObject(o, "step", diag_step_name(d->step));
-	cJSON_AddStringToObject(o, "title", d->title);
-	cJSON_AddStringToObject(o, "summary", d->summary);
-	cJSON_AddStringToObject(o, "remedy", d->remedy);
-	cJSON_AddStringToObject(o, "evidence", d->evidence);
-	cJSON_AddBoolToObject(o, "transient", d->transient);
-	return o;
-}
-
 static void add_time(cJSON *o, const char *key, int64_t t)
 {
 	char s[TIMEFMT_RFC3339_LEN];
@@ -145,7 +132,8 @@ static cJSON *report_json(const struct cred *c,
 	cJSON_AddStringToObject(o, "name", c->name);
 	cJSON_AddBoolToObject(o, "graph_ok", r->graph_ok);
 	if (!r->graph_ok) {
-		cJSON_AddItemToObject(o, "diagnosis", diag_obj(&r->diag));
+		cJSON_AddItemToObject(o, "diagnosis",
+				      render_diag_json(&r->diag));
 		cJSON_Delete(unk);
 		return o;
 	}

@@ -61,7 +61,7 @@ void render_secret_label(const struct secret_info *si, char *out, size_t size)
 		 si->key_id[0] ? si->key_id : "-");
 }
 
-static cJSON *diag_json(const struct diag *d)
+cJSON *render_diag_json(const struct diag *d)
 {
 	cJSON *o = cJSON_CreateObject();
 
@@ -91,7 +91,8 @@ struct cJSON *render_probe_json(const struct probe_result *pr)
 		cJSON_AddItemToArray(steps, j);
 	}
 	if (!pr->ok && pr->has_diag)
-		cJSON_AddItemToObject(o, "diagnosis", diag_json(&pr->diag));
+		cJSON_AddItemToObject(o, "diagnosis",
+				      render_diag_json(&pr->diag));
 	else
 		cJSON_AddNullToObject(o, "diagnosis");
 	return o;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "cred.h"
+#include "diag.h"
 
 struct cJSON;
 
@@ -25,13 +26,16 @@ struct cJSON *render_secret_json(const struct secret_info *si, int64_t now);
 /* "abc… key 1234abcd" — hint and short key ID, for tables. */
 void render_secret_label(const struct secret_info *si, char *out, size_t size);
 
-#endif
+/* The diagnosis d as a JSON object: step, title, summary, remedy,
+ * evidence, transient. The caller owns it. */
+struct cJSON *render_diag_json(const struct diag *d);
 
 struct probe_result;
-struct diag;
 
 /* The steps of a probe, one line each, then the diagnosis (all = every
  * step; else only the outcome line and the diagnosis). */
 void render_probe_text(const struct probe_result *pr, int all, FILE *out);
 /* {"ok","steps":[{"name","title","status","detail"}],"diagnosis":...} */
 struct cJSON *render_probe_json(const struct probe_result *pr);
+
+#endif

@@ -313,28 +313,30 @@ static void test_log(void **state)
 		assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
 		free(s);
 	}
+}
 
-	/* A failing stream is a failed delivery. */
-	{
-		struct alert_ctx ctx = {0};
-		struct err e = {{0}};
-		FILE *ro = fopen("/dev/null", "r");
+/* A failing stream, or none, is a failed delivery. */
+static void test_log_failures(void **state)
+{
+	struct alert_ctx ctx = {0};
+	struct err e = {{0}};
+	FILE *ro = fopen("/dev/null", "r");
 
-		assert_non_null(ro);
-		log_init(program_invocation_short_name, ro);
-		ctx.log = log_line;
-		assert_int_equal(
-		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
-		assert_int_equal(strncmp(e.msg, "log: ", 5), 0);
-		log_init(program_invocation_short_name, stderr);
-		fclose(ro);
+	(void)state;
+	assert_non_null(ro);
+	log_init(program_invocation_short_name, ro);
+	ctx.log = log_line;
+	assert_int_equal(alert_channel_find("log")->send(&sample, &ctx, &e),
+			 -1);
+	assert_int_equal(strncmp(e.msg, "log: ", 5), 0);
+	log_init(program_invocation_short_name, stderr);
+	fclose(ro);
 
-		/* No log at all: nowhere to write. */
-		ctx.log = NULL;
-		assert_int_equal(
-		    alert_channel_find("log")->send(&sample, &ctx, &e), -1);
-		assert_string_equal(e.msg, "log: nowhere to write");
-	}
+	/* No log at all: nowhere to write. */
+	ctx.log = NULL;
+	assert_int_equal(alert_channel_find("log")->send(&sample, &ctx, &e),
+			 -1);
+	assert_string_equal(e.msg, "log: nowhere to write");
 }
 
 /* What the log wrote to f since it was opened; f is closed. */
@@ -436,17 +438,52 @@ static void assert_env_exactly(const char *dump, const char *const *want,
 	assert_int_equal(lines, nwant);
 }
 
+/* tmpdir/name, read whole (NULL when missing). */
+static char *slurp_in_tmp(const char *name)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	return slurp(path);
+}
+
+/* The exec channel set up to run tmpdir/alert.sh with body. */
+static void exec_setup(struct config *cfg, struct alert_ctx *ctx,
+		       const char *body)
+{
+	char script[400];
+
+	config_defaults(cfg);
+	snprintf(script, sizeof(script), "%s/alert.sh", tmpdir);
+	write_script(script, body);
+	snprintf(cfg->alert_exec, sizeof(cfg->alert_exec), "%s", script);
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
+	ctx->now = NOW;
+	ctx->log = log_line;
+}
+
 static void test_exec(void **state)
 {
-	char script[400], cmd[2048], path[400], *s;
-	struct alert_ctx ctx = {0};
+	static const char *const want[] = {
+	    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n",
+	    "SECRETWATCH_EVENT=expiry-warning\n",
+	    "SECRETWATCH_CREDENTIAL=mail-alerts\n",
+	    "SECRETWATCH_HINT=abc\n",
+	    "SECRETWATCH_KEY_ID=" KEY "\n",
+	    "SECRETWATCH_EXPIRES_AT=2026-01-08T00:00:00Z\n",
+	    "SECRETWATCH_DAYS_LEFT=7\n",
+	    "SECRETWATCH_LEVEL=warning\n",
+	    "SECRETWATCH_MESSAGE=The client secret abc~ of "
+	    "mail-alerts expires on 2026-01-08.",
+	};
+	char cmd[2048], *s;
+	struct alert_ctx ctx;
 	struct config cfg;
 	struct err e = {{0}};
 	int leak;
 
 	(void)state;
-	config_defaults(&cfg);
-	snprintf(script, sizeof(script), "%s/alert.sh", tmpdir);
 	snprintf(cmd, sizeof(cmd),
 		 "env > '%s/env'\n"
 		 "echo \"$#\" > '%s/argc'\n"
@@ -454,11 +491,7 @@ static void test_exec(void **state)
 		 "ls /proc/$$/fd > '%s/fds'\n"
 		 "exit 0\n",
 		 tmpdir, tmpdir, tmpdir, tmpdir);
-	write_script(script, cmd);
-	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s", script);
-	ctx.cfg = &cfg;
-	ctx.now = NOW;
-	ctx.log = log_line;
+	exec_setup(&cfg, &ctx, cmd);
 
 	/* A descriptor of ours without close-on-exec must not leak. */
 	leak = dup2(STDERR_FILENO, 77);
@@ -469,50 +502,38 @@ static void test_exec(void **state)
 	close(leak);
 	unsetenv("SW_TEST_PARENT_ONLY");
 
-	snprintf(path, sizeof(path), "%s/env", tmpdir);
-	s = slurp(path);
+	s = slurp_in_tmp("env");
 	assert_non_null(s);
-	{
-		static const char *const want[] = {
-		    "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n",
-		    "SECRETWATCH_EVENT=expiry-warning\n",
-		    "SECRETWATCH_CREDENTIAL=mail-alerts\n",
-		    "SECRETWATCH_HINT=abc\n",
-		    "SECRETWATCH_KEY_ID=" KEY "\n",
-		    "SECRETWATCH_EXPIRES_AT=2026-01-08T00:00:00Z\n",
-		    "SECRETWATCH_DAYS_LEFT=7\n",
-		    "SECRETWATCH_LEVEL=warning\n",
-		    "SECRETWATCH_MESSAGE=The client secret abc~ of "
-		    "mail-alerts expires on 2026-01-08.",
-		};
-
-		assert_env_exactly(s, want, sizeof(want) / sizeof(want[0]));
-	}
+	assert_env_exactly(s, want, sizeof(want) / sizeof(want[0]));
 	assert_null(strstr(s, "SW_TEST_PARENT_ONLY"));
 	assert_non_null(strstr(s, "  secretwatch secret add mail-alerts "
 				  "--expires 2027-01-08\n"));
 	free(s);
-
-	snprintf(path, sizeof(path), "%s/argc", tmpdir);
-	s = slurp(path);
+	s = slurp_in_tmp("argc");
 	assert_string_equal(s, "0\n");
 	free(s);
-	snprintf(path, sizeof(path), "%s/stdin", tmpdir);
-	s = slurp(path);
+	s = slurp_in_tmp("stdin");
 	assert_string_equal(s, "/dev/null\n");
 	free(s);
-	snprintf(path, sizeof(path), "%s/fds", tmpdir);
-	s = slurp(path);
+	s = slurp_in_tmp("fds");
 	assert_non_null(s);
 	assert_null(strstr(s, "77"));
 	free(s);
+}
 
+static void test_exec_failures(void **state)
+{
+	struct alert_ctx ctx;
+	struct config cfg;
+	struct err e = {{0}};
+
+	(void)state;
 	/* A non-zero exit is a failed delivery, named. */
-	write_script(script, "exit 3\n");
+	exec_setup(&cfg, &ctx, "exit 3\n");
 	assert_int_equal(alert_channel_find("exec")->send(&sample, &ctx, &e),
 			 -1);
 	assert_non_null(strstr(e.msg, "exited with status 3"));
-	assert_non_null(strstr(e.msg, script));
+	assert_non_null(strstr(e.msg, cfg.alert_exec));
 
 	/* A program that is not there. */
 	snprintf(cfg.alert_exec, sizeof(cfg.alert_exec), "%s/missing", tmpdir);
@@ -529,10 +550,15 @@ static void test_exec(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table),   cmocka_unit_test(test_event_names),
-	    cmocka_unit_test(test_summary), cmocka_unit_test(test_webhook_body),
-	    cmocka_unit_test(test_log),	    cmocka_unit_test(test_log_module),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_event_names),
+	    cmocka_unit_test(test_summary),
+	    cmocka_unit_test(test_webhook_body),
+	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_log_module),
+	    cmocka_unit_test(test_log_failures),
 	    cmocka_unit_test(test_exec),
+	    cmocka_unit_test(test_exec_failures),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -122,87 +122,103 @@ struct sample {
 	long long value;
 };
 
+/* What the checker has seen of the families so far. */
+struct parse_state {
+	bool help[NFAMS], type[NFAMS], done[NFAMS];
+	int cur;
+};
+
+/* A "# HELP" or "# TYPE" line ending at nl. */
+static void parse_header(struct parse_state *ps, const char *line,
+			 const char *nl)
+{
+	const char *name = line + 7;
+	size_t nlen = strcspn(name, " ");
+	int f = family_of(name, nlen);
+
+	assert_true(f >= 0);
+	if (f != ps->cur) {
+		/* A new family: the previous one is over and this one was
+		 * not seen before. */
+		if (ps->cur >= 0)
+			ps->done[ps->cur] = true;
+		assert_false(ps->done[f]);
+		ps->cur = f;
+	}
+	if (line[2] == 'H') {
+		assert_false(ps->help[f]);
+		assert_false(ps->type[f]); /* HELP first */
+		ps->help[f] = true;
+		return;
+	}
+	assert_false(ps->type[f]);
+	ps->type[f] = true;
+	assert_int_equal(
+	    strncmp(name + nlen + 1, fams[f].type, strlen(fams[f].type)), 0);
+	assert_int_equal(name + nlen + 1 + strlen(fams[f].type), nl);
+}
+
+/* The {name="value",...} labels at p into s; returns what follows. */
+static const char *parse_labels(const char *p, struct sample *s)
+{
+	if (*p != '{')
+		return p;
+	p++;
+	while (*p != '}') {
+		size_t ln = strcspn(p, "=");
+
+		assert_true(s->nlabels < 5);
+		snprintf(s->labels[s->nlabels][0], 128, "%.*s", (int)ln, p);
+		p = parse_value(p + ln + 1, s->labels[s->nlabels][1], 128);
+		s->nlabels++;
+		if (*p == ',')
+			p++;
+	}
+	return p + 1;
+}
+
+/* A sample line ending at nl, under the current family. */
+static void parse_sample(const struct parse_state *ps, const char *line,
+			 const char *nl, struct sample *s)
+{
+	size_t nlen = strcspn(line, "{ ");
+	const char *p;
+	char *end;
+
+	assert_int_not_equal(line[0], '#');
+	memset(s, 0, sizeof(*s));
+	s->fam = family_of(line, nlen);
+	assert_int_equal(s->fam, ps->cur); /* under its header */
+	assert_true(ps->help[ps->cur] && ps->type[ps->cur]);
+	p = parse_labels(line + nlen, s);
+	assert_int_equal(*p, ' ');
+	s->value = strtoll(p + 1, &end, 10);
+	assert_ptr_equal(end, nl);
+}
+
 /* Check the whole file's structure; collect its samples. */
 static int parse(const char *text, struct sample *out, int max)
 {
-	bool help[NFAMS] = {0}, type[NFAMS] = {0}, done[NFAMS] = {0};
-	int cur = -1, n = 0;
+	struct parse_state ps = {.cur = -1};
+	int n = 0;
 
 	for (const char *line = text; *line != '\0';) {
 		const char *nl = strchr(line, '\n');
-		size_t len;
 
 		assert_non_null(nl); /* every line ends in a newline */
-		len = (size_t)(nl - line);
-		assert_true(len > 0);
+		assert_true(nl > line);
 		if (strncmp(line, "# HELP ", 7) == 0 ||
 		    strncmp(line, "# TYPE ", 7) == 0) {
-			const char *name = line + 7;
-			size_t nlen = strcspn(name, " ");
-			int f = family_of(name, nlen);
-
-			assert_true(f >= 0);
-			if (f != cur) {
-				/* A new family: the previous one is over
-				 * and this one was not seen before. */
-				if (cur >= 0)
-					done[cur] = true;
-				assert_false(done[f]);
-				cur = f;
-			}
-			if (line[2] == 'H') {
-				assert_false(help[f]);
-				assert_false(type[f]); /* HELP first */
-				help[f] = true;
-			} else {
-				assert_false(type[f]);
-				type[f] = true;
-				assert_int_equal(strncmp(name + nlen + 1,
-							 fams[f].type,
-							 strlen(fams[f].type)),
-						 0);
-				assert_int_equal(
-				    name + nlen + 1 + strlen(fams[f].type), nl);
-			}
+			parse_header(&ps, line, nl);
 		} else {
-			struct sample *s = &out[n];
-			size_t nlen = strcspn(line, "{ ");
-			const char *p = line + nlen;
-			char *end;
-
-			assert_int_not_equal(line[0], '#');
 			assert_true(n < max);
-			memset(s, 0, sizeof(*s));
-			s->fam = family_of(line, nlen);
-			assert_int_equal(s->fam, cur); /* under its header */
-			assert_true(help[cur] && type[cur]);
-			if (*p == '{') {
-				p++;
-				while (*p != '}') {
-					size_t ln = strcspn(p, "=");
-
-					assert_true(s->nlabels < 5);
-					snprintf(s->labels[s->nlabels][0], 128,
-						 "%.*s", (int)ln, p);
-					p = parse_value(
-					    p + ln + 1,
-					    s->labels[s->nlabels][1], 128);
-					s->nlabels++;
-					if (*p == ',')
-						p++;
-				}
-				p++;
-			}
-			assert_int_equal(*p, ' ');
-			s->value = strtoll(p + 1, &end, 10);
-			assert_ptr_equal(end, nl);
-			n++;
+			parse_sample(&ps, line, nl, &out[n++]);
 		}
 		line = nl + 1;
 	}
 	for (int f = 0; f < NFAMS; f++) {
-		assert_true(help[f]);
-		assert_true(type[f]);
+		assert_true(ps.help[f]);
+		assert_true(ps.type[f]);
 	}
 	return n;
 }
@@ -215,19 +231,13 @@ static void assert_label(const struct sample *s, int i, const char *name,
 	assert_string_equal(s->labels[i][1], value);
 }
 
-static void test_format(void **state)
+/* Interleaved calls, as a cycle makes them, credential by credential. */
+static void write_sample_file(void)
 {
 	struct metrics *m = NULL;
 	struct err e = {{0}};
-	struct sample s[32];
-	struct stat st;
-	char *text;
-	int n;
 
-	(void)state;
 	assert_int_equal(metrics_open(path, &m, &e), 0);
-	/* Interleaved calls, as a cycle makes them, credential by
-	 * credential. */
 	metrics_secret(m, "mail-alerts", "11111111-2222-3333-4444-555555555555",
 		       "abc", "active", "secret", NOW + 100);
 	metrics_credential(m, "mail-alerts", 1, NOW - 60, 2, 3);
@@ -243,18 +253,11 @@ static void test_format(void **state)
 	metrics_global(m, NOW, 7, 2);
 	metrics_cycle_success(m, NOW - 5);
 	assert_int_equal(metrics_commit(m, &e), 0);
+}
 
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0644);
-	assert_int_equal(stray_files(), 0);
-	text = slurp(path);
-	assert_non_null(text);
-	n = parse(text, s, 32);
-	/* 3 expiry, 2 level, 1 last check (the unchecked one is left out),
-	 * 2 switches, 2 test failures, 1 next rotation (the manual one is
-	 * left out), 5 globals, the last success. */
-	assert_int_equal(n, 17);
-
+/* The expiry samples, with their labels escaped on the wire. */
+static void check_expiry_samples(const struct sample *s, const char *text)
+{
 	assert_int_equal(s[0].fam, 0);
 	assert_int_equal(s[0].nlabels, 5);
 	assert_label(&s[0], 0, "credential", "mail-alerts");
@@ -275,39 +278,63 @@ static void test_format(void **state)
 				     "key_id=\"\",hint=\"a\\\"\\\\\","
 				     "state=\"pending\",kind=\"certificate\"} "
 				     "1767225800\n"));
+}
+
+/* Every other family, in order. */
+static void check_other_samples(const struct sample *s)
+{
+	static const struct {
+		int i, fam;
+		long long value;
+	} want[] = {
+	    {4, 1, 4},	{5, 2, NOW - 60},    {6, 3, 2},	    {7, 3, 0},
+	    {8, 4, 3},	{10, 5, NOW + 1000}, {11, 6, 7},    {12, 7, 4},
+	    {13, 8, 1}, {14, 9, 2},	     {15, 10, NOW}, {16, 11, NOW - 5},
+	};
 
 	assert_int_equal(s[3].fam, 1);
 	assert_int_equal(s[3].nlabels, 1);
 	assert_label(&s[3], 0, "credential", "mail-alerts");
 	assert_int_equal(s[3].value, 1);
-	assert_int_equal(s[4].value, 4);
-	assert_int_equal(s[5].fam, 2);
-	assert_int_equal(s[5].value, NOW - 60);
-	assert_int_equal(s[6].fam, 3);
-	assert_int_equal(s[6].value, 2);
-	assert_int_equal(s[7].fam, 3);
-	assert_int_equal(s[7].value, 0);
-	assert_int_equal(s[8].fam, 4);
-	assert_int_equal(s[8].value, 3);
-	assert_int_equal(s[10].fam, 5);
 	assert_label(&s[10], 0, "credential", "mail-alerts");
-	assert_int_equal(s[10].value, NOW + 1000);
-	assert_int_equal(s[11].fam, 6);
 	assert_int_equal(s[11].nlabels, 0);
-	assert_int_equal(s[11].value, 7);
-	assert_int_equal(s[12].fam, 7);
-	assert_int_equal(s[12].value, 4);
-	assert_int_equal(s[13].fam, 8);
-	assert_int_equal(s[13].value, 1);
-	assert_int_equal(s[14].fam, 9);
-	assert_int_equal(s[14].value, 2);
-	assert_int_equal(s[15].fam, 10);
-	assert_int_equal(s[15].value, NOW);
-	assert_int_equal(s[16].fam, 11);
-	assert_int_equal(s[16].value, NOW - 5);
-	free(text);
+	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+		assert_int_equal(s[want[k].i].fam, want[k].fam);
+		assert_int_equal(s[want[k].i].value, want[k].value);
+	}
+}
 
-	/* No samples at all: headers only, still a valid file. */
+static void test_format(void **state)
+{
+	struct sample s[32];
+	struct stat st;
+	char *text;
+
+	(void)state;
+	write_sample_file();
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(stray_files(), 0);
+	text = slurp(path);
+	assert_non_null(text);
+	/* 3 expiry, 2 level, 1 last check (the unchecked one is left out),
+	 * 2 switches, 2 test failures, 1 next rotation (the manual one is
+	 * left out), 5 globals, the last success. */
+	assert_int_equal(parse(text, s, 32), 17);
+	check_expiry_samples(s, text);
+	check_other_samples(s);
+	free(text);
+}
+
+/* No samples at all: headers only, still a valid file. */
+static void test_format_empty(void **state)
+{
+	struct metrics *m = NULL;
+	struct err e = {{0}};
+	struct sample s[32];
+	char *text;
+
+	(void)state;
 	assert_int_equal(metrics_open(path, &m, &e), 0);
 	assert_int_equal(metrics_commit(m, &e), 0);
 	text = slurp(path);
@@ -435,6 +462,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_format_empty),
 	    cmocka_unit_test(test_atomic),
 	    cmocka_unit_test(test_large),
 	};

@@ -1,5 +1,6 @@
 """Shared helpers for the end-to-end tests: a scratch store with its own
 config, and a runner for the real secretwatch binaries."""
+import fcntl
 import hashlib
 import json
 import os
@@ -7,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 BIN_DIR = os.environ.get("SW_BIN_DIR") or os.path.join(
@@ -88,6 +90,25 @@ class ScratchCase(unittest.TestCase):
         self.assertEqual(len(lines), 1, r.stderr)
         self.assertTrue(lines[0].startswith("secretwatch: "), lines[0])
         self.assertIn(words, lines[0])
+
+
+def wait_daemon_lock_free(db, seconds=10):
+    """A killed secretwatchd's cycle child dies a moment after it
+    (PR_SET_PDEATHSIG), holding the store's single-instance lock until
+    then; under the sanitizers long enough for the next start to fail.
+    systemd waits for the whole unit; tests wait for the lock. Returns
+    False when it stayed held."""
+    deadline = time.time() + seconds
+    with open(db + ".lock", "a") as f:
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                return True
+            except BlockingIOError:
+                if time.time() > deadline:
+                    return False
+                time.sleep(0.02)
 
 
 def main():

@@ -1,7 +1,6 @@
 """secretwatchd: the lifecycle across restarts under faketime, signals,
 readiness, one daemon per store, and SIGKILL at random points during
 switches."""
-import fcntl
 import os
 import random
 import signal
@@ -223,21 +222,8 @@ class TestCrash(DaemonCase):
         self.assertEqual(newest["hint"], secrets[-1][:3])
 
     def wait_cycle_child_gone(self):
-        """The killed daemon's cycle child dies with it (PR_SET_PDEATHSIG),
-        a moment later: under the sanitizers, long enough for the next
-        start to find the single-instance lock still held. systemd waits
-        for the whole unit; so does this test, up to 10 s."""
-        deadline = time.time() + 10
-        with open(self.w.s.db + ".lock", "a") as f:
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                    return
-                except BlockingIOError:
-                    if time.time() > deadline:
-                        self.fail("the killed daemon's lock stayed held")
-                    time.sleep(0.02)
+        if not swtest.wait_daemon_lock_free(self.w.s.db):
+            self.fail("the killed daemon's lock stayed held")
 
     def state_of_newest(self):
         db = sqlite3.connect(self.w.s.db)

@@ -5,7 +5,6 @@ active secret and it works, Entra holds no secret that the store does not
 know or has not scheduled for removal (an open intent's display name),
 and the database is intact. A last run finishes the work: Entra ends with
 exactly the active secret."""
-import fcntl
 import os
 import random
 import signal
@@ -59,19 +58,8 @@ class TestRotationCrash(test_rotation.RotationCase):
         self.wait_lock_free()
 
     def wait_lock_free(self):
-        """The cycle child dies a moment after the daemon: wait until
-        the store's single-instance lock can be taken, up to 10 s."""
-        deadline = time.time() + 10
-        with open(self.w.s.db + ".lock", "a") as f:
-            while True:
-                try:
-                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    fcntl.flock(f, fcntl.LOCK_UN)
-                    return
-                except BlockingIOError:
-                    if time.time() > deadline:
-                        self.fail("the killed daemon's lock stayed held")
-                    time.sleep(0.02)
+        if not swtest.wait_daemon_lock_free(self.w.s.db):
+            self.fail("the killed daemon's lock stayed held")
 
     def query(self, sql):
         con = sqlite3.connect(self.w.s.db)

@@ -61,6 +61,14 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
 	return rc == SQLITE_DONE ? 0 : store_fail(s, what, e);
 }
 
+int store_step_cas(struct store *s, sqlite3_stmt *st, const char *what,
+		   struct err *e)
+{
+	if (store_step_done(s, st, what, e))
+		return -1;
+	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+}
+
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);

@@ -18,6 +18,10 @@ int store_prepare(struct store *s, const char *sql, sqlite3_stmt **ret,
 /* Step a statement that returns no rows, finalize it; 0 or -1 with e. */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what,
 		    struct err *e);
+/* Step a compare-and-set UPDATE, finalize it: 0 when it changed one row,
+ * 1 when it changed none (the condition no longer held), -1 with e. */
+int store_step_cas(struct store *s, sqlite3_stmt *st, const char *what,
+		   struct err *e);
 /* Fill e from the connection's last error, prefixed with what. */
 int store_fail(struct store *s, const char *what, struct err *e);
 /* Copy a text column into a fixed buffer ("" for NULL). */

@@ -86,9 +86,7 @@ int store_rotation_close(struct store *s, int64_t id, bool done,
 	else
 		sqlite3_bind_null(st, 4);
 	store_bind_text_or_null(st, 5, key_id);
-	if (store_step_done(s, st, "close rotation", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "close rotation", e);
 }
 
 int store_secret_revoke(struct store *s, int64_t id, int64_t now, struct err *e)

@@ -164,9 +164,7 @@ int store_secret_fail(struct store *s, int64_t id, struct err *e)
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	if (store_step_done(s, st, "mark secret failed", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "mark secret failed", e);
 }
 
 int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
@@ -198,9 +196,7 @@ int store_secret_activate(struct store *s, int64_t credential_id, int64_t id,
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 3, credential_id);
-	if (store_step_done(s, st, "activate secret", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "activate secret", e);
 }
 
 int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,

@@ -19,9 +19,7 @@ int store_sync_correct(struct store *s, int64_t id, int64_t expires_at,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, expires_at);
 	store_bind_text_or_null(st, 3, key_id);
-	if (store_step_done(s, st, "correct secret from Entra", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "correct secret from Entra", e);
 }
 
 int store_sync_mark_removed(struct store *s, int64_t id, int64_t at,
@@ -36,7 +34,5 @@ int store_sync_mark_removed(struct store *s, int64_t id, int64_t at,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, at);
-	if (store_step_done(s, st, "mark secret removed in Entra", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "mark secret removed in Entra", e);
 }

@@ -234,9 +234,7 @@ int store_outbox_claim(struct store *s, int64_t id, int64_t now, int64_t until,
 	sqlite3_bind_int64(st, 1, until);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 3, now);
-	if (store_step_done(s, st, "claim delivery", e))
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : 1;
+	return store_step_cas(s, st, "claim delivery", e);
 }
 
 int store_outbox_done(struct store *s, int64_t id, int64_t now, struct err *e)

@@ -10,7 +10,6 @@
 Usage: /usr/bin/python3 bench/watch_bench.py [BUILD_DIR] [--idle-seconds N]
 """
 import os
-import resource
 import shutil
 import subprocess
 import sys

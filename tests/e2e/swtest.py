@@ -92,6 +92,26 @@ class ScratchCase(unittest.TestCase):
         self.assertIn(words, lines[0])
 
 
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+
+
+def faketime_env(at, env=None):
+    """ENV (default: ours, without NOTIFY_SOCKET) with the clock starting
+    at AT and running on. libfaketime is preloaded directly, not through
+    the faketime wrapper: a killed wrapper leaves its semaphore in
+    /dev/shm for a later process with the same PID to trip over
+    ("sem_open: File exists"). It comes ahead of a sanitizer runtime."""
+    e = dict(os.environ if env is None else env)
+    if env is None:
+        e.pop("NOTIFY_SOCKET", None)
+    e["LD_PRELOAD"] = LIBFAKETIME
+    e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
+    e["TZ"] = "UTC"
+    e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
+                         ":verify_asan_link_order=0").lstrip(":")
+    return e
+
+
 def wait_daemon_lock_free(db, seconds=10):
     """A killed secretwatchd's cycle child dies a moment after it
     (PR_SET_PDEATHSIG), holding the store's single-instance lock until

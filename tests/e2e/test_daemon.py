@@ -8,16 +8,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
 import m365  # noqa: E402
-from m365 import S1, S2  # noqa: E402
+from m365 import S1  # noqa: E402
 
 DAY = 86400
-FAKETIME = "/usr/bin/faketime"
 
 
 def rfc(t):
@@ -32,15 +30,10 @@ class DaemonCase(m365.WorldCase):
 
     def daemon(self, *args, env=None, at=None, **kw):
         cmd = [swtest.SWD, "-c", self.w.s.conf, *args]
-        if at is not None:
-            cmd = [FAKETIME, "-f", "@" + time.strftime(
-                "%Y-%m-%d %H:%M:%S", time.gmtime(at))] + cmd
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         if at is not None:
-            # libfaketime is preloaded ahead of the sanitizer runtime.
-            e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
-                                 ":verify_asan_link_order=0").lstrip(":")
+            e = swtest.faketime_env(at)
         e.update(env or {})
         return subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=e,

@@ -19,9 +19,6 @@ import m365  # noqa: E402
 from m365 import S1, S2  # noqa: E402
 
 DAY = 86400
-# libfaketime preloaded into secretwatchd itself (not the faketime
-# wrapper, which would not pass SIGTERM on).
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 SETPRIV = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
            "--clear-groups", "--"]
 CHECKS = 10
@@ -100,13 +97,7 @@ class OnceCase(m365.WorldCase):
         e = dict(os.environ)
         e.pop("NOTIFY_SOCKET", None)
         if at is not None:
-            e["LD_PRELOAD"] = LIBFAKETIME
-            e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S",
-                                                time.gmtime(at))
-            e["TZ"] = "UTC"
-            # libfaketime is preloaded ahead of the sanitizer runtime.
-            e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
-                                 ":verify_asan_link_order=0").lstrip(":")
+            e = swtest.faketime_env(at)
         if notify:
             e["NOTIFY_SOCKET"] = notify
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,

@@ -203,7 +203,7 @@ class TestDiagnosis(WorldCase):
 
     def test_no_starttls_refused(self):
         self.w.smtp.set_scenario(m365.smtp_scenario(no_starttls=True))
-        doc = self.diagnose("transport", ["STARTTLS"], "starttls")
+        self.diagnose("transport", ["STARTTLS"], "starttls")
         self.assertEqual(self.w.smtp.messages(), [])
 
     def test_throttled_is_transient(self):

@@ -9,9 +9,7 @@ STARTTLS required.
 Needs root (Postfix's master runs as root) and Debian's postfix package
 (scripts/install-deps.sh); it fails, never skips, when either is missing.
 """
-import base64
 import hashlib
-import json
 import os
 import pwd
 import grp
@@ -35,7 +33,6 @@ import fakes  # noqa: E402
 
 POSTFIX = "/usr/sbin/postfix"
 POSTQUEUE = "/usr/sbin/postqueue"
-FAKETIME = "/usr/bin/faketime"
 PLUGIN_DIR = os.path.join(swtest.BIN_DIR, "..", "sasl2")
 PLUGIN = os.path.join(PLUGIN_DIR, "libxoauth2-secretwatch.so")
 RCPT = "someone@fabrikam.example"
@@ -181,23 +178,13 @@ class Daemon:
         self.w = world
         self.logs = []
 
-    def _cmd(self, at, *args):
-        return [FAKETIME, "-f", "@" + time.strftime(
-            "%Y-%m-%d %H:%M:%S", time.gmtime(at)),
-            swtest.SWD, "-c", self.w.s.conf, *args]
-
-    @staticmethod
-    def _env():
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        # libfaketime is preloaded ahead of the sanitizer runtime.
-        e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
-                             ":verify_asan_link_order=0").lstrip(":")
-        return e
+    def _cmd(self, *args):
+        return [swtest.SWD, "-c", self.w.s.conf, *args]
 
     def once(self, at):
-        p = subprocess.run(self._cmd(at, "--once"), capture_output=True,
-                           text=True, env=self._env(), timeout=WAIT)
+        p = subprocess.run(self._cmd("--once"), capture_output=True,
+                           text=True, env=swtest.faketime_env(at),
+                           timeout=WAIT)
         self.logs.append(p.stdout + p.stderr)
         if p.returncode != 0:
             raise AssertionError("secretwatchd --once failed (%d): %s"
@@ -205,11 +192,11 @@ class Daemon:
         return p.stderr
 
     def start(self, at):
-        """Runs the daemon until stop(). faketime forks it and does not
-        pass signals on: it gets a process group of its own."""
-        self.proc = subprocess.Popen(self._cmd(at), stdout=subprocess.PIPE,
+        """Runs the daemon until stop(), in a process group of its own
+        with its cycle child."""
+        self.proc = subprocess.Popen(self._cmd(), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
-                                     env=self._env(),
+                                     env=swtest.faketime_env(at),
                                      start_new_session=True)
         return self.proc
 
@@ -233,7 +220,8 @@ class TestPostfix(unittest.TestCase):
         if os.geteuid() != 0:
             raise AssertionError("test_postfix must run as root: Postfix's "
                                  "master process runs as root")
-        for p in (POSTFIX, POSTQUEUE, "/etc/postfix/master.cf", FAKETIME):
+        for p in (POSTFIX, POSTQUEUE, "/etc/postfix/master.cf",
+                  swtest.LIBFAKETIME):
             if not os.path.exists(p):
                 raise AssertionError("%s is missing: install Debian's "
                                      "postfix and faketime "

@@ -19,7 +19,6 @@ import test_rotation  # noqa: E402
 from m365 import CLIENT  # noqa: E402
 
 DAY = test_rotation.DAY
-LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
 class TestRotationCrash(test_rotation.RotationCase):
@@ -35,16 +34,7 @@ class TestRotationCrash(test_rotation.RotationCase):
 
     def daemon(self, at, *args):
         cmd = [swtest.SWD, "-c", self.w.s.conf, *args]
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        # libfaketime preloaded without the faketime wrapper: a killed
-        # wrapper leaves its semaphore in /dev/shm for a later process
-        # with the same PID to trip over. Ahead of the sanitizer runtime.
-        e["LD_PRELOAD"] = LIBFAKETIME
-        e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S",
-                                            time.gmtime(at))
-        e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
-                             ":verify_asan_link_order=0").lstrip(":")
+        e = swtest.faketime_env(at)
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env=e,
                                 start_new_session=True)

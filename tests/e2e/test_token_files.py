@@ -16,7 +16,6 @@ import swtest  # noqa: E402
 import m365  # noqa: E402
 from m365 import S1, S2  # noqa: E402
 
-FAKETIME = "/usr/bin/faketime"
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
@@ -32,14 +31,9 @@ class TokenCase(m365.WorldCase):
         self.path = os.path.join(self.dir, "mail")
 
     def once(self, at):
-        cmd = [FAKETIME, "-f", "@" + time.strftime(
-            "%Y-%m-%d %H:%M:%S", time.gmtime(at)),
-            swtest.SWD, "-c", self.w.s.conf, "--once"]
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
-                             ":verify_asan_link_order=0").lstrip(":")
-        p = subprocess.run(cmd, capture_output=True, text=True, env=e,
+        cmd = [swtest.SWD, "-c", self.w.s.conf, "--once"]
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           env=swtest.faketime_env(at),
                            timeout=120)
         self.logs.append(p.stdout + p.stderr)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -3,14 +3,13 @@ per threshold, verified switching with the deploy hook, propagation
 retries, channel failures, metrics."""
 import json
 import os
-import stat
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
 import m365  # noqa: E402
-from m365 import S1, S2, S3  # noqa: E402
+from m365 import S1, S2  # noqa: E402
 
 DAY = 86400
 

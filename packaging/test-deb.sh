@@ -82,8 +82,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "     Depends: $depends"
 check "Depends computed from the binaries (libc6, libsodium23)" \
 	grep -q 'libc6 .*libsodium23' <<<"$depends"
-check "Depends computed from the network module (libcurl4)" \
-	grep -q 'libcurl4 (>= [0-9.]*)' <<<"$depends"
+check "Depends computed from the network module (libcurl4, libssl3)" \
+	grep -q 'libcurl4 (>= [0-9.]*).*libssl3\|libssl3.*libcurl4 (>= [0-9.]*)' <<<"$depends"
 check "config is a conffile" \
 	sh -c "dpkg-deb -I '$deb' conffiles | grep -qx /etc/secretwatch/secretwatch.conf"
 
@@ -141,6 +141,10 @@ for b in /usr/bin/secretwatch /usr/sbin/secretwatchd; do
 done
 check "the module's libraries are all installed" \
 	sh -c "! ldd '$netmod' | grep -q 'not found'"
+for b in /usr/bin/secretwatch /usr/sbin/secretwatchd; do
+	check "$(basename "$b") starts without libcurl and libcrypto (the module has them)" \
+		sh -c "! readelf -d '$b' | grep -q 'NEEDED.*lib\(curl\|crypto\|ssl\)'"
+done
 
 # The Cyrus SASL client plugin, where libsasl2 looks for plugins.
 saslplug=$(grep '/sasl2/libxoauth2-secretwatch\.so$' "$work/files")
@@ -262,7 +266,7 @@ complete_line() { # prints the completions for the words given
 }
 if [ -f /usr/share/bash-completion/bash_completion ]; then
 	got=$(complete_line secretwatch s)
-	check "completion: commands ($got)" test "$got" = "secret status "
+	check "completion: commands ($got)" test "$got" = "secret status sync "
 	got=$(complete_line secretwatch cred add x --c)
 	check "completion: flags ($got)" test "$got" = "--client-id --cloud "
 	got=$(complete_line secretwatch cred add x --cloud '')

@@ -52,15 +52,16 @@ class World:
         self.extra = extra_config
         self.configure()
         if cred:
-            self._cred()
+            self.add_cred()
 
-    def _cred(self):
+    def add_cred(self, *extra):
+        """init, and 'mail' on the stand-ins, with EXTRA options."""
         assert self.s.run("init").returncode == 0
         r = self.s.run("cred", "add", "mail", "--tenant", TENANT,
                        "--client-id", CLIENT, "--sender", SENDER,
                        "--object-id", SP_OID, "--test-to", OPS,
                        "--authority-url", self.entra.url,
-                       "--smtp-url", self.smtp.url)
+                       "--smtp-url", self.smtp.url, *extra)
         assert r.returncode == 0, r.stderr
 
     def configure(self, extra=None):

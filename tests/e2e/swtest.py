@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -95,21 +96,33 @@ class ScratchCase(unittest.TestCase):
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-def faketime_env(at, env=None):
-    """ENV (default: ours, without NOTIFY_SOCKET) with the clock starting
-    at AT and running on. libfaketime is preloaded directly, not through
-    the faketime wrapper: a killed wrapper leaves its semaphore in
-    /dev/shm for a later process with the same PID to trip over
+def daemon_env(at=None):
+    """Our environment without NOTIFY_SOCKET and, with AT, the clock
+    starting at AT and running on. libfaketime is preloaded directly, not
+    through the faketime wrapper: a killed wrapper leaves its semaphore
+    in /dev/shm for a later process with the same PID to trip over
     ("sem_open: File exists"). It comes ahead of a sanitizer runtime."""
-    e = dict(os.environ if env is None else env)
-    if env is None:
-        e.pop("NOTIFY_SOCKET", None)
+    e = dict(os.environ)
+    e.pop("NOTIFY_SOCKET", None)
+    if at is None:
+        return e
     e["LD_PRELOAD"] = LIBFAKETIME
     e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
     e["TZ"] = "UTC"
     e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
                          ":verify_asan_link_order=0").lstrip(":")
     return e
+
+
+def notify_socket(case, directory, timeout):
+    """(socket, path): a datagram socket in DIRECTORY that receives
+    sd_notify messages, closed when CASE is cleaned up."""
+    path = os.path.join(directory, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(timeout)
+    case.addCleanup(sock.close)
+    return sock, path
 
 
 def wait_daemon_lock_free(db, seconds=10):

@@ -15,7 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import m365  # noqa: E402
-from m365 import CLIENT, S1, SP_OID  # noqa: E402
+from m365 import CLIENT, S1  # noqa: E402
 
 fakes = m365.fakes
 APP_OBJ = "dddddddd-0000-4000-8000-000000000004"
@@ -43,14 +43,7 @@ class GraphCertCase(unittest.TestCase):
         self.graph = self.w.stack.enter_context(
             fakes.Graph(graph_scenario(), entra=self.w.entra))
         self.w.configure()
-        self.assertEqual(self.w.run("init").returncode, 0)
-        r = self.w.run("cred", "add", "mail", "--tenant", m365.TENANT,
-                       "--client-id", CLIENT, "--sender", m365.SENDER,
-                       "--object-id", SP_OID, "--test-to", m365.OPS,
-                       "--authority-url", self.w.entra.url,
-                       "--smtp-url", self.w.smtp.url,
-                       "--graph-url", self.graph.url)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.w.add_cred("--graph-url", self.graph.url)
         self.w.add_secret(S1, "+300d", "--key-id", K1, "--activate")
 
     def new_cert(self, *extra):

@@ -1,6 +1,7 @@
 """The registration CLI on a scratch store: init, credentials, secrets,
 status levels, the audit trail, rekey, and no secret ever shown."""
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +13,32 @@ from swtest import ScratchCase, SW  # noqa: E402
 
 SECRET = "q7Z8Q~Xy_z.Ab-cdEFghIJklMNopQRstUVwxYZ0123"
 DAY = 86400
+
+
+
+class TestStartUp(ScratchCase):
+    """Local commands start without libcurl and libcrypto: the network
+    and certificate module brings them on first use."""
+    LOADED = re.compile(r"file=(libcurl|libcrypto)\.so")
+
+    def loaded(self, *args, code=0):
+        r = self.s.run(*args, env={"LD_DEBUG": "files"})
+        self.assertEqual(r.returncode, code, r.stderr[-2000:])
+        return {m.group(1) for m in self.LOADED.finditer(r.stderr)}
+
+    def test_local_commands_load_neither(self):
+        self.s.init_with_cred()
+        self.assertEqual(self.loaded("status", code=3), set())  # unknown
+        for args in (["cred", "list"], ["log"]):
+            self.assertEqual(self.loaded(*args), set(), args)
+
+    def test_certificate_command_loads_the_module(self):
+        self.s.init_with_cred()
+        out = os.path.join(self.s.dir, "cert.pem")
+        self.assertEqual(self.loaded("cert", "new", "mail", "--out", out),
+                         {"libcurl", "libcrypto"})
+        with open(out) as f:
+            self.assertIn("BEGIN CERTIFICATE", f.read())
 
 
 class TestInit(ScratchCase):

@@ -4,7 +4,6 @@ switches."""
 import os
 import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -30,10 +29,7 @@ class DaemonCase(m365.WorldCase):
 
     def daemon(self, *args, env=None, at=None, **kw):
         cmd = [swtest.SWD, "-c", self.w.s.conf, *args]
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        if at is not None:
-            e = swtest.faketime_env(at)
+        e = swtest.daemon_env(at)
         e.update(env or {})
         return subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=e,
@@ -66,12 +62,7 @@ class TestLifecycleUnderFaketime(DaemonCase):
 
 class TestSignals(DaemonCase):
     def notify_socket(self):
-        path = os.path.join(self.w.s.dir, "notify.sock")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.settimeout(10)
-        self.addCleanup(sock.close)
-        return sock, path
+        return swtest.notify_socket(self, self.w.s.dir, 10)
 
     def recv_until(self, sock, word, limit=20):
         got = []

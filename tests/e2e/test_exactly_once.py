@@ -85,19 +85,11 @@ class OnceCase(m365.WorldCase):
         return doc["events"]
 
     def notify_socket(self):
-        path = os.path.join(self.w.s.dir, "notify.sock")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.settimeout(1)
-        self.addCleanup(sock.close)
-        return sock, path
+        return swtest.notify_socket(self, self.w.s.dir, 1)
 
     def daemon(self, at=None, notify=None):
         cmd = [swtest.SWD, "-c", self.w.s.conf]
-        e = dict(os.environ)
-        e.pop("NOTIFY_SOCKET", None)
-        if at is not None:
-            e = swtest.faketime_env(at)
+        e = swtest.daemon_env(at)
         if notify:
             e["NOTIFY_SOCKET"] = notify
         p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,

@@ -42,14 +42,7 @@ class SyncCase(unittest.TestCase):
         self.graph = self.w.stack.enter_context(
             fakes.Graph(graph_scenario(), entra=self.w.entra))
         self.w.configure(f"[alerts]\nwebhook_url = {self.w.webhook.url}\n")
-        self.assertEqual(self.w.run("init").returncode, 0)
-        r = self.w.run("cred", "add", "mail", "--tenant", m365.TENANT,
-                       "--client-id", CLIENT, "--sender", m365.SENDER,
-                       "--object-id", SP_OID, "--test-to", m365.OPS,
-                       "--authority-url", self.w.entra.url,
-                       "--smtp-url", self.w.smtp.url,
-                       "--graph-url", self.graph.url)
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.w.add_cred("--graph-url", self.graph.url)
         # S1 active with its key ID and a wrong expiry; S2 pending with
         # neither key ID nor the right expiry.
         self.w.add_secret(S1, "2027-05-01", "--key-id", K1, "--activate")

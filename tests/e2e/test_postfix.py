@@ -183,7 +183,7 @@ class Daemon:
 
     def once(self, at):
         p = subprocess.run(self._cmd("--once"), capture_output=True,
-                           text=True, env=swtest.faketime_env(at),
+                           text=True, env=swtest.daemon_env(at),
                            timeout=WAIT)
         self.logs.append(p.stdout + p.stderr)
         if p.returncode != 0:
@@ -196,7 +196,7 @@ class Daemon:
         with its cycle child."""
         self.proc = subprocess.Popen(self._cmd(), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
-                                     env=swtest.faketime_env(at),
+                                     env=swtest.daemon_env(at),
                                      start_new_session=True)
         return self.proc
 

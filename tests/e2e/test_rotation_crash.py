@@ -34,7 +34,7 @@ class TestRotationCrash(test_rotation.RotationCase):
 
     def daemon(self, at, *args):
         cmd = [swtest.SWD, "-c", self.w.s.conf, *args]
-        e = swtest.faketime_env(at)
+        e = swtest.daemon_env(at)
         return subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True, env=e,
                                 start_new_session=True)

@@ -33,7 +33,7 @@ class TokenCase(m365.WorldCase):
     def once(self, at):
         cmd = [swtest.SWD, "-c", self.w.s.conf, "--once"]
         p = subprocess.run(cmd, capture_output=True, text=True,
-                           env=swtest.faketime_env(at),
+                           env=swtest.daemon_env(at),
                            timeout=120)
         self.logs.append(p.stdout + p.stderr)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -91,7 +91,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import fake_assertion as fa
 import fakecommon as fc
@@ -281,27 +281,8 @@ class State:
             return n
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fc.Handler):
     server_version = "fake-entra"
-    sys_version = ""
-    timeout = 30
-
-    def setup(self):
-        # Replies are small: without this each waits for a delayed ACK.
-        fc.set_nodelay(self.request)
-        super().setup()
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def version_string(self):
-        return self.server_version
-
-    def do_POST(self):
-        self.handle_any()
-
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_POST
 
     def do_HEAD(self):
         self.handle_any()

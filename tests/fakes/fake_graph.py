@@ -90,7 +90,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import fakecommon as fc
 
@@ -270,26 +270,8 @@ def public(c, with_secret=None):
             "startDateTime": iso(c["start"])}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fc.Handler):
     server_version = "fake-graph"
-    sys_version = ""
-    timeout = 30
-
-    def setup(self):
-        fc.set_nodelay(self.request)
-        super().setup()
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def version_string(self):
-        return self.server_version
-
-    def do_GET(self):
-        self.handle_any()
-
-    do_POST = do_PATCH = do_DELETE = do_PUT = do_GET
 
     def read_json(self):
         try:

@@ -33,7 +33,7 @@ import argparse
 import json
 import socketserver
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import fakecommon as fc
 
@@ -42,26 +42,8 @@ DEFAULTS = {"mode": "ok", "mode_first": 0, "status": 200, "body": "ok",
 MAX_BODY = 1 << 20
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(fc.Handler):
     server_version = "fake-webhook"
-    timeout = 30
-
-    def setup(self):
-        # Replies are small: without this each waits for a delayed ACK.
-        fc.set_nodelay(self.request)
-        super().setup()
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def version_string(self):
-        return self.server_version
-
-    def do_POST(self):
-        self.handle_any()
-
-    do_GET = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_POST
 
     def read_body(self):
         te = (self.headers.get("Transfer-Encoding") or "").lower()

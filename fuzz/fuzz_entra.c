@@ -39,6 +39,48 @@ static void check_no_token(const struct entra_result *res,
 				  tok->len) == NULL);
 }
 
+/* What holds for any reply: the caller's fields kept, every text
+ * terminated and free of control characters. */
+static void check_result(long status, const struct entra_result *res)
+{
+	FUZZ_CHECK(res->http_status == status);
+	FUZZ_CHECK(res->transient == (status == 429 || status >= 500));
+	FUZZ_CHECK(res->attempts == 3 && res->waited_ms == 1234 &&
+		   res->curl_code == 28 &&
+		   strcmp(res->curl_error, SENTINEL_CURL) == 0);
+	FUZZ_CHECK_STR(res->error);
+	FUZZ_CHECK_STR(res->error_description);
+	FUZZ_CHECK_STR(res->trace_id);
+	FUZZ_CHECK_STR(res->correlation_id);
+	FUZZ_CHECK_STR(res->timestamp);
+	FUZZ_CHECK_STR(res->summary);
+	FUZZ_CHECK(res->summary[0] != '\0');
+	FUZZ_CHECK(res->n_error_codes <= ENTRA_CODES_MAX);
+	for (size_t i = 0; i < res->n_error_codes; i++)
+		FUZZ_CHECK(res->error_codes[i] >= 0 &&
+			   res->error_codes[i] <= 2147483647L);
+	/* Control characters never reach the texts meant for people. */
+	for (const char *p = res->summary; *p != '\0'; p++)
+		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+	for (const char *p = res->error_description; *p != '\0'; p++)
+		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+}
+
+/* What holds for an accepted reply. */
+static void check_token(long status, const struct entra_result *res,
+			const struct entra_token *tok)
+{
+	FUZZ_CHECK(status == 200);
+	FUZZ_CHECK(tok->value != NULL);
+	FUZZ_CHECK(tok->len > 0 && tok->len <= TOKEN_MAX);
+	FUZZ_CHECK(strlen(tok->value) == tok->len);
+	FUZZ_CHECK(res->expires_in > 0 && res->expires_in <= EXPIRES_IN_MAX);
+	FUZZ_CHECK(tok->expires_at == NOW + res->expires_in);
+	FUZZ_CHECK(tok->expires_at > NOW);
+	FUZZ_CHECK(res->error[0] == '\0' && res->n_error_codes == 0);
+	check_no_token(res, tok);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct entra_result res;
@@ -66,44 +108,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	FUZZ_CHECK((rc == 0) == res.ok);
-	FUZZ_CHECK(res.http_status == status);
-	FUZZ_CHECK(res.transient == (status == 429 || status >= 500));
-	FUZZ_CHECK(res.attempts == 3 && res.waited_ms == 1234 &&
-		   res.curl_code == 28 &&
-		   strcmp(res.curl_error, SENTINEL_CURL) == 0);
-	FUZZ_CHECK_STR(res.error);
-	FUZZ_CHECK_STR(res.error_description);
-	FUZZ_CHECK_STR(res.trace_id);
-	FUZZ_CHECK_STR(res.correlation_id);
-	FUZZ_CHECK_STR(res.timestamp);
-	FUZZ_CHECK_STR(res.summary);
-	FUZZ_CHECK(res.summary[0] != '\0');
-	FUZZ_CHECK(res.n_error_codes <= ENTRA_CODES_MAX);
-	for (size_t i = 0; i < res.n_error_codes; i++)
-		FUZZ_CHECK(res.error_codes[i] >= 0 &&
-			   res.error_codes[i] <= 2147483647L);
-	/* Control characters never reach the texts meant for people. */
-	for (const char *p = res.summary; *p != '\0'; p++)
-		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
-	for (const char *p = res.error_description; *p != '\0'; p++)
-		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
-
-	if (rc == 0) {
-		FUZZ_CHECK(status == 200);
-		FUZZ_CHECK(tok.value != NULL);
-		FUZZ_CHECK(tok.len > 0 && tok.len <= TOKEN_MAX);
-		FUZZ_CHECK(strlen(tok.value) == tok.len);
-		FUZZ_CHECK(res.expires_in > 0 &&
-			   res.expires_in <= EXPIRES_IN_MAX);
-		FUZZ_CHECK(tok.expires_at == NOW + res.expires_in);
-		FUZZ_CHECK(tok.expires_at > NOW);
-		FUZZ_CHECK(res.error[0] == '\0' && res.n_error_codes == 0);
-		check_no_token(&res, &tok);
-	} else {
+	check_result(status, &res);
+	if (rc == 0)
+		check_token(status, &res, &tok);
+	else
 		FUZZ_CHECK(tok.value == NULL && tok.len == 0 &&
-			   tok.expires_at == 0);
-		FUZZ_CHECK(res.expires_in == 0);
-	}
+			   tok.expires_at == 0 && res.expires_in == 0);
 
 	entra_token_free(&tok);
 	FUZZ_CHECK(tok.value == NULL && tok.len == 0);

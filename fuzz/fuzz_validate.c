@@ -76,29 +76,28 @@ static void check_err(int rc, const struct err *e)
 		FUZZ_CHECK(e->msg[0] != '\0');
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check_name(const char *s, size_t n)
 {
-	char *s = fuzz_str(data, size);
-	char *bytes = fuzz_bytes(data, size);
-	size_t n = strlen(s);
-	struct err e;
-	int rc;
+	struct err e = {{0}};
+	int rc = validate_name(s, &e);
 
-	memset(&e, 0, sizeof(e));
-	rc = validate_name(s, &e);
 	check_err(rc, &e);
-	if (rc == 0) {
-		FUZZ_CHECK(n >= 1 && n <= 64);
-		FUZZ_CHECK((s[0] >= 'a' && s[0] <= 'z') ||
-			   (s[0] >= '0' && s[0] <= '9'));
-		for (size_t i = 0; i < n; i++)
-			FUZZ_CHECK(strchr("abcdefghijklmnopqrstuvwxyz"
-					  "0123456789._-",
-					  s[i]) != NULL);
-	}
+	if (rc != 0)
+		return;
+	FUZZ_CHECK(n >= 1 && n <= 64);
+	FUZZ_CHECK((s[0] >= 'a' && s[0] <= 'z') ||
+		   (s[0] >= '0' && s[0] <= '9'));
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(strchr("abcdefghijklmnopqrstuvwxyz"
+				  "0123456789._-",
+				  s[i]) != NULL);
+}
 
-	memset(&e, 0, sizeof(e));
-	rc = validate_guid(s, "client ID", &e);
+static void check_guid_and_tenant(const char *s, size_t n)
+{
+	struct err e = {{0}};
+	int rc = validate_guid(s, "client ID", &e);
+
 	check_err(rc, &e);
 	FUZZ_CHECK((rc == 0) == is_guid_shape(s, n));
 
@@ -110,26 +109,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(s[0] != '.' && s[0] != '-' && s[n - 1] != '.' &&
 			   s[n - 1] != '-');
 	}
+}
 
-	memset(&e, 0, sizeof(e));
-	rc = validate_mailbox(s, "sender", &e);
+static void check_mailbox(const char *s, size_t n)
+{
+	struct err e = {{0}};
+	int rc = validate_mailbox(s, "sender", &e);
+	const char *at = strrchr(s, '@');
+
 	check_err(rc, &e);
-	if (rc == 0) {
-		const char *at = strrchr(s, '@');
+	if (rc != 0)
+		return;
+	FUZZ_CHECK(at != NULL && at != s && at[1] != '\0');
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK((unsigned char)s[i] > ' ' &&
+			   (unsigned char)s[i] < 0x7f &&
+			   strchr("<>()[]\\,;:\"", s[i]) == NULL);
+}
 
-		FUZZ_CHECK(at != NULL && at != s && at[1] != '\0');
-		for (size_t i = 0; i < n; i++)
-			FUZZ_CHECK((unsigned char)s[i] > ' ' &&
-				   (unsigned char)s[i] < 0x7f &&
-				   strchr("<>()[]\\,;:\"", s[i]) == NULL);
-	}
-
+static void check_urls(const char *s, size_t n)
+{
 	for (int k = 0; k < 2; k++) {
 		const char *scheme = k == 0 ? "https" : "smtp";
 		size_t sl = strlen(scheme);
+		struct err e = {{0}};
+		int rc = validate_url(s, scheme, "URL", &e);
 
-		memset(&e, 0, sizeof(e));
-		rc = validate_url(s, scheme, "URL", &e);
 		check_err(rc, &e);
 		if (rc == 0) {
 			FUZZ_CHECK(strncmp(s, scheme, sl) == 0 &&
@@ -138,20 +143,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(strpbrk(s, " @?#") == NULL);
 		}
 	}
+}
 
-	FUZZ_CHECK(validate_utf8(bytes, size) == utf8_ref(data, size));
+static void check_text(const char *s, size_t n)
+{
+	struct err e = {{0}};
+	int rc = validate_text(s, 256, "note", &e);
 
-	memset(&e, 0, sizeof(e));
-	rc = validate_text(s, 256, "note", &e);
 	check_err(rc, &e);
-	if (rc == 0) {
-		FUZZ_CHECK(n <= 256 && utf8_ref((const unsigned char *)s, n));
-		for (size_t i = 0; i < n; i++)
-			FUZZ_CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f);
-	}
+	if (rc != 0)
+		return;
+	FUZZ_CHECK(n <= 256 && utf8_ref((const unsigned char *)s, n));
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK((unsigned char)s[i] >= 0x20 && s[i] != 0x7f);
+}
 
-	memset(&e, 0, sizeof(e));
-	rc = validate_secret_value(bytes, size, &e);
+/* bytes: data as a C string that may hold NULs. */
+static void check_secret(const uint8_t *data, const char *bytes, size_t size)
+{
+	struct err e = {{0}};
+	int rc = validate_secret_value(bytes, size, &e);
+
 	check_err(rc, &e);
 	if (rc == 0) {
 		FUZZ_CHECK(size >= 1 && size <= SECRET_VALUE_MAX);
@@ -162,6 +174,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (size >= 4) {
 		FUZZ_CHECK(memmem(e.msg, strlen(e.msg), bytes, size) == NULL);
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = fuzz_str(data, size);
+	char *bytes = fuzz_bytes(data, size);
+	size_t n = strlen(s);
+
+	check_name(s, n);
+	check_guid_and_tenant(s, n);
+	check_mailbox(s, n);
+	check_urls(s, n);
+	FUZZ_CHECK(validate_utf8(bytes, size) == utf8_ref(data, size));
+	check_text(s, n);
+	check_secret(data, bytes, size);
 
 	/* A NULL err is allowed everywhere. */
 	(void)validate_name(s, NULL);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Lists C functions longer than a limit (default 70 lines, braces
-# included) in lib/, cli/, daemon/, sasl/ and the unit tests; exits 1
-# when there is one. The tree is formatted by clang-format, so a function
+# included) in lib/, cli/, daemon/, sasl/, the unit tests, the fuzz
+# harnesses and the benchmarks; exits 1 when there is one. The tree is formatted by clang-format, so a function
 # body opens with "{" and closes with "}" alone in column 0.
 set -eu
 limit=${1:-70}
@@ -16,4 +16,5 @@ awk -v limit="$limit" '
 	}
 	/^[A-Za-z_].*\(/ { prev = $0; sub(/\(.*/, "", prev); sub(/.*[ *]/, "", prev) }
 	END { exit bad }
-' lib/*.c cli/*.c daemon/*.c sasl/*.c sasl/tests/*.c tests/unit/*.c
+' lib/*.c cli/*.c daemon/*.c sasl/*.c sasl/tests/*.c tests/unit/*.c fuzz/*.c \
+	bench/*.c

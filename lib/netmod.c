@@ -1,5 +1,6 @@
 /* netmod.c - the programs' side of netmod.h: open the module on first
- * use and forward the network entry points to its table. */
+ * use and forward the network and certificate entry points to its
+ * table. */
 #include "netmod.h"
 
 #include <dlfcn.h>
@@ -79,6 +80,15 @@ static void netmod_load(void)
 		dlclose(h);
 		return;
 	}
+	if (api->x509_process_init() != 0) {
+		/* Never closed either: OpenSSL is in the process now. */
+		err_fmt(
+		    netmod_error, sizeof(netmod_error),
+		    "OpenSSL allocated memory before %s set it to wipe "
+		    "what it frees: do not preload libraries into secretwatch",
+		    NETMOD_FILE);
+		return;
+	}
 	netmod = api; /* never closed: its code runs until exit */
 }
 
@@ -89,15 +99,21 @@ static const struct netmod_api *netmod_get(void)
 	return netmod;
 }
 
-int net_global_init(struct err *e)
+/* The table, or NULL with e set. */
+static const struct netmod_api *netmod_or_err(struct err *e)
 {
 	const struct netmod_api *m = netmod_get();
 
-	if (m == NULL) {
+	if (m == NULL)
 		err_set(e, "%s", netmod_error);
-		return -1;
-	}
-	return m->global_init(e);
+	return m;
+}
+
+int net_global_init(struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	return m == NULL ? -1 : m->global_init(e);
 }
 
 int entra_request_token(const struct entra_request *rq,
@@ -168,4 +184,88 @@ long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		return -1;
 	}
 	return m->graph_http(rq, net, retry, res, ret_body);
+}
+
+/* The certificate entry points return nothing when the module is not
+ * there, as when they fail inside it. */
+
+static void x509_none(struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len)
+{
+	memset(ret_key, 0, sizeof(*ret_key));
+	*ret_cert = NULL;
+	*ret_len = 0;
+}
+
+int x509_generate(const char *cn, int bits, int days, int64_t now,
+		  struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len,
+		  struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	x509_none(ret_key, ret_cert, ret_len);
+	return m == NULL ? -1
+			 : m->x509_generate(cn, bits, days, now, ret_key,
+					    ret_cert, ret_len, e);
+}
+
+int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
+		    size_t cert_len, struct vbuf *ret_key, uint8_t **ret_cert,
+		    size_t *ret_len, struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	x509_none(ret_key, ret_cert, ret_len);
+	return m == NULL ? -1
+			 : m->x509_import_pem(key_pem, cert_pem, cert_len,
+					      ret_key, ret_cert, ret_len, e);
+}
+
+int x509_cert_info(const uint8_t *cert, size_t len, struct x509_info *ret,
+		   struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	memset(ret, 0, sizeof(*ret));
+	return m == NULL ? -1 : m->x509_cert_info(cert, len, ret, e);
+}
+
+int x509_cert_pem(const uint8_t *cert, size_t len, char **ret_pem,
+		  struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	*ret_pem = NULL;
+	return m == NULL ? -1 : m->x509_cert_pem(cert, len, ret_pem, e);
+}
+
+int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	memset(ret, 0, sizeof(*ret));
+	return m == NULL ? -1 : m->x509_key_pem(key, ret, e);
+}
+
+int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+		   enum x509_alg alg, const char *aud, const char *client_id,
+		   int64_t now, struct vbuf *ret, struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	memset(ret, 0, sizeof(*ret));
+	return m == NULL ? -1
+			 : m->x509_assertion(key, cert, cert_len, alg, aud,
+					     client_id, now, ret, e);
+}
+
+int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+	       const char *app_object_id, int64_t now, struct vbuf *ret,
+	       struct err *e)
+{
+	const struct netmod_api *m = netmod_or_err(e);
+
+	memset(ret, 0, sizeof(*ret));
+	return m == NULL ? -1
+			 : m->x509_proof(key, cert, cert_len, app_object_id,
+					 now, ret, e);
 }

@@ -1,11 +1,13 @@
-/* netmod.h - the network code as a module loaded on first use.
+/* netmod.h - the network and certificate code as a module loaded on
+ * first use.
  *
  * Debian's libcurl4 pulls in LDAP, GnuTLS, Kerberos and p11-kit, whose
- * loading and initialisers cost several milliseconds per process. Most
- * secretwatch commands (status, list, log, token from the cache) never
- * touch the network, so the code that calls libcurl (net.c and the
- * transport parts of entra.c, smtp.c and alert_webhook.c) is built into
- * libsecretwatch-net.so, which links libcurl like any other library, and
+ * loading and initialisers cost several milliseconds per process, and
+ * libcrypto another one. Most secretwatch commands (status, list, log,
+ * token from the cache) never touch the network or a certificate, so the
+ * code that calls libcurl (net.c and the transport parts of entra.c,
+ * smtp.c, alert_webhook.c and graph.c) and OpenSSL (x509.c) is built into
+ * libsecretwatch-net.so, which links both like any other library, and
  * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
  * defines the entry points below for the programs: the first call
  * opens the module (found in the program's library search path, that is
@@ -18,9 +20,13 @@
  *   alert_webhook_send   alert_impl.h
  *   alert_heartbeat_send alert.h
  *   graph_http           graph.h
+ *   x509_generate, x509_import_pem, x509_cert_info, x509_cert_pem,
+ *   x509_key_pem, x509_assertion, x509_proof   x509.h
  *
- * When the module cannot be opened, each of them fails the way it does
- * when libcurl cannot be initialised, with a message that names the file.
+ * Loading it runs x509_process_init first, so that OpenSSL wipes what it
+ * frees from its first allocation on. When the module cannot be opened,
+ * each of them fails the way it does when libcurl cannot be initialised,
+ * with a message that names the file.
  */
 #ifndef SW_NETMOD_H
 #define SW_NETMOD_H
@@ -33,6 +39,7 @@
 #include "graph.h"
 #include "net.h"
 #include "smtp.h"
+#include "x509.h"
 
 #define NETMOD_FILE   "libsecretwatch-net.so"
 #define NETMOD_SYMBOL "netmod_api"
@@ -59,6 +66,27 @@ struct netmod_api {
 			   const struct net_opts *net,
 			   const struct entra_retry *retry,
 			   struct graph_result *res, struct secbuf *ret_body);
+	int (*x509_process_init)(void);
+	int (*x509_generate)(const char *cn, int bits, int days, int64_t now,
+			     struct vbuf *ret_key, uint8_t **ret_cert,
+			     size_t *ret_len, struct err *e);
+	int (*x509_import_pem)(const struct vbuf *key_pem, const char *cert_pem,
+			       size_t cert_len, struct vbuf *ret_key,
+			       uint8_t **ret_cert, size_t *ret_len,
+			       struct err *e);
+	int (*x509_cert_info)(const uint8_t *cert, size_t len,
+			      struct x509_info *ret, struct err *e);
+	int (*x509_cert_pem)(const uint8_t *cert, size_t len, char **ret_pem,
+			     struct err *e);
+	int (*x509_key_pem)(const struct vbuf *key, struct vbuf *ret,
+			    struct err *e);
+	int (*x509_assertion)(const struct vbuf *key, const uint8_t *cert,
+			      size_t cert_len, enum x509_alg alg,
+			      const char *aud, const char *client_id,
+			      int64_t now, struct vbuf *ret, struct err *e);
+	int (*x509_proof)(const struct vbuf *key, const uint8_t *cert,
+			  size_t cert_len, const char *app_object_id,
+			  int64_t now, struct vbuf *ret, struct err *e);
 };
 
 /* The module's table (defined in netmod_so.c, inside the module). */

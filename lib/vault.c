@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "path.h"
-#include "x509.h"
 
 #define BLOB_VERSION  1
 #define NONCE_LEN     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
@@ -36,7 +35,6 @@ int vault_process_init(struct err *e)
 		err_set(e, "libsodium failed to initialise");
 		return -1;
 	}
-	x509_process_init();
 	/* Plaintext must never reach a core file or a debugger. */
 	if (setrlimit(RLIMIT_CORE, &none) != 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {

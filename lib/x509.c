@@ -1,5 +1,24 @@
 #include "x509.h"
 
+#include <string.h>
+
+const char *x509_alg_name(enum x509_alg alg)
+{
+	return alg == X509_RS256 ? "RS256" : "PS256";
+}
+
+int x509_alg_parse(const char *name, enum x509_alg *ret)
+{
+	if (strcmp(name, "PS256") == 0)
+		*ret = X509_PS256;
+	else if (strcmp(name, "RS256") == 0)
+		*ret = X509_RS256;
+	else
+		return -1;
+	return 0;
+}
+
+#ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 #include <malloc.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -10,7 +29,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 
 #include "secmem.h"
@@ -73,26 +91,12 @@ static void start(void)
 	pthread_once(&heap_once, heap_init);
 }
 
-void x509_process_init(void)
+int x509_process_init(void)
 {
 	/* Only possible before OpenSSL's first allocation. */
-	CRYPTO_set_mem_functions(plain_malloc, wipe_realloc, wipe_free);
-	start();
-}
-
-const char *x509_alg_name(enum x509_alg alg)
-{
-	return alg == X509_RS256 ? "RS256" : "PS256";
-}
-
-int x509_alg_parse(const char *name, enum x509_alg *ret)
-{
-	if (strcmp(name, "PS256") == 0)
-		*ret = X509_PS256;
-	else if (strcmp(name, "RS256") == 0)
-		*ret = X509_RS256;
-	else
+	if (!CRYPTO_set_mem_functions(plain_malloc, wipe_realloc, wipe_free))
 		return -1;
+	start();
 	return 0;
 }
 
@@ -531,3 +535,4 @@ int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 		 (long long)(now + X509_PROOF_LIFE_S));
 	return jwt_signed(key, cert, cert_len, X509_RS256, json, ret, e);
 }
+#endif /* SW_NET_LAZY */

@@ -2,7 +2,9 @@
  * certificates and the client assertions signed with them (PROTOCOL.md
  * §1.6, §8.2).
  *
- * The one file that speaks to OpenSSL. Private keys cross this interface
+ * The one file that speaks to OpenSSL, built into libsecretwatch-net.so
+ * with the code that needs libcurl (netmod.h), so that commands without
+ * a certificate start without libcrypto. Private keys cross this interface
  * only as DER in struct vbuf (guarded memory); inside, OpenSSL keeps the
  * key's numbers in its secure heap (locked, wiped on free), started here
  * on first use. Certificates are public: plain malloc'd DER.
@@ -28,9 +30,9 @@ enum x509_alg {
 };
 
 /* Make OpenSSL wipe every block it frees and start its secure heap; called
- * by vault_process_init, before anything else uses OpenSSL (libcurl's TLS
- * included). */
-void x509_process_init(void);
+ * as the module is loaded, before anything else uses OpenSSL (libcurl's
+ * TLS included). Returns -1 when OpenSSL had allocated already. */
+int x509_process_init(void);
 
 /* "PS256" / "RS256". */
 const char *x509_alg_name(enum x509_alg alg);

@@ -47,6 +47,16 @@ vg 0 "" rekey
 vg 0 "" secret retire mail 1
 vg 0 "" cred rm mail
 vg 1 "" cred show mail
+# Certificates: OpenSSL in the module, loaded on first use.
+vg 0 "" cred add certs --tenant contoso.onmicrosoft.com \
+	--client-id 11111111-2222-3333-4444-555555555555 --sender a@contoso.com
+vg 0 "" cert new certs --days 30 --out "$DIR/cert.pem"
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=vg -days 30 \
+	-keyout "$DIR/imp.key" -out "$DIR/imp.pem" 2>/dev/null
+vg 0 "$(cat "$DIR/imp.key")" cert import certs --key-file - \
+	--cert-file "$DIR/imp.pem"
+vg 1 "" cert import certs --key-file "$DIR/imp.key" --cert-file "$DIR/cert.pem"
+vg 0 "" cred rm certs --force
 vg 0 "" --help
 echo "valgrind: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,5 +1,6 @@
 #include "timefmt.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -188,6 +189,53 @@ int timefmt_parse_duration(const char *s, int64_t *ret, struct err *e)
 		"d or w, such as 30d or 2m",
 		s);
 	return -1;
+}
+
+/* Seconds per unit letter of an ISO 8601 duration, date part or time
+ * part; 0 for a letter that is not one. */
+static int64_t iso_unit(char c, bool time_part)
+{
+	if (time_part)
+		return c == 'H' ? 3600 : c == 'M' ? 60 : c == 'S' ? 1 : 0;
+	return c == 'Y'	  ? 365 * 86400
+	       : c == 'M' ? 28 * 86400
+	       : c == 'W' ? 7 * 86400
+	       : c == 'D' ? 86400
+			  : 0;
+}
+
+int timefmt_parse_iso_duration(const char *s, int64_t *ret)
+{
+	const int64_t max = (int64_t)100 * 365 * 86400;
+	bool time_part = false;
+	int64_t total = 0;
+	int parts = 0, date_parts = 0;
+
+	if (s == NULL || *s++ != 'P')
+		return -1;
+	while (*s != '\0') {
+		int64_t n = 0, unit;
+
+		if (*s == 'T' && !time_part) {
+			time_part = true;
+			date_parts = parts;
+			s++;
+			continue;
+		}
+		if (*s < '0' || *s > '9')
+			return -1;
+		for (; *s >= '0' && *s <= '9'; s++)
+			if ((n = n * 10 + (*s - '0')) > max)
+				return -1;
+		if ((unit = iso_unit(*s++, time_part)) == 0 ||
+		    (total += n * unit) > max)
+			return -1;
+		parts++;
+	}
+	if (parts == 0 || total <= 0 || (time_part && parts == date_parts))
+		return -1;
+	*ret = total;
+	return 0;
 }
 
 void timefmt_rfc3339(int64_t t, char out[TIMEFMT_RFC3339_LEN])

@@ -18,6 +18,12 @@ int timefmt_parse_when(const char *s, int64_t now, int64_t *ret, struct err *e);
  * Returns 0 and sets *ret (seconds), or -1 with a message. */
 int timefmt_parse_duration(const char *s, int64_t *ret, struct err *e);
 
+/* An ISO 8601 duration as Graph writes a policy's maxLifetime:
+ * "P90D", "P1Y6M", "P2W", "PT12H", "P1DT30M"; whole numbers only. Months
+ * count 28 days and years 365, so that a limit is never overstated.
+ * Returns 0 and sets *ret (seconds, above 0, at most 100 years), or -1. */
+int timefmt_parse_iso_duration(const char *s, int64_t *ret);
+
 /* Format t as "YYYY-MM-DDTHH:MM:SSZ" into out. */
 void timefmt_rfc3339(int64_t t, char out[TIMEFMT_RFC3339_LEN]);
 

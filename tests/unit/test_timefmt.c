@@ -87,6 +87,49 @@ static void test_duration(void **state)
 	assert_int_equal(timefmt_parse_duration("-5m", &d, &e), -1);
 }
 
+static void test_iso_duration(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t want; /* -1: refused */
+	} cases[] = {
+	    {"P90D", 90 * 86400},
+	    {"P2W", 14 * 86400},
+	    {"P6M", 6 * 28 * 86400}, /* months count short */
+	    {"P1Y", 365 * 86400},
+	    {"P1Y6M", (365 + 6 * 28) * 86400},
+	    {"PT12H", 12 * 3600},
+	    {"P1DT30M", 86400 + 30 * 60},
+	    {"PT1M", 60}, /* M after T is minutes */
+	    {"P", -1},
+	    {"PT", -1},
+	    {"P0D", -1},
+	    {"90D", -1},
+	    {"P-1D", -1},
+	    {"P1.5D", -1},
+	    {"P1H", -1}, /* hours belong after T */
+	    {"PT1D", -1},
+	    {"P1DT", -1},
+	    {"P101Y", -1},
+	    {"P99999999999999999999D", -1},
+	    {"", -1},
+	};
+	int64_t d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = timefmt_parse_iso_duration(cases[i].s, &d);
+
+		if (cases[i].want < 0) {
+			assert_int_equal(rc, -1);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_int_equal(d, cases[i].want);
+		}
+	}
+	assert_int_equal(timefmt_parse_iso_duration(NULL, &d), -1);
+}
+
 static void test_format_and_days(void **state)
 {
 	char out[TIMEFMT_RFC3339_LEN];
@@ -110,6 +153,7 @@ int main(void)
 	    cmocka_unit_test(test_date_is_midnight_utc),
 	    cmocka_unit_test(test_rfc3339_forms),
 	    cmocka_unit_test(test_relative),
+	    cmocka_unit_test(test_iso_duration),
 	    cmocka_unit_test(test_bad_when),
 	    cmocka_unit_test(test_duration),
 	    cmocka_unit_test(test_format_and_days),

@@ -313,6 +313,61 @@ static void graph_rows_write(struct graph_checks *gc,
 		  r->graph_ok ? "passed" : "failed", detail, r->diag.remedy);
 }
 
+static const char policy_remedy[] =
+    "ask an administrator to exempt the app from the app management policy "
+    "(Entra admin center > Enterprise applications > Application policies) "
+    "or lift the restriction, or move the credential to a certificate: "
+    "'secretwatch migrate NAME --to certificate'";
+
+/* The app management policy, where the Graph token may read it. */
+static void graph_row_policy(struct graph_checks *gc,
+			     const struct watch_sync_report *r, int64_t ask)
+{
+	static const char title[] = "App lifetime policy";
+	char detail[GRAPH_SUMMARY_MAX + 64];
+	const struct graph_policy *p = &r->policy;
+	int64_t days = ask / 86400;
+
+	if (!r->reads_policy) {
+		graph_row(gc, "graph-policy", title, "skipped",
+			  "not read (needs Policy.Read.All); a refusal names "
+			  "the longest lifetime, and rotation asks for that",
+			  "");
+		return;
+	}
+	if (!r->policy_read) {
+		graph_row(gc, "graph-policy", title, "skipped", r->policy_error,
+			  "");
+		return;
+	}
+	if (p->additions_blocked) {
+		snprintf(detail, sizeof(detail),
+			 "%s forbids new client secrets (passwordAddition)",
+			 p->source);
+		graph_row(gc, "graph-policy", title, "failed", detail,
+			  policy_remedy);
+		return;
+	}
+	if (p->max_lifetime > 0 && p->max_lifetime / 86400 < days)
+		snprintf(detail, sizeof(detail),
+			 "%s allows client secrets %lld days at most; rotation "
+			 "asks for that instead of %lld",
+			 p->source, (long long)(p->max_lifetime / 86400),
+			 (long long)days);
+	else if (p->max_lifetime > 0)
+		snprintf(detail, sizeof(detail),
+			 "%s allows client secrets %lld days at most; rotation "
+			 "asks for %lld",
+			 p->source, (long long)(p->max_lifetime / 86400),
+			 (long long)days);
+	else
+		snprintf(detail, sizeof(detail),
+			 "no policy limits client secrets; rotation asks for "
+			 "%lld days",
+			 (long long)days);
+	graph_row(gc, "graph-policy", title, "passed", detail, "");
+}
+
 int cli_graph_checks(struct app *app, const struct cred *c, cJSON *arr)
 {
 	struct graph_checks gc = {arr, 0, NULL};
@@ -344,10 +399,7 @@ int cli_graph_checks(struct app *app, const struct cred *c, cJSON *arr)
 			  r->graph_ok ? "passed" : "failed", detail,
 			  r->diag.remedy);
 		graph_rows_write(&gc, r);
-		graph_row(&gc, "graph-policy", "App lifetime policy", "skipped",
-			  "not read (needs Policy.Read.All); a refusal names "
-			  "the longest lifetime, and rotation asks for that",
-			  "");
+		graph_row_policy(&gc, r, app->cfg.rotate_lifetime);
 	}
 	app_close(app);
 	free(r);

@@ -289,10 +289,8 @@ int graph_token(const struct cred *c, const char *secret, size_t secret_len,
 	return entra_request_token(&rq, net, retry, now, res, ret_token);
 }
 
-/* {graph}/v1.0/applications(appId='{client id}'){tail} into a new
- * string, or NULL. The client ID is a GUID (validated on input), so it
- * needs no escaping. */
-static char *app_url(const struct cred *c, const char *tail)
+/* {graph}/v1.0{path} into a new string, or NULL. */
+static char *v1_url(const struct cred *c, const char *path)
 {
 	const char *base = cloud_graph_url(c);
 	size_t blen = strlen(base), n;
@@ -300,12 +298,24 @@ static char *app_url(const struct cred *c, const char *tail)
 
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	n = blen + strlen(c->client_id) + strlen(tail) + 40;
+	n = blen + strlen(path) + 8;
 	if ((url = malloc(n)) == NULL)
 		return NULL;
-	snprintf(url, n, "%.*s/v1.0/applications(appId='%s')%s", (int)blen,
-		 base, c->client_id, tail);
+	snprintf(url, n, "%.*s/v1.0%s", (int)blen, base, path);
 	return url;
+}
+
+/* {graph}/v1.0/applications(appId='{client id}'){tail} into a new
+ * string, or NULL. The client ID is a GUID (validated on input), so it
+ * needs no escaping. */
+static char *app_url(const struct cred *c, const char *tail)
+{
+	char path[256];
+
+	if (snprintf(path, sizeof(path), "/applications(appId='%s')%s",
+		     c->client_id, tail) >= (int)sizeof(path))
+		return NULL;
+	return v1_url(c, path);
 }
 
 /* Send one request to url and leave the reply in *ret_body. Returns the
@@ -716,6 +726,107 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 	free(p);
 	free(url);
 	return rc;
+}
+
+/* One passwordCredentials restriction into ret, unless disabled. */
+static void policy_restriction(const cJSON *r, struct graph_policy *ret)
+{
+	const char *type = json_str(r, "restrictionType"),
+		   *state = json_str(r, "state");
+	int64_t max;
+
+	if (type == NULL || (state != NULL && strcmp(state, "disabled") == 0))
+		return;
+	if (strcmp(type, "passwordAddition") == 0) {
+		ret->found = ret->additions_blocked = true;
+	} else if (strcmp(type, "passwordLifetime") == 0 &&
+		   timefmt_parse_iso_duration(json_str(r, "maxLifetime"),
+					      &max) == 0) {
+		ret->found = true;
+		if (ret->max_lifetime == 0 || max < ret->max_lifetime)
+			ret->max_lifetime = max;
+	}
+}
+
+/* The restrictions of one enabled policy object (key: where they sit). */
+static void policy_object(const cJSON *p, const char *key,
+			  struct graph_policy *ret)
+{
+	const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "isEnabled"),
+		    *rs = cJSON_GetObjectItemCaseSensitive(p, key), *r;
+
+	if (cJSON_IsFalse(en) || !cJSON_IsObject(rs))
+		return;
+	cJSON_ArrayForEach(
+	    r, cJSON_GetObjectItemCaseSensitive(rs, "passwordCredentials"))
+	    policy_restriction(r, ret);
+}
+
+int graph_parse_policy(const char *body, size_t len, struct graph_policy *ret)
+{
+	cJSON *root = body != NULL && len <= GRAPH_BODY_MAX
+			  ? cJSON_ParseWithLength(body, len)
+			  : NULL;
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(root, "value"),
+		    *p;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	if (cJSON_IsArray(value)) /* an app's appManagementPolicies */
+		cJSON_ArrayForEach(p, value)
+		    policy_object(p, "restrictions", ret);
+	else /* the tenant's defaultAppManagementPolicy */
+		policy_object(root, "applicationRestrictions", ret);
+	cJSON_Delete(root);
+	return 0;
+}
+
+/* GET url and parse the policy there. Returns 0, or -1 with res. */
+static int policy_get(const struct graph_ctx *g, const char *what, char *url,
+		      struct graph_policy *ret, struct graph_result *res)
+{
+	struct secbuf b;
+	long status = call(g, what, "GET", url, NULL, res, &b);
+	int rc = -1;
+
+	if (status == 200 && graph_parse_policy(b.p, b.len, ret) == 0)
+		rc = 0;
+	else if (status == 200)
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: HTTP 200 but no policy object", what);
+	else if (status > 0)
+		graph_parse_error(what, status, b.p, b.len, res);
+	secbuf_free(&b);
+	free(url);
+	return rc;
+}
+
+int graph_lifetime_policy(const struct graph_ctx *g, struct graph_policy *ret,
+			  struct graph_result *res)
+{
+	static const char what[] = "reading the app management policy";
+
+	memset(ret, 0, sizeof(*ret));
+	if (policy_get(g, what, app_url(g->cred, "/appManagementPolicies"), ret,
+		       res))
+		return -1;
+	if (ret->found) {
+		snprintf(ret->source, sizeof(ret->source), "the app's policy");
+	} else {
+		if (policy_get(
+			g, what,
+			v1_url(g->cred, "/policies/defaultAppManagementPolicy"),
+			ret, res))
+			return -1;
+		snprintf(ret->source, sizeof(ret->source),
+			 "the tenant's default policy");
+	}
+	res->ok = true;
+	err_fmt(res->summary, sizeof(res->summary), "%s: read", what);
+	return 0;
 }
 
 #ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */

@@ -210,6 +210,31 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 		     const char *proof, size_t proof_len,
 		     struct graph_result *res);
 
+/* What the app management policies say of new client secrets
+ * (PROTOCOL.md §8.1): the app's own policy when it restricts them, else
+ * the tenant's default. */
+struct graph_policy {
+	bool found;		/* a policy restricts client secrets */
+	bool additions_blocked; /* passwordAddition: no new secrets at all */
+	int64_t max_lifetime;	/* passwordLifetime's maxLifetime, s; 0: none */
+	char source[32];	/* "the app's policy" or "the tenant's ..." */
+};
+
+/* A policy reply into ret: an app's appManagementPolicies collection
+ * ({"value": [...]}, each enabled policy's "restrictions") or the tenant's
+ * defaultAppManagementPolicy ("applicationRestrictions"). Disabled
+ * policies and restrictions are skipped. Returns 0, or -1 for a body
+ * that is not a JSON object. */
+int graph_parse_policy(const char *body, size_t len, struct graph_policy *ret);
+
+/* GET the app's appManagementPolicies and, when none restricts client
+ * secrets, the tenant's defaultAppManagementPolicy. Reading policies
+ * needs Policy.Read.All: without it Graph answers 403 and the limit is
+ * unknown (not a failure of the app's setup). Returns 0 with *ret, or -1
+ * with res saying why. */
+int graph_lifetime_policy(const struct graph_ctx *g, struct graph_policy *ret,
+			  struct graph_result *res);
+
 /* The passwordCredential of app whose hint is hint, when exactly one has
  * it; NULL when none or several do. */
 const struct graph_password *graph_app_by_hint(const struct graph_app *app,

@@ -208,24 +208,35 @@ static int open_intent(struct watch_ctx *w, const struct cred *c,
 	return store_commit(w->store, e);
 }
 
-/* The longest lifetime a policy refusal names (P<n>D, P<n>M, P<n>Y),
- * in seconds, or 0. Months and years are counted short. */
+/* The longest lifetime a policy refusal names, in seconds, or 0. */
 static int64_t named_lifetime(const struct graph_result *res)
 {
 	char iso[32];
-	long n;
-	char unit;
+	int64_t max;
 
 	if (diag_graph_max_lifetime(res->message, iso, sizeof(iso)) != 0 ||
-	    sscanf(iso, "P%ld%c", &n, &unit) != 2 || n <= 0 || n > 36500)
+	    timefmt_parse_iso_duration(iso, &max) != 0)
 		return 0;
-	if (unit == 'D')
-		return (int64_t)n * 86400;
-	if (unit == 'M')
-		return (int64_t)n * 28 * 86400;
-	if (unit == 'Y')
-		return (int64_t)n * 365 * 86400;
-	return 0;
+	return max;
+}
+
+/* The end date to ask for first: end, or earlier when the app management
+ * policy, read where Policy.Read.All allows, caps lifetimes below it. */
+static int64_t policy_end(struct watch_ctx *w, struct session *s, int64_t end)
+{
+	struct graph_policy pol;
+	struct graph_result res;
+	int64_t capped;
+
+	if (graph_lifetime_policy(&s->g, &pol, &res) != 0 ||
+	    pol.max_lifetime == 0 ||
+	    (capped = policy_rotate_end(w->now, w->cfg, pol.max_lifetime)) >=
+		end)
+		return end;
+	watch_log(
+	    w, LOG_NOTICE, "%s: %s allows %lld days at most; asking for that",
+	    s->c->name, pol.source, (long long)(pol.max_lifetime / 86400));
+	return capped;
 }
 
 /* Step b: addPassword; a lifetime policy refusal is tried once more with
@@ -238,7 +249,7 @@ static int add_password(struct watch_ctx *w, struct session *s,
 			struct watch_report *r, struct err *e)
 {
 	struct graph_result res;
-	int64_t end = rot->requested_end, max;
+	int64_t end = policy_end(w, s, rot->requested_end), max;
 
 	*ret_sent = false;
 	if (graph_add_password(&s->g, rot->display_name, end, ret, ret_value,

@@ -78,6 +78,8 @@ static void read_roles(const struct jwt_claims *claims,
 		else if (strcmp(claims->roles[i],
 				"Application.ReadWrite.All") == 0)
 			r->can_write = true;
+		else if (strcmp(claims->roles[i], "Policy.Read.All") == 0)
+			r->reads_policy = true;
 	}
 }
 
@@ -110,6 +112,12 @@ static void read_app(struct watch_ctx *w, const struct cred *c,
 		r->graph_ok = true;
 	else
 		diag_graph(&in, &gres, NULL, NULL, &r->diag);
+	if (r->graph_ok && r->reads_policy) {
+		r->policy_read =
+		    graph_lifetime_policy(&g, &r->policy, &gres) == 0;
+		snprintf(r->policy_error, sizeof(r->policy_error), "%s",
+			 r->policy_read ? "" : gres.summary);
+	}
 	entra_token_free(&tok);
 }
 

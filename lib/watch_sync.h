@@ -44,13 +44,17 @@ struct watch_sync_secret {
 };
 
 struct watch_sync_report {
-	bool graph_ok;	      /* the application was read */
-	bool token_failed;    /* no Graph token: diag is a token diagnosis */
-	struct diag diag;     /* when !graph_ok */
-	bool has_roles;	      /* the Graph token had a roles claim */
-	bool can_write;	      /* ... with Application.ReadWrite.OwnedBy/All */
-	bool owned_by;	      /* ... with Application.ReadWrite.OwnedBy */
-	struct graph_app app; /* when graph_ok: Entra's view */
+	bool graph_ok;	   /* the application was read */
+	bool token_failed; /* no Graph token: diag is a token diagnosis */
+	struct diag diag;  /* when !graph_ok */
+	bool has_roles;	   /* the Graph token had a roles claim */
+	bool can_write;	   /* ... with Application.ReadWrite.OwnedBy/All */
+	bool owned_by;	   /* ... with Application.ReadWrite.OwnedBy */
+	bool reads_policy; /* ... with Policy.Read.All */
+	bool policy_read;  /* policy holds the app's lifetime policy */
+	struct graph_policy policy;
+	char policy_error[GRAPH_SUMMARY_MAX]; /* when reads_policy only */
+	struct graph_app app;		      /* when graph_ok: Entra's view */
 	size_t n_secrets;
 	struct watch_sync_secret secrets[WATCH_SYNC_SECRETS_MAX];
 	/* Indexes into app.passwords of the credentials no stored secret

@@ -65,6 +65,13 @@ class RotationCase(unittest.TestCase):
         sc.update(kw)
         return sc
 
+    def grant_policy_read(self):
+        """Policy.Read.All on the Graph token, next to ROLES."""
+        graph = ROLES["https://graph.microsoft.com"] + ["Policy.Read.All"]
+        self.w.entra.set_scenario(m365.entra_scenario(
+            [{"label": "s1", "value": S1, "end": "2099-01-01"}],
+            roles=dict(ROLES, **{"https://graph.microsoft.com": graph})))
+
     def check(self, at, code=0):
         r = self.w.run("check", "--now", rfc(at))
         self.outputs += [r.stdout, r.stderr]
@@ -222,6 +229,23 @@ class TestRefusals(RotationCase):
         self.assertWhole()
         self.assertNoSecrets()
 
+    def test_lifetime_policy_read_first(self):
+        # With Policy.Read.All the limit is read before asking: one
+        # addPassword, accepted, for the longest lifetime allowed.
+        self.grant_policy_read()
+        self.graph.set_scenario(self.scenario(max_lifetime_days=90))
+        r = self.w.run("rotate", "mail", "--new")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([q["status"] for q in self.ops("add")], [200])
+        self.assertEqual([q["status"] for q in self.ops("policy")],
+                         [200, 200])  # the app's, then the tenant's
+        new = [s for s in self.secrets() if s["key_id"] != K1]
+        self.assertEqual(new[0]["expires_at"][:10],
+                         rfc(self.t0 + 90 * DAY)[:10])
+        self.assertWhole()
+        self.assertNoSecrets()
+
     def test_throttled_then_made(self):
         self.graph.set_scenario(self.scenario(
             throttle=True, throttle_first=2, retry_after=1))
@@ -307,6 +331,26 @@ class TestDoctor(RotationCase):
                       rows["graph-write"]["detail"])
         self.assertEqual(self.ops("add"), [])
         self.assertNoSecrets()
+
+    def test_policy_read_with_permission(self):
+        self.grant_policy_read()
+        for app_policy, source in ((False, "the tenant's default policy"),
+                                   (True, "the app's policy")):
+            self.graph.set_scenario(self.scenario(
+                max_lifetime_days=90, app_policy=app_policy))
+            r, rows = self.graph_rows()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            row = rows["graph-policy"]
+            self.assertEqual(row["status"], "passed")
+            self.assertEqual(row["detail"], source + " allows client "
+                             "secrets 90 days at most; rotation asks for "
+                             "that instead of 180")
+        self.graph.set_scenario(self.scenario())
+        r, rows = self.graph_rows()
+        self.assertEqual(rows["graph-policy"]["detail"],
+                         "no policy limits client secrets; rotation asks "
+                         "for 180 days")
+        self.assertEqual(self.ops("add"), [])
 
     def test_not_owner_and_no_role(self):
         sc = self.scenario()

@@ -23,8 +23,8 @@ DAY = test_rotation.DAY
 
 class TestRotationCrash(test_rotation.RotationCase):
     delay = 1
-    ROUNDS = 20
-    TIME_LIMIT = 90
+    ROUNDS = 50
+    TIME_LIMIT = 150
 
     def setUp(self):
         super().setUp()

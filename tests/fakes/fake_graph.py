@@ -48,6 +48,9 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "max_lifetime_days": null,  # app management policy: an end date
                                 #   further out -> 400
                                 #   CredentialInvalidLifetimeAsPerAppPolicy
+    "app_policy": false,        # true: the limit is the app's own policy,
+                                #   else the tenant default's; both are
+                                #   readable with Policy.Read.All (else 403)
     "throttle": false,          # 429 + Retry-After (retry_after s)
     "throttle_first": 0,        # only the first K requests (0 = all)
     "retry_after": 1,
@@ -98,6 +101,7 @@ DEFAULTS = {
     "apps": {},
     "replication_delay": 0,
     "max_lifetime_days": None,
+    "app_policy": False,
     "throttle": False,
     "throttle_first": 0,
     "retry_after": 1,
@@ -117,6 +121,9 @@ WRITE_ROLES = {"Application.ReadWrite.All", "Application.ReadWrite.OwnedBy"}
 
 APP_RE = re.compile(r"^/v1\.0/applications(?:\(appId='([^']+)'\)|/([0-9a-fA-F-]{36}))"
                     r"(/addPassword|/removePassword|/addKey|/removeKey)?/?$")
+POLICY_RE = re.compile(r"^/v1\.0/(?:policies/(defaultAppManagementPolicy)|"
+                       r"applications\(appId='([^']+)'\)/appManagementPolicies)"
+                       r"/?$")
 ADMIN_RE = re.compile(r"^/_admin/apps/([^/]+)(?:/([^/]+))?/?$")
 SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                 "0123456789~._-")
@@ -339,6 +346,10 @@ class Handler(fc.Handler):
             rec["op"] = "admin"
             return self.admin(sc, path, rec)
         srv = self.server
+        m = POLICY_RE.match(path)
+        if m:
+            rec["op"] = "policy"
+            return self.policy(sc, m)
         m = APP_RE.match(path)
         if not m:
             raise Reply(400, "BadRequest",
@@ -422,6 +433,39 @@ class Handler(fc.Handler):
         if not roles & need:
             raise Reply(403, "Authorization_RequestDenied",
                         "Insufficient privileges to complete the operation.")
+
+    def policy(self, sc, m):
+        """The tenant default (m[1]) or the app's policies (m[2]), with
+        the scenario's lifetime limit in one of them."""
+        claims = claims_of(self.headers.get("Authorization"))
+        if claims is None or str(claims.get("aud", "")).rstrip("/") \
+                not in GRAPH_RESOURCES:
+            raise Reply(401, "InvalidAuthenticationToken",
+                        "Access token validation failure. Invalid audience.")
+        if self.command != "GET":
+            raise Reply(405, "Request_BadRequest",
+                        "The HTTP method '%s' is not allowed." % self.command)
+        if "Policy.Read.All" not in set(claims.get("roles") or []):
+            raise Reply(403, "Authorization_RequestDenied",
+                        "Insufficient privileges to complete the operation.")
+        maxd = sc.get("max_lifetime_days")
+        here = bool(sc.get("app_policy")) == (m.group(2) is not None)
+        rules = [{"restrictionType": "passwordLifetime", "state": "enabled",
+                  "maxLifetime": "P%dD" % int(maxd),
+                  "restrictForAppsCreatedAfterDateTime":
+                      "2019-01-01T00:00:00Z"}] if maxd and here else []
+        if m.group(2) is not None:
+            return 200, json.dumps({"value": [{
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, m.group(2))),
+                "displayName": "Secrets policy", "isEnabled": True,
+                "restrictions": {"passwordCredentials": rules,
+                                 "keyCredentials": []}}] if rules else []})
+        return 200, json.dumps({
+            "id": "00000000-0000-0000-0000-000000000000",
+            "displayName": "Default app management tenant policy",
+            "isEnabled": bool(rules),
+            "applicationRestrictions": {"passwordCredentials": rules,
+                                        "keyCredentials": []}})
 
     def get_app(self, cid, app):
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)

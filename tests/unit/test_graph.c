@@ -220,6 +220,65 @@ static void diag_of(long status, const char *body, const char *app_oid,
 	diag_graph(&in, &r, app_oid, NULL, d);
 }
 
+static void test_policy(void **state)
+{
+	static const struct {
+		const char *body;
+		int rc;
+		bool found, blocked;
+		int64_t max_days;
+	} cases[] = {
+	    /* the tenant's default policy */
+	    {"{\"isEnabled\":true,\"applicationRestrictions\":{"
+	     "\"passwordCredentials\":[{\"restrictionType\":"
+	     "\"passwordLifetime\",\"state\":\"enabled\",\"maxLifetime\":"
+	     "\"P90D\"}]}}",
+	     0, true, false, 90},
+	    {"{\"isEnabled\":false,\"applicationRestrictions\":{"
+	     "\"passwordCredentials\":[{\"restrictionType\":"
+	     "\"passwordLifetime\",\"maxLifetime\":\"P90D\"}]}}",
+	     0, false, false, 0},
+	    /* an app's policies: the shortest enabled limit; a disabled
+	     * restriction and a disabled policy count for nothing */
+	    {"{\"value\":[{\"isEnabled\":true,\"restrictions\":{"
+	     "\"passwordCredentials\":[{\"restrictionType\":"
+	     "\"passwordLifetime\",\"maxLifetime\":\"P1Y\"},"
+	     "{\"restrictionType\":\"passwordLifetime\",\"state\":"
+	     "\"disabled\",\"maxLifetime\":\"P7D\"}]}},"
+	     "{\"isEnabled\":false,\"restrictions\":{\"passwordCredentials\":"
+	     "[{\"restrictionType\":\"passwordAddition\"}]}},"
+	     "{\"restrictions\":{\"passwordCredentials\":[{"
+	     "\"restrictionType\":\"passwordLifetime\",\"maxLifetime\":"
+	     "\"P6M\"}]}}]}",
+	     0, true, false, 6 * 28},
+	    {"{\"value\":[{\"restrictions\":{\"passwordCredentials\":[{"
+	     "\"restrictionType\":\"passwordAddition\",\"state\":"
+	     "\"enabled\"}]}}]}",
+	     0, true, true, 0},
+	    {"{\"value\":[]}", 0, false, false, 0},
+	    /* a limit that is not a duration is no limit */
+	    {"{\"applicationRestrictions\":{\"passwordCredentials\":[{"
+	     "\"restrictionType\":\"passwordLifetime\",\"maxLifetime\":"
+	     "\"90 days\"}]}}",
+	     0, false, false, 0},
+	    {"[]", -1, false, false, 0},
+	    {"not json", -1, false, false, 0},
+	};
+	struct graph_policy p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *b = cases[i].body;
+
+		assert_int_equal(graph_parse_policy(b, strlen(b), &p),
+				 cases[i].rc);
+		assert_int_equal(p.found, cases[i].found);
+		assert_int_equal(p.additions_blocked, cases[i].blocked);
+		assert_int_equal(p.max_lifetime, cases[i].max_days * 86400);
+	}
+	assert_int_equal(graph_parse_policy(NULL, 0, &p), -1);
+}
+
 static void test_diag_rows(void **state)
 {
 	struct diag d;
@@ -284,7 +343,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_time),      cmocka_unit_test(test_app),
 	    cmocka_unit_test(test_added),     cmocka_unit_test(test_error),
-	    cmocka_unit_test(test_diag_rows),
+	    cmocka_unit_test(test_diag_rows), cmocka_unit_test(test_policy),
 	};
 
 	if (sodium_init() < 0)

@@ -3,9 +3,9 @@
  *
  * Input: the first byte picks the parser (0: error body with the next two
  * bytes as HTTP status, 1: application listing, 2: addPassword reply, 3:
- * time), the rest is the body. Beyond not crashing or leaking: every
- * string ends inside its array; a parsed secret is in guarded memory and
- * in no result string; a failed parse leaves no secret behind; every
+ * app management policy, 4: time), the rest is the body. Beyond not crashing or
+ * leaking: every string ends inside its array; a parsed secret is in guarded
+ * memory and in no result string; a failed parse leaves no secret behind; every
  * diagnosis has a step, a summary and a remedy. */
 #include <sodium.h>
 
@@ -73,6 +73,20 @@ static void check_added(const char *body, size_t len)
 	vbuf_free(&v);
 }
 
+/* A policy: a limit is positive and bounded, found when anything is. */
+static void check_policy(const char *body, size_t len)
+{
+	struct graph_policy p;
+	int rc = graph_parse_policy(body, len, &p);
+
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	FUZZ_CHECK(p.max_lifetime >= 0 &&
+		   p.max_lifetime <= (int64_t)100 * 365 * 86400);
+	FUZZ_CHECK(p.found || (!p.additions_blocked && p.max_lifetime == 0));
+	FUZZ_CHECK(rc == 0 || !p.found);
+	FUZZ_CHECK(p.source[0] == '\0');
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct graph_app app;
@@ -83,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	body = fuzz_bytes(data + 1, size - 1);
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		check_error(data + 1, size - 1);
 		break;
@@ -98,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 2:
 		check_added(body, size - 1);
+		break;
+	case 3:
+		check_policy(body, size - 1);
 		break;
 	default: {
 		char *s = malloc(size);

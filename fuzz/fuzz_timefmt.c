@@ -1,9 +1,11 @@
-/* fuzz_timefmt.c - timefmt_parse_when() and timefmt_parse_duration() on
- * the input as a string (cut at its first NUL), and timefmt_rfc3339() on
- * its first eight bytes as a time.
+/* fuzz_timefmt.c - timefmt_parse_when(), timefmt_parse_duration() and
+ * timefmt_parse_iso_duration() on the input as a string (cut at its first
+ * NUL), and timefmt_rfc3339() on its first eight bytes as a time.
  *
  * Invariants, from reading timefmt.c:
  * - a duration is positive and at most INT64_MAX / 2;
+ * - an ISO 8601 duration starts with 'P', is positive and at most 100
+ *   years;
  * - "+X" as a time is now plus X as a duration, whenever X parses;
  * - an absolute time prints as RFC 3339 and reads back as the same
  *   second. Fractions are dropped and :60 is read as :59, so the second
@@ -42,6 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t when = 0, dur = 0, rel = 0;
 	int rw, rd, rr = -1;
 
+	if (timefmt_parse_iso_duration(s, &dur) == 0)
+		FUZZ_CHECK(s[0] == 'P' && dur > 0 &&
+			   dur <= (int64_t)100 * 365 * 86400);
 	rd = timefmt_parse_duration(s, &dur, &e);
 	FUZZ_CHECK(rd == 0 || rd == -1);
 	if (rd == 0)

@@ -646,7 +646,7 @@ static char *add_key_body(const char *b64, const char *key_id, const char *name,
 	    cJSON_AddStringToObject(k, "type", "AsymmetricX509Cert") &&
 	    cJSON_AddStringToObject(k, "usage", "Verify") &&
 	    cJSON_AddStringToObject(k, "key", b64) &&
-	    cJSON_AddStringToObject(k, "keyId", key_id) &&
+	    (key_id == NULL || cJSON_AddStringToObject(k, "keyId", key_id)) &&
 	    cJSON_AddStringToObject(k, "displayName", name) &&
 	    cJSON_AddNullToObject(root, "passwordCredential") &&
 	    cJSON_AddStringToObject(root, "proof", p))
@@ -679,10 +679,15 @@ int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
 		id = json_str(root, "keyId");
 		copy_str(ret_key_id, CRED_GUID_LEN + 1,
 			 id != NULL && guid_ok(id) ? id : key_id);
-		res->ok = true;
-		err_fmt(res->summary, sizeof(res->summary), "%s: key ID %s",
-			what, ret_key_id);
-		rc = 0;
+		res->ok = ret_key_id[0] != '\0';
+		if (res->ok)
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: key ID %s", what, ret_key_id);
+		else
+			err_fmt(res->summary, sizeof(res->summary),
+				"%s: HTTP %ld without the new key's keyId",
+				what, status);
+		rc = res->ok ? 0 : -1;
 	} else if (status > 0) {
 		graph_parse_error(what, status, b.p, b.len, res);
 	}

@@ -194,11 +194,11 @@ int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 			  struct graph_result *res);
 
 /* POST .../addKey: the certificate (DER) as a keyCredential with key ID
- * key_id (chosen by the caller, so that an interrupted call can be undone)
- * and display_name, and proof (x509_proof, signed by a valid certificate
- * of the app). No directory permission is needed. Returns 0 with the key
- * ID Graph gave into ret_key_id, or -1 with res saying why. Not retried
- * after a transport failure once sent. */
+ * key_id (chosen by the caller, so that an interrupted call can be undone;
+ * NULL: none, Graph chooses) and display_name, and proof (x509_proof,
+ * signed by a valid certificate of the app). No directory permission is
+ * needed. Returns 0 with the key ID Graph gave into ret_key_id, or -1 with
+ * res saying why. Not retried after a transport failure once sent. */
 int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
 		  size_t cert_len, const char *key_id, const char *display_name,
 		  const char *proof, size_t proof_len,

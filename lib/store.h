@@ -127,6 +127,11 @@ int store_cert_add(struct store *s, const struct vault *v,
 /* The certificate of row id, malloc'd into *ret (free()). */
 int store_cert_get(struct store *s, int64_t id, uint8_t **ret, size_t *ret_len,
 		   struct err *e);
+/* The key ID Entra gave pending certificate row id, where it differs from
+ * the one asked for. A compare-and-set: 0 changed, 1 nothing to change
+ * (not pending, or the same ID), -1 with e. */
+int store_cert_set_key_id(struct store *s, int64_t id, const char *key_id,
+			  struct err *e);
 /* Remember the client-assertion signature ("PS256", "RS256") that the
  * token endpoint accepted for row id. */
 int store_cert_set_alg(struct store *s, int64_t id, const char *alg,

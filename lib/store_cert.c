@@ -49,6 +49,22 @@ int store_cert_get(struct store *s, int64_t id, uint8_t **ret, size_t *ret_len,
 	return out;
 }
 
+int store_cert_set_key_id(struct store *s, int64_t id, const char *key_id,
+			  struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_prepare(s,
+			  "UPDATE secret SET key_id = ?2 WHERE id = ?1 AND "
+			  "state = 'pending' AND kind = 'certificate' AND "
+			  "key_id IS NOT ?2",
+			  &st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, key_id, -1, SQLITE_STATIC);
+	return store_step_cas(s, st, "record the certificate's key ID", e);
+}
+
 int store_cert_set_alg(struct store *s, int64_t id, const char *alg,
 		       struct err *e)
 {

@@ -242,6 +242,27 @@ static int roll_intent(struct watch_ctx *w, const struct cred *c,
 	return store_commit(w->store, e);
 }
 
+/* addKey with the key ID chosen for si, so that an interrupted call can
+ * be undone by it. Graph's documented request carries none (PROTOCOL.md
+ * §8.2): a 400 is asked once more without one, Graph choosing (an
+ * interrupted second call is then found by its test, not its ID).
+ * Returns as graph_add_key. */
+static int add_key(struct watch_ctx *w, struct roll *k,
+		   const struct rotation *rot, const struct secret_info *si,
+		   const uint8_t *cert, size_t len,
+		   char key_id[CRED_GUID_LEN + 1], struct graph_result *res)
+{
+	if (graph_add_key(&k->g, cert, len, si->key_id, rot->display_name,
+			  k->proof.p, k->proof.len, key_id, res) == 0 ||
+	    res->http_status != 400)
+		return res->ok ? 0 : -1;
+	watch_log(w, LOG_NOTICE,
+		  "%s: %s; asking once more without a key ID of our choosing",
+		  k->c->name, res->summary);
+	return graph_add_key(&k->g, cert, len, NULL, rot->display_name,
+			     k->proof.p, k->proof.len, key_id, res);
+}
+
 /* addKey for the pending row si; close the intent. Returns 0 when Entra
  * has it, 1 when not (recorded), -1 with e. */
 static int roll_add(struct watch_ctx *w, struct roll *k,
@@ -252,8 +273,7 @@ static int roll_add(struct watch_ctx *w, struct roll *k,
 	struct graph_result res;
 	char key_id[CRED_GUID_LEN + 1];
 
-	if (graph_add_key(&k->g, cert, len, si->key_id, rot->display_name,
-			  k->proof.p, k->proof.len, key_id, &res)) {
+	if (add_key(w, k, rot, si, cert, len, key_id, &res)) {
 		if (roll_failed(w, k, "graph-add", si->key_id, res.summary, r,
 				e))
 			return -1;
@@ -265,8 +285,7 @@ static int roll_add(struct watch_ctx *w, struct roll *k,
 	}
 	if (store_begin(w->store, e))
 		return -1;
-	if (store_sync_correct(w->store, si->id, si->expires_at, key_id, e) <
-		0 ||
+	if (store_cert_set_key_id(w->store, si->id, key_id, e) < 0 ||
 	    store_rotation_close(w->store, rot->id, true, si->id, key_id,
 				 w->now, e) < 0 ||
 	    store_counter_add(w->store, COUNTER_ROTATIONS, 1, e) ||

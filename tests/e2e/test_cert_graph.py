@@ -303,6 +303,25 @@ class TestLifecycle(GraphCertCase):
         self.assertEqual([q["op"] for q in self.graph.requests()].count(
             "addkey"), 1)
 
+    def test_addkey_chooses_the_key_id_when_ours_is_refused(self):
+        first = self.migrate_auto()
+        for mode, calls in (("reject", [400, 200]), ("ignore", [200])):
+            self.graph_extra = {"addkey_key_id": mode}
+            before = len(self.graph.requests())
+            self.at(61 if mode == "reject" else 122)
+            adds = [q["status"] for q in self.graph.requests()[before:]
+                    if q["op"] == "addkey"]
+            self.assertEqual(adds, calls, mode)
+            # The active certificate carries the key ID Graph gave it,
+            # so its removal after grace finds it.
+            now = self.active()["key_id"]
+            self.assertNotEqual(now, first)
+            self.assertIn(now, [k["keyId"] for k in self.graph.keys(CLIENT)])
+            self.at((61 if mode == "reject" else 122) + 3)
+            self.assertEqual([k["keyId"] for k in self.graph.keys(CLIENT)],
+                             [now], mode)
+            first = now
+
     def test_addkey_never_reached_is_undone_then_done(self):
         first = self.migrate_auto()
         # Graph answers 500 to addKey: nothing was made, but the client

@@ -59,7 +59,10 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "clock_offset": 0,          # s added to the clock proofs are checked by
     "drop_addkey_reply": 0,     # the first K addKey calls: the key is
                                 #   added, the connection closed unanswered
-    "fail_addkey": false        # addKey -> 500, nothing added
+    "fail_addkey": false,       # addKey -> 500, nothing added
+    "addkey_key_id": "honor"    # a keyId in the addKey request: "honor"
+                                #   it, "ignore" it (Graph chooses), or
+                                #   "reject" the request (400)
   }
 
 The apps' credentials live in the server from then on: addPassword and
@@ -398,7 +401,7 @@ class Handler(fc.Handler):
                     raise Reply(500, "generalException",
                                 "General exception while processing.")
                 if op == "addkey":
-                    out = self.add_key(app, body, rec)
+                    out = self.add_key(sc, app, body, rec)
                     if sc.get("drop_addkey_reply") and srv.state.drop.take(
                             gen, sc.get("drop_addkey_reply")):
                         raise Dropped()
@@ -598,11 +601,18 @@ class Handler(fc.Handler):
         if not nbf - 300 <= now <= exp + 300:
             bad("not valid now")
 
-    def add_key(self, app, body, rec):
+    def add_key(self, sc, app, body, rec):
         kc = body.get("keyCredential")
         if not isinstance(kc, dict) or not kc.get("key") or \
                 body.get("passwordCredential") is not None:
             raise Reply(400, "BadRequest", "Invalid keyCredential.")
+        mode = sc.get("addkey_key_id") or "honor"
+        if mode == "reject" and "keyId" in kc:
+            raise Reply(400, "Request_BadRequest",
+                        "Invalid value specified for property 'keyId' of "
+                        "resource 'KeyCredential'.")
+        if mode == "ignore":
+            kc = {k: v for k, v in kc.items() if k != "keyId"}
         entry = key_entry(kc)
         keys = app.setdefault("keys", [])
         if any(k["keyId"] == entry["keyId"] for k in keys):

@@ -161,6 +161,9 @@ int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
 	copy_str(ret->app_id, sizeof(ret->app_id), json_str(root, "appId"));
 	copy_str(ret->display_name, sizeof(ret->display_name),
 		 json_str(root, "displayName"));
+	if (graph_parse_time(json_str(root, "createdDateTime"),
+			     &ret->created_at) != 0)
+		ret->created_at = 0;
 	list = cJSON_GetObjectItemCaseSensitive(root, "passwordCredentials");
 	if (!cJSON_IsArray(list)) {
 		err_set(e, "the application reply has no passwordCredentials");
@@ -365,7 +368,7 @@ int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 {
 	static const char what[] = "reading the application";
 	char *url = app_url(g->cred, "?$select=id,appId,displayName,"
-				     "passwordCredentials");
+				     "createdDateTime,passwordCredentials");
 	struct secbuf b;
 	struct err e = {{0}};
 	long status = call(g, what, "GET", url, NULL, res, &b);
@@ -733,14 +736,21 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 	return rc;
 }
 
-/* One passwordCredentials restriction into ret, unless disabled. */
-static void policy_restriction(const cJSON *r, struct graph_policy *ret)
+/* One passwordCredentials restriction into ret, unless disabled or only
+ * for apps newer than app_created. */
+static void policy_restriction(const cJSON *r, int64_t app_created,
+			       struct graph_policy *ret)
 {
 	const char *type = json_str(r, "restrictionType"),
 		   *state = json_str(r, "state");
-	int64_t max;
+	int64_t max, after;
 
 	if (type == NULL || (state != NULL && strcmp(state, "disabled") == 0))
+		return;
+	if (app_created > 0 &&
+	    graph_parse_time(json_str(r, "restrictForAppsCreatedAfterDateTime"),
+			     &after) == 0 &&
+	    app_created <= after)
 		return;
 	if (strcmp(type, "passwordAddition") == 0) {
 		ret->found = ret->additions_blocked = true;
@@ -754,7 +764,7 @@ static void policy_restriction(const cJSON *r, struct graph_policy *ret)
 }
 
 /* The restrictions of one enabled policy object (key: where they sit). */
-static void policy_object(const cJSON *p, const char *key,
+static void policy_object(const cJSON *p, const char *key, int64_t app_created,
 			  struct graph_policy *ret)
 {
 	const cJSON *en = cJSON_GetObjectItemCaseSensitive(p, "isEnabled"),
@@ -764,10 +774,11 @@ static void policy_object(const cJSON *p, const char *key,
 		return;
 	cJSON_ArrayForEach(
 	    r, cJSON_GetObjectItemCaseSensitive(rs, "passwordCredentials"))
-	    policy_restriction(r, ret);
+	    policy_restriction(r, app_created, ret);
 }
 
-int graph_parse_policy(const char *body, size_t len, struct graph_policy *ret)
+int graph_parse_policy(const char *body, size_t len, int64_t app_created,
+		       struct graph_policy *ret)
 {
 	cJSON *root = body != NULL && len <= GRAPH_BODY_MAX
 			  ? cJSON_ParseWithLength(body, len)
@@ -782,22 +793,25 @@ int graph_parse_policy(const char *body, size_t len, struct graph_policy *ret)
 	}
 	if (cJSON_IsArray(value)) /* an app's appManagementPolicies */
 		cJSON_ArrayForEach(p, value)
-		    policy_object(p, "restrictions", ret);
+		    policy_object(p, "restrictions", app_created, ret);
 	else /* the tenant's defaultAppManagementPolicy */
-		policy_object(root, "applicationRestrictions", ret);
+		policy_object(root, "applicationRestrictions", app_created,
+			      ret);
 	cJSON_Delete(root);
 	return 0;
 }
 
 /* GET url and parse the policy there. Returns 0, or -1 with res. */
 static int policy_get(const struct graph_ctx *g, const char *what, char *url,
-		      struct graph_policy *ret, struct graph_result *res)
+		      int64_t app_created, struct graph_policy *ret,
+		      struct graph_result *res)
 {
 	struct secbuf b;
 	long status = call(g, what, "GET", url, NULL, res, &b);
 	int rc = -1;
 
-	if (status == 200 && graph_parse_policy(b.p, b.len, ret) == 0)
+	if (status == 200 &&
+	    graph_parse_policy(b.p, b.len, app_created, ret) == 0)
 		rc = 0;
 	else if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
@@ -809,14 +823,14 @@ static int policy_get(const struct graph_ctx *g, const char *what, char *url,
 	return rc;
 }
 
-int graph_lifetime_policy(const struct graph_ctx *g, struct graph_policy *ret,
-			  struct graph_result *res)
+int graph_lifetime_policy(const struct graph_ctx *g, int64_t app_created,
+			  struct graph_policy *ret, struct graph_result *res)
 {
 	static const char what[] = "reading the app management policy";
 
 	memset(ret, 0, sizeof(*ret));
-	if (policy_get(g, what, app_url(g->cred, "/appManagementPolicies"), ret,
-		       res))
+	if (policy_get(g, what, app_url(g->cred, "/appManagementPolicies"),
+		       app_created, ret, res))
 		return -1;
 	if (ret->found) {
 		snprintf(ret->source, sizeof(ret->source), "the app's policy");
@@ -824,7 +838,7 @@ int graph_lifetime_policy(const struct graph_ctx *g, struct graph_policy *ret,
 		if (policy_get(
 			g, what,
 			v1_url(g->cred, "/policies/defaultAppManagementPolicy"),
-			ret, res))
+			app_created, ret, res))
 			return -1;
 		snprintf(ret->source, sizeof(ret->source),
 			 "the tenant's default policy");

@@ -70,6 +70,7 @@ struct graph_app {
 	char id[CRED_GUID_LEN + 1];	/* the application's object ID */
 	char app_id[CRED_GUID_LEN + 1]; /* the client ID */
 	char display_name[GRAPH_NAME_MAX + 1];
+	int64_t created_at; /* createdDateTime; 0 when not given */
 	size_t n_passwords;
 	struct graph_password passwords[GRAPH_PASSWORDS_MAX];
 	bool truncated; /* more than GRAPH_PASSWORDS_MAX were listed */
@@ -223,17 +224,21 @@ struct graph_policy {
 /* A policy reply into ret: an app's appManagementPolicies collection
  * ({"value": [...]}, each enabled policy's "restrictions") or the tenant's
  * defaultAppManagementPolicy ("applicationRestrictions"). Disabled
- * policies and restrictions are skipped. Returns 0, or -1 for a body
- * that is not a JSON object. */
-int graph_parse_policy(const char *body, size_t len, struct graph_policy *ret);
+ * policies and restrictions are skipped, and so are those that apply only
+ * to apps created after app_created (restrictForAppsCreatedAfterDateTime;
+ * app_created 0: unknown, every restriction counts). Returns 0, or -1 for
+ * a body that is not a JSON object. */
+int graph_parse_policy(const char *body, size_t len, int64_t app_created,
+		       struct graph_policy *ret);
 
 /* GET the app's appManagementPolicies and, when none restricts client
- * secrets, the tenant's defaultAppManagementPolicy. Reading policies
- * needs Policy.Read.All: without it Graph answers 403 and the limit is
+ * secrets, the tenant's defaultAppManagementPolicy, as they apply to an
+ * app created at app_created (graph_app's created_at; 0: unknown). Reading
+ * policies needs Policy.Read.All: without it Graph answers 403 and the limit is
  * unknown (not a failure of the app's setup). Returns 0 with *ret, or -1
  * with res saying why. */
-int graph_lifetime_policy(const struct graph_ctx *g, struct graph_policy *ret,
-			  struct graph_result *res);
+int graph_lifetime_policy(const struct graph_ctx *g, int64_t app_created,
+			  struct graph_policy *ret, struct graph_result *res);
 
 /* The passwordCredential of app whose hint is hint, when exactly one has
  * it; NULL when none or several do. */

@@ -220,15 +220,33 @@ static int64_t named_lifetime(const struct graph_result *res)
 	return max;
 }
 
+/* The app's creation time, or 0 when Graph does not say. */
+static int64_t app_created(struct session *s)
+{
+	struct graph_app *app = calloc(1, sizeof(*app));
+	struct graph_result res;
+	int64_t at = 0;
+
+	if (app != NULL && graph_app_get(&s->g, app, &res) == 0)
+		at = app->created_at;
+	free(app);
+	return at;
+}
+
 /* The end date to ask for first: end, or earlier when the app management
- * policy, read where Policy.Read.All allows, caps lifetimes below it. */
+ * policy, read where Policy.Read.All allows, caps lifetimes below it. A
+ * cap is checked against the app's creation date (a policy may spare
+ * older apps) only when there is one: most tenants have none. */
 static int64_t policy_end(struct watch_ctx *w, struct session *s, int64_t end)
 {
 	struct graph_policy pol;
 	struct graph_result res;
 	int64_t capped;
 
-	if (graph_lifetime_policy(&s->g, &pol, &res) != 0 ||
+	if (graph_lifetime_policy(&s->g, 0, &pol, &res) != 0 ||
+	    pol.max_lifetime == 0 ||
+	    policy_rotate_end(w->now, w->cfg, pol.max_lifetime) >= end ||
+	    graph_lifetime_policy(&s->g, app_created(s), &pol, &res) != 0 ||
 	    pol.max_lifetime == 0 ||
 	    (capped = policy_rotate_end(w->now, w->cfg, pol.max_lifetime)) >=
 		end)

@@ -113,8 +113,8 @@ static void read_app(struct watch_ctx *w, const struct cred *c,
 	else
 		diag_graph(&in, &gres, NULL, NULL, &r->diag);
 	if (r->graph_ok && r->reads_policy) {
-		r->policy_read =
-		    graph_lifetime_policy(&g, &r->policy, &gres) == 0;
+		r->policy_read = graph_lifetime_policy(&g, r->app.created_at,
+						       &r->policy, &gres) == 0;
 		snprintf(r->policy_error, sizeof(r->policy_error), "%s",
 			 r->policy_read ? "" : gres.summary);
 	}

@@ -238,13 +238,26 @@ class TestRefusals(RotationCase):
         self.outputs += [r.stdout, r.stderr]
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual([q["status"] for q in self.ops("add")], [200])
+        # The app's, then the tenant's; once more with the app's age,
+        # as there is a limit.
         self.assertEqual([q["status"] for q in self.ops("policy")],
-                         [200, 200])  # the app's, then the tenant's
+                         [200] * 4)
         new = [s for s in self.secrets() if s["key_id"] != K1]
         self.assertEqual(new[0]["expires_at"][:10],
                          rfc(self.t0 + 90 * DAY)[:10])
         self.assertWhole()
         self.assertNoSecrets()
+
+    def test_lifetime_policy_for_newer_apps_spares_this_one(self):
+        self.grant_policy_read()
+        self.graph.set_scenario(self.scenario(
+            max_lifetime_days=90, policy_since="2021-06-01T00:00:00Z"))
+        r = self.w.run("rotate", "mail", "--new")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        adds = self.ops("add")
+        self.assertEqual([q["status"] for q in adds], [200])
+        self.assertEqual(adds[0]["end"][:10], rfc(self.t0 + 180 * DAY)[:10])
 
     def test_throttled_then_made(self):
         self.graph.set_scenario(self.scenario(
@@ -345,11 +358,15 @@ class TestDoctor(RotationCase):
             self.assertEqual(row["detail"], source + " allows client "
                              "secrets 90 days at most; rotation asks for "
                              "that instead of 180")
-        self.graph.set_scenario(self.scenario())
-        r, rows = self.graph_rows()
-        self.assertEqual(rows["graph-policy"]["detail"],
-                         "no policy limits client secrets; rotation asks "
-                         "for 180 days")
+        # None, or one for apps newer than this one (created 2020).
+        for sc in (self.scenario(),
+                   self.scenario(max_lifetime_days=90,
+                                 policy_since="2021-06-01T00:00:00Z")):
+            self.graph.set_scenario(sc)
+            r, rows = self.graph_rows()
+            self.assertEqual(rows["graph-policy"]["detail"],
+                             "no policy limits client secrets; rotation "
+                             "asks for 180 days")
         self.assertEqual(self.ops("add"), [])
 
     def test_not_owner_and_no_role(self):

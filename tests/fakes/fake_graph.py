@@ -51,6 +51,10 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "app_policy": false,        # true: the limit is the app's own policy,
                                 #   else the tenant default's; both are
                                 #   readable with Policy.Read.All (else 403)
+    "policy_since": "2019-01-01T00:00:00Z",  # the limit's
+                                #   restrictForAppsCreatedAfterDateTime
+                                #   (apps are created 2020-01-01, or at
+                                #   their "created")
     "throttle": false,          # 429 + Retry-After (retry_after s)
     "throttle_first": 0,        # only the first K requests (0 = all)
     "retry_after": 1,
@@ -105,6 +109,7 @@ DEFAULTS = {
     "replication_delay": 0,
     "max_lifetime_days": None,
     "app_policy": False,
+    "policy_since": "2019-01-01T00:00:00Z",
     "throttle": False,
     "throttle_first": 0,
     "retry_after": 1,
@@ -456,7 +461,8 @@ class Handler(fc.Handler):
         rules = [{"restrictionType": "passwordLifetime", "state": "enabled",
                   "maxLifetime": "P%dD" % int(maxd),
                   "restrictForAppsCreatedAfterDateTime":
-                      "2019-01-01T00:00:00Z"}] if maxd and here else []
+                      sc.get("policy_since") or "2019-01-01T00:00:00Z"}] \
+            if maxd and here else []
         if m.group(2) is not None:
             return 200, json.dumps({"value": [{
                 "id": str(uuid.uuid5(uuid.NAMESPACE_URL, m.group(2))),
@@ -485,6 +491,8 @@ class Handler(fc.Handler):
             "id": object_id(cid, app["conf"]),
             "appId": cid,
             "displayName": app["conf"].get("display_name") or "app",
+            "createdDateTime": app["conf"].get("created") or
+            "2020-01-01T00:00:00Z",
             "passwordCredentials": [public(c) for c in app["credentials"]],
         }, separators=(",", ":"))
 
@@ -504,7 +512,12 @@ class Handler(fc.Handler):
             raise Reply(400, "InvalidKeyEndDate",
                         "Key credential end date is invalid.")
         maxd = sc.get("max_lifetime_days")
-        if maxd is not None and end - start > float(maxd) * 86400 + 60:
+        created = fc.parse_time(app["conf"].get("created") or
+                                "2020-01-01T00:00:00Z")
+        since = fc.parse_time(sc.get("policy_since") or
+                              "2019-01-01T00:00:00Z")
+        if maxd is not None and created > since and \
+                end - start > float(maxd) * 86400 + 60:
             raise Reply(400, "CredentialInvalidLifetimeAsPerAppPolicy",
                         "Credential lifetime exceeds the max value allowed "
                         "as per assigned policy 'Default app management "

@@ -52,7 +52,8 @@ static const char app_body[] =
     "{\"@odata.context\":\"https://graph.microsoft.com/v1.0/$metadata#"
     "applications(id,appId,displayName,passwordCredentials)/$entity\","
     "\"id\":\"" APP_OID "\",\"appId\":\"" CLIENT "\",\"displayName\":"
-    "\"mailer\",\"passwordCredentials\":["
+    "\"mailer\",\"createdDateTime\":\"2024-03-01T12:00:00Z\","
+    "\"passwordCredentials\":["
     "{\"customKeyIdentifier\":null,\"displayName\":\"smtp\","
     "\"endDateTime\":\"2026-12-01T10:00:00Z\",\"hint\":\"abc\","
     "\"keyId\":\"" KEY1 "\",\"secretText\":null,"
@@ -76,6 +77,7 @@ static void test_app(void **state)
 	assert_string_equal(app.id, APP_OID);
 	assert_string_equal(app.app_id, CLIENT);
 	assert_string_equal(app.display_name, "mailer");
+	assert_int_equal(app.created_at, 1709294400); /* 2024-03-01T12:00Z */
 	assert_int_equal(app.n_passwords, 3); /* the bad keyId is skipped */
 	assert_string_equal(app.passwords[0].key_id, KEY1);
 	assert_string_equal(app.passwords[0].hint, "abc");
@@ -270,13 +272,36 @@ static void test_policy(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *b = cases[i].body;
 
-		assert_int_equal(graph_parse_policy(b, strlen(b), &p),
+		assert_int_equal(graph_parse_policy(b, strlen(b), 0, &p),
 				 cases[i].rc);
 		assert_int_equal(p.found, cases[i].found);
 		assert_int_equal(p.additions_blocked, cases[i].blocked);
 		assert_int_equal(p.max_lifetime, cases[i].max_days * 86400);
 	}
-	assert_int_equal(graph_parse_policy(NULL, 0, &p), -1);
+	assert_int_equal(graph_parse_policy(NULL, 0, 0, &p), -1);
+}
+
+/* A restriction for apps created after a date spares older apps; an app
+ * of unknown age is held to it. */
+static void test_policy_since(void **state)
+{
+	static const char body[] =
+	    "{\"applicationRestrictions\":{\"passwordCredentials\":[{"
+	    "\"restrictionType\":\"passwordLifetime\",\"maxLifetime\":"
+	    "\"P90D\",\"restrictForAppsCreatedAfterDateTime\":"
+	    "\"2024-01-01T00:00:00Z\"}]}}";
+	const int64_t since = 1704067200; /* 2024-01-01 */
+	const int64_t created[] = {0, since - 86400, since, since + 1};
+	const bool held[] = {true, false, false, true};
+	struct graph_policy p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(created) / sizeof(created[0]); i++) {
+		assert_int_equal(
+		    graph_parse_policy(body, strlen(body), created[i], &p), 0);
+		assert_int_equal(p.found, held[i]);
+		assert_int_equal(p.max_lifetime, held[i] ? 90 * 86400 : 0);
+	}
 }
 
 static void test_diag_rows(void **state)
@@ -341,9 +366,10 @@ static void test_diag_rows(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_time),      cmocka_unit_test(test_app),
-	    cmocka_unit_test(test_added),     cmocka_unit_test(test_error),
-	    cmocka_unit_test(test_diag_rows), cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_time),	 cmocka_unit_test(test_app),
+	    cmocka_unit_test(test_added),	 cmocka_unit_test(test_error),
+	    cmocka_unit_test(test_diag_rows),	 cmocka_unit_test(test_policy),
+	    cmocka_unit_test(test_policy_since),
 	};
 
 	if (sodium_init() < 0)

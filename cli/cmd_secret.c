@@ -132,7 +132,7 @@ static int from_entra(struct app *app, const struct cred *c,
 		return -1;
 	}
 	app_watch_ctx(app, &w);
-	if (watch_sync_read(&w, c, r, e) == 0 && !r->graph_ok)
+	if (watch_sync_read(&w, c, false, r, e) == 0 && !r->graph_ok)
 		err_set(e, "%s", r->diag.summary);
 	else if (r->graph_ok)
 		p = si->key_id[0] ? graph_app_by_key(&r->app, si->key_id)

@@ -381,7 +381,7 @@ int cli_graph_checks(struct app *app, const struct cred *c, cJSON *arr)
 		return 1;
 	}
 	app_watch_ctx(app, &w);
-	if (watch_sync_read(&w, c, r, &e)) {
+	if (watch_sync_read(&w, c, true, r, &e)) {
 		graph_row(&gc, "graph-token", "Token for Microsoft Graph",
 			  "failed", e.msg, "");
 	} else if (r->token_failed) {

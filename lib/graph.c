@@ -322,7 +322,9 @@ static char *app_url(const struct cred *c, const char *tail)
 }
 
 /* Send one request to url and leave the reply in *ret_body. Returns the
- * HTTP status, or 0 with res's summary saying why there was none. */
+ * HTTP status, or 0 with res's summary saying why there was none. A
+ * status other than Graph's successes (200, 201, 204) is Graph's error,
+ * parsed into res here. */
 static long call(const struct graph_ctx *g, const char *what,
 		 const char *method, const char *url, const char *body,
 		 struct graph_result *res, struct secbuf *ret_body)
@@ -360,6 +362,9 @@ static long call(const struct graph_ctx *g, const char *what,
 		}
 		return 0;
 	}
+	if (status != 200 && status != 201 && status != 204)
+		graph_parse_error(what, status, ret_body->p, ret_body->len,
+				  res);
 	return status;
 }
 
@@ -386,8 +391,6 @@ int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 			err_fmt(res->summary, sizeof(res->summary),
 				"%s: HTTP 200 but %s", what, e.msg);
 		}
-	} else if (status > 0) {
-		graph_parse_error(what, status, b.p, b.len, res);
 	}
 	secbuf_free(&b);
 	free(url);
@@ -445,8 +448,6 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
 			err_fmt(res->summary, sizeof(res->summary),
 				"%s: HTTP %ld but %s", what, status, e.msg);
 		}
-	} else if (status > 0) {
-		graph_parse_error(what, status, b.p, b.len, res);
 	}
 	secbuf_free(&b);
 	free(body);
@@ -478,8 +479,6 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: key ID %s removed", what, key_id);
 		rc = 0;
-	} else if (status > 0) {
-		graph_parse_error(what, status, b.p, b.len, res);
 	}
 	secbuf_free(&b);
 	free(url);
@@ -531,8 +530,6 @@ static int key_credentials(const struct graph_ctx *g, const char *what,
 	} else if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: HTTP 200 but no keyCredentials", what);
-	else if (status > 0)
-		graph_parse_error(what, status, b.p, b.len, res);
 	cJSON_Delete(root);
 	secbuf_free(&b);
 	free(url);
@@ -607,12 +604,8 @@ int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 		body = patch_body(keys, b64, display_name);
 		status =
 		    call(g, what, "PATCH", body ? url : NULL, body, res, &b);
-		if (status != 204 && status != 200) {
-			if (status > 0)
-				graph_parse_error(what, status, b.p, b.len,
-						  res);
+		if (status != 204 && status != 200)
 			goto out;
-		}
 		cJSON_Delete(keys);
 		if (key_credentials(g, what, &keys, ret_app_object_id, res))
 			goto out;
@@ -691,8 +684,6 @@ int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
 				"%s: HTTP %ld without the new key's keyId",
 				what, status);
 		rc = res->ok ? 0 : -1;
-	} else if (status > 0) {
-		graph_parse_error(what, status, b.p, b.len, res);
 	}
 	cJSON_Delete(root);
 	secbuf_free(&b);
@@ -725,8 +716,6 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: key ID %s removed", what, key_id);
 		rc = 0;
-	} else if (status > 0) {
-		graph_parse_error(what, status, b.p, b.len, res);
 	}
 	secbuf_free(&b);
 	cJSON_Delete(root);
@@ -816,8 +805,6 @@ static int policy_get(const struct graph_ctx *g, const char *what, char *url,
 	else if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: HTTP 200 but no policy object", what);
-	else if (status > 0)
-		graph_parse_error(what, status, b.p, b.len, res);
 	secbuf_free(&b);
 	free(url);
 	return rc;

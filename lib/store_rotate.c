@@ -92,6 +92,7 @@ int store_rotation_close(struct store *s, int64_t id, bool done,
 int store_secret_revoke(struct store *s, int64_t id, int64_t now, struct err *e)
 {
 	sqlite3_stmt *st;
+	int rc;
 
 	/* Compare and set; with secure_delete on, the old ciphertext's
 	 * bytes are overwritten in the file too. */
@@ -103,10 +104,8 @@ int store_secret_revoke(struct store *s, int64_t id, int64_t now, struct err *e)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, now);
-	if (store_step_done(s, st, "revoke secret", e))
-		return -1;
-	if (sqlite3_changes(s->db) != 1)
-		return 1;
+	if ((rc = store_step_cas(s, st, "revoke secret", e)) != 0)
+		return rc;
 	if (store_prepare(s, "DELETE FROM token_cache WHERE secret_id = ?", &st,
 			  e))
 		return -1;

@@ -24,6 +24,19 @@ void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
 #define WATCH_END ((const char *)NULL)
 int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
 		const char *kind, struct err *e, ...);
+/* A Graph call that failed: counted (r and the store's counter), logged,
+ * and recorded as event kind with key_id, its diagnosis step (or NULL)
+ * and summary. Returns 0, or -1 with e. */
+int watch_record_graph_failed(struct watch_ctx *w, const char *cred,
+			      int64_t secret_id, const char *kind,
+			      const char *key_id, const char *step,
+			      const char *summary, struct watch_report *r,
+			      struct err *e);
+/* A key removed from Entra (what: "client secret", "certificate key"):
+ * logged and recorded with why. Returns 0, or -1 with e. */
+int watch_record_removed(struct watch_ctx *w, const char *cred,
+			 const char *what, const char *key_id, const char *why,
+			 struct err *e);
 
 /* watch_queue.c: deliveries owed, as outbox rows only (inside the
  * caller's transaction); watch_deliver.c sends them. */

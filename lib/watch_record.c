@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "event.h"
+#include "store.h"
 #include "watch_impl.h"
 
 void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
@@ -28,4 +29,35 @@ int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
 	rc = event_addv(w->store, w->now, cred, secret_id, kind, e, ap);
 	va_end(ap);
 	return rc;
+}
+
+int watch_record_graph_failed(struct watch_ctx *w, const char *cred,
+			      int64_t secret_id, const char *kind,
+			      const char *key_id, const char *step,
+			      const char *summary, struct watch_report *r,
+			      struct err *e)
+{
+	r->graph_failures++;
+	watch_log(w, LOG_WARNING, "%s: %s failed: %s", cred, kind, summary);
+	if (store_counter_add(w->store, COUNTER_GRAPH_FAILURES, 1, e))
+		return -1;
+	if (step == NULL)
+		return watch_event(w, cred, secret_id, kind, e, "key_id",
+				   key_id, "outcome", "failed", "error",
+				   summary, WATCH_END);
+	return watch_event(w, cred, secret_id, kind, e, "key_id", key_id,
+			   "outcome", "failed", "step", step, "error", summary,
+			   WATCH_END);
+}
+
+int watch_record_removed(struct watch_ctx *w, const char *cred,
+			 const char *what, const char *key_id, const char *why,
+			 struct err *e)
+{
+	watch_log(w, LOG_NOTICE, "%s: removed %s %s from Entra (%s)", cred,
+		  what, key_id, why);
+	return watch_event(w, cred, 0, "graph-remove", e, "key_id", key_id,
+			   "outcome", "ok", "reason", why, WATCH_END)
+		   ? -1
+		   : 0;
 }

@@ -40,13 +40,8 @@ static int roll_failed(struct watch_ctx *w, const struct roll *k,
 		       const char *summary, struct watch_report *r,
 		       struct err *e)
 {
-	r->graph_failures++;
-	watch_log(w, LOG_WARNING, "%s: %s failed: %s", k->c->name, kind,
-		  summary);
-	if (store_counter_add(w->store, COUNTER_GRAPH_FAILURES, 1, e))
-		return -1;
-	return watch_event(w, k->c->name, k->m.id, kind, e, "key_id", key_id,
-			   "outcome", "failed", "error", summary, WATCH_END);
+	return watch_record_graph_failed(w, k->c->name, k->m.id, kind, key_id,
+					 NULL, summary, r, e);
 }
 
 /* Token and proof with v's active certificate. Returns 0, 1 when the
@@ -94,12 +89,8 @@ static int roll_remove(struct watch_ctx *w, struct roll *k, const char *key_id,
 			   ? -1
 			   : 1;
 	}
-	watch_log(w, LOG_NOTICE, "%s: removed certificate key %s (%s)",
-		  k->c->name, key_id, why);
-	return watch_event(w, k->c->name, 0, "graph-remove", e, "key_id",
-			   key_id, "outcome", "ok", "reason", why, WATCH_END)
-		   ? -1
-		   : 0;
+	return watch_record_removed(w, k->c->name, "certificate key", key_id,
+				    why, e);
 }
 
 struct by_note {

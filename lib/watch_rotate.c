@@ -40,15 +40,9 @@ static int graph_failed(struct watch_ctx *w, struct session *s,
 			const char *kind, const char *key_id,
 			struct watch_report *r, struct err *e)
 {
-	r->graph_failures++;
-	watch_log(w, LOG_WARNING, "%s: %s failed: %s", s->c->name, kind,
-		  s->diag.summary);
-	if (store_counter_add(w->store, COUNTER_GRAPH_FAILURES, 1, e))
-		return -1;
-	return watch_event(w, s->c->name, s->auth.id, kind, e, "key_id", key_id,
-			   "outcome", "failed", "step",
-			   diag_step_name(s->diag.step), "error",
-			   s->diag.summary, WATCH_END);
+	return watch_record_graph_failed(w, s->c->name, s->auth.id, kind,
+					 key_id, diag_step_name(s->diag.step),
+					 s->diag.summary, r, e);
 }
 
 static void diagnose(struct session *s, const struct graph_result *res)
@@ -127,12 +121,8 @@ static int remove_key(struct watch_ctx *w, struct session *s,
 		return graph_failed(w, s, "graph-remove", key_id, r, e) ? -1
 									: 1;
 	}
-	watch_log(w, LOG_NOTICE, "%s: removed key %s from Entra (%s)",
-		  s->c->name, key_id, why);
-	return watch_event(w, s->c->name, 0, "graph-remove", e, "key_id",
-			   key_id, "outcome", "ok", "reason", why, WATCH_END)
-		   ? -1
-		   : 0;
+	return watch_record_removed(w, s->c->name, "client secret", key_id, why,
+				    e);
 }
 
 /* An intent left open: remove what Entra holds under its display name

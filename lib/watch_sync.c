@@ -84,7 +84,7 @@ static void read_roles(const struct jwt_claims *claims,
 }
 
 /* Token and GET with the value of si. Fills r. */
-static void read_app(struct watch_ctx *w, const struct cred *c,
+static void read_app(struct watch_ctx *w, const struct cred *c, bool policy,
 		     const struct secret_info *si, const struct vbuf *value,
 		     struct watch_sync_report *r)
 {
@@ -112,7 +112,7 @@ static void read_app(struct watch_ctx *w, const struct cred *c,
 		r->graph_ok = true;
 	else
 		diag_graph(&in, &gres, NULL, NULL, &r->diag);
-	if (r->graph_ok && r->reads_policy) {
+	if (policy && r->graph_ok && r->reads_policy) {
 		r->policy_read = graph_lifetime_policy(&g, r->app.created_at,
 						       &r->policy, &gres) == 0;
 		snprintf(r->policy_error, sizeof(r->policy_error), "%s",
@@ -121,7 +121,7 @@ static void read_app(struct watch_ctx *w, const struct cred *c,
 	entra_token_free(&tok);
 }
 
-int watch_sync_read(struct watch_ctx *w, const struct cred *c,
+int watch_sync_read(struct watch_ctx *w, const struct cred *c, bool policy,
 		    struct watch_sync_report *r, struct err *e)
 {
 	struct secret_info si;
@@ -132,7 +132,7 @@ int watch_sync_read(struct watch_ctx *w, const struct cred *c,
 	if (pick_secret(w, c, &si, e) ||
 	    store_secret_value(w->store, w->vault, si.id, &value, e))
 		return -1;
-	read_app(w, c, &si, &value, r);
+	read_app(w, c, policy, &si, &value, r);
 	vbuf_free(&value);
 	rc = record_read(w, c, &si, r, r->graph_ok ? "" : r->diag.summary, e);
 	if (!r->graph_ok)
@@ -294,7 +294,7 @@ int watch_sync(struct watch_ctx *w, const struct cred *c,
 {
 	struct collect col = {r};
 
-	if (watch_sync_read(w, c, r, e))
+	if (watch_sync_read(w, c, false, r, e))
 		return -1;
 	if (!r->graph_ok)
 		return 0;

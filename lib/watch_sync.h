@@ -64,12 +64,13 @@ struct watch_sync_report {
 };
 
 /* Read c's application through Graph with a token got with c's active
- * secret (else its newest pending one), and record the read. Returns 0
- * with r->graph_ok and r->app when read; 0 with r->graph_ok false and
- * r->diag saying why when Graph or the token endpoint refused or failed;
- * -1 with e on store or key errors. No value or token leaves guarded
- * memory. */
-int watch_sync_read(struct watch_ctx *w, const struct cred *c,
+ * secret (else its newest pending one), and record the read; with
+ * policy, also its app management policy where the token may read it
+ * (r->policy_read; doctor's step). Returns 0 with r->graph_ok and r->app
+ * when read; 0 with r->graph_ok false and r->diag saying why when Graph
+ * or the token endpoint refused or failed; -1 with e on store or key
+ * errors. No value or token leaves guarded memory. */
+int watch_sync_read(struct watch_ctx *w, const struct cred *c, bool policy,
 		    struct watch_sync_report *r, struct err *e);
 
 /* watch_sync_read, then reconcile (see above). w->dry_run: say what

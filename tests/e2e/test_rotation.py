@@ -369,6 +369,17 @@ class TestDoctor(RotationCase):
                              "asks for 180 days")
         self.assertEqual(self.ops("add"), [])
 
+    def test_policy_read_by_doctor_only(self):
+        # The daily sync has no use for the policy: it does not read it.
+        self.grant_policy_read()
+        r = self.w.run("sync", "mail")
+        self.outputs += [r.stdout, r.stderr]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(self.ops("get")), 1)
+        self.assertEqual(self.ops("policy"), [])
+        self.graph_rows()
+        self.assertEqual(len(self.ops("policy")), 2)
+
     def test_not_owner_and_no_role(self):
         sc = self.scenario()
         sc["apps"][CLIENT]["owner_of_itself"] = False

@@ -84,14 +84,12 @@ import base64
 import json
 import re
 import socket
-import socketserver
 import struct
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import ThreadingHTTPServer
 
 import fake_assertion as fa
 import fakecommon as fc
@@ -598,14 +596,8 @@ class Handler(fc.Handler):
         return 200, payload
 
 
-class Server(fc.LoopbackServerMixin, ThreadingHTTPServer):
+class Server(fc.HTTPServer):
     scheme = "entra"
-
-    def server_bind(self):
-        # HTTPServer.server_bind() would resolve a host name; skip that.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = fc.HOST
-        self.server_port = self.server_address[1]
 
 
 def main():

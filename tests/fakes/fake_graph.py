@@ -94,13 +94,11 @@ import datetime
 import hashlib
 import json
 import re
-import socketserver
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-from http.server import ThreadingHTTPServer
 
 import fakecommon as fc
 
@@ -680,13 +678,8 @@ class Handler(fc.Handler):
             raise Reply(404, "Request_ResourceNotFound", "No such key.")
 
 
-class Server(fc.LoopbackServerMixin, ThreadingHTTPServer):
+class Server(fc.HTTPServer):
     scheme = "graph"
-
-    def server_bind(self):
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = fc.HOST
-        self.server_port = self.server_address[1]
 
 
 def main():

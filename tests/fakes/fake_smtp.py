@@ -538,14 +538,22 @@ class Session:
                  claims=None)
         self.reply(R_BASIC)
 
-    def auth_plain(self, sc, initial):
-        """Fake only (Exchange refuses basic auth): authzid NUL user NUL
-        password against plain_passwords."""
+    def first_response(self, initial):
+        """The client's first AUTH response: INITIAL, or read after an
+        empty 334 when it sent none; None when it cancelled ("*")."""
         if initial is None:
             self.reply("334 ")
             initial = self.read_auth_line()
         if initial == "*":
             self.reply(R_CANCEL)
+            return None
+        return initial
+
+    def auth_plain(self, sc, initial):
+        """Fake only (Exchange refuses basic auth): authzid NUL user NUL
+        password against plain_passwords."""
+        initial = self.first_response(initial)
+        if initial is None:
             return
         try:
             parts = base64.b64decode(initial.encode("ascii"),
@@ -567,11 +575,8 @@ class Session:
         self.reply(R_235)
 
     def auth_xoauth2(self, sc, initial):
+        initial = self.first_response(initial)
         if initial is None:
-            self.reply("334 ")
-            initial = self.read_auth_line()
-        if initial == "*":
-            self.reply(R_CANCEL)
             return
         try:
             payload = base64.b64decode(

@@ -31,9 +31,7 @@ other methods get 405 (and are logged).
 
 import argparse
 import json
-import socketserver
 import sys
-from http.server import ThreadingHTTPServer
 
 import fakecommon as fc
 
@@ -129,12 +127,7 @@ class Handler(fc.Handler):
         self.reply(status, str(sc.get("body", "ok")))
 
 
-class Server(fc.LoopbackServerMixin, ThreadingHTTPServer):
-    def server_bind(self):
-        # HTTPServer.server_bind() would resolve a host name; skip that.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = fc.HOST
-        self.server_port = self.server_address[1]
+Server = fc.HTTPServer
 
 
 def main():

@@ -291,6 +291,14 @@ class ThreadingTCPServer(LoopbackServerMixin, socketserver.ThreadingTCPServer):
     pass
 
 
+class HTTPServer(LoopbackServerMixin, http.server.ThreadingHTTPServer):
+    def server_bind(self):
+        # HTTPServer.server_bind() would resolve a host name; skip that.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = HOST
+        self.server_port = self.server_address[1]
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """An HTTP/1.1 handler that logs nothing itself and sends every
     method to handle_any(), which the server defines."""

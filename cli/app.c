@@ -376,10 +376,3 @@ void app_print_json(cJSON *doc)
 	}
 	cJSON_Delete(doc);
 }
-
-int app_event(struct app *app, const char *cred, int64_t secret_id,
-	      const char *kind, cJSON *detail, struct err *e)
-{
-	return event_add(app->store, app->now, cred, secret_id, kind, detail,
-			 e);
-}

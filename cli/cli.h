@@ -102,16 +102,26 @@ int app_read_secret(struct app *app, const char *prompt, struct vbuf *ret);
 /* Print a cJSON document followed by a newline; frees it. */
 void app_print_json(struct cJSON *doc);
 
-/* Record an audit event; errors go to e. */
-int app_event(struct app *app, const char *cred, int64_t secret_id,
-	      const char *kind, struct cJSON *detail, struct err *e);
-
 struct watch_ctx;
 /* A watchdog context over the app's open store, key, config and clock. */
 void app_watch_ctx(struct app *app, struct watch_ctx *w);
 /* Test pending secret_id (0: the newest) of c and switch on success;
  * prints the outcome. Returns the exit code: 0, 2 failed test, 1 error. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id);
+
+struct cred_view;
+struct watch_rotation;
+struct watch_new_report;
+/* Steps a-c of a rotation of v (watch_rotate_new), said: the dry run's
+ * Graph calls, in flight elsewhere, Graph's refusal. Returns the exit
+ * code: 0 with nr->secret made (or a dry run), 2 refused, 1 error. */
+int app_rotate_new(struct app *app, struct watch_ctx *w,
+		   const struct cred_view *v, const struct watch_rotation *want,
+		   struct watch_new_report *nr);
+/* Step d for si, just made: test and switch now, or leave it to the
+ * watchdog's retries; said. Returns the exit code. */
+int app_rotate_made(struct app *app, struct watch_ctx *w, const char *name,
+		    const struct secret_info *si);
 
 /* Subcommands. */
 int cmd_init(struct app *app, int argc, char **argv);

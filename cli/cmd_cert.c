@@ -8,12 +8,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "diag.h"
-#include "graph.h"
-#include "material.h"
 #include "num.h"
+#include "registry.h"
 #include "timefmt.h"
 #include "validate.h"
+#include "watch.h"
 #include "x509.h"
 
 #define CERT_DAYS_DEFAULT 180
@@ -35,10 +34,12 @@ static const char usage[] =
     "app > Certificates & secrets > Certificates > Upload certificate.\n"
     "import takes an existing key and certificate (PEM; the key from FILE\n"
     "or standard input with -), refused unless they belong together.\n"
-    "--upload adds the certificate to the app's keyCredentials through\n"
-    "Microsoft Graph (keeping the ones it has), with the credential's\n"
-    "active secret or certificate; the app needs\n"
-    "Application.ReadWrite.OwnedBy and to own itself.\n"
+    "--upload adds the certificate to the app through Microsoft Graph,\n"
+    "as the watchdog's rotation does: with addKey and a proof signed by\n"
+    "the active certificate (no permission needed), or, from a client\n"
+    "secret, by an update of the app's keyCredentials that keeps the ones\n"
+    "it has (the app needs Application.ReadWrite.OwnedBy and to own\n"
+    "itself).\n"
     "Either way the certificate is pending until a test with it succeeds\n"
     "('secretwatch rotate NAME', or the daemon's next cycle).\n";
 
@@ -159,38 +160,6 @@ static int read_guarded(const char *path, size_t max, struct vbuf *ret,
 	return 0;
 }
 
-/* Store the pair as a pending certificate of c, with its audit event. */
-static int store_pair(struct app *app, const struct cred *c,
-		      const struct cert_args *a, const struct vbuf *key,
-		      const uint8_t *cert, size_t len,
-		      const struct x509_info *xi, struct secret_info *si,
-		      struct err *e)
-{
-	cJSON *detail;
-
-	memset(si, 0, sizeof(*si));
-	si->credential_id = c->id;
-	si->created_at = app->now;
-	si->expires_at = xi->not_after;
-	/* The hint of a certificate: its thumbprint's start, as the portal
-	 * lists it. */
-	memcpy(si->hint, xi->sha1_hex, 3);
-	if (a->note)
-		strcpy(si->note, a->note);
-	if (store_begin(app->store, e) ||
-	    store_cert_add(app->store, app->vault, si, key, cert, len, e))
-		return -1;
-	detail = cJSON_CreateObject();
-	cJSON_AddStringToObject(detail, "kind", "certificate");
-	cJSON_AddStringToObject(detail, "thumbprint_sha1", xi->sha1_hex);
-	cJSON_AddStringToObject(detail, "thumbprint_sha256", xi->sha256_hex);
-	cJSON_AddNumberToObject(detail, "expires_at", (double)si->expires_at);
-	if (app_event(app, c->name, si->id, "certificate-added", detail, e) ||
-	    store_commit(app->store, e))
-		return -1;
-	return 0;
-}
-
 static int write_out(const char *path, const char *pem, struct err *e)
 {
 	FILE *f = fopen(path, "w");
@@ -202,172 +171,75 @@ static int write_out(const char *path, const char *pem, struct err *e)
 	return 0;
 }
 
-/* Tell what was stored and how to upload it. */
-static int report(struct app *app, const struct cred *c,
-		  const struct cert_args *a, const struct secret_info *si,
-		  const struct x509_info *xi, const char *pem, struct err *e)
+static void report_json(const struct cred *c, const struct secret_info *si,
+			const struct x509_info *xi, const char *pem)
 {
 	char t[TIMEFMT_RFC3339_LEN];
-	cJSON *o;
+	cJSON *o = cJSON_CreateObject();
 
-	if (a->out != NULL && write_out(a->out, pem, e))
-		return -1;
 	timefmt_rfc3339(xi->not_after, t);
-	if (app->json) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "credential", c->name);
-		cJSON_AddNumberToObject(o, "id", (double)si->id);
-		cJSON_AddStringToObject(o, "kind", "certificate");
-		cJSON_AddStringToObject(o, "subject", xi->subject);
-		cJSON_AddStringToObject(o, "thumbprint_sha1", xi->sha1_hex);
-		cJSON_AddStringToObject(o, "thumbprint_sha256", xi->sha256_hex);
-		cJSON_AddStringToObject(o, "expires_at", t);
-		cJSON_AddStringToObject(o, "certificate_pem", pem);
-		app_print_json(o);
-		return 0;
-	}
-	if (a->out == NULL)
-		fputs(pem, stdout);
-	printf(
-	    "registered certificate #%lld of %s as pending\n"
-	    "  subject            %s\n"
-	    "  expires            %s\n"
-	    "  thumbprint SHA-1   %s\n"
-	    "  thumbprint SHA-256 %s\n"
-	    "Upload %s in the Entra admin center: App registrations > app %s "
-	    "> Certificates & secrets > Certificates > Upload certificate. "
-	    "Then run 'secretwatch rotate %s' to test it and switch.\n",
-	    (long long)si->id, c->name, xi->subject, t, xi->sha1_hex,
-	    xi->sha256_hex, a->out ? a->out : "the PEM above", c->client_id,
-	    c->name);
-	return 0;
+	cJSON_AddStringToObject(o, "credential", c->name);
+	cJSON_AddNumberToObject(o, "id", (double)si->id);
+	cJSON_AddStringToObject(o, "kind", "certificate");
+	cJSON_AddStringToObject(o, "key_id", si->key_id);
+	cJSON_AddStringToObject(o, "subject", xi->subject);
+	cJSON_AddStringToObject(o, "thumbprint_sha1", xi->sha1_hex);
+	cJSON_AddStringToObject(o, "thumbprint_sha256", xi->sha256_hex);
+	cJSON_AddStringToObject(o, "expires_at", t);
+	cJSON_AddStringToObject(o, "certificate_pem", pem);
+	app_print_json(o);
 }
 
-/* A Graph token for c with its active row (or its newest pending one
- * other than skip). Returns 0, or -1 with the diagnosis in *d. */
-static int upload_token(struct app *app, const struct cred_view *v,
-			int64_t skip, const struct net_opts *net,
-			struct entra_token *tok, struct diag *d, struct err *e)
-{
-	const struct secret_info *si = v->has_active ? &v->active : NULL;
-	struct diag_input in = {&v->cred, NULL, NULL};
-	struct entra_request rq;
-	struct entra_result res;
-	struct material m;
-	int rc;
-
-	for (int i = 0; si == NULL && i < v->npending; i++)
-		if (v->pending[i].id != skip)
-			si = &v->pending[i];
-	if (si == NULL) {
-		err_set(e, "%s has no secret or certificate to call Graph with",
-			v->cred.name);
-		return -1;
-	}
-	if (material_open(app->store, app->vault, si, &m, e))
-		return -1;
-	graph_token_request(&v->cred, &rq);
-	rc = material_token(&m, &rq, net, NULL, app->now, &res, tok);
-	material_free(&m);
-	if (rc != 0) {
-		in.hint = si->hint;
-		diag_token(&in, &res, d);
-		err_set(e, "no Graph token: %s", d->summary);
-	}
-	return rc;
-}
-
-/* Add the certificate of row si to the app's keyCredentials and record
- * its key ID. Returns 0, or -1 with e (the row stays, pending). */
-static int upload(struct app *app, const struct cred *c, struct secret_info *si,
-		  const uint8_t *cert, size_t len, struct err *e)
-{
-	struct net_opts net = {.ca_file = app->cfg.ca_file[0] ? app->cfg.ca_file
-							      : NULL};
-	struct entra_token tok = {0};
-	struct graph_ctx g = {c, &net, NULL, &tok};
-	struct graph_result res;
-	struct cred_view *v = NULL;
-	char name[64], key_id[CRED_GUID_LEN + 1], oid[CRED_GUID_LEN + 1];
-	cJSON *detail;
-	struct diag d;
-	int rc = -1;
-
-	snprintf(name, sizeof(name), "secretwatch %.40s", si->hint);
-	if (store_view_get(app->store, c->name, &v, e) ||
-	    upload_token(app, v, si->id, &net, &tok, &d, e))
-		goto out;
-	if (graph_add_certificate(&g, cert, len, name, key_id, oid, &res)) {
-		struct diag_input in = {c, NULL, NULL};
-		diag_graph(&in, &res, NULL, NULL, &d);
-		err_set(e, "%s %s", d.summary, d.remedy);
-		goto out;
-	}
-	if (store_begin(app->store, e))
-		goto out;
-	detail = cJSON_CreateObject();
-	cJSON_AddStringToObject(detail, "key_id", key_id);
-	if (store_sync_correct(app->store, si->id, si->expires_at, key_id, e) <
-		0 ||
-	    (oid[0] &&
-	     store_cred_set_app_object_id(app->store, c->id, oid, e)) ||
-	    app_event(app, c->name, si->id, "graph-upload", detail, e) ||
-	    store_commit(app->store, e)) {
-		store_rollback(app->store);
-		goto out;
-	}
-	if (!app->json)
-		printf("uploaded to the app's certificates as key %s\n",
-		       key_id);
-	rc = 0;
-out:
-	entra_token_free(&tok);
-	free(v);
-	return rc;
-}
-
-/* Store key and cert for c and report; the key is wiped by the caller. */
-static int finish(struct app *app, const struct cred *c,
-		  const struct cert_args *a, const struct vbuf *key,
-		  const uint8_t *cert, size_t len, struct secret_info *ret,
+/* Tell what was stored (row si), and how to upload it unless it was. */
+static int report(struct app *app, const struct cred *c,
+		  const struct cert_args *a, const struct secret_info *si,
 		  struct err *e)
 {
+	char t[TIMEFMT_RFC3339_LEN], *pem = NULL;
 	struct x509_info xi;
-	struct secret_info si;
-	char *pem = NULL;
+	uint8_t *cert = NULL;
+	size_t len = 0;
 	int rc = -1;
 
-	if (x509_cert_info(cert, len, &xi, e) ||
-	    x509_cert_pem(cert, len, &pem, e))
+	if (store_cert_get(app->store, si->id, &cert, &len, e) ||
+	    x509_cert_info(cert, len, &xi, e) ||
+	    x509_cert_pem(cert, len, &pem, e) ||
+	    (a->out != NULL && write_out(a->out, pem, e)))
 		goto out;
-	if (xi.not_after <= app->now) {
-		err_set(e,
-			"the certificate expired (notAfter %lld): make a new "
-			"one with 'secretwatch cert new %s'",
-			(long long)xi.not_after, c->name);
-		goto out;
-	}
-	if (store_pair(app, c, a, key, cert, len, &xi, &si, e)) {
-		store_rollback(app->store);
+	rc = 0;
+	if (app->json) {
+		report_json(c, si, &xi, pem);
 		goto out;
 	}
-	rc = a->migrate ? 0 : report(app, c, a, &si, &xi, pem, e);
-	if (rc == 0 && a->upload && upload(app, c, &si, cert, len, e)) {
-		struct err why = *e;
-		err_set(e,
-			"the certificate is stored, pending, but the upload "
-			"failed: %s",
-			why.msg);
-		rc = -1;
-	}
-	*ret = si;
+	timefmt_rfc3339(xi.not_after, t);
+	if (a->out == NULL)
+		fputs(pem, stdout);
+	printf("registered certificate #%lld of %s as pending\n"
+	       "  subject            %s\n"
+	       "  expires            %s\n"
+	       "  thumbprint SHA-1   %s\n"
+	       "  thumbprint SHA-256 %s\n",
+	       (long long)si->id, c->name, xi.subject, t, xi.sha1_hex,
+	       xi.sha256_hex);
+	if (si->key_id[0])
+		printf("uploaded to the app's certificates as key %s\n"
+		       "Run 'secretwatch rotate %s' to test it and switch.\n",
+		       si->key_id, c->name);
+	else
+		printf("Upload %s in the Entra admin center: App registrations "
+		       "> app %s > Certificates & secrets > Certificates > "
+		       "Upload certificate. Then run 'secretwatch rotate %s' "
+		       "to test it and switch.\n",
+		       a->out ? a->out : "the PEM above", c->client_id,
+		       c->name);
 out:
 	free(pem);
+	free(cert);
 	return rc;
 }
 
 static int make_pair(struct app *app, const struct cert_args *a,
-		     const struct cred *c, struct vbuf *key, uint8_t **cert,
+		     const struct cred *c, struct x509_key *key, uint8_t **cert,
 		     size_t *len, struct err *e)
 {
 	struct vbuf pem = {0}, crt = {0};
@@ -385,38 +257,87 @@ static int make_pair(struct app *app, const struct cert_args *a,
 	return rc ? -1 : 0;
 }
 
-/* The checks of one mode's options; 0, or the exit code. */
-/* migrate, after the upload: test and switch (app_rotate), and with
- * --remove-secrets, have the watchdog remove the app's client secrets
- * after the grace period. Returns the exit code. */
-static int migrate_rest(struct app *app, const struct cred *c,
-			const struct cert_args *a, const struct secret_info *si)
+/* cert new and cert import, without Graph: the pair stored pending. */
+static int store_local(struct app *app, const struct cred *c,
+		       const struct cert_args *a, struct err *e)
 {
-	struct cred upd = *c;
-	struct err e;
-	int rc;
+	struct secret_info si;
+	struct x509_info xi;
+	struct x509_key key = {0};
+	uint8_t *cert = NULL;
+	size_t len = 0;
+	int rc = -1;
 
-	printf("migrating %s to certificate #%lld (uploaded as key %s)\n",
-	       c->name, (long long)si->id, si->key_id);
-	rc = app_rotate(app, c, si->id);
-	/* A first test may fail while Entra propagates the new key: the
-	 * watchdog tries again, and the removal waits for that switch. */
-	if ((rc != 0 && rc != 2) || !a->remove_secrets)
-		return rc;
-	/* The previous secrets go from Entra after the grace period, as an
-	 * automatic rotation's do (policy_revoke_at). */
-	upd.rotate_auto = 1;
-	if (store_begin(app->store, &e) ||
-	    store_cred_update(app->store, &upd, &e) ||
-	    app_event(app, c->name, si->id, "migrate-remove-secrets", NULL,
-		      &e) ||
-	    store_commit(app->store, &e)) {
-		store_rollback(app->store);
+	if (make_pair(app, a, c, &key, &cert, &len, e) == 0 &&
+	    registry_cert_add(app->store, app->vault, app->now, c, &key, cert,
+			      len, a->note, &si, &xi, e) == 0)
+		rc = report(app, c, a, &si, e);
+	x509_key_free(&key);
+	free(cert);
+	return rc;
+}
+
+/* migrate --remove-secrets: the credential rotates automatically from
+ * now on, so the previous client secrets leave Entra after grace. */
+static int remove_secrets(struct app *app, const struct cred *c)
+{
+	static const char *const changed[] = {"rotate (migrate "
+					      "--remove-secrets)"};
+	struct cred upd;
+	struct err e;
+
+	if (store_cred_get(app->store, c->name, &upd, &e))
 		return app_fail_err(app, &e);
-	}
+	upd.rotate_auto = 1;
+	if (registry_cred_update(app->store, app->now, &upd, changed, 1, &e))
+		return app_fail_err(app, &e);
 	printf("%s: its client secrets are removed from Entra once [rotate] "
 	       "grace has passed since the switch\n",
 	       c->name);
+	return 0;
+}
+
+/* cert new --upload and migrate: a rotation to a certificate (made
+ * here, added through Graph, stored pending); migrate then tests and
+ * switches. Returns the exit code. */
+static int through_graph(struct app *app, const struct cred *c,
+			 const struct cert_args *a)
+{
+	struct watch_rotation want = {SECRET_KIND_CERTIFICATE, (int)a->days,
+				      a->bits, a->note, !a->migrate};
+	struct watch_new_report nr;
+	struct cred_view *v;
+	struct watch_ctx w;
+	struct err e;
+	int rc;
+
+	if (store_view_get(app->store, c->name, &v, &e))
+		return app_fail_err(app, &e);
+	app_watch_ctx(app, &w);
+	rc = app_rotate_new(app, &w, v, &want, &nr);
+	free(v);
+	if (rc == 2 && nr.secret.id != 0) {
+		/* Refused, kept: the person can upload it by hand. */
+		if (report(app, c, a, &nr.secret, &e))
+			return app_fail_err(app, &e);
+		return app_fail(app,
+				"the certificate is stored, pending, but the "
+				"upload failed: %s",
+				nr.diag.summary);
+	}
+	if (rc != 0)
+		return rc;
+	if (!a->migrate)
+		return report(app, c, a, &nr.secret, &e) ? app_fail_err(app, &e)
+							 : 0;
+	printf("migrating %s to certificate #%lld (added as key %s)\n", c->name,
+	       (long long)nr.secret.id, nr.secret.key_id);
+	rc = app_rotate_made(app, &w, c->name, &nr.secret);
+	/* A first test may fail while Entra propagates the new key: the
+	 * watchdog tries again, and the removal waits for that switch. */
+	if ((rc == 0 || rc == 2) && a->remove_secrets &&
+	    remove_secrets(app, c) != 0)
+		return 1;
 	return rc;
 }
 
@@ -439,32 +360,23 @@ static int check_mode(struct app *app, const struct cert_args *a, int import)
 static int run(struct app *app, int argc, char **argv, int import, bool migrate)
 {
 	struct cert_args a = {.migrate = migrate};
-	struct secret_info si;
-	struct vbuf key = {0};
-	uint8_t *cert = NULL;
-	size_t len = 0;
 	struct cred c;
 	struct err e;
-	int rc = 1;
+	int rc;
 
 	if (parse(app, argc, argv, &a))
 		return 1;
 	a.upload = a.upload || migrate;
 	if ((rc = check_mode(app, &a, import)) != 0)
 		return rc;
-	rc = 1;
-	if (app_open(app, APP_KEY | APP_WRITE))
+	if (app_open(app, APP_KEY | (migrate ? APP_CYCLE : APP_WRITE)))
 		return 1;
-	if (store_cred_get(app->store, a.name, &c, &e) == 0 &&
-	    make_pair(app, &a, &c, &key, &cert, &len, &e) == 0 &&
-	    finish(app, &c, &a, &key, cert, len, &si, &e) == 0)
-		rc = 0;
-	vbuf_free(&key);
-	free(cert);
-	if (rc == 0 && migrate)
-		rc = migrate_rest(app, &c, &a, &si);
-	else if (rc != 0)
+	if (store_cred_get(app->store, a.name, &c, &e))
 		rc = app_fail_err(app, &e);
+	else if (a.upload)
+		rc = through_graph(app, &c, &a);
+	else
+		rc = store_local(app, &c, &a, &e) ? app_fail_err(app, &e) : 0;
 	app_close(app);
 	return rc;
 }

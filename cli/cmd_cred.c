@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cloud.h"
+#include "registry.h"
 #include "render.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -188,12 +189,7 @@ static int cred_add(struct app *app, int argc, char **argv)
 		return app_fail_err(app, &e);
 	if (app_open(app, APP_WRITE))
 		return 1;
-	c.created_at = app->now;
-	if (store_begin(app->store, &e) || store_cred_add(app->store, &c, &e) ||
-	    app_event(app, c.name, 0, "credential-added", cJSON_CreateObject(),
-		      &e) ||
-	    store_commit(app->store, &e)) {
-		store_rollback(app->store);
+	if (registry_cred_add(app->store, app->now, &c, &e)) {
 		app_fail_err(app, &e);
 		goto out;
 	}
@@ -330,42 +326,22 @@ static int cred_show(struct app *app, int argc, char **argv)
 	return 0;
 }
 
-static int count_live(void *p, const struct secret_info *si)
-{
-	if (si->state == SECRET_ACTIVE || si->state == SECRET_PENDING)
-		(*(int *)p)++;
-	return 0;
-}
-
 static int cred_rm(struct app *app, int argc, char **argv)
 {
 	struct cred c;
 	struct err e;
-	int force = 0, live = 0;
+	int force = 0;
 
 	if (one_name(app, argc, argv, &force) || app_open(app, APP_WRITE))
 		return 1;
-	if (store_begin(app->store, &e) ||
-	    store_cred_get(app->store, argv[optind], &c, &e) ||
-	    store_secret_each(app->store, c.id, count_live, &live, &e))
-		goto fail;
-	if (live > 0 && !force) {
-		err_set(&e,
-			"credential %s still has %d active or pending "
-			"secret(s): retire them first, or use --force",
-			c.name, live);
-		goto fail;
+	if (registry_cred_rm(app->store, app->now, argv[optind], force, &c,
+			     &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
 	}
-	if (store_cred_rm(app->store, c.id, &e) ||
-	    app_event(app, c.name, 0, "credential-removed",
-		      cJSON_CreateObject(), &e) ||
-	    store_commit(app->store, &e))
-		goto fail;
 	printf("removed credential %s\n", c.name);
 	app_close(app);
 	return 0;
-fail:
-	return app_abort(app, &e);
 }
 
 #define SET_MAX 32
@@ -386,28 +362,20 @@ static const char *set_field_name(int opt)
 static int set_apply(struct app *app, const char *name, const struct change *ch,
 		     int n, struct err *e)
 {
-	cJSON *d = cJSON_CreateObject(),
-	      *f = cJSON_AddArrayToObject(d, "changed");
+	const char *names[SET_MAX];
 	struct cred c;
 
-	if (store_cred_get(app->store, name, &c, e)) {
-		cJSON_Delete(d);
+	if (store_cred_get(app->store, name, &c, e))
 		return -1;
-	}
 	for (int i = 0; i < n; i++) {
-		if (cred_field(app, &c, ch[i].opt, ch[i].value)) {
-			cJSON_Delete(d);
-			err_set(e, "%s", "");
+		if (cred_field(app, &c, ch[i].opt, ch[i].value))
 			return -2; /* already said */
-		}
-		cJSON_AddItemToArray(
-		    f, cJSON_CreateString(set_field_name(ch[i].opt)));
+		names[i] = set_field_name(ch[i].opt);
 	}
-	if (validate_cred(&c, e) || store_cred_update(app->store, &c, e)) {
-		cJSON_Delete(d);
+	if (validate_cred(&c, e))
 		return -1;
-	}
-	return app_event(app, c.name, 0, "credential-changed", d, e);
+	return registry_cred_update(app->store, app->now, &c, names, (size_t)n,
+				    e);
 }
 
 static int cred_set(struct app *app, int argc, char **argv)
@@ -436,13 +404,7 @@ static int cred_set(struct app *app, int argc, char **argv)
 				"change, see 'secretwatch cred set --help'");
 	if (app_open(app, APP_WRITE))
 		return 1;
-	rc = store_begin(app->store, &e);
-	if (rc == 0)
-		rc = set_apply(app, argv[optind], ch, n, &e);
-	if (rc == 0)
-		rc = store_commit(app->store, &e);
-	if (rc != 0)
-		store_rollback(app->store);
+	rc = set_apply(app, argv[optind], ch, n, &e);
 	app_close(app);
 	if (rc == -2)
 		return 1;

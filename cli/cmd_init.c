@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "event.h"
 
 static const char usage[] =
     "usage: secretwatch init\n"
@@ -64,7 +65,7 @@ int cmd_init(struct app *app, int argc, char **argv)
 		return app_fail_err(app, &e);
 	}
 	if (kcv_written)
-		app_event(app, NULL, 0, "init", NULL, &e);
+		event_add(app->store, app->now, NULL, 0, "init", NULL, &e);
 	if (fixed[0] != '\0')
 		fprintf(stderr,
 			"secretwatch: warning: modes were open to "

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "registry.h"
 
 static const char usage[] =
     "usage: secretwatch rekey\n"
@@ -29,11 +30,7 @@ int cmd_rekey(struct app *app, int argc, char **argv)
 	key_path = app->cfg.key_file;
 	if (vault_generate(&fresh, &e) || vault_stage(fresh, key_path, &e))
 		goto fail;
-	if (store_begin(app->store, &e) ||
-	    store_reencrypt_all(app->store, app->vault, fresh, &e) ||
-	    app_event(app, NULL, 0, "rekey", NULL, &e) ||
-	    store_commit(app->store, &e)) {
-		store_rollback(app->store);
+	if (registry_rekey(app->store, app->vault, fresh, app->now, &e)) {
 		vault_unstage(key_path);
 		goto fail;
 	}

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "cloud.h"
@@ -18,14 +19,16 @@ static const char usage[] =
     "test the diagnosis and exit 2 (the secret stays pending); exit 1 when\n"
     "the secret was retired meanwhile or the deploy hook failed.\n"
     "\n"
-    "--new makes the new secret first, through Microsoft Graph (the app\n"
-    "needs Application.ReadWrite.OwnedBy and must own itself): a rotation\n"
-    "intent is recorded, addPassword is called with the [rotate]\n"
-    "display_name and lifetime, the secret is stored pending, then tested\n"
-    "and switched to as above. Entra takes seconds to minutes to accept a\n"
-    "new secret: when the first test fails, the watchdog retries it soon\n"
-    "(5 s, then doubling). --dry-run says which Graph calls would be made.\n"
-    "Exit 2 when Graph refused (with the diagnosis).\n";
+    "--new makes the new material first, of the active one's kind, through\n"
+    "Microsoft Graph: a rotation intent is recorded; a client secret is\n"
+    "made with addPassword (the app needs Application.ReadWrite.OwnedBy and\n"
+    "must own itself), a certificate here and added with addKey and a\n"
+    "proof signed by the active certificate (no permission needed); with\n"
+    "the [rotate] display_name and lifetime. It is stored pending, then\n"
+    "tested and switched to as above. Entra takes seconds to minutes to\n"
+    "accept new material: when the first test fails, the watchdog retries\n"
+    "it soon (5 s, then doubling). --dry-run says which Graph calls would\n"
+    "be made. Exit 2 when Graph refused (with the diagnosis).\n";
 
 /* Shared with 'secret add --activate'. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
@@ -37,7 +40,7 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 	int rc;
 
 	app_watch_ctx(app, &w);
-	rc = watch_rotate(&w, c, secret_id, &pr, &e);
+	rc = watch_switch_now(&w, c, secret_id, &pr, &e);
 	if (rc < 0 || rc == WATCH_SWITCH_LOST) {
 		probe_result_free(&pr);
 		return app_fail_err(app, &e);
@@ -68,62 +71,102 @@ static void say_dry(const struct cred_view *v,
 {
 	char end[TIMEFMT_RFC3339_LEN];
 	const char *g = cloud_graph_url(&v->cred);
+	const char *noun = secret_kind_noun(nr->kind);
 
 	timefmt_rfc3339(nr->end, end);
-	printf("dry run: %s would\n"
-	       "  GET %s/v1.0/applications(appId='%s')\n",
-	       v->cred.name, g, v->cred.client_id);
+	printf("dry run: %s would make a new %s\n", v->cred.name, noun);
+	if (strcmp(nr->add_call, "addKey") != 0)
+		printf("  GET %s/v1.0/applications(appId='%s')\n", g,
+		       v->cred.client_id);
 	if (nr->recover)
-		printf("  POST .../removePassword for each secret named as the "
-		       "interrupted rotation\n");
-	printf("  POST %s/v1.0/applications/{id}/addPassword "
-	       "{\"displayName\": \"%s #N\", \"endDateTime\": \"%s\"}\n"
-	       "  store the new secret pending, test it (token request and "
-	       "XOAUTH2 test send) and switch to it\n",
-	       g, nr->display_name, end);
+		printf("  remove from Entra what the interrupted rotation "
+		       "left\n");
+	if (nr->kind == SECRET_KIND_CERTIFICATE)
+		printf("  make an RSA key and a certificate here\n");
+	printf("  %s %s/v1.0/applications/{id}%s%s {\"displayName\": "
+	       "\"%s #N\", \"endDateTime\": \"%s\"}\n"
+	       "  store it pending, test it (token request and XOAUTH2 test "
+	       "send) and switch to it\n",
+	       strncmp(nr->add_call, "PATCH", 5) == 0 ? "PATCH" : "POST", g,
+	       strncmp(nr->add_call, "PATCH", 5) == 0 ? "" : "/",
+	       strncmp(nr->add_call, "PATCH", 5) == 0 ? "" : nr->add_call,
+	       nr->display_name, end);
 }
 
-/* After the new secret was made: test and switch now, or leave it to
- * the watchdog's retries. */
-static int new_switch(struct app *app, struct watch_ctx *w,
-		      const struct cred_view *v, const struct secret_info *si)
+int app_rotate_made(struct app *app, struct watch_ctx *w, const char *name,
+		    const struct secret_info *si)
 {
 	struct watch_report r = {0};
 	struct probe_result pr;
-	struct cred_view *nv;
 	struct err e;
-	int rc;
+	int rc = watch_rotate_switch(w, name, si->id, &pr, &r, &e);
 
-	if (store_view_get(app->store, v->cred.name, &nv, &e))
-		return app_fail_err(app, &e);
-	rc = watch_switch_new(w, nv, si->id, &pr, &r, &e);
-	probe_result_free(&pr);
-	free(nv);
+	if (rc != 1)
+		probe_result_free(&pr);
 	if (rc < 0 || rc == WATCH_SWITCH_LOST)
 		return app_fail_err(app, &e);
 	if (rc == 1) {
-		printf("%s: Entra does not accept the new secret yet; the "
-		       "watchdog tests it again in seconds and switches when "
-		       "it passes\n",
-		       v->cred.name);
-		return 0;
+		printf(
+		    "%s: the new %s failed its test and stays pending; Entra "
+		    "can take minutes to accept new material, and the "
+		    "watchdog tests it again in seconds and switches when it "
+		    "passes\n",
+		    name, secret_kind_noun(si->kind));
+		render_probe_text(&pr, 1, stdout);
+		probe_result_free(&pr);
+		return 2;
 	}
-	printf("switched %s: the new secret is active now\n", v->cred.name);
+	printf("switched %s: the new %s is active now\n", name,
+	       secret_kind_noun(si->kind));
 	if (watch_deliver(w, &r, &e))
 		return app_fail_err(app, &e);
 	if (r.deploy_failures > 0)
 		return app_fail(app,
 				"%s: the deploy hook failed (see 'secretwatch "
 				"log %s'); the next cycle runs it again",
-				v->cred.name, v->cred.name);
+				name, name);
+	return 0;
+}
+
+int app_rotate_new(struct app *app, struct watch_ctx *w,
+		   const struct cred_view *v, const struct watch_rotation *want,
+		   struct watch_new_report *nr)
+{
+	struct watch_report r = {0};
+	struct err e;
+	int rc = watch_rotate_new(w, v, want, nr, &r, &e);
+
+	if (rc < 0)
+		return app_fail_err(app, &e);
+	if (w->dry_run) {
+		say_dry(v, nr);
+		return 0;
+	}
+	if (rc == 1 && nr->in_flight)
+		return app_fail(app,
+				"a rotation of %s is in flight in another "
+				"process",
+				v->cred.name);
+	if (rc == 1 && nr->recover && !nr->graph_failed) {
+		printf("%s: an interrupted rotation was finished: what it made "
+		       "is in use\n",
+		       v->cred.name);
+		return 0;
+	}
+	if (rc == 1) {
+		if (nr->graph_failed)
+			printf("%s: Microsoft Graph refused: %s\n%s\n",
+			       v->cred.name, nr->diag.summary, nr->diag.remedy);
+		return 2;
+	}
 	return 0;
 }
 
 static int rotate_new(struct app *app, const char *name, bool dry)
 {
-	struct watch_report r = {0};
-	struct watch_new_report nr;
 	char end[TIMEFMT_RFC3339_LEN];
+	struct watch_rotation want;
+	struct watch_new_report nr;
 	struct cred_view *v;
 	struct watch_ctx w;
 	struct err e;
@@ -133,27 +176,14 @@ static int rotate_new(struct app *app, const char *name, bool dry)
 		return app_fail_err(app, &e);
 	app_watch_ctx(app, &w);
 	w.dry_run = dry;
-	rc = watch_rotate_new(&w, v, &nr, &r, &e);
-	if (rc < 0) {
-		rc = app_fail_err(app, &e);
-	} else if (dry) {
-		say_dry(v, &nr);
-		rc = 0;
-	} else if (rc == 1) {
-		rc = nr.in_flight ? app_fail(app,
-					     "a rotation of %s is in flight "
-					     "in another process",
-					     name)
-				  : 2;
-		if (nr.graph_failed)
-			printf("%s: Microsoft Graph refused: %s\n%s\n", name,
-			       nr.diag.summary, nr.diag.remedy);
-	} else {
+	watch_rotation_of(v, &want);
+	rc = app_rotate_new(app, &w, v, &want, &nr);
+	if (rc == 0 && !dry) {
 		timefmt_rfc3339(nr.secret.expires_at, end);
-		printf("made client secret %s~ (key %s, expires %s) in Entra "
-		       "as '%s'\n",
-		       nr.secret.hint, nr.secret.key_id, end, nr.display_name);
-		rc = new_switch(app, &w, v, &nr.secret);
+		printf("made %s %s~ (key %s, expires %s) in Entra as '%s'\n",
+		       secret_kind_noun(nr.kind), nr.secret.hint,
+		       nr.secret.key_id, end, nr.display_name);
+		rc = app_rotate_made(app, &w, name, &nr.secret);
 	}
 	free(v);
 	return rc;

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "num.h"
+#include "registry.h"
 #include "render.h"
 #include "timefmt.h"
 #include "validate.h"
@@ -13,7 +13,7 @@ static const char usage[] =
     "usage: secretwatch secret add NAME [--expires WHEN] [--key-id UUID]\n"
     "                              [--note TEXT] [--force] [--activate]\n"
     "       secretwatch secret list [NAME] [--now WHEN]\n"
-    "       secretwatch secret retire NAME ID\n"
+    "       secretwatch secret retire NAME ID|KEYID\n"
     "\n"
     "add reads the secret's Value from standard input (piped) or asks for\n"
     "it without echo on a terminal; it is never taken from the command\n"
@@ -29,7 +29,8 @@ static const char usage[] =
     "  --force         accept an expiry in the past\n"
     "  --activate      test it now and make it active on success (exit 2\n"
     "                  when the test fails; it then stays pending)\n"
-    "ID is the number shown by 'secretwatch secret list'.\n";
+    "ID is the number shown by 'secretwatch secret list'; KEYID the\n"
+    "secret's key ID (the Secret ID the portal shows).\n";
 
 struct add_args {
 	const char *name;
@@ -160,37 +161,6 @@ static int from_entra(struct app *app, const struct cred *c,
 	return -1;
 }
 
-struct dup_ctx {
-	struct app *app;
-	const struct vbuf *value;
-	const char *key_id;
-	int64_t dup_id;
-	int by_value;
-	struct err *e;
-};
-
-static int find_dup(void *p, const struct secret_info *si)
-{
-	struct dup_ctx *d = p;
-	struct vbuf other;
-
-	if (d->key_id && strcmp(si->key_id, d->key_id) == 0) {
-		d->dup_id = si->id;
-		return 1;
-	}
-	if (si->state == SECRET_RETIRED ||
-	    store_secret_value(d->app->store, d->app->vault, si->id, &other,
-			       d->e))
-		return 0;
-	if (other.len == d->value->len &&
-	    vault_equal(other.p, d->value->p, other.len)) {
-		d->dup_id = si->id;
-		d->by_value = 1;
-	}
-	vbuf_free(&other);
-	return d->dup_id != 0;
-}
-
 static cJSON *added_json(const struct cred *c, const struct secret_info *si,
 			 int64_t now)
 {
@@ -198,34 +168,6 @@ static cJSON *added_json(const struct cred *c, const struct secret_info *si,
 
 	cJSON_AddStringToObject(o, "credential", c->name);
 	return o;
-}
-
-static int store_new_secret(struct app *app, const struct cred *c,
-			    struct secret_info *si, const struct vbuf *value,
-			    struct err *e)
-{
-	struct dup_ctx d = {app, value, si->key_id[0] ? si->key_id : NULL,
-			    0,	 0,	e};
-	cJSON *detail;
-
-	if (store_secret_each(app->store, c->id, find_dup, &d, e))
-		return -1;
-	if (d.dup_id != 0) {
-		err_set(e,
-			"this secret is already registered for %s as "
-			"#%lld (same %s): nothing to add",
-			c->name, (long long)d.dup_id,
-			d.by_value ? "value" : "key ID");
-		return -1;
-	}
-	if (store_secret_add(app->store, app->vault, si, value->p, value->len,
-			     e))
-		return -1;
-	detail = cJSON_CreateObject();
-	cJSON_AddStringToObject(detail, "hint", si->hint);
-	cJSON_AddStringToObject(detail, "key_id", si->key_id);
-	cJSON_AddNumberToObject(detail, "expires_at", (double)si->expires_at);
-	return app_event(app, c->name, si->id, "secret-added", detail, e);
 }
 
 static int secret_add(struct app *app, int argc, char **argv)
@@ -262,12 +204,8 @@ static int secret_add(struct app *app, int argc, char **argv)
 	}
 	if (a.expires == NULL && check_expiry(app, &a, &si))
 		goto out;
-	si.credential_id = c.id;
-	si.created_at = app->now;
-	if (store_begin(app->store, &e) ||
-	    store_new_secret(app, &c, &si, &value, &e) ||
-	    store_commit(app->store, &e)) {
-		store_rollback(app->store);
+	if (registry_secret_add(app->store, app->vault, app->now, &c, &si,
+				&value, &e)) {
 		app_fail_err(app, &e);
 		goto out;
 	}
@@ -368,48 +306,24 @@ static int secret_list(struct app *app, int argc, char **argv)
 static int secret_retire(struct app *app, int argc, char **argv)
 {
 	struct secret_info si;
-	struct cred c;
 	struct err e;
-	int64_t id;
 
-	if (app_plain_args(app, argc, argv, usage, 2))
+	if (app_plain_args(app, argc, argv, usage, 2) ||
+	    app_open(app, APP_WRITE))
 		return 1;
-	if (num_parse_i64(argv[optind + 1], 1, INT64_MAX, &id))
-		return app_fail(app,
-				"secret ID '%.40s' is not a number: use "
-				"the ID column of 'secretwatch secret list'",
-				argv[optind + 1]);
-	if (app_open(app, APP_WRITE))
-		return 1;
-	if (store_begin(app->store, &e) ||
-	    store_cred_get(app->store, argv[optind], &c, &e) ||
-	    store_secret_get(app->store, id, &si, &e))
-		goto fail;
-	if (si.credential_id != c.id) {
-		err_set(&e,
-			"secret #%lld does not belong to %s: see "
-			"'secretwatch secret list %s'",
-			(long long)id, c.name, c.name);
-		goto fail;
+	if (registry_secret_retire(app->store, app->now, argv[optind],
+				   argv[optind + 1], &si, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
 	}
-	if (si.state == SECRET_RETIRED) {
-		err_set(&e, "secret #%lld is already retired", (long long)id);
-		goto fail;
-	}
-	if (store_secret_set_state(app->store, id, SECRET_RETIRED, &e) ||
-	    app_event(app, c.name, id, "secret-retired", NULL, &e) ||
-	    store_commit(app->store, &e))
-		goto fail;
-	printf("retired secret #%lld (%s~) of %s%s\n", (long long)id, si.hint,
-	       c.name,
+	printf("retired secret #%lld (%s~) of %s%s\n", (long long)si.id,
+	       si.hint, argv[optind],
 	       si.state == SECRET_ACTIVE
 		   ? "; it was the active one: the credential has no "
 		     "active secret now"
 		   : "");
 	app_close(app);
 	return 0;
-fail:
-	return app_abort(app, &e);
 }
 
 static const struct command secret_commands[] = {

@@ -20,6 +20,11 @@ const char *secret_kind_name(enum secret_kind k)
 	return k == SECRET_KIND_CERTIFICATE ? "certificate" : "secret";
 }
 
+const char *secret_kind_noun(enum secret_kind k)
+{
+	return k == SECRET_KIND_CERTIFICATE ? "certificate" : "client secret";
+}
+
 enum secret_kind secret_kind_parse(const char *name)
 {
 	return strcmp(name, secret_kind_name(SECRET_KIND_CERTIFICATE)) == 0

@@ -111,6 +111,8 @@ struct cred_view {
 const char *secret_state_name(enum secret_state s);
 /* "secret" / "certificate". */
 const char *secret_kind_name(enum secret_kind k);
+/* For people: "client secret" / "certificate". */
+const char *secret_kind_noun(enum secret_kind k);
 /* The kind called name; anything else than "certificate" is a secret
  * (rows and payloads from before certificates have no kind). */
 enum secret_kind secret_kind_parse(const char *name);

@@ -431,6 +431,103 @@ long entra_retry_timeout_ms(const struct net_opts *net,
 	return left < t ? (long)left : t;
 }
 
+/* ------------------------------------------------------------------ */
+/* The form body */
+
+#define ENTRA_ASSERTION_TYPE                                                   \
+	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#define ENTRA_FIELD_MAX 8192
+
+/* Append "key=<percent-encoded s>" (with '&' before all but the first)
+ * at *off; with dst NULL only count. Unreserved characters (RFC 3986)
+ * stay, everything else is %XX. */
+static int form_add(char *dst, size_t *off, const char *key, const char *s,
+		    size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = *off;
+
+	if (len > ENTRA_FIELD_MAX)
+		return -1;
+	if (o > 0 && dst != NULL)
+		dst[o] = '&';
+	o += o > 0;
+	for (const char *k = key; *k != '\0'; k++, o++)
+		if (dst != NULL)
+			dst[o] = *k;
+	if (dst != NULL)
+		dst[o] = '=';
+	o++;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			     c == '_' || c == '~';
+		if (dst != NULL && plain) {
+			dst[o] = (char)c;
+		} else if (dst != NULL) {
+			dst[o] = '%';
+			dst[o + 1] = hex[c >> 4];
+			dst[o + 2] = hex[c & 15];
+		}
+		o += plain ? 1 : 3;
+	}
+	*off = o;
+	return 0;
+}
+
+static int form_auth(char *dst, size_t *off, const struct entra_request *rq)
+{
+	const struct entra_secret *sec = rq->secret;
+	const struct entra_assertion *as = rq->assertion;
+
+	if (sec != NULL && as != NULL)
+		return -1; /* one proof, never both */
+	if (sec != NULL)
+		return form_add(dst, off, "client_secret", sec->value,
+				sec->len);
+	if (as != NULL)
+		return form_add(dst, off, "client_assertion_type",
+				ENTRA_ASSERTION_TYPE,
+				strlen(ENTRA_ASSERTION_TYPE)) ||
+		       form_add(dst, off, "client_assertion", as->jwt, as->len);
+	return 0;
+}
+
+/* One pass over the fields: count (dst NULL) or write. */
+static int form_fields(char *dst, size_t *off, const struct entra_request *rq)
+{
+	*off = 0;
+	return form_add(dst, off, "client_id", rq->client_id,
+			strlen(rq->client_id)) ||
+	       form_add(dst, off, "scope", rq->scope, strlen(rq->scope)) ||
+	       form_auth(dst, off, rq) ||
+	       form_add(dst, off, "grant_type", "client_credentials",
+			strlen("client_credentials"));
+}
+
+char *entra_form(const struct entra_request *rq, size_t *ret_len)
+{
+	size_t n, m;
+	char *form;
+
+	if (form_fields(NULL, &n, rq) != 0 ||
+	    (form = secmem_alloc(n + 1)) == NULL)
+		return NULL;
+	form_fields(form, &m, rq);
+	form[n] = '\0';
+	*ret_len = n;
+	return form;
+}
+
+void entra_form_free(char *form, size_t len)
+{
+	if (form == NULL)
+		return;
+	secmem_wipe(form, len + 1);
+	secmem_free(form);
+}
+
 #ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 /* ------------------------------------------------------------------ */
 /* Transport */
@@ -449,77 +546,6 @@ static size_t sbuf_write(char *data, size_t size, size_t nmemb, void *arg)
 
 	b->too_big = rc == 1;
 	return rc == 0 ? n : 0;
-}
-
-/* Escape len bytes of s and append "key=<escaped>" to the form. With
- * dst NULL only the length is counted. The escaped copy is wiped. */
-static int form_add(CURL *h, char *dst, size_t *off, const char *key,
-		    const char *s, size_t len)
-{
-	char *esc;
-	size_t el, kl = strlen(key);
-
-	if (len > 4096)
-		return -1;
-	if ((esc = curl_easy_escape(h, s, (int)len)) == NULL)
-		return -1;
-	el = strlen(esc);
-	if (dst != NULL) {
-		if (*off > 0)
-			dst[(*off)] = '&';
-		memcpy(dst + *off + (*off > 0), key, kl);
-		dst[*off + (*off > 0) + kl] = '=';
-		memcpy(dst + *off + (*off > 0) + kl + 1, esc, el);
-	}
-	*off += (*off > 0) + kl + 1 + el;
-	secmem_wipe(esc, el);
-	curl_free(esc);
-	return 0;
-}
-
-#define ENTRA_ASSERTION_TYPE                                                   \
-	"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-
-/* Build the form in secure memory: two passes, count then write. */
-static char *form_build(CURL *h, const struct entra_request *rq,
-			size_t *ret_len)
-{
-	char *form = NULL;
-
-	for (int pass = 0; pass < 2; pass++) {
-		size_t off = 0;
-
-		if (form_add(h, form, &off, "client_id", rq->client_id,
-			     strlen(rq->client_id)) != 0 ||
-		    form_add(h, form, &off, "scope", rq->scope,
-			     strlen(rq->scope)) != 0 ||
-		    (rq->secret_len > 0 &&
-		     form_add(h, form, &off, "client_secret", rq->secret,
-			      rq->secret_len) != 0) ||
-		    (rq->assertion_len > 0 &&
-		     (form_add(h, form, &off, "client_assertion_type",
-			       ENTRA_ASSERTION_TYPE,
-			       strlen(ENTRA_ASSERTION_TYPE)) != 0 ||
-		      form_add(h, form, &off, "client_assertion", rq->assertion,
-			       rq->assertion_len) != 0)) ||
-		    form_add(h, form, &off, "grant_type", "client_credentials",
-			     strlen("client_credentials")) != 0)
-			goto fail;
-		if (pass == 0) {
-			if ((form = secmem_alloc(off + 1)) == NULL)
-				return NULL;
-			*ret_len = off;
-		} else {
-			form[off] = '\0';
-		}
-	}
-	return form;
-fail:
-	if (form != NULL) {
-		secmem_wipe(form, *ret_len + 1);
-		secmem_free(form);
-	}
-	return NULL;
 }
 
 static bool bad_field(const char *s)
@@ -560,7 +586,7 @@ static int request_build(struct request *q, const struct entra_request *rq,
 		goto oom;
 	snprintf(q->url, ulen, "%.*s/%s/oauth2/v2.0/token", (int)alen,
 		 rq->authority_url, q->tenant);
-	if ((q->form = form_build(q->h, rq, &q->form_len)) == NULL ||
+	if ((q->form = entra_form(rq, &q->form_len)) == NULL ||
 	    (q->headers =
 		 curl_slist_append(NULL, "Accept: application/json")) == NULL)
 		goto oom;
@@ -696,19 +722,18 @@ static int request_retry(struct request *q, const struct net_opts *net,
 static void request_free(struct request *q, const struct entra_request *rq,
 			 struct entra_result *res)
 {
-	if (rq->secret != NULL) {
-		redact(res->summary, sizeof(res->summary), rq->secret,
-		       rq->secret_len);
+	const struct entra_secret *sec = rq->secret;
+
+	if (sec != NULL) {
+		redact(res->summary, sizeof(res->summary), sec->value,
+		       sec->len);
 		redact(res->error_description, sizeof(res->error_description),
-		       rq->secret, rq->secret_len);
-		redact(res->curl_error, sizeof(res->curl_error), rq->secret,
-		       rq->secret_len);
+		       sec->value, sec->len);
+		redact(res->curl_error, sizeof(res->curl_error), sec->value,
+		       sec->len);
 	}
 	secbuf_free(&q->body.buf);
-	if (q->form != NULL) {
-		secmem_wipe(q->form, q->form_len);
-		secmem_free(q->form);
-	}
+	entra_form_free(q->form, q->form_len);
 	curl_slist_free_all(q->headers);
 	curl_free(q->tenant);
 	free(q->url);

@@ -140,22 +140,41 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 			 struct entra_result *res,
 			 struct entra_token *ret_token);
 
-/* What to ask for. All strings are the caller's and NUL-terminated, except
- * the secret, which is secret_len bytes (a secret_len of 0 sends no
- * client_secret at all, and the endpoint answers AADSTS7000218). */
+/* How the client proves itself to the token endpoint: a client secret's
+ * value, or a client assertion (a JWT signed with a certificate's key,
+ * PROTOCOL.md §1.6). Two types, so that nothing else can be put where
+ * either belongs: material.c makes them from a row of its own kind, and
+ * a private key has no way into a form field. Both point into guarded
+ * memory the caller owns. */
+struct entra_secret {
+	const char *value;
+	size_t len;
+};
+struct entra_assertion {
+	const char *jwt;
+	size_t len;
+};
+
+/* What to ask for. All strings are the caller's and NUL-terminated.
+ * Exactly one of secret and assertion is set (neither: the request
+ * carries no client authentication, and the endpoint answers
+ * AADSTS7000218). */
 struct entra_request {
 	const char *authority_url; /* e.g. https://login.microsoftonline.com */
 	const char *tenant;	   /* GUID or domain */
 	const char *client_id;
 	const char *scope; /* e.g. https://outlook.office365.com/.default */
-	const char *secret;
-	size_t secret_len;
-	/* A client assertion (a signed JWT, PROTOCOL.md §1.6) sent in place
-	 * of the secret when assertion_len > 0; made by the caller
-	 * (x509.h), sent as is. */
-	const char *assertion;
-	size_t assertion_len;
+	const struct entra_secret *secret;
+	const struct entra_assertion *assertion;
 };
+
+/* The form body of rq (application/x-www-form-urlencoded: client_id,
+ * scope, client_secret or client_assertion_type and client_assertion,
+ * grant_type), in guarded memory, NUL-terminated, its length in
+ * *ret_len; free with secmem_wipe + secmem_free (entra_form_free).
+ * NULL when out of guarded memory or a field is over 8 KiB. */
+char *entra_form(const struct entra_request *rq, size_t *ret_len);
+void entra_form_free(char *form, size_t len);
 
 /* POST {authority_url}/{tenant}/oauth2/v2.0/token for a client-credentials
  * token. net may be NULL for the defaults, retry NULL for

@@ -18,8 +18,8 @@ int event_add(struct store *s, int64_t at, const char *cred, int64_t secret_id,
 	      const char *kind, cJSON *detail, struct err *e);
 
 /* event_add() with a detail of string fields: the arguments after e are
- * name, value pairs (a NULL value is stored as ""), ended by a NULL
- * name. */
+ * name, value pairs (a NULL value is stored as ""), ended by EVENT_END. */
+#define EVENT_END ((const char *)NULL)
 int event_addf(struct store *s, int64_t at, const char *cred, int64_t secret_id,
 	       const char *kind, struct err *e, ...);
 

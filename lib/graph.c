@@ -106,6 +106,14 @@ void graph_parse_error(const char *what, long status, const char *body,
 	}
 }
 
+/* Key IDs compare case-insensitively; they are kept in lower case. */
+static void lower_guid(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'F')
+			*s = (char)(*s - 'A' + 'a');
+}
+
 static int guid_ok(const char *s)
 {
 	struct err e;
@@ -124,9 +132,7 @@ static int parse_password(const cJSON *o, struct graph_password *ret)
 	if (!cJSON_IsObject(o) || !guid_ok(s = json_str(o, "keyId")))
 		return -1;
 	copy_str(ret->key_id, sizeof(ret->key_id), s);
-	for (char *p = ret->key_id; *p != '\0'; p++)
-		if (*p >= 'A' && *p <= 'F')
-			*p = (char)(*p - 'A' + 'a');
+	lower_guid(ret->key_id);
 	if ((s = json_str(o, "hint")) != NULL)
 		text_oneline(ret->hint, sizeof(ret->hint), s, strnlen(s, 3));
 	copy_str(ret->display_name, sizeof(ret->display_name),
@@ -136,6 +142,64 @@ static int parse_password(const cJSON *o, struct graph_password *ret)
 	if (graph_parse_time(json_str(o, "endDateTime"), &ret->end) != 0)
 		ret->end = 0;
 	return 0;
+}
+
+/* A certificate's SHA-1 thumbprint from customKeyIdentifier (base64 of
+ * its 20 bytes), as upper-case hex; "" when it is not one. */
+static void thumbprint_of(const char *cki, char out[41])
+{
+	unsigned char b[32];
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (cki == NULL ||
+	    secmem_base64_decode(b, sizeof(b), cki, strlen(cki), &n) != 0 ||
+	    n != 20)
+		return;
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02X", b[i]);
+}
+
+/* One keyCredential object into *ret. Returns 0, or -1 when it has no
+ * well-formed keyId. */
+static int parse_key(const cJSON *o, struct graph_key *ret)
+{
+	const char *s;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!cJSON_IsObject(o) || !guid_ok(s = json_str(o, "keyId")))
+		return -1;
+	copy_str(ret->key_id, sizeof(ret->key_id), s);
+	lower_guid(ret->key_id);
+	copy_str(ret->display_name, sizeof(ret->display_name),
+		 json_str(o, "displayName"));
+	copy_str(ret->usage, sizeof(ret->usage), json_str(o, "usage"));
+	thumbprint_of(json_str(o, "customKeyIdentifier"), ret->thumbprint);
+	if (graph_parse_time(json_str(o, "startDateTime"), &ret->start) != 0)
+		ret->start = 0;
+	if (graph_parse_time(json_str(o, "endDateTime"), &ret->end) != 0)
+		ret->end = 0;
+	return 0;
+}
+
+/* The keyCredentials of an application reply, when it has them. */
+static void parse_keys(const cJSON *root, struct graph_app *ret)
+{
+	const cJSON *it,
+	    *list = cJSON_GetObjectItemCaseSensitive(root, "keyCredentials");
+
+	if (!cJSON_IsArray(list))
+		return;
+	ret->keys_listed = true;
+	cJSON_ArrayForEach(it, list)
+	{
+		if (ret->n_keys >= GRAPH_KEYS_MAX) {
+			ret->keys_truncated = true;
+			break;
+		}
+		if (parse_key(it, &ret->keys[ret->n_keys]) == 0)
+			ret->n_keys++;
+	}
 }
 
 int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
@@ -178,6 +242,7 @@ int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
 		if (parse_password(it, &ret->passwords[ret->n_passwords]) == 0)
 			ret->n_passwords++;
 	}
+	parse_keys(root, ret);
 	rc = 0;
 out:
 	if (root != NULL) {
@@ -264,6 +329,33 @@ const struct graph_password *graph_app_by_key(const struct graph_app *app,
 	return NULL;
 }
 
+const struct graph_key *graph_app_key(const struct graph_app *app,
+				      const char *key_id)
+{
+	if (key_id == NULL || key_id[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < app->n_keys; i++)
+		if (strcasecmp(app->keys[i].key_id, key_id) == 0)
+			return &app->keys[i];
+	return NULL;
+}
+
+const struct graph_key *graph_app_key_by_hint(const struct graph_app *app,
+					      const char *hint)
+{
+	const struct graph_key *found = NULL;
+	size_t n = hint != NULL ? strlen(hint) : 0;
+
+	for (size_t i = 0; n > 0 && i < app->n_keys; i++) {
+		if (strncasecmp(app->keys[i].thumbprint, hint, n) != 0)
+			continue;
+		if (found != NULL)
+			return NULL;
+		found = &app->keys[i];
+	}
+	return found;
+}
+
 /* ------------------------------------------------------------------ */
 /* The calls */
 
@@ -277,19 +369,6 @@ void graph_token_request(const struct cred *c, struct entra_request *rq)
 	rq->client_id = c->client_id;
 	rq->scope = cl != NULL ? cl->graph_scope
 			       : "https://graph.microsoft.com/.default";
-}
-
-int graph_token(const struct cred *c, const char *secret, size_t secret_len,
-		const struct net_opts *net, const struct entra_retry *retry,
-		int64_t now, struct entra_result *res,
-		struct entra_token *ret_token)
-{
-	struct entra_request rq;
-
-	graph_token_request(c, &rq);
-	rq.secret = secret;
-	rq.secret_len = secret_len;
-	return entra_request_token(&rq, net, retry, now, res, ret_token);
 }
 
 /* {graph}/v1.0{path} into a new string, or NULL. */
@@ -372,8 +451,9 @@ int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 		  struct graph_result *res)
 {
 	static const char what[] = "reading the application";
-	char *url = app_url(g->cred, "?$select=id,appId,displayName,"
-				     "createdDateTime,passwordCredentials");
+	char *url =
+	    app_url(g->cred, "?$select=id,appId,displayName,createdDateTime,"
+			     "passwordCredentials,keyCredentials");
 	struct secbuf b;
 	struct err e = {{0}};
 	long status = call(g, what, "GET", url, NULL, res, &b);
@@ -627,6 +707,62 @@ out:
 	free(body);
 	free(url);
 	free(b64);
+	return rc;
+}
+
+/* Detach the entry of keys with key ID key_id; NULL when none has it. */
+static cJSON *take_key(cJSON *keys, const char *key_id)
+{
+	cJSON *k;
+
+	cJSON_ArrayForEach(k, keys)
+	{
+		const char *id = json_str(k, "keyId");
+		if (id != NULL && strcasecmp(id, key_id) == 0)
+			return cJSON_DetachItemViaPointer(keys, k);
+	}
+	return NULL;
+}
+
+int graph_remove_certificate(const struct graph_ctx *g, const char *key_id,
+			     struct graph_result *res)
+{
+	static const char what[] = "removing a certificate";
+	char oid[CRED_GUID_LEN + 1], *url = app_url(g->cred, ""), *body = NULL;
+	cJSON *keys = NULL, *gone = NULL, *root = cJSON_CreateObject();
+	struct secbuf b = {0};
+	long status;
+	int rc = -1;
+
+	if (url == NULL || root == NULL || !guid_ok(key_id)) {
+		memset(res, 0, sizeof(*res));
+		err_fmt(res->summary, sizeof(res->summary), "%s: %s", what,
+			url == NULL || root == NULL ? "out of memory"
+						    : "not a key ID");
+		goto out;
+	}
+	if (key_credentials(g, what, &keys, oid, res))
+		goto out;
+	if ((gone = take_key(keys, key_id)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	cJSON_AddItemReferenceToObject(root, "keyCredentials", keys);
+	body = cJSON_PrintUnformatted(root);
+	status = call(g, what, "PATCH", body ? url : NULL, body, res, &b);
+	if (status == 204 || status == 200) {
+		res->ok = true;
+		err_fmt(res->summary, sizeof(res->summary),
+			"%s: key ID %s removed", what, key_id);
+		rc = 0;
+	}
+out:
+	secbuf_free(&b);
+	cJSON_Delete(root);
+	cJSON_Delete(keys);
+	cJSON_Delete(gone);
+	free(body);
+	free(url);
 	return rc;
 }
 

@@ -31,6 +31,7 @@
 #define GRAPH_SUMMARY_MAX   640
 #define GRAPH_NAME_MAX	    256
 #define GRAPH_PASSWORDS_MAX 64
+#define GRAPH_KEYS_MAX	    64
 /* secretText is 16-64 characters; a longer one is refused. */
 #define GRAPH_SECRET_MAX 256
 
@@ -65,6 +66,18 @@ struct graph_password {
 	int64_t end;			       /* 0 when absent */
 };
 
+/* One keyCredential (a certificate) of an application. */
+struct graph_key {
+	char key_id[CRED_GUID_LEN + 1];
+	char display_name[GRAPH_NAME_MAX + 1]; /* "" if null */
+	char usage[8];			       /* "Verify", "Sign"; "" */
+	/* SHA-1 thumbprint (upper-case hex) when customKeyIdentifier is
+	 * one, as it is unless set otherwise; "" if not. */
+	char thumbprint[41];
+	int64_t start; /* 0 when absent */
+	int64_t end;   /* 0 when absent */
+};
+
 /* An application, as GET applications(appId='..') returns it. */
 struct graph_app {
 	char id[CRED_GUID_LEN + 1];	/* the application's object ID */
@@ -74,6 +87,10 @@ struct graph_app {
 	size_t n_passwords;
 	struct graph_password passwords[GRAPH_PASSWORDS_MAX];
 	bool truncated; /* more than GRAPH_PASSWORDS_MAX were listed */
+	size_t n_keys;
+	struct graph_key keys[GRAPH_KEYS_MAX];
+	bool keys_listed;    /* the reply had keyCredentials */
+	bool keys_truncated; /* more than GRAPH_KEYS_MAX were listed */
 };
 
 /* ------------------------------------------------------------------ */
@@ -93,10 +110,11 @@ int graph_parse_time(const char *s, int64_t *ret);
 void graph_parse_error(const char *what, long status, const char *body,
 		       size_t len, struct graph_result *res);
 
-/* Parse the body of GET applications(appId='..'). Returns 0 with *ret
- * filled, or -1 with e saying what is wrong. A credential without a
- * well-formed keyId is skipped; a secretText in the listing is ignored
- * (and wiped with the parse). */
+/* Parse the body of GET applications(appId='..'): its passwordCredentials
+ * and, when listed, keyCredentials. Returns 0 with *ret filled, or -1
+ * with e saying what is wrong. A credential without a well-formed keyId
+ * is skipped; a secretText in the listing is ignored (and wiped with the
+ * parse). */
 int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
 		    struct err *e);
 
@@ -143,18 +161,10 @@ struct graph_ctx {
 	const struct entra_token *token; /* from graph_token() */
 };
 
-/* A Graph access token for c, got with the secret (secret_len bytes) from
- * the token endpoint of c's cloud with the scope of its cloud's Graph
- * resource ({graph}/.default; --graph-url moves the endpoint, not the
- * resource). Same contract as entra_request_token(). */
-int graph_token(const struct cred *c, const char *secret, size_t secret_len,
-		const struct net_opts *net, const struct entra_retry *retry,
-		int64_t now, struct entra_result *res,
-		struct entra_token *ret_token);
-
 /* GET {graph}/v1.0/applications(appId='{client id}')?$select=id,appId,
- * displayName,passwordCredentials. Returns 0 with *ret, or -1 with res
- * saying why (the Graph error for lib/diag). */
+ * displayName,createdDateTime,passwordCredentials,keyCredentials.
+ * Returns 0 with *ret, or -1 with res saying why (the Graph error for
+ * lib/diag). */
 int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
 		  struct graph_result *res);
 
@@ -174,9 +184,11 @@ int graph_add_password(const struct graph_ctx *g, const char *display_name,
 int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 			  struct graph_result *res);
 
-/* The token request for c's Graph resource: rq's endpoint, tenant,
- * client ID and scope set as graph_token sets them (the secret or the
- * assertion is the caller's: material_token). */
+/* The token request for c's Graph resource: the token endpoint of c's
+ * cloud, its tenant and client ID, and the scope of its cloud's Graph
+ * resource ({graph}/.default; --graph-url moves the endpoint, not the
+ * resource). The proof is the caller's (graph_session.c, the one place
+ * that asks for a Graph token). */
 void graph_token_request(const struct cred *c, struct entra_request *rq);
 
 /* Add the certificate (cert_len bytes of DER) to the application's
@@ -193,6 +205,14 @@ int graph_add_certificate(const struct graph_ctx *g, const uint8_t *cert,
 			  char ret_key_id[CRED_GUID_LEN + 1],
 			  char ret_app_object_id[CRED_GUID_LEN + 1],
 			  struct graph_result *res);
+
+/* Remove the keyCredential key_id from the application, keeping every
+ * other: GET the collection with its keys and PATCH it back without it
+ * (the way to remove a certificate without a proof signed by one; needs
+ * Application.ReadWrite.OwnedBy or .All). Returns 0 when removed, 1 when
+ * it was not there (nothing sent), -1 with res saying why. */
+int graph_remove_certificate(const struct graph_ctx *g, const char *key_id,
+			     struct graph_result *res);
 
 /* POST .../addKey: the certificate (DER) as a keyCredential with key ID
  * key_id (chosen by the caller, so that an interrupted call can be undone;
@@ -249,5 +269,15 @@ const struct graph_password *graph_app_by_hint(const struct graph_app *app,
  * NULL. */
 const struct graph_password *graph_app_by_key(const struct graph_app *app,
 					      const char *key_id);
+
+/* The keyCredential of app with key ID key_id (case-insensitive), or
+ * NULL. */
+const struct graph_key *graph_app_key(const struct graph_app *app,
+				      const char *key_id);
+
+/* The keyCredential of app whose thumbprint starts with hint (a
+ * certificate row's hint), when exactly one has it; else NULL. */
+const struct graph_key *graph_app_key_by_hint(const struct graph_app *app,
+					      const char *hint);
 
 #endif

@@ -10,6 +10,8 @@ int material_open(struct store *s, const struct vault *v,
 		  const struct secret_info *si, struct material *ret,
 		  struct err *e)
 {
+	bool cert = si->kind == SECRET_KIND_CERTIFICATE;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->id = si->id;
 	ret->kind = si->kind;
@@ -18,19 +20,34 @@ int material_open(struct store *s, const struct vault *v,
 		     x509_alg_parse(si->assertion_alg, &ret->alg) == 0;
 	if (!ret->known)
 		ret->alg = X509_PS256;
-	if (store_secret_value(s, v, si->id, &ret->value, e))
+	if (store_secret_value(s, v, si->id,
+			       cert ? &ret->key.der : &ret->secret, e))
 		return -1;
-	if (si->kind == SECRET_KIND_CERTIFICATE &&
-	    store_cert_get(s, si->id, &ret->cert, &ret->cert_len, e)) {
-		vbuf_free(&ret->value);
+	if (cert && store_cert_get(s, si->id, &ret->cert, &ret->cert_len, e)) {
+		material_free(ret);
 		return -1;
 	}
 	return 0;
 }
 
+int material_from_secret(const char *value, size_t len, int64_t expires_at,
+			 struct material *ret, struct err *e)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->kind = SECRET_KIND_SECRET;
+	ret->expires_at = expires_at;
+	if (vbuf_alloc(&ret->secret, len)) {
+		err_set(e, "out of guarded memory");
+		return -1;
+	}
+	memcpy(ret->secret.p, value, len);
+	return 0;
+}
+
 void material_free(struct material *m)
 {
-	vbuf_free(&m->value);
+	vbuf_free(&m->secret);
+	x509_key_free(&m->key);
 	free(m->cert);
 	m->cert = NULL;
 	m->cert_len = 0;
@@ -42,36 +59,70 @@ bool material_signature_refused(const struct entra_result *res)
 	       (res->error_codes[0] == 700027 || res->error_codes[0] == 50012);
 }
 
-/* One request with an assertion signed with alg. */
-static int with_assertion(const struct material *m, enum x509_alg alg,
-			  struct entra_request *rq, const struct net_opts *net,
-			  const struct entra_retry *retry, int64_t now,
-			  struct entra_result *res, struct entra_token *tok)
+/* The token endpoint an assertion is for: its aud claim. */
+static void assertion_aud(const struct entra_request *rq, char *out,
+			  size_t size)
 {
-	char aud[CRED_URL_MAX + CRED_TENANT_MAX + 32];
 	size_t n = strlen(rq->authority_url);
-	struct vbuf jwt;
-	struct err e = {{0}};
-	int rc;
 
 	while (n > 0 && rq->authority_url[n - 1] == '/')
 		n--;
-	snprintf(aud, sizeof(aud), "%.*s/%s/oauth2/v2.0/token", (int)n,
+	snprintf(out, size, "%.*s/%s/oauth2/v2.0/token", (int)n,
 		 rq->authority_url, rq->tenant);
-	if (x509_assertion(&m->value, m->cert, m->cert_len, alg, aud,
-			   rq->client_id, now, &jwt, &e)) {
+}
+
+int material_prepare(const struct material *m, enum x509_alg alg,
+		     struct entra_request *rq, int64_t now,
+		     struct material_proof *ret, struct err *e)
+{
+	char aud[CRED_URL_MAX + CRED_TENANT_MAX + 32];
+
+	memset(ret, 0, sizeof(*ret));
+	rq->secret = NULL;
+	rq->assertion = NULL;
+	if (m->kind != SECRET_KIND_CERTIFICATE) {
+		ret->secret.value = m->secret.p;
+		ret->secret.len = m->secret.len;
+		rq->secret = &ret->secret;
+		return 0;
+	}
+	assertion_aud(rq, aud, sizeof(aud));
+	if (x509_assertion(&m->key, m->cert, m->cert_len, alg, aud,
+			   rq->client_id, now, &ret->jwt, e))
+		return -1;
+	ret->assertion.jwt = ret->jwt.p;
+	ret->assertion.len = ret->jwt.len;
+	rq->assertion = &ret->assertion;
+	return 0;
+}
+
+void material_proof_free(struct material_proof *p, struct entra_request *rq)
+{
+	vbuf_free(&p->jwt);
+	memset(p, 0, sizeof(*p));
+	if (rq != NULL) {
+		rq->secret = NULL;
+		rq->assertion = NULL;
+	}
+}
+
+/* One request with m's proof, the assertion (if any) signed with alg. */
+static int request_with(const struct material *m, enum x509_alg alg,
+			struct entra_request *rq, const struct net_opts *net,
+			const struct entra_retry *retry, int64_t now,
+			struct entra_result *res, struct entra_token *tok)
+{
+	struct material_proof p;
+	struct err e = {{0}};
+	int rc;
+
+	if (material_prepare(m, alg, rq, now, &p, &e)) {
 		memset(res, 0, sizeof(*res));
 		snprintf(res->summary, sizeof(res->summary), "%.500s", e.msg);
 		return -1;
 	}
-	rq->secret = NULL;
-	rq->secret_len = 0;
-	rq->assertion = jwt.p;
-	rq->assertion_len = jwt.len;
 	rc = entra_request_token(rq, net, retry, now, res, tok);
-	rq->assertion = NULL;
-	rq->assertion_len = 0;
-	vbuf_free(&jwt);
+	material_proof_free(&p, rq);
 	return rc;
 }
 
@@ -81,17 +132,13 @@ int material_token(struct material *m, struct entra_request *rq,
 		   struct entra_token *ret_token)
 {
 	enum x509_alg first = m->alg;
-	int rc;
+	int rc = request_with(m, first, rq, net, retry, now, res, ret_token);
 
-	if (m->kind != SECRET_KIND_CERTIFICATE) {
-		rq->secret = m->value.p;
-		rq->secret_len = m->value.len;
-		return entra_request_token(rq, net, retry, now, res, ret_token);
-	}
-	rc = with_assertion(m, first, rq, net, retry, now, res, ret_token);
+	if (m->kind != SECRET_KIND_CERTIFICATE)
+		return rc;
 	if (rc != 0 && first == X509_PS256 && material_signature_refused(res)) {
-		rc = with_assertion(m, X509_RS256, rq, net, retry, now, res,
-				    ret_token);
+		rc = request_with(m, X509_RS256, rq, net, retry, now, res,
+				  ret_token);
 		if (rc == 0)
 			m->alg = X509_RS256;
 	}
@@ -102,9 +149,21 @@ int material_token(struct material *m, struct entra_request *rq,
 
 int material_save_alg(struct store *s, const struct material *m, struct err *e)
 {
-	if (!m->learned)
+	if (!m->learned || m->id == 0)
 		return 0;
 	return store_cert_set_alg(s, m->id, x509_alg_name(m->alg), e);
+}
+
+int material_pop(const struct material *m, const char *app_object_id,
+		 int64_t now, struct vbuf *ret, struct err *e)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (m->kind != SECRET_KIND_CERTIFICATE) {
+		err_set(e, "only a certificate can sign a proof of possession");
+		return -1;
+	}
+	return x509_proof(&m->key, m->cert, m->cert_len, app_object_id, now,
+			  ret, e);
 }
 
 int material_deploy_input(struct store *s, const struct vault *v,
@@ -122,7 +181,7 @@ int material_deploy_input(struct store *s, const struct vault *v,
 	if (material_open(s, v, si, &m, e))
 		return -1;
 	if (x509_cert_pem(m.cert, m.cert_len, &cert, e) == 0 &&
-	    x509_key_pem(&m.value, &key, e) == 0) {
+	    x509_key_pem(&m.key, &key, e) == 0) {
 		n = strlen(cert);
 		if (vbuf_alloc(ret, n + key.len) == 0) {
 			memcpy(ret->p, cert, n);

@@ -189,7 +189,8 @@ long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 /* The certificate entry points return nothing when the module is not
  * there, as when they fail inside it. */
 
-static void x509_none(struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len)
+static void x509_none(struct x509_key *ret_key, uint8_t **ret_cert,
+		      size_t *ret_len)
 {
 	memset(ret_key, 0, sizeof(*ret_key));
 	*ret_cert = NULL;
@@ -197,7 +198,7 @@ static void x509_none(struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len)
 }
 
 int x509_generate(const char *cn, int bits, int days, int64_t now,
-		  struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len,
+		  struct x509_key *ret_key, uint8_t **ret_cert, size_t *ret_len,
 		  struct err *e)
 {
 	const struct netmod_api *m = netmod_or_err(e);
@@ -209,8 +210,8 @@ int x509_generate(const char *cn, int bits, int days, int64_t now,
 }
 
 int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
-		    size_t cert_len, struct vbuf *ret_key, uint8_t **ret_cert,
-		    size_t *ret_len, struct err *e)
+		    size_t cert_len, struct x509_key *ret_key,
+		    uint8_t **ret_cert, size_t *ret_len, struct err *e)
 {
 	const struct netmod_api *m = netmod_or_err(e);
 
@@ -238,7 +239,7 @@ int x509_cert_pem(const uint8_t *cert, size_t len, char **ret_pem,
 	return m == NULL ? -1 : m->x509_cert_pem(cert, len, ret_pem, e);
 }
 
-int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e)
+int x509_key_pem(const struct x509_key *key, struct vbuf *ret, struct err *e)
 {
 	const struct netmod_api *m = netmod_or_err(e);
 
@@ -246,9 +247,10 @@ int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e)
 	return m == NULL ? -1 : m->x509_key_pem(key, ret, e);
 }
 
-int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
-		   enum x509_alg alg, const char *aud, const char *client_id,
-		   int64_t now, struct vbuf *ret, struct err *e)
+int x509_assertion(const struct x509_key *key, const uint8_t *cert,
+		   size_t cert_len, enum x509_alg alg, const char *aud,
+		   const char *client_id, int64_t now, struct vbuf *ret,
+		   struct err *e)
 {
 	const struct netmod_api *m = netmod_or_err(e);
 
@@ -258,7 +260,7 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 					     client_id, now, ret, e);
 }
 
-int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+int x509_proof(const struct x509_key *key, const uint8_t *cert, size_t cert_len,
 	       const char *app_object_id, int64_t now, struct vbuf *ret,
 	       struct err *e)
 {

@@ -68,23 +68,23 @@ struct netmod_api {
 			   struct graph_result *res, struct secbuf *ret_body);
 	int (*x509_process_init)(void);
 	int (*x509_generate)(const char *cn, int bits, int days, int64_t now,
-			     struct vbuf *ret_key, uint8_t **ret_cert,
+			     struct x509_key *ret_key, uint8_t **ret_cert,
 			     size_t *ret_len, struct err *e);
 	int (*x509_import_pem)(const struct vbuf *key_pem, const char *cert_pem,
-			       size_t cert_len, struct vbuf *ret_key,
+			       size_t cert_len, struct x509_key *ret_key,
 			       uint8_t **ret_cert, size_t *ret_len,
 			       struct err *e);
 	int (*x509_cert_info)(const uint8_t *cert, size_t len,
 			      struct x509_info *ret, struct err *e);
 	int (*x509_cert_pem)(const uint8_t *cert, size_t len, char **ret_pem,
 			     struct err *e);
-	int (*x509_key_pem)(const struct vbuf *key, struct vbuf *ret,
+	int (*x509_key_pem)(const struct x509_key *key, struct vbuf *ret,
 			    struct err *e);
-	int (*x509_assertion)(const struct vbuf *key, const uint8_t *cert,
+	int (*x509_assertion)(const struct x509_key *key, const uint8_t *cert,
 			      size_t cert_len, enum x509_alg alg,
 			      const char *aud, const char *client_id,
 			      int64_t now, struct vbuf *ret, struct err *e);
-	int (*x509_proof)(const struct vbuf *key, const uint8_t *cert,
+	int (*x509_proof)(const struct x509_key *key, const uint8_t *cert,
 			  size_t cert_len, const char *app_object_id,
 			  int64_t now, struct vbuf *ret, struct err *e);
 };

@@ -335,15 +335,9 @@ static int request(const struct cred *c, const struct probe_opts *o,
 	bool cert = m != NULL && m->kind == SECRET_KIND_CERTIFICATE;
 	int rc;
 
-	rq->secret = o->secret;
-	rq->secret_len = o->secret != NULL ? o->secret_len : 0;
 	trp.deadline_ms = time_left(pc) > 0 ? (long)time_left(pc) : 1;
-	if (o->material != NULL)
-		rc = material_token(o->material, rq, o->net, &trp, o->now,
-				    &ret->entra, &ret->token);
-	else
-		rc = entra_request_token(rq, o->net, &trp, o->now, &ret->entra,
-					 &ret->token);
+	rc = material_token(o->material, rq, o->net, &trp, o->now, &ret->entra,
+			    &ret->token);
 	if (rc != 0 && cert && m->expires_at <= o->now &&
 	    strcmp(ret->entra.error, "invalid_client") == 0) {
 		diag_cert_expired(din, &ret->entra, &ret->diag);
@@ -382,7 +376,7 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		ret->steps[i].title = step_info[i].title;
 		ret->steps[i].status = PROBE_SKIPPED;
 	}
-	if (c == NULL || o == NULL)
+	if (c == NULL || o == NULL || o->material == NULL)
 		return -1;
 	din.cred = c;
 	din.hint = o->hint;

@@ -52,10 +52,8 @@ struct probe_step {
 struct material;
 
 struct probe_opts {
-	const char *secret; /* the value to test: the caller's memory */
-	size_t secret_len;
-	/* Or the material of a secret row (a secret or a certificate), used
-	 * in place of secret when set; material_token records in it the
+	/* What to test with: a client secret or a certificate (a row's, or
+	 * a value not stored yet); material_token records in it the
 	 * assertion signature that worked. */
 	struct material *material;
 	const char *hint;   /* its hint, for messages; NULL: unknown */

@@ -56,4 +56,8 @@ void secbuf_free(struct secbuf *b);
 int secmem_base64url_decode(unsigned char *bin, size_t cap, const char *s,
 			    size_t len, size_t *ret_len);
 
+/* The same for standard base64 with its padding (Graph's byte fields). */
+int secmem_base64_decode(unsigned char *bin, size_t cap, const char *s,
+			 size_t len, size_t *ret_len);
+
 #endif

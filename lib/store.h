@@ -121,8 +121,9 @@ int store_secret_record_test(struct store *s, int64_t id, int64_t at, int ok,
  * kind certificate: the private key (DER) encrypted like a secret's value,
  * the certificate (DER) as is; sets ret->id, state and kind. Call inside
  * a transaction. */
+struct x509_key;
 int store_cert_add(struct store *s, const struct vault *v,
-		   struct secret_info *info, const struct vbuf *key,
+		   struct secret_info *info, const struct x509_key *key,
 		   const uint8_t *cert, size_t cert_len, struct err *e);
 /* The certificate of row id, malloc'd into *ret (free()). */
 int store_cert_get(struct store *s, int64_t id, uint8_t **ret, size_t *ret_len,

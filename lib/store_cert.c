@@ -3,14 +3,15 @@
 #include <string.h>
 
 #include "store_impl.h"
+#include "x509.h"
 
 int store_cert_add(struct store *s, const struct vault *v,
-		   struct secret_info *info, const struct vbuf *key,
+		   struct secret_info *info, const struct x509_key *key,
 		   const uint8_t *cert, size_t cert_len, struct err *e)
 {
 	sqlite3_stmt *st;
 
-	if (store_secret_add(s, v, info, key->p, key->len, e) ||
+	if (store_secret_add(s, v, info, key->der.p, key->der.len, e) ||
 	    store_prepare(s,
 			  "UPDATE secret SET kind = 'certificate', "
 			  "certificate = ? WHERE id = ?",

@@ -71,44 +71,66 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e);
 
 /* Test a pending secret of c now (secret_id 0: the one a switch would
  * pick, else the newest pending) and switch to it on success, queueing
- * the "switched" alert and the deploy hook. *pr holds the test (release
- * with probe_result_free). Returns 0 when switched, 1 when the test
- * failed, WATCH_SWITCH_LOST (e says why) when the secret passed but was
- * retired or switched to by another process meanwhile, -1 with e on
- * other errors. */
+ * the "switched" alert and the deploy hook: a person asked, so a failure
+ * is not retried (watch_switch.c). *pr holds the test (release with
+ * probe_result_free). Returns 0 when switched, 1 when the test failed,
+ * WATCH_SWITCH_LOST (e says why) when the secret passed but was retired
+ * or switched to by another process meanwhile, -1 with e on other
+ * errors. */
 #define WATCH_SWITCH_LOST 2
-int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
-		 struct probe_result *pr, struct err *e);
+int watch_switch_now(struct watch_ctx *w, const struct cred *c,
+		     int64_t secret_id, struct probe_result *pr, struct err *e);
+
+/* What a rotation makes (watch_rotate.c): the kind follows the active
+ * material's (watch_rotation_of), except for a move to a certificate. */
+struct watch_rotation {
+	enum secret_kind kind;
+	int days;	  /* certificates: valid this long (0: [rotate]) */
+	int bits;	  /* certificates: 2048 or 3072 (0: 2048) */
+	const char *note; /* NULL: the rotation's display name only */
+	/* Keep a certificate made here pending when Graph refuses it (a
+	 * person can upload it by hand); else it fails with the intent. */
+	bool keep_refused;
+};
+
+/* A rotation of v's kind, with the defaults. */
+void watch_rotation_of(const struct cred_view *v, struct watch_rotation *ret);
 
 /* What watch_rotate_new did, or (dry run) would do. */
 struct watch_new_report {
+	enum secret_kind kind;
 	char display_name[ROTATION_NAME_MAX + 1]; /* dry run: before " #N" */
-	int64_t end;	   /* the endDateTime asked for */
-	bool recover;	   /* an interrupted rotation was (to be) found */
-	bool in_flight;	   /* another process is rotating it */
-	bool graph_failed; /* Graph refused: diag says why */
-	struct diag diag;  /* when graph_failed */
-	struct secret_info secret; /* the new pending secret, when made */
+	int64_t end;	      /* the endDateTime asked for */
+	const char *add_call; /* dry run: "addPassword", "addKey", ... */
+	bool recover;	      /* an interrupted rotation was (to be) found */
+	bool in_flight;	      /* another process is rotating it */
+	bool graph_failed;    /* Graph refused: diag says why */
+	struct diag diag;     /* when graph_failed */
+	/* The new pending row, when made (or kept: keep_refused). */
+	struct secret_info secret;
 };
 
-/* Steps a-c of a rotation of v through Graph (DESIGN.md §10): finish an
- * intent left open (remove its orphan from Entra), write a new intent,
- * call addPassword (end date now + [rotate] lifetime, or the longest a
- * lifetime policy allows), store the secret pending with Graph's key ID
- * in the transaction that closes the intent. Returns 0 with nr->secret
- * made; 1 when nothing was made (nr says why: dry run, in flight, Graph
- * failed, recorded and alerted); -1 with e. The switch is the caller's
- * (watch_rotate). */
+/* Steps a-c of a rotation of v: finish an intent left open (remove what
+ * it left in Entra), write a new intent, make the material of want's
+ * kind, add it to the application (addPassword; addKey with a proof of
+ * the active certificate; or an upload of the keyCredentials collection)
+ * with an end date [rotate] lifetime out (or the longest a lifetime
+ * policy allows), and store it pending with Entra's key ID in the
+ * transaction that closes the intent. Returns 0 with nr->secret made;
+ * 1 when nothing was made (nr says why: dry run, in flight, Graph
+ * failed, recorded and alerted); -1 with e. The switch is step d
+ * (watch_rotate_switch). */
 int watch_rotate_new(struct watch_ctx *w, const struct cred_view *v,
+		     const struct watch_rotation *want,
 		     struct watch_new_report *nr, struct watch_report *r,
 		     struct err *e);
 
-/* Test pending secret id of v now as the watchdog does: switch to it on
- * success, else schedule its next try (policy_switch_retry). Returns as
- * watch_rotate. */
-int watch_switch_new(struct watch_ctx *w, const struct cred_view *v, int64_t id,
-		     struct probe_result *pr, struct watch_report *r,
-		     struct err *e);
+/* Step d: test pending row id of credential name now (its view read
+ * again) as the watchdog does: switch to it on success, else schedule
+ * its next try (policy_switch_retry). Returns as watch_switch_now. */
+int watch_rotate_switch(struct watch_ctx *w, const char *name, int64_t id,
+			struct probe_result *pr, struct watch_report *r,
+			struct err *e);
 
 /* Test secret si of c (token_only: stop after the token) and record the
  * outcome on the secret and in the audit trail; a token obtained is

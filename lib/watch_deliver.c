@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "deploy.h"
+#include "event.h"
 #include "material.h"
 #include "token.h"
 #include "watch_impl.h"
@@ -126,11 +127,11 @@ static int record(struct watch_ctx *w, const struct outbox_row *row,
 	cJSON *p = cJSON_Parse(row->payload);
 	int rc;
 
-	rc = watch_event(
-	    w, p ? str(p, "credential") : NULL, row->secret_id, kind, e,
-	    "channel",
+	rc = event_addf(
+	    w->store, w->now, p ? str(p, "credential") : NULL, row->secret_id,
+	    kind, e, "channel",
 	    row->kind == OUTBOX_DEPLOY ? "deploy-hook" : row->channel, "event",
-	    p ? str(p, "event") : NULL, "error", error, WATCH_END);
+	    p ? str(p, "event") : NULL, "error", error, EVENT_END);
 	cJSON_Delete(p);
 	return rc;
 }

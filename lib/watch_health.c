@@ -74,15 +74,15 @@ static int settle(struct watch_ctx *w, const struct cred *c,
 	if (pr->ok)
 		return 0;
 	r->health_failures++;
-	watch_log(w, LOG_WARNING, "%s: health check of secret %s~ failed: %s",
-		  c->name, si->hint,
+	watch_log(w, LOG_WARNING, "%s: health check of %s %s~ failed: %s",
+		  c->name, secret_kind_noun(si->kind), si->hint,
 		  pr->has_diag ? pr->diag.summary : "failed");
 	if (!policy_health_alert(si, pr->has_diag && pr->diag.transient))
 		return 0;
 	snprintf(msg, sizeof(msg),
-		 "A token request with the active client secret %s~ of %s "
-		 "failed: mail through %s is likely failing now. %s %s",
-		 si->hint, c->name, c->name,
+		 "A token request with the active %s %s~ of %s failed: mail "
+		 "through %s is likely failing now. %s %s",
+		 secret_kind_noun(si->kind), si->hint, c->name, c->name,
 		 pr->has_diag ? pr->diag.summary : "",
 		 pr->has_diag ? pr->diag.remedy : "");
 	if (store_begin(w->store, e))

@@ -2,14 +2,16 @@
  *
  * One cycle reads top to bottom: watch.c plans every credential and, for
  * the few with work due, calls the acting steps (watch_warn.c,
- * watch_switch.c, watch_health.c); these test secrets (watch_test.c),
- * change the store and queue what is owed (watch_queue.c). After them
- * watch.c delivers the outbox (watch_deliver.c). No step calls back up.
+ * watch_switch.c, watch_health.c, watch_rotate.c, watch_revoke.c,
+ * watch_sync.c); these test secrets (watch_test.c), change the store and
+ * queue what is owed (watch_queue.c). After them watch.c delivers the
+ * outbox (watch_deliver.c). No step calls back up.
  */
 #ifndef SW_WATCH_IMPL_H
 #define SW_WATCH_IMPL_H
 
 #include "alert.h"
+#include "event.h"
 #include "policy.h"
 #include "watch.h"
 
@@ -19,11 +21,6 @@
 void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Record an audit event with a JSON detail built from key/value pairs:
- * (key, string value)... WATCH_END. A NULL value is stored as "". */
-#define WATCH_END ((const char *)NULL)
-int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
-		const char *kind, struct err *e, ...);
 /* A Graph call that failed: counted (r and the store's counter), logged,
  * and recorded as event kind with key_id, its diagnosis step (or NULL)
  * and summary. Returns 0, or -1 with e. */
@@ -98,28 +95,20 @@ int watch_health_flush(struct watch_ctx *w, struct health_batch *b,
 		       struct watch_report *r, struct err *e);
 void watch_health_free(struct health_batch *b);
 
-/* watch_rotate.c: automatic rotation through Graph (ACTION_ROTATE):
- * watch_rotate_new, then the switch of the new secret at once (it is
- * retried soon when Entra has not replicated it yet). Graph failures
- * are recorded and alerted, not returned: -1 only on store errors. */
+/* watch_rotate.c: automatic rotation through Graph (ACTION_ROTATE), of
+ * the active material's kind: watch_rotate_new, then the switch of the
+ * new material at once (it is retried soon when Entra has not
+ * replicated it yet). Graph failures are recorded and alerted, not
+ * returned: -1 only on store errors. */
 int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 		      struct watch_report *r, struct err *e);
 
-/* watch_rotate.c: remove v's previous secrets from Entra and mark them
- * revoked (ACTION_REVOKE; the policy decided the grace has passed and
- * the deploy succeeded). The active secret's key is never removed. -1
- * only on store errors. */
+/* watch_revoke.c: remove v's previous secrets and certificates from
+ * Entra and mark them revoked (ACTION_REVOKE; the policy decided the
+ * grace has passed and the deploy succeeded). The active material's key
+ * is never removed. -1 only on store errors. */
 int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 		 struct watch_report *r, struct err *e);
-
-/* watch_rollkey.c: the same two for an active certificate, with no
- * directory permission: addKey with a proof signed by the active
- * certificate (a new key made and stored pending first), the switch; and
- * removeKey of the previous certificates. -1 only on store errors. */
-int watch_rollkey_step(struct watch_ctx *w, const struct cred_view *v,
-		       struct watch_report *r, struct err *e);
-int watch_rollkey_revoke(struct watch_ctx *w, const struct cred_view *v,
-			 struct watch_report *r, struct err *e);
 
 /* watch_tokens.c: keep the token files of the credentials that opted in
  * ([tokens] dir), and move r->next_wake to their next refresh. Failures

@@ -19,18 +19,6 @@ void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
 	w->log(w->log_arg, prio, line);
 }
 
-int watch_event(struct watch_ctx *w, const char *cred, int64_t secret_id,
-		const char *kind, struct err *e, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, e);
-	rc = event_addv(w->store, w->now, cred, secret_id, kind, e, ap);
-	va_end(ap);
-	return rc;
-}
-
 int watch_record_graph_failed(struct watch_ctx *w, const char *cred,
 			      int64_t secret_id, const char *kind,
 			      const char *key_id, const char *step,
@@ -42,12 +30,12 @@ int watch_record_graph_failed(struct watch_ctx *w, const char *cred,
 	if (store_counter_add(w->store, COUNTER_GRAPH_FAILURES, 1, e))
 		return -1;
 	if (step == NULL)
-		return watch_event(w, cred, secret_id, kind, e, "key_id",
-				   key_id, "outcome", "failed", "error",
-				   summary, WATCH_END);
-	return watch_event(w, cred, secret_id, kind, e, "key_id", key_id,
-			   "outcome", "failed", "step", step, "error", summary,
-			   WATCH_END);
+		return event_addf(w->store, w->now, cred, secret_id, kind, e,
+				  "key_id", key_id, "outcome", "failed",
+				  "error", summary, EVENT_END);
+	return event_addf(w->store, w->now, cred, secret_id, kind, e, "key_id",
+			  key_id, "outcome", "failed", "step", step, "error",
+			  summary, EVENT_END);
 }
 
 int watch_record_removed(struct watch_ctx *w, const char *cred,
@@ -56,8 +44,9 @@ int watch_record_removed(struct watch_ctx *w, const char *cred,
 {
 	watch_log(w, LOG_NOTICE, "%s: removed %s %s from Entra (%s)", cred,
 		  what, key_id, why);
-	return watch_event(w, cred, 0, "graph-remove", e, "key_id", key_id,
-			   "outcome", "ok", "reason", why, WATCH_END)
+	return event_addf(w->store, w->now, cred, 0, "graph-remove", e,
+			  "key_id", key_id, "outcome", "ok", "reason", why,
+			  EVENT_END)
 		   ? -1
 		   : 0;
 }

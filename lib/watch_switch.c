@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "timefmt.h"
 #include "watch_impl.h"
 
@@ -12,7 +13,6 @@ static void switched_message(const struct cred *c, const struct secret_info *si,
 			     const struct cred_view *v, char *out, size_t size)
 {
 	char t[TIMEFMT_RFC3339_LEN], old[128] = "";
-	bool cert = si->kind == SECRET_KIND_CERTIFICATE;
 
 	timefmt_rfc3339(si->expires_at, t);
 	if (v->has_active)
@@ -27,7 +27,7 @@ static void switched_message(const struct cred *c, const struct secret_info *si,
 		 "secretwatch switched %s to %s %s~ (key %s, "
 		 "expires %s) after a successful token request and XOAUTH2 "
 		 "test send.%s",
-		 c->name, cert ? "certificate" : "client secret", si->hint,
+		 c->name, secret_kind_noun(si->kind), si->hint,
 		 si->key_id[0] ? si->key_id : "unknown", t, old);
 }
 
@@ -47,9 +47,9 @@ static int switch_lost(struct watch_ctx *w, const struct cred_view *v,
 		  v->cred.name, si->hint, (long long)si->id, state);
 	if (store_begin(w->store, e))
 		return -1;
-	if (watch_event(w, v->cred.name, si->id, "switch-abandoned", e,
-			"reason", "no longer pending", "state", state,
-			WATCH_END)) {
+	if (event_addf(w->store, w->now, v->cred.name, si->id,
+		       "switch-abandoned", e, "reason", "no longer pending",
+		       "state", state, EVENT_END)) {
 		store_rollback(w->store);
 		return -1;
 	}
@@ -99,8 +99,8 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 	if (rc < 0 || switched_level(w, &v->cred, &level, e) ||
 	    store_cred_count(w->store, v->cred.id, CRED_SWITCHES, 1, w->now,
 			     e) ||
-	    watch_event(w, v->cred.name, si->id, "switched", e, "from", from,
-			"hint", si->hint, WATCH_END) ||
+	    event_addf(w->store, w->now, v->cred.name, si->id, "switched", e,
+		       "from", from, "hint", si->hint, EVENT_END) ||
 	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCHED, level, msg, e) ||
 	    watch_queue_deploy(w, &v->cred, si, e)) {
 		store_rollback(w->store);
@@ -117,10 +117,9 @@ static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
 	int rc;
 
 	snprintf(msg, sizeof(msg),
-		 "The new client secret %s~ of %s kept failing its test for "
-		 "%lld minutes and was marked failed; %s stays on its current "
-		 "secret. %s %s",
-		 si->hint, v->cred.name,
+		 "The new %s %s~ of %s kept failing its test for %lld minutes "
+		 "and was marked failed; %s stays on what it uses now. %s %s",
+		 secret_kind_noun(si->kind), si->hint, v->cred.name,
 		 (long long)(w->cfg->switch_window / 60), v->cred.name,
 		 pr->has_diag ? pr->diag.summary : "",
 		 pr->has_diag ? pr->diag.remedy : "");
@@ -138,9 +137,10 @@ static int switch_give_up(struct watch_ctx *w, const struct cred_view *v,
 		return 0;
 	}
 	if (rc < 0 ||
-	    watch_event(w, v->cred.name, si->id, "switch-failed", e, "step",
-			pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
-			WATCH_END) ||
+	    event_addf(w->store, w->now, v->cred.name, si->id, "switch-failed",
+		       e, "step",
+		       pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
+		       EVENT_END) ||
 	    watch_queue_alert(w, &v->cred, si, ALERT_SWITCH_FAILED,
 			      LEVEL_CRITICAL, msg, e)) {
 		store_rollback(w->store);
@@ -215,8 +215,8 @@ int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 	return 1;
 }
 
-int watch_rotate(struct watch_ctx *w, const struct cred *c, int64_t secret_id,
-		 struct probe_result *pr, struct err *e)
+int watch_switch_now(struct watch_ctx *w, const struct cred *c,
+		     int64_t secret_id, struct probe_result *pr, struct err *e)
 {
 	struct watch_report r = {0};
 	const struct secret_info *cand;

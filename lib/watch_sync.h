@@ -2,8 +2,9 @@
  * passwordCredentials in Entra, read through Microsoft Graph
  * (`secretwatch sync`; DESIGN.md §10).
  *
- * Per stored secret (pending, active or previous), matched by key ID, or,
- * lacking one, by a hint that exactly one credential in Entra has:
+ * Per stored secret or certificate (pending, active or previous), matched
+ * by key ID in the app's passwordCredentials or keyCredentials, or,
+ * lacking one, by a hint that exactly one of them has:
  * - a different expiry in Entra: Entra's date is stored (and the key ID
  *   learnt), audit event "expiry-corrected" with the old and new dates;
  * - not in Entra: audit event "secret-removed-in-entra" and the alert
@@ -61,17 +62,27 @@ struct watch_sync_report {
 	 * matches. */
 	size_t n_unknown;
 	size_t unknown[GRAPH_PASSWORDS_MAX];
+	/* The same for certificates: indexes into app.keys. */
+	size_t n_unknown_keys;
+	size_t unknown_keys[GRAPH_KEYS_MAX];
 };
 
-/* Read c's application through Graph with a token got with c's active
- * secret (else its newest pending one), and record the read; with
- * policy, also its app management policy where the token may read it
- * (r->policy_read; doctor's step). Returns 0 with r->graph_ok and r->app
- * when read; 0 with r->graph_ok false and r->diag saying why when Graph
- * or the token endpoint refused or failed; -1 with e on store or key
- * errors. No value or token leaves guarded memory. */
+/* Read c's application through a Graph session (graph_session.h) of
+ * c's active material (else its newest pending one), and record the
+ * read; with policy, also its app management policy where the token may
+ * read it (r->policy_read; doctor's step). Returns 0 with r->graph_ok and
+ * r->app when read; 0 with r->graph_ok false and r->diag saying why when
+ * Graph or the token endpoint refused or failed; -1 with e on store or
+ * key errors. No value or token leaves guarded memory. */
 int watch_sync_read(struct watch_ctx *w, const struct cred *c, bool policy,
 		    struct watch_sync_report *r, struct err *e);
+
+/* watch_sync_read with material m, which is not stored (yet): a new
+ * secret's value reads the app it belongs to. m is taken over (freed). */
+struct material;
+int watch_sync_read_with(struct watch_ctx *w, const struct cred *c,
+			 struct material *m, struct watch_sync_report *r,
+			 struct err *e);
 
 /* watch_sync_read, then reconcile (see above). w->dry_run: say what
  * would change, change nothing. Returns 0 (r says what happened), or -1

@@ -2,6 +2,7 @@
  * switch and health steps and by `secretwatch test`. */
 #include <string.h>
 
+#include "event.h"
 #include "material.h"
 #include "token.h"
 #include "watch_impl.h"
@@ -51,12 +52,12 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 				     e) ||
 	    store_cred_count(w->store, c->id, CRED_TEST_FAILURES,
 			     pr->ok ? 0 : 1, w->now, e) ||
-	    watch_event(
-		w, c->name, si->id, pr->ok ? "test-passed" : "test-failed", e,
-		"mode", token_only ? "token" : "send", "outcome", detail,
-		"step", pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
-		"evidence", pr->has_diag ? pr->diag.evidence : NULL,
-		WATCH_END) ||
+	    event_addf(w->store, w->now, c->name, si->id,
+		       pr->ok ? "test-passed" : "test-failed", e, "mode",
+		       token_only ? "token" : "send", "outcome", detail, "step",
+		       pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
+		       "evidence", pr->has_diag ? pr->diag.evidence : NULL,
+		       EVENT_END) ||
 	    (pr->token.value != NULL &&
 	     token_put(w->store, w->vault, c, si->id, &pr->token, e)) ||
 	    (m != NULL && material_save_alg(w->store, m, e))) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "event.h"
 #include "timefmt.h"
 #include "tokenfile.h"
 #include "watch_impl.h"
@@ -116,8 +117,8 @@ static int write_failed(struct watch_ctx *w, const struct cred_view *v,
 		   drop ? 0 : c->token_file_expires_at,
 		   alert ? w->now : c->token_file_failed_at, e) ||
 	    (alert &&
-	     (watch_event(w, c->name, v->active.id, "token-file-failed", e,
-			  "error", why, WATCH_END) ||
+	     (event_addf(w->store, w->now, c->name, v->active.id,
+			 "token-file-failed", e, "error", why, EVENT_END) ||
 	      watch_queue_alert(w, c, &v->active, ALERT_TOKEN_FILE_FAILED,
 				LEVEL_CRITICAL, msg, e)))) {
 		store_rollback(w->store);

@@ -2,6 +2,7 @@
  * expired); mark the threshold and queue the alert, once. */
 #include <stdio.h>
 
+#include "event.h"
 #include "timefmt.h"
 #include "watch_impl.h"
 
@@ -85,8 +86,9 @@ int watch_warn(struct watch_ctx *w, const struct cred_view *v,
 		return 0;
 	}
 	if (rc < 0 ||
-	    watch_event(w, v->cred.name, si->id, "warning", e, "threshold_days",
-			th, "level", policy_level_name(level), WATCH_END) ||
+	    event_addf(w->store, w->now, v->cred.name, si->id, "warning", e,
+		       "threshold_days", th, "level", policy_level_name(level),
+		       EVENT_END) ||
 	    watch_queue_alert(w, &v->cred, si,
 			      a->threshold == 0 ? ALERT_EXPIRED
 						: ALERT_EXPIRY_WARNING,

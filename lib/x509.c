@@ -18,6 +18,11 @@ int x509_alg_parse(const char *name, enum x509_alg *ret)
 	return 0;
 }
 
+void x509_key_free(struct x509_key *k)
+{
+	vbuf_free(&k->der);
+}
+
 #ifndef SW_NET_LAZY /* else in libsecretwatch-net.so: netmod.h */
 #include <malloc.h>
 #include <openssl/bio.h>
@@ -119,10 +124,10 @@ static int key_der(EVP_PKEY *pk, struct vbuf *ret, struct err *e)
 	return 0;
 }
 
-static EVP_PKEY *key_load(const struct vbuf *key, struct err *e)
+static EVP_PKEY *key_load(const struct x509_key *key, struct err *e)
 {
-	const unsigned char *p = (const unsigned char *)key->p;
-	EVP_PKEY *pk = d2i_AutoPrivateKey(NULL, &p, (long)key->len);
+	const unsigned char *p = (const unsigned char *)key->der.p;
+	EVP_PKEY *pk = d2i_AutoPrivateKey(NULL, &p, (long)key->der.len);
 
 	if (pk == NULL)
 		err_set(e, "the stored private key does not decode");
@@ -186,7 +191,7 @@ static int cert_fill(X509 *x, EVP_PKEY *pk, const char *cn, int days,
 }
 
 int x509_generate(const char *cn, int bits, int days, int64_t now,
-		  struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len,
+		  struct x509_key *ret_key, uint8_t **ret_cert, size_t *ret_len,
 		  struct err *e)
 {
 	EVP_PKEY *pk;
@@ -200,11 +205,11 @@ int x509_generate(const char *cn, int bits, int days, int64_t now,
 		err_set(e, "cannot make an RSA key and certificate");
 		goto out;
 	}
-	if (key_der(pk, ret_key, e))
+	if (key_der(pk, &ret_key->der, e))
 		goto out;
 	rc = cert_der(x, ret_cert, ret_len, e);
 	if (rc)
-		vbuf_free(ret_key);
+		x509_key_free(ret_key);
 out:
 	X509_free(x);
 	EVP_PKEY_free(pk);
@@ -229,8 +234,8 @@ static int check_pair(EVP_PKEY *pk, X509 *x, struct err *e)
 }
 
 int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
-		    size_t cert_len, struct vbuf *ret_key, uint8_t **ret_cert,
-		    size_t *ret_len, struct err *e)
+		    size_t cert_len, struct x509_key *ret_key,
+		    uint8_t **ret_cert, size_t *ret_len, struct err *e)
 {
 	BIO *kb, *cb;
 	EVP_PKEY *pk = NULL;
@@ -248,10 +253,11 @@ int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
 		err_set(e, "the key file holds no unencrypted PEM private key");
 	else if (x == NULL)
 		err_set(e, "the certificate file holds no PEM certificate");
-	else if (check_pair(pk, x, e) == 0 && key_der(pk, ret_key, e) == 0) {
+	else if (check_pair(pk, x, e) == 0 &&
+		 key_der(pk, &ret_key->der, e) == 0) {
 		rc = cert_der(x, ret_cert, ret_len, e);
 		if (rc)
-			vbuf_free(ret_key);
+			x509_key_free(ret_key);
 	}
 	BIO_free(kb);
 	BIO_free(cb);
@@ -350,7 +356,7 @@ int x509_cert_pem(const uint8_t *cert, size_t len, char **ret_pem,
 	return out != NULL ? 0 : -1;
 }
 
-int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e)
+int x509_key_pem(const struct x509_key *key, struct vbuf *ret, struct err *e)
 {
 	EVP_PKEY *pk;
 	BIO *b;
@@ -461,7 +467,7 @@ static int sign(EVP_PKEY *pk, enum x509_alg alg, const char *in,
 }
 
 /* A JWT of claims (JSON) signed with key, its header naming cert. */
-static int jwt_signed(const struct vbuf *key, const uint8_t *cert,
+static int jwt_signed(const struct x509_key *key, const uint8_t *cert,
 		      size_t cert_len, enum x509_alg alg, const char *claims,
 		      struct vbuf *ret, struct err *e)
 {
@@ -497,9 +503,10 @@ static int jwt_signed(const struct vbuf *key, const uint8_t *cert,
 	return rc;
 }
 
-int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
-		   enum x509_alg alg, const char *aud, const char *client_id,
-		   int64_t now, struct vbuf *ret, struct err *e)
+int x509_assertion(const struct x509_key *key, const uint8_t *cert,
+		   size_t cert_len, enum x509_alg alg, const char *aud,
+		   const char *client_id, int64_t now, struct vbuf *ret,
+		   struct err *e)
 {
 	char json[JWT_PART_MAX], jti[37];
 
@@ -518,7 +525,7 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
 	return jwt_signed(key, cert, cert_len, alg, json, ret, e);
 }
 
-int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+int x509_proof(const struct x509_key *key, const uint8_t *cert, size_t cert_len,
 	       const char *app_object_id, int64_t now, struct vbuf *ret,
 	       struct err *e)
 {

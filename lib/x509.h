@@ -22,6 +22,16 @@
 #define X509_SHA256_HEX_LEN 64
 #define X509_SUBJECT_MAX    256
 
+/* A certificate's private key: DER (PKCS#8 or PKCS#1) in guarded memory.
+ * A type of its own, apart from a client secret's value (a plain struct
+ * vbuf), so that a key can only be handed to what signs with it. */
+struct x509_key {
+	struct vbuf der;
+};
+
+/* Wipe and free k's DER; k may be empty. */
+void x509_key_free(struct x509_key *k);
+
 /* The client-assertion signature: PS256 with x5t#S256 first, RS256 with
  * x5t (SHA-1) where the endpoint refuses PSS. */
 enum x509_alg {
@@ -54,7 +64,7 @@ struct x509_info {
  * to *ret_key (DER, guarded), the certificate to *ret_cert (DER,
  * malloc'd). Returns 0, or -1 with e set and nothing returned. */
 int x509_generate(const char *cn, int bits, int days, int64_t now,
-		  struct vbuf *ret_key, uint8_t **ret_cert, size_t *ret_len,
+		  struct x509_key *ret_key, uint8_t **ret_cert, size_t *ret_len,
 		  struct err *e);
 
 /* An existing pair in PEM: key_pem (guarded; PKCS#8 or PKCS#1, RSA of
@@ -62,8 +72,8 @@ int x509_generate(const char *cn, int bits, int days, int64_t now,
  * Refused, with nothing returned, when either does not parse or the key
  * is not the certificate's. Outputs as x509_generate. */
 int x509_import_pem(const struct vbuf *key_pem, const char *cert_pem,
-		    size_t cert_len, struct vbuf *ret_key, uint8_t **ret_cert,
-		    size_t *ret_len, struct err *e);
+		    size_t cert_len, struct x509_key *ret_key,
+		    uint8_t **ret_cert, size_t *ret_len, struct err *e);
 
 /* Read the DER certificate's dates, subject and thumbprints. */
 int x509_cert_info(const uint8_t *cert, size_t len, struct x509_info *ret,
@@ -74,14 +84,15 @@ int x509_cert_pem(const uint8_t *cert, size_t len, char **ret_pem,
 		  struct err *e);
 
 /* The DER key as PKCS#8 PEM into *ret (guarded). */
-int x509_key_pem(const struct vbuf *key, struct vbuf *ret, struct err *e);
+int x509_key_pem(const struct x509_key *key, struct vbuf *ret, struct err *e);
 
 /* A client assertion (a signed JWT) for the token endpoint aud, with
  * iss = sub = client_id, a fresh jti, nbf = iat = now, exp = now + 300:
  * PS256 with x5t#S256, or RS256 with x5t. Into *ret (guarded). */
-int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
-		   enum x509_alg alg, const char *aud, const char *client_id,
-		   int64_t now, struct vbuf *ret, struct err *e);
+int x509_assertion(const struct x509_key *key, const uint8_t *cert,
+		   size_t cert_len, enum x509_alg alg, const char *aud,
+		   const char *client_id, int64_t now, struct vbuf *ret,
+		   struct err *e);
 
 /* The proof of possession addKey and removeKey ask for
  * (learn.microsoft.com/graph/application-rollkey-prooftoken): a JWT with
@@ -91,7 +102,7 @@ int x509_assertion(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
  * cert). Into *ret (guarded). */
 #define X509_PROOF_AUD	  "00000002-0000-0000-c000-000000000000"
 #define X509_PROOF_LIFE_S 600
-int x509_proof(const struct vbuf *key, const uint8_t *cert, size_t cert_len,
+int x509_proof(const struct x509_key *key, const uint8_t *cert, size_t cert_len,
 	       const char *app_object_id, int64_t now, struct vbuf *ret,
 	       struct err *e);
 

@@ -61,6 +61,10 @@ between rows 8 and 9: a client_assertion is verified against the app's
 nbf/exp, jti replay) -> 401 AADSTS700027 / 700024 / 50027 as Entra words
 them; a success names the certificate's label in "xms_sw_secret".
 
+A client_secret that is not shaped like Entra's secret values (at most
+64 printable ASCII characters, no space) is refused as a wrong secret is
+(AADSTS7000215), with "secret_shape": "invalid" in the log.
+
 Success tokens carry the fake-only claim "xms_sw_secret": the label of the
 secret that was used.
 
@@ -69,7 +73,8 @@ Request log (--log), one JSON line per request, written before the reply:
    "secret_via": "form"|"basic"|"both"|"assertion"|"none",
    "secret_label", "assertion_alg",
    "status", "error", "error_code", "fault"}
-The secret value is never written anywhere.
+The secret value is never written anywhere, except in --bodies (every
+request body as sent, for tests that prove what was never sent).
 
 "clock_offset": seconds added to the stand-in's clock when it checks a
 client assertion's times (tests that step the client's clock).
@@ -94,6 +99,7 @@ import uuid
 import fake_assertion as fa
 import fakecommon as fc
 
+SECRET_SHAPE_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
 TR = "00000000-0000-0000-0000-0000000000aa"
 CO = "00000000-0000-0000-0000-0000000000bb"
 TS = "2026-01-01 00:00:00Z"
@@ -358,6 +364,7 @@ class Handler(fc.Handler):
                "error": None, "error_code": None, "fault": None}
         try:
             body = self.read_body()
+            fc.body_log(srv, self.path, body)
         except ValueError as e:
             rec.update(status=400, error="fake: " + str(e))
             srv.log.write(rec)
@@ -513,6 +520,12 @@ class Handler(fc.Handler):
         rec["assertion_alg"] = alg
 
     def check_secret(self, secret, app, cid, tkey, rec, now):
+        # Entra's secret values are at most 64 printable characters;
+        # anything else (key bytes, say) is refused as Entra refuses a
+        # wrong secret, and logged as such.
+        if not SECRET_SHAPE_RE.match(secret):
+            rec["secret_shape"] = "invalid"
+            raise Reply(401, "invalid_client", 7000215, x=cid)
         matched = None
         extra, _ = self.server.graph_state.get()
         for s in (app.get("secrets") or []) + list(
@@ -610,6 +623,7 @@ def main():
     srv.ssl_context = fc.server_ssl_context(args.cert, args.key)
     srv.scenario = fc.Scenario(args.scenario, DEFAULTS)
     srv.log = fc.JsonLog(args.log)
+    srv.bodies = fc.JsonLog(args.bodies)
     srv.state = State()
     srv.scenario.get()
     return fc.serve([(srv, args.port_file)], args, on_stop=srv.log.close)

@@ -43,7 +43,10 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
           {"keyId": "<GUID>", "hint": "abc", "end": "2027-01-01",
            "start": null, "displayName": "smtp",
            "value": null}           # with a value it also works at Entra
-        ]}},
+        ],
+        "keys": [                   # its certificates when first seen
+          {"key": "<base64 DER>", "keyId": "<GUID>", "displayName": "c1"}
+        ]}},                        #   (they also work at Entra)
     "replication_delay": 0,     # s a new secret is refused (AADSTS7000215)
     "max_lifetime_days": null,  # app management policy: an end date
                                 #   further out -> 400
@@ -204,7 +207,9 @@ class State:
                         "end": fc.parse_time(c.get("end")),
                         "value": c.get("value"),
                         "valid_from": 0})
-                self.apps[cid] = {"conf": conf, "credentials": creds}
+                self.apps[cid] = {"conf": conf, "credentials": creds,
+                                  "keys": [key_entry(k) for k in
+                                           conf.get("keys") or []]}
             self.apps[cid]["conf"] = conf
             return self.apps[cid]
         return None
@@ -294,6 +299,7 @@ class Handler(fc.Handler):
         if n < 0 or n > 1 << 20:
             raise Reply(400, "BadRequest", "Bad Content-Length.")
         raw = self.rfile.read(n) if n else b""
+        fc.body_log(self.server, self.path, raw)
         if not raw:
             return {}
         try:
@@ -475,24 +481,25 @@ class Handler(fc.Handler):
                                         "keyCredentials": []}})
 
     def get_app(self, cid, app):
+        """The properties $select names (id always; without $select all
+        but keyCredentials). keyCredentials carry their "key" here, as
+        Graph gives it for one object with $select."""
         q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        sel = (q.get("$select") or [""])[0].split(",")
-        if "keyCredentials" in sel:
-            return json.dumps({
-                "id": object_id(cid, app["conf"]),
-                "keyCredentials": [dict(k) for k in app.setdefault(
-                    "keys", [])]}, separators=(",", ":"))
-        return json.dumps({
-            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#"
-                              "applications(id,appId,displayName,"
-                              "passwordCredentials)/$entity",
-            "id": object_id(cid, app["conf"]),
+        sel = [p for p in (q.get("$select") or [""])[0].split(",") if p]
+        full = {
             "appId": cid,
             "displayName": app["conf"].get("display_name") or "app",
             "createdDateTime": app["conf"].get("created") or
             "2020-01-01T00:00:00Z",
             "passwordCredentials": [public(c) for c in app["credentials"]],
-        }, separators=(",", ":"))
+            "keyCredentials": [dict(k) for k in app.setdefault("keys", [])],
+        }
+        names = sel or [k for k in full if k != "keyCredentials"]
+        out = {"@odata.context": "https://graph.microsoft.com/v1.0/"
+               "$metadata#applications(%s)/$entity" % ",".join(names),
+               "id": object_id(cid, app["conf"])}
+        out.update((k, full[k]) for k in names if k in full)
+        return json.dumps(out, separators=(",", ":"))
 
     def add(self, sc, app, body, rec):
         pc = body.get("passwordCredential") or {}
@@ -691,6 +698,7 @@ def main():
     srv.ssl_context = fc.server_ssl_context(args.cert, args.key)
     srv.scenario = fc.Scenario(args.scenario, DEFAULTS)
     srv.log = fc.JsonLog(args.log)
+    srv.bodies = fc.JsonLog(args.bodies)
     srv.state = State(args.state)
     sc, _ = srv.scenario.get()
     with srv.state.lock:

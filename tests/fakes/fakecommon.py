@@ -13,6 +13,7 @@ Standard library only; run the servers with /usr/bin/python3.
   and the death of --parent-pid, so a killed test run leaves no orphans.
 """
 
+import base64
 import datetime
 import http.server
 import json
@@ -151,6 +152,14 @@ class FirstK:
             return True
 
 
+def body_log(srv, path, raw):
+    """Record one request body in --bodies (raw bytes, base64)."""
+    log = getattr(srv, "bodies", None)
+    if log is not None:
+        log.write({"path": path,
+                   "body": base64.b64encode(raw or b"").decode("ascii")})
+
+
 class JsonLog:
     """Append-only JSON-lines log (or nothing when path is None)."""
 
@@ -235,6 +244,8 @@ def add_common_args(p, tls=True):
                    help="port to bind on 127.0.0.1 (default 0: a free one)")
     p.add_argument("--scenario", help="scenario JSON file (re-read on change)")
     p.add_argument("--log", help="JSON-lines request log")
+    p.add_argument("--bodies", help="JSON-lines log of every request body "
+                   "(base64), for tests that prove what was never sent")
     if tls:
         p.add_argument("--cert", required=True, help="server certificate PEM")
         p.add_argument("--key", required=True, help="server key PEM")

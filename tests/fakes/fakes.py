@@ -147,6 +147,7 @@ class _Server:
                "--port-file", self.path("port"),
                "--scenario", self.path("scenario.json"),
                "--log", self.log_file,
+               "--bodies", self.path("bodies.jsonl"),
                "--cert", cert, "--key", key,
                "--parent-pid", str(os.getpid())] + self._args() \
             + self.extra_args
@@ -201,6 +202,12 @@ class _Server:
     def requests(self):
         """Same as log(): token requests, webhook POSTs, SMTP events."""
         return self.log()
+
+    def bodies(self):
+        """[(path, raw bytes)] of every request body the server read
+        (Entra and Graph), oldest first."""
+        return [(r["path"], base64.b64decode(r["body"]))
+                for r in read_jsonl(self.path("bodies.jsonl"))]
 
     def stop(self):
         if self.proc is not None:

@@ -448,8 +448,9 @@ static void test_token_dup(void **state)
 /* The request refuses incomplete input without a network round trip. */
 static void test_request_refuses_incomplete(void **state)
 {
+	struct entra_secret x = {"x", 1};
 	struct entra_request rq = {
-	    "https://127.0.0.1:9", "", "c", "s", "x", 1, NULL, 0};
+	    "https://127.0.0.1:9", "", "c", "s", &x, NULL};
 	struct entra_result res;
 	struct entra_token tok;
 

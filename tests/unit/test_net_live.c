@@ -29,9 +29,13 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "material.h"
 #include "probe.h"
 
 #include "fakeserv.h"
+
+/* The material of the probe under way: one at a time. */
+static struct material mat;
 
 #define PYTHON	    "/usr/bin/python3"
 #define TENANT	    "11111111-1111-1111-1111-111111111111"
@@ -220,6 +224,7 @@ static int group_teardown(void **state)
 	fakeserv_stop(&smtp);
 	fakeserv_stop(&rogue_entra);
 	fakeserv_stop(&rogue_smtp);
+	material_free(&mat);
 	return 0;
 }
 
@@ -229,9 +234,12 @@ static int group_teardown(void **state)
 static struct probe_opts opts(const char *secret)
 {
 	struct probe_opts o = {0};
+	struct err e;
 
-	o.secret = secret;
-	o.secret_len = strlen(secret);
+	material_free(&mat);
+	assert_int_equal(
+	    material_from_secret(secret, strlen(secret), 0, &mat, &e), 0);
+	o.material = &mat;
 	o.hint = "Abc";
 	o.net = &net;
 	o.retry = &fast;
@@ -303,14 +311,13 @@ static int token(const char *client_id, const char *secret,
 		 const struct entra_retry *rp, struct entra_result *res,
 		 struct entra_token *tok)
 {
+	struct entra_secret sec = {secret, strlen(secret)};
 	struct entra_request rq = {cred.authority_url,
 				   TENANT,
 				   client_id,
 				   "https://outlook.office365.com/.default",
-				   secret,
-				   strlen(secret),
-				   NULL,
-				   0};
+				   &sec,
+				   NULL};
 
 	return entra_request_token(&rq, &net, rp, time(NULL), res, tok);
 }

@@ -303,8 +303,12 @@ static int remove_secrets(struct app *app, const struct cred *c)
 static int through_graph(struct app *app, const struct cred *c,
 			 const struct cert_args *a)
 {
-	struct watch_rotation want = {SECRET_KIND_CERTIFICATE, (int)a->days,
-				      a->bits, a->note, !a->migrate};
+	struct watch_rotation want = {SECRET_KIND_CERTIFICATE,
+				      (int)a->days,
+				      a->bits,
+				      a->note,
+				      true,
+				      false};
 	struct watch_new_report nr;
 	struct cred_view *v;
 	struct watch_ctx w;

@@ -8,15 +8,19 @@
 #include "watch.h"
 
 static const char usage[] =
-    "usage: secretwatch check [--now WHEN] [--dry-run] [--json]\n"
+    "usage: secretwatch check [--now WHEN] [--dry-run|--force] [--json]\n"
     "\n"
     "Run one watchdog cycle, exactly as secretwatchd does on each tick:\n"
     "warn about secrets crossing a warn_days threshold (once each), test\n"
     "and switch to newly registered secrets, check active secrets every\n"
     "test_active_every, deliver owed alerts, write the metrics file.\n"
     "Exit 0 when the cycle ran (see 'status' for levels), 1 on error.\n"
-    "  --now WHEN  run the cycle as if it were WHEN\n"
+    "  --now WHEN  plan the cycle as if it were WHEN; a WHEN in the future\n"
+    "              is a dry run (\"what if\"), unless --force\n"
     "  --dry-run   say what is due; change and send nothing\n"
+    "  --force     with a future --now, act as if it were WHEN: send the\n"
+    "              alerts, record the steps and mark the warnings done,\n"
+    "              dated then (for drills and tests)\n"
     "After the cycle, [alerts] heartbeat_url is called (its /fail when\n"
     "the cycle failed), except in a dry run.\n";
 
@@ -70,10 +74,14 @@ static void heartbeat(struct app *app, bool failed)
 		log_warnx("%s", e.msg);
 }
 
+/* A --now ahead of the clock by more than this is "what if". */
+#define FUTURE_SLACK 60
+
 int cmd_check(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"dry-run", no_argument, NULL, 'n'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"now", required_argument, NULL, OPT_NOW},
@@ -82,16 +90,23 @@ int cmd_check(struct app *app, int argc, char **argv)
 	struct watch_ctx w;
 	char t[TIMEFMT_RFC3339_LEN];
 	struct err e;
-	int opt, dry = 0, rc;
+	int opt, dry = 0, force = 0, rc;
 
 	while ((opt = app_getopt(app, argc, argv, opts)) != -1) {
-		if (opt == 'n')
-			dry = 1;
+		if (opt == 'n' || opt == 'f')
+			*(opt == 'n' ? &dry : &force) = 1;
 		else if (app_common_opt(app, opt, usage) != 1)
 			return 1;
 	}
-	if (optind != argc)
+	if (optind != argc || (dry && force))
 		return app_bad_args(app);
+	if (!force && app->now > timefmt_now() + FUTURE_SLACK) {
+		dry = 1;
+		if (!app->json)
+			printf(
+			    "--now is in the future: a dry run (--force acts "
+			    "as if it were then)\n");
+	}
 	if (app_open(app, APP_KEY | (dry ? APP_READ : APP_CYCLE)))
 		return 1;
 	app_watch_ctx(app, &w);

@@ -178,7 +178,14 @@ static int rotate_new(struct app *app, const char *name, bool dry)
 	w.dry_run = dry;
 	watch_rotation_of(v, &want);
 	rc = app_rotate_new(app, &w, v, &want, &nr);
-	if (rc == 0 && !dry) {
+	if (rc == 0 && !dry && nr.reused) {
+		printf("%s: the %s %s~ (key %s) a rotation made earlier still "
+		       "waits for its switch: testing it now instead of making "
+		       "another\n",
+		       name, secret_kind_noun(nr.kind), nr.secret.hint,
+		       nr.secret.key_id);
+		rc = app_rotate_made(app, &w, name, &nr.secret);
+	} else if (rc == 0 && !dry) {
 		timefmt_rfc3339(nr.secret.expires_at, end);
 		printf("made %s %s~ (key %s, expires %s) in Entra as '%s'\n",
 		       secret_kind_noun(nr.kind), nr.secret.hint,

@@ -6,6 +6,7 @@
 #ifndef SW_CRED_H
 #define SW_CRED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,12 @@ struct cred {
 		CRED_DEPLOY_FAILED, /* given up */
 	} active_deploy;
 	int64_t last_graph_read_at; /* the last Graph read (audit); 0 = never */
+	/* The longest lifetime a policy let a new secret have, learned by
+	 * asking for shorter ones (0: none learned). */
+	int64_t lifetime_max;
+	/* Rotation-made material that failed or was superseded, still in
+	 * Entra: to be removed from there. */
+	int unused_made;
 };
 
 enum secret_state {
@@ -96,6 +103,7 @@ struct secret_info {
 	/* Smallest warning threshold (days; 0 = expiry) already alerted for
 	 * this secret, -1 when none. Only filled by store_view_each. */
 	int warned_min;
+	bool made_by_rotation; /* a rotation made it in Entra */
 };
 
 /* A credential with the secrets that matter for its status. */

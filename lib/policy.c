@@ -154,7 +154,7 @@ static void plan_rotation(const struct cred_view *v, int64_t now,
 	else if (at != 0 && at <= now && v->cred.last_rotation_at != 0)
 		wake_min(p, v->cred.last_rotation_at + POLICY_ROTATE_RETRY,
 			 now);
-	if (revoke != 0 && revoke <= now)
+	if ((revoke != 0 && revoke <= now) || v->cred.unused_made > 0)
 		add_action(p, ACTION_REVOKE, v->active.id, 0);
 	else if (revoke != 0)
 		wake_min(p, revoke, now);

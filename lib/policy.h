@@ -43,7 +43,8 @@ enum action_kind {
 	ACTION_HEALTH, /* token request with the active secret_id */
 	ACTION_ROTATE, /* make a new secret through Graph (or finish an
 			  intent left open) */
-	ACTION_REVOKE, /* remove previous secrets from Entra */
+	ACTION_REVOKE, /* remove previous secrets (after grace) and unused
+			  rotation-made ones from Entra */
 	ACTION_SYNC,   /* reconcile with Entra through Graph (daily) */
 };
 

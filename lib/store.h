@@ -67,6 +67,10 @@ int store_cred_rm(struct store *s, int64_t id, struct err *e);
 /* Change credential c->id to c (every field cred add sets, and
  * token_file). Returns 0, or -1 with e. */
 int store_cred_update(struct store *s, const struct cred *c, struct err *e);
+/* Record the longest lifetime (seconds) a policy let a new secret of
+ * credential id have (cred.lifetime_max). */
+int store_cred_set_lifetime_max(struct store *s, int64_t id, int64_t secs,
+				struct err *e);
 /* Record the application's object ID, as Graph named it. */
 int store_cred_set_app_object_id(struct store *s, int64_t id, const char *oid,
 				 struct err *e);
@@ -162,6 +166,10 @@ struct rotation {
 int store_rotation_open(struct store *s, int64_t credential_id,
 			const char *base, int64_t requested_end, int64_t now,
 			struct rotation *ret, struct err *e);
+/* The newest pending secret of credential_id that a rotation made: 0
+ * with *ret, 1 when none, -1 with e. */
+int store_rotation_in_flight(struct store *s, int64_t credential_id,
+			     struct secret_info *ret, struct err *e);
 /* The open intent of credential_id: 0 with *ret, 1 when none, -1. */
 int store_rotation_get_open(struct store *s, int64_t credential_id,
 			    struct rotation *ret, struct err *e);
@@ -171,9 +179,9 @@ int store_rotation_get_open(struct store *s, int64_t credential_id,
 int store_rotation_close(struct store *s, int64_t id, bool done,
 			 int64_t secret_id, const char *key_id, int64_t now,
 			 struct err *e);
-/* Previous secret id, removed from Entra, becomes revoked: its
- * ciphertext and cached tokens go. Compare-and-set: 0, 1 when id was not
- * previous, -1 with e. */
+/* Previous secret id (or a failed one a rotation made), removed from
+ * Entra, becomes revoked: its ciphertext and cached tokens go.
+ * Compare-and-set: 0, 1 when id was neither, -1 with e. */
 int store_secret_revoke(struct store *s, int64_t id, int64_t now,
 			struct err *e);
 /* Re-encrypt every secret and cached token from old to new. */

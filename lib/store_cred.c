@@ -27,8 +27,10 @@
 	"WHERE a.credential_id = c.id AND a.state = 'active') ELSE 0 END, "    \
 	"CASE WHEN c.rotate THEN (SELECT max(e.at) FROM event e "              \
 	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END, "  \
-	"c.app_object_id"
-#define CRED_NCOLS 26
+	"c.app_object_id, c.lifetime_max, "                                    \
+	"(SELECT count(*) FROM secret f WHERE f.credential_id = c.id AND "     \
+	"f.state = 'failed' AND f.made_by_rotation AND f.key_id != '')"
+#define CRED_NCOLS 28
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -59,6 +61,22 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->active_deploy = (enum cred_deploy)sqlite3_column_int(st, 23);
 	c->last_graph_read_at = sqlite3_column_int64(st, 24);
 	store_col_text(st, 25, c->app_object_id, sizeof(c->app_object_id));
+	c->lifetime_max = sqlite3_column_int64(st, 26);
+	c->unused_made = sqlite3_column_int(st, 27);
+}
+
+int store_cred_set_lifetime_max(struct store *s, int64_t id, int64_t secs,
+				struct err *e)
+{
+	sqlite3_stmt *st;
+
+	if (store_prepare(s,
+			  "UPDATE credential SET lifetime_max = ? WHERE id = ?",
+			  &st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, secs);
+	sqlite3_bind_int64(st, 2, id);
+	return store_step_done(s, st, "change credential", e);
 }
 
 int store_cred_set_app_object_id(struct store *s, int64_t id, const char *oid,
@@ -106,6 +124,7 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 						     : SECRET_KIND_SECRET;
 	store_col_text(st, f + 15, si->assertion_alg,
 		       sizeof(si->assertion_alg));
+	si->made_by_rotation = sqlite3_column_int(st, f + 16) != 0;
 	si->warned_min = -1;
 }
 

@@ -35,8 +35,9 @@ void store_read_secret(sqlite3_stmt *st, int first, struct secret_info *si);
 	p "id, " p "credential_id, " p "state, " p "hint, " p "key_id, " p     \
 	  "note, " p "expires_at, " p "created_at, " p "activated_at, " p      \
 	  "last_test_at, " p "last_test_ok, " p "last_test_detail, " p         \
-	  "first_try_at, " p "next_try_at, " p "kind, " p "assertion_alg"
-#define STORE_SECRET_NCOLS 16
+	  "first_try_at, " p "next_try_at, " p "kind, " p "assertion_alg, " p  \
+	  "made_by_rotation"
+#define STORE_SECRET_NCOLS 17
 /* Replace the key-check value with one made by v (rekey). */
 int store_kcv_rewrite(struct store *s, const struct vault *v, struct err *e);
 

@@ -65,6 +65,31 @@ int store_rotation_get_open(struct store *s, int64_t credential_id,
 	return rc == SQLITE_DONE ? 1 : store_fail(s, "read rotation", e);
 }
 
+int store_rotation_in_flight(struct store *s, int64_t credential_id,
+			     struct secret_info *ret, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(
+		s,
+		"SELECT " STORE_SECRET_COLS(
+		    "") " FROM secret WHERE "
+			"credential_id = ? AND state = 'pending' AND "
+			"made_by_rotation ORDER BY created_at DESC, id DESC "
+			"LIMIT 1",
+		&st, e))
+		return -1;
+	sqlite3_bind_int64(st, 1, credential_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_read_secret(st, 0, ret);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(s, "read rotation", e);
+}
+
 int store_rotation_close(struct store *s, int64_t id, bool done,
 			 int64_t secret_id, const char *key_id, int64_t now,
 			 struct err *e)
@@ -98,8 +123,9 @@ int store_secret_revoke(struct store *s, int64_t id, int64_t now, struct err *e)
 	 * bytes are overwritten in the file too. */
 	if (store_prepare(s,
 			  "UPDATE secret SET state = 'revoked', revoked_at = "
-			  "?2, ciphertext = x'' WHERE id = ?1 AND state = "
-			  "'previous'",
+			  "?2, ciphertext = x'' WHERE id = ?1 AND (state = "
+			  "'previous' OR (state = 'failed' AND "
+			  "made_by_rotation))",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);

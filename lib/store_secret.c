@@ -36,8 +36,9 @@ int store_secret_add(struct store *s, const struct vault *v,
 
 	if (store_prepare(s,
 			  "INSERT INTO secret (credential_id, state, hint, "
-			  "key_id, note, expires_at, created_at, ciphertext) "
-			  "VALUES (?, 'pending', ?, ?, ?, ?, ?, x'')",
+			  "key_id, note, expires_at, created_at, "
+			  "made_by_rotation, ciphertext) "
+			  "VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, x'')",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, info->credential_id);
@@ -46,6 +47,7 @@ int store_secret_add(struct store *s, const struct vault *v,
 	store_bind_text_or_null(st, 4, info->note);
 	sqlite3_bind_int64(st, 5, info->expires_at);
 	sqlite3_bind_int64(st, 6, info->created_at);
+	sqlite3_bind_int(st, 7, info->made_by_rotation);
 	if (store_step_done(s, st, "add secret", e))
 		return -1;
 	info->id = sqlite3_last_insert_rowid(s->db);

@@ -275,6 +275,7 @@ void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
 		     struct token_src *ret)
 {
 	memset(net, 0, sizeof(*net));
+	memset(ret, 0, sizeof(*ret));
 	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
 	ret->store = w->store;
 	ret->vault = w->vault;

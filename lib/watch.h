@@ -88,9 +88,14 @@ struct watch_rotation {
 	int days;	  /* certificates: valid this long (0: [rotate]) */
 	int bits;	  /* certificates: 2048 or 3072 (0: 2048) */
 	const char *note; /* NULL: the rotation's display name only */
-	/* Keep a certificate made here pending when Graph refuses it (a
-	 * person can upload it by hand); else it fails with the intent. */
-	bool keep_refused;
+	/* A person's own (cert new --upload, migrate): a certificate made
+	 * here stays pending when Graph refuses it (to be uploaded by hand),
+	 * and what is made is not the watchdog's to remove from Entra when
+	 * it fails or is superseded. Else the watchdog's (made_by_rotation). */
+	bool manual;
+	/* The watchdog's own, when the active one nears its expiry: what
+	 * would expire before the active one is not made at all. */
+	bool scheduled;
 };
 
 /* A rotation of v's kind, with the defaults. */
@@ -103,10 +108,12 @@ struct watch_new_report {
 	int64_t end;	      /* the endDateTime asked for */
 	const char *add_call; /* dry run: "addPassword", "addKey", ... */
 	bool recover;	      /* an interrupted rotation was (to be) found */
-	bool in_flight;	      /* another process is rotating it */
-	bool graph_failed;    /* Graph refused: diag says why */
-	struct diag diag;     /* when graph_failed */
-	/* The new pending row, when made (or kept: keep_refused). */
+	bool reused;	   /* secret is one made earlier, still waiting for its
+			      switch: none was made */
+	bool in_flight;	   /* another process is rotating it */
+	bool graph_failed; /* Graph refused: diag says why */
+	struct diag diag;  /* when graph_failed */
+	/* The new pending row, when made (or kept: manual). */
 	struct secret_info secret;
 };
 

@@ -1,9 +1,12 @@
-/* watch_revoke.c - the previous client secrets and certificates of a
- * credential leave Entra once the grace period after the switch has
- * passed and the deploy succeeded (policy_revoke_at): each removed by its
- * key ID with the call its kind takes (rotate_remove), then marked
- * revoked, its value wiped, in a compare-and-set of its own. The active
- * material's key ID is never removed. */
+/* watch_revoke.c - what leaves Entra: the previous client secrets and
+ * certificates of a credential once the grace period after the switch
+ * has passed and the deploy succeeded (policy_revoke_at), and at once,
+ * whatever a rotation made that failed its tests or was superseded by
+ * another switch. Each is removed by its key ID with the call its kind
+ * takes (rotate_remove), then marked revoked, its value wiped, in a
+ * compare-and-set of its own, so exactly once. The active material's
+ * key ID is never removed, nor a previous one that outlives it: the
+ * credential is never left without one that works. */
 #include <stdlib.h>
 #include <strings.h>
 
@@ -12,18 +15,40 @@
 #define REVOKE_MAX 16
 
 struct revocable {
-	const struct secret_info *active;
+	const struct cred_view *v;
+	int64_t now;
+	bool grace_over; /* previous ones may go (policy_revoke_at) */
 	struct secret_info list[REVOKE_MAX];
 	int n;
 	bool secrets; /* some are client secrets: the listing is read */
 };
 
+/* Whether si is to leave Entra now. */
+static bool due(const struct revocable *rv, const struct secret_info *si)
+{
+	const struct secret_info *a = &rv->v->active;
+	bool active = rv->v->has_active;
+
+	if (si->key_id[0] == '\0' ||
+	    (active && strcasecmp(si->key_id, a->key_id) == 0))
+		return false;
+	if (si->state == SECRET_FAILED)
+		return si->made_by_rotation; /* never used: goes at once */
+	if (si->state != SECRET_PREVIOUS || !rv->grace_over || !active)
+		return false;
+	/* The active one must work, and outlive what it replaced; what a
+	 * move to another kind left (migrate --remove-secrets) goes once
+	 * the active one works. */
+	return a->expires_at > rv->now &&
+	       (a->last_test_at == 0 || a->last_test_ok) &&
+	       (a->expires_at > si->expires_at || a->kind != si->kind);
+}
+
 static int collect(void *p, const struct secret_info *si)
 {
 	struct revocable *rv = p;
 
-	if (si->state != SECRET_PREVIOUS || si->key_id[0] == '\0' ||
-	    strcasecmp(si->key_id, rv->active->key_id) == 0)
+	if (!due(rv, si))
 		return 0;
 	if (rv->n == REVOKE_MAX)
 		return 1;
@@ -47,6 +72,12 @@ static int gone_already(const struct graph_app *app,
 	return app->truncated ? -1 : 1;
 }
 
+/* Why si leaves Entra: its grace is over, or it was never used. */
+static const char *why(const struct secret_info *si)
+{
+	return si->state == SECRET_FAILED ? "unused" : "revoke";
+}
+
 static int mark_revoked(struct rotate_job *j, const struct secret_info *si,
 			bool removed, struct err *e)
 {
@@ -60,7 +91,8 @@ static int mark_revoked(struct rotate_job *j, const struct secret_info *si,
 	    event_addf(w->store, w->now, j->v->cred.name, si->id, "revoked", e,
 		       "key_id", si->key_id, "hint", si->hint, "kind",
 		       secret_kind_name(si->kind), "entra",
-		       removed ? "removed" : "absent already", EVENT_END))
+		       removed ? "removed" : "absent already", "reason",
+		       why(si), EVENT_END))
 		rc = -1;
 	if (rc != 0) {
 		store_rollback(w->store);
@@ -93,17 +125,18 @@ static int revoke_one(struct rotate_job *j, const struct secret_info *si,
 					   e);
 	if (!gone && rc == 0 &&
 	    watch_record_removed(j->w, j->v->cred.name, noun, si->key_id,
-				 "revoke", e))
+				 why(si), e))
 		return -1;
 	return mark_revoked(j, si, !gone && rc == 0, e);
 }
 
-/* The revocations of nv (the credential as the store has it now: a
- * switch earlier in this cycle starts the grace period again). */
+/* The removals of nv (the credential as the store has it now: a switch
+ * earlier in this cycle starts the grace period again). */
 static int revoke_all(struct watch_ctx *w, const struct cred_view *nv,
-		      struct watch_report *r, struct err *e)
+		      bool grace_over, struct watch_report *r, struct err *e)
 {
-	struct revocable rv = {.active = &nv->active};
+	struct revocable rv = {
+	    .v = nv, .now = w->now, .grace_over = grace_over};
 	struct watch_rotation want;
 	struct rotate_job j = {.w = w, .v = nv, .want = &want, .r = r};
 	struct watch_new_report nr;
@@ -136,8 +169,8 @@ int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 	if (store_view_get(w->store, v->cred.name, &nv, e))
 		return -1;
 	at = policy_revoke_at(nv, w->cfg);
-	if (nv->has_active && at != 0 && at <= w->now)
-		rc = revoke_all(w, nv, r, e);
+	if ((at != 0 && at <= w->now) || nv->cred.unused_made > 0)
+		rc = revoke_all(w, nv, at != 0 && at <= w->now, r, e);
 	free(nv);
 	return rc;
 }

@@ -111,9 +111,12 @@ static int close_recovered(struct rotate_job *j, const struct secret_info *si,
 
 	if (store_begin(w->store, e))
 		return -1;
+	/* Not done: what it made is gone from Entra, so its row is. */
 	if (store_rotation_close(w->store, j->rot.id, done, done ? id : 0,
 				 done ? si->key_id : NULL, w->now, e) < 0 ||
-	    (!done && id && store_secret_fail(w->store, id, e) < 0) ||
+	    (!done && id &&
+	     (store_secret_fail(w->store, id, e) < 0 ||
+	      store_secret_revoke(w->store, id, w->now, e) < 0)) ||
 	    event_addf(w->store, w->now, j->v->cred.name, id,
 		       "rotation-recovered", e, "display_name",
 		       j->rot.display_name, "key_id", si ? si->key_id : "",
@@ -225,7 +228,8 @@ static void note_of(const struct rotate_job *j, char *out, size_t size)
 
 /* Step a: the intent, and a certificate made here stored pending with it
  * (it carries the intent's name). Returns 0, 1 when a rotation of the
- * credential is in flight already, -1 with e. */
+ * credential is in flight already, 2 when another process's rotation
+ * made material that waits for its switch (nr->reused), -1 with e. */
 static int open_intent(struct rotate_job *j, struct err *e)
 {
 	struct watch_ctx *w = j->w;
@@ -239,8 +243,19 @@ static int open_intent(struct rotate_job *j, struct err *e)
 	timefmt_rfc3339(at, end);
 	if (store_begin(w->store, e))
 		return -1;
-	rc = store_rotation_open(w->store, j->v->cred.id, base, at, w->now,
-				 &j->rot, e);
+	/* One in flight at most: what another process made meanwhile is
+	 * taken again (checked in the transaction that would open one). */
+	rc = j->want->manual ? 1
+			     : store_rotation_in_flight(w->store, j->v->cred.id,
+							&j->nr->secret, e);
+	if (rc == 0) {
+		j->nr->reused = true;
+		store_rollback(w->store);
+		return 2;
+	}
+	if (rc == 1)
+		rc = store_rotation_open(w->store, j->v->cred.id, base, at,
+					 w->now, &j->rot, e);
 	if (rc == 0 && here) {
 		note_of(j, j->si.note, sizeof(j->si.note));
 		rc = store_cert_add(w->store, w->vault, &j->si, &j->key,
@@ -265,12 +280,34 @@ static void secret_row(struct rotate_job *j)
 	struct secret_info *si = &j->si;
 
 	memset(si, 0, sizeof(*si));
+	si->made_by_rotation = !j->want->manual;
 	si->credential_id = j->v->cred.id;
 	secret_hint(j->value.p, j->value.len, si->hint);
 	snprintf(si->key_id, sizeof(si->key_id), "%s", j->key_id);
 	note_of(j, si->note, sizeof(si->note));
 	si->expires_at = j->added.end ? j->added.end : j->rot.requested_end;
 	si->created_at = j->w->now;
+}
+
+/* A policy accepted j->learned and refused longer: remembered, so that
+ * later rotations ask for it first. */
+static int learn_lifetime(struct rotate_job *j, struct err *e)
+{
+	char days[24];
+
+	snprintf(days, sizeof(days), "%lld", (long long)(j->learned / 86400));
+	watch_log(j->w, LOG_NOTICE,
+		  "%s: the app's lifetime policy accepts %s days: asking for "
+		  "no more from now on (set [rotate] lifetime, or grant "
+		  "Policy.Read.All, to avoid the refused tries)",
+		  j->v->cred.name, days);
+	return store_cred_set_lifetime_max(j->w->store, j->v->cred.id,
+					   j->learned, e) ||
+		       event_addf(j->w->store, j->w->now, j->v->cred.name, 0,
+				  "lifetime-learned", e, "days", days,
+				  EVENT_END)
+		   ? -1
+		   : 0;
 }
 
 /* Step c: the new material pending with its key ID, in the transaction
@@ -293,6 +330,8 @@ static int store_new(struct rotate_job *j, struct err *e)
 	if (rc >= 0 && j->app_oid[0] && strcmp(j->app_oid, c->app_object_id))
 		rc = store_cred_set_app_object_id(w->store, c->id, j->app_oid,
 						  e);
+	if (rc >= 0 && j->learned > 0)
+		rc = learn_lifetime(j, e);
 	if (rc >= 0)
 		rc = store_rotation_close(w->store, j->rot.id, true, j->si.id,
 					  j->key_id, w->now, e);
@@ -340,7 +379,7 @@ static int alert_failed(struct rotate_job *j, struct err *e)
 static int abandon(struct rotate_job *j, struct err *e)
 {
 	struct watch_ctx *w = j->w;
-	bool fail = j->si.id != 0 && !j->want->keep_refused;
+	bool fail = j->si.id != 0 && !j->want->manual;
 
 	j->nr->diag = j->s.diag;
 	j->nr->graph_failed = true;
@@ -365,7 +404,8 @@ static int add(struct rotate_job *j, struct err *e)
 	int rc;
 
 	if (k->add(j, &res) != 0) {
-		if (rotate_graph_failed(j, "graph-add", j->si.key_id, &res, e))
+		if (rotate_graph_failed(j, "graph-add", j->si.key_id,
+					j->diag_set ? NULL : &res, e))
 			return -1;
 		/* An answer that may hide new material leaves the intent
 		 * open: the next cycle looks for it. */
@@ -403,7 +443,7 @@ static int start(struct rotate_job *j, struct err *e)
 		return -1;
 	if ((rc = open_intent(j, e)) != 0) {
 		j->nr->in_flight = rc == 1;
-		return rc;
+		return rc == 2 ? 0 : rc;
 	}
 	snprintf(j->nr->display_name, sizeof(j->nr->display_name), "%s",
 		 j->rot.display_name);
@@ -432,6 +472,51 @@ static int dry_run(struct rotate_job *j)
 	j->nr->recover = j->v->cred.rotate_open;
 	j->nr->add_call = rotate_add_call(j->v, j->want->kind);
 	return 1;
+}
+
+/* One pending row p of v in in_flight: 2 when taken again, else 0. */
+static int settle(struct watch_ctx *w, const struct cred_view *v,
+		  const struct secret_info *p, const struct secret_info *cand,
+		  struct watch_new_report *nr, struct err *e)
+{
+	if (!p->made_by_rotation)
+		return 0;
+	if (p == cand) {
+		nr->secret = *p;
+		nr->reused = true;
+		return 2;
+	}
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_secret_fail(w->store, p->id, e) < 0 ||
+	    event_addf(w->store, w->now, v->cred.name, p->id, "superseded", e,
+		       "key_id", p->key_id, "by", "a new rotation",
+		       EVENT_END)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
+/* At most one rotation-made material in flight per credential: one still
+ * pending that would be switched to is taken again (2, nr->reused); one
+ * that would not is failed, so that it leaves Entra (watch_revoke.c),
+ * and a new one is to be made (0). -1 with e. An intent left open was
+ * dealt with first: its row is not in flight. */
+static int in_flight(struct watch_ctx *w, const char *name,
+		     struct watch_new_report *nr, struct err *e)
+{
+	const struct secret_info *cand;
+	struct cred_view *v;
+	int rc = 0;
+
+	if (store_view_get(w->store, name, &v, e))
+		return -1;
+	cand = policy_switch_candidate(v);
+	for (int i = 0; rc == 0 && i < v->npending; i++)
+		rc = settle(w, v, &v->pending[i], cand, nr, e);
+	free(v);
+	return rc;
 }
 
 int watch_rotate_new(struct watch_ctx *w, const struct cred_view *v,
@@ -466,8 +551,12 @@ int watch_rotate_new(struct watch_ctx *w, const struct cred_view *v,
 	} else if (rc == 1) {
 		rc = 0; /* none open */
 	}
+	if (rc == 0 && !want->manual)
+		rc = in_flight(w, v->cred.name, nr, e);
 	if (rc == 0)
 		rc = start(&j, e);
+	else if (rc == 2)
+		rc = 0; /* taken again: nr->reused */
 	job_free(&j);
 	return rc;
 }
@@ -498,6 +587,26 @@ void watch_rotation_of(const struct cred_view *v, struct watch_rotation *ret)
 	ret->kind = si != NULL ? si->kind : SECRET_KIND_SECRET;
 }
 
+/* Made, but not to be switched to: it fails, and leaves Entra. */
+static int unused(struct watch_ctx *w, const struct cred_view *v,
+		  const struct secret_info *si, struct err *e)
+{
+	watch_log(w, LOG_WARNING,
+		  "%s: the new %s %s~ expires before the active one; not "
+		  "switched to it",
+		  v->cred.name, secret_kind_noun(si->kind), si->hint);
+	if (store_begin(w->store, e))
+		return -1;
+	if (store_secret_fail(w->store, si->id, e) < 0 ||
+	    event_addf(w->store, w->now, v->cred.name, si->id, "not-switched",
+		       e, "reason", "expires before the active one", "key_id",
+		       si->key_id, EVENT_END)) {
+		store_rollback(w->store);
+		return -1;
+	}
+	return store_commit(w->store, e);
+}
+
 int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 		      struct watch_report *r, struct err *e)
 {
@@ -509,9 +618,13 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
 	if (graph_session_row(v, 0) == NULL)
 		return 0; /* nothing to call Graph with: its level says so */
 	watch_rotation_of(v, &want);
+	want.scheduled = true;
 	rc = watch_rotate_new(w, v, &want, &nr, r, e);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
+	/* Never a switch to what expires first: it goes unused. */
+	if (v->has_active && nr.secret.expires_at <= v->active.expires_at)
+		return unused(w, v, &nr.secret, e);
 	/* Step d, now; material Entra has not replicated yet fails its
 	 * test and is tried again soon (policy_switch_retry). */
 	rc = watch_rotate_switch(w, v->cred.name, nr.secret.id, &pr, r, e);

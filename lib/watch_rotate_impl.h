@@ -31,6 +31,8 @@ struct rotate_job {
 	char key_id[CRED_GUID_LEN + 1];	 /* the new key ID in Entra */
 	char app_oid[CRED_GUID_LEN + 1]; /* the app's object ID, learned */
 	bool maybe_made; /* a failed add may have made it all the same */
+	bool diag_set;	 /* the add's failure is diagnosed in s.diag */
+	int64_t learned; /* a lifetime a policy accepted, found by asking */
 };
 
 /* One kind of material a rotation makes: whether it is made here (a
@@ -46,6 +48,10 @@ struct rotate_kind {
 	 * answer leaves open whether Entra made it). */
 	int (*add)(struct rotate_job *j, struct graph_result *res);
 };
+
+/* watch_rotate_lifetime.c: addPassword with the longest lifetime the
+ * app's policy allows (the add of a client secret). */
+int rotate_add_password(struct rotate_job *j, struct graph_result *res);
 
 /* The kind that makes k. */
 const struct rotate_kind *rotate_kind_of(enum secret_kind k);

@@ -1,5 +1,6 @@
 /* watch_rotate_kind.c - the kinds a rotation makes, as data: a client
- * secret is made by Graph (addPassword, removePassword); a certificate is
+ * secret is made by Graph (addPassword, watch_rotate_lifetime.c;
+ * removePassword); a certificate is
  * made here and added with addKey and a proof signed by the active
  * certificate (no directory permission needed), or, when the active
  * material is a client secret, by an upload of the keyCredentials
@@ -12,71 +13,6 @@
 #include "secmem.h"
 #include "timefmt.h"
 #include "watch_rotate_impl.h"
-
-/* ------------------------------------------------------------------ */
-/* Client secrets */
-
-/* The longest lifetime a policy refusal names, in seconds, or 0. */
-static int64_t named_lifetime(const struct graph_result *res)
-{
-	char iso[32];
-	int64_t max;
-
-	if (diag_graph_max_lifetime(res->message, iso, sizeof(iso)) != 0 ||
-	    timefmt_parse_iso_duration(iso, &max) != 0)
-		return 0;
-	return max;
-}
-
-/* The end date to ask for first: end, or earlier when the app management
- * policy, read where Policy.Read.All allows, caps lifetimes below it. A
- * cap is checked against the app's creation date (a policy may spare
- * older apps) only when there is one: most tenants have none. */
-static int64_t policy_end(struct rotate_job *j, int64_t end)
-{
-	struct watch_ctx *w = j->w;
-	int64_t created = j->app != NULL ? j->app->created_at : 0, capped;
-	struct graph_policy pol;
-	struct graph_result res;
-
-	if (graph_lifetime_policy(&j->s.g, created, &pol, &res) != 0 ||
-	    pol.max_lifetime == 0 ||
-	    (capped = policy_rotate_end(w->now, w->cfg, pol.max_lifetime)) >=
-		end)
-		return end;
-	watch_log(
-	    w, LOG_NOTICE, "%s: %s allows %lld days at most; asking for that",
-	    j->v->cred.name, pol.source, (long long)(pol.max_lifetime / 86400));
-	return capped;
-}
-
-static int add_password(struct rotate_job *j, struct graph_result *res)
-{
-	struct watch_ctx *w = j->w;
-	int64_t end = policy_end(j, j->rot.requested_end), max;
-	int rc;
-
-	rc = graph_add_password(&j->s.g, j->rot.display_name, end, &j->added,
-				&j->value, res);
-	max = rc != 0 ? named_lifetime(res) : 0;
-	if (rc != 0 && res->http_status == 400 && max > 0 &&
-	    policy_rotate_end(w->now, w->cfg, max) < end) {
-		watch_log(w, LOG_NOTICE,
-			  "%s: the app's policy allows %lld days at most; "
-			  "asking for that",
-			  j->v->cred.name, (long long)(max / 86400));
-		end = policy_rotate_end(w->now, w->cfg, max);
-		rc = graph_add_password(&j->s.g, j->rot.display_name, end,
-					&j->added, &j->value, res);
-	}
-	if (rc == 0) {
-		snprintf(j->key_id, sizeof(j->key_id), "%s", j->added.key_id);
-		return 0;
-	}
-	/* A refusal (4xx) made nothing; anything else may have. */
-	j->maybe_made = res->http_status < 400 || res->http_status >= 500;
-	return -1;
-}
 
 /* ------------------------------------------------------------------ */
 /* Certificates */
@@ -112,6 +48,7 @@ static int make_cert(struct rotate_job *j, struct err *e)
 	    x509_cert_info(j->cert, j->cert_len, &xi, e))
 		return -1;
 	memset(&j->si, 0, sizeof(j->si));
+	j->si.made_by_rotation = !j->want->manual;
 	j->si.credential_id = j->v->cred.id;
 	j->si.created_at = w->now;
 	j->si.expires_at = xi.not_after;
@@ -179,7 +116,7 @@ static int add_cert(struct rotate_job *j, struct graph_result *res)
 /* The table and the dispatchers */
 
 static const struct rotate_kind kinds[] = {
-    {SECRET_KIND_SECRET, NULL, add_password},
+    {SECRET_KIND_SECRET, NULL, rotate_add_password},
     {SECRET_KIND_CERTIFICATE, make_cert, add_cert},
 };
 

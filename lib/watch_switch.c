@@ -76,6 +76,30 @@ static int switched_level(struct watch_ctx *w, const struct cred *c,
 	return 0;
 }
 
+/* Inside the switch to si: what rotations made for v and is still
+ * pending will never be switched to now; it fails (a compare-and-set)
+ * and so leaves Entra (watch_revoke.c). */
+static int supersede(struct watch_ctx *w, const struct cred_view *v,
+		     const struct secret_info *si, struct err *e)
+{
+	char by[24];
+	int rc;
+
+	snprintf(by, sizeof(by), "%lld", (long long)si->id);
+	for (int i = 0; i < v->npending; i++) {
+		const struct secret_info *p = &v->pending[i];
+		if (p->id == si->id || !p->made_by_rotation)
+			continue;
+		rc = store_secret_fail(w->store, p->id, e);
+		if (rc < 0 ||
+		    (rc == 0 && event_addf(w->store, w->now, v->cred.name,
+					   p->id, "superseded", e, "by", by,
+					   "key_id", p->key_id, EVENT_END)))
+			return -1;
+	}
+	return 0;
+}
+
 static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 			 const struct secret_info *si, struct err *e)
 {
@@ -96,7 +120,8 @@ static int switch_commit(struct watch_ctx *w, const struct cred_view *v,
 		store_rollback(w->store);
 		return switch_lost(w, v, si, e);
 	}
-	if (rc < 0 || switched_level(w, &v->cred, &level, e) ||
+	if (rc < 0 || supersede(w, v, si, e) ||
+	    switched_level(w, &v->cred, &level, e) ||
 	    store_cred_count(w->store, v->cred.id, CRED_SWITCHES, 1, w->now,
 			     e) ||
 	    event_addf(w->store, w->now, v->cred.name, si->id, "switched", e,

@@ -18,6 +18,22 @@ FAKES = os.environ.get("SW_FAKES") or os.path.join(
     os.path.dirname(__file__), "..", "fakes")
 SW = os.path.join(BIN_DIR, "secretwatch")
 SWD = os.path.join(BIN_DIR, "secretwatchd")
+# SW_WRAP="valgrind -q ...": every secretwatch and secretwatchd a test
+# runs through Scratch.run or wrap() goes under it (slower: longer
+# timeouts).
+WRAP = os.environ.get("SW_WRAP", "").split()
+SLOW = 20 if WRAP else 1
+
+
+def force(extra):
+    """check's options: a cycle --now in the future acts only with
+    --force, which a dry run does not take."""
+    return tuple(extra) if "--dry-run" in extra else ("--force", *extra)
+
+
+def wrap(cmd):
+    """cmd (a list starting with SW or SWD) under SW_WRAP, if set."""
+    return WRAP + list(cmd)
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -46,9 +62,9 @@ class Scratch:
         e.pop("CREDENTIALS_DIRECTORY", None)
         if env:
             e.update(env)
-        return subprocess.run([SW, "-c", self.conf, *args], input=input,
-                              capture_output=True, text=True, env=e,
-                              timeout=timeout)
+        return subprocess.run(wrap([SW, "-c", self.conf, *args]),
+                              input=input, capture_output=True, text=True,
+                              env=e, timeout=timeout * SLOW)
 
     def json(self, *args, **kw):
         r = self.run("--json", *args, **kw)

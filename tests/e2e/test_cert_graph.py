@@ -122,13 +122,13 @@ class TestMigrate(GraphCertCase):
                          [cred["active"]["key_id"]])
         # The client secret stays through the grace period...
         t = int(time.time())
-        r = self.w.run("check", "--now", rfc(t + 30))
+        r = self.w.run("check", "--now", rfc(t + 30), "--force")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual([c["keyId"] for c in
                           self.graph.credentials(CLIENT)], [K1])
         # ...and goes after it, removed with a token got with the
         # certificate.
-        r = self.w.run("check", "--now", rfc(t + 90))
+        r = self.w.run("check", "--now", rfc(t + 90), "--force")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.graph.credentials(CLIENT), [])
         _, doc = self.w.s.json("secret", "list", "mail")
@@ -152,7 +152,7 @@ class TestMigrate(GraphCertCase):
         self.w.smtp.set_scenario(m365.smtp_scenario())
         t = int(time.time())
         for at in (t + 150, t + 240):  # the switch retry, then grace
-            r = self.w.run("check", "--now", rfc(at))
+            r = self.w.run("check", "--now", rfc(at), "--force")
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(self.certs()[0]["state"], "active")
         self.assertEqual(self.graph.credentials(CLIENT), [])
@@ -181,7 +181,7 @@ class TestLifecycle(GraphCertCase):
         gs["clock_offset"] = off
         gs.update(getattr(self, "graph_extra", {}))
         self.graph.set_scenario(gs)
-        r = self.w.run("check", "--now", rfc(self.t0 + off))
+        r = self.w.run("check", "--now", rfc(self.t0 + off), "--force")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.outs.append(r.stdout + r.stderr)
         return r
@@ -332,7 +332,7 @@ class TestLifecycle(GraphCertCase):
                          [first])
         # Next cycle: its test fails (Entra does not know the key), so
         # the key ID it asked for is removed (absent: 404), the row
-        # fails, and a new roll succeeds.
+        # ends (revoked), and a new roll succeeds.
         self.graph_extra = {}
         self.at(62)
         now = self.active()["key_id"]
@@ -341,7 +341,8 @@ class TestLifecycle(GraphCertCase):
                                 self.graph.keys(CLIENT)),
                          sorted([first, now]))
         _, doc = self.w.s.json("secret", "list", "mail")
-        self.assertIn(("certificate", "failed"),
+        # Gone from Entra, its row is revoked (its key wiped).
+        self.assertIn(("certificate", "revoked"),
                       [(s["kind"], s["state"]) for s in doc["secrets"]])
         ops = [q["op"] for q in self.graph.requests()]
         self.assertIn("removekey", ops)

@@ -134,7 +134,7 @@ class TestConcurrentCycles(OnceCase):
         sock, path = self.notify_socket()
         d = self.daemon(at=at, notify=path)
         checks = [subprocess.Popen(
-            [swtest.SW, "-c", self.w.s.conf, "check", "--now",
+            [swtest.SW, "-c", self.w.s.conf, "check", "--force", "--now",
              rfc(at + 30)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True) for _ in range(CHECKS)]
         for p in checks:
@@ -207,7 +207,7 @@ class TestRetireDuringTest(OnceCase):
               "reject_first": 1000}]))
         self.active_then_pending(self.t0 + 200 * DAY)
         t = self.t0 + 600
-        r = self.w.run("check", "--now", rfc(t))  # first try fails
+        r = self.w.run("check", "--force", "--now", rfc(t))  # first try fails
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(self.states(), {"S1a": "active", "S2b": "pending"})
         # Past switch_window the last try fails too, slowly: retired
@@ -215,7 +215,7 @@ class TestRetireDuringTest(OnceCase):
         self.w.entra.update_scenario(fault="slow", slow_seconds=3,
                                      fault_first=1)
         chk = subprocess.Popen([swtest.SW, "-c", self.w.s.conf, "check",
-                                "--now", rfc(t + 31 * 60)],
+                                "--force", "--now", rfc(t + 31 * 60)],
                                stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         self.addCleanup(self.reap, chk)

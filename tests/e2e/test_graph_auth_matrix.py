@@ -101,7 +101,7 @@ class Matrix(unittest.TestCase):
     """One world per kind of active material; steps run in order, each
     checked on the requests it made."""
     kind = None
-    FORCE = ()
+    FORCE = ("--force",)
 
     def setUp(self):
         self.t0 = int(time.time())
@@ -241,9 +241,11 @@ class Matrix(unittest.TestCase):
     def daemon_once(self):
         """The daemon's cycle a day later: its daily sync reads Entra."""
         self.at(1 + 60 / DAY)
-        p = subprocess.run([swtest.SWD, "-c", self.w.s.conf, "--once"],
+        p = subprocess.run(swtest.wrap([swtest.SWD, "-c", self.w.s.conf,
+                                        "--once"]),
                            env=swtest.daemon_env(self.t0 + DAY + 60),
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True,
+                           timeout=120 * swtest.SLOW)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("failed", p.stderr)
         self.at(0)

@@ -11,6 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
 import m365  # noqa: E402
+from swtest import force  # noqa: E402
 from m365 import S1  # noqa: E402
 
 DAY = 86400
@@ -36,7 +37,7 @@ class HookCase(m365.WorldCase):
             m365.fakes.Webhook({}, plain_http=True))
 
     def check(self, at, *extra, code=0):
-        r = self.w.run("check", "--now", rfc(at), *extra)
+        r = self.w.run("check", "--now", rfc(at), *force(extra))
         self.assertEqual(r.returncode, code, r.stdout + r.stderr)
         return r
 

@@ -73,7 +73,7 @@ class RotationCase(unittest.TestCase):
             roles=dict(ROLES, **{"https://graph.microsoft.com": graph})))
 
     def check(self, at, code=0):
-        r = self.w.run("check", "--now", rfc(at))
+        r = self.w.run("check", "--now", rfc(at), "--force")
         self.outputs += [r.stdout, r.stderr]
         self.assertEqual(r.returncode, code, r.stdout + r.stderr)
         return r

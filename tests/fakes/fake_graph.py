@@ -51,6 +51,8 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "max_lifetime_days": null,  # app management policy: an end date
                                 #   further out -> 400
                                 #   CredentialInvalidLifetimeAsPerAppPolicy
+                                #   (the message names the policy, not
+                                #   the limit, as Graph's does)
     "app_policy": false,        # true: the limit is the app's own policy,
                                 #   else the tenant default's; both are
                                 #   readable with Policy.Read.All (else 403)
@@ -63,7 +65,8 @@ Scenario file (JSON object, re-read whenever it changes; keys optional):
     "retry_after": 1,
     "fault": null,              # "503": 503 + Retry-After, Graph body
     "fault_first": 0,
-    "clock_offset": 0,          # s added to the clock proofs are checked by
+    "clock_offset": 0,          # s added to the clock proofs are checked by,
+                                #   and addPassword's start date
     "drop_addkey_reply": 0,     # the first K addKey calls: the key is
                                 #   added, the connection closed unanswered
     "fail_addkey": false,       # addKey -> 500, nothing added
@@ -77,7 +80,8 @@ removePassword change them, and so does the admin hook:
 
   GET    /_admin/apps/{client_id}                -> {"credentials": [...],
                                                      "keys": [...]}
-  PATCH  /_admin/apps/{client_id}/{keyId}  {"end": WHEN}  change expiry
+  PATCH  /_admin/apps/{client_id}/{keyId}  {"end": WHEN}  change expiry,
+                                          {"accepted": true}  replicated
   DELETE /_admin/apps/{client_id}/{keyId}        delete it
   GET    /_admin/issued                          -> every secretText issued
 
@@ -505,7 +509,7 @@ class Handler(fc.Handler):
         pc = body.get("passwordCredential") or {}
         if not isinstance(pc, dict):
             raise Reply(400, "BadRequest", "Invalid passwordCredential.")
-        now = time.time()
+        now = time.time() + float(sc.get("clock_offset") or 0)
         try:
             end = fc.parse_time(pc.get("endDateTime")) or now + 2 * 365 * 86400
             start = fc.parse_time(pc.get("startDateTime")) or now
@@ -523,17 +527,19 @@ class Handler(fc.Handler):
                               "2019-01-01T00:00:00Z")
         if maxd is not None and created > since and \
                 end - start > float(maxd) * 86400 + 60:
+            # Graph's real refusal does not name the limit.
             raise Reply(400, "CredentialInvalidLifetimeAsPerAppPolicy",
                         "Credential lifetime exceeds the max value allowed "
-                        "as per assigned policy 'Default app management "
-                        "policy' (maxLifetime P%dD)." % int(maxd))
+                        "as per assigned policy '%s'." % uuid.uuid5(
+                            uuid.NAMESPACE_URL, "policy:" + rec["client_id"]))
         value = "".join(SECRET_CHARS[b % len(SECRET_CHARS)]
                         for b in uuid.uuid4().bytes + uuid.uuid4().bytes)
         value = value[:40]
         cred = {"keyId": str(uuid.uuid4()), "hint": value[:3],
                 "displayName": pc.get("displayName"), "start": start,
                 "end": end, "value": value,
-                "valid_from": now + float(sc.get("replication_delay") or 0)}
+                "valid_from": time.time() +
+                float(sc.get("replication_delay") or 0)}
         app["credentials"].append(cred)
         self.server.state.issued.append(value)
         self.server.state.save()
@@ -677,7 +683,11 @@ class Handler(fc.Handler):
                 if self.command == "DELETE":
                     app["credentials"].remove(c)
                 elif self.command == "PATCH":
-                    c["end"] = fc.parse_time(self.read_json().get("end"))
+                    body = self.read_json()
+                    if "end" in body:
+                        c["end"] = fc.parse_time(body.get("end"))
+                    if body.get("accepted"):
+                        c["valid_from"] = 0  # replicated now
                 else:
                     raise Reply(405, "BadRequest", "Method not allowed.")
                 st.save()

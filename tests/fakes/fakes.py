@@ -387,6 +387,11 @@ class Graph(_Server):
         self._admin("PATCH", "/_admin/apps/%s/%s" % (client_id, key_id),
                     {"end": when})
 
+    def accept(self, client_id, key_id):
+        """The secret key_id works at Entra from now on (replicated)."""
+        self._admin("PATCH", "/_admin/apps/%s/%s" % (client_id, key_id),
+                    {"accepted": True})
+
     def delete(self, client_id, key_id):
         self._admin("DELETE", "/_admin/apps/%s/%s" % (client_id, key_id))
 

@@ -1018,7 +1018,9 @@ def graph_denied_not_found_policy(ctx):
         r = graph_call(g, tok, app_path(tail="/addPassword"),
                        {"passwordCredential": {"displayName": "x"}})
         graph_error(r, 400, "CredentialInvalidLifetimeAsPerAppPolicy")
-        expect("P90D" in r.json()["error"]["message"], "names the limit")
+        msg = r.json()["error"]["message"]
+        expect("as per assigned policy '" in msg and "P90D" not in msg,
+               "names the policy, not its limit (as Graph does)")
         graph_error(graph_call(g, tok, app_path(
             "99999999-9999-9999-9999-999999999999")), 404,
                     "Request_ResourceNotFound")

@@ -15,7 +15,7 @@
 #include "material.h"
 #include "secmem.h"
 
-#define NOW 1800000000
+#define NOW   1800000000
 #define VALUE "Ab8Q~x y+z/%=&value"
 
 static void request_for(struct entra_request *rq)
@@ -100,9 +100,9 @@ static void test_certificate_signs_an_assertion_only(void **state)
 
 	(void)state;
 	m.kind = SECRET_KIND_CERTIFICATE;
-	assert_int_equal(x509_generate("t", 2048, 30, NOW, &m.key, &m.cert,
-				       &m.cert_len, &e),
-			 0);
+	assert_int_equal(
+	    x509_generate("t", 2048, 30, NOW, &m.key, &m.cert, &m.cert_len, &e),
+	    0);
 	request_for(&rq);
 	assert_int_equal(material_prepare(&m, X509_PS256, &rq, NOW, &p, &e), 0);
 	/* The request has an assertion and no secret at all. */

@@ -6,49 +6,100 @@
 #include "timefmt.h"
 #include "watch_impl.h"
 
-/* What to do about a certificate that expires: make the next one. */
-static void certificate_message(const struct cred *c,
-				const struct secret_info *si, int64_t now,
-				char *out, size_t size)
-{
-	char t[TIMEFMT_RFC3339_LEN];
-	bool gone = si->expires_at <= now;
-
-	timefmt_rfc3339(si->expires_at, t);
-	snprintf(out, size,
-		 "The certificate %s~ (key %s) of %s %s %s%s. Make and upload "
-		 "the next one: secretwatch cert new %s --upload (or let it "
-		 "roll itself: secretwatch cred set %s --rotate auto)",
-		 si->hint, si->key_id[0] ? si->key_id : "unknown", c->name,
-		 gone ? "expired at" : "expires", t,
-		 gone ? "; mail through it has stopped" : "", c->name, c->name);
-}
-
-static void warning_message(const struct cred *c, const struct secret_info *si,
-			    int64_t now, char *out, size_t size)
+/* "expires T, in N days" or "expired at T (N days ago); mail through it
+ * has stopped". */
+static void when_text(const struct secret_info *si, int64_t now, char *out,
+		      size_t size)
 {
 	char t[TIMEFMT_RFC3339_LEN];
 	int64_t days = timefmt_days_left(si->expires_at, now);
+	bool gone = days < 0 || si->expires_at <= now;
 
-	if (si->kind == SECRET_KIND_CERTIFICATE) {
-		certificate_message(c, si, now, out, size);
+	timefmt_rfc3339(si->expires_at, t);
+	if (gone)
+		snprintf(out, size,
+			 "expired at %s (%lld days ago); mail through it has "
+			 "stopped",
+			 t, (long long)-days);
+	else
+		snprintf(out, size, "expires %s, in %lld days", t,
+			 (long long)days);
+}
+
+/* What a person does about it: make and register the next one. */
+static void remedy_text(const struct cred *c, const struct secret_info *si,
+			char *out, size_t size)
+{
+	if (si->kind == SECRET_KIND_CERTIFICATE)
+		snprintf(out, size,
+			 "make and upload the next certificate: secretwatch "
+			 "cert new %s --upload (or let it roll itself: "
+			 "secretwatch cred set %s --rotate auto)",
+			 c->name, c->name);
+	else
+		snprintf(out, size,
+			 "create a new client secret for app %s in Entra (App "
+			 "registrations > Certificates & secrets), then "
+			 "register it: secretwatch secret add %s --activate",
+			 c->client_id, c->name);
+}
+
+/* For a credential that rotates itself: what the watchdog is doing. */
+static void rotation_text(const struct cred_view *v, const struct config *cfg,
+			  int64_t now, char *out, size_t size)
+{
+	const struct secret_info *made = NULL;
+	char t[TIMEFMT_RFC3339_LEN];
+	int64_t next = policy_next_rotation(v, cfg);
+
+	for (int i = 0; i < v->npending && made == NULL; i++)
+		if (v->pending[i].made_by_rotation)
+			made = &v->pending[i];
+	if (made != NULL) {
+		timefmt_rfc3339(made->next_try_at ? made->next_try_at : now, t);
+		snprintf(
+		    out, size,
+		    "secretwatch made the next one (%s~, key %s) and waits "
+		    "for Entra to accept it: its next test is at %s",
+		    made->hint, made->key_id, t);
+	} else if (next > now) {
+		timefmt_rfc3339(next, t);
+		snprintf(out, size, "secretwatch makes the next one at %s", t);
+	} else if (v->cred.last_rotation_at != 0) {
+		timefmt_rfc3339(v->cred.last_rotation_at + POLICY_ROTATE_RETRY,
+				t);
+		snprintf(out, size,
+			 "making the next one failed (see 'secretwatch log "
+			 "%s'); secretwatch tries again at %s",
+			 v->cred.name, t);
+	} else {
+		snprintf(out, size, "secretwatch makes the next one now");
+	}
+}
+
+static void warning_message(const struct cred_view *v,
+			    const struct secret_info *si,
+			    const struct config *cfg, int64_t now, char *out,
+			    size_t size)
+{
+	const struct cred *c = &v->cred;
+	char when[128], remedy[512], doing[256];
+
+	when_text(si, now, when, sizeof(when));
+	remedy_text(c, si, remedy, sizeof(remedy));
+	if (!c->rotate_auto) {
+		snprintf(out, size, "The %s %s~ (key %s) of %s %s. To do: %s.",
+			 secret_kind_noun(si->kind), si->hint,
+			 si->key_id[0] ? si->key_id : "unknown", c->name, when,
+			 remedy);
 		return;
 	}
-	timefmt_rfc3339(si->expires_at, t);
+	rotation_text(v, cfg, now, doing, sizeof(doing));
 	snprintf(out, size,
-		 "The client secret %s~ (key %s) of %s %s %s%s%lld days%s. "
-		 "Create a new client secret for app %s in Entra (App "
-		 "registrations > Certificates & secrets), then register it: "
-		 "secretwatch secret add %s --expires <its expiry> --key-id "
-		 "<its Secret ID>",
-		 si->hint, si->key_id[0] ? si->key_id : "unknown", c->name,
-		 days < 0 || si->expires_at <= now ? "expired at" : "expires",
-		 t, days < 0 || si->expires_at <= now ? " (" : ", in ",
-		 (long long)(days < 0 ? -days : days),
-		 days < 0 || si->expires_at <= now ? " ago); mail through it "
-						     "has stopped"
-						   : "",
-		 c->client_id, c->name);
+		 "The %s %s~ (key %s) of %s %s. %s. Only if that stops: %s.",
+		 secret_kind_noun(si->kind), si->hint,
+		 si->key_id[0] ? si->key_id : "unknown", c->name, when, doing,
+		 remedy);
 }
 
 /* The secret a warning is about: the active one or a pending one. */
@@ -68,12 +119,12 @@ int watch_warn(struct watch_ctx *w, const struct cred_view *v,
 {
 	const struct secret_info *si = warned_secret(v, a->secret_id);
 	enum level level = policy_warn_level(a->threshold, w->cfg);
-	char msg[1024], th[16];
+	char msg[2048], th[16];
 	int rc;
 
 	if (si == NULL)
 		return 0;
-	warning_message(&v->cred, si, w->now, msg, sizeof(msg));
+	warning_message(v, si, w->cfg, w->now, msg, sizeof(msg));
 	snprintf(th, sizeof(th), "%d", a->threshold);
 	if (store_begin(w->store, e))
 		return -1;

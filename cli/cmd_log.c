@@ -57,6 +57,31 @@ static int print_event(void *p, const struct event_row *ev)
 	return 0;
 }
 
+static int count_event(void *p, const struct event_row *ev)
+{
+	(void)ev;
+	++*(int *)p;
+	return 1; /* one is enough */
+}
+
+/* A name that is neither a credential nor in the trail (of a credential
+ * removed since) is a typo: say so, as status does. Returns 0, or -1
+ * with e. */
+static int known_name(struct app *app, const char *name, struct err *e)
+{
+	struct cred c;
+	struct err none;
+	int n = 0;
+
+	if (store_cred_get(app->store, name, &c, e) == 0)
+		return 0;
+	if (store_event_each(app->store, name, 0, count_event, &n, &none) ==
+		0 &&
+	    n > 0)
+		return 0;
+	return -1;
+}
+
 int cmd_log(struct app *app, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -84,6 +109,10 @@ int cmd_log(struct app *app, int argc, char **argv)
 		name = argv[optind];
 	if (app_open(app, APP_READ))
 		return 1;
+	if (name != NULL && known_name(app, name, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
+	}
 	if (app->json)
 		fputs("{\"events\":[", stdout);
 	rc = store_event_each(app->store, name, since, print_event, &l, &e);

@@ -1,10 +1,15 @@
 """Small truths at the edges of the command line: a name that does not
-exist is told as such."""
+exist, a database path that is a link, a directory or another user's
+file, each told as what it is."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
+
+SETPRIV = ["/usr/bin/setpriv", "--reuid=daemon", "--regid=daemon",
+           "--clear-groups"]
 
 
 class TestLogUnknownName(swtest.ScratchCase):
@@ -29,6 +34,61 @@ class TestLogUnknownName(swtest.ScratchCase):
         r = self.s.run("log", "mail")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("credential-added", r.stdout)
+
+
+class TestDatabasePath(swtest.ScratchCase):
+    def setUp(self):
+        super().setUp()
+        self.s.init_with_cred()
+
+    def use_db(self, path):
+        with open(self.s.conf, "w") as f:
+            f.write(f"[store]\ndatabase = {path}\nkey_file = {self.s.key}\n")
+
+    def test_symlinked_database_is_named_a_link(self):
+        link = os.path.join(self.s.dir, "link.db")
+        os.symlink(self.s.db, link)
+        self.use_db(link)
+        for args, code in ((["status"], 3), (["cred", "list"], 1),
+                           (["check"], 1)):
+            r = self.s.run(*args)
+            self.assertFails(r, "is a symbolic link", code)
+            self.assertIn("links are refused", r.stderr)
+            self.assertIn(self.s.db, r.stderr)
+            self.assertNotIn("check its owner", r.stderr)
+
+    def test_directory_as_database_is_named_a_directory(self):
+        d = os.path.join(self.s.dir, "dbdir")
+        os.mkdir(d)
+        self.use_db(d)
+        for args, code in ((["status"], 3), (["check"], 1), (["init"], 1)):
+            r = self.s.run(*args)
+            self.assertFails(r, f"database {d} is a directory", code)
+            self.assertIn(f"such as {d}/secretwatch.db", r.stderr)
+            self.assertNotIn("disk I/O error", r.stderr)
+
+    def test_other_users_database_names_its_owner(self):
+        # The store belongs to 'nobody', 0600; 'daemon' runs the command.
+        for top, dirs, files in os.walk(self.s.dir):
+            os.chown(top, 65534, 65534)
+            for n in files:
+                os.chown(os.path.join(top, n), 65534, 65534)
+        os.chmod(self.s.dir, 0o755)
+        os.chmod(self.s.state, 0o755)
+        os.chmod(self.s.conf, 0o644)
+        for name in os.listdir(self.s.state):
+            os.chmod(os.path.join(self.s.state, name), 0o600)
+        for args, verb, code in ((["status"], "read", 3),
+                                 (["cred", "list"], "read", 1),
+                                 (["check"], "write", 1)):
+            r = subprocess.run(SETPRIV + [swtest.SW, "-c", self.s.conf,
+                                          *args],
+                               capture_output=True, text=True, cwd="/")
+            self.assertFails(r, "belongs to nobody (uid 65534) and is "
+                             f"mode 0600: this user (uid 1) may not {verb}",
+                             code)
+            self.assertIn("run secretwatch as nobody", r.stderr)
+            self.assertNotIn("-wal and -shm", r.stderr)
 
 
 if __name__ == "__main__":

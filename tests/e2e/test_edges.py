@@ -1,7 +1,9 @@
 """Small truths at the edges of the command line: a name that does not
 exist, a database path that is a link, a directory or another user's
-file, each told as what it is."""
+file, and a database of another program, each told as what it is, with
+nothing left behind."""
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -89,6 +91,24 @@ class TestDatabasePath(swtest.ScratchCase):
                              code)
             self.assertIn("run secretwatch as nobody", r.stderr)
             self.assertNotIn("-wal and -shm", r.stderr)
+
+
+class TestForeignDatabase(swtest.ScratchCase):
+    def test_check_on_foreign_database_leaves_no_lock_file(self):
+        os.makedirs(self.s.state)
+        con = sqlite3.connect(self.s.db)
+        con.execute("CREATE TABLE songs (title TEXT)")
+        con.commit()
+        con.close()
+        with open(self.s.db, "rb") as f:
+            before = f.read()
+        for args in (["check"], ["rotate", "mail"], ["rekey"]):
+            r = self.s.run(*args)
+            self.assertFails(r, "is not a secretwatch database")
+        self.assertEqual(sorted(os.listdir(self.s.state)),
+                         ["secretwatch.db"])
+        with open(self.s.db, "rb") as f:
+            self.assertEqual(f.read(), before)
 
 
 if __name__ == "__main__":

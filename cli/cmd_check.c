@@ -92,7 +92,9 @@ int cmd_check(struct app *app, int argc, char **argv)
 	}
 	if (optind != argc)
 		return app_bad_args(app);
-	if (app_open(app, APP_KEY | (dry ? APP_READ : APP_CYCLE)))
+	/* A dry run decrypts nothing and writes nothing: a user who may
+	 * only read the database (no key) can run it. */
+	if (app_open(app, dry ? APP_READ : APP_KEY | APP_CYCLE))
 		return 1;
 	app_watch_ctx(app, &w);
 	w.dry_run = dry;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -128,16 +129,46 @@ static int parse(struct app *app, int argc, char **argv, struct cert_args *a)
 	return 0;
 }
 
+/* Open path for reading as the key file is opened (vault.c): without
+ * blocking, so that a FIFO or a device cannot hang us, and only when it
+ * is a regular file. "-" is standard input. Returns the descriptor, or
+ * -1 with e. */
+static int open_regular(const char *path, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		err_set(e, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err_set(e,
+			"%s is not a regular file (a FIFO, device or "
+			"directory): give the PEM file itself, or '-' for "
+			"standard input",
+			path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Read a whole file (or stdin for "-") of at most max bytes into guarded
  * memory: a key file's text never passes through a stdio buffer. */
 static int read_guarded(const char *path, size_t max, struct vbuf *ret,
 			struct err *e)
 {
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path, e);
 	ssize_t n = 0;
 
-	if (fd < 0 || vbuf_alloc(ret, max)) {
-		err_set(e, "cannot read %s: %s", path, strerror(errno));
+	if (fd < 0)
+		return -1;
+	if (vbuf_alloc(ret, max)) {
+		err_set(e, "cannot read %s: out of memory", path);
 		if (fd > 0)
 			close(fd);
 		return -1;

@@ -372,10 +372,13 @@ static int finish(struct app *app, const struct cred *c,
 	    x509_cert_pem(cert, len, &pem, e))
 		goto out;
 	if (xi.not_after <= app->now) {
+		char t[TIMEFMT_RFC3339_LEN];
+
+		timefmt_rfc3339(xi.not_after, t);
 		err_set(e,
-			"the certificate expired (notAfter %lld): make a new "
-			"one with 'secretwatch cert new %s'",
-			(long long)xi.not_after, c->name);
+			"the certificate expired at %s (its notAfter): make "
+			"a new one with 'secretwatch cert new %s'",
+			t, c->name);
 		goto out;
 	}
 	if (store_pair(app, c, a, key, cert, len, &xi, &si, e)) {

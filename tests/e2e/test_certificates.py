@@ -228,6 +228,14 @@ class TestImport(CertCase):
             self.assertIn("'-' for standard input", r.stderr)
         self.assertEqual(self.w.s.db_hash(), before)
 
+    def test_expired_import_names_the_date(self):
+        key, crt, _, _, _ = openssl_pair(days=1)
+        r = self.w.run("cert", "import", "mail", "--key-file", key,
+                       "--cert-file", crt, "--now", "+3d")
+        self.assertFails(r, "the certificate expired at 20")
+        self.assertRegex(r.stderr, r"expired at \d{4}-\d\d-\d\dT"
+                         r"\d\d:\d\d:\d\dZ \(its notAfter\)")
+
 
 if __name__ == "__main__":
     swtest.main()

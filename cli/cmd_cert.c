@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +14,8 @@
 #include "graph.h"
 #include "material.h"
 #include "num.h"
+#include "render.h"
+#include "text.h"
 #include "timefmt.h"
 #include "validate.h"
 #include "x509.h"
@@ -238,7 +241,7 @@ static int report(struct app *app, const struct cred *c,
 		  const struct cert_args *a, const struct secret_info *si,
 		  const struct x509_info *xi, const char *pem, struct err *e)
 {
-	char t[TIMEFMT_RFC3339_LEN];
+	char t[TIMEFMT_RFC3339_LEN], buf[4 * PATH_MAX];
 	cJSON *o;
 
 	if (a->out != NULL && write_out(a->out, pem, e))
@@ -259,18 +262,22 @@ static int report(struct app *app, const struct cred *c,
 	}
 	if (a->out == NULL)
 		fputs(pem, stdout);
+	/* The subject of an imported certificate and the --out path are
+	 * someone else's text: shown escaped. */
+	printf("registered certificate #%lld of %s as pending\n"
+	       "  subject            %s\n"
+	       "  expires            %s\n"
+	       "  thumbprint SHA-1   %s\n"
+	       "  thumbprint SHA-256 %s\n",
+	       (long long)si->id, c->name,
+	       render_esc(xi->subject, 0, buf, sizeof(buf)), t, xi->sha1_hex,
+	       xi->sha256_hex);
 	printf(
-	    "registered certificate #%lld of %s as pending\n"
-	    "  subject            %s\n"
-	    "  expires            %s\n"
-	    "  thumbprint SHA-1   %s\n"
-	    "  thumbprint SHA-256 %s\n"
 	    "Upload %s in the Entra admin center: App registrations > app %s "
 	    "> Certificates & secrets > Certificates > Upload certificate. "
 	    "Then run 'secretwatch rotate %s' to test it and switch.\n",
-	    (long long)si->id, c->name, xi->subject, t, xi->sha1_hex,
-	    xi->sha256_hex, a->out ? a->out : "the PEM above", c->client_id,
-	    c->name);
+	    a->out ? render_esc(a->out, 0, buf, sizeof(buf)) : "the PEM above",
+	    c->client_id, c->name);
 	return 0;
 }
 
@@ -331,6 +338,9 @@ static int upload(struct app *app, const struct cred *c, struct secret_info *si,
 	if (graph_add_certificate(&g, cert, len, name, key_id, oid, &res)) {
 		struct diag_input in = {c, NULL, NULL};
 		diag_graph(&in, &res, NULL, NULL, &d);
+		/* An error is one line: the remedy's lines joined. */
+		text_oneline(d.remedy, sizeof(d.remedy), d.remedy,
+			     sizeof(d.remedy));
 		err_set(e, "%s %s", d.summary, d.remedy);
 		goto out;
 	}

@@ -1,4 +1,6 @@
 #include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "render.h"
@@ -43,17 +45,24 @@ static int print_event(void *p, const struct event_row *ev)
 {
 	struct log_ctx *l = p;
 	char t[TIMEFMT_RFC3339_LEN], sid[24];
+	size_t size = 4 * strlen(ev->detail) + 1;
+	char *detail;
 
 	if (l->app->json) {
 		render_stream_item(event_json(ev), l->first);
 		l->first = 0;
 		return 0;
 	}
+	/* Details quote servers and Graph (JSON escapes only controls):
+	 * shown escaped for the terminal, whole. */
+	if ((detail = malloc(size)) == NULL)
+		return 1;
 	timefmt_rfc3339(ev->at, t);
 	snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
 	printf("%s  %-20s %-6s %-20s %s\n", t,
 	       ev->credential ? ev->credential : "-", ev->secret_id ? sid : "-",
-	       ev->kind, ev->detail);
+	       ev->kind, render_esc(ev->detail, 0, detail, size));
+	free(detail);
 	return 0;
 }
 

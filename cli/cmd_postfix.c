@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "cloud.h"
+#include "render.h"
 #include "timefmt.h"
 #include "tokenfile.h"
 
@@ -37,7 +38,7 @@ static void say(struct checks *ck, int ok, const char *fmt, ...)
 
 static void say(struct checks *ck, int ok, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], esc[4 * sizeof(line)];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -45,7 +46,8 @@ static void say(struct checks *ck, int ok, const char *fmt, ...)
 	va_end(ap);
 	ck->problems += !ok;
 	if (ck->arr == NULL) {
-		printf("%s %s\n", ok ? "ok:" : "problem:", line);
+		printf("%s %s\n", ok ? "ok:" : "problem:",
+		       render_esc(line, 0, esc, sizeof(esc)));
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();

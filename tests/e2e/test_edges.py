@@ -1,7 +1,7 @@
 """Small truths at the edges of the command line: a name that does not
 exist, a database path that is a link, a directory or another user's
 file, and a database of another program, each told as what it is, with
-nothing left behind."""
+nothing left behind; and text from outside shown escaped."""
 import os
 import sqlite3
 import subprocess
@@ -109,6 +109,60 @@ class TestForeignDatabase(swtest.ScratchCase):
                          ["secretwatch.db"])
         with open(self.s.db, "rb") as f:
             self.assertEqual(f.read(), before)
+
+
+class TestTerminalEscapes(swtest.ScratchCase):
+    """What came from outside reaches the terminal escaped: no escape
+    sequence, C1 control, bidirectional override or line break of its
+    own, however it was encoded."""
+    RAW = (b"\x1b", b"\x9b", b"\xc2\x9b", b"\xe2\x80\xae", b"\x07")
+
+    def setUp(self):
+        super().setUp()
+        self.s.init_with_cred()
+
+    def run_bytes(self, *args):
+        return subprocess.run([swtest.SW, "-c", self.s.conf, *args],
+                              capture_output=True, env=swtest.daemon_env())
+
+    def assertClean(self, out):
+        for raw in self.RAW:
+            self.assertNotIn(raw, out)
+
+    def test_config_bytes_escaped_in_errors(self):
+        with open(self.s.conf, "ab") as f:
+            f.write(b"[watch]\nbo\x1b[31mgus\x9b\xc2\x9b\xe2\x80\xae = 1\n")
+        r = self.run_bytes("status")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertClean(r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+        self.assertIn(b"bo\\x1b[31mgus\\x9b\\xc2\\x9b\\xe2\\x80\\xae",
+                      r.stderr)
+
+    def test_names_in_errors_stay_one_line(self):
+        r = self.run_bytes("cred", "show",
+                           b"a\nsecretwatch: mail: all steps passed\x9b")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
+        self.assertIn(b"'a\\x0asecretwatch: mail: all steps passed\\x9b'",
+                      r.stderr)
+        r = self.run_bytes("log", "mail\x1b[2J")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertClean(r.stderr)
+
+    def test_cert_out_name_escaped(self):
+        out = os.path.join(self.s.dir, "o\x1b[31mut\u202e.pem")
+        r = self.run_bytes("cert", "new", "mail", "--out", out)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(os.path.exists(out))
+        self.assertClean(r.stdout)
+        self.assertIn(b"o\\x1b[31mut\\xe2\\x80\\xae.pem in the Entra",
+                      r.stdout)
+        bad = os.path.join(self.s.dir, "nodir", "x\x1b[31m\n.pem")
+        r = self.run_bytes("cert", "new", "mail", "--out", bad)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertClean(r.stderr)
+        self.assertEqual(r.stderr.count(b"\n"), 1, r.stderr)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cloud.h"
@@ -137,6 +138,15 @@ static void check_token(struct app *app, struct checks *ck,
 		    (long long)((exp - app->now) / 60), until);
 }
 
+/* The user that writes the token files: the database's owner, as the
+ * daemon runs as it. */
+static uid_t token_writer(const struct app *app)
+{
+	struct stat st;
+
+	return stat(app->cfg.database, &st) == 0 ? st.st_uid : geteuid();
+}
+
 static void check_files(struct app *app, struct checks *ck,
 			const struct cred *c)
 {
@@ -151,6 +161,13 @@ static void check_files(struct app *app, struct checks *ck,
 	}
 	if (!readable_by(ck, "token directory", dir, gid, group, 0050, 1))
 		return;
+	if (tokenfile_dir_check(dir, token_writer(app), &e))
+		say(ck, 0, "%s", e.msg);
+	else
+		say(ck, 1,
+		    "the token directory %s may be written only by its "
+		    "owner",
+		    dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, c->name);
 	if (readable_by(ck, "token file", path, gid, group, 0040, 0))
 		check_token(app, ck, c);

@@ -66,7 +66,7 @@ static void heartbeat(struct app *app, bool failed)
 {
 	struct err e;
 
-	if (watch_heartbeat(&app->cfg, failed, &e))
+	if (watch_heartbeat(&app->cfg, failed, NULL, &e))
 		log_warnx("%s", e.msg);
 }
 

@@ -36,6 +36,10 @@ struct watch_ctx {
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	/* When set and it becomes non-zero, the cycle stops between steps. */
 	volatile sig_atomic_t *stop;
+	/* NULL, or the tick of the transfers of watch_test() (net.h): a
+	 * front end's progress line while a test waits. */
+	int (*tick)(void *arg, int proto);
+	void *tick_arg;
 };
 
 struct watch_report {

@@ -1,0 +1,79 @@
+"""Diagnoses that are true on any server: what `test` and `doctor` say
+while they wait and when they fail, against the stand-ins."""
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import swtest  # noqa: E402
+import m365  # noqa: E402
+from m365 import S1  # noqa: E402
+
+
+def run_on_terminal(conf, *args, limit=60):
+    """Run secretwatch with stderr on a pseudo-terminal; (exit code,
+    what the terminal got)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([swtest.SW, "-c", conf, *args],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=slave, env=swtest.daemon_env())
+    os.close(slave)
+    got = b""
+    deadline = time.time() + limit
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    chunk = b""
+                if not chunk:
+                    break
+                got += chunk
+            elif p.poll() is not None:
+                break
+        p.wait(timeout=max(1, deadline - time.time()))
+    finally:
+        os.close(master)
+        if p.poll() is None:
+            p.kill()
+        p.stdout.close()
+    return p.returncode, got
+
+
+class TestProgress(m365.WorldCase):
+    """A test against a stalled token endpoint takes its whole budget:
+    a person at a terminal is told it is still waiting; a log is not."""
+
+    def setUp(self):
+        super().setUp()
+        self.w.configure("[watch]\ntest_deadline = 6s\n")
+        self.w.add_secret(S1)
+        self.w.entra.update_scenario(fault="slow", slow_seconds=30)
+
+    def test_stalled_token_endpoint_shows_progress_on_a_terminal(self):
+        t = time.time()
+        code, got = run_on_terminal(self.w.s.conf, "test", "mail",
+                                    "--token-only")
+        self.assertLess(time.time() - t, 20)
+        self.assertEqual(code, 2, got)
+        self.assertIn(b"\rsecretwatch: still waiting for the token "
+                      b"endpoint (3 s of 6 s)...\x1b[K", got)
+        self.assertIn(b"(5 s of 6 s)...", got)
+        self.assertNotIn(b"(2 s of 6 s)", got)
+        # The line is cleared at the end; nothing else follows on stderr.
+        self.assertTrue(got.endswith(b"\r\x1b[K"), got)
+
+    def test_no_progress_when_not_a_terminal(self):
+        r = self.w.run("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertNotIn("still waiting", r.stderr + r.stdout)
+        self.assertNotIn("\x1b", r.stderr + r.stdout)
+
+
+if __name__ == "__main__":
+    swtest.main()

@@ -38,6 +38,7 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_CERT_UNKNOWN] = "certificate-unknown",
     [DIAG_STEP_CLOCK_SKEW] = "clock-skew",
     [DIAG_STEP_CERT_EXPIRED] = "certificate-expired",
+    [DIAG_STEP_CLIENT_AUTH] = "client-authentication",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -94,6 +95,9 @@ enum kind {
 	K_CERT_UNKNOWN,
 	K_CLOCK_SKEW,
 	K_CERT_EXPIRED,
+	K_OAUTH_CLIENT,
+	K_OAUTH_SCOPE,
+	K_OAUTH_ERROR,
 	K_COUNT,
 };
 
@@ -243,6 +247,16 @@ struct row {
 
 #define EXCHANGE_TITLE "Exchange service principal and mailbox permission"
 
+/* What a reply without an AADSTS code means for where it came from. */
+#define NOT_ENTRA                                                              \
+	"The reply has no AADSTS code, trace or correlation ID, so the "       \
+	"server said\n"                                                        \
+	"no more than that. Microsoft Entra ID always sends an AADSTS code: "  \
+	"a reply\n"                                                            \
+	"without one comes from another OAuth server, a proxy, or a wrong "    \
+	"authority\n"                                                          \
+	"URL (now {authority})."
+
 /* One row per kind of failure. Adding a diagnosis is adding a kind, its
  * row here and the rule that picks it (token_rules, smtp_rules). */
 static const struct row rows[K_COUNT] = {
@@ -357,6 +371,39 @@ static const struct row rows[K_COUNT] = {
 	 "  secretwatch cert new {name}\n"
 	 "  secretwatch rotate {name}",
 	 NULL},
+    [K_OAUTH_CLIENT] =
+	{DIAG_STEP_CLIENT_AUTH, false, "Client ID and secret",
+	 "The token endpoint refused the client (invalid_client) without "
+	 "saying why: {extra}",
+	 "invalid_client means client authentication failed: the server does "
+	 "not know\n"
+	 "the client ID {client_id}, or the secret (hint {hint}) is wrong or "
+	 "expired; it\n"
+	 "did not say which. Check both: the Application (client) ID on the "
+	 "app's\n"
+	 "Overview page, and that the secret registered is its Value (not "
+	 "its Secret\n"
+	 "ID) and has not expired; register a new one with\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD\n" NOT_ENTRA,
+	 NULL},
+    [K_OAUTH_SCOPE] =
+	{DIAG_STEP_SCOPE, false, "Token scope",
+	 "The token endpoint refused the scope {scope} (invalid_scope): "
+	 "{extra}",
+	 "invalid_scope means the scope asked for is unknown to the server "
+	 "or not\n"
+	 "allowed for this client. secretwatch asks for {scope} (the\n"
+	 "{cloud} cloud's Exchange Online); a server that does not know it "
+	 "is not the\n"
+	 "one for this credential.\n" NOT_ENTRA,
+	 NULL},
+    [K_OAUTH_ERROR] =
+	{DIAG_STEP_UNKNOWN, false, "Token request",
+	 "The token endpoint refused the request: {extra}",
+	 "This is an OAuth error (RFC 6749) as the server sent it; its "
+	 "meaning is in\n"
+	 "the summary.\n" NOT_ENTRA,
+	 "no detail"},
     [K_SECRET_MISSING] =
 	{DIAG_STEP_SECRET_MISSING, false, "Client secret value",
 	 "No client secret was sent with the token request",
@@ -907,6 +954,7 @@ static const struct token_rule token_rules[] = {
 
 static void token_evidence(const struct entra_result *r, struct diag *d)
 {
+	const char *desc = or_unknown(r->error_description, "no description");
 	char ids[256] = "";
 
 	if (r->trace_id[0] || r->correlation_id[0] || r->timestamp[0])
@@ -915,13 +963,14 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 			or_unknown(r->trace_id, "-"),
 			or_unknown(r->correlation_id, "-"),
 			or_unknown(r->timestamp, "-"));
+
 	if (r->n_error_codes > 0)
 		err_fmt(d->evidence, sizeof(d->evidence),
 			"AADSTS%ld %s (HTTP %ld): %s%s", r->error_codes[0],
-			r->error, r->http_status, r->error_description, ids);
+			r->error, r->http_status, desc, ids);
 	else if (r->error[0] != '\0')
 		err_fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
-			r->error, r->http_status, r->error_description, ids);
+			r->error, r->http_status, desc, ids);
 	else if (r->http_status != 0)
 		err_fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s",
 			r->summary,
@@ -932,9 +981,47 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 			r->curl_code, r->curl_error);
 }
 
+/* An OAuth error of RFC 6749 §5.2 and what the RFC says it means. */
+static const struct {
+	const char *error;
+	const char *meaning;
+} oauth_errors[] = {
+    {"invalid_request", "the request lacks a parameter, repeats one or is "
+			"malformed"},
+    {"invalid_client", "client authentication failed"},
+    {"invalid_grant", "the grant is invalid, expired or revoked"},
+    {"unauthorized_client", "this client may not use the "
+			    "client-credentials grant"},
+    {"unsupported_grant_type", "the server does not support the "
+			       "client-credentials grant"},
+    {"invalid_scope", "the scope is invalid, unknown or malformed"},
+};
+
+/* The kind of an OAuth error reply without AADSTS codes, and the
+ * server's words with the RFC's meaning into extra. */
+static enum kind oauth_kind(const struct entra_result *r, char *extra,
+			    size_t size)
+{
+	const char *meaning = NULL;
+
+	for (size_t i = 0; i < sizeof(oauth_errors) / sizeof(oauth_errors[0]);
+	     i++)
+		if (strcmp(r->error, oauth_errors[i].error) == 0)
+			meaning = oauth_errors[i].meaning;
+	err_fmt(extra, size, "%s%s%s%s", r->summary,
+		meaning != NULL ? " (RFC 6749: " : "",
+		meaning != NULL ? meaning : "", meaning != NULL ? ")" : "");
+	if (strcmp(r->error, "invalid_client") == 0)
+		return K_OAUTH_CLIENT;
+	if (strcmp(r->error, "invalid_scope") == 0)
+		return K_OAUTH_SCOPE;
+	return K_OAUTH_ERROR;
+}
+
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret)
 {
+	char extra[DIAG_SUMMARY_MAX];
 	enum kind k = K_UNKNOWN_TOKEN;
 	bool matched = false;
 
@@ -956,6 +1043,7 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 			break;
 		}
 	}
+	snprintf(extra, sizeof(extra), "%s", r->summary);
 	if (!matched) {
 		if (r->http_status == 0 && net_fail_tls(r->fail))
 			k = K_TLS_TOKEN;
@@ -968,8 +1056,12 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 			k = K_NETWORK_TOKEN;
 		else if (r->error[0] == '\0' && r->http_status != 0)
 			k = K_TOKEN_ENDPOINT;
+		else if (r->n_error_codes == 0)
+			k = oauth_kind(r, extra, sizeof(extra));
 	}
-	fill(k, in, ret, k == K_TLS_TOKEN ? r->curl_error : r->summary);
+	if (k == K_TLS_TOKEN)
+		snprintf(extra, sizeof(extra), "%s", r->curl_error);
+	fill(k, in, ret, extra);
 	/* Whatever the class, a reply the server marks as transient is. */
 	if (r->transient)
 		ret->transient = true;

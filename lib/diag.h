@@ -57,6 +57,7 @@ enum diag_step {
 	DIAG_STEP_CERT_UNKNOWN,		  /* "certificate-unknown" */
 	DIAG_STEP_CLOCK_SKEW,		  /* "clock-skew" */
 	DIAG_STEP_CERT_EXPIRED,		  /* "certificate-expired" */
+	DIAG_STEP_CLIENT_AUTH,		  /* "client-authentication" */
 	DIAG_STEP_COUNT,
 };
 
@@ -85,7 +86,13 @@ struct diag_input {
 };
 
 /* Diagnose a failed token request (r->ok false). One that ran out of
- * time (r->deadline) is "network", transient. Fills *ret. */
+ * time (r->deadline) is "network", transient. An OAuth error without an
+ * AADSTS code (RFC 6749 §5.2, as servers other than Entra ID send it)
+ * is diagnosed from its error alone and says only what the server said:
+ * invalid_client is "client-authentication" (the client ID or the
+ * secret, which the server does not tell apart), invalid_scope "scope",
+ * any other "unknown"; none of them asks for an AADSTS code or a
+ * correlation ID the reply does not have. Fills *ret. */
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret);
 

@@ -10,7 +10,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
 import m365  # noqa: E402
-from m365 import S1  # noqa: E402
+from m365 import S1, S3  # noqa: E402
 
 
 def run_on_terminal(conf, *args, limit=60):
@@ -73,6 +73,68 @@ class TestProgress(m365.WorldCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertNotIn("still waiting", r.stderr + r.stdout)
         self.assertNotIn("\x1b", r.stderr + r.stdout)
+
+
+class TestPlainOAuthServer(m365.WorldCase):
+    """A token endpoint that speaks plain RFC 6749 (no AADSTS codes): the
+    diagnosis says what it said, and claims no step it did not prove."""
+
+    def steps(self, doc):
+        return {s["name"]: s for s in doc["steps"]}
+
+    def test_bare_invalid_client_claims_nothing_about_the_app(self):
+        self.w.entra.update_scenario(plain_oauth="bare")
+        self.w.add_secret(S3)  # unknown to the stand-in
+        r, doc = self.w.s.json("doctor", "mail")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        d = doc["diagnosis"]
+        self.assertEqual(d["step"], "client-authentication")
+        self.assertIn("invalid_client (HTTP 401): no description",
+                      d["summary"])
+        self.assertIn("the client ID " + m365.CLIENT, d["remedy"])
+        self.assertIn("did not say which", d["remedy"])
+        # Nothing to look up that the reply does not have.
+        for ask in ("error?code=", "Sign-in logs", "see the evidence"):
+            self.assertNotIn(ask, d["remedy"])
+        self.assertEqual(d["evidence"],
+                         "invalid_client (HTTP 401): no description")
+        st = self.steps(doc)
+        self.assertEqual(st["tenant"]["status"], "passed")
+        self.assertIn("answered (HTTP 401, invalid_client)",
+                      st["tenant"]["detail"])
+        self.assertEqual(st["app"]["status"], "skipped")
+        self.assertIn("not known", st["app"]["detail"])
+        self.assertEqual(st["secret"]["status"], "failed")
+        r = self.w.run("doctor", "mail")
+        app = [ln for ln in r.stdout.splitlines()
+               if "App known and enabled" in ln]
+        self.assertEqual(len(app), 1, r.stdout)
+        self.assertTrue(app[0].strip().startswith("skipped"), app[0])
+
+    def test_rfc_errors_say_what_the_server_said(self):
+        self.w.entra.update_scenario(plain_oauth=True)
+        self.w.add_secret(S3)
+        r, doc = self.w.s.json("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("Client authentication failed.",
+                      doc["diagnosis"]["summary"])
+        # An unknown tenant: invalid_request, nothing Entra-specific.
+        self.w.entra.set_scenario({"tenants": {}, "plain_oauth": True})
+        r, doc = self.w.s.json("test", "mail", "--token-only")
+        d = doc["diagnosis"]
+        self.assertEqual(d["step"], "unknown")
+        self.assertIn("invalid_request (HTTP 400)", d["summary"])
+        self.assertIn("RFC 6749: the request lacks a parameter", d["summary"])
+        self.assertNotIn("error?code=", d["remedy"])
+        self.assertEqual(self.steps(doc)["app"]["status"], "skipped")
+
+    def test_entra_code_still_proves_the_app(self):
+        self.w.add_secret(S3)  # AADSTS7000215: Entra checked the app's
+        r, doc = self.w.s.json("doctor", "mail")
+        self.assertEqual(doc["diagnosis"]["step"], "secret-value")
+        st = self.steps(doc)
+        self.assertEqual(st["app"]["status"], "passed")
+        self.assertIn("AADSTS7000215", st["tenant"]["detail"])
 
 
 if __name__ == "__main__":

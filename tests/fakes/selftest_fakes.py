@@ -500,6 +500,30 @@ def entra_legacy_crlf(ctx):
 
 
 @test
+def entra_plain_oauth_errors(ctx):
+    e = ctx["entra"]
+    try:
+        e.update_scenario(plain_oauth="bare")
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret="wrong"))
+        eq(r.status, 401, "status")
+        eq(r.body, '{"error":"invalid_client"}', "bare body")
+        e.update_scenario(plain_oauth=True)
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret="wrong"))
+        eq(r.json(), {"error": "invalid_client", "error_description":
+                      "Client authentication failed."}, "RFC body")
+        r = curl_http(e.token_url("nosuch.example"), e.ca_file, token_form())
+        eq(r.status, 400, "unknown tenant status")
+        eq(r.json()["error"], "invalid_request", "Entra-only class mapped")
+        expect("AADSTS" not in r.body and "correlation" not in r.body,
+               "no AADSTS code or IDs")
+        eq(get_token(e)[:3], "eyJ", "a token still comes")
+    finally:
+        e.set_scenario(entra_scenario())
+
+
+@test
 def entra_throttle_429(ctx):
     e = ctx["entra"]
     e.update_scenario(throttle=True, throttle_first=1)

@@ -189,6 +189,30 @@ static const struct token_case token_cases[] = {
      .x = {"conditional-access"}},
     {"unknown code", 400, "invalid_request", 12345, "Something new.",
      .x = {"unknown", false, .remedy = {"error?code="}}},
+    /* A standard OAuth 2.0 server (RFC 6749 5.2): no AADSTS code, so the
+     * diagnosis says what the server said and asks for nothing the reply
+     * does not have. */
+    {"rfc invalid_client", 401, .body = "{\"error\":\"invalid_client\"}",
+     .x = {"client-authentication", false,
+	   .summary = {"invalid_client (HTTP 401): no description",
+		       "client authentication failed"},
+	   .remedy = {"did not say which", CLIENT, "hint Ab~",
+		      "secretwatch secret add mail-prod", "no AADSTS code"},
+	   .not_remedy = {"error?code=", "Sign-in logs", "see the evidence"},
+	   .evidence = {"invalid_client (HTTP 401): no description"}}},
+    {"rfc invalid_scope", 400,
+     .body = "{\"error\":\"invalid_scope\",\"error_description\":"
+	     "\"unknown scope\"}",
+     .x = {"scope", false, .summary = {"unknown scope"},
+	   .remedy = {"https://outlook.office365.com/.default"},
+	   .not_remedy = {"error?code=", "Sign-in logs"}}},
+    {"rfc invalid_grant", 400, .body = "{\"error\":\"invalid_grant\"}",
+     .x = {"unknown", false,
+	   .summary = {"invalid_grant", "RFC 6749: the grant is invalid"},
+	   .not_remedy = {"error?code=", "Sign-in logs"}}},
+    {"rfc other error", 400, .body = "{\"error\":\"slow_down\"}",
+     .x = {"unknown", false, .summary = {"slow_down (HTTP 400)"},
+	   .not_remedy = {"error?code="}}},
     /* 429, non-JSON, Retry-After. */
     {"throttled", 429, .body = "Too Many Requests", .retry_after_s = 60,
      .x = {"network", true, .remedy = {"backoff"},

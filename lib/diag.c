@@ -39,6 +39,7 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_CLOCK_SKEW] = "clock-skew",
     [DIAG_STEP_CERT_EXPIRED] = "certificate-expired",
     [DIAG_STEP_CLIENT_AUTH] = "client-authentication",
+    [DIAG_STEP_SMTP_TOKEN_REFUSED] = "smtp-token-refused",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -98,6 +99,7 @@ enum kind {
 	K_OAUTH_CLIENT,
 	K_OAUTH_SCOPE,
 	K_OAUTH_ERROR,
+	K_TOKEN_REFUSED,
 	K_COUNT,
 };
 
@@ -124,6 +126,7 @@ enum var {
 	V_GRAPH_URL,	 /* the Graph URL it uses */
 	V_GRAPH_BASE,	 /* its cloud's Graph base, for directoryObjects */
 	V_MAX_LIFETIME,	 /* the longest lifetime a policy allows */
+	V_AUD,		 /* the token's aud claim, or "not decoded" */
 	V_COUNT,
 };
 
@@ -145,6 +148,7 @@ static const char *const var_names[V_COUNT] = {
     [V_GRAPH_URL] = "graph_url",
     [V_GRAPH_BASE] = "graph_base",
     [V_MAX_LIFETIME] = "max_lifetime",
+    [V_AUD] = "aud",
 };
 
 struct row {
@@ -539,8 +543,34 @@ static const struct row rows[K_COUNT] = {
     [K_NO_XOAUTH2] =
 	{DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
 	 "SMTP authentication (XOAUTH2)",
-	 "The server did not accept AUTH XOAUTH2 after STARTTLS: {extra}",
+	 "The server did not offer AUTH XOAUTH2 after STARTTLS: {extra}",
 	 XOAUTH2_REMEDY, ""},
+    [K_TOKEN_REFUSED] =
+	{DIAG_STEP_SMTP_TOKEN_REFUSED, false, "Access token accepted for SMTP",
+	 "The server offered XOAUTH2 and refused the token for {sender}: "
+	 "{extra}",
+	 "XOAUTH2 is offered, so this is not the server's setup but the "
+	 "token, which it\n"
+	 "refused. A bearer token is refused when:\n"
+	 "- its audience or scope is not this server's: the token's aud is "
+	 "{aud}, asked\n"
+	 "  for with {scope}; the server names the scope it wants in its "
+	 "refusal. A\n"
+	 "  server other than Exchange Online does not take Microsoft's "
+	 "tokens: check\n"
+	 "  --smtp-url (now {smtp_url}).\n"
+	 "- it lacks the role the server needs (roles: {roles}): Exchange "
+	 "Online needs\n"
+	 "  SMTP.SendAsApp with admin consent for app {client_id}.\n"
+	 "- the app may not use the mailbox {sender}: its service principal "
+	 "needs\n"
+	 "  Add-MailboxPermission -Identity {ps_sender} -User {object_id} "
+	 "-AccessRights FullAccess\n"
+	 "- it has expired or is not yet valid by the server's clock: check "
+	 "the clocks\n"
+	 "  of this host and the server (timedatectl).\n"
+	 "Then run: secretwatch test {name}",
+	 "no reason given"},
     [K_SEND_AS] =
 	{DIAG_STEP_SEND_AS, false, "Sender address (Send As)",
 	 "Exchange refused to send as the address used: it is not the "
@@ -853,6 +883,8 @@ static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
 	val[V_MAX_LIFETIME] =
 	    or_unknown(gx != NULL ? gx->max_lifetime : NULL,
 		       "not named by the refusal (see the policy)");
+	val[V_AUD] = or_unknown(in->claims != NULL ? in->claims->aud : NULL,
+				"not decoded");
 
 	d->step = row->step;
 	d->title = row->title;
@@ -1156,7 +1188,9 @@ static enum kind smtp_kind(const struct smtp_result *r)
 		if (net_fail_tls(r->fail))
 			return K_TLS_SMTP;
 		if (r->fail == NET_LOGIN_DENIED)
-			return K_NO_XOAUTH2;
+			return r->challenged || r->xoauth2_offered
+				   ? K_TOKEN_REFUSED
+				   : K_NO_XOAUTH2;
 		return net_fail_transient(r->fail) ? K_NETWORK_SMTP : k;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1167,12 +1201,38 @@ static enum kind smtp_kind(const struct smtp_result *r)
 	return rep->code < 500 ? K_SMTP_TEMPORARY : k;
 }
 
+/* The failure's own words for the summary of kind k. */
+static const char *smtp_extra(enum kind k, const struct smtp_result *r,
+			      bool negative, char *buf, size_t size)
+{
+	if (k == K_TLS_SMTP)
+		return r->curl_error;
+	if (k == K_NO_XOAUTH2 && !negative) {
+		err_fmt(buf, size, "its EHLO listed %s",
+			r->auth_offered ? r->auth_mechs : "no AUTH at all");
+		return buf;
+	}
+	if (k == K_TOKEN_REFUSED && r->challenged) {
+		err_fmt(buf, size, "status %s, schemes %s, scope %s",
+			r->challenge.status,
+			or_unknown(r->challenge.schemes, "-"),
+			or_unknown(r->challenge.scope, "-"));
+		return buf;
+	}
+	if (k == K_TOKEN_REFUSED)
+		return "it gave no reason";
+	if (k == K_SMTP_CONFIG && r->refused[0] != '\0')
+		return r->refused;
+	return r->summary;
+}
+
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret)
 {
 	const struct smtp_reply *rep = &r->last;
 	bool negative = rep->code >= 400 && !r->deadline;
 	enum kind k = smtp_kind(r);
+	char said[SMTP_SUMMARY_MAX];
 
 	reset(ret);
 	if (k == K_EXCHANGE_PERMISSION) {
@@ -1181,14 +1241,17 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 		else if (!jwt_has_role(in->claims, "SMTP.SendAsApp"))
 			k = K_NO_ROLE;
 	}
-	fill(k, in, ret,
-	     k == K_TLS_SMTP ? r->curl_error
-	     : k == K_NO_XOAUTH2 && !negative
-		 ? (r->auth_offered ? r->auth_mechs : "it offered no AUTH")
-	     : k == K_SMTP_CONFIG && r->refused[0] != '\0' ? r->refused
-							   : r->summary);
+	fill(k, in, ret, smtp_extra(k, r, negative, said, sizeof(said)));
 
-	if (negative)
+	if (r->challenged)
+		err_fmt(ret->evidence, sizeof(ret->evidence),
+			"%s (at %s), the XOAUTH2 error challenge: status %s, "
+			"schemes %s, scope %s",
+			rep->line, smtp_stage_name(r->stage),
+			r->challenge.status,
+			or_unknown(r->challenge.schemes, "-"),
+			or_unknown(r->challenge.scope, "-"));
+	else if (negative)
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
 			rep->line, smtp_stage_name(r->stage));
 	else if (r->fail != NET_OK)

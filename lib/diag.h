@@ -58,6 +58,7 @@ enum diag_step {
 	DIAG_STEP_CLOCK_SKEW,		  /* "clock-skew" */
 	DIAG_STEP_CERT_EXPIRED,		  /* "certificate-expired" */
 	DIAG_STEP_CLIENT_AUTH,		  /* "client-authentication" */
+	DIAG_STEP_SMTP_TOKEN_REFUSED,	  /* "smtp-token-refused" */
 	DIAG_STEP_COUNT,
 };
 
@@ -106,7 +107,11 @@ void diag_claims(const struct diag_input *in, struct diag *ret);
 
 /* Diagnose a failed test send (r->ok false). A 535 5.7.3 is told apart by
  * in->claims: without SMTP.SendAsApp it is consent, with it the Exchange
- * service principal or mailbox permission. A 4xx reply without a row of
+ * service principal or mailbox permission. A server that offered XOAUTH2
+ * and refused the token with XOAUTH2's error challenge (r->challenged),
+ * or refused it without a reply of its own, is "smtp-token-refused",
+ * with the challenge's status and scope; one whose EHLO did not offer
+ * XOAUTH2 is "smtp-not-authenticated". A 4xx reply without a row of
  * its own (421 4.3.2, 451 4.7.0, 454 4.7.0, ...) is "smtp-temporary",
  * transient; a send that ran out of time (r->deadline) is "network",
  * transient. Fills *ret. */

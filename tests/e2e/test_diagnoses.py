@@ -137,5 +137,58 @@ class TestPlainOAuthServer(m365.WorldCase):
         self.assertIn("AADSTS7000215", st["tenant"]["detail"])
 
 
+class TestXoauth2Refusals(m365.WorldCase):
+    """A server other than Exchange refuses a bad token with XOAUTH2's
+    error challenge; the diagnosis names the refusal, apart from a server
+    that does not offer XOAUTH2 at all."""
+
+    def refuse_with_challenge(self, **kw):
+        # No service principal for the app: the token is refused.
+        self.w.smtp.set_scenario(m365.smtp_scenario(
+            service_principals={}, refused_token="challenge", **kw))
+
+    def test_refused_token_is_not_called_not_offered(self):
+        self.refuse_with_challenge()
+        self.w.add_secret(S1)
+        r, doc = self.w.s.json("doctor", "mail")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        d = doc["diagnosis"]
+        self.assertEqual(d["step"], "smtp-token-refused")
+        self.assertIn("The server offered XOAUTH2 and refused the token "
+                      f"for {m365.SENDER}: status 401, schemes bearer, "
+                      "scope https://outlook.office365.com/.default",
+                      d["summary"])
+        self.assertNotIn("not offer", d["summary"] + d["remedy"])
+        for words in ("audience", "aud is https://outlook.office365.com",
+                      "SMTP.SendAsApp", "Add-MailboxPermission", "clock"):
+            self.assertIn(words, d["remedy"])
+        self.assertIn("XOAUTH2 error challenge: status 401", d["evidence"])
+        st = {s["name"]: s["status"] for s in doc["steps"]}
+        self.assertEqual(st["starttls"], "passed")
+        self.assertEqual(st["xoauth2"], "failed")
+        r = self.w.run("test", "mail")
+        self.assertIn("(smtp-token-refused)", r.stdout)
+        self.assertIn("refused the token", r.stdout)
+
+    def test_challenge_status_and_scope_are_shown(self):
+        self.refuse_with_challenge(challenge_status="400",
+                                   challenge_scope="https://mail.example/")
+        self.w.add_secret(S1)
+        r, doc = self.w.s.json("test", "mail")
+        self.assertIn("status 400, schemes bearer, scope "
+                      "https://mail.example/", doc["diagnosis"]["summary"])
+
+    def test_xoauth2_not_offered_says_what_was(self):
+        self.w.smtp.set_scenario(m365.smtp_scenario(
+            auth_mechanisms="LOGIN PLAIN"))
+        self.w.add_secret(S1)
+        r, doc = self.w.s.json("doctor", "mail")
+        d = doc["diagnosis"]
+        self.assertEqual(d["step"], "smtp-not-authenticated")
+        self.assertIn("did not offer AUTH XOAUTH2 after STARTTLS: its EHLO "
+                      "listed LOGIN PLAIN", d["summary"])
+        self.assertIn("must offer AUTH XOAUTH2", d["remedy"])
+
+
 if __name__ == "__main__":
     swtest.main()

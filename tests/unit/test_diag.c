@@ -433,8 +433,29 @@ static const struct smtp_case smtp_cases[] = {
     /* XOAUTH2 not offered: libcurl gives up without a reply. */
     {"XOAUTH2 not offered", AT_NO_XOAUTH2, NULL, NET_LOGIN_DENIED,
      CURL_LOGIN_DENIED,
-     .x = {"smtp-not-authenticated", .summary = {"LOGIN"},
+     .x = {"smtp-not-authenticated",
+	   .summary = {"did not offer AUTH XOAUTH2", "its EHLO listed LOGIN"},
 	   .evidence = {"curl 67"}}},
+    /* Offered, and the token refused with XOAUTH2's error challenge
+     * (Dovecot, Gmail): libcurl 7.88 stops at the 334. Not "not
+     * offered"; the remedy is about the token. */
+    {"XOAUTH2 error challenge", AT_AUTH,
+     "334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwc"
+     "zovL291dGxvb2sub2ZmaWNlMzY1LmNvbS8uZGVmYXVsdCJ9\r\n",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
+     .x = {"smtp-token-refused", false,
+	   .summary = {"offered XOAUTH2 and refused the token for "
+		       "alerts@contoso.com: status 401, schemes bearer, scope "
+		       "https://outlook.office365.com/.default"},
+	   .remedy = {"aud is https://outlook.office365.com",
+		      "roles: SMTP.SendAsApp", "Add-MailboxPermission",
+		      "clocks", "--smtp-url"},
+	   .not_remedy = {"must offer AUTH XOAUTH2"},
+	   .evidence = {"(at auth)", "XOAUTH2 error challenge: status 401"}}},
+    /* Offered, and refused without a challenge or a reply of its own. */
+    {"XOAUTH2 refused silently", AT_AUTH, NULL, NET_LOGIN_DENIED,
+     CURL_LOGIN_DENIED,
+     .x = {"smtp-token-refused", .summary = {"it gave no reason"}}},
     {"554 5.2.252", AT_EOD,
      "554 5.2.252 SendAsDenied; alerts@contoso.com not allowed to send as "
      "ceo@contoso.com; STOREDRV.Submission.Exception:SendAsDenied"

@@ -104,11 +104,12 @@ int app_open(struct app *app, int need)
 
 	if (app_config(app))
 		return -1;
-	if ((need & APP_CYCLE) && take_cycle_lock(app, &e))
-		goto fail;
 	mode = store_mode_for(app, need);
 	app->readonly = mode == STORE_READONLY;
-	if (store_open(app->cfg.database, mode, &app->store, &e))
+	/* The store first: the lock file goes beside a database only once
+	 * it is known to be secretwatch's. */
+	if (store_open(app->cfg.database, mode, &app->store, &e) ||
+	    ((need & APP_CYCLE) && take_cycle_lock(app, &e)))
 		goto fail;
 	if (!(need & APP_KEY))
 		return 0;

@@ -3,13 +3,16 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "num.h"
 #include "registry.h"
+#include "render.h"
 #include "timefmt.h"
 #include "validate.h"
 #include "watch.h"
@@ -129,16 +132,46 @@ static int parse(struct app *app, int argc, char **argv, struct cert_args *a)
 	return 0;
 }
 
+/* Open path for reading as the key file is opened (vault.c): without
+ * blocking, so that a FIFO or a device cannot hang us, and only when it
+ * is a regular file. "-" is standard input. Returns the descriptor, or
+ * -1 with e. */
+static int open_regular(const char *path, struct err *e)
+{
+	struct stat st;
+	int fd;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		err_set(e, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err_set(e,
+			"%s is not a regular file (a FIFO, device or "
+			"directory): give the PEM file itself, or '-' for "
+			"standard input",
+			path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Read a whole file (or stdin for "-") of at most max bytes into guarded
  * memory: a key file's text never passes through a stdio buffer. */
 static int read_guarded(const char *path, size_t max, struct vbuf *ret,
 			struct err *e)
 {
-	int fd = strcmp(path, "-") == 0 ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(path, e);
 	ssize_t n = 0;
 
-	if (fd < 0 || vbuf_alloc(ret, max)) {
-		err_set(e, "cannot read %s: %s", path, strerror(errno));
+	if (fd < 0)
+		return -1;
+	if (vbuf_alloc(ret, max)) {
+		err_set(e, "cannot read %s: out of memory", path);
 		if (fd > 0)
 			close(fd);
 		return -1;
@@ -195,7 +228,7 @@ static int report(struct app *app, const struct cred *c,
 		  const struct cert_args *a, const struct secret_info *si,
 		  struct err *e)
 {
-	char t[TIMEFMT_RFC3339_LEN], *pem = NULL;
+	char t[TIMEFMT_RFC3339_LEN], *pem = NULL, buf[4 * PATH_MAX];
 	struct x509_info xi;
 	uint8_t *cert = NULL;
 	size_t len = 0;
@@ -214,12 +247,15 @@ static int report(struct app *app, const struct cred *c,
 	timefmt_rfc3339(xi.not_after, t);
 	if (a->out == NULL)
 		fputs(pem, stdout);
+	/* The subject of an imported certificate and the --out path are
+	 * someone else's text: shown escaped. */
 	printf("registered certificate #%lld of %s as pending\n"
 	       "  subject            %s\n"
 	       "  expires            %s\n"
 	       "  thumbprint SHA-1   %s\n"
 	       "  thumbprint SHA-256 %s\n",
-	       (long long)si->id, c->name, xi.subject, t, xi.sha1_hex,
+	       (long long)si->id, c->name,
+	       render_esc(xi.subject, 0, buf, sizeof(buf)), t, xi.sha1_hex,
 	       xi.sha256_hex);
 	if (si->key_id[0])
 		printf("uploaded to the app's certificates as key %s\n"
@@ -230,8 +266,9 @@ static int report(struct app *app, const struct cred *c,
 		       "> app %s > Certificates & secrets > Certificates > "
 		       "Upload certificate. Then run 'secretwatch rotate %s' "
 		       "to test it and switch.\n",
-		       a->out ? a->out : "the PEM above", c->client_id,
-		       c->name);
+		       a->out ? render_esc(a->out, 0, buf, sizeof(buf))
+			      : "the PEM above",
+		       c->client_id, c->name);
 out:
 	free(pem);
 	free(cert);

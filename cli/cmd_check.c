@@ -70,7 +70,7 @@ static void heartbeat(struct app *app, bool failed)
 {
 	struct err e;
 
-	if (watch_heartbeat(&app->cfg, failed, &e))
+	if (watch_heartbeat(&app->cfg, failed, NULL, &e))
 		log_warnx("%s", e.msg);
 }
 
@@ -107,7 +107,9 @@ int cmd_check(struct app *app, int argc, char **argv)
 			    "--now is in the future: a dry run (--force acts "
 			    "as if it were then)\n");
 	}
-	if (app_open(app, APP_KEY | (dry ? APP_READ : APP_CYCLE)))
+	/* A dry run decrypts nothing and writes nothing: a user who may
+	 * only read the database (no key) can run it. */
+	if (app_open(app, dry ? APP_READ : APP_KEY | APP_CYCLE))
 		return 1;
 	app_watch_ctx(app, &w);
 	w.dry_run = dry;

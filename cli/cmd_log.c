@@ -1,4 +1,6 @@
 #include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "render.h"
@@ -43,18 +45,50 @@ static int print_event(void *p, const struct event_row *ev)
 {
 	struct log_ctx *l = p;
 	char t[TIMEFMT_RFC3339_LEN], sid[24];
+	size_t size = 4 * strlen(ev->detail) + 1;
+	char *detail;
 
 	if (l->app->json) {
 		render_stream_item(event_json(ev), l->first);
 		l->first = 0;
 		return 0;
 	}
+	/* Details quote servers and Graph (JSON escapes only controls):
+	 * shown escaped for the terminal, whole. */
+	if ((detail = malloc(size)) == NULL)
+		return 1;
 	timefmt_rfc3339(ev->at, t);
 	snprintf(sid, sizeof(sid), "#%lld", (long long)ev->secret_id);
 	printf("%s  %-20s %-6s %-20s %s\n", t,
 	       ev->credential ? ev->credential : "-", ev->secret_id ? sid : "-",
-	       ev->kind, ev->detail);
+	       ev->kind, render_esc(ev->detail, 0, detail, size));
+	free(detail);
 	return 0;
+}
+
+static int count_event(void *p, const struct event_row *ev)
+{
+	(void)ev;
+	++*(int *)p;
+	return 1; /* one is enough */
+}
+
+/* A name that is neither a credential nor in the trail (of a credential
+ * removed since) is a typo: say so, as status does. Returns 0, or -1
+ * with e. */
+static int known_name(struct app *app, const char *name, struct err *e)
+{
+	struct cred c;
+	struct err none;
+	int n = 0;
+
+	if (store_cred_get(app->store, name, &c, e) == 0)
+		return 0;
+	if (store_event_each(app->store, name, 0, count_event, &n, &none) ==
+		0 &&
+	    n > 0)
+		return 0;
+	return -1;
 }
 
 int cmd_log(struct app *app, int argc, char **argv)
@@ -84,6 +118,10 @@ int cmd_log(struct app *app, int argc, char **argv)
 		name = argv[optind];
 	if (app_open(app, APP_READ))
 		return 1;
+	if (name != NULL && known_name(app, name, &e)) {
+		app_close(app);
+		return app_fail_err(app, &e);
+	}
 	if (app->json)
 		fputs("{\"events\":[", stdout);
 	rc = store_event_each(app->store, name, since, print_event, &l, &e);

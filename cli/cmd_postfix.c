@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cloud.h"
+#include "render.h"
 #include "timefmt.h"
 #include "tokenfile.h"
 
@@ -37,7 +39,7 @@ static void say(struct checks *ck, int ok, const char *fmt, ...)
 
 static void say(struct checks *ck, int ok, const char *fmt, ...)
 {
-	char line[1024];
+	char line[1024], esc[4 * sizeof(line)];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -45,7 +47,8 @@ static void say(struct checks *ck, int ok, const char *fmt, ...)
 	va_end(ap);
 	ck->problems += !ok;
 	if (ck->arr == NULL) {
-		printf("%s %s\n", ok ? "ok:" : "problem:", line);
+		printf("%s %s\n", ok ? "ok:" : "problem:",
+		       render_esc(line, 0, esc, sizeof(esc)));
 		return;
 	}
 	cJSON *o = cJSON_CreateObject();
@@ -135,6 +138,15 @@ static void check_token(struct app *app, struct checks *ck,
 		    (long long)((exp - app->now) / 60), until);
 }
 
+/* The user that writes the token files: the database's owner, as the
+ * daemon runs as it. */
+static uid_t token_writer(const struct app *app)
+{
+	struct stat st;
+
+	return stat(app->cfg.database, &st) == 0 ? st.st_uid : geteuid();
+}
+
 static void check_files(struct app *app, struct checks *ck,
 			const struct cred *c)
 {
@@ -149,6 +161,13 @@ static void check_files(struct app *app, struct checks *ck,
 	}
 	if (!readable_by(ck, "token directory", dir, gid, group, 0050, 1))
 		return;
+	if (tokenfile_dir_check(dir, token_writer(app), &e))
+		say(ck, 0, "%s", e.msg);
+	else
+		say(ck, 1,
+		    "the token directory %s may be written only by its "
+		    "owner",
+		    dir);
 	snprintf(path, sizeof(path), "%s/%s", dir, c->name);
 	if (readable_by(ck, "token file", path, gid, group, 0040, 0))
 		check_token(app, ck, c);

@@ -37,10 +37,13 @@ static void print_secret(const struct watch_sync_secret *s)
 {
 	char was[TIMEFMT_RFC3339_LEN], now[TIMEFMT_RFC3339_LEN];
 
+	char hint[4 * sizeof(s->before.hint)];
+
 	timefmt_rfc3339(s->before.expires_at, was);
 	timefmt_rfc3339(s->entra_end, now);
-	printf("  #%lld %s~ %-8s key %-36s ", (long long)s->before.id,
-	       s->before.hint, secret_state_name(s->before.state),
+	render_esc(s->before.hint, 0, hint, sizeof(hint));
+	printf("  #%lld %s~ %-8s key %-36s ", (long long)s->before.id, hint,
+	       secret_state_name(s->before.state),
 	       s->before.key_id[0] ? s->before.key_id : "-");
 	switch (s->outcome) {
 	case WATCH_SYNC_SAME:
@@ -56,26 +59,39 @@ static void print_secret(const struct watch_sync_secret *s)
 	case WATCH_SYNC_UNMATCHED:
 		printf("hint %s~ is on several secrets in Entra: give it "
 		       "its key ID\n",
-		       s->before.hint);
+		       hint);
 		break;
 	}
 }
 
+/* The diagnosis of a sync that did not read Entra. */
+static void print_diag(const struct cred *c, const struct diag *d)
+{
+	char buf[4 * DIAG_REMEDY_MAX];
+
+	printf("%s: Entra not read\n\nbroken step: %s (%s)\n%s\n", c->name,
+	       d->title, diag_step_name(d->step),
+	       render_esc(d->summary, 0, buf, sizeof(buf)));
+	if (d->evidence[0])
+		printf("seen: %s\n",
+		       render_esc(d->evidence, 0, buf, sizeof(buf)));
+	printf("\n%s\n", render_esc(d->remedy, 1, buf, sizeof(buf)));
+}
+
+/* Names, hints and key IDs from Graph are shown escaped: an app's
+ * owner, not this host's administrator, chose them. */
 static void print_text(const struct cred *c, const struct watch_sync_report *r)
 {
-	char end[TIMEFMT_RFC3339_LEN];
+	char end[TIMEFMT_RFC3339_LEN], name[4 * GRAPH_NAME_MAX + 4], hint[32],
+	    kid[4 * CRED_GUID_LEN + 4];
 
 	if (!r->graph_ok) {
-		printf("%s: Entra not read\n\nbroken step: %s (%s)\n%s\n",
-		       c->name, r->diag.title, diag_step_name(r->diag.step),
-		       r->diag.summary);
-		if (r->diag.evidence[0])
-			printf("seen: %s\n", r->diag.evidence);
-		printf("\n%s\n", r->diag.remedy);
+		print_diag(c, &r->diag);
 		return;
 	}
 	printf("%s: app %s (object ID %s) has %zu client secrets in Entra\n",
-	       c->name, r->app.display_name, r->app.id, r->app.n_passwords);
+	       c->name, render_esc(r->app.display_name, 0, name, sizeof(name)),
+	       render_esc(r->app.id, 0, kid, sizeof(kid)), r->app.n_passwords);
 	for (size_t i = 0; i < r->n_secrets; i++)
 		print_secret(&r->secrets[i]);
 	for (size_t i = 0; i < r->n_unknown; i++) {
@@ -83,9 +99,12 @@ static void print_text(const struct cred *c, const struct watch_sync_report *r)
 		    &r->app.passwords[r->unknown[i]];
 
 		timefmt_rfc3339(p->end, end);
-		printf("  unknown to secretwatch: %s~ key %s expires %s%s%s\n",
-		       p->hint, p->key_id, end,
-		       p->display_name[0] ? ", named " : "", p->display_name);
+		render_esc(p->hint, 0, hint, sizeof(hint));
+		printf("  unknown to secretwatch: %s~ key %s expires %s%s",
+		       hint, render_esc(p->key_id, 0, kid, sizeof(kid)), end,
+		       p->display_name[0] ? ", named " : "");
+		printf("%s\n",
+		       render_esc(p->display_name, 0, name, sizeof(name)));
 	}
 }
 
@@ -253,15 +272,19 @@ static void graph_row(struct graph_checks *gc, const char *step,
 {
 	cJSON *o;
 
+	char buf[4 * DIAG_REMEDY_MAX];
+
 	gc->problems += strcmp(status, "failed") == 0;
 	if (gc->arr == NULL) {
-		printf("  %-8s %-48s %s\n", status, title, detail);
+		printf("  %-8s %-48s %s\n", status, title,
+		       render_esc(detail, 0, buf, sizeof(buf)));
 		if (strcmp(status, "failed") != 0 || remedy[0] == '\0')
 			return;
 		if (gc->said != NULL && strcmp(gc->said, remedy) == 0)
 			printf("    remedy: as above\n");
 		else
-			printf("    remedy: %s\n", remedy);
+			printf("    remedy: %s\n",
+			       render_esc(remedy, 1, buf, sizeof(buf)));
 		gc->said = remedy;
 		return;
 	}

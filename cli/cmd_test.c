@@ -1,8 +1,11 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "net.h"
 #include "num.h"
 #include "policy.h"
 #include "render.h"
@@ -112,9 +115,59 @@ static int find_secret(struct app *app, const struct cred *c, int64_t want,
 	return -1;
 }
 
+/* The progress line of a test on a terminal: after a few seconds of
+ * waiting, what is waited for and how much of the budget has gone. */
+struct progress {
+	struct timespec start;
+	long budget_s; /* [watch] test_deadline */
+	long shown_s;  /* the second last shown; 0: none yet */
+};
+
+#define PROGRESS_AFTER_S 3
+
+static int progress_tick(void *arg, int proto)
+{
+	struct progress *pg = arg;
+	struct timespec now;
+	long s;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s = (long)(now.tv_sec - pg->start.tv_sec);
+	if (s < PROGRESS_AFTER_S || s == pg->shown_s)
+		return 0;
+	pg->shown_s = s;
+	/* One line, rewritten in place; cleared when the test ends. */
+	fprintf(stderr,
+		"\rsecretwatch: still waiting for %s (%ld s of %ld s)...\033[K",
+		proto == NET_SMTP ? "the SMTP server" : "the token endpoint", s,
+		pg->budget_s);
+	fflush(stderr);
+	return 0;
+}
+
+/* Progress only for a person at a terminal: never into a log or pipe. */
+static void progress_start(struct app *app, struct watch_ctx *w,
+			   struct progress *pg)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &pg->start);
+	pg->budget_s = (long)app->cfg.test_deadline;
+	pg->shown_s = 0;
+	w->tick = progress_tick;
+	w->tick_arg = pg;
+}
+
+static void progress_end(const struct progress *pg)
+{
+	if (pg->shown_s > 0)
+		fputs("\r\033[K", stderr);
+}
+
 static int run(struct app *app, int argc, char **argv, int doctor)
 {
 	struct test_args a = {0};
+	struct progress pg = {0};
 	struct probe_result pr;
 	struct watch_ctx w;
 	struct secret_info si;
@@ -132,7 +185,9 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		return app_fail_err(app, &e);
 	}
 	app_watch_ctx(app, &w);
+	progress_start(app, &w, &pg);
 	rc = watch_test(&w, &c, &si, a.token_only, a.to, &pr, &e);
+	progress_end(&pg);
 	app_close(app);
 	if (rc < 0) {
 		probe_result_free(&pr);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "probe.h"
+#include "text.h"
 #include "timefmt.h"
 
 /* Integers printed as such: cJSON prints every number through a double
@@ -23,6 +24,12 @@ void render_stream_item(struct cJSON *o, int first)
 	printf("%s%s", first ? "" : ",", s ? s : "null");
 	cJSON_free(s);
 	cJSON_Delete(o);
+}
+
+const char *render_esc(const char *s, int lines, char *buf, size_t size)
+{
+	text_escape(buf, size, s != NULL ? s : "", lines);
+	return buf;
 }
 
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
@@ -57,7 +64,10 @@ struct cJSON *render_secret_json(const struct secret_info *si, int64_t now)
 
 void render_secret_label(const struct secret_info *si, char *out, size_t size)
 {
-	snprintf(out, size, "#%lld %s~ key %.8s", (long long)si->id, si->hint,
+	char hint[4 * sizeof(si->hint)];
+
+	snprintf(out, size, "#%lld %s~ key %.8s", (long long)si->id,
+		 render_esc(si->hint, 0, hint, sizeof(hint)),
 		 si->key_id[0] ? si->key_id : "-");
 }
 
@@ -100,17 +110,22 @@ struct cJSON *render_probe_json(const struct probe_result *pr)
 
 void render_probe_text(const struct probe_result *pr, int all, FILE *out)
 {
+	char buf[4 * DIAG_REMEDY_MAX];
+
 	for (int i = 0; all && i < PROBE_NSTEPS; i++) {
 		const struct probe_step *s = &pr->steps[i];
 		fprintf(out, "  %-8s %-48s %s\n", probe_status_name(s->status),
 			s->title ? s->title : probe_step_name(s->id),
-			s->detail);
+			render_esc(s->detail, 0, buf, sizeof(buf)));
 	}
 	if (pr->ok || !pr->has_diag)
 		return;
 	fprintf(out, "\nbroken step: %s (%s)\n%s\n", pr->diag.title,
-		diag_step_name(pr->diag.step), pr->diag.summary);
+		diag_step_name(pr->diag.step),
+		render_esc(pr->diag.summary, 0, buf, sizeof(buf)));
 	if (pr->diag.evidence[0])
-		fprintf(out, "seen: %s\n", pr->diag.evidence);
-	fprintf(out, "remedy:\n%s\n", pr->diag.remedy);
+		fprintf(out, "seen: %s\n",
+			render_esc(pr->diag.evidence, 0, buf, sizeof(buf)));
+	fprintf(out, "remedy:\n%s\n",
+		render_esc(pr->diag.remedy, 1, buf, sizeof(buf)));
 }

@@ -19,6 +19,12 @@ void render_add_int(struct cJSON *o, const char *key, int64_t v);
  * unformatted (null if it cannot be printed). Frees o. */
 void render_stream_item(struct cJSON *o, int first);
 
+/* s, text from outside (a name, a path, a Graph display name, a server's
+ * words), for the terminal: what would act on it instead of showing
+ * escaped as \xNN (text_escape; lines keeps newlines, for a remedy),
+ * into buf of size bytes, which it returns. */
+const char *render_esc(const char *s, int lines, char *buf, size_t size);
+
 /* {"id","state","hint","key_id","expires_at","days_left","note",
  *  "last_test":{"at","ok","detail"}|null} */
 struct cJSON *render_secret_json(const struct secret_info *si, int64_t now);

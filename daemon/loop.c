@@ -132,8 +132,14 @@ static int64_t cycle(struct daemon *d)
 	cycle_failed = !res.ok;
 	if (got_stop)
 		return 0;
-	if (watch_heartbeat(&d->cfg, !res.ok, &hb))
+	/* A stalled receiver must not hold up a stop: the GET ends when
+	 * TERM comes, and the grace alarm backs that up as for a cycle. */
+	in_cycle = 1;
+	if (watch_heartbeat(&d->cfg, !res.ok, &got_stop, &hb) && !got_stop)
 		log_warnx("%s", hb.msg);
+	in_cycle = 0;
+	if (got_stop)
+		return 0;
 	if (!res.ok) {
 		log_warnx("cycle failed: %s", res.err.msg);
 		return timefmt_now() + d->cfg.interval;

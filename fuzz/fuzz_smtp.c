@@ -1,8 +1,10 @@
-/* fuzz_smtp.c - the SMTP reply parser and the test message builder.
+/* fuzz_smtp.c - the SMTP reply parser, XOAUTH2's error challenge and the
+ * test message builder.
  *
  * The input is a server transcript: it is cut into lines after each LF
  * (kept, as libcurl's header callback hands them over) and every line
- * goes to smtp_result_feed() and to smtp_parse_line(). The same lines,
+ * goes to smtp_result_feed() and to smtp_parse_line(), and the text after
+ * its first four bytes to smtp_xoauth2_challenge(). The same lines,
  * without their LF, are the fields of one smtp_build_message() call:
  * from, to, credential name, hint, key ID, host and Message-ID. A message
  * that is built must be nothing but the nine fixed headers, a blank line
@@ -37,6 +39,30 @@ static void check_reply(const struct smtp_reply *rep)
 		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
 }
 
+static void check_challenge(const struct smtp_challenge *c)
+{
+	FUZZ_CHECK_STR(c->status);
+	FUZZ_CHECK_STR(c->schemes);
+	FUZZ_CHECK_STR(c->scope);
+	for (const char *p = c->scope; *p != '\0'; p++)
+		FUZZ_CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+}
+
+/* A challenge decodes to a status, or to nothing at all. */
+static void check_decode(const char *line, size_t len)
+{
+	struct smtp_challenge c;
+
+	if (len < 4)
+		return;
+	if (smtp_xoauth2_challenge(line + 4, len - 4, &c) == 0) {
+		FUZZ_CHECK(c.status[0] != '\0');
+		check_challenge(&c);
+	} else {
+		FUZZ_CHECK(c.status[0] == '\0' && c.scope[0] == '\0');
+	}
+}
+
 static void check_result(const struct smtp_result *r, int lines)
 {
 	FUZZ_CHECK(!r->ok); /* only the end of a send decides that */
@@ -48,6 +74,9 @@ static void check_result(const struct smtp_result *r, int lines)
 	FUZZ_CHECK(!r->auth_offered || r->tls);
 	FUZZ_CHECK_STR(r->auth_mechs);
 	FUZZ_CHECK_STR(r->summary);
+	/* Only a 334 to AUTH, which is then the last reply, challenges. */
+	FUZZ_CHECK(!r->challenged || r->challenge.status[0] != '\0');
+	check_challenge(&r->challenge);
 	check_reply(&r->last);
 	check_reply(&r->cur_);
 }
@@ -159,6 +188,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		smtp_result_feed(&r, line, n);
 		check_result(&r, ++lines);
 		check_parse_line(line, n);
+		check_decode(line, n);
 		free(line);
 		if (nfields < FIELDS)
 			field[nfields++] =

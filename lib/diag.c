@@ -38,6 +38,8 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_CERT_UNKNOWN] = "certificate-unknown",
     [DIAG_STEP_CLOCK_SKEW] = "clock-skew",
     [DIAG_STEP_CERT_EXPIRED] = "certificate-expired",
+    [DIAG_STEP_CLIENT_AUTH] = "client-authentication",
+    [DIAG_STEP_SMTP_TOKEN_REFUSED] = "smtp-token-refused",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -94,6 +96,10 @@ enum kind {
 	K_CERT_UNKNOWN,
 	K_CLOCK_SKEW,
 	K_CERT_EXPIRED,
+	K_OAUTH_CLIENT,
+	K_OAUTH_SCOPE,
+	K_OAUTH_ERROR,
+	K_TOKEN_REFUSED,
 	K_COUNT,
 };
 
@@ -120,6 +126,7 @@ enum var {
 	V_GRAPH_URL,	 /* the Graph URL it uses */
 	V_GRAPH_BASE,	 /* its cloud's Graph base, for directoryObjects */
 	V_MAX_LIFETIME,	 /* the longest lifetime a policy allows */
+	V_AUD,		 /* the token's aud claim, or "not decoded" */
 	V_COUNT,
 };
 
@@ -141,6 +148,7 @@ static const char *const var_names[V_COUNT] = {
     [V_GRAPH_URL] = "graph_url",
     [V_GRAPH_BASE] = "graph_base",
     [V_MAX_LIFETIME] = "max_lifetime",
+    [V_AUD] = "aud",
 };
 
 struct row {
@@ -242,6 +250,16 @@ struct row {
 	"sender mailbox (now {sender})."
 
 #define EXCHANGE_TITLE "Exchange service principal and mailbox permission"
+
+/* What a reply without an AADSTS code means for where it came from. */
+#define NOT_ENTRA                                                              \
+	"The reply has no AADSTS code, trace or correlation ID, so the "       \
+	"server said\n"                                                        \
+	"no more than that. Microsoft Entra ID always sends an AADSTS code: "  \
+	"a reply\n"                                                            \
+	"without one comes from another OAuth server, a proxy, or a wrong "    \
+	"authority\n"                                                          \
+	"URL (now {authority})."
 
 /* One row per kind of failure. Adding a diagnosis is adding a kind, its
  * row here and the rule that picks it (token_rules, smtp_rules). */
@@ -357,6 +375,39 @@ static const struct row rows[K_COUNT] = {
 	 "  secretwatch cert new {name}\n"
 	 "  secretwatch rotate {name}",
 	 NULL},
+    [K_OAUTH_CLIENT] =
+	{DIAG_STEP_CLIENT_AUTH, false, "Client ID and secret",
+	 "The token endpoint refused the client (invalid_client) without "
+	 "saying why: {extra}",
+	 "invalid_client means client authentication failed: the server does "
+	 "not know\n"
+	 "the client ID {client_id}, or the secret (hint {hint}) is wrong or "
+	 "expired; it\n"
+	 "did not say which. Check both: the Application (client) ID on the "
+	 "app's\n"
+	 "Overview page, and that the secret registered is its Value (not "
+	 "its Secret\n"
+	 "ID) and has not expired; register a new one with\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD\n" NOT_ENTRA,
+	 NULL},
+    [K_OAUTH_SCOPE] =
+	{DIAG_STEP_SCOPE, false, "Token scope",
+	 "The token endpoint refused the scope {scope} (invalid_scope): "
+	 "{extra}",
+	 "invalid_scope means the scope asked for is unknown to the server "
+	 "or not\n"
+	 "allowed for this client. secretwatch asks for {scope} (the\n"
+	 "{cloud} cloud's Exchange Online); a server that does not know it "
+	 "is not the\n"
+	 "one for this credential.\n" NOT_ENTRA,
+	 NULL},
+    [K_OAUTH_ERROR] =
+	{DIAG_STEP_UNKNOWN, false, "Token request",
+	 "The token endpoint refused the request: {extra}",
+	 "This is an OAuth error (RFC 6749) as the server sent it; its "
+	 "meaning is in\n"
+	 "the summary.\n" NOT_ENTRA,
+	 "no detail"},
     [K_SECRET_MISSING] =
 	{DIAG_STEP_SECRET_MISSING, false, "Client secret value",
 	 "No client secret was sent with the token request",
@@ -492,8 +543,34 @@ static const struct row rows[K_COUNT] = {
     [K_NO_XOAUTH2] =
 	{DIAG_STEP_SMTP_NOT_AUTHENTICATED, false,
 	 "SMTP authentication (XOAUTH2)",
-	 "The server did not accept AUTH XOAUTH2 after STARTTLS: {extra}",
+	 "The server did not offer AUTH XOAUTH2 after STARTTLS: {extra}",
 	 XOAUTH2_REMEDY, ""},
+    [K_TOKEN_REFUSED] =
+	{DIAG_STEP_SMTP_TOKEN_REFUSED, false, "Access token accepted for SMTP",
+	 "The server offered XOAUTH2 and refused the token for {sender}: "
+	 "{extra}",
+	 "XOAUTH2 is offered, so this is not the server's setup but the "
+	 "token, which it\n"
+	 "refused. A bearer token is refused when:\n"
+	 "- its audience or scope is not this server's: the token's aud is "
+	 "{aud}, asked\n"
+	 "  for with {scope}; the server names the scope it wants in its "
+	 "refusal. A\n"
+	 "  server other than Exchange Online does not take Microsoft's "
+	 "tokens: check\n"
+	 "  --smtp-url (now {smtp_url}).\n"
+	 "- it lacks the role the server needs (roles: {roles}): Exchange "
+	 "Online needs\n"
+	 "  SMTP.SendAsApp with admin consent for app {client_id}.\n"
+	 "- the app may not use the mailbox {sender}: its service principal "
+	 "needs\n"
+	 "  Add-MailboxPermission -Identity {ps_sender} -User {object_id} "
+	 "-AccessRights FullAccess\n"
+	 "- it has expired or is not yet valid by the server's clock: check "
+	 "the clocks\n"
+	 "  of this host and the server (timedatectl).\n"
+	 "Then run: secretwatch test {name}",
+	 "no reason given"},
     [K_SEND_AS] =
 	{DIAG_STEP_SEND_AS, false, "Sender address (Send As)",
 	 "Exchange refused to send as the address used: it is not the "
@@ -806,6 +883,8 @@ static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
 	val[V_MAX_LIFETIME] =
 	    or_unknown(gx != NULL ? gx->max_lifetime : NULL,
 		       "not named by the refusal (see the policy)");
+	val[V_AUD] = or_unknown(in->claims != NULL ? in->claims->aud : NULL,
+				"not decoded");
 
 	d->step = row->step;
 	d->title = row->title;
@@ -907,6 +986,7 @@ static const struct token_rule token_rules[] = {
 
 static void token_evidence(const struct entra_result *r, struct diag *d)
 {
+	const char *desc = or_unknown(r->error_description, "no description");
 	char ids[256] = "";
 
 	if (r->trace_id[0] || r->correlation_id[0] || r->timestamp[0])
@@ -915,13 +995,14 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 			or_unknown(r->trace_id, "-"),
 			or_unknown(r->correlation_id, "-"),
 			or_unknown(r->timestamp, "-"));
+
 	if (r->n_error_codes > 0)
 		err_fmt(d->evidence, sizeof(d->evidence),
 			"AADSTS%ld %s (HTTP %ld): %s%s", r->error_codes[0],
-			r->error, r->http_status, r->error_description, ids);
+			r->error, r->http_status, desc, ids);
 	else if (r->error[0] != '\0')
 		err_fmt(d->evidence, sizeof(d->evidence), "%s (HTTP %ld): %s%s",
-			r->error, r->http_status, r->error_description, ids);
+			r->error, r->http_status, desc, ids);
 	else if (r->http_status != 0)
 		err_fmt(d->evidence, sizeof(d->evidence), "%s%s%.0ld%s",
 			r->summary,
@@ -932,9 +1013,47 @@ static void token_evidence(const struct entra_result *r, struct diag *d)
 			r->curl_code, r->curl_error);
 }
 
+/* An OAuth error of RFC 6749 §5.2 and what the RFC says it means. */
+static const struct {
+	const char *error;
+	const char *meaning;
+} oauth_errors[] = {
+    {"invalid_request", "the request lacks a parameter, repeats one or is "
+			"malformed"},
+    {"invalid_client", "client authentication failed"},
+    {"invalid_grant", "the grant is invalid, expired or revoked"},
+    {"unauthorized_client", "this client may not use the "
+			    "client-credentials grant"},
+    {"unsupported_grant_type", "the server does not support the "
+			       "client-credentials grant"},
+    {"invalid_scope", "the scope is invalid, unknown or malformed"},
+};
+
+/* The kind of an OAuth error reply without AADSTS codes, and the
+ * server's words with the RFC's meaning into extra. */
+static enum kind oauth_kind(const struct entra_result *r, char *extra,
+			    size_t size)
+{
+	const char *meaning = NULL;
+
+	for (size_t i = 0; i < sizeof(oauth_errors) / sizeof(oauth_errors[0]);
+	     i++)
+		if (strcmp(r->error, oauth_errors[i].error) == 0)
+			meaning = oauth_errors[i].meaning;
+	err_fmt(extra, size, "%s%s%s%s", r->summary,
+		meaning != NULL ? " (RFC 6749: " : "",
+		meaning != NULL ? meaning : "", meaning != NULL ? ")" : "");
+	if (strcmp(r->error, "invalid_client") == 0)
+		return K_OAUTH_CLIENT;
+	if (strcmp(r->error, "invalid_scope") == 0)
+		return K_OAUTH_SCOPE;
+	return K_OAUTH_ERROR;
+}
+
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret)
 {
+	char extra[DIAG_SUMMARY_MAX];
 	enum kind k = K_UNKNOWN_TOKEN;
 	bool matched = false;
 
@@ -956,6 +1075,7 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 			break;
 		}
 	}
+	snprintf(extra, sizeof(extra), "%s", r->summary);
 	if (!matched) {
 		if (r->http_status == 0 && net_fail_tls(r->fail))
 			k = K_TLS_TOKEN;
@@ -968,8 +1088,12 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 			k = K_NETWORK_TOKEN;
 		else if (r->error[0] == '\0' && r->http_status != 0)
 			k = K_TOKEN_ENDPOINT;
+		else if (r->n_error_codes == 0)
+			k = oauth_kind(r, extra, sizeof(extra));
 	}
-	fill(k, in, ret, k == K_TLS_TOKEN ? r->curl_error : r->summary);
+	if (k == K_TLS_TOKEN)
+		snprintf(extra, sizeof(extra), "%s", r->curl_error);
+	fill(k, in, ret, extra);
 	/* Whatever the class, a reply the server marks as transient is. */
 	if (r->transient)
 		ret->transient = true;
@@ -1064,7 +1188,9 @@ static enum kind smtp_kind(const struct smtp_result *r)
 		if (net_fail_tls(r->fail))
 			return K_TLS_SMTP;
 		if (r->fail == NET_LOGIN_DENIED)
-			return K_NO_XOAUTH2;
+			return r->challenged || r->xoauth2_offered
+				   ? K_TOKEN_REFUSED
+				   : K_NO_XOAUTH2;
 		return net_fail_transient(r->fail) ? K_NETWORK_SMTP : k;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1075,12 +1201,38 @@ static enum kind smtp_kind(const struct smtp_result *r)
 	return rep->code < 500 ? K_SMTP_TEMPORARY : k;
 }
 
+/* The failure's own words for the summary of kind k. */
+static const char *smtp_extra(enum kind k, const struct smtp_result *r,
+			      bool negative, char *buf, size_t size)
+{
+	if (k == K_TLS_SMTP)
+		return r->curl_error;
+	if (k == K_NO_XOAUTH2 && !negative) {
+		err_fmt(buf, size, "its EHLO listed %s",
+			r->auth_offered ? r->auth_mechs : "no AUTH at all");
+		return buf;
+	}
+	if (k == K_TOKEN_REFUSED && r->challenged) {
+		err_fmt(buf, size, "status %s, schemes %s, scope %s",
+			r->challenge.status,
+			or_unknown(r->challenge.schemes, "-"),
+			or_unknown(r->challenge.scope, "-"));
+		return buf;
+	}
+	if (k == K_TOKEN_REFUSED)
+		return "it gave no reason";
+	if (k == K_SMTP_CONFIG && r->refused[0] != '\0')
+		return r->refused;
+	return r->summary;
+}
+
 void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 	       struct diag *ret)
 {
 	const struct smtp_reply *rep = &r->last;
 	bool negative = rep->code >= 400 && !r->deadline;
 	enum kind k = smtp_kind(r);
+	char said[SMTP_SUMMARY_MAX];
 
 	reset(ret);
 	if (k == K_EXCHANGE_PERMISSION) {
@@ -1089,14 +1241,17 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 		else if (!jwt_has_role(in->claims, "SMTP.SendAsApp"))
 			k = K_NO_ROLE;
 	}
-	fill(k, in, ret,
-	     k == K_TLS_SMTP ? r->curl_error
-	     : k == K_NO_XOAUTH2 && !negative
-		 ? (r->auth_offered ? r->auth_mechs : "it offered no AUTH")
-	     : k == K_SMTP_CONFIG && r->refused[0] != '\0' ? r->refused
-							   : r->summary);
+	fill(k, in, ret, smtp_extra(k, r, negative, said, sizeof(said)));
 
-	if (negative)
+	if (r->challenged)
+		err_fmt(ret->evidence, sizeof(ret->evidence),
+			"%s (at %s), the XOAUTH2 error challenge: status %s, "
+			"schemes %s, scope %s",
+			rep->line, smtp_stage_name(r->stage),
+			r->challenge.status,
+			or_unknown(r->challenge.schemes, "-"),
+			or_unknown(r->challenge.scope, "-"));
+	else if (negative)
 		err_fmt(ret->evidence, sizeof(ret->evidence), "%s (at %s)",
 			rep->line, smtp_stage_name(r->stage));
 	else if (r->fail != NET_OK)

@@ -57,6 +57,8 @@ enum diag_step {
 	DIAG_STEP_CERT_UNKNOWN,		  /* "certificate-unknown" */
 	DIAG_STEP_CLOCK_SKEW,		  /* "clock-skew" */
 	DIAG_STEP_CERT_EXPIRED,		  /* "certificate-expired" */
+	DIAG_STEP_CLIENT_AUTH,		  /* "client-authentication" */
+	DIAG_STEP_SMTP_TOKEN_REFUSED,	  /* "smtp-token-refused" */
 	DIAG_STEP_COUNT,
 };
 
@@ -85,7 +87,13 @@ struct diag_input {
 };
 
 /* Diagnose a failed token request (r->ok false). One that ran out of
- * time (r->deadline) is "network", transient. Fills *ret. */
+ * time (r->deadline) is "network", transient. An OAuth error without an
+ * AADSTS code (RFC 6749 §5.2, as servers other than Entra ID send it)
+ * is diagnosed from its error alone and says only what the server said:
+ * invalid_client is "client-authentication" (the client ID or the
+ * secret, which the server does not tell apart), invalid_scope "scope",
+ * any other "unknown"; none of them asks for an AADSTS code or a
+ * correlation ID the reply does not have. Fills *ret. */
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret);
 
@@ -99,7 +107,11 @@ void diag_claims(const struct diag_input *in, struct diag *ret);
 
 /* Diagnose a failed test send (r->ok false). A 535 5.7.3 is told apart by
  * in->claims: without SMTP.SendAsApp it is consent, with it the Exchange
- * service principal or mailbox permission. A 4xx reply without a row of
+ * service principal or mailbox permission. A server that offered XOAUTH2
+ * and refused the token with XOAUTH2's error challenge (r->challenged),
+ * or refused it without a reply of its own, is "smtp-token-refused",
+ * with the challenge's status and scope; one whose EHLO did not offer
+ * XOAUTH2 is "smtp-not-authenticated". A 4xx reply without a row of
  * its own (421 4.3.2, 451 4.7.0, 454 4.7.0, ...) is "smtp-temporary",
  * transient; a send that ran out of time (r->deadline) is "network",
  * transient. Fills *ret. */

@@ -63,32 +63,24 @@ static const char *sd_prefix(int prio)
 	return prio >= 0 && prio <= LOG_DEBUG ? p[prio] : SD_INFO;
 }
 
-/* The length of a character at s that would act on the terminal instead
- * of showing (a C0 or C1 control other than newline and tab, DEL, or a
- * bidirectional override or isolate, which can make text read in another
- * order than it is), or 0. Rejected input is echoed in messages, so it
- * must not be able to move the cursor or reorder the line. */
-static size_t hostile_len(const unsigned char *s)
-{
-	if ((s[0] < 0x20 && s[0] != '\n' && s[0] != '\t') || s[0] == 0x7f)
-		return 1;
-	return text_bidi_len((const char *)s);
-}
-
-/* msg with every such character written as \xNN escapes. */
+/* msg with every character that would act on the terminal instead of
+ * showing (text_escape: controls, newlines included, bidirectional
+ * overrides, malformed UTF-8) written as \xNN escapes. Rejected input is
+ * echoed in messages, so it must not be able to move the cursor, start
+ * a line of its own or reorder the line. */
 static void put_escaped(FILE *f, const char *msg)
 {
-	const unsigned char *s = (const unsigned char *)msg;
+	size_t size = 4 * strlen(msg) + 1;
+	char *out = malloc(size);
 
-	while (*s != '\0') {
-		size_t n = hostile_len(s);
-		if (n == 0) {
-			fputc(*s++, f);
-			continue;
-		}
-		while (n-- > 0)
-			fprintf(f, "\\x%02x", *s++);
+	if (out == NULL) {
+		fputs("(a message that could not be escaped: out of memory)",
+		      f);
+		return;
 	}
+	text_escape(out, size, msg, 0);
+	fputs(out, f);
+	free(out);
 }
 
 int log_line(void *arg, int prio, const char *msg)

@@ -80,6 +80,26 @@ int net_global_init(struct err *e)
 	return 0;
 }
 
+/* libcurl's progress callback, calling the caller's tick; one per
+ * protocol, so that the tick knows which transfer waits. */
+static int tick_https(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		      curl_off_t un)
+{
+	const struct net_opts *o = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return o->tick(o->tick_arg, NET_HTTPS);
+}
+
+static int tick_smtp(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		     curl_off_t un)
+{
+	const struct net_opts *o = arg;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return o->tick(o->tick_arg, NET_SMTP);
+}
+
 #define NET_SET(h, opt, val)                                                   \
 	do {                                                                   \
 		CURLcode rc_ = curl_easy_setopt((h), (opt), (val));            \
@@ -110,7 +130,12 @@ int net_setup(void *h, const struct net_opts *o, enum net_proto proto,
 	 * exchange, and with it the access token. */
 	NET_SET(h, CURLOPT_VERBOSE, 0L);
 	NET_SET(h, CURLOPT_NOSIGNAL, 1L);
-	NET_SET(h, CURLOPT_NOPROGRESS, 1L);
+	NET_SET(h, CURLOPT_NOPROGRESS, o == NULL || o->tick == NULL ? 1L : 0L);
+	if (o != NULL && o->tick != NULL) {
+		NET_SET(h, CURLOPT_XFERINFOFUNCTION,
+			proto == NET_SMTP ? tick_smtp : tick_https);
+		NET_SET(h, CURLOPT_XFERINFODATA, (void *)o);
+	}
 
 	NET_SET(h, CURLOPT_PROTOCOLS_STR, scheme);
 	NET_SET(h, CURLOPT_REDIR_PROTOCOLS_STR, scheme);
@@ -169,6 +194,8 @@ enum net_fail net_fail_of(int curl_code)
 		return NET_PROTOCOL;
 	case CURLE_WEIRD_SERVER_REPLY:
 		return NET_BAD_REPLY;
+	case CURLE_ABORTED_BY_CALLBACK:
+		return NET_ABORTED;
 	default:
 		return NET_OTHER;
 	}

@@ -25,6 +25,13 @@ struct net_opts {
 	const char *ca_file;
 	long connect_timeout_s; /* <= 0: NET_CONNECT_TIMEOUT_DEFAULT */
 	long timeout_s;		/* whole transfer; <= 0: NET_TIMEOUT_DEFAULT */
+	/* NULL, or called while a transfer runs: at least once a second
+	 * while it waits, and at once when a signal interrupts the wait,
+	 * with tick_arg and the transfer's protocol. A non-zero return ends
+	 * the transfer, which fails as NET_ABORTED. For a daemon's stop
+	 * signal and a terminal's progress line; it must be quick. */
+	int (*tick)(void *arg, int proto);
+	void *tick_arg;
 };
 
 /* What a transfer's failure was, classified from libcurl's result code
@@ -41,6 +48,7 @@ enum net_fail {
 	NET_LOGIN_DENIED,     /* the server refused the login */
 	NET_PROTOCOL,	      /* the URL's scheme is not the one allowed */
 	NET_BAD_REPLY,	      /* a reply the client did not understand */
+	NET_ABORTED,	      /* net_opts.tick ended it (a stop) */
 	NET_OTHER,	      /* anything else */
 };
 
@@ -62,7 +70,8 @@ int net_global_init(struct err *e);
  * (o may be NULL for the defaults): peer and host name verification on,
  * TLS 1.2 or newer, the CA file of o when set, connect and total
  * timeouts, only the one protocol (also for redirects, which are not
- * followed), no signals, never verbose. Call it before setting the
+ * followed), no signals, never verbose, and o's tick (with o, which must
+ * outlive the transfer, as its argument). Call it before setting the
  * request's own options; the caller keeps ownership of h. Returns 0, or
  * -1 with e filled when libcurl refuses an option (for example a CA file
  * on a build that cannot use one); h is then not safe to use. */

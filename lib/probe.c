@@ -93,6 +93,7 @@ static enum probe_step_id token_step(struct probe_result *r)
 	case DIAG_STEP_SECRET_VALUE:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_SECRET_MISSING:
+	case DIAG_STEP_CLIENT_AUTH:
 	case DIAG_STEP_CERT_UNKNOWN:
 	case DIAG_STEP_CLOCK_SKEW:
 	case DIAG_STEP_CERT_EXPIRED:
@@ -101,6 +102,51 @@ static enum probe_step_id token_step(struct probe_result *r)
 	default: /* tenant, network, token-endpoint, transport */
 		return PROBE_TENANT;
 	}
+}
+
+/* Whether a refused token request proves that Entra found the app: an
+ * AADSTS code about its secret or certificate, or a policy that applied
+ * to it. A plain OAuth error (invalid_client from a server without AADSTS
+ * codes) proves nothing about the app. */
+static bool app_found(const struct probe_result *r)
+{
+	if (r->entra.n_error_codes == 0)
+		return false;
+	switch (r->diag.step) {
+	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_EXPIRED:
+	case DIAG_STEP_CERT_UNKNOWN:
+	case DIAG_STEP_CERT_EXPIRED:
+	case DIAG_STEP_CONDITIONAL_ACCESS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A token request refused at step at: the steps before it pass only on
+ * evidence, with what the server said; the rest stay for fail_at. */
+static void token_steps_before(struct probe_result *r, enum probe_step_id at,
+			       const char *authority, const char *client_id)
+{
+	const struct entra_result *en = &r->entra;
+	char said[ENTRA_ERROR_MAX + 32];
+
+	if (at <= PROBE_TENANT || en->http_status == 0)
+		return;
+	if (en->n_error_codes > 0)
+		snprintf(said, sizeof(said), "AADSTS%ld", en->error_codes[0]);
+	else
+		snprintf(said, sizeof(said), "%s",
+			 en->error[0] ? en->error : "an error");
+	step_set(r, PROBE_TENANT, PROBE_PASSED, "%s answered (HTTP %ld, %s)",
+		 authority, en->http_status, said);
+	if (at <= PROBE_APP || app_found(r))
+		return;
+	step_set(r, PROBE_APP, PROBE_SKIPPED,
+		 "not known: the server answered %s, which does not say "
+		 "whether it knows app %s",
+		 said, client_id);
 }
 
 /* The step a send failure belongs to, by its stage and diagnosis. */
@@ -338,15 +384,18 @@ static int request(const struct cred *c, const struct probe_opts *o,
 	trp.deadline_ms = time_left(pc) > 0 ? (long)time_left(pc) : 1;
 	rc = material_token(o->material, rq, o->net, &trp, o->now, &ret->entra,
 			    &ret->token);
-	if (rc != 0 && cert && m->expires_at <= o->now &&
-	    strcmp(ret->entra.error, "invalid_client") == 0) {
-		diag_cert_expired(din, &ret->entra, &ret->diag);
-		fail_at(ret, PROBE_SECRET);
-		return -1;
-	}
 	if (rc != 0) {
-		diag_token(din, &ret->entra, &ret->diag);
-		fail_at(ret, token_step(ret));
+		enum probe_step_id at = PROBE_SECRET;
+
+		if (cert && m->expires_at <= o->now &&
+		    strcmp(ret->entra.error, "invalid_client") == 0)
+			diag_cert_expired(din, &ret->entra, &ret->diag);
+		else {
+			diag_token(din, &ret->entra, &ret->diag);
+			at = token_step(ret);
+		}
+		token_steps_before(ret, at, rq->authority_url, c->client_id);
+		fail_at(ret, at);
 		return -1;
 	}
 	step_set(ret, PROBE_TENANT, PROBE_PASSED, "%s answered for %s",

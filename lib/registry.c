@@ -234,8 +234,8 @@ int registry_cert_add(struct store *s, const struct vault *v, int64_t now,
 	timefmt_rfc3339(xi->not_after, t);
 	if (xi->not_after <= now) {
 		err_set(e,
-			"the certificate expired (notAfter %s): make a new "
-			"one with 'secretwatch cert new %s'",
+			"the certificate expired at %s (its notAfter): make "
+			"a new one with 'secretwatch cert new %s'",
 			t, c->name);
 		return -1;
 	}

@@ -58,8 +58,12 @@ int secmem_base64url_decode(unsigned char *bin, size_t cap, const char *s,
 int secmem_base64_decode(unsigned char *bin, size_t cap, const char *s,
 			 size_t len, size_t *ret_len)
 {
+	int variant = len > 0 && s[len - 1] == '='
+			  ? sodium_base64_VARIANT_ORIGINAL
+			  : sodium_base64_VARIANT_ORIGINAL_NO_PADDING;
+
 	return sodium_base642bin(bin, cap, s, len, NULL, ret_len, NULL,
-				 sodium_base64_VARIANT_ORIGINAL) == 0
+				 variant) == 0
 		   ? 0
 		   : -1;
 }

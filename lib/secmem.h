@@ -56,7 +56,9 @@ void secbuf_free(struct secbuf *b);
 int secmem_base64url_decode(unsigned char *bin, size_t cap, const char *s,
 			    size_t len, size_t *ret_len);
 
-/* The same for standard base64 with its padding (Graph's byte fields). */
+/* Decode len characters of standard base64 (RFC 4648 section 4, padded
+ * or not) at s into at most cap bytes at bin, *ret_len set. Returns 0,
+ * or -1 when s is not base64 or does not fit. */
 int secmem_base64_decode(unsigned char *bin, size_t cap, const char *s,
 			 size_t len, size_t *ret_len);
 

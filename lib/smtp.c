@@ -7,9 +7,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "mail.h"
+#include "secmem.h"
 #include "text.h"
 #include "timefmt.h"
 
@@ -121,6 +123,76 @@ static void ehlo_capability(struct smtp_result *r, const char *t, size_t len)
 	}
 }
 
+/* The string (or number) member key of o into dst; "" when absent. */
+static void challenge_field(const cJSON *o, const char *key, char *dst,
+			    size_t size)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	char num[32];
+
+	dst[0] = '\0';
+	if (cJSON_IsString(it))
+		text_copy(dst, size, it->valuestring, strlen(it->valuestring),
+			  '?');
+	else if (cJSON_IsNumber(it) &&
+		 snprintf(num, sizeof(num), "%.0f", it->valuedouble) > 0)
+		text_copy(dst, size, num, strlen(num), '?');
+}
+
+int smtp_xoauth2_challenge(const char *text, size_t len,
+			   struct smtp_challenge *ret)
+{
+	unsigned char bin[SMTP_TEXT_MAX];
+	size_t n = 0;
+	cJSON *o = NULL;
+	int rc = -1;
+
+	memset(ret, 0, sizeof(*ret));
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\r' ||
+			   text[len - 1] == '\n'))
+		len--;
+	if (len == 0 ||
+	    secmem_base64_decode(bin, sizeof(bin) - 1, text, len, &n) != 0)
+		return -1;
+	bin[n] = '\0';
+	if ((o = cJSON_ParseWithLength((const char *)bin, n)) == NULL ||
+	    !cJSON_IsObject(o))
+		goto out;
+	challenge_field(o, "status", ret->status, sizeof(ret->status));
+	challenge_field(o, "schemes", ret->schemes, sizeof(ret->schemes));
+	challenge_field(o, "scope", ret->scope, sizeof(ret->scope));
+	if (ret->status[0] != '\0')
+		rc = 0;
+out:
+	cJSON_Delete(o);
+	if (rc != 0)
+		memset(ret, 0, sizeof(*ret));
+	return rc;
+}
+
+/* A reply to AUTH: a prompt, a challenge, success or refusal. */
+static void auth_reply(struct smtp_result *r, const struct smtp_reply *rep)
+{
+	struct smtp_challenge c;
+
+	if (rep->code == 235) {
+		r->authenticated = true;
+		r->expect_ = SMTP_STAGE_MAIL;
+		return;
+	}
+	if (rep->code != 334) {
+		r->expect_ = SMTP_STAGE_QUIT;
+		return;
+	}
+	/* An empty 334 asks for the token; one with text after it may be
+	 * the error challenge (a later prompt does not wipe one seen). */
+	if (smtp_xoauth2_challenge(rep->text, strlen(rep->text), &c) == 0) {
+		r->challenge = c;
+		r->challenged = true;
+	}
+	r->expect_ = SMTP_STAGE_AUTH;
+}
+
 /* A complete reply: attribute it to a stage and work out the next. */
 static void reply_done(struct smtp_result *r, const struct smtp_reply *rep)
 {
@@ -162,14 +234,7 @@ static void reply_done(struct smtp_result *r, const struct smtp_reply *rep)
 		}
 		break;
 	case SMTP_STAGE_AUTH:
-		if (rep->code == 334) {
-			r->expect_ = SMTP_STAGE_AUTH;
-		} else if (rep->code == 235) {
-			r->authenticated = true;
-			r->expect_ = SMTP_STAGE_MAIL;
-		} else {
-			r->expect_ = SMTP_STAGE_QUIT;
-		}
+		auth_reply(r, rep);
 		break;
 	case SMTP_STAGE_MAIL:
 		r->expect_ = cls == 2 ? SMTP_STAGE_RCPT : SMTP_STAGE_QUIT;
@@ -304,10 +369,17 @@ static void finish(struct smtp_result *r, CURLcode rc, const char *errbuf)
 			"the server did not offer STARTTLS; refusing to "
 			"authenticate without TLS (curl %d)",
 			(int)rc);
+	else if (rc == CURLE_LOGIN_DENIED && r->challenged)
+		err_fmt(r->summary, sizeof(r->summary),
+			"refused at auth: the server offered XOAUTH2 and "
+			"refused the token (status %s, schemes %s, scope %s)",
+			r->challenge.status,
+			r->challenge.schemes[0] ? r->challenge.schemes : "-",
+			r->challenge.scope[0] ? r->challenge.scope : "-");
 	else if (rc == CURLE_LOGIN_DENIED && !r->xoauth2_offered)
 		err_fmt(r->summary, sizeof(r->summary),
 			"the server did not offer AUTH XOAUTH2 after "
-			"STARTTLS (it offered: %s)",
+			"STARTTLS (its EHLO listed: %s)",
 			r->auth_offered ? r->auth_mechs : "no AUTH");
 	else if (rc != CURLE_OK)
 		err_fmt(r->summary, sizeof(r->summary),

@@ -54,6 +54,25 @@ struct smtp_reply {
 	char line[SMTP_LINE_MAX];
 };
 
+/* XOAUTH2's error challenge: servers other than Exchange Online (Dovecot,
+ * Gmail) answer a refused bearer token with 334 and the base64 of
+ * {"status":"401","schemes":"bearer","scope":"..."} instead of a final
+ * 535, which follows only once the client answers (libcurl 7.88 does not:
+ * it ends with CURLE_LOGIN_DENIED at the 334). */
+struct smtp_challenge {
+	char status[16];  /* "401", "400", ...; "" when absent */
+	char schemes[64]; /* "bearer", ... */
+	char scope[256];  /* the scope the server wants; "" when absent */
+};
+
+/* Decode the text of a 334 reply (the len bytes after "334 ") as an
+ * XOAUTH2 error challenge into *ret: base64 of a JSON object with at
+ * least a "status" string (or number). Control characters in the values
+ * become '?'. Returns 0, or -1 when it is not one (an empty prompt, not
+ * base64, not such an object); *ret is then cleared. Pure. */
+int smtp_xoauth2_challenge(const char *text, size_t len,
+			   struct smtp_challenge *ret);
+
 struct smtp_result {
 	bool ok;	    /* the message was accepted (250 after the data) */
 	bool transient;	    /* a 4xx reply, or a transient transport failure */
@@ -70,6 +89,9 @@ struct smtp_result {
 	bool xoauth2_offered;  /* ... with XOAUTH2 among its mechanisms */
 	char auth_mechs[SMTP_MECHS_MAX]; /* as listed, e.g. "LOGIN XOAUTH2" */
 	bool authenticated;		 /* 235 to AUTH */
+	bool challenged; /* AUTH got XOAUTH2's error challenge: the token was
+			  * refused (the last reply is that 334) */
+	struct smtp_challenge challenge; /* when challenged */
 	/* One line for people: the stage and the reply or the curl error. */
 	char summary[SMTP_SUMMARY_MAX];
 	/* Why the send was refused before connecting; "" when it was not.

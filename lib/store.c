@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,69 @@ int store_tighten_modes(const char *path, char *ret_note, size_t size,
 	return 0;
 }
 
+/* A file of another user that this one may not use as mode asks: say
+ * whose it is, so that the remedy is to run as that user. */
+static int check_owner(const char *path, const struct stat *st,
+		       enum store_mode mode, struct err *e)
+{
+	int need = mode == STORE_READONLY ? R_OK : R_OK | W_OK;
+	struct passwd *pw;
+
+	if (st->st_uid == geteuid() ||
+	    faccessat(AT_FDCWD, path, need, AT_EACCESS) == 0)
+		return 0;
+	pw = getpwuid(st->st_uid);
+	err_set(e,
+		"database %s belongs to %s (uid %u) and is mode %04o: this "
+		"user (uid %u) may not %s it; run secretwatch as %s (sudo -u "
+		"%s secretwatch ...)",
+		path, pw != NULL ? pw->pw_name : "another user",
+		(unsigned)st->st_uid, (unsigned)(st->st_mode & 07777),
+		(unsigned)geteuid(), mode == STORE_READONLY ? "read" : "write",
+		pw != NULL ? pw->pw_name : "its owner",
+		pw != NULL ? pw->pw_name : "OWNER");
+	return -1;
+}
+
+/* What SQLite would report only as "cannot write" or "disk I/O error":
+ * a symbolic link (refused, never followed), a directory or another
+ * non-file, or another user's file. A missing path is left to the
+ * caller. Returns 0, or -1 with e. */
+static int check_path(const char *path, enum store_mode mode, struct err *e)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		n = readlink(path, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		err_set(e,
+			"database %s is a symbolic link (to %s), and links "
+			"are refused: set [store] database to the file itself",
+			path, n > 0 ? target : "?");
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err_set(e,
+			"database %s is a directory, not a database file: set "
+			"[store] database to a file in it, such as "
+			"%s/secretwatch.db",
+			path, path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err_set(e,
+			"database %s is not a regular file (a device, FIFO or "
+			"socket): set [store] database to a database file",
+			path);
+		return -1;
+	}
+	return check_owner(path, &st, mode, e);
+}
+
 /* Create path 0600 (and its directory 0700) unless it exists. */
 static int create_file(const char *path, struct err *e)
 {
@@ -391,7 +455,9 @@ int store_open(const char *path, enum store_mode mode, struct store **ret,
 {
 	struct store *s;
 
-	if (mode == STORE_CREATE ? create_file(path, e) : check_exists(path, e))
+	if (check_path(path, mode, e) ||
+	    (mode == STORE_CREATE ? create_file(path, e)
+				  : check_exists(path, e)))
 		return -1;
 	if (mode == STORE_READONLY && check_readable(path, e))
 		return -1;

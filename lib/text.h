@@ -27,4 +27,19 @@ int text_has_control(const char *s, size_t len);
  * in another order than it is stored. */
 size_t text_bidi_len(const char *s);
 
+/* The length of what at the NUL-terminated s acts on a terminal instead
+ * of showing, or 0: a C0 control (newline and tab too, unless lines is
+ * set), DEL, a C1 control or a bidirectional override or isolate
+ * (text_bidi_len), or a byte that does not start well-formed UTF-8 (a
+ * terminal may take a lone 0x9b for CSI). */
+size_t text_hostile_len(const char *s, int lines);
+
+/* The NUL-terminated src for a terminal, into dst of size dstsz: every
+ * byte of what text_hostile_len(.., lines) finds written as \xNN, the
+ * rest as it is. What does not fit is cut at a whole character or
+ * escape; dst is always NUL-terminated. The one escaping of text from
+ * outside (names, paths, server and Graph texts, config bytes) before it
+ * is shown. */
+void text_escape(char *dst, size_t dstsz, const char *src, int lines);
+
 #endif

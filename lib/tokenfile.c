@@ -77,6 +77,77 @@ fail:
 	return -1;
 }
 
+/* What may write into a directory besides its owner. */
+#define DIR_OPEN_BITS (S_IWGRP | S_IWOTH)
+
+/* Whether st, the token directory dir, is safe for tokens written by
+ * user writer: its owner's (or root's) alone to write. Returns 0 when it
+ * is; 1 when it is writer's own and only too open (a mode to repair),
+ * -1 when it is not, both with e saying why and what to do. */
+static int dir_verdict(const struct stat *st, const char *dir, uid_t writer,
+		       struct err *e)
+{
+	mode_t mode = st->st_mode & 07777;
+
+	if (st->st_uid != writer && st->st_uid != 0) {
+		err_set(e,
+			"token directory %s belongs to uid %u, not to the "
+			"user that writes the tokens (uid %u) or root: that "
+			"user could put a token of their own in it; remove it "
+			"(secretwatch makes it again) or chown %u %s",
+			dir, (unsigned)st->st_uid, (unsigned)writer,
+			(unsigned)writer, dir);
+		return -1;
+	}
+	if ((mode & DIR_OPEN_BITS) == 0)
+		return 0;
+	err_set(e,
+		"token directory %s is mode %04o: its group or others may "
+		"write into it and swap a token; chmod %04o %s%s",
+		dir, (unsigned)mode,
+		(unsigned)(mode & ~(DIR_OPEN_BITS | S_ISVTX)), dir,
+		st->st_uid == writer ? " (secretwatch does at its next write)"
+				     : "");
+	return st->st_uid == writer ? 1 : -1;
+}
+
+int tokenfile_dir_check(const char *dir, uid_t writer, struct err *e)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		err_set(e, "token directory %s is missing or not a directory",
+			dir);
+		return -1;
+	}
+	return dir_verdict(&st, dir, writer, e) == 0 ? 0 : -1;
+}
+
+/* The open directory fd is fit to write tokens into: refused when it is
+ * not this user's (or root's) alone, its mode repaired when it is this
+ * user's and only too open. Returns 0, or -1 with e. */
+static int secure_dir(int fd, const char *dir, struct err *e)
+{
+	struct stat st;
+	int v;
+
+	if (fstat(fd, &st) != 0) {
+		err_set(e, "cannot check token directory %s: %s", dir,
+			strerror(errno));
+		return -1;
+	}
+	if ((v = dir_verdict(&st, dir, geteuid(), e)) <= 0)
+		return v;
+	if (fchmod(fd, st.st_mode & 07777 & ~(DIR_OPEN_BITS | S_ISVTX)) != 0) {
+		err_set(e,
+			"token directory %s is mode %04o, open to others, and "
+			"cannot be changed: %s",
+			dir, (unsigned)(st.st_mode & 07777), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The directory, opened (created when missing), or -1 with e. */
 static int open_dir(const char *dir, gid_t gid, int create, struct err *e)
 {
@@ -91,6 +162,10 @@ static int open_dir(const char *dir, gid_t gid, int create, struct err *e)
 	if (fd < 0)
 		err_set(e, "cannot open token directory %s: %s", dir,
 			strerror(errno));
+	else if (create && secure_dir(fd, dir, e) != 0) {
+		close(fd);
+		fd = -1;
+	}
 	return fd;
 }
 

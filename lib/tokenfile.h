@@ -30,11 +30,23 @@ int tokenfile_group(const char *name, gid_t *ret, struct err *e);
 /* Make dir/name hold the len bytes of token and "\n", mode 0640, owned
  * by this user and group gid, by a write to a new file in dir and a
  * rename over the old one (both synced). dir is created (0750, group
- * gid, parents 0755) when missing, never replaced. On failure the old
+ * gid, parents 0755) when missing, never replaced; one that is not this
+ * user's (or root's) alone is refused (tokenfile_dir_check), and the
+ * group and other write bits (and the sticky bit) of one that is this
+ * user's are taken away. On failure the old
  * file is left as it was and no temporary file stays behind. Returns 0,
  * or -1 with e. */
 int tokenfile_write(const char *dir, const char *name, const char *token,
 		    size_t len, gid_t gid, struct err *e);
+
+/* Whether the directory dir is safe for token files written by user
+ * writer: a directory owned by writer or root that neither its group
+ * nor others may write (one they may write lets a local user swap in a
+ * token of their own, which the mail client would send). Changes
+ * nothing; tokenfile_write() refuses such a directory, and repairs the
+ * mode of one that is its own. Returns 0, or -1 with e saying what is
+ * wrong and what to do. */
+int tokenfile_dir_check(const char *dir, uid_t writer, struct err *e);
 
 /* Remove dir/name. Returns 0 (also when there was none), or -1 with e. */
 int tokenfile_remove(const char *dir, const char *name, struct err *e);

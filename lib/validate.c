@@ -1,6 +1,7 @@
 #include "validate.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "cred.h"
 #include "text.h"
@@ -288,19 +289,49 @@ int validate_text(const char *s, size_t max, const char *what, struct err *e)
 	return 0;
 }
 
-/* A GUID however it was copied: dashed, without dashes, or in braces. */
+/* The inside of v when it is wrapped as a GUID is when copied from a
+ * portal, a log or a registry: "...", '...', (...), {...}, [...], <...>
+ * or urn:uuid:... (case-insensitive). Returns 1 with *v and *len moved
+ * inside, else 0. */
+static int unwrap_guid(const char **v, size_t *len)
+{
+	static const char pairs[][2] = {{'"', '"'}, {'\'', '\''}, {'(', ')'},
+					{'{', '}'}, {'[', ']'},	  {'<', '>'}};
+	const char *s = *v;
+	size_t n = *len;
+
+	if (n > 9 && strncasecmp(s, "urn:uuid:", 9) == 0) {
+		*v = s + 9;
+		*len = n - 9;
+		return 1;
+	}
+	for (size_t i = 0; n >= 2 && i < sizeof(pairs) / sizeof(pairs[0]);
+	     i++) {
+		if (s[0] == pairs[i][0] && s[n - 1] == pairs[i][1]) {
+			*v = s + 1;
+			*len = n - 2;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* A GUID however it was copied: dashed or without dashes, bare or in
+ * quotes, parentheses, braces, brackets, or as a urn:uuid: (a few layers
+ * at most, such as "{...}"). */
 static int looks_like_secret_id(const char *v, size_t len)
 {
-	if (len >= 2 && v[0] == '{' && v[len - 1] == '}') {
-		v++;
-		len -= 2;
-	}
-	if (len != 32)
-		return is_guid(v, len);
-	for (size_t i = 0; i < len; i++)
-		if (!is_hex(v[i]))
+	for (int layer = 0; layer < 4; layer++) {
+		int hex = len == 32;
+
+		for (size_t i = 0; hex && i < len; i++)
+			hex = is_hex(v[i]);
+		if (hex || is_guid(v, len))
+			return 1;
+		if (!unwrap_guid(&v, &len))
 			return 0;
-	return 1;
+	}
+	return 0;
 }
 
 int validate_secret_value(const char *v, size_t len, struct err *e)

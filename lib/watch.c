@@ -284,12 +284,24 @@ void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
 	ret->now = w->now;
 }
 
-int watch_heartbeat(const struct config *cfg, bool failed, struct err *e)
+/* A transfer's tick that ends it once *arg, a stop flag, is set. */
+static int stop_tick(void *arg, int proto)
+{
+	(void)proto;
+	return *(volatile sig_atomic_t *)arg != 0;
+}
+
+int watch_heartbeat(const struct config *cfg, bool failed,
+		    volatile sig_atomic_t *stop, struct err *e)
 {
 	struct net_opts net = {0};
 
 	if (cfg->heartbeat_url[0] == '\0')
 		return 0;
 	net.ca_file = cfg->ca_file[0] ? cfg->ca_file : NULL;
+	if (stop != NULL) {
+		net.tick = stop_tick;
+		net.tick_arg = (void *)stop;
+	}
 	return alert_heartbeat_send(cfg->heartbeat_url, failed, &net, e);
 }

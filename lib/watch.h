@@ -36,6 +36,10 @@ struct watch_ctx {
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	/* When set and it becomes non-zero, the cycle stops between steps. */
 	volatile sig_atomic_t *stop;
+	/* NULL, or the tick of the transfers of watch_test() (net.h): a
+	 * front end's progress line while a test waits. */
+	int (*tick)(void *arg, int proto);
+	void *tick_arg;
 };
 
 struct watch_report {
@@ -61,10 +65,13 @@ struct watch_report {
 int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e);
 
 /* After a cycle that ran (not a dry run): the [alerts] heartbeat_url
- * GET, its "/fail" when failed (alert_heartbeat_send). Returns 0 when
- * sent or none is configured, -1 with e; the caller logs a failure and
- * goes on, the cycle's outcome is not changed by it. */
-int watch_heartbeat(const struct config *cfg, bool failed, struct err *e);
+ * GET, its "/fail" when failed (alert_heartbeat_send). When stop is set
+ * and becomes non-zero (a signal), the GET ends at once instead of
+ * waiting out a stalled receiver. Returns 0 when sent or none is
+ * configured, -1 with e; the caller logs a failure and goes on, the
+ * cycle's outcome is not changed by it. */
+int watch_heartbeat(const struct config *cfg, bool failed,
+		    volatile sig_atomic_t *stop, struct err *e);
 
 /* Deliver what the outbox owes at w->now (part of every cycle). */
 int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e);

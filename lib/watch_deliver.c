@@ -52,8 +52,8 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 	    alert_channel_parse(row->channel, &inst);
 	cJSON *p = cJSON_Parse(row->payload);
 	struct vbuf token = {0};
-	struct net_opts net = {w->cfg->ca_file[0] ? w->cfg->ca_file : NULL, 0,
-			       0};
+	struct net_opts net = {.ca_file =
+				   w->cfg->ca_file[0] ? w->cfg->ca_file : NULL};
 	struct alert a = {0};
 	struct cred c;
 	int rc = -1;

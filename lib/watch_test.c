@@ -14,6 +14,8 @@ void watch_probe_opts(const struct watch_ctx *w, struct material *m,
 {
 	memset(net, 0, sizeof(*net));
 	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
+	net->tick = w->tick;
+	net->tick_arg = w->tick_arg;
 	memset(o, 0, sizeof(*o));
 	o->material = m;
 	o->hint = si->hint;

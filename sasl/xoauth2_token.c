@@ -170,13 +170,35 @@ static enum xoauth2_token_err check_token(char *buf, size_t *len)
 	return XOAUTH2_TOKEN_OK;
 }
 
+/* Whether the file open as FD, in the directory open as DIRFD, is one
+ * its writer put there (see xoauth2_token_read). */
+static enum xoauth2_token_err check_file(int dirfd, int fd, int *ret_errno)
+{
+	struct stat st, dst;
+
+	if (fstat(fd, &st) != 0 || fstat(dirfd, &dst) != 0) {
+		*ret_errno = errno;
+		return XOAUTH2_TOKEN_UNREADABLE;
+	}
+	if (!S_ISREG(st.st_mode))
+		return XOAUTH2_TOKEN_NOTFILE;
+	if (dst.st_mode & (S_IWGRP | S_IWOTH))
+		return XOAUTH2_TOKEN_DIR_WRITABLE;
+	if (st.st_uid != dst.st_uid && st.st_uid != 0)
+		return XOAUTH2_TOKEN_OWNER;
+	if (st.st_nlink != 1)
+		return XOAUTH2_TOKEN_LINKED;
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return XOAUTH2_TOKEN_WRITABLE;
+	return XOAUTH2_TOKEN_OK;
+}
+
 enum xoauth2_token_err xoauth2_token_read(int dirfd, const char *name,
 					  time_t now, char **ret_tok,
 					  size_t *ret_len, int *ret_errno,
 					  long long *ret_exp)
 {
 	enum xoauth2_token_err err;
-	struct stat st;
 	char *buf = NULL;
 	size_t len = 0;
 	long long exp;
@@ -194,15 +216,9 @@ enum xoauth2_token_err xoauth2_token_read(int dirfd, const char *name,
 		return errno == ENOENT ? XOAUTH2_TOKEN_MISSING
 				       : XOAUTH2_TOKEN_UNREADABLE;
 	}
-	if (fstat(fd, &st) != 0) {
-		*ret_errno = errno;
-		err = XOAUTH2_TOKEN_UNREADABLE;
+	err = check_file(dirfd, fd, ret_errno);
+	if (err != XOAUTH2_TOKEN_OK)
 		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = XOAUTH2_TOKEN_NOTFILE;
-		goto out_close;
-	}
 	err = read_all(fd, &buf, &len, ret_errno);
 	if (err != XOAUTH2_TOKEN_OK)
 		goto out_close;
@@ -240,6 +256,20 @@ const char *xoauth2_token_why(enum xoauth2_token_err err)
 		return "is unreadable";
 	case XOAUTH2_TOKEN_NOTFILE:
 		return "is not a regular file";
+	case XOAUTH2_TOKEN_LINKED:
+		return "is refused: it has other hard links (the token "
+		       "writer makes files with one)";
+	case XOAUTH2_TOKEN_OWNER:
+		return "is refused: it belongs to neither the directory's "
+		       "owner (the token writer) nor root, so another user "
+		       "may have put it there";
+	case XOAUTH2_TOKEN_WRITABLE:
+		return "is refused: its group or others may write it (the "
+		       "token writer makes it mode 0640)";
+	case XOAUTH2_TOKEN_DIR_WRITABLE:
+		return "is refused: its directory may be written by group or "
+		       "others, who could swap the token (make the directory "
+		       "mode 0750; secretwatch repairs one of its own)";
 	case XOAUTH2_TOKEN_TOOLONG:
 		return "is larger than 64 KiB";
 	case XOAUTH2_TOKEN_EMPTY:

@@ -16,12 +16,17 @@ enum xoauth2_token_err {
 	XOAUTH2_TOKEN_BADNAME, /* empty, has '/', starts with '.', too long */
 	XOAUTH2_TOKEN_NODIR,   /* the directory could not be opened */
 	XOAUTH2_TOKEN_MISSING, /* no such file */
-	XOAUTH2_TOKEN_UNREADABLE, /* open or read failed (errno kept) */
-	XOAUTH2_TOKEN_NOTFILE,	  /* not a regular file */
-	XOAUTH2_TOKEN_TOOLONG,	  /* more than XOAUTH2_TOKEN_MAX bytes */
-	XOAUTH2_TOKEN_EMPTY,	  /* nothing but a newline */
-	XOAUTH2_TOKEN_BADCHAR,	  /* a blank or control character inside */
-	XOAUTH2_TOKEN_EXPIRED,	  /* its JWT "exp" claim is past */
+	XOAUTH2_TOKEN_UNREADABLE,   /* open or read failed (errno kept) */
+	XOAUTH2_TOKEN_NOTFILE,	    /* not a regular file */
+	XOAUTH2_TOKEN_LINKED,	    /* more than one hard link */
+	XOAUTH2_TOKEN_OWNER,	    /* owned by neither the directory's owner
+				     * (the writer) nor root */
+	XOAUTH2_TOKEN_WRITABLE,	    /* group or others may write the file */
+	XOAUTH2_TOKEN_DIR_WRITABLE, /* ... or its directory */
+	XOAUTH2_TOKEN_TOOLONG,	    /* more than XOAUTH2_TOKEN_MAX bytes */
+	XOAUTH2_TOKEN_EMPTY,	    /* nothing but a newline */
+	XOAUTH2_TOKEN_BADCHAR,	    /* a blank or control character inside */
+	XOAUTH2_TOKEN_EXPIRED,	    /* its JWT "exp" claim is past */
 	XOAUTH2_TOKEN_NOMEM,
 };
 
@@ -32,10 +37,14 @@ int xoauth2_token_name_ok(const char *name);
 /* Reads the token of file NAME in the directory open as DIRFD: at most
  * XOAUTH2_TOKEN_MAX bytes, one trailing "\n" (or "\r\n") removed, refused
  * when empty, holding a blank or control character, or expired by its
- * "exp" claim at time NOW. On success *ret_tok is a NUL-terminated copy
- * in malloc'd memory the caller wipes and frees, *ret_len its length.
- * On failure nothing is allocated, every buffer read into is wiped, and
- * *ret_errno (open/read failures) and *ret_exp (expired tokens) say more.
+ * "exp" claim at time NOW. Only a file that its writer put there is
+ * read: a regular file with one link, owned by the directory's owner
+ * (the user that writes the tokens) or root, that neither group nor
+ * others may write, in a directory that neither may write; anything
+ * else may be a token another local user swapped in. On success *ret_tok is a
+ * NUL-terminated copy in malloc'd memory the caller wipes and frees, *ret_len
+ * its length. On failure nothing is allocated, every buffer read into is wiped,
+ * and *ret_errno (open/read failures) and *ret_exp (expired tokens) say more.
  */
 enum xoauth2_token_err xoauth2_token_read(int dirfd, const char *name,
 					  time_t now, char **ret_tok,

@@ -380,6 +380,60 @@ static void test_not_a_file(void **state)
 	rmdir(path);
 }
 
+/* A token another local user could have swapped in is not sent: a file
+ * of another owner, a hard link, a file or directory others may write. */
+static void test_swapped_token_refused(void **state)
+{
+	char tok[512], path[512], other[512];
+
+	(void)state;
+	make_jwt(3600, tok, sizeof(tok));
+	snprintf(path, sizeof(path), "%s/mail", tokdir);
+	snprintf(other, sizeof(other), "%s/other", tokdir);
+
+	write_token("mail", tok);
+	assert_int_equal(chmod(path, 0660), 0);
+	expect_fail("/mail is refused: its group or others may write it");
+	assert_int_equal(chmod(path, 0646), 0);
+	expect_fail("/mail is refused: its group or others may write it");
+
+	write_token("mail", tok);
+	assert_int_equal(link(path, other), 0);
+	expect_fail("/mail is refused: it has other hard links");
+	unlink(other);
+
+	for (int i = 0; i < 2; i++) {
+		mode_t m = i == 0 ? 0777 : 01777;
+
+		write_token("mail", tok);
+		assert_int_equal(chmod(tokdir, m), 0);
+		expect_fail("/mail is refused: its directory may be written "
+			    "by group or others");
+		assert_int_equal(chmod(tokdir, 0775), 0);
+		expect_fail("/mail is refused: its directory may be written");
+		assert_int_equal(chmod(tokdir, 0755), 0);
+	}
+
+	/* A file of another owner (only root can make one). */
+	write_token("mail", tok);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		expect_fail("/mail is refused: it belongs to neither the "
+			    "directory's owner (the token writer) nor root");
+	}
+	/* The writer's own file, as it writes it, is sent. */
+	write_token("mail", tok);
+	{
+		sasl_conn_t *conn = NULL;
+		const char *out = NULL, *mech = NULL;
+		unsigned outlen = 0;
+
+		assert_int_equal(start(&conn, "XOAUTH2", &out, &outlen, &mech),
+				 SASL_CONTINUE);
+		sasl_dispose(&conn);
+	}
+}
+
 static void test_bad_names(void **state)
 {
 	static const char *names[] = {"../mail", ".mail", "a/b", "."};
@@ -483,6 +537,7 @@ int main(void)
 	    cmocka_unit_test(test_expired),
 	    cmocka_unit_test(test_too_long_and_blanks),
 	    cmocka_unit_test(test_not_a_file),
+	    cmocka_unit_test(test_swapped_token_refused),
 	    cmocka_unit_test(test_bad_names),
 	    cmocka_unit_test(test_unreadable),
 	    cmocka_unit_test(test_exp_parse),

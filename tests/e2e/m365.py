@@ -86,6 +86,7 @@ class World:
 
 class WorldCase(unittest.TestCase):
     extra_config = ""
+    assertFails = swtest.ScratchCase.assertFails
 
     def setUp(self):
         self.w = World(self.extra_config)

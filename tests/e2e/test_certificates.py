@@ -211,6 +211,31 @@ class TestImport(CertCase):
             for n in needles:
                 self.assertNotIn(n, b)
 
+    def test_key_file_fifo_refused_at_once(self):
+        # Nobody writes into the FIFO: opening it for reading would block
+        # for ever. It is refused at once, as the store's key FIFO is.
+        _, crt, _, _, _ = openssl_pair()
+        fifo = os.path.join(self.w.s.dir, "key.fifo")
+        os.mkfifo(fifo)
+        before = self.w.s.db_hash()
+        for args in (["--key-file", fifo, "--cert-file", crt],
+                     ["--key-file", crt, "--cert-file", fifo],
+                     ["--key-file", self.w.s.dir, "--cert-file", crt]):
+            t = time.time()
+            r = self.w.run("cert", "import", "mail", *args, timeout=20)
+            self.assertLess(time.time() - t, 5)
+            self.assertFails(r, "is not a regular file")
+            self.assertIn("'-' for standard input", r.stderr)
+        self.assertEqual(self.w.s.db_hash(), before)
+
+    def test_expired_import_names_the_date(self):
+        key, crt, _, _, _ = openssl_pair(days=1)
+        r = self.w.run("cert", "import", "mail", "--key-file", key,
+                       "--cert-file", crt, "--now", "+3d")
+        self.assertFails(r, "the certificate expired at 20")
+        self.assertRegex(r.stderr, r"expired at \d{4}-\d\d-\d\dT"
+                         r"\d\d:\d\d:\d\dZ \(its notAfter\)")
+
 
 if __name__ == "__main__":
     swtest.main()

@@ -4,9 +4,11 @@ switches."""
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -127,6 +129,49 @@ class TestSignals(DaemonCase):
         self.once()
         _, doc = self.w.s.json("secret", "list", "mail")
         self.assertEqual([s["state"] for s in doc["secrets"]], ["active"])
+
+    def test_sigterm_during_stalled_heartbeat_stops_fast(self):
+        # A heartbeat receiver that takes the request and never answers.
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        lsock.settimeout(0.2)
+        self.addCleanup(lsock.close)
+        held, stop = [], threading.Event()
+
+        def hold():
+            while not stop.is_set():
+                try:
+                    c, _ = lsock.accept()
+                except (socket.timeout, OSError):
+                    continue
+                held.append(c)
+        t = threading.Thread(target=hold, daemon=True)
+        t.start()
+        self.addCleanup(lambda: [c.close() for c in held])
+        self.addCleanup(stop.set)
+        port = lsock.getsockname()[1]
+        self.w.configure(self.w.extra + "heartbeat_url = "
+                         f"http://127.0.0.1:{port}/hb\n")
+        self.w.add_secret(S1, "+100d")
+        p = self.daemon()
+        self.addCleanup(p.kill)
+        for _ in range(200):  # the cycle is done; the GET waits
+            if held:
+                break
+            time.sleep(0.05)
+        self.assertTrue(held, "the heartbeat never connected")
+        time.sleep(0.5)
+        self.assertIsNone(p.poll())
+        t0 = time.time()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)
+        took = time.time() - t0
+        print(f"SIGTERM took {took:.3f} s", file=sys.stderr)
+        self.assertLess(took, 2.0)
+        self.assertEqual(p.returncode, 0)
+        err = p.stderr.read()
+        self.assertNotIn("heartbeat", err)
 
     def test_second_daemon_refused(self):
         self.w.add_secret(S1, "+100d")

@@ -4,6 +4,7 @@ the daemon survives 'secretwatch rekey'; read-only users read without
 writing; a cycle waits for the cycle lock and says so."""
 import fcntl
 import hashlib
+import json
 import os
 import select
 import shutil
@@ -343,6 +344,25 @@ class TestReadOnlyUser(OnceCase):
                            rfc(self.t0 + 30 * DAY))
         self.assertEqual(r.returncode, 2, r.stdout + r.stderr)  # expired
         self.assertEqual(file_state(self.w.s.state), before)
+
+    def test_check_dry_run_needs_no_key(self):
+        # The key file is the owner's, 0600: 'nobody' cannot read it, and
+        # a dry run does not need it.
+        before = file_state(self.w.s.state)
+        trace = os.path.join(self.w.s.dir, "dryrun.strace")
+        r = self.as_nobody(self.w.s.conf, "check", "--dry-run",
+                           strace=trace)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("dry run: 1 credentials: 0 ok, 1 warning", r.stdout)
+        self.assertNoWrites(trace)
+        r = self.as_nobody(self.w.s.conf, "--json", "check", "--dry-run",
+                           "--now", rfc(self.t0 + 30 * DAY))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["levels"]["expired"], 1)
+        self.assertEqual(file_state(self.w.s.state), before)
+        # Without --dry-run the cycle needs the key, and says so.
+        r = self.as_nobody(self.w.s.conf, "check")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
 
     def test_missing_wal_files_are_explained(self):
         # A restored copy without -wal and -shm: this user cannot create

@@ -34,13 +34,16 @@ def graph_scenario(**kw):
     return sc
 
 
-class SyncCase(unittest.TestCase):
+class SyncBase(unittest.TestCase):
+    def scenario(self):
+        return graph_scenario()
+
     def setUp(self):
         self.w = m365.World(cred=False)
         self.addCleanup(self.w.close)
         self.w.entra.set_scenario(m365.entra_scenario(roles=ROLES))
         self.graph = self.w.stack.enter_context(
-            fakes.Graph(graph_scenario(), entra=self.w.entra))
+            fakes.Graph(self.scenario(), entra=self.w.entra))
         self.w.configure(f"[alerts]\nwebhook_url = {self.w.webhook.url}\n")
         self.w.add_cred("--graph-url", self.graph.url)
         # S1 active with its key ID and a wrong expiry; S2 pending with
@@ -71,6 +74,8 @@ class SyncCase(unittest.TestCase):
         for v in [S1, S2] + self.graph.issued():
             self.assertNotIn(v, blob)
 
+
+class SyncCase(SyncBase):
     def test_drift_corrected_and_unknown_listed(self):
         c = self.sync()
         self.assertTrue(c["graph_ok"])
@@ -151,6 +156,37 @@ class SyncCase(unittest.TestCase):
         self.assertTrue(c["graph_ok"])
         gets = [q for q in self.graph.requests() if q["op"] == "get"]
         self.assertEqual([q["status"] for q in gets], [429, 200])
+
+
+class TestHostileNames(SyncBase):
+    """An app's owner names the app and its secrets; this host's terminal
+    must not obey them."""
+
+    def scenario(self):
+        sc = graph_scenario()
+        app = sc["apps"][CLIENT]
+        app["display_name"] = "pay\u202eroll\u009b31m\u2066x"
+        app["credentials"][2]["displayName"] = "z\u001b[2Jz\u202ey"
+        app["credentials"][2]["hint"] = "\u202e"
+        return sc
+
+    def test_graph_names_escaped_on_the_terminal(self):
+        raw = ("\x1b", "\x9b", "\u009b", "\u202e", "\u2066")
+        for args in (["sync"], ["log", "mail"]):
+            r = self.w.run(*args)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for ch in raw:
+                self.assertNotIn(ch, r.stdout + r.stderr, args)
+        r = self.w.run("sync")
+        self.assertIn("app pay\\xe2\\x80\\xaeroll\\xc2\\x9b31m"
+                      "\\xe2\\x81\\xa6x (object ID", r.stdout)
+        self.assertIn("unknown to secretwatch: \\xe2\\x80\\xae~ key " + K3,
+                      r.stdout)
+        self.assertIn(", named z [2Jz\\xe2\\x80\\xaey", r.stdout)
+        # JSON keeps the names as they are, for programs.
+        c = self.sync()
+        self.assertEqual(c["unknown"][0]["display_name"],
+                         "z [2Jz\u202ey")
 
 
 if __name__ == "__main__":

@@ -201,6 +201,38 @@ class TestPostfix(TokenCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("no credential named", r.stderr)
 
+    def test_open_token_directory_reported_repaired_or_refused(self):
+        # A local user who may write into the token directory can swap in
+        # a token of their own, which Postfix's plugin would send.
+        self.w.add_secret(S1, "+200d", "--activate")
+        self.assertEqual(self.w.run("token", "mail", "--file").returncode, 0)
+        for mode in (0o777, 0o1777, 0o770):
+            os.chmod(self.dir, mode)
+            r = self.w.run("postfix", "mail")
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"problem: token directory {self.dir} is mode "
+                          f"{mode:04o}: its group or others may write into "
+                          "it and swap a token", r.stdout)
+            # The writer owns it: the next write closes it first.
+            r = self.w.run("token", "mail", "--file")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(os.stat(self.dir).st_mode & 0o7777,
+                             mode & 0o755)
+            r = self.w.run("postfix", "mail")
+            self.assertNotIn("problem: token directory", r.stdout)
+        # Another user's directory is never written into.
+        os.chown(self.dir, 65534, -1)
+        before = self.token()
+        r = self.w.run("token", "mail", "--file")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(f"token directory {self.dir} belongs to uid 65534, "
+                      "not to the user that writes the tokens (uid 0)",
+                      r.stderr)
+        self.assertEqual(self.token(), before)
+        r = self.w.run("postfix", "mail")
+        self.assertIn("problem: token directory", r.stdout)
+        self.assertIn("belongs to uid 65534", r.stdout)
+
 
 class TestCredSet(swtest.ScratchCase):
     def setUp(self):

@@ -39,6 +39,12 @@ optional):
     "throttle": false,       # 429 + Retry-After: 60, text/plain body
     "throttle_first": 0,     # only the first K requests (0 = all)
     "legacy_crlf": false,    # "\r\n" instead of " " before Trace ID etc.
+    "plain_oauth": null,     # a standard OAuth 2.0 server instead of
+                             #   Entra's error bodies (RFC 6749 5.2): "bare"
+                             #   -> {"error"} only; true -> {"error",
+                             #   "error_description"} with the RFC's words;
+                             #   no AADSTS code, no trace or correlation ID;
+                             #   Entra-only error classes -> invalid_request
     "fault": null,           # "500" | "500_json" | "non_json_200" |
                              #   "slow" | "drop" | "reset"
     "fault_first": 0,        # only the first K requests (0 = all)
@@ -121,6 +127,7 @@ DEFAULTS = {
     "throttle": False,
     "throttle_first": 0,
     "legacy_crlf": False,
+    "plain_oauth": None,
     "fault": None,
     "fault_first": 0,
     "fault_status": 500,
@@ -188,7 +195,35 @@ class Reply(Exception):
         self.t = t
 
 
+# RFC 6749 section 5.2: the error classes and what they mean.
+RFC_ERRORS = {
+    "invalid_request": "The request is missing a required parameter, "
+                       "includes an unsupported parameter value, repeats a "
+                       "parameter, or is otherwise malformed.",
+    "invalid_client": "Client authentication failed.",
+    "invalid_grant": "The provided authorization grant is invalid, expired "
+                     "or revoked.",
+    "unauthorized_client": "The authenticated client is not authorized to "
+                           "use this authorization grant type.",
+    "unsupported_grant_type": "The authorization grant type is not "
+                              "supported by the authorization server.",
+    "invalid_scope": "The requested scope is invalid, unknown, or "
+                     "malformed.",
+}
+
+
+def plain_error_body(mode, error):
+    """A standard OAuth 2.0 server's error: no AADSTS code, no IDs."""
+    err = error if error in RFC_ERRORS else "invalid_request"
+    body = {"error": err}
+    if mode != "bare":
+        body["error_description"] = RFC_ERRORS[err]
+    return json.dumps(body, separators=(",", ":"))
+
+
 def error_body(sc, error, code, x="", t=""):
+    if sc.get("plain_oauth"):
+        return plain_error_body(sc.get("plain_oauth"), error)
     sep = "\r\n" if sc.get("legacy_crlf") else " "
     text = TEXT[code].format(x=x, t=t)
     desc = ("AADSTS%d: %s%sTrace ID: %s%sCorrelation ID: %s%sTimestamp: %s"

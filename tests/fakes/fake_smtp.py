@@ -44,6 +44,16 @@ optional; addresses and app ids compare case-insensitively):
                                        #   432 4.3.2 at MAIL FROM
     "bad_recipients": [],              # RCPT TO -> 550 5.1.10
     "greeting_delay": 0,               # seconds before the 220 greeting
+    "refused_token": "535",            # how a refused token is answered:
+                                       #   "535" as Exchange does (535
+                                       #   5.7.3 at once); "challenge" as
+                                       #   Dovecot and Gmail do: the XOAUTH2
+                                       #   error challenge 334 <base64 JSON
+                                       #   {"status","schemes","scope"}>,
+                                       #   then 535 5.7.8 once the client
+                                       #   answers (any line but "*")
+    "challenge_status": "401",         # its "status"
+    "challenge_scope": "https://outlook.office365.com/.default",
     "force_reply": null,               # this reply instead of the normal
                                        #   one, e.g. "421 4.3.2 Service not
                                        #   available, closing transmission
@@ -127,6 +137,7 @@ R_CA = ("535 5.7.139 Authentication unsuccessful, the request did not meet "
         "administrator. " + D)
 R_535 = "535 5.7.3 Authentication unsuccessful " + D
 R_235 = "235 2.7.0 Authentication successful"
+R_CHALLENGE_535 = "535 5.7.8 Authentication credentials invalid"
 R_432 = "432 4.3.2 STOREDRV.ClientSubmit; sender thread limit exceeded"
 R_SENDER_OK = "250 2.1.0 Sender OK"
 R_RCPT_OK = "250 2.1.5 Recipient OK"
@@ -187,6 +198,9 @@ DEFAULTS = {
     "max_connections_per_mailbox": 3,
     "bad_recipients": [],
     "greeting_delay": 0,
+    "refused_token": "535",
+    "challenge_status": "401",
+    "challenge_scope": "https://outlook.office365.com/.default",
     "force_reply": None,
     "force_reply_at": "mail",
     "force_reply_first": 0,
@@ -600,7 +614,24 @@ class Session:
             self.auth_user = user
             self.claims = claims
             self.srv.register(self)
+        if code == R_535 and sc.get("refused_token") == "challenge":
+            self.challenge(sc)
+            return
         self.reply(code)
+
+    def challenge(self, sc):
+        """The XOAUTH2 error challenge for a refused token; the final
+        reply only after the client's answer, as RFC 7628 and Google's
+        XOAUTH2 document have it."""
+        body = json.dumps({"status": str(sc.get("challenge_status")),
+                           "schemes": "bearer",
+                           "scope": str(sc.get("challenge_scope"))},
+                          separators=(",", ":"))
+        self.reply("334 " + base64.b64encode(body.encode()).decode())
+        if self.read_auth_line() == "*":
+            self.reply(R_CANCEL)
+            return
+        self.reply(R_CHALLENGE_535)
 
     def decide(self, sc, user, claims):
         mbx = lookup(sc.get("mailboxes"), user)

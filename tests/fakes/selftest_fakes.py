@@ -10,6 +10,7 @@ are checked with a small raw-socket client.  Prints one line per check
 and a final "N passed, N failed"; exits 1 on any failure.
 """
 
+import base64
 import json
 import os
 import socket
@@ -500,6 +501,30 @@ def entra_legacy_crlf(ctx):
 
 
 @test
+def entra_plain_oauth_errors(ctx):
+    e = ctx["entra"]
+    try:
+        e.update_scenario(plain_oauth="bare")
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret="wrong"))
+        eq(r.status, 401, "status")
+        eq(r.body, '{"error":"invalid_client"}', "bare body")
+        e.update_scenario(plain_oauth=True)
+        r = curl_http(e.token_url(TENANT), e.ca_file,
+                      token_form(secret="wrong"))
+        eq(r.json(), {"error": "invalid_client", "error_description":
+                      "Client authentication failed."}, "RFC body")
+        r = curl_http(e.token_url("nosuch.example"), e.ca_file, token_form())
+        eq(r.status, 400, "unknown tenant status")
+        eq(r.json()["error"], "invalid_request", "Entra-only class mapped")
+        expect("AADSTS" not in r.body and "correlation" not in r.body,
+               "no AADSTS code or IDs")
+        eq(get_token(e)[:3], "eyJ", "a token still comes")
+    finally:
+        e.set_scenario(entra_scenario())
+
+
+@test
 def entra_throttle_429(ctx):
     e = ctx["entra"]
     e.update_scenario(throttle=True, throttle_first=1)
@@ -724,6 +749,57 @@ def smtp_curl_refusals(ctx):
             got = [r for r in s.log() if r["event"] == "auth"][-1]["reason"]
             expect(reason in got, "%r logged, got %r"
                    % (reason, got))
+    finally:
+        s.set_scenario(smtp_scenario())
+
+
+@test
+def smtp_xoauth2_error_challenge(ctx):
+    """refused_token "challenge": a refused token gets the XOAUTH2 error
+    challenge, and the 535 only after the client's answer; libcurl stops
+    at the challenge with CURLE_LOGIN_DENIED."""
+    s = ctx["smtp"]
+    want = {"status": "401", "schemes": "bearer",
+            "scope": "https://outlook.office365.com/.default"}
+    bad = hand_token(exp=int(time.time()) - 5)
+    try:
+        s.set_scenario(dict(smtp_scenario(), refused_token="challenge"))
+        rc, err = curl_smtp(s, bad)
+        eq(rc, 67, "CURLE_LOGIN_DENIED at the challenge\n" + err[-800:])
+        lines = [x.rstrip("\r") for x in err.splitlines()
+                 if x.startswith("< 334 ") and len(x) > 8]
+        eq(len(lines), 1, "one challenge line")
+        eq(json.loads(base64.b64decode(lines[0][6:])), want, "challenge")
+        c = Raw(s.port)
+        try:
+            r = c.login(s.ca_file, SENDER, bad)
+            expect(r.startswith(b"334 ") and r.endswith(b"\r\n"), repr(r))
+            eq(json.loads(base64.b64decode(r[4:-2])), want, "raw challenge")
+            eq(c.cmd(""), b"535 5.7.8 Authentication credentials invalid"
+               b"\r\n", "535 after the empty answer")
+            r = c.cmd("AUTH XOAUTH2 " + fakes.xoauth2(SENDER, bad))
+            expect(r.startswith(b"334 "), "challenged again")
+            eq(c.cmd("*"), b"501 5.7.0 Authentication cancelled\r\n",
+               "cancelled")
+            eq(c.cmd("AUTH XOAUTH2 " + fakes.xoauth2(SENDER, hand_token())),
+               b"235 2.7.0 Authentication successful\r\n", "a good token")
+        finally:
+            c.close()
+        s.set_scenario(dict(smtp_scenario(), refused_token="challenge",
+                            challenge_status="400", challenge_scope="mail"))
+        c = Raw(s.port)
+        try:
+            r = c.login(s.ca_file, SENDER, "not-a-jwt")
+            eq(json.loads(base64.b64decode(r[4:-2])),
+               {"status": "400", "schemes": "bearer", "scope": "mail"},
+               "configured status and scope")
+        finally:
+            c.close()
+        # Exchange's way stays the default.
+        s.set_scenario(smtp_scenario())
+        rc, err = curl_smtp(s, bad)
+        eq(rc, 67, "rc")
+        expect("< 535 5.7.3 Authentication unsuccessful" in err, "535 5.7.3")
     finally:
         s.set_scenario(smtp_scenario())
 

@@ -189,6 +189,30 @@ static const struct token_case token_cases[] = {
      .x = {"conditional-access"}},
     {"unknown code", 400, "invalid_request", 12345, "Something new.",
      .x = {"unknown", false, .remedy = {"error?code="}}},
+    /* A standard OAuth 2.0 server (RFC 6749 5.2): no AADSTS code, so the
+     * diagnosis says what the server said and asks for nothing the reply
+     * does not have. */
+    {"rfc invalid_client", 401, .body = "{\"error\":\"invalid_client\"}",
+     .x = {"client-authentication", false,
+	   .summary = {"invalid_client (HTTP 401): no description",
+		       "client authentication failed"},
+	   .remedy = {"did not say which", CLIENT, "hint Ab~",
+		      "secretwatch secret add mail-prod", "no AADSTS code"},
+	   .not_remedy = {"error?code=", "Sign-in logs", "see the evidence"},
+	   .evidence = {"invalid_client (HTTP 401): no description"}}},
+    {"rfc invalid_scope", 400,
+     .body = "{\"error\":\"invalid_scope\",\"error_description\":"
+	     "\"unknown scope\"}",
+     .x = {"scope", false, .summary = {"unknown scope"},
+	   .remedy = {"https://outlook.office365.com/.default"},
+	   .not_remedy = {"error?code=", "Sign-in logs"}}},
+    {"rfc invalid_grant", 400, .body = "{\"error\":\"invalid_grant\"}",
+     .x = {"unknown", false,
+	   .summary = {"invalid_grant", "RFC 6749: the grant is invalid"},
+	   .not_remedy = {"error?code=", "Sign-in logs"}}},
+    {"rfc other error", 400, .body = "{\"error\":\"slow_down\"}",
+     .x = {"unknown", false, .summary = {"slow_down (HTTP 400)"},
+	   .not_remedy = {"error?code="}}},
     /* 429, non-JSON, Retry-After. */
     {"throttled", 429, .body = "Too Many Requests", .retry_after_s = 60,
      .x = {"network", true, .remedy = {"backoff"},
@@ -409,8 +433,29 @@ static const struct smtp_case smtp_cases[] = {
     /* XOAUTH2 not offered: libcurl gives up without a reply. */
     {"XOAUTH2 not offered", AT_NO_XOAUTH2, NULL, NET_LOGIN_DENIED,
      CURL_LOGIN_DENIED,
-     .x = {"smtp-not-authenticated", .summary = {"LOGIN"},
+     .x = {"smtp-not-authenticated",
+	   .summary = {"did not offer AUTH XOAUTH2", "its EHLO listed LOGIN"},
 	   .evidence = {"curl 67"}}},
+    /* Offered, and the token refused with XOAUTH2's error challenge
+     * (Dovecot, Gmail): libcurl 7.88 stops at the 334. Not "not
+     * offered"; the remedy is about the token. */
+    {"XOAUTH2 error challenge", AT_AUTH,
+     "334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwc"
+     "zovL291dGxvb2sub2ZmaWNlMzY1LmNvbS8uZGVmYXVsdCJ9\r\n",
+     NET_LOGIN_DENIED, CURL_LOGIN_DENIED,
+     .x = {"smtp-token-refused", false,
+	   .summary = {"offered XOAUTH2 and refused the token for "
+		       "alerts@contoso.com: status 401, schemes bearer, scope "
+		       "https://outlook.office365.com/.default"},
+	   .remedy = {"aud is https://outlook.office365.com",
+		      "roles: SMTP.SendAsApp", "Add-MailboxPermission",
+		      "clocks", "--smtp-url"},
+	   .not_remedy = {"must offer AUTH XOAUTH2"},
+	   .evidence = {"(at auth)", "XOAUTH2 error challenge: status 401"}}},
+    /* Offered, and refused without a challenge or a reply of its own. */
+    {"XOAUTH2 refused silently", AT_AUTH, NULL, NET_LOGIN_DENIED,
+     CURL_LOGIN_DENIED,
+     .x = {"smtp-token-refused", .summary = {"it gave no reason"}}},
     {"554 5.2.252", AT_EOD,
      "554 5.2.252 SendAsDenied; alerts@contoso.com not allowed to send as "
      "ceo@contoso.com; STOREDRV.Submission.Exception:SendAsDenied"

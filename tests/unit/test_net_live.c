@@ -590,7 +590,8 @@ static void test_500_retried(void **state)
 /* A timeout is retried; the second answer is in time. */
 static void test_timeout_retried(void **state)
 {
-	const struct net_opts quick = {ca_file, 5, 1};
+	const struct net_opts quick = {
+	    .ca_file = ca_file, .connect_timeout_s = 5, .timeout_s = 1};
 	const struct net_opts saved = net;
 	struct entra_result res;
 	struct entra_token tok;

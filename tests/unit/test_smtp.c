@@ -255,6 +255,100 @@ static void test_transcripts(void **state)
 	assert_int_equal(r.last.code, 550);
 }
 
+/* XOAUTH2's error challenge, bytes in: a 334 whose text is the base64 of
+ * a JSON object with "status" (Dovecot, Gmail); anything else is not one,
+ * an empty 334 (Exchange's prompt) and LOGIN's prompts included. */
+#define DOVECOT_CHALLENGE                                                      \
+	"eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczov" \
+	"L291dGxvb2sub2ZmaWNlMzY1LmNvbS8uZGVmYXVsdCJ9"
+
+static void test_xoauth2_challenge_parsed(void **state)
+{
+	static const struct {
+		const char *text, *status, *schemes, *scope;
+	} ok[] = {
+	    {DOVECOT_CHALLENGE, "401", "bearer",
+	     "https://outlook.office365.com/.default"},
+	    {DOVECOT_CHALLENGE "\r\n", "401", "bearer",
+	     "https://outlook.office365.com/.default"},
+	    /* Gmail's, padded and not */
+	    {"eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwc"
+	     "zovL21haWwuZ29vZ2xlLmNvbS8ifQ==",
+	     "400", "Bearer", "https://mail.google.com/"},
+	    {"eyJzdGF0dXMiOiI0MDAiLCJzY2hlbWVzIjoiQmVhcmVyIiwic2NvcGUiOiJodHRwc"
+	     "zovL21haWwuZ29vZ2xlLmNvbS8ifQ",
+	     "400", "Bearer", "https://mail.google.com/"},
+	    {"eyJzdGF0dXMiOjQwMSwic2NoZW1lcyI6ImJlYXJlciJ9", "401", "bearer",
+	     ""}, /* a number */
+	    {"eyJzdGF0dXMiOiI0MDEiLCJzY29wZSI6ImFcdTAwMWJbMzFtYiJ9", "401", "",
+	     "a?[31mb"}, /* no control character passes */
+	};
+	static const char *const not_one[] = {
+	    "",
+	    " ",
+	    "VXNlcm5hbWU6",				    /* "Username:" */
+	    "eyJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJ4In0=", /* no status */
+	    "WyJzdGF0dXMiLCI0MDEiXQ==",			    /* an array */
+	    "not base64 at all!",
+	    "eyJzdGF0dXMiOiI0MDEi", /* cut JSON */
+	};
+	struct smtp_challenge c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		memset(&c, 'x', sizeof(c));
+		assert_int_equal(
+		    smtp_xoauth2_challenge(ok[i].text, strlen(ok[i].text), &c),
+		    0);
+		assert_string_equal(c.status, ok[i].status);
+		assert_string_equal(c.schemes, ok[i].schemes);
+		assert_string_equal(c.scope, ok[i].scope);
+	}
+	for (size_t i = 0; i < sizeof(not_one) / sizeof(not_one[0]); i++) {
+		memset(&c, 'x', sizeof(c));
+		assert_int_equal(
+		    smtp_xoauth2_challenge(not_one[i], strlen(not_one[i]), &c),
+		    -1);
+		assert_string_equal(c.status, "");
+		assert_string_equal(c.scope, "");
+	}
+}
+
+/* The transcript of a refused token on a server that challenges: the
+ * empty prompt is not a challenge, the second 334 is, and it is the last
+ * reply (libcurl 7.88 stops there). */
+static void test_xoauth2_challenge_transcript(void **state)
+{
+	struct smtp_result r;
+
+	(void)state;
+	smtp_result_init(&r);
+	feed(&r, LINES(PRE_TLS, TLS_EHLO, "334 \r\n"));
+	assert_false(r.challenged);
+	feed(&r, LINES("334 " DOVECOT_CHALLENGE "\r\n"));
+	assert_true(r.challenged);
+	assert_true(r.xoauth2_offered);
+	assert_false(r.authenticated);
+	assert_int_equal(r.stage, SMTP_STAGE_AUTH);
+	assert_int_equal(r.last.code, 334);
+	assert_string_equal(r.challenge.status, "401");
+	assert_string_equal(r.challenge.scope,
+			    "https://outlook.office365.com/.default");
+	/* A later 334 that is no challenge does not wipe the one seen. */
+	feed(&r, LINES("334 VXNlcm5hbWU6\r\n"));
+	assert_true(r.challenged);
+	assert_string_equal(r.challenge.status, "401");
+	/* Exchange's way: an empty prompt, then 535 at once. */
+	smtp_result_init(&r);
+	feed(&r, LINES(PRE_TLS, TLS_EHLO, "334 \r\n",
+		       "535 5.7.3 Authentication unsuccessful\r\n"));
+	assert_false(r.challenged);
+	/* AUTH LOGIN's prompts are base64 too, but no challenge. */
+	smtp_result_init(&r);
+	feed(&r, LINES(PRE_TLS, TLS_EHLO, "334 VXNlcm5hbWU6\r\n"));
+	assert_false(r.challenged);
+}
+
 static void test_stage_names(void **state)
 {
 	static const struct {
@@ -563,6 +657,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_line),
 	    cmocka_unit_test(test_transcripts),
+	    cmocka_unit_test(test_xoauth2_challenge_parsed),
+	    cmocka_unit_test(test_xoauth2_challenge_transcript),
 	    cmocka_unit_test(test_stage_names),
 	    cmocka_unit_test(test_build_message),
 	    cmocka_unit_test(test_build_message_generated_id),

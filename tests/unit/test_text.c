@@ -49,6 +49,53 @@ static void test_oneline(void **state)
 	assert_string_equal(small, "abcd");
 }
 
+/* What acts on a terminal is escaped, whatever its encoding: C0 and C1
+ * controls, a lone 0x9b (CSI to an 8-bit terminal), bidirectional
+ * overrides, malformed UTF-8; text that only shows is kept. */
+static void test_escape_for_terminal(void **state)
+{
+	static const struct {
+		const char *in;
+		int lines;
+		const char *out;
+	} cases[] = {
+	    {"plain text", 0, "plain text"},
+	    {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91", 0,
+	     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"},
+	    {"a\x1b[31mb", 0, "a\\x1b[31mb"},
+	    {"a\x9b"
+	     "31mb",
+	     0, "a\\x9b31mb"},
+	    {"a\xc2\x9b"
+	     "31mb",
+	     0, "a\\xc2\\x9b31mb"},
+	    {"x\xe2\x80\xaey", 0, "x\\xe2\\x80\\xaey"},
+	    {"x\xe2\x81\xa6y", 0, "x\\xe2\\x81\\xa6y"},
+	    {"one\ntwo\tthree", 0, "one\\x0atwo\\x09three"},
+	    {"one\ntwo\tthree", 1, "one\ntwo\tthree"},
+	    {"cr\rdel\x7f", 1, "cr\\x0ddel\\x7f"},
+	    {"\xc0\xaf \xed\xa0\x80 \xe2\x82", 0,
+	     "\\xc0\\xaf \\xed\\xa0\\x80 \\xe2\\x82"},
+	};
+	char out[128], small[8];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		text_escape(out, sizeof(out), cases[i].in, cases[i].lines);
+		assert_string_equal(out, cases[i].out);
+	}
+	/* Cut at a whole escape or character, never inside one. */
+	text_escape(small, sizeof(small), "ab\x1b\x1b", 0);
+	assert_string_equal(small, "ab\\x1b");
+	text_escape(small, sizeof(small), "abcde\xe2\x82\xac", 0);
+	assert_string_equal(small, "abcde");
+	assert_int_equal(text_hostile_len("\x9b", 1), 1);
+	assert_int_equal(text_hostile_len("\xe2\x80\xae", 1), 3);
+	assert_int_equal(text_hostile_len("\n", 1), 0);
+	assert_int_equal(text_hostile_len("\n", 0), 1);
+	assert_int_equal(text_hostile_len("\xc3\xa9", 0), 0);
+}
+
 static void test_path_dir(void **state)
 {
 	char out[64];
@@ -135,6 +182,7 @@ int main(void)
 	    cmocka_unit_test(test_copy),
 	    cmocka_unit_test(test_scrub_and_control),
 	    cmocka_unit_test(test_oneline),
+	    cmocka_unit_test(test_escape_for_terminal),
 	    cmocka_unit_test(test_path_dir),
 	    cmocka_unit_test(test_mail_checks),
 	    cmocka_unit_test(test_mail_build),

@@ -182,6 +182,60 @@ static void test_bad_names_and_group(void **state)
 	assert_int_equal(gid, 0);
 }
 
+/* A directory others may write lets a local user swap in a token of
+ * their own: this user's own is closed before a token goes in, another
+ * user's is refused (and a check says so without changing anything). */
+static void test_open_directory_repaired_or_refused(void **state)
+{
+	static const mode_t open_modes[] = {0777, 01777, 0770, 0752};
+	struct stat st;
+	struct err e;
+	char buf[64];
+
+	(void)state;
+	assert_int_equal(tokenfile_write(dir, "mail", "t0", 2, getgid(), &e),
+			 0);
+	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]);
+	     i++) {
+		assert_int_equal(chmod(dir, open_modes[i]), 0);
+		assert_int_equal(tokenfile_dir_check(dir, geteuid(), &e), -1);
+		assert_non_null(strstr(e.msg, "may write into it and swap"));
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_mode & 07777, open_modes[i]);
+		assert_int_equal(
+		    tokenfile_write(dir, "mail", "tok-two", 7, getgid(), &e),
+		    0);
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(st.st_mode & (S_IWGRP | S_IWOTH | S_ISVTX), 0);
+		assert_int_equal(tokenfile_dir_check(dir, geteuid(), &e), 0);
+		read_back(buf, sizeof(buf));
+		assert_string_equal(buf, "tok-two\n");
+	}
+	if (geteuid() != 0)
+		return; /* only root can give a directory away */
+	/* Another user's directory, however closed: refused, untouched. */
+	assert_int_equal(chown(dir, 65534, (gid_t)-1), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(tokenfile_dir_check(dir, 1000, &e), -1);
+	assert_non_null(strstr(e.msg, "belongs to uid 65534"));
+	assert_int_equal(tokenfile_dir_check(dir, 65534, &e), 0);
+	assert_int_equal(chmod(base, 0755), 0); /* for uid 1000 to reach */
+	assert_int_equal(seteuid(1000), 0);
+	assert_int_equal(tokenfile_write(dir, "mail", "evil", 4, getgid(), &e),
+			 -1);
+	assert_int_equal(seteuid(0), 0);
+	assert_non_null(strstr(e.msg, "belongs to uid 65534, not to the user "
+				      "that writes the tokens (uid 1000)"));
+	read_back(buf, sizeof(buf));
+	assert_string_equal(buf, "tok-two\n");
+	/* Root's own, closed, is fine for any writer; open, it is not. */
+	assert_int_equal(chown(dir, 0, (gid_t)-1), 0);
+	assert_int_equal(tokenfile_dir_check(dir, 1000, &e), 0);
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(tokenfile_dir_check(dir, 1000, &e), -1);
+	assert_null(strstr(e.msg, "secretwatch does"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +249,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_names_and_group, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_open_directory_repaired_or_refused, setup, teardown),
 	};
 	secmem_init();
 	return cmocka_run_group_tests(tests, NULL, NULL);

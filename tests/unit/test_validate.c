@@ -163,6 +163,44 @@ static void test_secret_values(void **state)
 	    0);
 }
 
+/* The Secret ID pasted with what surrounded it where it was copied from
+ * is still the Secret ID, refused with the same explanation. */
+static void test_secret_id_wrapped_refused(void **state)
+{
+	static const char *const wrapped[] = {
+	    "\"8f7e6d5c-1234-4abc-9def-0123456789ab\"",
+	    "'8f7e6d5c-1234-4abc-9def-0123456789ab'",
+	    "(8f7e6d5c-1234-4abc-9def-0123456789ab)",
+	    "[8f7e6d5c-1234-4abc-9def-0123456789ab]",
+	    "<8f7e6d5c-1234-4abc-9def-0123456789ab>",
+	    "urn:uuid:8f7e6d5c-1234-4abc-9def-0123456789ab",
+	    "URN:UUID:8F7E6D5C-1234-4ABC-9DEF-0123456789AB",
+	    "\"{8f7e6d5c-1234-4abc-9def-0123456789ab}\"",
+	    "\"8f7e6d5c12344abc9def0123456789ab\"",
+	};
+	static const char *const values[] = {
+	    "\"abc8Q~x.y_z-0123456789abcdefghijklm\"",
+	    "(8f7e6d5c-1234-4abc-9def-0123456789ab",
+	    "urn:uuid:8f7e6d5c-1234-4abc-9def-0123456789a",
+	    "\"\"\"\"\"8f7e6d5c-1234-4abc-9def-0123456789ab\"\"\"\"\"",
+	};
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(wrapped) / sizeof(wrapped[0]); i++) {
+		assert_int_equal(
+		    validate_secret_value(wrapped[i], strlen(wrapped[i]), &e),
+		    -1);
+		assert_non_null(strstr(e.msg, "Secret ID"));
+		assert_non_null(strstr(e.msg, "Value"));
+	}
+	/* Not a GUID inside: a value like any other (five layers of quotes
+	 * are past what a copy adds). */
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		assert_int_equal(
+		    validate_secret_value(values[i], strlen(values[i]), &e), 0);
+}
+
 /* A hint is cut at a character boundary, so JSON and webhooks stay UTF-8. */
 static void test_secret_hint(void **state)
 {
@@ -211,6 +249,7 @@ int main(void)
 	    cmocka_unit_test(test_urls),
 	    cmocka_unit_test(test_hook_urls),
 	    cmocka_unit_test(test_secret_values),
+	    cmocka_unit_test(test_secret_id_wrapped_refused),
 	    cmocka_unit_test(test_secret_hint),
 	    cmocka_unit_test(test_utf8),
 	};

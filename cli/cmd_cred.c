@@ -17,7 +17,7 @@ static const char usage[] =
     "                            [--authority-url URL] [--smtp-url "
     "smtp://HOST:PORT]\n"
     "                            [--graph-url URL] [--token-file]\n"
-    "                            [--rotate auto|manual]\n"
+    "                            [--rotate auto|manual] [--app-object-id ID]\n"
     "       secretwatch cred set NAME [--token-file|--no-token-file]\n"
     "                            [--rotate auto|manual]\n"
     "                            [any option of cred add]\n"
@@ -41,6 +41,9 @@ static const char usage[] =
     "                ([rotate] before its expiry), test, switch, deploy,\n"
     "                then remove the old one after [rotate] grace;\n"
     "                manual (default): a person registers them\n"
+    "  --app-object-id  the app registration's Object ID (its Overview\n"
+    "                page): a certificate uploaded in the portal rolls\n"
+    "                itself with it (learned from Graph where it may read)\n"
     "  set           change the options given, in one step; an empty\n"
     "                value clears an optional one\n"
     "  --force       with rm: also remove its secrets and history links\n";
@@ -68,6 +71,7 @@ enum {
 	O_TOKENFILE,
 	O_NOTOKENFILE,
 	O_ROTATE,
+	O_APPOBJ,
 };
 
 static int rotate_field(struct app *app, struct cred *c, const char *v)
@@ -112,6 +116,10 @@ static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 		return 0;
 	case O_ROTATE:
 		return rotate_field(app, c, v);
+	case O_APPOBJ:
+		return copy_field(app, c->app_object_id,
+				  sizeof(c->app_object_id), v,
+				  "--app-object-id");
 	default:
 		return copy_field(app, c->graph_url, sizeof(c->graph_url), v,
 				  "--graph-url");
@@ -130,6 +138,8 @@ static int validate_cred(const struct cred *c, struct err *e)
 	    validate_mailbox(c->sender, "sender", e))
 		return -1;
 	if ((c->object_id[0] && validate_guid(c->object_id, "object ID", e)) ||
+	    (c->app_object_id[0] &&
+	     validate_guid(c->app_object_id, "application object ID", e)) ||
 	    (c->test_to[0] &&
 	     validate_mailbox(c->test_to, "test recipient", e)))
 		return -1;
@@ -165,6 +175,7 @@ static const struct option cred_opts[] = {
     {"token-file", no_argument, NULL, O_TOKENFILE},
     {"no-token-file", no_argument, NULL, O_NOTOKENFILE},
     {"rotate", required_argument, NULL, O_ROTATE},
+    {"app-object-id", required_argument, NULL, O_APPOBJ},
     {"help", no_argument, NULL, OPT_HELP},
     {"json", no_argument, NULL, OPT_JSON},
     {0}};
@@ -212,6 +223,7 @@ static cJSON *cred_json(const struct cred *c)
 	cJSON_AddStringToObject(o, "client_id", c->client_id);
 	cJSON_AddStringToObject(o, "sender", c->sender);
 	cJSON_AddStringToObject(o, "object_id", c->object_id);
+	cJSON_AddStringToObject(o, "app_object_id", c->app_object_id);
 	cJSON_AddStringToObject(o, "test_to",
 				c->test_to[0] ? c->test_to : c->sender);
 	cJSON_AddStringToObject(o, "cloud", c->cloud);

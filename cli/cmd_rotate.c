@@ -46,8 +46,8 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 		return app_fail_err(app, &e);
 	}
 	if (rc == 0) {
-		printf("switched %s: the tested secret is active now\n",
-		       c->name);
+		printf("switched %s: the %s tested is active now\n", c->name,
+		       secret_kind_noun(pr.kind));
 		if (watch_deliver(&w, &r, &e))
 			rc = app_fail_err(app, &e);
 		else if (r.deploy_failures > 0)
@@ -57,8 +57,8 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 				      "cycle runs it again",
 				      c->name, c->name);
 	} else {
-		printf("%s: the new secret failed its test and stays pending\n",
-		       c->name);
+		printf("%s: the %s failed its test and stays pending\n",
+		       c->name, secret_kind_noun(pr.kind));
 		render_probe_text(&pr, 1, stdout);
 		rc = 2;
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "material.h"
 #include "registry.h"
 #include "render.h"
 #include "timefmt.h"
@@ -117,14 +118,38 @@ static int check_add(struct app *app, const struct add_args *a,
 	return a->expires ? check_expiry(app, a, si) : 0;
 }
 
+/* The app's secrets read with the new value itself, which also proves
+ * it works; while Entra does not take it yet, with a stored one. */
+static int read_app(struct app *app, const struct cred *c,
+		    const struct vbuf *value, struct watch_sync_report *r,
+		    struct err *e)
+{
+	struct material m;
+	struct watch_ctx w;
+	char why[DIAG_SUMMARY_MAX];
+
+	app_watch_ctx(app, &w);
+	if (material_from_secret(value->p, value->len, 0, &m, e) ||
+	    watch_sync_read_with(&w, c, &m, r, e))
+		return -1;
+	if (r->graph_ok || !r->token_failed)
+		return 0;
+	snprintf(why, sizeof(why), "%s", r->diag.summary);
+	if (watch_sync_read(&w, c, false, r, e) == 0)
+		return 0;
+	r->graph_ok = false; /* none stored: the new value's failure */
+	snprintf(r->diag.summary, sizeof(r->diag.summary), "%s", why);
+	return 0;
+}
+
 /* No --expires: the expiry (and key ID) of the one passwordCredential in
- * Entra with si's hint (or key ID), read with a stored secret. */
+ * Entra with si's hint (or key ID). */
 static int from_entra(struct app *app, const struct cred *c,
-		      struct secret_info *si, struct err *e)
+		      const struct vbuf *value, struct secret_info *si,
+		      struct err *e)
 {
 	struct watch_sync_report *r = calloc(1, sizeof(*r));
 	const struct graph_password *p = NULL;
-	struct watch_ctx w;
 	char why[ERR_MSG_MAX];
 	int rc = -1;
 
@@ -132,8 +157,7 @@ static int from_entra(struct app *app, const struct cred *c,
 		err_set(e, "out of memory");
 		return -1;
 	}
-	app_watch_ctx(app, &w);
-	if (watch_sync_read(&w, c, false, r, e) == 0 && !r->graph_ok)
+	if (read_app(app, c, value, r, e) == 0 && !r->graph_ok)
 		err_set(e, "%s", r->diag.summary);
 	else if (r->graph_ok)
 		p = si->key_id[0] ? graph_app_by_key(&r->app, si->key_id)
@@ -198,7 +222,7 @@ static int secret_add(struct app *app, int argc, char **argv)
 			      "shown in Entra under Certificates & secrets");
 		goto out;
 	}
-	if (a.expires == NULL && from_entra(app, &c, &si, &e)) {
+	if (a.expires == NULL && from_entra(app, &c, &value, &si, &e)) {
 		app_fail_err(app, &e);
 		goto out;
 	}

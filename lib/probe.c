@@ -427,6 +427,7 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	}
 	if (c == NULL || o == NULL || o->material == NULL)
 		return -1;
+	ret->kind = o->material->kind;
 	din.cred = c;
 	din.hint = o->hint;
 	clock_start(o, &pc);

@@ -74,7 +74,8 @@ struct probe_opts {
 #define PROBE_DEADLINE_DEFAULT_MS 90000L
 
 struct probe_result {
-	bool ok; /* every step run passed */
+	bool ok;	       /* every step run passed */
+	enum secret_kind kind; /* of the material tested */
 	struct probe_step steps[PROBE_NSTEPS];
 	enum probe_step_id failed; /* the failed step, when !ok */
 	bool has_diag;		   /* diag is set (when !ok) */

@@ -97,6 +97,29 @@ static int add_key(struct rotate_job *j, struct graph_result *res)
 	return rc;
 }
 
+/* A certificate of an app whose object ID is not known cannot roll
+ * itself, and the upload needs a permission it does not have: say how
+ * to give the object ID. */
+static void no_object_id(struct rotate_job *j, const struct graph_result *res)
+{
+	struct diag *d = &j->s.diag;
+	const char *name = j->v->cred.name;
+
+	graph_session_diagnose(&j->s, res, NULL);
+	snprintf(d->summary, sizeof(d->summary),
+		 "the certificate of %s cannot roll itself: the application's "
+		 "object ID is not known, and uploading needs a Graph "
+		 "permission the app does not have",
+		 name);
+	snprintf(d->remedy, sizeof(d->remedy),
+		 "Give the app registration's Object ID (Entra admin center > "
+		 "App registrations > the app > Overview): secretwatch cred "
+		 "set %s --app-object-id <Object ID>. Or grant "
+		 "Application.ReadWrite.OwnedBy, so that secretwatch reads it.",
+		 name);
+	j->diag_set = true;
+}
+
 static int add_cert(struct rotate_job *j, struct graph_result *res)
 {
 	int rc;
@@ -107,6 +130,9 @@ static int add_cert(struct rotate_job *j, struct graph_result *res)
 		rc = graph_add_certificate(&j->s.g, j->cert, j->cert_len,
 					   j->rot.display_name, j->key_id,
 					   j->app_oid, res);
+	if (rc != 0 && res->http_status == 403 &&
+	    j->s.m.kind == SECRET_KIND_CERTIFICATE)
+		no_object_id(j, res);
 	j->maybe_made =
 	    rc != 0 && (res->http_status < 400 || res->http_status >= 500);
 	return rc;

@@ -368,6 +368,16 @@ static int reconcile(struct watch_ctx *w, const struct cred *c,
 	return 0;
 }
 
+/* The application's object ID, learned where Graph was read: what a
+ * certificate needs to roll itself with addKey. */
+static int learn_object_id(struct watch_ctx *w, const struct cred *c,
+			   const struct watch_sync_report *r, struct err *e)
+{
+	if (w->dry_run || c->app_object_id[0] || r->app.id[0] == '\0')
+		return 0;
+	return store_cred_set_app_object_id(w->store, c->id, r->app.id, e);
+}
+
 int watch_sync(struct watch_ctx *w, const struct cred *c,
 	       struct watch_sync_report *r, struct err *e)
 {
@@ -377,6 +387,8 @@ int watch_sync(struct watch_ctx *w, const struct cred *c,
 		return -1;
 	if (!r->graph_ok)
 		return 0;
+	if (learn_object_id(w, c, r, e))
+		return -1;
 	if (store_secret_each(w->store, c->id, collect_one, &col, e))
 		return -1;
 	return reconcile(w, c, r, e);

@@ -28,6 +28,10 @@ int store_fail(struct store *s, const char *what, struct err *e);
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size);
 /* Bind text, or NULL when s is empty. */
 int store_bind_text_or_null(sqlite3_stmt *st, int idx, const char *s);
+/* Step st, a prepared SELECT of STORE_SECRET_COLS, and finalize it:
+ * 0 with the first row in *ret, 1 when there is none, -1 with e. */
+int store_secret_one(struct store *s, sqlite3_stmt *st, struct secret_info *ret,
+		     struct err *e);
 /* Read the secret_info columns starting at column first. */
 void store_read_secret(sqlite3_stmt *st, int first, struct secret_info *si);
 /* The column list store_read_secret expects, with a table alias prefix. */

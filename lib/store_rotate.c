@@ -69,7 +69,6 @@ int store_rotation_in_flight(struct store *s, int64_t credential_id,
 			     struct secret_info *ret, struct err *e)
 {
 	sqlite3_stmt *st;
-	int rc;
 
 	if (store_prepare(
 		s,
@@ -81,13 +80,7 @@ int store_rotation_in_flight(struct store *s, int64_t credential_id,
 		&st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, credential_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		store_read_secret(st, 0, ret);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? 1 : store_fail(s, "read rotation", e);
+	return store_secret_one(s, st, ret, e);
 }
 
 int store_rotation_close(struct store *s, int64_t id, bool done,

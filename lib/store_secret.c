@@ -61,6 +61,19 @@ int store_secret_add(struct store *s, const struct vault *v,
 	return rc;
 }
 
+int store_secret_one(struct store *s, sqlite3_stmt *st, struct secret_info *ret,
+		     struct err *e)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		store_read_secret(st, 0, ret);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : store_fail(s, "read secret", e);
+}
+
 int store_secret_get(struct store *s, int64_t id, struct secret_info *ret,
 		     struct err *e)
 {
@@ -73,14 +86,8 @@ int store_secret_get(struct store *s, int64_t id, struct secret_info *ret,
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		store_read_secret(st, 0, ret);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
-		return store_fail(s, "read secret", e);
+	if ((rc = store_secret_one(s, st, ret, e)) != 1)
+		return rc;
 	err_set(e, "no secret with ID %lld: see 'secretwatch secret list'",
 		(long long)id);
 	return -1;

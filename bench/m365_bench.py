@@ -51,7 +51,7 @@ RUNS = 50
 HYPERFINE_TIMEOUT = 600  # seconds for one hyperfine invocation
 CMD_TIMEOUT = 60
 SCOPE = "https://outlook.office365.com/.default"
-SHORT_EXPIRES_IN = 200  # < TOKEN_MARGIN (300 s) in lib/token.h
+SHORT_EXPIRES_IN = 200  # < TOKEN_MARGIN (300 s) in lib/m365/token.h
 CACHE_TARGET_MS = 5.0
 
 

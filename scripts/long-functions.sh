@@ -16,5 +16,5 @@ awk -v limit="$limit" '
 	}
 	/^[A-Za-z_].*\(/ { prev = $0; sub(/\(.*/, "", prev); sub(/.*[ *]/, "", prev) }
 	END { exit bad }
-' lib/*.c cli/*.c daemon/*.c sasl/*.c sasl/tests/*.c tests/unit/*.c fuzz/*.c \
+' lib/*/*.c cli/*.c daemon/*.c sasl/*.c sasl/tests/*.c tests/unit/*.c fuzz/*.c \
 	bench/*.c

@@ -7,6 +7,8 @@
  * puts the client secret or the access token into a result string.
  */
 #ifndef SW_ENTRA_H
+/* A reply larger than this is not the reply asked for. */
+#define ENTRA_BODY_MAX (256 * 1024)
 #define SW_ENTRA_H
 
 #include <stdbool.h>
@@ -110,6 +112,10 @@ struct entra_result {
 	 * HTTP status or the transport error. */
 	char summary[ENTRA_SUMMARY_MAX];
 };
+
+/* Reset what a reply's parse fills in res (the outcome, the OAuth error,
+ * the IDs, the summary), keeping the transport fields. */
+void entra_result_reset(struct entra_result *res);
 
 /* An access token. value is secmem_alloc memory, NUL-terminated. */
 struct entra_token {

@@ -13,6 +13,8 @@
  * freed. No result string ever holds a token or a secret.
  */
 #ifndef SW_GRAPH_H
+/* A reply larger than this is not the reply asked for. */
+#define GRAPH_BODY_MAX (1024 * 1024)
 #define SW_GRAPH_H
 
 #include <stdbool.h>

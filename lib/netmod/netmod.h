@@ -5,10 +5,10 @@
  * loading and initialisers cost several milliseconds per process, and
  * libcrypto another one. Most secretwatch commands (status, list, log,
  * token from the cache) never touch the network or a certificate, so the
- * code that calls libcurl (net.c and the transport parts of entra.c,
- * smtp.c, alert_webhook.c and graph.c) and OpenSSL (x509.c) is built into
- * libsecretwatch-net.so, which links both like any other library, and
- * not into libsecretwatch (there SW_NET_LAZY leaves it out). netmod.c
+ * files of this folder that call libcurl (net_curl.c, entra_http.c,
+ * graph_http.c, smtp_curl.c, webhook_http.c) and OpenSSL
+ * (x509_openssl.c) are built into libsecretwatch-net.so, which links both
+ * like any other library, on top of the layers below. netmod.c
  * defines the entry points below for the programs: the first call
  * opens the module (found in the program's library search path, that is
  * through its RUNPATH: lib/ of the build tree, or ${libdir}/secretwatch

@@ -1,5 +1,7 @@
 #include "text.h"
 
+#include <string.h>
+
 static int is_control(unsigned char ch)
 {
 	return ch < 0x20 || ch == 0x7f;
@@ -142,4 +144,29 @@ void text_escape(char *dst, size_t dstsz, const char *src, int lines)
 		}
 	}
 	dst[n] = '\0';
+}
+
+void text_redact(char *s, size_t size, const char *needle, size_t len)
+{
+	static const char mark[] = "[redacted]";
+	const size_t ml = sizeof(mark) - 1;
+	char *from = s, *p;
+
+	if (needle == NULL || len < 8)
+		return;
+	while ((p = memmem(from, strlen(from), needle, len)) != NULL) {
+		size_t off = (size_t)(p - s);
+		size_t tail = strlen(p + len);
+
+		if (off + ml >= size) {
+			s[off] = '\0';
+			break;
+		}
+		if (off + ml + tail >= size)
+			tail = size - off - ml - 1;
+		memmove(p + ml, p + len, tail);
+		memcpy(p, mark, ml);
+		p[ml + tail] = '\0';
+		from = p + ml;
+	}
 }

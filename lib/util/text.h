@@ -42,4 +42,10 @@ size_t text_hostile_len(const char *s, int lines);
  * is shown. */
 void text_escape(char *dst, size_t dstsz, const char *src, int lines);
 
+/* Replace every occurrence of the len bytes of needle in the string s
+ * (of size bytes) with "[redacted]", cutting s where it would not fit, so
+ * that a secret echoed by a server never reaches a result string. A
+ * needle shorter than 8 bytes is left alone. */
+void text_redact(char *s, size_t size, const char *needle, size_t len);
+
 #endif

@@ -19,6 +19,11 @@ FAKES = os.environ.get("SW_FAKES") or os.path.join(
 SW = os.path.join(BIN_DIR, "secretwatch")
 SWD = os.path.join(BIN_DIR, "secretwatchd")
 
+sys.path.insert(0, FAKES)
+# need(program, package): the path of a program the tests call, or one
+# line naming it and its Debian package (a failure, never a skip).
+from fakes import MissingProgram, need  # noqa: E402,F401
+
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 SENDER = "alerts@contoso.com"
@@ -106,7 +111,7 @@ def daemon_env(at=None):
     e.pop("NOTIFY_SOCKET", None)
     if at is None:
         return e
-    e["LD_PRELOAD"] = LIBFAKETIME
+    e["LD_PRELOAD"] = need(LIBFAKETIME, "libfaketime")
     e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
     e["TZ"] = "UTC"
     e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
@@ -144,9 +149,20 @@ def wait_daemon_lock_free(db, seconds=10):
                 time.sleep(0.02)
 
 
+class Result(unittest.TextTestResult):
+    """A missing program is reported as its one line, without the
+    traceback that would bury it."""
+
+    def _exc_info_to_string(self, err, test):
+        if isinstance(err[1], MissingProgram):
+            return "%s\n" % err[1]
+        return super()._exc_info_to_string(err, test)
+
+
 def main():
     """Run the module's tests and print the plain closing line."""
-    prog = unittest.main(exit=False, verbosity=2)
+    prog = unittest.main(exit=False, verbosity=2, testRunner=unittest.
+                         TextTestRunner(resultclass=Result, verbosity=2))
     res = prog.result
     failed = len(res.failures) + len(res.errors)
     passed = res.testsRun - failed - len(res.skipped)

@@ -19,8 +19,7 @@ import m365  # noqa: E402
 from m365 import S1, S2  # noqa: E402
 
 DAY = 86400
-SETPRIV = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-           "--clear-groups", "--"]
+SETPRIV = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
 CHECKS = 10
 
 
@@ -301,10 +300,11 @@ class TestReadOnlyUser(OnceCase):
         os.chmod(s.conf, 0o644)
 
     def as_nobody(self, conf, *args, strace=None):
-        cmd = SETPRIV + [swtest.SW, "-c", conf, *args]
+        cmd = [swtest.need("/usr/bin/setpriv", "util-linux"), *SETPRIV,
+               swtest.SW, "-c", conf, *args]
         if strace:
-            cmd = ["/usr/bin/strace", "-f", "-qq", "-o", strace,
-                   "-e", "trace=open,openat,creat,unlink,unlinkat,rename,"
+            cmd = [swtest.need("/usr/bin/strace", "strace"), "-f", "-qq",
+                   "-o", strace, "-e", "trace=open,openat,creat,unlink,unlinkat,rename,"
                    "renameat,renameat2,mkdir,mkdirat,truncate,ftruncate"
                    ] + cmd
         e = {k: v for k, v in os.environ.items()

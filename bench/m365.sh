@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$HERE/../build}" && pwd)
 for tool in hyperfine jq curl; do
 	command -v "$tool" >/dev/null ||
-		{ echo "bench/m365.sh: $tool is required" >&2; exit 1; }
+		{ echo "missing program $tool: install the Debian package '$tool' (sh scripts/install-deps.sh --bench installs it)" >&2; exit 1; }
 done
 [ -x "$BUILD/bin/secretwatch" ] ||
 	{ echo "bench/m365.sh: no $BUILD/bin/secretwatch; build first" >&2; exit 1; }

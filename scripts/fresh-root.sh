@@ -9,10 +9,10 @@
 # tool installed by hand. Fails when either command fails.
 #
 # Needs root on a Debian host (installs debootstrap if missing). The root
-# is made in $SW_FRESH_ROOT (default /var/tmp/secretwatch-fresh-root),
-# removed after a pass, kept after a failure. The bare root is cached as
-# a tarball in /var/cache/secretwatch for a week; --no-cache bootstraps
-# anew. Prints how long each part took.
+# is made in a new /var/tmp/secretwatch-fresh-root.XXXXXX (or in
+# $SW_FRESH_ROOT, emptied first), removed after a pass, kept after a
+# failure. The bare root is cached as a tarball in /var/cache/secretwatch
+# for a week; --no-cache bootstraps anew. Prints how long each part took.
 set -euo pipefail
 
 # Mounts are made in a private mount namespace: whatever happens to this
@@ -22,7 +22,7 @@ if [ -z "${SW_FRESH_NS:-}" ] && [ "$(id -u)" -eq 0 ]; then
 fi
 
 mirror=${SW_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-root=${SW_FRESH_ROOT:-/var/tmp/secretwatch-fresh-root}
+root=${SW_FRESH_ROOT:-}
 cache=/var/cache/secretwatch/bookworm-minbase.tar
 use_cache=1
 [ "${1:-}" = --no-cache ] && { use_cache=0; shift; }
@@ -36,9 +36,12 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot, mounts)"
 cd "$(dirname "$0")/.."
 git rev-parse -q --verify "$rev^{commit}" >/dev/null || die "no commit $rev"
-# The root is removed with rm -rf: only a folder of its own, outside the tree.
-case $root/ in "$PWD"/*) die "the root must be outside the repository" ;; esac
-case $root in /var/tmp/?* | /work/?* | /tmp/?*) ;; *) die "refusing root dir $root" ;; esac
+# SW_FRESH_ROOT is emptied with rm -rf: a folder of its own, outside the
+# tree that is copied into it.
+if [ -n "$root" ]; then
+	case $root in /?*/?*) ;; *) die "SW_FRESH_ROOT: an absolute path, two levels deep at least" ;; esac
+	case $root/ in "$PWD"/*) die "SW_FRESH_ROOT must be outside the repository" ;; esac
+fi
 
 mounted() { grep -q " $root/" /proc/self/mountinfo; }
 # shellcheck disable=SC2317 # run by the trap
@@ -66,19 +69,27 @@ if ! command -v debootstrap >/dev/null; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
 fi
-mounted && die "something is still mounted under $root"
-rm -rf --one-file-system "$root"
-mkdir -p "$root"
+# A folder of its own per run: two runs on one machine do not meet.
+if [ -z "$root" ]; then
+	root=$(mktemp -d /var/tmp/secretwatch-fresh-root.XXXXXX)
+else
+	mounted && die "something is still mounted under $root"
+	rm -rf --one-file-system "$root"
+	mkdir -p "$root"
+fi
+chmod 755 "$root"
 trap cleanup EXIT
 t0=$SECONDS
 if [ "$use_cache" = 1 ] && [ -n "$(find "$cache" -mtime -7 2>/dev/null)" ]; then
 	tar -C "$root" --numeric-owner -xpf "$cache"
 	how="unpacked from $cache"
 else
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 ||
-		{ tail -20 "$root.log"; die "debootstrap failed"; }
+	if ! out=$(debootstrap --variant=minbase bookworm "$root" "$mirror" 2>&1); then
+		printf '%s\n' "$out" | tail -20
+		die "debootstrap failed"
+	fi
 	mkdir -p "${cache%/*}"
-	tar -C "$root" --numeric-owner -cpf "$cache.new" . && mv "$cache.new" "$cache"
+	tar -C "$root" --numeric-owner -cpf "$cache.$$" . && mv "$cache.$$" "$cache"
 	how="debootstrap --variant=minbase bookworm $mirror"
 fi
 t_boot=$((SECONDS - t0))
@@ -94,13 +105,19 @@ mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
 mount -t tmpfs -o mode=0755,nosuid,nodev run "$root/run"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
-# apt uses the host's mirror and suites (security updates included).
-if [ -f /etc/apt/sources.list ] || ls /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
-	rm -f "$root/etc/apt/sources.list"
-	cp /etc/apt/sources.list "$root/etc/apt/" 2>/dev/null || true
-	cp /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		"$root/etc/apt/sources.list.d/" 2>/dev/null || true
-fi
+# apt uses the host's mirror and suites (security updates included), but
+# not a source signed by a key that the fresh root lacks (a third party's).
+replaced=0
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+	[ -f "$f" ] || continue
+	# shellcheck disable=SC2013 # key file names, one word each
+	for key in $(grep -oiE 'signed-by[:=] *[^] ]+' "$f" | sed 's/.*[:=] *//'); do
+		[ -e "$root$key" ] || { say "leaves out $f (signed by $key)"; continue 2; }
+	done
+	[ "$replaced" = 1 ] || rm -f "$root/etc/apt/sources.list"
+	replaced=1
+	cp "$f" "$root$f"
+done
 # No init runs in the root: packages must not start services there.
 printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 chmod 755 "$root/usr/sbin/policy-rc.d"

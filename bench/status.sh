@@ -5,10 +5,9 @@
 # latter (which must not grow with N: the output is streamed).
 # Usage: bench/status.sh [BUILD_DIR]
 set -euo pipefail
-for tool in hyperfine jq bc; do
-	command -v "$tool" >/dev/null ||
-		{ echo "missing program $tool: install the Debian package '$tool' (sh scripts/install-deps.sh --bench installs it)" >&2; exit 1; }
-done
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
+for tool in hyperfine jq bc; do need "$tool" "$tool" --bench; done
 BUILD=$(cd "${1:-build}" && pwd)
 SW=$BUILD/bin/secretwatch
 DIR=$(mktemp -d /tmp/sw-bench.XXXXXX)

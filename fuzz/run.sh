@@ -18,10 +18,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SW_FUZZ_BUILD:-$root/build-fuzz}
 targets="entra smtp jwt timefmt validate config graph"
 
-command -v "${CC:-clang}" >/dev/null || {
-	echo "missing program ${CC:-clang}: install the Debian packages 'clang' and 'libclang-rt-14-dev' (scripts/install-deps.sh installs them)" >&2
-	exit 1
-}
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$root/scripts/need.sh"
+need "${CC:-clang}" clang
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	CC=${CC:-clang} cmake -S "$root" -B "$build" -DSW_FUZZ=ON >/dev/null
 fi

@@ -38,13 +38,17 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs a package)"
 [ -f "$1/CMakeCache.txt" ] || die "$1 is not a configured CMake build tree"
 # What the checks below run: absent, they fail here, none is left out.
-for need in cpack:cmake lintian:lintian dpkg-architecture:dpkg-dev \
-	readelf:binutils nm:binutils man:man-db systemd-analyze:systemd \
-	saslpluginviewer:sasl2-bin /usr/share/bash-completion/bash_completion:bash-completion; do
-	p=${need%:*}
-	command -v "$p" >/dev/null || [ -f "$p" ] ||
-		die "missing program $p: install the Debian package '${need##*:}' (scripts/install-deps.sh installs it)"
-done
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
+need cpack cmake
+need lintian lintian
+need dpkg-architecture dpkg-dev
+need readelf binutils
+need nm binutils
+need man man-db
+need systemd-analyze systemd
+need saslpluginviewer sasl2-bin
+need /usr/share/bash-completion/bash_completion bash-completion
 build=$(cd "$1" && pwd)
 pkg=secretwatch
 user=secretwatch

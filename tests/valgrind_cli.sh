@@ -2,12 +2,8 @@
 # Runs the CLI's main paths under valgrind on a scratch store: any memory
 # error or leak fails. Usage: tests/valgrind_cli.sh BUILD_DIR
 set -u
-need() { # PROGRAM PACKAGE: one line naming both, and exit, when it is absent
-	command -v "$1" >/dev/null || {
-		echo "missing program $1: install the Debian package '$2' (scripts/install-deps.sh installs it)" >&2
-		exit 1
-	}
-}
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
 need valgrind valgrind
 need openssl openssl
 SW="$(cd "${1:-build}/bin" && pwd)/secretwatch"

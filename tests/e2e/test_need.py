@@ -51,27 +51,19 @@ class TestNeed(unittest.TestCase):
         self.assertEqual(swtest.need("/etc/passwd", "base-passwd"),
                          "/etc/passwd")
 
-    def test_absent_program_by_path(self):
-        with self.assertRaises(swtest.MissingProgram) as cm:
-            swtest.need("/usr/bin/sw-no-such-program", "sw-no-such-package")
-        self.assertEqual(str(cm.exception),
-                         "missing program /usr/bin/sw-no-such-program: "
-                         "install the Debian package 'sw-no-such-package' "
-                         + HINT)
-
-    def test_absent_program_by_name(self):
-        with self.assertRaises(swtest.MissingProgram) as cm:
-            swtest.need("sw-no-such-program", "sw-no-such-package")
-        self.assertEqual(str(cm.exception),
-                         "missing program sw-no-such-program: install the "
-                         "Debian package 'sw-no-such-package' " + HINT)
-
-    def test_absent_file(self):
-        with self.assertRaises(swtest.MissingProgram) as cm:
-            swtest.need("/usr/lib/sw-no-such-library.so.1", "sw-no-such-lib")
-        self.assertEqual(str(cm.exception),
-                         "missing /usr/lib/sw-no-such-library.so.1: install "
-                         "the Debian package 'sw-no-such-lib' " + HINT)
+    def test_absent(self):
+        for what, shown in (("/usr/bin/sw-no-such-program",
+                             "program /usr/bin/sw-no-such-program"),
+                            ("sw-no-such-program",
+                             "program sw-no-such-program"),
+                            ("/usr/lib/sw-no-such-library.so.1",
+                             "/usr/lib/sw-no-such-library.so.1")):
+            with self.subTest(what=what):
+                with self.assertRaises(swtest.MissingProgram) as cm:
+                    swtest.need(what, "sw-no-such-package")
+                self.assertEqual(str(cm.exception),
+                                 "missing %s: install the Debian package "
+                                 "'sw-no-such-package' %s" % (shown, HINT))
 
     def test_a_test_needing_it_fails_in_one_line(self):
         for case in (Samples.InTheTest, Samples.ForTheClass):

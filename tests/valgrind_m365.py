@@ -13,8 +13,8 @@ os.environ.setdefault("SW_FAKES", os.path.join(HERE, "fakes"))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 import m365  # noqa: E402
 
-VALGRIND = ["/usr/bin/valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect"]
+VALGRIND = ["/usr/bin/valgrind", "-q", "--error-exitcode=99",
+            "--leak-check=full", "--errors-for-leak-kinds=definite,indirect"]
 
 
 def main():

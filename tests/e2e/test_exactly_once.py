@@ -312,7 +312,8 @@ class TestReadOnlyUser(OnceCase):
                os.path.join(self.bin, "secretwatch"), "-c", conf, *args]
         if strace:
             cmd = [swtest.need("/usr/bin/strace", "strace"), "-f", "-qq",
-                   "-o", strace, "-e", "trace=open,openat,creat,unlink,unlinkat,rename,"
+                   "-o", strace,
+                   "-e", "trace=open,openat,creat,unlink,unlinkat,rename,"
                    "renameat,renameat2,mkdir,mkdirat,truncate,ftruncate"
                    ] + cmd
         e = {k: v for k, v in os.environ.items()

@@ -70,7 +70,8 @@ def premade_assertion(key_pem, cert_pem, aud):
 def add_cert_cred(w, name, bits, work):
     key, crt = os.path.join(work, name + ".key"), os.path.join(work,
                                                               name + ".pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:%d" % bits,
+    openssl = m365.swtest.need("openssl", "openssl")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:%d" % bits,
                     "-nodes", "-keyout", key, "-out", crt, "-days", "30",
                     "-subj", "/CN=" + name], check=True,
                    capture_output=True)
@@ -89,6 +90,8 @@ def add_cert_cred(w, name, bits, work):
 
 
 def main():
+    for program in ("hyperfine", "curl"):
+        m365.swtest.need(program, program)
     work = tempfile.mkdtemp(prefix="sw-cert-bench-")
     w = m365.World(webhook=False)
     try:

@@ -9,10 +9,9 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 BUILD=$(cd "${1:-$HERE/../build}" && pwd)
-for tool in hyperfine jq curl; do
-	command -v "$tool" >/dev/null ||
-		{ echo "bench/m365.sh: $tool is required" >&2; exit 1; }
-done
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$HERE/../scripts/need.sh"
+for tool in hyperfine jq curl; do need "$tool" "$tool" --bench; done
 [ -x "$BUILD/bin/secretwatch" ] ||
 	{ echo "bench/m365.sh: no $BUILD/bin/secretwatch; build first" >&2; exit 1; }
 exec /usr/bin/python3 "$HERE/m365_bench.py" "$BUILD"

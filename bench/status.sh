@@ -5,6 +5,9 @@
 # latter (which must not grow with N: the output is streamed).
 # Usage: bench/status.sh [BUILD_DIR]
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
+for tool in hyperfine jq bc; do need "$tool" "$tool" --bench; done
 BUILD=$(cd "${1:-build}" && pwd)
 SW=$BUILD/bin/secretwatch
 DIR=$(mktemp -d /tmp/sw-bench.XXXXXX)

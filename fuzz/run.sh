@@ -18,6 +18,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SW_FUZZ_BUILD:-$root/build-fuzz}
 targets="entra smtp jwt timefmt validate config graph"
 
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$root/scripts/need.sh"
+need "${CC:-clang}" clang
 if [ ! -f "$build/CMakeCache.txt" ]; then
 	CC=${CC:-clang} cmake -S "$root" -B "$build" -DSW_FUZZ=ON >/dev/null
 fi

@@ -37,6 +37,18 @@ die() {
 }
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs a package)"
 [ -f "$1/CMakeCache.txt" ] || die "$1 is not a configured CMake build tree"
+# What the checks below run: absent, they fail here, none is left out.
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
+need cpack cmake
+need lintian lintian
+need dpkg-architecture dpkg-dev
+need readelf binutils
+need nm binutils
+need man man-db
+need systemd-analyze systemd
+need saslpluginviewer sasl2-bin
+need /usr/share/bash-completion/bash_completion bash-completion
 build=$(cd "$1" && pwd)
 pkg=secretwatch
 user=secretwatch
@@ -154,10 +166,8 @@ check "the plugin exports only sasl_client_plug_init" \
 	test "$(nm -D --defined-only "$saslplug" 2>/dev/null | awk '{print $3}')" = sasl_client_plug_init
 check "the plugin's libraries are all installed" \
 	sh -c "! ldd '$saslplug' | grep -q 'not found'"
-if command -v saslpluginviewer >/dev/null 2>&1; then
-	check "libsasl2 lists XOAUTH2 among its client mechanisms" \
-		sh -c "saslpluginviewer -c 2>/dev/null | grep -q XOAUTH2"
-fi
+check "libsasl2 lists XOAUTH2 among its client mechanisms" \
+	sh -c "saslpluginviewer -c 2>/dev/null | grep -q XOAUTH2"
 
 # A scratch config and state directory, used as the service user would.
 mkdir -p "$work/scratch"
@@ -264,24 +274,20 @@ complete_line() { # prints the completions for the words given
 		_secretwatch secretwatch "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sort | tr '\n' ' '
 }
-if [ -f /usr/share/bash-completion/bash_completion ]; then
-	got=$(complete_line secretwatch s)
-	check "completion: commands ($got)" test "$got" = "secret status sync "
-	got=$(complete_line secretwatch cred add x --c)
-	check "completion: flags ($got)" test "$got" = "--client-id --cloud "
-	got=$(complete_line secretwatch cred add x --cloud '')
-	check "completion: clouds ($got)" test "$got" = "china dod global usgov "
-	got=$(complete_line secretwatch -c "$conf" status --n)
-	check "completion: flags after -c FILE ($got)" test "$got" = "--now "
-	as_user secretwatch -c "$conf" cred add mailer \
-		--tenant contoso.onmicrosoft.com --sender alerts@contoso.com \
-		--client-id 00000000-0000-0000-0000-000000000001 >/dev/null
-	got=$(complete_line secretwatch -c "$conf" cred show '')
-	check "completion: credential names from cred list --names ($got)" \
-		test "$got" = "mailer "
-else
-	echo "note: bash-completion is not installed; completion not tested"
-fi
+got=$(complete_line secretwatch s)
+check "completion: commands ($got)" test "$got" = "secret status sync "
+got=$(complete_line secretwatch cred add x --c)
+check "completion: flags ($got)" test "$got" = "--client-id --cloud "
+got=$(complete_line secretwatch cred add x --cloud '')
+check "completion: clouds ($got)" test "$got" = "china dod global usgov "
+got=$(complete_line secretwatch -c "$conf" status --n)
+check "completion: flags after -c FILE ($got)" test "$got" = "--now "
+as_user secretwatch -c "$conf" cred add mailer \
+	--tenant contoso.onmicrosoft.com --sender alerts@contoso.com \
+	--client-id 00000000-0000-0000-0000-000000000001 >/dev/null
+got=$(complete_line secretwatch -c "$conf" cred show '')
+check "completion: credential names from cred list --names ($got)" \
+	test "$got" = "mailer "
 
 # --- systemd units ------------------------------------------------------------
 paths=

@@ -591,9 +591,11 @@ def main():
                   "build && cmake --build build)" % (build, b),
                   file=sys.stderr)
             return 1
-    if not os.access(LIBFAKETIME, os.R_OK):
-        print("demo: %s not found: sh scripts/install-deps.sh" % LIBFAKETIME,
-              file=sys.stderr)
+    try:
+        fakes.need(LIBFAKETIME, "libfaketime")
+        fakes.need(STDBUF, "coreutils")
+    except fakes.MissingProgram as e:
+        print("demo: %s" % e, file=sys.stderr)
         return 1
     try:
         sys.stdout.reconfigure(errors="replace")

@@ -1,15 +1,31 @@
 #!/bin/sh
-# Installs the Debian 12 packages secretwatch needs to build, test, package
-# and benchmark. Idempotent: apt runs only when something is missing.
+# Installs the Debian 12 packages secretwatch needs to build, test and
+# package it, on a machine that has only Debian's "required" packages
+# (coreutils, util-linux for setpriv, flock and runuser, ...).
+# With --bench, also what bench/ uses. Idempotent: apt runs only when
+# something is missing. .ci/run proves the list in a fresh debootstrapped
+# root (scripts/fresh-root.sh).
 set -eu
 
+# Build, unit tests, and the demo.
 PKGS="build-essential cmake pkg-config
 libcurl4-openssl-dev libssl-dev libsqlite3-dev libcjson-dev libsodium-dev
-libsystemd-dev libcmocka-dev libsasl2-dev
-python3 python3-cryptography openssl curl sqlite3 faketime valgrind
-scdoc lintian dpkg-dev file man-db systemd procps bash-completion hyperfine jq bc
-clang clang-format libclang-rt-14-dev
-postfix sasl2-bin"
+libsystemd-dev libcmocka-dev libsasl2-dev scdoc
+python3 python3-cryptography openssl curl sqlite3 faketime libfaketime"
+# The end-to-end tests: read-only checks under strace, a private Postfix
+# with the XOAUTH2 plugin, valgrind on the SASL plugin and the CLI.
+PKGS="$PKGS strace postfix sasl2-bin valgrind"
+# .ci/run: style, sanitizers and fuzzing (clang), the Debian package.
+PKGS="$PKGS clang clang-format libclang-rt-14-dev
+lintian dpkg-dev file man-db systemd procps bash-completion"
+case ${1:-} in
+--bench) PKGS="$PKGS hyperfine jq bc" ;;
+'') ;;
+*)
+	echo "usage: sh scripts/install-deps.sh [--bench]" >&2
+	exit 2
+	;;
+esac
 
 missing=""
 for p in $PKGS; do

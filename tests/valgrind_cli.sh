@@ -2,6 +2,10 @@
 # Runs the CLI's main paths under valgrind on a scratch store: any memory
 # error or leak fails. Usage: tests/valgrind_cli.sh BUILD_DIR
 set -u
+# shellcheck source=SCRIPTDIR/../scripts/need.sh
+. "$(dirname "$0")/../scripts/need.sh"
+need valgrind valgrind
+need openssl openssl
 SW="$(cd "${1:-build}/bin" && pwd)/secretwatch"
 DIR=$(mktemp -d /tmp/sw-valgrind.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT

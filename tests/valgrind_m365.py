@@ -13,11 +13,15 @@ os.environ.setdefault("SW_FAKES", os.path.join(HERE, "fakes"))
 sys.path.insert(0, os.path.join(HERE, "e2e"))
 import m365  # noqa: E402
 
-VALGRIND = ["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
-            "--errors-for-leak-kinds=definite,indirect"]
+VALGRIND = ["/usr/bin/valgrind", "-q", "--error-exitcode=99",
+            "--leak-check=full", "--errors-for-leak-kinds=definite,indirect"]
 
 
 def main():
+    try:
+        m365.swtest.need(VALGRIND[0], "valgrind")
+    except m365.swtest.MissingProgram as e:
+        sys.exit(str(e))
     w = m365.World(f"[alerts]\nemail_to = {m365.OPS}\n")
     passed = failed = 0
     try:

@@ -35,6 +35,11 @@ def wrap(cmd):
     """cmd (a list starting with SW or SWD) under SW_WRAP, if set."""
     return WRAP + list(cmd)
 
+sys.path.insert(0, FAKES)
+# need(program, package): the path of a program the tests call, or one
+# line naming it and its Debian package (a failure, never a skip).
+from fakes import MissingProgram, need  # noqa: E402,F401
+
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 SENDER = "alerts@contoso.com"
@@ -122,7 +127,7 @@ def daemon_env(at=None):
     e.pop("NOTIFY_SOCKET", None)
     if at is None:
         return e
-    e["LD_PRELOAD"] = LIBFAKETIME
+    e["LD_PRELOAD"] = need(LIBFAKETIME, "libfaketime")
     e["FAKETIME"] = "@" + time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at))
     e["TZ"] = "UTC"
     e["ASAN_OPTIONS"] = (e.get("ASAN_OPTIONS", "") +
@@ -160,9 +165,20 @@ def wait_daemon_lock_free(db, seconds=10):
                 time.sleep(0.02)
 
 
+class Result(unittest.TextTestResult):
+    """A missing program is reported as its one line, without the
+    traceback that would bury it."""
+
+    def _exc_info_to_string(self, err, test):
+        if isinstance(err[1], MissingProgram):
+            return "%s\n" % err[1]
+        return super()._exc_info_to_string(err, test)
+
+
 def main():
     """Run the module's tests and print the plain closing line."""
-    prog = unittest.main(exit=False, verbosity=2)
+    prog = unittest.main(exit=False, verbosity=2, testRunner=unittest.
+                         TextTestRunner(resultclass=Result, verbosity=2))
     res = prog.result
     failed = len(res.failures) + len(res.errors)
     passed = res.testsRun - failed - len(res.skipped)

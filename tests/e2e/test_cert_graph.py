@@ -14,6 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import swtest  # noqa: E402
 import m365  # noqa: E402
 from m365 import CLIENT, S1  # noqa: E402
 
@@ -211,10 +212,11 @@ class TestLifecycle(GraphCertCase):
                           r"-----END PRIVATE KEY-----\n", text, re.S)
         self.assertEqual(len(keys), 3)
         needles = [b"PRIVATE KEY"]
+        openssl = swtest.need("openssl", "openssl")
         for k in keys:
             for fmt in (["-traditional"], []):
                 der = subprocess.run(
-                    ["openssl", "pkey", "-outform", "DER"] + fmt,
+                    [openssl, "pkey", "-outform", "DER"] + fmt,
                     input=k.encode(), capture_output=True,
                     check=True).stdout
                 needles += [der[len(der) // 2:len(der) // 2 + 48],
@@ -348,4 +350,4 @@ class TestLifecycle(GraphCertCase):
         self.assertIn("removekey", ops)
 
 if __name__ == "__main__":
-    unittest.main()
+    swtest.main()

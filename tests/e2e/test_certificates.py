@@ -21,16 +21,17 @@ from m365 import WorldCase  # noqa: E402
 def openssl_pair(days=30, cn="imported"):
     """A PEM key and certificate made by openssl(1), and the key's DER
     forms (PKCS#1 and PKCS#8)."""
+    openssl = swtest.need("openssl", "openssl")
     d = tempfile.mkdtemp()
     key, crt = os.path.join(d, "k.pem"), os.path.join(d, "c.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048",
                     "-nodes", "-keyout", key, "-out", crt, "-days",
                     str(days), "-subj", "/CN=" + cn], check=True,
                    capture_output=True)
     ders = []
     for fmt in (["-traditional"], []):
         ders.append(subprocess.run(
-            ["openssl", "pkey", "-in", key, "-outform", "DER"] + fmt,
+            [openssl, "pkey", "-in", key, "-outform", "DER"] + fmt,
             check=True, capture_output=True).stdout)
     with open(key) as f:
         kpem = f.read()
@@ -156,10 +157,11 @@ class TestDeploy(CertCase):
         key = got[len(pem):]
         self.assertTrue(key.startswith("-----BEGIN PRIVATE KEY-----\n"))
         self.assertTrue(key.endswith("-----END PRIVATE KEY-----\n"))
+        openssl = swtest.need("openssl", "openssl")
         pub = [subprocess.run(cmd, input=text, capture_output=True,
                               text=True, check=True).stdout
-               for cmd, text in ((["openssl", "pkey", "-pubout"], key),
-                                 (["openssl", "x509", "-noout", "-pubkey"],
+               for cmd, text in (([openssl, "pkey", "-pubout"], key),
+                                 ([openssl, "x509", "-noout", "-pubkey"],
                                   pem))]
         self.assertEqual(pub[0], pub[1])
         os.unlink(out)

@@ -20,8 +20,7 @@ import m365  # noqa: E402
 from m365 import S1, S2  # noqa: E402
 
 DAY = 86400
-SETPRIV = ["/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-           "--clear-groups", "--"]
+SETPRIV = ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"]
 CHECKS = 10
 
 
@@ -300,17 +299,28 @@ class TestReadOnlyUser(OnceCase):
                     f"key_file = {self.key_copy}\n[tls]\nca_file = {ca}\n")
         os.chmod(self.conf, 0o644)
         os.chmod(s.conf, 0o644)
+        # 'nobody' runs a copy of the program and its network module: the
+        # build tree may be where only root can go (a clone in /root).
+        self.bin = os.path.join(s.dir, "bin")
+        os.mkdir(self.bin)
+        os.chmod(self.bin, 0o755)
+        shutil.copy(swtest.SW, self.bin)
+        shutil.copy(os.path.join(swtest.BIN_DIR, "..", "lib",
+                                 "libsecretwatch-net.so"), self.bin)
 
     def as_nobody(self, conf, *args, strace=None):
-        cmd = SETPRIV + [swtest.SW, "-c", conf, *args]
+        cmd = [swtest.need("/usr/bin/setpriv", "util-linux"), *SETPRIV,
+               os.path.join(self.bin, "secretwatch"), "-c", conf, *args]
         if strace:
-            cmd = ["/usr/bin/strace", "-f", "-qq", "-o", strace,
+            cmd = [swtest.need("/usr/bin/strace", "strace"), "-f", "-qq",
+                   "-o", strace,
                    "-e", "trace=open,openat,creat,unlink,unlinkat,rename,"
                    "renameat,renameat2,mkdir,mkdirat,truncate,ftruncate"
                    ] + cmd
         e = {k: v for k, v in os.environ.items()
              if k not in ("SECRETWATCH_CONFIG", "CREDENTIALS_DIRECTORY")}
         e["HOME"] = "/nonexistent"
+        e["LD_LIBRARY_PATH"] = self.bin
         if strace and "ASAN_OPTIONS" in e:
             # LeakSanitizer cannot run under ptrace.
             e["ASAN_OPTIONS"] += ":detect_leaks=0"

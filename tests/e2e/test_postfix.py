@@ -220,12 +220,10 @@ class TestPostfix(unittest.TestCase):
         if os.geteuid() != 0:
             raise AssertionError("test_postfix must run as root: Postfix's "
                                  "master process runs as root")
-        for p in (POSTFIX, POSTQUEUE, "/etc/postfix/master.cf",
-                  swtest.LIBFAKETIME):
-            if not os.path.exists(p):
-                raise AssertionError("%s is missing: install Debian's "
-                                     "postfix and faketime "
-                                     "(scripts/install-deps.sh)" % p)
+        for p, package in ((POSTFIX, "postfix"), (POSTQUEUE, "postfix"),
+                           ("/etc/postfix/master.cf", "postfix"),
+                           (swtest.LIBFAKETIME, "libfaketime")):
+            swtest.need(p, package)
         if not os.path.exists(PLUGIN):
             raise AssertionError("%s is not built" % PLUGIN)
         try:
@@ -405,4 +403,4 @@ class TestPostfix(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    swtest.main()

@@ -29,7 +29,40 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
+# Debian's python3-cryptography, imported by the stand-ins that check
+# certificates and signed assertions (fake_graph, fake_entra).
+CRYPTOGRAPHY = "/usr/lib/python3/dist-packages/cryptography"
 START_TIMEOUT = 10.0
+BIN_DIRS = ("/usr/bin", "/usr/sbin", "/bin", "/sbin")
+
+
+class MissingProgram(AssertionError):
+    """A program or file from a Debian package is absent. An
+    AssertionError, so that a test needing it fails (never skips); its
+    message is the whole story, in one line."""
+
+
+def need(program, package):
+    """The path of PROGRAM, which the tests, the stand-ins or the demo
+    call: a name looked up in Debian's bin directories (not $PATH, which
+    may hold other builds), or an absolute path to a program or to a file
+    (a library, a Python package) that must exist. Raises MissingProgram
+    naming it and the Debian package PACKAGE that provides it."""
+    if os.path.isabs(program):
+        kind = "program " if os.path.dirname(program) in BIN_DIRS else ""
+        ok = os.access(program, os.X_OK) if kind else \
+            os.path.exists(program)
+        if ok:
+            return program
+    else:
+        kind = "program "
+        for d in BIN_DIRS:
+            path = os.path.join(d, program)
+            if os.access(path, os.X_OK) and os.path.isfile(path):
+                return path
+    raise MissingProgram("missing %s%s: install the Debian package '%s' "
+                         "(scripts/install-deps.sh installs it)"
+                         % (kind, program, package))
 
 
 def _keep():
@@ -43,6 +76,7 @@ class Certs:
     def __init__(self, dir=None):
         self.own = dir is None
         self.dir = dir or tempfile.mkdtemp(prefix="sw-certs-")
+        need("openssl", "openssl")  # mkcerts.sh runs it
         subprocess.run([os.path.join(HERE, "mkcerts.sh"), self.dir],
                        check=True, timeout=60)
         p = lambda name: os.path.join(self.dir, name)  # noqa: E731
@@ -108,6 +142,7 @@ def write_scenario(path, scenario, last_ns=0):
 class _Server:
     script = None
     prefix = "fake"
+    needs = ((PYTHON, "python3"),)
 
     def __init__(self, scenario=None, certs=None, rogue=False, args=()):
         self.certs = certs or shared_certs()
@@ -137,6 +172,8 @@ class _Server:
         return []
 
     def start(self):
+        for program, package in self.needs:
+            need(program, package)
         self.dir = tempfile.mkdtemp(prefix="sw-%s-" % self.prefix)
         self._mtime = write_scenario(self.path("scenario.json"),
                                      self.scenario)
@@ -235,6 +272,7 @@ class Entra(_Server):
     """Fake token endpoint.  Token URL: entra.token_url(tenant)."""
     script = "fake_entra.py"
     prefix = "entra"
+    needs = _Server.needs + ((CRYPTOGRAPHY, "python3-cryptography"),)
 
     def _args(self):
         return ["--graph-state", self.graph_state]
@@ -348,6 +386,7 @@ class Graph(_Server):
     delete(client_id, key_id), issued() (every secretText handed out)."""
     script = "fake_graph.py"
     prefix = "graph"
+    needs = _Server.needs + ((CRYPTOGRAPHY, "python3-cryptography"),)
 
     def __init__(self, scenario=None, certs=None, rogue=False, args=(),
                  entra=None):

@@ -148,8 +148,8 @@ def curl_http(url, ca, form=None, args=(), timeout=20):
     """curl an HTTP(S) URL; form is a list of (k, v) sent urlencoded."""
     with tempfile.TemporaryDirectory() as d:
         hdr, out = os.path.join(d, "h"), os.path.join(d, "b")
-        cmd = ["curl", "-sS", "--cacert", ca, "-D", hdr, "-o", out,
-               "-w", "%{http_code}"]
+        cmd = [fakes.need("curl", "curl"), "-sS", "--cacert", ca,
+               "-D", hdr, "-o", out, "-w", "%{http_code}"]
         for k, v in form or []:
             cmd += ["--data-urlencode", "%s=%s" % (k, v)]
         cmd += list(args) + [url]
@@ -206,8 +206,8 @@ def curl_smtp(smtp, token=None, user=SENDER, mail_from=SENDER,
         mf = os.path.join(d, "msg")
         with open(mf, "wb") as f:
             f.write(message)
-        cmd = ["curl", "-v", "-sS", "--ssl-reqd", "--cacert",
-               ca or smtp.ca_file, "--max-time", "20"]
+        cmd = [fakes.need("curl", "curl"), "-v", "-sS", "--ssl-reqd",
+               "--cacert", ca or smtp.ca_file, "--max-time", "20"]
         if token is not None:
             cmd += ["--oauth2-bearer", token, "--login-options",
                     "AUTH=XOAUTH2"]
@@ -1164,4 +1164,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except fakes.MissingProgram as e:
+        sys.exit(str(e))

@@ -219,6 +219,21 @@ int app_common_opt(struct app *app, int c, const char *usage)
 	}
 }
 
+/* "the cred commands: add (add a credential), ..." from the table. */
+static const char *known(const struct command *table, size_t n,
+			 const char *group)
+{
+	static char out[512];
+	size_t off =
+	    (size_t)snprintf(out, sizeof(out), "the %s commands:", group);
+
+	for (size_t i = 0; i < n && off < sizeof(out); i++)
+		off += (size_t)snprintf(out + off, sizeof(out) - off,
+					"%s %s (%s)", i ? "," : "",
+					table[i].name, table[i].summary);
+	return out;
+}
+
 int app_dispatch(struct app *app, const struct command *table, size_t n,
 		 const char *group, const char *usage, int argc, char **argv)
 {
@@ -239,10 +254,8 @@ int app_dispatch(struct app *app, const struct command *table, size_t n,
 		app->cmd = cmd;
 		return table[i].run(app, argc - 1, argv + 1);
 	}
-	return app_fail(app,
-			"'%s %.40s' is not a command; see 'secretwatch %s "
-			"--help'",
-			group, argv[1], group);
+	return app_fail(app, "'%s %.40s' is not a command; %s", group, argv[1],
+			known(table, n, group));
 }
 
 /* Read one line of at most max bytes from fd into b (guarded). */

@@ -31,7 +31,8 @@ typedef int (*cmd_fn)(struct app *app, int argc, char **argv);
 struct command {
 	const char *name;
 	cmd_fn run;
-	const char *summary;
+	const char *summary; /* what it does: the usage text lists it */
+	const char *args;    /* what follows the name there ("" or NULL) */
 };
 
 /* Log MSG as an error (lib/log: "secretwatch: MSG" on stderr); returns 1

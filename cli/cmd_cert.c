@@ -433,8 +433,8 @@ static int cert_import(struct app *app, int argc, char **argv)
 }
 
 static const struct command cert_commands[] = {
-    {"new", cert_new, "make a key and a certificate"},
-    {"import", cert_import, "register an existing key and certificate"},
+    {"new", cert_new, "make a key and a certificate", ""},
+    {"import", cert_import, "register an existing key and certificate", ""},
 };
 
 static const char migrate_usage[] =

@@ -427,11 +427,11 @@ static int cred_set(struct app *app, int argc, char **argv)
 }
 
 static const struct command cred_commands[] = {
-    {"add", cred_add, "add a credential"},
-    {"set", cred_set, "change a credential"},
-    {"list", cred_list, "list credentials"},
-    {"show", cred_show, "show one credential"},
-    {"rm", cred_rm, "remove a credential"},
+    {"add", cred_add, "add a credential", ""},
+    {"set", cred_set, "change a credential", ""},
+    {"list", cred_list, "list credentials", ""},
+    {"show", cred_show, "show one credential", ""},
+    {"rm", cred_rm, "remove a credential", ""},
 };
 
 int cmd_cred(struct app *app, int argc, char **argv)

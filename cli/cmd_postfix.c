@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cloud.h"
+#include "num.h"
 #include "render.h"
 #include "timefmt.h"
 #include "tokenfile.h"
@@ -205,10 +206,14 @@ static void smtp_host(const struct cred *c, char *host, size_t size, int *port)
 {
 	const char *url = cloud_smtp_url(c), *p = strstr(url, "://");
 	const char *colon;
+	int64_t n = 587;
 
 	p = p ? p + 3 : url;
 	colon = strrchr(p, ':');
-	*port = colon ? atoi(colon + 1) : 587;
+	/* Validated at cred add; a port that does not parse keeps 587. */
+	if (colon != NULL && num_parse_i64(colon + 1, 1, 65535, &n))
+		n = 587;
+	*port = (int)n;
 	snprintf(host, size, "%.*s",
 		 (int)(colon ? (size_t)(colon - p) : strcspn(p, "/")), p);
 }

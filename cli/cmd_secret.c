@@ -8,7 +8,7 @@
 #include "render.h"
 #include "timefmt.h"
 #include "validate.h"
-#include "watch_sync.h"
+#include "watch.h"
 
 static const char usage[] =
     "usage: secretwatch secret add NAME [--expires WHEN] [--key-id UUID]\n"
@@ -351,9 +351,9 @@ static int secret_retire(struct app *app, int argc, char **argv)
 }
 
 static const struct command secret_commands[] = {
-    {"add", secret_add, "register a new secret"},
-    {"list", secret_list, "list secrets"},
-    {"retire", secret_retire, "stop using a secret"},
+    {"add", secret_add, "register a new secret", ""},
+    {"list", secret_list, "list secrets", ""},
+    {"retire", secret_retire, "stop using a secret", ""},
 };
 
 int cmd_secret(struct app *app, int argc, char **argv)

@@ -6,7 +6,7 @@
 #include "render.h"
 #include "timefmt.h"
 #include "validate.h"
-#include "watch_sync.h"
+#include "watch.h"
 
 static const char usage[] =
     "usage: secretwatch sync [NAME] [--dry-run]\n"

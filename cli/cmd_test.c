@@ -186,7 +186,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 	}
 	app_watch_ctx(app, &w);
 	progress_start(app, &w, &pg);
-	rc = watch_test(&w, &c, &si, a.token_only, a.to, &pr, &e);
+	rc = watch_verify(&w, &c, &si, a.token_only, a.to, &pr, &e);
 	progress_end(&pg);
 	app_close(app);
 	if (rc < 0) {

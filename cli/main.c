@@ -8,60 +8,79 @@
 #include "log.h"
 #include "timefmt.h"
 
-static const char usage[] =
-    "usage: secretwatch [-c FILE] [--json] COMMAND [ARGS...]\n"
-    "\n"
-    "Watch the client secrets that Microsoft 365 mail depends on.\n"
-    "\n"
-    "commands:\n"
-    "  init                 create the state directory, database and "
-    "master key\n"
-    "  cred add|set|list|show|rm manage credentials (app + mailbox)\n"
-    "  secret add|list|retire manage a credential's client secrets\n"
-    "  cert new|import      certificate credentials (key kept here)\n"
-    "  migrate NAME         move a credential to a certificate\n"
-    "  sync [NAME]          reconcile with the app's secrets in Entra\n"
-    "  status [NAME]        expiry levels; exit 0 ok, 1 warning, 2 "
-    "critical, 3 unknown\n"
-    "  check                one watchdog cycle (warnings, switches, "
-    "health)\n"
-    "  test NAME            token request and XOAUTH2 test send\n"
-    "  rotate NAME [--new]  test the newest pending secret (--new: make one\n"
-    "                       through Graph first); switch on "
-    "success\n"
-    "  token NAME           print an access token (for msmtp "
-    "passwordeval)\n"
-    "  postfix NAME         Postfix relay configuration and checks\n"
-    "  doctor NAME          walk the Microsoft 365 setup steps\n"
-    "  log [NAME]           the audit trail\n"
-    "  rekey                new master key; re-encrypt everything\n"
-    "\n"
-    "options:\n"
-    "  -c FILE     config file (default $SECRETWATCH_CONFIG, else\n"
-    "              /etc/secretwatch/secretwatch.conf, else built-in "
-    "defaults)\n"
-    "  --json      one JSON document on stdout\n"
-    "  --version   print the version\n"
-    "  --help      this text; 'secretwatch COMMAND --help' for a "
-    "command\n";
-
+/* The commands, in the order --help lists them: what follows the name,
+ * and what it does. */
 static const struct command commands[] = {
-    {"init", cmd_init, "create state"},
-    {"cred", cmd_cred, "credentials"},
-    {"secret", cmd_secret, "secrets"},
-    {"status", cmd_status, "expiry levels"},
-    {"log", cmd_log, "audit trail"},
-    {"rekey", cmd_rekey, "new master key"},
-    {"check", cmd_check, "one watchdog cycle"},
-    {"test", cmd_test, "test send"},
-    {"doctor", cmd_doctor, "walk the setup steps"},
-    {"rotate", cmd_rotate, "switch to a new secret"},
-    {"token", cmd_token, "print an access token"},
-    {"postfix", cmd_postfix, "Postfix relay setup and checks"},
-    {"sync", cmd_sync, "reconcile with the secrets in Entra"},
-    {"cert", cmd_cert, "certificate credentials"},
-    {"migrate", cmd_migrate, "move a credential to a certificate"},
+    {"init", cmd_init, "create the state directory, database and master key",
+     ""},
+    {"cred", cmd_cred, "manage credentials (app + mailbox)",
+     "add|set|list|show|rm"},
+    {"secret", cmd_secret, "manage a credential's client secrets",
+     "add|list|retire"},
+    {"cert", cmd_cert, "certificate credentials (key kept here)", "new|import"},
+    {"migrate", cmd_migrate, "move a credential to a certificate", "NAME"},
+    {"sync", cmd_sync, "reconcile with the app's secrets in Entra", "[NAME]"},
+    {"status", cmd_status,
+     "expiry levels; exit 0 ok, 1 warning, 2 critical, 3 unknown", "[NAME]"},
+    {"check", cmd_check, "one watchdog cycle (warnings, switches, health)", ""},
+    {"test", cmd_test, "token request and XOAUTH2 test send", "NAME"},
+    {"rotate", cmd_rotate,
+     "test the newest pending secret and switch on success (--new: make "
+     "one through Graph first)",
+     "NAME [--new]"},
+    {"token", cmd_token, "print an access token (for msmtp passwordeval)",
+     "NAME"},
+    {"postfix", cmd_postfix, "Postfix relay configuration and checks", "NAME"},
+    {"doctor", cmd_doctor, "walk the Microsoft 365 setup steps", "NAME"},
+    {"log", cmd_log, "the audit trail", "[NAME]"},
+    {"rekey", cmd_rekey, "new master key; re-encrypt everything", ""},
 };
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* "  left     summary", the summary wrapped at 78 columns. */
+static void usage_line(FILE *f, const char *left, const char *summary)
+{
+	const char *p = summary;
+	int col = fprintf(f, "  %-21s", left);
+
+	if (col > 23) {
+		fputs("\n", f);
+		col = fprintf(f, "%23s", "");
+	}
+	while (*p != '\0') {
+		size_t w = strcspn(p, " ");
+		if (col + 1 + (int)w > 78 && col > 23)
+			col = fprintf(f, "\n%23s", "") - 1;
+		col += fprintf(f, " %.*s", (int)w, p);
+		p += w + (p[w] == ' ');
+	}
+	fputs("\n", f);
+}
+
+static void usage(FILE *f)
+{
+	char left[40];
+
+	fputs("usage: secretwatch [-c FILE] [--json] COMMAND [ARGS...]\n\n"
+	      "Watch the client secrets that Microsoft 365 mail depends on.\n"
+	      "\ncommands:\n",
+	      f);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		snprintf(left, sizeof(left), "%s %s", commands[i].name,
+			 commands[i].args);
+		usage_line(f, left, commands[i].summary);
+	}
+	fputs("\noptions:\n"
+	      "  -c FILE     config file (default $SECRETWATCH_CONFIG, else\n"
+	      "              /etc/secretwatch/secretwatch.conf, else built-in "
+	      "defaults)\n"
+	      "  --json      one JSON document on stdout\n"
+	      "  --version   print the version\n"
+	      "  --help      this text; 'secretwatch COMMAND --help' for a "
+	      "command\n",
+	      f);
+}
 
 /* Global options stop at the first non-option word (the command). */
 static int parse_global(struct app *app, int argc, char **argv)
@@ -83,7 +102,7 @@ static int parse_global(struct app *app, int argc, char **argv)
 			exit(0);
 		} else if (strcmp(argv[i], "--help") == 0 ||
 			   strcmp(argv[i], "-h") == 0) {
-			fputs(usage, stdout);
+			usage(stdout);
 			exit(0);
 		} else {
 			app_fail(app,
@@ -113,10 +132,10 @@ int main(int argc, char **argv)
 	if (first < 0)
 		return 1;
 	if (first >= argc) {
-		fputs(usage, stderr);
+		usage(stderr);
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+	for (size_t i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(argv[first], commands[i].name) == 0) {
 			app.cmd = commands[i].name;
 			return commands[i].run(&app, argc - first,

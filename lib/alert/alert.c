@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert_impl.h"
+#include "num.h"
 #include "text.h"
 
 static const struct alert_channel channels[] = {
@@ -81,8 +82,7 @@ const struct alert_channel *alert_channel_parse(const char *label, int *ret_i)
 {
 	char name[32];
 	const char *dot;
-	long n = 0;
-	char *end;
+	int64_t n = 0;
 
 	if (label == NULL)
 		return NULL;
@@ -92,8 +92,7 @@ const struct alert_channel *alert_channel_parse(const char *label, int *ret_i)
 	if ((size_t)(dot - label) >= sizeof(name) || dot[1] < '2' ||
 	    dot[1] > '9')
 		return NULL;
-	n = strtol(dot + 1, &end, 10);
-	if (*end != '\0' || n < 2 || n > 1000)
+	if (num_parse_i64(dot + 1, 2, 1000, &n))
 		return NULL;
 	snprintf(name, sizeof(name), "%.*s", (int)(dot - label), label);
 	*ret_i = (int)n - 1;

@@ -4,7 +4,16 @@
  *
  * Functions that change several rows do not open their own transaction:
  * the caller wraps them in store_begin/store_commit, so one user action is
- * one transaction. Every function returns 0, or -1 with e filled.
+ * one transaction.
+ *
+ * Returns: 0 when done, -1 with e filled on an error. A compare-and-set
+ * (its comment says so) returns 1 when its condition no longer held and
+ * nothing was changed: the caller rolls back and owes nothing. A lookup
+ * that may find nothing returns 1 for "none" (its comment says so). The
+ * files: store.c (open, migrations, transactions, key check),
+ * store_cred.c, store_secret.c, store_cert.c, store_rotate.c,
+ * store_sync.c, store_event.c, store_schedule.c (warnings, switch tries,
+ * counters), store_outbox.c, store_token.c.
  */
 #ifndef SW_STORE_H
 #define SW_STORE_H
@@ -205,7 +214,8 @@ typedef int (*store_event_fn)(void *ctx, const struct event_row *ev);
 int store_event_each(struct store *s, const char *credential, int64_t since,
 		     store_event_fn fn, void *ctx, struct err *e);
 
-/* The watchdog's records (store_watch.c). */
+/* The watchdog's records (store_schedule.c, store_outbox.c,
+ * store_token.c). */
 
 /* Mark threshold (days, 0 = expiry) and every larger one in thresholds[]
  * as alerted for the secret. Returns 0 when this call marked threshold,

@@ -271,19 +271,6 @@ out:
 	return rc;
 }
 
-void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
-		     struct token_src *ret)
-{
-	memset(net, 0, sizeof(*net));
-	memset(ret, 0, sizeof(*ret));
-	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
-	ret->store = w->store;
-	ret->vault = w->vault;
-	ret->net = net;
-	ret->retry = w->retry;
-	ret->now = w->now;
-}
-
 /* A transfer's tick that ends it once *arg, a stop flag, is set. */
 static int stop_tick(void *arg, int proto)
 {

@@ -3,7 +3,7 @@
  * One cycle reads top to bottom: watch.c plans every credential and, for
  * the few with work due, calls the acting steps (watch_warn.c,
  * watch_switch.c, watch_health.c, watch_rotate.c, watch_revoke.c,
- * watch_sync.c); these test secrets (watch_test.c), change the store and
+ * watch_sync.c); these test secrets (watch_verify.c), change the store and
  * queue what is owed (watch_queue.c). After them watch.c delivers the
  * outbox (watch_deliver.c). No step calls back up.
  */
@@ -13,9 +13,14 @@
 #include "alert.h"
 #include "event.h"
 #include "policy.h"
-#include "watch.h"
+#include "token.h"
+#include "watch_deliver.h"
+#include "watch_rotate.h"
+#include "watch_switch.h"
+#include "watch_types.h"
+#include "watch_verify.h"
 
-/* watch_record.c: what every step leaves behind. */
+/* watch_record.c: what every step leaves behind, and uses. */
 
 /* One line at prio (LOG_*) through w->log. */
 void watch_log(struct watch_ctx *w, int prio, const char *fmt, ...)
@@ -48,7 +53,7 @@ int watch_queue_alert(struct watch_ctx *w, const struct cred *c,
 int watch_queue_deploy(struct watch_ctx *w, const struct cred *c,
 		       const struct secret_info *si, struct err *e);
 
-/* watch_test.c: testing one secret. */
+/* watch_verify.c: testing one secret. */
 
 struct material;
 /* The probe options of a test of si with its material m (net filled

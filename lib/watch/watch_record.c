@@ -1,6 +1,7 @@
 /* watch_record.c - the log line and the audit event every step leaves. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "event.h"
 #include "store.h"
@@ -49,4 +50,17 @@ int watch_record_removed(struct watch_ctx *w, const char *cred,
 			  EVENT_END)
 		   ? -1
 		   : 0;
+}
+
+void watch_token_src(const struct watch_ctx *w, struct net_opts *net,
+		     struct token_src *ret)
+{
+	memset(net, 0, sizeof(*net));
+	memset(ret, 0, sizeof(*ret));
+	net->ca_file = w->cfg->ca_file[0] ? w->cfg->ca_file : NULL;
+	ret->store = w->store;
+	ret->vault = w->vault;
+	ret->net = net;
+	ret->retry = w->retry;
+	ret->now = w->now;
 }

@@ -220,7 +220,7 @@ int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 			v->cred.name);
 		return -1;
 	}
-	rc = watch_test(w, &v->cred, si, false, NULL, pr, e);
+	rc = watch_verify(w, &v->cred, si, false, NULL, pr, e);
 	if (rc < 0)
 		return rc;
 	if (rc == 0) {

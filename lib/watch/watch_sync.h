@@ -22,7 +22,7 @@
 
 #include "diag.h"
 #include "graph.h"
-#include "watch.h"
+#include "watch_types.h"
 
 #define WATCH_SYNC_SECRETS_MAX 64
 

@@ -1,4 +1,4 @@
-/* watch_test.c - test one secret and record how it went: used by the
+/* watch_verify.c - verify one secret and record how it went: used by the
  * switch and health steps and by `secretwatch test`. */
 #include <string.h>
 
@@ -69,9 +69,9 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 	return store_commit(w->store, e);
 }
 
-int watch_test(struct watch_ctx *w, const struct cred *c,
-	       const struct secret_info *si, bool token_only, const char *to,
-	       struct probe_result *pr, struct err *e)
+int watch_verify(struct watch_ctx *w, const struct cred *c,
+		 const struct secret_info *si, bool token_only, const char *to,
+		 struct probe_result *pr, struct err *e)
 {
 	struct net_opts net;
 	struct probe_opts o;

@@ -1,8 +1,8 @@
 /* store_outbox.c - what is owed, written in the transaction that owes it:
  * alerts per channel and deploys, claimed before delivery. */
+#include "store_impl.h"
 #include <stdlib.h>
 #include <string.h>
-#include "store_impl.h"
 
 int store_outbox_add(struct store *s, enum outbox_kind kind,
 		     const char *channel, int64_t credential_id,

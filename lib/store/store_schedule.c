@@ -1,8 +1,8 @@
 /* store_schedule.c - the watchdog's marks in the store: warnings sent per
  * threshold, switch attempts, credential and store-wide counters. */
+#include "store_impl.h"
 #include <stdlib.h>
 #include <string.h>
-#include "store_impl.h"
 
 /* Insert (secret_id, t) unless it is there; *ret_new says whether it was
  * inserted. */

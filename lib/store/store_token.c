@@ -1,7 +1,7 @@
 /* store_token.c - the cache of access tokens, encrypted like secrets. */
+#include "store_impl.h"
 #include <stdlib.h>
 #include <string.h>
-#include "store_impl.h"
 
 int store_token_get(struct store *s, const struct vault *v, int64_t secret_id,
 		    const char *scope, int64_t min_valid_until,

@@ -129,6 +129,16 @@ char *alert_webhook_body(const struct alert *a);
  * malloc'd string (free()), or NULL when out of memory. */
 char *alert_webhook_payload(const struct alert *a, enum webhook_format f);
 
+/* The webhook channel's send: a POST of the payload to the webhook the
+ * alert is for (in the network module, netmod.h). */
+int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
+		       struct err *e);
+
+/* s on one line: every run of control characters and blanks becomes one
+ * blank, and leading and trailing blanks go. NULL counts as "". Returns a
+ * malloc'd string (free() it), or NULL when out of memory. */
+char *alert_oneline(const char *s);
+
 /* The heartbeat of a completed cycle: a GET of url, or of url + "/fail"
  * (before any query) when failed, for a dead man's switch such as
  * healthchecks.io, an Uptime Kuma push monitor or Better Stack. Short

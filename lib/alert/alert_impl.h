@@ -16,17 +16,10 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 
 bool alert_webhook_configured(const struct config *cfg);
 int alert_webhook_count(const struct config *cfg);
-int alert_webhook_send(const struct alert *a, const struct alert_ctx *ctx,
-		       struct err *e);
 
 bool alert_exec_configured(const struct config *cfg);
 int alert_exec_send(const struct alert *a, const struct alert_ctx *ctx,
 		    struct err *e);
-
-/* s on one line: every run of control characters and blanks becomes one
- * blank, and leading and trailing blanks go. NULL counts as "". Returns a
- * malloc'd string (free() it), or NULL when out of memory. */
-char *alert_oneline(const char *s);
 
 /* s, or "" when s is NULL. */
 const char *alert_str(const char *s);

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "alert_impl.h"
+#include "alert.h"
 
 static pthread_once_t netmod_once = PTHREAD_ONCE_INIT;
 static const struct netmod_api *netmod;

@@ -17,7 +17,7 @@
  *   net_global_init      net.h
  *   entra_request_token  entra.h
  *   smtp_send_message    smtp.h
- *   alert_webhook_send   alert_impl.h
+ *   alert_webhook_send   alert.h
  *   alert_heartbeat_send alert.h
  *   graph_http           graph.h
  *   x509_generate, x509_import_pem, x509_cert_info, x509_cert_pem,

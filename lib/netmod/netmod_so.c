@@ -1,7 +1,7 @@
 /* netmod_so.c - the table of libsecretwatch-net.so, its only export. */
 #include "netmod.h"
 
-#include "alert_impl.h"
+#include "alert.h"
 
 static const struct netmod_api api = {
     .size = sizeof(struct netmod_api),

@@ -1,6 +1,6 @@
 /* webhook_http.c - the webhook POST and the heartbeat GET (libcurl): the
  * transport half of alert_webhook.c, in the network module. */
-#include "alert_impl.h"
+#include "alert.h"
 #include "curl_impl.h"
 #include <cJSON.h>
 #include <curl/curl.h>

@@ -234,7 +234,8 @@ done
 check "man secretwatch and man 5 secretwatch.conf without a section" \
 	sh -c "man -w secretwatch >/dev/null && man -w secretwatch.conf >/dev/null"
 
-# Every command, flag and config key of DESIGN.md §5 and §6.
+# Every command, flag and config key of docs/USAGE.md and
+# docs/CONFIGURATION.md.
 missing=
 for w in init 'cred add' 'cred list' 'cred show' 'cred rm' 'secret add' \
 	'secret list' 'secret retire' status check test rotate token log doctor \

@@ -1,4 +1,5 @@
-/* alert.h - the alert channels (DESIGN.md §7): log, email, webhook, exec.
+/* alert.h - the alert channels (docs/ARCHITECTURE.md §2): log, email, webhook,
+ * exec.
  *
  * A channel is a row of a table (one file each: alert_log.c,
  * alert_email.c, alert_webhook.c, alert_exec.c), so a new channel is a new

@@ -1,5 +1,6 @@
 /* deploy.h - the deploy hook: after a switch, hand the new secret to the
- * program that puts it where the consumer reads it (DESIGN.md §6 [deploy]).
+ * program that puts it where the consumer reads it ([deploy] in
+ * docs/CONFIGURATION.md).
  */
 #ifndef SW_DEPLOY_H
 #define SW_DEPLOY_H

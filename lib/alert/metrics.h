@@ -1,4 +1,5 @@
-/* metrics.h - the Prometheus textfile (DESIGN.md §7 step 4), for
+/* metrics.h - the Prometheus textfile (docs/ARCHITECTURE.md §2,
+ * step 5), for
  * node_exporter's textfile collector.
  *
  * A streaming writer: samples go out as they are given, so a cycle over

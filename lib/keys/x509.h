@@ -1,6 +1,6 @@
 /* x509.h - certificate credentials: RSA keys, self-signed X.509
- * certificates and the client assertions signed with them (PROTOCOL.md
- * §1.6, §8.2).
+ * certificates and the client assertions signed with them (docs/PROTOCOL.md
+ * §1.2, §4.3).
  *
  * The one file that speaks to OpenSSL, built into libsecretwatch-net.so
  * with the code that needs libcurl (netmod.h), so that commands without

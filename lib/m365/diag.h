@@ -1,6 +1,6 @@
 /* diag.h - from a failure to the setup step that is broken and its remedy
- * (DESIGN.md §9), with the commands filled in with the credential's own
- * values.
+ * (docs/ARCHITECTURE.md §7), with the commands filled in with the credential's
+ * own values.
  *
  * Token errors are classified by the OAuth error and error_codes[0] only,
  * SMTP replies by their code and enhanced status (a few replies that share

@@ -1,5 +1,5 @@
 /* entra.h - OAuth2 client-credentials token client for the Microsoft
- * identity platform v2 endpoint (PROTOCOL.md §1, §4.1).
+ * identity platform v2 endpoint (docs/PROTOCOL.md §1, §1.4).
  *
  * The request and the reply parser are apart: entra_parse_response() takes
  * the bytes of a reply and is tested on its own; entra_request_token() does
@@ -148,7 +148,7 @@ int entra_parse_response(long status, const char *body, size_t len, int64_t now,
 
 /* How the client proves itself to the token endpoint: a client secret's
  * value, or a client assertion (a JWT signed with a certificate's key,
- * PROTOCOL.md §1.6). Two types, so that nothing else can be put where
+ * docs/PROTOCOL.md §1.2). Two types, so that nothing else can be put where
  * either belongs: material.c makes them from a row of its own kind, and
  * a private key has no way into a form field. Both point into guarded
  * memory the caller owns. */

@@ -1,5 +1,5 @@
 /* graph.h - Microsoft Graph client for an application's client secrets
- * (passwordCredentials): read, add and remove (PROTOCOL.md §5, §8.1).
+ * (passwordCredentials): read, add and remove (docs/PROTOCOL.md §4).
  *
  * Parsing is apart from transport: graph_parse_*() take the bytes of a
  * reply and are unit-tested and fuzzed on their own; graph_http() (in the
@@ -196,7 +196,7 @@ void graph_token_request(const struct cred *c, struct entra_request *rq);
 /* Add the certificate (cert_len bytes of DER) to the application's
  * keyCredentials under display_name, keeping every one it has: GET the
  * collection with its keys, PATCH it back with the new one appended
- * (PATCH replaces the whole collection; PROTOCOL.md §8.2), then GET it
+ * (PATCH replaces the whole collection; docs/PROTOCOL.md §4.3), then GET it
  * again to learn the new key ID (into ret_key_id). Needs
  * Application.ReadWrite.OwnedBy (or .All). Returns 0, or -1 with res
  * saying why; a collection that changed in between is not overwritten
@@ -234,7 +234,7 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 		     struct graph_result *res);
 
 /* What the app management policies say of new client secrets
- * (PROTOCOL.md §8.1): the app's own policy when it restricts them, else
+ * (docs/PROTOCOL.md §4.4): the app's own policy when it restricts them, else
  * the tenant's default. */
 struct graph_policy {
 	bool found;		/* a policy restricts client secrets */

@@ -1,4 +1,4 @@
-/* smtp.h - the XOAUTH2 test send to Exchange Online (PROTOCOL.md §3, §4.2),
+/* smtp.h - the XOAUTH2 test send to Exchange Online (docs/PROTOCOL.md §3),
  * and the message it sends.
  *
  * The transport is libcurl's SMTP with STARTTLS required. Every server

@@ -1,4 +1,4 @@
-/* cloud.h - endpoint profiles of the Microsoft clouds (PROTOCOL.md §2). */
+/* cloud.h - endpoint profiles of the Microsoft clouds (docs/PROTOCOL.md §2). */
 #ifndef SW_CLOUD_H
 #define SW_CLOUD_H
 

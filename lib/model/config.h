@@ -1,4 +1,4 @@
-/* config.h - the INI configuration file (DESIGN.md §6). */
+/* config.h - the INI configuration file (docs/CONFIGURATION.md). */
 #ifndef SW_CONFIG_H
 #define SW_CONFIG_H
 

@@ -32,11 +32,12 @@ enum level policy_level_worst(enum level a, enum level b);
 const struct secret_info *policy_secret_in_use(const struct cred_view *v,
 					       int *ret_untested);
 
-/* A credential's level at now (DESIGN.md §5). */
+/* A credential's level at now (docs/USAGE.md, Levels). */
 enum level policy_level(const struct cred_view *v, int64_t now,
 			const struct config *cfg);
 
-/* What the watchdog should do for one credential now (DESIGN.md §7). */
+/* What the watchdog should do for one credential now (docs/ARCHITECTURE.md §2).
+ */
 enum action_kind {
 	ACTION_WARN,   /* alert: secret_id crossed threshold days */
 	ACTION_SWITCH, /* test pending secret_id, make it active on success */
@@ -96,8 +97,8 @@ bool policy_switch_retry(const struct secret_info *si, int64_t now,
 
 #define POLICY_SWITCH_FIRST_RETRY 5
 
-/* Automatic rotation (DESIGN.md §10, [rotate]). A failed attempt (Graph
- * refused) is tried again this long after it. */
+/* Automatic rotation (docs/ARCHITECTURE.md §6, [rotate]). A failed attempt
+ * (Graph refused) is tried again this long after it. */
 #define POLICY_ROTATE_RETRY 86400
 
 /* When the active secret of v is due for rotation (expires_at minus
@@ -154,8 +155,8 @@ bool policy_health_alert(const struct secret_info *si, bool transient);
 int64_t policy_delivery_retry(int64_t created_at, int attempts, int64_t now,
 			      int64_t interval);
 
-/* Token files (DESIGN.md §10): refreshed when less than this remains,
- * and tried again this long after a failed refresh. */
+/* Token files (docs/USAGE.md, Token files): refreshed when less than this
+ * remains, and tried again this long after a failed refresh. */
 #define POLICY_TOKEN_REFRESH 600
 #define POLICY_TOKEN_RETRY   60
 

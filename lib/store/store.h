@@ -159,7 +159,7 @@ int store_sync_correct(struct store *s, int64_t id, int64_t expires_at,
 		       const char *key_id, struct err *e);
 int store_sync_mark_removed(struct store *s, int64_t id, int64_t at,
 			    struct err *e);
-/* Rotation intents (store_rotate.c; DESIGN.md §10), inside the
+/* Rotation intents (store_rotate.c; docs/ARCHITECTURE.md §6), inside the
  * caller's transaction. */
 #define ROTATION_NAME_MAX 160
 struct rotation {

@@ -1,7 +1,7 @@
-/* watch.h - one watchdog cycle (DESIGN.md §7): ask policy, then act —
- * warn, test and switch secrets, check the active ones, queueing what is
- * owed — then deliver, recording every step in the audit trail. The same cycle
- * runs in `secretwatch check` and in each tick of secretwatchd.
+/* watch.h - one watchdog cycle (docs/ARCHITECTURE.md §2): ask policy, then act
+ * — warn, test and switch secrets, check the active ones, queueing what is owed
+ * — then deliver, recording every step in the audit trail. The same cycle runs
+ * in `secretwatch check` and in each tick of secretwatchd.
  *
  * Deliveries that are owed (an alert on one channel, a deploy hook) are
  * written to the store's outbox in the same transaction as the change

@@ -1,6 +1,6 @@
 /* watch_sync.h - reconcile a credential's stored secrets with the app's
  * passwordCredentials in Entra, read through Microsoft Graph
- * (`secretwatch sync`; DESIGN.md §10).
+ * (`secretwatch sync`; docs/USAGE.md, sync).
  *
  * Per stored secret or certificate (pending, active or previous), matched
  * by key ID in the app's passwordCredentials or keyCredentials, or,

@@ -1,5 +1,5 @@
-"""Client assertions checked the way Entra checks them (PROTOCOL.md 1.6,
-8.2), for fake_entra: the JWT's signature against the public key of a
+"""Client assertions checked the way Entra checks them (docs/PROTOCOL.md
+§1.2, §4.3), for fake_entra: the JWT's signature against the public key of a
 certificate uploaded to the app (PS256 with x5t#S256, RS256 with x5t),
 aud, iss, sub, nbf/exp with Entra's five minutes of skew, and jti replay.
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Fake Microsoft Entra v2 token endpoint (HTTPS, 127.0.0.1 only).
 
-Implements PROTOCOL.md section 7(a): POST /{tenant}/oauth2/v2.0/token,
+Implements the token endpoint of docs/PROTOCOL.md §1 (the stand-in of §7):
+POST /{tenant}/oauth2/v2.0/token,
 client-credentials grant, exact error bodies, unsigned JWT access tokens.
 
     /usr/bin/python3 fake_entra.py --port-file F --cert server.pem \
@@ -59,7 +60,7 @@ optional):
 reject_first counts uses of that secret since the server started.
 
 Order of evaluation: fault, throttle, method (non-POST -> 900561), path
-(fake-only 404), then rows 2-13 of the table in PROTOCOL.md 7(a). Fake
+(fake-only 404), then the error replies of docs/PROTOCOL.md §1.3 in order. Fake
 extensions, between rows 5 and 6: grant_type other than client_credentials
 -> 400 unsupported_grant_type AADSTS70003; client_id missing -> 900144;
 between rows 8 and 9: a client_assertion is verified against the app's

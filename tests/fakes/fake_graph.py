@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Fake Microsoft Graph, applications' client secrets (HTTPS, 127.0.0.1).
 
-Implements the calls of PROTOCOL.md section 5 and 8.1 on their wire
+Implements the calls of docs/PROTOCOL.md §4 on their wire
 formats:
 
   GET  /v1.0/applications(appId='{client}')?$select=...

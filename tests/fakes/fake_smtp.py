@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Fake Exchange Online SMTP submission server (STARTTLS, AUTH XOAUTH2).
 
-Implements PROTOCOL.md section 7(b) on 127.0.0.1.
+Implements Exchange Online's submission service as docs/PROTOCOL.md §3
+describes it, on 127.0.0.1.
 
     /usr/bin/python3 fake_smtp.py --port-file F --cert server.pem \
         --key server.key [--scenario S.json] [--maildir DIR] \

@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tests/fakes/selftest_fakes.py [-v] [NAME-SUBSTRING...]
 
-Proves that the fakes speak the wire formats of PROTOCOL.md section 7:
+Proves that the fakes speak the wire formats of docs/PROTOCOL.md (their summary is its §7):
 token replies byte for byte, throttling and faults, XOAUTH2 submission
 with libcurl's two-step AUTH, refusals, and TLS trust.  Exact SMTP bytes
 are checked with a small raw-socket client.  Prints one line per check
@@ -197,7 +197,7 @@ def get_token(entra, client=APP, secret=SECRET, tenant=TENANT):
 
 def curl_smtp(smtp, token=None, user=SENDER, mail_from=SENDER,
               rcpt=("ops@example.org",), message=None, ca=None, extra=()):
-    """Send with the curl tool the way PROTOCOL.md 7(b) expects."""
+    """Send with the curl tool the way docs/PROTOCOL.md §3 expects."""
     if message is None:
         message = ("From: %s\r\nTo: ops@example.org\r\nSubject: test\r\n"
                    "Message-ID: <selftest@secretwatch.test>\r\n\r\n"

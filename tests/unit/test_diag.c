@@ -1,6 +1,6 @@
-/* Every row of DESIGN.md §9: token errors from the exact reply bodies
- * (PROTOCOL.md §1.4, §7(a)), SMTP failures from reply transcripts
- * (PROTOCOL.md §3.4, §7(b)), each to its step, remedy and evidence. One
+/* Every diagnosis (docs/ARCHITECTURE.md §7): token errors from the exact
+ * reply bodies (docs/PROTOCOL.md §1.3, §7), SMTP failures from reply
+ * transcripts (docs/PROTOCOL.md §3.2, §7), each to its step, remedy and evidence. One
  * table of cases per side, run by one loop. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,7 +111,7 @@ static void check(const char *name, const struct expect *x,
 
 struct token_case {
 	const char *name;
-	/* An AADSTS reply (error set): the fake's body of §7(a) for error,
+	/* An AADSTS reply (error set): the fake's body (docs/PROTOCOL.md §7) for error,
 	 * code and text, with its trace, correlation ID and timestamp,
 	 * which the evidence must show. */
 	long status;
@@ -575,7 +575,7 @@ static void feed(struct smtp_result *r, const char *const *lines)
 }
 
 /* A transcript up to the case's stage, then its reply, with the curl
- * result 7.88 gives for it (PROTOCOL.md §4.2). */
+ * result 7.88 gives for it (docs/PROTOCOL.md §3.4). */
 static void smtp_fail(const struct smtp_case *sc, struct smtp_result *r)
 {
 	static const char *const pre[] = {

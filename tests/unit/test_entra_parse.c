@@ -1,5 +1,5 @@
-/* The token reply parser against the exact bodies of PROTOCOL.md §1.2,
- * §1.3, §1.4 and §7(a), the legacy "\r\n" suffix, and the non-OAuth
+/* The token reply parser against the exact bodies of docs/PROTOCOL.md
+ * §1.3 and §7, the legacy "\r\n" suffix, and the non-OAuth
  * replies a proxy or a throttled endpoint sends. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,7 +21,7 @@ static int parse(long status, const char *body, struct entra_result *res,
 	return entra_parse_response(status, body, strlen(body), NOW, res, tok);
 }
 
-/* §1.2, as recorded. */
+/* docs/PROTOCOL.md §1.3, as recorded. */
 static void test_success(void **state)
 {
 	static const char body[] =
@@ -50,7 +50,7 @@ static void test_success(void **state)
 	entra_token_free(NULL);
 }
 
-/* §1.2: the v1 endpoint sends numbers as strings; a lenient parser takes
+/* docs/PROTOCOL.md §1.3: the v1 endpoint sends numbers as strings; a lenient parser takes
  * both. */
 static void test_expires_in_string(void **state)
 {
@@ -137,7 +137,7 @@ static void test_missing_token(void **state)
 	assert_null(tok.value);
 }
 
-/* §1.4, the 2026 reply captured from go-azure-sdk. */
+/* docs/PROTOCOL.md §1.3, the 2026 reply captured from go-azure-sdk. */
 static void test_7000222_current(void **state)
 {
 	static const char body[] =
@@ -182,7 +182,7 @@ static void test_7000222_current(void **state)
 	assert_non_null(strstr(res.summary, "HTTP 401"));
 }
 
-/* §1.4, the older "\r\n" form from the Azure Arc page, complete with its
+/* docs/PROTOCOL.md §1.3, the older "\r\n" form from the Azure Arc page, complete with its
  * fields. */
 static void test_7000222_legacy_crlf(void **state)
 {
@@ -242,7 +242,7 @@ static void test_ids_from_description(void **state)
 	assert_string_equal(res.timestamp, "2026-01-01 00:00:00Z");
 }
 
-/* §7(a): the fake's error body, with its fixed IDs. */
+/* docs/PROTOCOL.md §7: the fake's error body, with its fixed IDs. */
 static void test_fake_error_bodies(void **state)
 {
 	static const char body_700016[] =
@@ -290,7 +290,7 @@ static void test_fake_error_bodies(void **state)
 			    "00000000-0000-0000-0000-0000000000aa");
 }
 
-/* §1.5: a 429 or 5xx need not be JSON; it is transient. */
+/* docs/PROTOCOL.md §1.4: a 429 or 5xx need not be JSON; it is transient. */
 static void test_non_json_errors(void **state)
 {
 	struct entra_result res;

@@ -1,4 +1,4 @@
-/* Best-effort claims decoding: the fake's token shape (PROTOCOL.md §7(a)),
+/* Best-effort claims decoding: the fake's token shape (docs/PROTOCOL.md §7),
  * v2 variants, and garbage that must fail cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* SMTP reply lines and dialogue tracking against the Exchange Online
- * transcripts of PROTOCOL.md §3.3/§3.4 and §7(b); the test message
+ * transcripts of docs/PROTOCOL.md §3.2 and §7; the test message
  * builder; the send's refusals that need no server. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,7 +128,7 @@ struct transcript_case {
 };
 
 static const struct transcript_case transcripts[] = {
-    /* The 2025 transcript of §3.3 with a good end (§3.4); QUIT's 221 does
+    /* The 2025 transcript of docs/PROTOCOL.md §3.2 with a good end; QUIT's 221 does
      * not count: greeting, ehlo, starttls, ehlo, 334, 235, mail, rcpt,
      * data, eod. */
     {"success",

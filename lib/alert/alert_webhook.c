@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <cJSON.h>
-#include <curl/curl.h>
 
 #include "alert_impl.h"
 #include "timefmt.h"

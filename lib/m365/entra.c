@@ -11,7 +11,6 @@
 
 #include "secmem.h"
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "num.h"
 #include "text.h"

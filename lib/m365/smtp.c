@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "mail.h"
 #include "secmem.h"

@@ -1,11 +1,5 @@
 /* entra_http.c - the token request over HTTPS (libcurl), with bounded retries:
  * the transport half of entra.h, built into the network module. */
-#include "curl_impl.h"
-#include "entra.h"
-#include "num.h"
-#include "secmem.h"
-#include "text.h"
-#include "vault.h"
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -15,6 +9,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include "curl_impl.h"
+#include "entra.h"
+#include "num.h"
+#include "secmem.h"
+#include "text.h"
+#include "vault.h"
+
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
 	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);

@@ -1,5 +1,14 @@
 /* graph_http.c - one Graph request over HTTPS (libcurl) with bounded retries
  * on 429 and 503: the transport half of graph.h, in the network module. */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
 #include "cloud.h"
 #include "curl_impl.h"
 #include "graph.h"
@@ -7,19 +16,11 @@
 #include "text.h"
 #include "timefmt.h"
 #include "validate.h"
-#include <cjson/cJSON.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <time.h>
+
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
 	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);
 }
-
-#include <curl/curl.h>
 
 struct xfer {
 	struct secbuf *body;

@@ -1,12 +1,14 @@
 /* net_curl.c - libcurl for the whole process: its wiping allocator, its
  * one-time initialisation, and the options every handle gets (net.h). */
-#include "curl_impl.h"
-#include "secmem.h"
 #include <curl/curl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "curl_impl.h"
+#include "secmem.h"
+
 static pthread_once_t net_once = PTHREAD_ONCE_INIT;
 static CURLcode net_curl_rc = CURLE_FAILED_INIT;
 static int net_secmem_rc = -1;

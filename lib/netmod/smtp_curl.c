@@ -1,11 +1,5 @@
 /* smtp_curl.c - the XOAUTH2 test send over SMTP with STARTTLS (libcurl): the
  * transport half of smtp.h, in the network module. */
-#include "curl_impl.h"
-#include "mail.h"
-#include "secmem.h"
-#include "smtp.h"
-#include "text.h"
-#include "timefmt.h"
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <curl/curl.h>
@@ -14,6 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "curl_impl.h"
+#include "mail.h"
+#include "secmem.h"
+#include "smtp.h"
+#include "text.h"
+#include "timefmt.h"
+
 struct readbuf {
 	const char *p;
 	size_t len;

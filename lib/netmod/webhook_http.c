@@ -1,15 +1,16 @@
 /* webhook_http.c - the webhook POST and the heartbeat GET (libcurl): the
  * transport half of alert_webhook.c, in the network module. */
-#include "alert.h"
-#include "curl_impl.h"
 #include <cJSON.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define REPLY_KEEP 160 /* bytes of a refusal's body kept for the message */
+#include "alert.h"
+#include "curl_impl.h"
 #include "timefmt.h"
 #include "validate.h"
+
+#define REPLY_KEEP 160 /* bytes of a refusal's body kept for the message */
 /* "https://host:port" of url: no user info, path, query or fragment. */
 static void url_origin(const char *url, char *out, size_t size)
 {

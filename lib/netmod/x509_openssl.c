@@ -1,6 +1,5 @@
 /* x509_openssl.c - RSA keys, certificates, client assertions and proofs
  * with OpenSSL (x509.h), in the network module. */
-#include "x509.h"
 #include <malloc.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -15,6 +14,7 @@
 #include <time.h>
 
 #include "secmem.h"
+#include "x509.h"
 
 #define SECURE_HEAP_SIZE (1 << 18)
 #define SECURE_HEAP_MIN	 32

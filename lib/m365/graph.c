@@ -1,4 +1,5 @@
 #include "graph.h"
+#include "graph_impl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,12 +19,12 @@
 /* ------------------------------------------------------------------ */
 /* Parsers */
 
-static void copy_str(char *dst, size_t dstsz, const char *src)
+void graph_copy_str(char *dst, size_t dstsz, const char *src)
 {
 	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);
 }
 
-static const char *json_str(const cJSON *obj, const char *key)
+const char *graph_json_str(const cJSON *obj, const char *key)
 {
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -83,18 +84,20 @@ void graph_parse_error(const char *what, long status, const char *body,
 		root = cJSON_ParseWithLength(body, len);
 	err = cJSON_GetObjectItemCaseSensitive(root, "error");
 	if (cJSON_IsObject(err)) {
-		copy_str(res->code, sizeof(res->code), json_str(err, "code"));
-		copy_str(res->message, sizeof(res->message),
-			 json_str(err, "message"));
+		graph_copy_str(res->code, sizeof(res->code),
+			       graph_json_str(err, "code"));
+		graph_copy_str(res->message, sizeof(res->message),
+			       graph_json_str(err, "message"));
 		inner = cJSON_GetObjectItemCaseSensitive(err, "innerError");
 		if (!cJSON_IsObject(inner))
 			inner =
 			    cJSON_GetObjectItemCaseSensitive(err, "innererror");
-		copy_str(res->inner_code, sizeof(res->inner_code),
-			 json_str(inner, "code"));
-		copy_str(res->request_id, sizeof(res->request_id),
-			 json_str(inner, "request-id"));
-		copy_str(res->date, sizeof(res->date), json_str(inner, "date"));
+		graph_copy_str(res->inner_code, sizeof(res->inner_code),
+			       graph_json_str(inner, "code"));
+		graph_copy_str(res->request_id, sizeof(res->request_id),
+			       graph_json_str(inner, "request-id"));
+		graph_copy_str(res->date, sizeof(res->date),
+			       graph_json_str(inner, "date"));
 	}
 	summarise(what != NULL ? what : "Graph", res);
 	if (root != NULL) {
@@ -111,7 +114,7 @@ static void lower_guid(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-static int guid_ok(const char *s)
+int graph_guid_ok(const char *s)
 {
 	struct err e;
 
@@ -121,22 +124,24 @@ static int guid_ok(const char *s)
 
 /* One passwordCredential object into *ret. Returns 0, or -1 when it has
  * no well-formed keyId. */
-static int parse_password(const cJSON *o, struct graph_password *ret)
+int graph_parse_password(const cJSON *o, struct graph_password *ret)
 {
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!cJSON_IsObject(o) || !guid_ok(s = json_str(o, "keyId")))
+	if (!cJSON_IsObject(o) ||
+	    !graph_guid_ok(s = graph_json_str(o, "keyId")))
 		return -1;
-	copy_str(ret->key_id, sizeof(ret->key_id), s);
+	graph_copy_str(ret->key_id, sizeof(ret->key_id), s);
 	lower_guid(ret->key_id);
-	if ((s = json_str(o, "hint")) != NULL)
+	if ((s = graph_json_str(o, "hint")) != NULL)
 		text_oneline(ret->hint, sizeof(ret->hint), s, strnlen(s, 3));
-	copy_str(ret->display_name, sizeof(ret->display_name),
-		 json_str(o, "displayName"));
-	if (graph_parse_time(json_str(o, "startDateTime"), &ret->start) != 0)
+	graph_copy_str(ret->display_name, sizeof(ret->display_name),
+		       graph_json_str(o, "displayName"));
+	if (graph_parse_time(graph_json_str(o, "startDateTime"), &ret->start) !=
+	    0)
 		ret->start = 0;
-	if (graph_parse_time(json_str(o, "endDateTime"), &ret->end) != 0)
+	if (graph_parse_time(graph_json_str(o, "endDateTime"), &ret->end) != 0)
 		ret->end = 0;
 	return 0;
 }
@@ -159,22 +164,26 @@ static void thumbprint_of(const char *cki, char out[41])
 
 /* One keyCredential object into *ret. Returns 0, or -1 when it has no
  * well-formed keyId. */
-static int parse_key(const cJSON *o, struct graph_key *ret)
+int graph_parse_key(const cJSON *o, struct graph_key *ret)
 {
 	const char *s;
 
 	memset(ret, 0, sizeof(*ret));
-	if (!cJSON_IsObject(o) || !guid_ok(s = json_str(o, "keyId")))
+	if (!cJSON_IsObject(o) ||
+	    !graph_guid_ok(s = graph_json_str(o, "keyId")))
 		return -1;
-	copy_str(ret->key_id, sizeof(ret->key_id), s);
+	graph_copy_str(ret->key_id, sizeof(ret->key_id), s);
 	lower_guid(ret->key_id);
-	copy_str(ret->display_name, sizeof(ret->display_name),
-		 json_str(o, "displayName"));
-	copy_str(ret->usage, sizeof(ret->usage), json_str(o, "usage"));
-	thumbprint_of(json_str(o, "customKeyIdentifier"), ret->thumbprint);
-	if (graph_parse_time(json_str(o, "startDateTime"), &ret->start) != 0)
+	graph_copy_str(ret->display_name, sizeof(ret->display_name),
+		       graph_json_str(o, "displayName"));
+	graph_copy_str(ret->usage, sizeof(ret->usage),
+		       graph_json_str(o, "usage"));
+	thumbprint_of(graph_json_str(o, "customKeyIdentifier"),
+		      ret->thumbprint);
+	if (graph_parse_time(graph_json_str(o, "startDateTime"), &ret->start) !=
+	    0)
 		ret->start = 0;
-	if (graph_parse_time(json_str(o, "endDateTime"), &ret->end) != 0)
+	if (graph_parse_time(graph_json_str(o, "endDateTime"), &ret->end) != 0)
 		ret->end = 0;
 	return 0;
 }
@@ -194,7 +203,7 @@ static void parse_keys(const cJSON *root, struct graph_app *ret)
 			ret->keys_truncated = true;
 			break;
 		}
-		if (parse_key(it, &ret->keys[ret->n_keys]) == 0)
+		if (graph_parse_key(it, &ret->keys[ret->n_keys]) == 0)
 			ret->n_keys++;
 	}
 }
@@ -214,15 +223,16 @@ int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
 		err_set(e, "the application reply is not a JSON object");
 		goto out;
 	}
-	if (!guid_ok(s = json_str(root, "id"))) {
+	if (!graph_guid_ok(s = graph_json_str(root, "id"))) {
 		err_set(e, "the application reply has no object id");
 		goto out;
 	}
-	copy_str(ret->id, sizeof(ret->id), s);
-	copy_str(ret->app_id, sizeof(ret->app_id), json_str(root, "appId"));
-	copy_str(ret->display_name, sizeof(ret->display_name),
-		 json_str(root, "displayName"));
-	if (graph_parse_time(json_str(root, "createdDateTime"),
+	graph_copy_str(ret->id, sizeof(ret->id), s);
+	graph_copy_str(ret->app_id, sizeof(ret->app_id),
+		       graph_json_str(root, "appId"));
+	graph_copy_str(ret->display_name, sizeof(ret->display_name),
+		       graph_json_str(root, "displayName"));
+	if (graph_parse_time(graph_json_str(root, "createdDateTime"),
 			     &ret->created_at) != 0)
 		ret->created_at = 0;
 	list = cJSON_GetObjectItemCaseSensitive(root, "passwordCredentials");
@@ -236,7 +246,8 @@ int graph_parse_app(const char *body, size_t len, struct graph_app *ret,
 			ret->truncated = true;
 			break;
 		}
-		if (parse_password(it, &ret->passwords[ret->n_passwords]) == 0)
+		if (graph_parse_password(
+			it, &ret->passwords[ret->n_passwords]) == 0)
 			ret->n_passwords++;
 	}
 	parse_keys(root, ret);
@@ -261,11 +272,11 @@ int graph_parse_added(const char *body, size_t len, struct graph_password *ret,
 	memset(ret, 0, sizeof(*ret));
 	if (body != NULL && len > 0 && len <= GRAPH_BODY_MAX)
 		root = cJSON_ParseWithLength(body, len);
-	if (!cJSON_IsObject(root) || parse_password(root, ret) != 0) {
+	if (!cJSON_IsObject(root) || graph_parse_password(root, ret) != 0) {
 		err_set(e, "the addPassword reply has no keyId");
 		goto out;
 	}
-	s = json_str(root, "secretText");
+	s = graph_json_str(root, "secretText");
 	n = s != NULL ? strlen(s) : 0;
 	if (n == 0 || n > GRAPH_SECRET_MAX || text_has_control(s, n)) {
 		err_set(e, "the addPassword reply has no usable secretText");
@@ -368,8 +379,7 @@ void graph_token_request(const struct cred *c, struct entra_request *rq)
 			       : "https://graph.microsoft.com/.default";
 }
 
-/* {graph}/v1.0{path} into a new string, or NULL. */
-static char *v1_url(const struct cred *c, const char *path)
+char *graph_v1_url(const struct cred *c, const char *path)
 {
 	const char *base = cloud_graph_url(c);
 	size_t blen = strlen(base), n;
@@ -394,16 +404,17 @@ static char *app_url(const struct cred *c, const char *tail)
 	if (snprintf(path, sizeof(path), "/applications(appId='%s')%s",
 		     c->client_id, tail) >= (int)sizeof(path))
 		return NULL;
-	return v1_url(c, path);
+	return graph_v1_url(c, path);
 }
 
 /* Send one request to url and leave the reply in *ret_body. Returns the
  * HTTP status, or 0 with res's summary saying why there was none. A
  * status other than Graph's successes (200, 201, 204) is Graph's error,
  * parsed into res here. */
-static long call(const struct graph_ctx *g, const char *what,
-		 const char *method, const char *url, const char *body,
-		 struct graph_result *res, struct secbuf *ret_body)
+static long call_max(const struct graph_ctx *g, const char *what,
+		     const char *method, const char *url, const char *body,
+		     size_t reply_max, struct graph_result *res,
+		     struct secbuf *ret_body)
 {
 	struct graph_http_req rq = {
 	    .method = method,
@@ -412,6 +423,7 @@ static long call(const struct graph_ctx *g, const char *what,
 	    .token_len = g->token != NULL ? g->token->len : 0,
 	    .body = body,
 	    .body_len = body != NULL ? strlen(body) : 0,
+	    .reply_max = reply_max,
 	};
 	struct err e = {{0}};
 	long status;
@@ -442,6 +454,20 @@ static long call(const struct graph_ctx *g, const char *what,
 		graph_parse_error(what, status, ret_body->p, ret_body->len,
 				  res);
 	return status;
+}
+
+static long call(const struct graph_ctx *g, const char *what,
+		 const char *method, const char *url, const char *body,
+		 struct graph_result *res, struct secbuf *ret_body)
+{
+	return call_max(g, what, method, url, body, 0, res, ret_body);
+}
+
+long graph_get(const struct graph_ctx *g, const char *what, const char *url,
+	       size_t reply_max, struct graph_result *res,
+	       struct secbuf *ret_body)
+{
+	return call_max(g, what, "GET", url, NULL, reply_max, res, ret_body);
 }
 
 int graph_app_get(const struct graph_ctx *g, struct graph_app *ret,
@@ -542,7 +568,7 @@ int graph_remove_password(const struct graph_ctx *g, const char *key_id,
 	long status;
 	int rc = -1;
 
-	if (!guid_ok(key_id)) {
+	if (!graph_guid_ok(key_id)) {
 		memset(res, 0, sizeof(*res));
 		err_fmt(res->summary, sizeof(res->summary), "%s: not a key ID",
 			what);
@@ -601,9 +627,9 @@ static int key_credentials(const struct graph_ctx *g, const char *what,
 	if (status == 200 && (root = cJSON_ParseWithLength(b.p, b.len)) &&
 	    cJSON_IsArray(cJSON_GetObjectItem(root, "keyCredentials"))) {
 		*ret = cJSON_DetachItemFromObject(root, "keyCredentials");
-		const char *id = json_str(root, "id");
-		copy_str(oid, CRED_GUID_LEN + 1,
-			 id != NULL && guid_ok(id) ? id : "");
+		const char *id = graph_json_str(root, "id");
+		graph_copy_str(oid, CRED_GUID_LEN + 1,
+			       id != NULL && graph_guid_ok(id) ? id : "");
 	} else if (status == 200)
 		err_fmt(res->summary, sizeof(res->summary),
 			"%s: HTTP 200 but no keyCredentials", what);
@@ -621,11 +647,11 @@ static int find_key(const cJSON *keys, const char *b64,
 
 	cJSON_ArrayForEach(k, keys)
 	{
-		const char *key = json_str(k, "key"),
-			   *id = json_str(k, "keyId");
-		if (key != NULL && id != NULL && guid_ok(id) &&
+		const char *key = graph_json_str(k, "key"),
+			   *id = graph_json_str(k, "keyId");
+		if (key != NULL && id != NULL && graph_guid_ok(id) &&
 		    strcmp(key, b64) == 0) {
-			copy_str(ret, CRED_GUID_LEN + 1, id);
+			graph_copy_str(ret, CRED_GUID_LEN + 1, id);
 			return 0;
 		}
 	}
@@ -714,7 +740,7 @@ static cJSON *take_key(cJSON *keys, const char *key_id)
 
 	cJSON_ArrayForEach(k, keys)
 	{
-		const char *id = json_str(k, "keyId");
+		const char *id = graph_json_str(k, "keyId");
 		if (id != NULL && strcasecmp(id, key_id) == 0)
 			return cJSON_DetachItemViaPointer(keys, k);
 	}
@@ -731,7 +757,7 @@ int graph_remove_certificate(const struct graph_ctx *g, const char *key_id,
 	long status;
 	int rc = -1;
 
-	if (url == NULL || root == NULL || !guid_ok(key_id)) {
+	if (url == NULL || root == NULL || !graph_guid_ok(key_id)) {
 		memset(res, 0, sizeof(*res));
 		err_fmt(res->summary, sizeof(res->summary), "%s: %s", what,
 			url == NULL || root == NULL ? "out of memory"
@@ -805,9 +831,9 @@ int graph_add_key(const struct graph_ctx *g, const uint8_t *cert,
 	ret_key_id[0] = '\0';
 	if (status == 200 || status == 201) {
 		root = cJSON_ParseWithLength(b.p, b.len);
-		id = json_str(root, "keyId");
-		copy_str(ret_key_id, CRED_GUID_LEN + 1,
-			 id != NULL && guid_ok(id) ? id : key_id);
+		id = graph_json_str(root, "keyId");
+		graph_copy_str(ret_key_id, CRED_GUID_LEN + 1,
+			       id != NULL && graph_guid_ok(id) ? id : key_id);
 		res->ok = ret_key_id[0] != '\0';
 		if (res->ok)
 			err_fmt(res->summary, sizeof(res->summary),
@@ -838,7 +864,7 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 	long status;
 	int rc = -1;
 
-	if (root != NULL && p != NULL && guid_ok(key_id) &&
+	if (root != NULL && p != NULL && graph_guid_ok(key_id) &&
 	    cJSON_AddStringToObject(root, "keyId", key_id) &&
 	    cJSON_AddStringToObject(root, "proof", p))
 		body = cJSON_PrintUnformatted(root);
@@ -863,21 +889,22 @@ int graph_remove_key(const struct graph_ctx *g, const char *key_id,
 static void policy_restriction(const cJSON *r, int64_t app_created,
 			       struct graph_policy *ret)
 {
-	const char *type = json_str(r, "restrictionType"),
-		   *state = json_str(r, "state");
+	const char *type = graph_json_str(r, "restrictionType"),
+		   *state = graph_json_str(r, "state");
 	int64_t max, after;
 
 	if (type == NULL || (state != NULL && strcmp(state, "disabled") == 0))
 		return;
 	if (app_created > 0 &&
-	    graph_parse_time(json_str(r, "restrictForAppsCreatedAfterDateTime"),
-			     &after) == 0 &&
+	    graph_parse_time(
+		graph_json_str(r, "restrictForAppsCreatedAfterDateTime"),
+		&after) == 0 &&
 	    app_created <= after)
 		return;
 	if (strcmp(type, "passwordAddition") == 0) {
 		ret->found = ret->additions_blocked = true;
 	} else if (strcmp(type, "passwordLifetime") == 0 &&
-		   timefmt_parse_iso_duration(json_str(r, "maxLifetime"),
+		   timefmt_parse_iso_duration(graph_json_str(r, "maxLifetime"),
 					      &max) == 0) {
 		ret->found = true;
 		if (ret->max_lifetime == 0 || max < ret->max_lifetime)
@@ -957,7 +984,8 @@ int graph_lifetime_policy(const struct graph_ctx *g, int64_t app_created,
 	} else {
 		if (policy_get(
 			g, what,
-			v1_url(g->cred, "/policies/defaultAppManagementPolicy"),
+			graph_v1_url(g->cred,
+				     "/policies/defaultAppManagementPolicy"),
 			app_created, ret, res))
 			return -1;
 		snprintf(ret->source, sizeof(ret->source),

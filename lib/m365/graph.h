@@ -49,6 +49,9 @@ struct graph_result {
 	char request_id[GRAPH_ID_MAX];	 /* error.innerError["request-id"] */
 	char date[GRAPH_ID_MAX];	 /* error.innerError.date */
 	long retry_after_s; /* Retry-After of the last reply; 0 when none */
+	/* x-ms-throttle-limit-percentage of the last reply (how close the
+	 * app is to being throttled, 1.0 = at the limit); 0 when absent. */
+	double throttle_pct;
 	int attempts;	    /* requests made */
 	long waited_ms;	    /* sum of the waits between them */
 	enum net_fail fail; /* of the last attempt's transfer */
@@ -139,6 +142,7 @@ struct graph_http_req {
 	size_t token_len;
 	const char *body; /* JSON, or NULL for none */
 	size_t body_len;
+	size_t reply_max; /* the largest reply taken; 0: GRAPH_BODY_MAX */
 };
 
 /* Send rq and keep retrying 429, 503 (and transport failures worth it) as
@@ -162,6 +166,20 @@ struct graph_ctx {
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
 	const struct entra_token *token; /* from graph_token() */
 };
+
+/* {graph}/v1.0{path} of c's cloud (or --graph-url) as a new string
+ * (free()), or NULL when out of memory. */
+char *graph_v1_url(const struct cred *c, const char *path);
+
+/* GET url with g's token for a reply of at most reply_max bytes (0:
+ * GRAPH_BODY_MAX), retried as graph_http retries. Returns the HTTP
+ * status with the reply in *ret_body (secbuf_free), or 0 with res's
+ * summary saying why there was none; a status other than 200, 201 or
+ * 204 is Graph's error, parsed into res. what names the call for
+ * people. */
+long graph_get(const struct graph_ctx *g, const char *what, const char *url,
+	       size_t reply_max, struct graph_result *res,
+	       struct secbuf *ret_body);
 
 /* GET {graph}/v1.0/applications(appId='{client id}')?$select=id,appId,
  * displayName,createdDateTime,passwordCredentials,keyCredentials.

@@ -24,17 +24,36 @@ static void copy_str(char *dst, size_t dstsz, const char *src)
 
 struct xfer {
 	struct secbuf *body;
+	size_t max;
 	bool too_big;
+	double throttle_pct;
 };
 
 static size_t body_write(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t n = size * nmemb;
-	int rc = secbuf_append(x->body, data, n, GRAPH_BODY_MAX);
+	int rc = secbuf_append(x->body, data, n, x->max);
 
 	x->too_big = rc == 1;
 	return rc == 0 ? n : 0;
+}
+
+/* Graph's nearness to throttling: x-ms-throttle-limit-percentage. */
+static size_t header_read(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "x-ms-throttle-limit-percentage:";
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	char v[32];
+
+	if (n > sizeof(name) - 1 && n < sizeof(name) + sizeof(v) - 1 &&
+	    strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		snprintf(v, sizeof(v), "%.*s", (int)(n - sizeof(name) + 1),
+			 data + sizeof(name) - 1);
+		x->throttle_pct = strtod(v, NULL);
+	}
+	return n;
 }
 
 /* "Authorization: Bearer <token>" in guarded memory, or NULL. */
@@ -63,6 +82,7 @@ static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
 
 	secbuf_free(x->body);
 	x->too_big = false;
+	x->throttle_pct = 0;
 	errbuf[0] = '\0';
 	rc = curl_easy_perform(h);
 	res->curl_code = (int)rc;
@@ -73,7 +93,7 @@ static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 		if (x->too_big)
 			err_fmt(res->curl_error, sizeof(res->curl_error),
-				"reply larger than %d bytes", GRAPH_BODY_MAX);
+				"reply larger than %zu bytes", x->max);
 		res->http_status = 0;
 		return 0;
 	}
@@ -83,6 +103,7 @@ static long attempt_once(CURL *h, struct xfer *x, char *errbuf,
 	    ra < 0)
 		ra = 0;
 	res->retry_after_s = ra > 86400 ? 86400 : (long)ra;
+	res->throttle_pct = x->throttle_pct;
 	res->http_status = status;
 	return status;
 }
@@ -142,6 +163,9 @@ static int setup(CURL *h, const struct graph_http_req *rq,
 		       curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, body_write) !=
 			   CURLE_OK ||
 		       curl_easy_setopt(h, CURLOPT_WRITEDATA, x) != CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_HEADERFUNCTION,
+					header_read) != CURLE_OK ||
+		       curl_easy_setopt(h, CURLOPT_HEADERDATA, x) != CURLE_OK ||
 		       curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) !=
 			   CURLE_OK
 		   ? -1
@@ -153,7 +177,8 @@ long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		struct secbuf *ret_body)
 {
 	static const struct entra_retry defaults = ENTRA_RETRY_DEFAULT;
-	struct xfer x = {ret_body, false};
+	struct xfer x = {
+	    ret_body, rq->reply_max ? rq->reply_max : GRAPH_BODY_MAX, false, 0};
 	struct curl_slist *hdrs = NULL, *t;
 	char errbuf[CURL_ERROR_SIZE];
 	char *auth = NULL;

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "exclude.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,7 @@ struct parse_ctx {
 	struct config *cfg;
 	char dir[PATH_MAX]; /* the config file's directory, for paths */
 	struct err *e;
-	unsigned char seen[32]; /* keys[i] already given */
+	unsigned char seen[48]; /* keys[i] already given */
 	bool url_open;		/* the last webhook_url line named a webhook */
 };
 
@@ -181,13 +182,13 @@ static int cmp_desc(const void *a, const void *b)
 	return *(const int *)b - *(const int *)a;
 }
 
-static int key_warn_days(struct parse_ctx *ctx, const char *value, void *field)
+/* A list of day counts into days (descending, no repeats), *ret_n set. */
+static int parse_days(struct parse_ctx *ctx, const char *value, int *days,
+		      int *ret_n)
 {
-	struct config *cfg = ctx->cfg;
 	char buf[256], *save = NULL;
 	int n = 0;
 
-	(void)field;
 	if (set_string(buf, sizeof(buf), value, ctx))
 		return -1;
 	for (char *tok = strtok_r(buf, ", \t", &save); tok;
@@ -201,7 +202,7 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value, void *field)
 				value, CONFIG_WARN_DAYS_MAX);
 			return -1;
 		}
-		cfg->warn_days[n++] = (int)d;
+		days[n++] = (int)d;
 	}
 	if (n == 0) {
 		err_set(ctx->e,
@@ -210,16 +211,36 @@ static int key_warn_days(struct parse_ctx *ctx, const char *value, void *field)
 			value);
 		return -1;
 	}
-	qsort(cfg->warn_days, (size_t)n, sizeof(int), cmp_desc);
+	qsort(days, (size_t)n, sizeof(int), cmp_desc);
 	for (int i = 1; i < n; i++) {
-		if (cfg->warn_days[i] == cfg->warn_days[i - 1]) {
-			err_set(ctx->e, "day %d is listed twice",
-				cfg->warn_days[i]);
+		if (days[i] == days[i - 1]) {
+			err_set(ctx->e, "day %d is listed twice", days[i]);
 			return -1;
 		}
 	}
-	cfg->nwarn_days = n;
+	*ret_n = n;
 	return 0;
+}
+
+static int key_warn_days(struct parse_ctx *ctx, const char *value, void *field)
+{
+	(void)field;
+	return parse_days(ctx, value, ctx->cfg->warn_days,
+			  &ctx->cfg->nwarn_days);
+}
+
+static int key_sweep_days(struct parse_ctx *ctx, const char *value, void *field)
+{
+	(void)field;
+	return parse_days(ctx, value, ctx->cfg->sweep_warn_days,
+			  &ctx->cfg->nsweep_warn_days);
+}
+
+static int key_exclude(struct parse_ctx *ctx, const char *value, void *field)
+{
+	if (exclude_check(value, ctx->e))
+		return -1;
+	return set_string(field, CONFIG_LIST_MAX, value, ctx);
 }
 
 /* A group name as getgrnam takes it; whether it exists is checked when
@@ -287,6 +308,13 @@ static const struct key_spec keys[] = {
     {"rotate", "lifetime", key_duration, F(rotate_lifetime)},
     {"rotate", "grace", key_duration, F(rotate_grace)},
     {"rotate", "display_name", key_display_name, F(rotate_display_name)},
+    {"sweep", "interval", key_duration, F(sweep_interval)},
+    {"sweep", "warn_days", key_sweep_days, 0},
+    {"sweep", "notify_owners", key_bool, F(sweep_notify_owners)},
+    {"sweep", "exclude", key_exclude, F(sweep_exclude)},
+    {"sweep", "include_microsoft", key_bool, F(sweep_include_microsoft)},
+    {"sweep", "metrics_per_credential", key_bool,
+     F(sweep_metrics_per_credential)},
 };
 #undef F
 
@@ -345,6 +373,17 @@ void config_defaults(struct config *cfg)
 	cfg->rotate_lifetime = 180 * 86400;
 	cfg->rotate_grace = 7 * 86400;
 	strcpy(cfg->rotate_display_name, "secretwatch {date}");
+	cfg->sweep_interval = 86400;
+}
+
+const int *config_sweep_days(const struct config *cfg, int *ret_n)
+{
+	if (cfg->nsweep_warn_days > 0) {
+		*ret_n = cfg->nsweep_warn_days;
+		return cfg->sweep_warn_days;
+	}
+	*ret_n = cfg->nwarn_days;
+	return cfg->warn_days;
 }
 
 void config_choose(const char *explicit_path, const char **ret_path,

@@ -69,7 +69,23 @@ struct config {
 	int64_t rotate_lifetime;
 	int64_t rotate_grace;
 	char rotate_display_name[CONFIG_DISPLAY_NAME_MAX + 1];
+	/* [sweep]: the tenant sweep of reader credentials. interval: how
+	 * often; warn_days: its thresholds (none given: [watch]'s);
+	 * notify_owners: mail each owner of an app with a credential in a
+	 * warning step; exclude: apps left out (exclude.h);
+	 * include_microsoft: Microsoft's own service principals too;
+	 * metrics_per_credential: one expiry series per credential. */
+	int64_t sweep_interval;
+	int sweep_warn_days[CONFIG_WARN_DAYS_MAX]; /* descending */
+	int nsweep_warn_days;
+	int sweep_notify_owners;
+	char sweep_exclude[CONFIG_LIST_MAX];
+	int sweep_include_microsoft;
+	int sweep_metrics_per_credential;
 };
+
+/* The sweep's thresholds: [sweep] warn_days, else [watch]'s. */
+const int *config_sweep_days(const struct config *cfg, int *ret_n);
 
 /* Fill cfg with the built-in defaults. */
 void config_defaults(struct config *cfg);

@@ -62,6 +62,11 @@ struct cred {
 	/* Rotation-made material that failed or was superseded, still in
 	 * Entra: to be removed from there. */
 	int unused_made;
+	/* The reader of its tenant (sweep = yes): lists the tenant's apps'
+	 * credentials; when its last sweep finished (0 = never). A reader
+	 * needs no mailbox: sender may be "". */
+	int sweep;
+	int64_t last_sweep_at;
 };
 
 enum secret_state {

@@ -292,4 +292,93 @@ int store_token_get(struct store *s, const struct vault *v, int64_t secret_id,
 int store_token_put(struct store *s, const struct vault *v, int64_t secret_id,
 		    const char *scope, const char *token, size_t len,
 		    int64_t expires_at, struct err *e);
+/* ------------------------------------------------------------------ */
+/* The tenant sweep (store_inventory.c, schema 010) */
+
+#define INV_NAME_MAX 256
+
+/* One credential of a tenant's application or service principal. */
+struct inv_item {
+	int64_t id;
+	int64_t reader_id;    /* the credential that reads the tenant */
+	char object_kind[20]; /* "application", "servicePrincipal" */
+	char object_id[CRED_GUID_LEN + 1];
+	char app_id[CRED_GUID_LEN + 1];
+	char display_name[INV_NAME_MAX + 1];
+	char key_id[CRED_GUID_LEN + 1];
+	enum secret_kind kind;
+	char usage[8];
+	char name[INV_NAME_MAX + 1]; /* the credential's display name */
+	char hint[4];
+	int64_t starts_at;
+	int64_t expires_at;
+	bool microsoft; /* a service principal of Microsoft's own */
+	bool saml;	/* a SAML token-signing certificate */
+	bool managed;	/* secretwatch holds it (a stored key ID) */
+	int owners;	/* owners with a mailbox; -1: not read */
+	int warned_min; /* smallest threshold alerted, -1: none */
+};
+
+/* A sweep of reader's tenant starts: *ret_id names it. */
+int store_sweep_begin(struct store *s, int64_t reader_id, int64_t now,
+		      int64_t *ret_id, struct err *e);
+
+/* Keep it (a new row, or the same row updated), seen by sweep. Inside
+ * the caller's transaction. Sets it->id. */
+int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
+			struct inv_item *it, struct err *e);
+
+/* Called for each row a finished sweep did not see, before it goes. */
+typedef int (*store_inv_fn)(void *ctx, const struct inv_item *it);
+
+/* Every page was read: the reader's rows sweep did not see go (gone is
+ * told each first, inside the transaction), the sweep is done with its
+ * counts. A compare-and-set on the sweep being the newest running one:
+ * 1 (nothing changed) when another finished or began after it. */
+int store_sweep_finish(struct store *s, int64_t sweep, int64_t now, int objects,
+		       int items, int requests, store_inv_fn gone, void *ctx,
+		       struct err *e);
+
+/* A sweep that could not read the whole tenant: failed, with error. */
+int store_sweep_fail(struct store *s, int64_t sweep, int64_t now,
+		     const char *error, struct err *e);
+
+/* When reader's last sweep finished (0: never). */
+int64_t store_sweep_last(struct store *s, int64_t reader_id);
+
+/* What to list of the inventory. */
+struct inv_query {
+	int64_t reader_id;  /* 0: every reader */
+	int64_t expires_by; /* only rows ending at or before it; 0: all */
+	int kind;	    /* -1: both, else enum secret_kind */
+	bool owner_none;    /* only rows whose owners were read: none */
+};
+
+/* The rows q asks for, soonest expiry first, streamed. fn returning
+ * non-zero stops. */
+int store_inventory_each(struct store *s, const struct inv_query *q,
+			 store_inv_fn fn, void *ctx, struct err *e);
+
+/* Mark threshold (and every larger one of thresholds[]) as alerted for
+ * row id: 0 when this call marked it, 1 when it was marked already
+ * (another process alerted: owe nothing), -1 with e. */
+int store_inventory_mark(struct store *s, int64_t id, int threshold,
+			 const int *thresholds, int n, int64_t now,
+			 struct err *e);
+
+/* Record how many of an object's owners have a mailbox (every row of
+ * the object of reader). */
+int store_inventory_owners(struct store *s, int64_t reader_id,
+			   const char *object_id, int owners, int64_t now,
+			   struct err *e);
+
+/* Counts of reader's rows (0: all readers) by when they end: expired
+ * (at or before now), within critical, within warning, later. */
+struct inv_counts {
+	int64_t expired, critical, warning, ok;
+};
+int store_inventory_counts(struct store *s, int64_t reader_id, int64_t now,
+			   int64_t level_critical, int64_t level_warning,
+			   struct inv_counts *ret, struct err *e);
+
 #endif

@@ -29,8 +29,11 @@
 	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END, "  \
 	"c.app_object_id, c.lifetime_max, "                                    \
 	"(SELECT count(*) FROM secret f WHERE f.credential_id = c.id AND "     \
-	"f.state = 'failed' AND f.made_by_rotation AND f.key_id != '')"
-#define CRED_NCOLS 28
+	"f.state = 'failed' AND f.made_by_rotation AND f.key_id != ''), "      \
+	"c.sweep, CASE WHEN c.sweep THEN (SELECT max(w.finished_at) FROM "     \
+	"sweep w WHERE w.credential_id = c.id AND w.state = 'done') ELSE 0 "   \
+	"END"
+#define CRED_NCOLS 30
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -63,6 +66,8 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	store_col_text(st, 25, c->app_object_id, sizeof(c->app_object_id));
 	c->lifetime_max = sqlite3_column_int64(st, 26);
 	c->unused_made = sqlite3_column_int(st, 27);
+	c->sweep = sqlite3_column_int(st, 28);
+	c->last_sweep_at = sqlite3_column_int64(st, 29);
 }
 
 int store_cred_set_lifetime_max(struct store *s, int64_t id, int64_t secs,
@@ -129,7 +134,8 @@ void store_read_secret(sqlite3_stmt *st, int f, struct secret_info *si)
 }
 
 /* Bind the fields a person sets (tenant ... graph_url, token_file,
- * rotate) to parameters first .. first + 10 of st, in that order. */
+ * rotate, sweep) to parameters first .. first + 11 of st, in that
+ * order. */
 static void bind_fields(sqlite3_stmt *st, int first, const struct cred *c)
 {
 	sqlite3_bind_text(st, first, c->tenant, -1, SQLITE_STATIC);
@@ -143,6 +149,7 @@ static void bind_fields(sqlite3_stmt *st, int first, const struct cred *c)
 	store_bind_text_or_null(st, first + 8, c->graph_url);
 	sqlite3_bind_int(st, first + 9, c->token_file != 0);
 	sqlite3_bind_int(st, first + 10, c->rotate_auto != 0);
+	sqlite3_bind_int(st, first + 11, c->sweep != 0);
 }
 
 int store_cred_add(struct store *s, struct cred *c, struct err *e)
@@ -153,13 +160,13 @@ int store_cred_add(struct store *s, struct cred *c, struct err *e)
 	if (store_prepare(s,
 			  "INSERT INTO credential (name, tenant, client_id, "
 			  "sender, object_id, test_to, cloud, authority_url, "
-			  "smtp_url, graph_url, token_file, rotate, "
-			  "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			  "smtp_url, graph_url, token_file, rotate, sweep, "
+			  "created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			  &st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, c->name, -1, SQLITE_STATIC);
 	bind_fields(st, 2, c);
-	sqlite3_bind_int64(st, 13, c->created_at);
+	sqlite3_bind_int64(st, 14, c->created_at);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -234,11 +241,11 @@ int store_cred_update(struct store *s, const struct cred *c, struct err *e)
 			  "UPDATE credential SET tenant = ?, client_id = ?, "
 			  "sender = ?, object_id = ?, test_to = ?, cloud = ?, "
 			  "authority_url = ?, smtp_url = ?, graph_url = ?, "
-			  "token_file = ?, rotate = ? WHERE id = ?",
+			  "token_file = ?, rotate = ?, sweep = ? WHERE id = ?",
 			  &st, e))
 		return -1;
 	bind_fields(st, 1, c);
-	sqlite3_bind_int64(st, 12, c->id);
+	sqlite3_bind_int64(st, 13, c->id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE || sqlite3_changes(s->db) != 1)

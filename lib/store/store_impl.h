@@ -42,6 +42,12 @@ void store_read_secret(sqlite3_stmt *st, int first, struct secret_info *si);
 	  "first_try_at, " p "next_try_at, " p "kind, " p "assertion_alg, " p  \
 	  "made_by_rotation"
 #define STORE_SECRET_NCOLS 17
+/* Mark threshold and every larger one of thresholds[] for row id with
+ * insert (an INSERT OR IGNORE of (id, threshold, sent_at)): 0 when this
+ * call marked threshold, 1 when it was marked already, -1 with e. */
+int store_mark_thresholds(struct store *s, const char *insert, int64_t id,
+			  int threshold, const int *thresholds, int n,
+			  int64_t now, struct err *e);
 /* Replace the key-check value with one made by v (rekey). */
 int store_kcv_rewrite(struct store *s, const struct vault *v, struct err *e);
 

@@ -22,26 +22,34 @@ static int mark_one(struct store *s, sqlite3_stmt *st, int64_t secret_id, int t,
 	return 0;
 }
 
-int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
-		       const int *thresholds, int n, int64_t now, struct err *e)
+int store_mark_thresholds(struct store *s, const char *insert, int64_t id,
+			  int threshold, const int *thresholds, int n,
+			  int64_t now, struct err *e)
 {
 	sqlite3_stmt *st;
 	int fresh = 0, ignored, rc;
 
-	if (store_prepare(s,
-			  "INSERT OR IGNORE INTO warning (secret_id, threshold,"
-			  " sent_at) VALUES (?, ?, ?)",
-			  &st, e))
+	if (store_prepare(s, insert, &st, e))
 		return -1;
-	rc = mark_one(s, st, secret_id, threshold, now, &fresh, e);
+	rc = mark_one(s, st, id, threshold, now, &fresh, e);
 	for (int i = 0; i < n && rc == 0; i++)
 		if (thresholds[i] > threshold)
-			rc = mark_one(s, st, secret_id, thresholds[i], now,
-				      &ignored, e);
+			rc = mark_one(s, st, id, thresholds[i], now, &ignored,
+				      e);
 	sqlite3_finalize(st);
 	if (rc)
 		return -1;
 	return fresh ? 0 : 1;
+}
+
+int store_warning_mark(struct store *s, int64_t secret_id, int threshold,
+		       const int *thresholds, int n, int64_t now, struct err *e)
+{
+	return store_mark_thresholds(s,
+				     "INSERT OR IGNORE INTO warning (secret_id,"
+				     " threshold, sent_at) VALUES (?, ?, ?)",
+				     secret_id, threshold, thresholds, n, now,
+				     e);
 }
 
 int store_secret_schedule(struct store *s, int64_t id, int64_t first_try_at,

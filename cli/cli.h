@@ -140,6 +140,8 @@ int cmd_postfix(struct app *app, int argc, char **argv);
 int cmd_sync(struct app *app, int argc, char **argv);
 int cmd_cert(struct app *app, int argc, char **argv);
 int cmd_migrate(struct app *app, int argc, char **argv);
+int cmd_sweep(struct app *app, int argc, char **argv);
+int cmd_inventory(struct app *app, int argc, char **argv);
 
 /* The local checks of `secretwatch postfix` for c: printed as "ok:" and
  * "problem:" lines, or added to arr when it is not NULL. Returns the

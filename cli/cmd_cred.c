@@ -12,6 +12,8 @@
 static const char usage[] =
     "usage: secretwatch cred add NAME --tenant T --client-id ID --sender "
     "MAILBOX\n"
+    "       secretwatch cred add NAME --tenant T --client-id ID --sweep "
+    "[--sender MAILBOX]\n"
     "                            [--object-id ID] [--test-to ADDR]\n"
     "                            [--cloud global|usgov|dod|china]\n"
     "                            [--authority-url URL] [--smtp-url "
@@ -19,13 +21,15 @@ static const char usage[] =
     "                            [--graph-url URL] [--token-file]\n"
     "                            [--rotate auto|manual] [--app-object-id ID]\n"
     "       secretwatch cred set NAME [--token-file|--no-token-file]\n"
-    "                            [--rotate auto|manual]\n"
+    "                            [--rotate auto|manual] "
+    "[--sweep|--no-sweep]\n"
     "                            [any option of cred add]\n"
     "       secretwatch cred list [--names]\n"
     "       secretwatch cred show NAME\n"
     "       secretwatch cred rm NAME [--force]\n"
     "\n"
-    "A credential is one app registration sending as one mailbox.\n"
+    "A credential is one app registration sending as one mailbox, or the\n"
+    "reader of its tenant (--sweep), or both.\n"
     "  --tenant      Directory (tenant) ID, or a verified domain\n"
     "  --client-id   Application (client) ID\n"
     "  --sender      the mailbox the app sends as (Authenticated SMTP on)\n"
@@ -44,6 +48,11 @@ static const char usage[] =
     "  --app-object-id  the app registration's Object ID (its Overview\n"
     "                page): a certificate uploaded in the portal rolls\n"
     "                itself with it (learned from Graph where it may read)\n"
+    "  --sweep       the reader of its tenant: sweeps every app's and\n"
+    "                enterprise app's credentials into the inventory and\n"
+    "                warns before they expire ([sweep]; needs the Graph\n"
+    "                application permission Application.Read.All, and\n"
+    "                User.Read.All to mail owners); --sender optional\n"
     "  set           change the options given, in one step; an empty\n"
     "                value clears an optional one\n"
     "  --force       with rm: also remove its secrets and history links\n";
@@ -72,6 +81,8 @@ enum {
 	O_NOTOKENFILE,
 	O_ROTATE,
 	O_APPOBJ,
+	O_SWEEP,
+	O_NOSWEEP,
 };
 
 static int rotate_field(struct app *app, struct cred *c, const char *v)
@@ -116,6 +127,10 @@ static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 		return 0;
 	case O_ROTATE:
 		return rotate_field(app, c, v);
+	case O_SWEEP:
+	case O_NOSWEEP:
+		c->sweep = opt == O_SWEEP;
+		return 0;
 	case O_APPOBJ:
 		return copy_field(app, c->app_object_id,
 				  sizeof(c->app_object_id), v,
@@ -129,14 +144,25 @@ static int cred_field(struct app *app, struct cred *c, int opt, const char *v)
 static int validate_cred(const struct cred *c, struct err *e)
 {
 	if (c->tenant[0] == '\0' || c->client_id[0] == '\0' ||
-	    c->sender[0] == '\0') {
-		err_set(e, "cred add needs --tenant, --client-id and --sender");
+	    (c->sender[0] == '\0' && !c->sweep)) {
+		err_set(e, "a credential needs --tenant, --client-id and "
+			   "--sender (a reader of its tenant, --sweep, needs "
+			   "no sender)");
 		return -1;
 	}
 	if (validate_name(c->name, e) || validate_tenant(c->tenant, e) ||
 	    validate_guid(c->client_id, "client ID", e) ||
-	    validate_mailbox(c->sender, "sender", e))
+	    (c->sender[0] && validate_mailbox(c->sender, "sender", e)))
 		return -1;
+	if (c->sender[0] == '\0' && (c->token_file || c->test_to[0])) {
+		err_set(e,
+			"%s has no --sender: a reader without a mailbox "
+			"has no mail to send or token to keep; give "
+			"--sender MAILBOX, or drop --token-file and "
+			"--test-to",
+			c->name);
+		return -1;
+	}
 	if ((c->object_id[0] && validate_guid(c->object_id, "object ID", e)) ||
 	    (c->app_object_id[0] &&
 	     validate_guid(c->app_object_id, "application object ID", e)) ||
@@ -176,6 +202,8 @@ static const struct option cred_opts[] = {
     {"no-token-file", no_argument, NULL, O_NOTOKENFILE},
     {"rotate", required_argument, NULL, O_ROTATE},
     {"app-object-id", required_argument, NULL, O_APPOBJ},
+    {"sweep", no_argument, NULL, O_SWEEP},
+    {"no-sweep", no_argument, NULL, O_NOSWEEP},
     {"help", no_argument, NULL, OPT_HELP},
     {"json", no_argument, NULL, OPT_JSON},
     {0}};
@@ -204,9 +232,10 @@ static int cred_add(struct app *app, int argc, char **argv)
 		app_fail_err(app, &e);
 		goto out;
 	}
-	printf("added credential %s; register its secret with 'secretwatch "
-	       "secret add %s --expires WHEN'\n",
-	       c.name, c.name);
+	printf("added credential %s%s; register its secret with 'secretwatch "
+	       "secret add %s --expires WHEN'%s\n",
+	       c.name, c.sweep ? ", the reader of its tenant" : "", c.name,
+	       c.sweep ? ", then 'secretwatch sweep' lists the tenant" : "");
 	rc = 0;
 out:
 	app_close(app);
@@ -233,6 +262,7 @@ static cJSON *cred_json(const struct cred *c)
 	cJSON_AddStringToObject(o, "token_file", c->token_file ? "yes" : "no");
 	cJSON_AddStringToObject(o, "rotate",
 				c->rotate_auto ? "auto" : "manual");
+	cJSON_AddStringToObject(o, "sweep", c->sweep ? "yes" : "no");
 	timefmt_rfc3339(c->created_at, t);
 	cJSON_AddStringToObject(o, "created_at", t);
 	return o;
@@ -253,8 +283,9 @@ static int list_one(void *p, const struct cred *c)
 	} else if (ctx->app->json) {
 		render_stream_item(cred_json(c), ctx->first);
 	} else {
-		printf("%-24s %-8s %-36s %s\n", c->name, c->cloud, c->client_id,
-		       c->sender);
+		printf("%-24s %-8s %-36s %s%s\n", c->name, c->cloud,
+		       c->client_id, c->sender[0] ? c->sender : "-",
+		       c->sweep ? " (reads its tenant)" : "");
 	}
 	ctx->first = 0;
 	return 0;
@@ -366,7 +397,9 @@ static const char *set_field_name(int opt)
 {
 	for (const struct option *o = cred_opts; o->name; o++)
 		if (o->val == opt)
-			return opt == O_NOTOKENFILE ? "token-file" : o->name;
+			return opt == O_NOTOKENFILE ? "token-file"
+			       : opt == O_NOSWEEP   ? "sweep"
+						    : o->name;
 	return "?";
 }
 

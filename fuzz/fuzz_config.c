@@ -3,8 +3,8 @@
  * config_load() takes a path, so the input is written to one memfd made
  * at start-up and read back through /proc/self/fd/N: no file system
  * writes, no temp files left behind. A loaded config must hold what
- * docs/CONFIGURATION.md and config.c allow: warn_days descending without repeats
- * in 1-3650, positive durations with level_critical <= level_warning,
+ * docs/CONFIGURATION.md and config.c allow: warn_days descending without
+ * repeats in 1-3650, positive durations with level_critical <= level_warning,
  * health_concurrency 1-64, absolute paths (relative ones are made
  * relative to the file's directory), every string ended in its array. */
 #include <sys/mman.h>

@@ -41,7 +41,7 @@ CREATE TABLE inventory (
 	expires_at    INTEGER NOT NULL,
 	microsoft     INTEGER NOT NULL DEFAULT 0,
 	saml          INTEGER NOT NULL DEFAULT 0,
-	owners        INTEGER,          -- users with a mailbox; NULL: not read
+	owners        INTEGER,          -- the object's owners; NULL: not read
 	owners_at     INTEGER,
 	seen_sweep    INTEGER NOT NULL,
 	first_seen_at INTEGER NOT NULL,

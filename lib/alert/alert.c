@@ -25,6 +25,7 @@ static const char *const event_names[] = {
     [ALERT_SECRET_REMOVED] = "secret-removed",
     [ALERT_ROTATION_FAILED] = "rotation-failed",
     [ALERT_DEPLOY_FAILED] = "deploy-failed",
+    [ALERT_APP_EXPIRING] = "app-credential-expiring",
 };
 
 #define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
@@ -115,6 +116,32 @@ char *alert_oneline(const char *s)
 	return out;
 }
 
+/* "app NAME: client secret abc~ expires in 7 days", or with more than
+ * one: "app NAME: 3 credentials expire, the first in 7 days". */
+static void app_summary(const struct alert *a, const char *secret, char *out,
+			size_t size)
+{
+	char when[48];
+
+	if (a->days_left > 1)
+		snprintf(when, sizeof(when), "in %lld days",
+			 (long long)a->days_left);
+	else if (a->days_left == 1)
+		snprintf(when, sizeof(when), "within a day");
+	else
+		snprintf(when, sizeof(when), "already");
+	if (a->count > 1)
+		snprintf(out, size,
+			 "app %s: %d credentials expire, the first %s",
+			 alert_str(a->app), a->count, when);
+	else if (a->days_left > 0)
+		snprintf(out, size, "app %s: %s expires %s", alert_str(a->app),
+			 secret, when);
+	else
+		snprintf(out, size, "app %s: %s has expired", alert_str(a->app),
+			 secret);
+}
+
 void alert_summary(const struct alert *a, char *out, size_t size)
 {
 	const char *name = alert_str(a->credential);
@@ -158,6 +185,9 @@ void alert_summary(const struct alert *a, char *out, size_t size)
 		break;
 	case ALERT_SECRET_REMOVED:
 		snprintf(out, size, "%s: %s removed in Entra", name, secret);
+		break;
+	case ALERT_APP_EXPIRING:
+		app_summary(a, secret, out, size);
 		break;
 	case ALERT_TOKEN_FILE_FAILED:
 		snprintf(out, size, "%s: no valid token in its token file",

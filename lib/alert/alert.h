@@ -37,12 +37,15 @@ enum alert_event {
 	ALERT_SECRET_REMOVED,
 	ALERT_ROTATION_FAILED,
 	ALERT_DEPLOY_FAILED,
+	ALERT_APP_EXPIRING, /* a tenant's app has credentials in a warning
+			       step (the sweep) */
 };
 
 /* Its name, as written to the outbox, JSON, the environment and people:
  * "expiry-warning", "expired", "switched", "switch-failed",
  * "health-failed", "token-file-failed", "secret-removed",
- * "rotation-failed", "deploy-failed" ("unknown" for a
+ * "rotation-failed", "deploy-failed", "app-credential-expiring"
+ * ("unknown" for a
  * value out of range). */
 const char *alert_event_name(enum alert_event ev);
 
@@ -60,6 +63,16 @@ struct alert {
 	const char *message; /* one paragraph for people, already written by the
 				caller; includes the exact command */
 	bool certificate;    /* about a certificate, not a client secret */
+	/* ALERT_APP_EXPIRING: the tenant's application it is about (the
+	 * credential is the reader that found it); hint, key_id and
+	 * expires_at are of its soonest credential of count. NULL else. */
+	const char *app;    /* display name */
+	const char *app_id; /* application (client) ID */
+	const char *link;   /* its "Certificates & secrets" in the portal */
+	int count;	    /* its credentials in a warning step */
+	/* The email channel's recipients instead of [alerts] email_to (the
+	 * app's owners); NULL or "": email_to. */
+	const char *to;
 };
 
 /* What a channel may need besides the alert. */

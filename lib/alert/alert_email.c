@@ -105,6 +105,12 @@ static void put_body(FILE *f, const struct alert *a,
 	fprintf(f, "\r\n\r\n");
 	fprintf(f, "Event:       %s\r\n", alert_event_name(a->event));
 	fprintf(f, "Level:       %s\r\n", alert_str(a->level));
+	if (a->app != NULL && a->app[0] != '\0') {
+		put_text(f, "Application: ");
+		put_text(f, a->app);
+		fprintf(f, " (app ID %s)\r\n", alert_str(a->app_id));
+		fprintf(f, "Portal:      %s\r\n", alert_str(a->link));
+	}
 	fprintf(f, "Credential:  %s (sends as %s)\r\n",
 		alert_str(a->credential), sender);
 	fprintf(f, "Secret:      %s%s, key ID %s\r\n", hint[0] ? hint : "?",
@@ -189,8 +195,9 @@ static int count_rcpts(const char *list, int *ret_n, struct err *e)
 	while ((r = next_rcpt(&p, addr, sizeof(addr))) != 0) {
 		if (r < 0 || !mail_header_safe(addr) ||
 		    validate_mailbox(addr, "address", NULL) != 0) {
-			err_set(e, "email: [alerts] email_to has an address "
-				   "that is not a plain mailbox; not sent");
+			err_set(e, "email: a recipient's address is not a "
+				   "plain mailbox ([alerts] email_to, or an "
+				   "owner's in Entra); not sent");
 			return -1;
 		}
 		if (++*ret_n > EMAIL_RCPT_MAX) {
@@ -233,7 +240,7 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 {
 	char addr[CRED_MAILBOX_MAX + 1], failures[ERR_MSG_MAX] = "";
 	struct err ge = {{0}};
-	const char *p;
+	const char *p, *rcpts;
 	size_t fl = 0;
 	int n = 0, failed = 0, r;
 
@@ -241,7 +248,8 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 		err_set(e, "email: no credential to send with");
 		return -1;
 	}
-	if (!alert_email_configured(ctx->cfg)) {
+	rcpts = a->to != NULL && a->to[0] != '\0' ? a->to : ctx->cfg->email_to;
+	if (rcpts[0] == '\0') {
 		err_set(e, "email: no recipients ([alerts] email_to)");
 		return -1;
 	}
@@ -256,9 +264,9 @@ int alert_email_send(const struct alert *a, const struct alert_ctx *ctx,
 		return -1;
 	}
 
-	if (count_rcpts(ctx->cfg->email_to, &n, e) != 0)
+	if (count_rcpts(rcpts, &n, e) != 0)
 		return -1;
-	p = ctx->cfg->email_to;
+	p = rcpts;
 	while (next_rcpt(&p, addr, sizeof(addr)) > 0) {
 		struct smtp_result res;
 		r = send_one(a, ctx, addr, &res, e);

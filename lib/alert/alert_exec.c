@@ -37,6 +37,11 @@ int alert_exec_send(const struct alert *a, const struct alert_ctx *ctx,
 	subproc_env_add(&env, "SECRETWATCH_DAYS_LEFT", days);
 	subproc_env_add(&env, "SECRETWATCH_LEVEL", a->level);
 	subproc_env_add(&env, "SECRETWATCH_MESSAGE", a->message);
+	if (a->app != NULL) {
+		subproc_env_add(&env, "SECRETWATCH_APP", a->app);
+		subproc_env_add(&env, "SECRETWATCH_APP_ID", a->app_id);
+		subproc_env_add(&env, "SECRETWATCH_LINK", a->link);
+	}
 	if (env.failed) {
 		err_set(e, "exec: out of memory");
 		goto out;

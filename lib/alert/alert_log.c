@@ -28,6 +28,7 @@ static int priority(enum alert_event ev)
 	case ALERT_EXPIRY_WARNING:
 	case ALERT_ROTATION_FAILED:
 	case ALERT_DEPLOY_FAILED:
+	case ALERT_APP_EXPIRING:
 		return LOG_WARNING;
 	case ALERT_SWITCHED:
 		return LOG_NOTICE;

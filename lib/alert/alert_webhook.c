@@ -54,6 +54,13 @@ char *alert_webhook_body(const struct alert *a)
 		NULL ||
 	    cJSON_AddStringToObject(o, "text", text) == NULL)
 		goto out;
+	if (a->app != NULL &&
+	    (cJSON_AddStringToObject(o, "app", a->app) == NULL ||
+	     cJSON_AddStringToObject(o, "app_id", alert_str(a->app_id)) ==
+		 NULL ||
+	     cJSON_AddStringToObject(o, "link", alert_str(a->link)) == NULL ||
+	     cJSON_AddNumberToObject(o, "count", a->count) == NULL))
+		goto out;
 	out = cJSON_PrintUnformatted(o);
 out:
 	cJSON_Delete(o);
@@ -119,6 +126,18 @@ static void fact(cJSON *facts, const char *title, const char *value)
 	cJSON_AddItemToArray(facts, f);
 }
 
+/* A button that opens url. */
+static void open_url(cJSON *card, const char *title, const char *url)
+{
+	cJSON *acts = cJSON_AddArrayToObject(card, "actions");
+	cJSON *act = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(act, "type", "Action.OpenUrl");
+	cJSON_AddStringToObject(act, "title", title);
+	cJSON_AddStringToObject(act, "url", url);
+	cJSON_AddItemToArray(acts, act);
+}
+
 /* The card's content: title, message and the facts. */
 static cJSON *teams_card(const struct alert *a, const char *title)
 {
@@ -138,13 +157,21 @@ static cJSON *teams_card(const struct alert *a, const char *title)
 	set = cJSON_CreateObject();
 	cJSON_AddStringToObject(set, "type", "FactSet");
 	facts = cJSON_AddArrayToObject(set, "facts");
-	fact(facts, "Credential", alert_str(a->credential));
+	if (a->app != NULL) {
+		fact(facts, "Application", a->app);
+		fact(facts, "App ID", alert_str(a->app_id));
+		fact(facts, "Found by", alert_str(a->credential));
+	} else {
+		fact(facts, "Credential", alert_str(a->credential));
+	}
 	fact(facts, "Hint", alert_str(a->hint));
 	fact(facts, "Key ID", alert_str(a->key_id));
 	fact(facts, "Expires", expires);
 	fact(facts, "Days left", days);
 	fact(facts, "Level", alert_str(a->level));
 	cJSON_AddItemToArray(body, set);
+	if (a->link != NULL && a->link[0] != '\0')
+		open_url(card, "Certificates & secrets", a->link);
 	return card;
 }
 

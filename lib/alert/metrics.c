@@ -34,6 +34,9 @@ enum family {
 	FAM_SWITCHES,
 	FAM_TEST_FAILURES,
 	FAM_NEXT_ROTATION,
+	FAM_INVENTORY,
+	FAM_LAST_SWEEP,
+	FAM_APP_EXPIRY,
 	FAM_NSTREAMED, /* the families above are spilled; below, in struct */
 	FAM_DELIVERY_FAILURES = FAM_NSTREAMED,
 	FAM_ROTATIONS,
@@ -67,6 +70,20 @@ static const struct {
 			   "gauge",
 			   "When each automatically rotated credential gets "
 			   "its next client secret (UTC seconds)."},
+    [FAM_INVENTORY] = {"secretwatch_inventory_credentials", "gauge",
+		       "Credentials of a tenant's applications, by the reader "
+		       "that sweeps it, tenant and level (expired, critical, "
+		       "warning, ok)."},
+    [FAM_LAST_SWEEP] = {"secretwatch_sweep_last_success_timestamp_seconds",
+			"gauge",
+			"When the last sweep of each tenant read it whole "
+			"(UTC seconds)."},
+    [FAM_APP_EXPIRY] = {"secretwatch_app_credential_expiry_timestamp_"
+			"seconds",
+			"gauge",
+			"When each credential of a tenant's applications "
+			"expires (UTC seconds); [sweep] "
+			"metrics_per_credential."},
     [FAM_ROTATIONS] = {"secretwatch_rotations_total", "counter",
 		       "New client secrets made through Microsoft Graph."},
     [FAM_GRAPH_FAILURES] = {"secretwatch_graph_failures_total", "counter",
@@ -261,6 +278,65 @@ void metrics_credential(struct metrics *m, const char *credential, int level,
 		put_cred_sample(m, FAM_LAST_CHECK, credential, last_check_at);
 	put_cred_sample(m, FAM_SWITCHES, credential, switches);
 	put_cred_sample(m, FAM_TEST_FAILURES, credential, test_failures);
+}
+
+/* name{reader="...",tenant="..."[,label="value"]} value */
+static void put_tenant_sample(struct metrics *m, enum family fam,
+			      const char *reader, const char *tenant,
+			      const char *label, const char *value, int64_t v)
+{
+	FILE *f = m->spill[fam];
+
+	fprintf(f, "%s{", families[fam].name);
+	put_label(f, "reader", reader);
+	fputc(',', f);
+	put_label(f, "tenant", tenant);
+	if (label != NULL) {
+		fputc(',', f);
+		put_label(f, label, value);
+	}
+	if (fprintf(f, "} %lld\n", (long long)v) < 0)
+		note_error(m);
+}
+
+void metrics_inventory(struct metrics *m, const char *reader,
+		       const char *tenant, const char *level, int64_t count)
+{
+	if (m != NULL)
+		put_tenant_sample(m, FAM_INVENTORY, reader, tenant, "level",
+				  level, count);
+}
+
+void metrics_sweep(struct metrics *m, const char *reader, const char *tenant,
+		   int64_t last_success)
+{
+	if (m != NULL && last_success > 0)
+		put_tenant_sample(m, FAM_LAST_SWEEP, reader, tenant, NULL, NULL,
+				  last_success);
+}
+
+void metrics_app_credential(struct metrics *m, const char *tenant,
+			    const char *app_id, const char *app,
+			    const char *key_id, const char *kind,
+			    int64_t expires_at)
+{
+	FILE *f;
+
+	if (m == NULL)
+		return;
+	f = m->spill[FAM_APP_EXPIRY];
+	fprintf(f, "%s{", families[FAM_APP_EXPIRY].name);
+	put_label(f, "tenant", tenant);
+	fputc(',', f);
+	put_label(f, "app_id", app_id);
+	fputc(',', f);
+	put_label(f, "app", app);
+	fputc(',', f);
+	put_label(f, "key_id", key_id);
+	fputc(',', f);
+	put_label(f, "kind", kind);
+	if (fprintf(f, "} %lld\n", (long long)expires_at) < 0)
+		note_error(m);
 }
 
 void metrics_global(struct metrics *m, int64_t now,

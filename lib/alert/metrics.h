@@ -46,6 +46,25 @@ void metrics_credential(struct metrics *m, const char *credential, int level,
 void metrics_next_rotation(struct metrics *m, const char *credential,
 			   int64_t at);
 
+/* secretwatch_inventory_credentials{reader,tenant,level}: how many of
+ * the tenant's app credentials are at level ("expired", "critical",
+ * "warning", "ok"). */
+void metrics_inventory(struct metrics *m, const char *reader,
+		       const char *tenant, const char *level, int64_t count);
+
+/* secretwatch_sweep_last_success_timestamp_seconds{reader,tenant} (left
+ * out for 0: never swept whole). */
+void metrics_sweep(struct metrics *m, const char *reader, const char *tenant,
+		   int64_t last_success);
+
+/* secretwatch_app_credential_expiry_timestamp_seconds{tenant,app_id,app,
+ * key_id,kind}: one series per credential of the tenant's apps ([sweep]
+ * metrics_per_credential; mind the cardinality). */
+void metrics_app_credential(struct metrics *m, const char *tenant,
+			    const char *app_id, const char *app,
+			    const char *key_id, const char *kind,
+			    int64_t expires_at);
+
 /* secretwatch_rotations_total and secretwatch_graph_failures_total (left
  * out without a call). */
 void metrics_rotation_totals(struct metrics *m, int64_t rotations,

@@ -40,6 +40,7 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_CERT_EXPIRED] = "certificate-expired",
     [DIAG_STEP_CLIENT_AUTH] = "client-authentication",
     [DIAG_STEP_SMTP_TOKEN_REFUSED] = "smtp-token-refused",
+    [DIAG_STEP_GRAPH_READ] = "graph-read-permission",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -100,6 +101,7 @@ enum kind {
 	K_OAUTH_SCOPE,
 	K_OAUTH_ERROR,
 	K_TOKEN_REFUSED,
+	K_READER_ROLE,
 	K_COUNT,
 };
 
@@ -752,6 +754,26 @@ static const struct row rows[K_COUNT] = {
 	 "calling Graph\n"
 	 "as app {client_id}.",
 	 NULL},
+    [K_READER_ROLE] =
+	{DIAG_STEP_GRAPH_READ, false, "Graph permission to read the tenant",
+	 "App {client_id} may not read the tenant's applications: {extra}",
+	 "secretwatch sweeps the tenant {tenant} as app {client_id}: it lists "
+	 "every app\n"
+	 "registration and enterprise application with its credentials "
+	 "(never a value).\n"
+	 "That needs the application permission Application.Read.All with "
+	 "admin consent:\n"
+	 "  Entra admin center > App registrations > app {client_id} > API "
+	 "permissions >\n"
+	 "  Add a permission > Microsoft Graph > Application permissions >\n"
+	 "  Application.Read.All, then \"Grant admin consent\" for the "
+	 "tenant {tenant}.\n"
+	 "Add User.Read.All the same way to mail the apps' owners (without it "
+	 "owners have\n"
+	 "no address). A new token carries the permission once consent is "
+	 "granted.\n"
+	 "Then run: secretwatch doctor {name}",
+	 "its token has no Application.Read.All role"},
     [K_GRAPH_UNKNOWN] =
 	{DIAG_STEP_UNKNOWN, false, "Graph request",
 	 "The Graph request failed: {extra}",
@@ -1108,12 +1130,10 @@ void diag_cert_expired(const struct diag_input *in,
 	token_evidence(r, ret);
 }
 
-void diag_claims(const struct diag_input *in, struct diag *ret)
+static void claims_evidence(const struct diag_input *in, struct diag *ret)
 {
 	char roles[512];
 
-	reset(ret);
-	fill(K_NO_ROLE, in, ret, NULL);
 	jwt_roles_str(in->claims, roles, sizeof(roles));
 	if (in->claims != NULL)
 		err_fmt(ret->evidence, sizeof(ret->evidence),
@@ -1121,6 +1141,13 @@ void diag_claims(const struct diag_input *in, struct diag *ret)
 			or_unknown(in->claims->aud, "-"),
 			or_unknown(in->claims->appid, "-"),
 			or_unknown(in->claims->oid, "-"), roles);
+}
+
+void diag_claims(const struct diag_input *in, struct diag *ret)
+{
+	reset(ret);
+	fill(K_NO_ROLE, in, ret, NULL);
+	claims_evidence(in, ret);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1353,4 +1380,23 @@ void diag_graph(const struct diag_input *in, const struct graph_result *r,
 	else
 		err_fmt(ret->evidence, sizeof(ret->evidence), "curl %d: %s",
 			r->curl_code, r->curl_error);
+}
+
+void diag_reader(const struct diag_input *in, const struct graph_result *r,
+		 struct diag *ret)
+{
+	if (r != NULL && r->http_status != 403 &&
+	    strcasecmp(r->code, "Authorization_RequestDenied") != 0) {
+		diag_graph(in, r, NULL, NULL, ret);
+		return;
+	}
+	reset(ret);
+	fill(K_READER_ROLE, in, ret,
+	     r != NULL && r->message[0] ? r->message : NULL);
+	if (r != NULL)
+		err_fmt(ret->evidence, sizeof(ret->evidence),
+			"Graph HTTP %ld %s: %s", r->http_status,
+			or_unknown(r->code, "(no error code)"), r->message);
+	else
+		claims_evidence(in, ret);
 }

@@ -59,6 +59,7 @@ enum diag_step {
 	DIAG_STEP_CERT_EXPIRED,		  /* "certificate-expired" */
 	DIAG_STEP_CLIENT_AUTH,		  /* "client-authentication" */
 	DIAG_STEP_SMTP_TOKEN_REFUSED,	  /* "smtp-token-refused" */
+	DIAG_STEP_GRAPH_READ,		  /* "graph-read-permission" */
 	DIAG_STEP_COUNT,
 };
 
@@ -132,6 +133,14 @@ void diag_smtp(const struct diag_input *in, const struct smtp_result *r,
 void diag_graph(const struct diag_input *in, const struct graph_result *r,
 		const char *app_object_id, const char *max_lifetime,
 		struct diag *ret);
+
+/* Diagnose a reader of its tenant ([sweep]) that may not list it: its
+ * token lacks a role that reads applications (r NULL; in->claims set),
+ * or Graph refused a listing (r: 403 or Authorization_RequestDenied).
+ * The remedy names Application.Read.All and admin consent. Any other
+ * failed call is diagnosed as diag_graph does. Fills *ret. */
+void diag_reader(const struct diag_input *in, const struct graph_result *r,
+		 struct diag *ret);
 
 /* The longest lifetime an app management policy allows, as a Graph error
  * message names it: the first ISO-8601 duration "P<n>D" (or P<n>M, P<n>Y)

@@ -369,14 +369,11 @@ const struct graph_key *graph_app_key_by_hint(const struct graph_app *app,
 
 void graph_token_request(const struct cred *c, struct entra_request *rq)
 {
-	const struct cloud *cl = cloud_find(c->cloud[0] ? c->cloud : "global");
-
 	memset(rq, 0, sizeof(*rq));
 	rq->authority_url = cloud_authority_url(c);
 	rq->tenant = c->tenant;
 	rq->client_id = c->client_id;
-	rq->scope = cl != NULL ? cl->graph_scope
-			       : "https://graph.microsoft.com/.default";
+	rq->scope = cloud_graph_scope(c);
 }
 
 char *graph_v1_url(const struct cred *c, const char *path)

@@ -377,6 +377,8 @@ static int one_page(const struct graph_ctx *g, enum graph_collection c,
 				"listing the tenant: %s", e.msg);
 	}
 	secbuf_free(&body);
+	if (rc == 0)
+		rc = cn->fn(cn->arg, NULL); /* the page is done */
 	if (rc == 0 && *next != NULL && !ours(g, *next)) {
 		err_fmt(res->summary, sizeof(res->summary),
 			"listing the tenant: Graph's next page is not on its "
@@ -460,4 +462,30 @@ int graph_owners(const struct graph_ctx *g, enum graph_collection c,
 	res->ok = root != NULL;
 	cJSON_Delete(root);
 	return res->ok ? 0 : -1;
+}
+
+static bool has_any(const struct jwt_claims *c, const char *const *roles)
+{
+	for (; *roles != NULL; roles++)
+		if (jwt_has_role(c, *roles))
+			return true;
+	return false;
+}
+
+bool graph_reads_tenant(const struct jwt_claims *c)
+{
+	static const char *const roles[] = {
+	    "Application.Read.All", "Application.ReadWrite.All",
+	    "Directory.Read.All", "Directory.ReadWrite.All", NULL};
+
+	return has_any(c, roles);
+}
+
+bool graph_reads_users(const struct jwt_claims *c)
+{
+	static const char *const roles[] = {
+	    "User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
+	    "Directory.ReadWrite.All", NULL};
+
+	return has_any(c, roles);
 }

@@ -17,6 +17,7 @@
 
 #include "cred.h"
 #include "graph.h"
+#include "jwt.h"
 
 /* Microsoft's own service principals (appOwnerOrganizationId). */
 #define GRAPH_MICROSOFT_TENANT "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
@@ -60,8 +61,9 @@ struct graph_object {
 	bool truncated; /* it had more than GRAPH_ITEMS_MAX */
 };
 
-/* Called for each object of a page; a non-zero return stops the listing
- * (returned as it is). */
+/* Called for each object of a page, then with o NULL when the page's
+ * objects are all told (graph_list: before the next page is asked for);
+ * a non-zero return stops the listing (returned as it is). */
 typedef int (*graph_object_fn)(void *arg, const struct graph_object *o);
 
 /* One object (the JSON text of an element of a page's "value") into
@@ -98,6 +100,16 @@ struct graph_list_stats {
 int graph_list(const struct graph_ctx *g, enum graph_collection c,
 	       graph_object_fn fn, void *arg, struct graph_list_stats *st,
 	       struct graph_result *res);
+
+/* Whether a token with claims c may list the tenant's applications and
+ * service principals: Application.Read.All, or a role that includes it
+ * (Application.ReadWrite.All, Directory.Read.All,
+ * Directory.ReadWrite.All). */
+bool graph_reads_tenant(const struct jwt_claims *c);
+
+/* Whether it may read owners' mail addresses too (User.Read.All, or a
+ * role that includes it). */
+bool graph_reads_users(const struct jwt_claims *c);
 
 /* One owner of an object. */
 struct graph_owner {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cloud.h"
+#include "graph_list.h"
 #include "mail.h"
 #include "material.h"
 
@@ -344,24 +345,33 @@ out:
 	return ret;
 }
 
-/* The role step: decode the token's claims and look for SMTP.SendAsApp.
- * A token that cannot be decoded leaves the question to Exchange. Returns
- * -1 when the role is missing (diagnosed), else 0. */
-static int check_role(struct probe_result *r, struct diag_input *din)
+/* The role step: decode the token's claims and look for the role c
+ * needs: SMTP.SendAsApp, or for a reader without a mailbox one that
+ * lists the tenant's applications. A token that cannot be decoded leaves
+ * the question to the server. Returns -1 when the role is missing
+ * (diagnosed), else 0. */
+static int check_role(const struct cred *c, struct probe_result *r,
+		      struct diag_input *din)
 {
 	struct err e = {{0}};
+	bool reader = cred_reads_only(c);
 	char roles[256];
 
 	if (jwt_decode(r->token.value, r->token.len, &r->claims, &e) != 0) {
 		step_set(r, PROBE_ROLE, PROBE_SKIPPED,
-			 "not checked: %s (Exchange decides)", e.msg);
+			 "not checked: %s (%s decides)", e.msg,
+			 reader ? "Graph" : "Exchange");
 		return 0;
 	}
 	r->claims_ok = true;
 	din->claims = &r->claims;
 	jwt_roles_str(&r->claims, roles, sizeof(roles));
-	if (!jwt_has_role(&r->claims, "SMTP.SendAsApp")) {
-		diag_claims(din, &r->diag);
+	if (reader ? !graph_reads_tenant(&r->claims)
+		   : !jwt_has_role(&r->claims, "SMTP.SendAsApp")) {
+		if (reader)
+			diag_reader(din, NULL, &r->diag);
+		else
+			diag_claims(din, &r->diag);
 		fail_at(r, PROBE_ROLE);
 		return -1;
 	}
@@ -443,17 +453,19 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	rq.authority_url = cloud_authority_url(c);
 	rq.tenant = c->tenant;
 	rq.client_id = c->client_id;
-	rq.scope = cloud_outlook_scope(c);
+	rq.scope = cloud_token_scope(c);
 	if (request(c, o, &pc, &din, &rq, ret) != 0)
 		return -1;
 
-	if (check_role(ret, &din) != 0)
+	if (check_role(c, ret, &din) != 0)
 		return -1;
 
-	if (o->token_only) {
+	if (o->token_only || cred_reads_only(c)) {
 		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
 			step_set(ret, (enum probe_step_id)i, PROBE_SKIPPED,
-				 "not run: token only");
+				 o->token_only ? "not run: token only"
+					       : "not run: a reader sends no "
+						 "mail");
 		ret->ok = true;
 		return 0;
 	}

@@ -35,7 +35,7 @@ static int from_entra(const struct token_src *ts, const struct cred *c,
 	struct entra_request rq = {.authority_url = cloud_authority_url(c),
 				   .tenant = c->tenant,
 				   .client_id = c->client_id,
-				   .scope = cloud_outlook_scope(c)};
+				   .scope = cloud_token_scope(c)};
 	struct entra_token tok = {0};
 	struct material m;
 	int rc;
@@ -76,7 +76,7 @@ int token_get(const struct token_src *ts, const struct cred *c,
 	if (active_secret(ts->store, c, &si, e))
 		return -1;
 	found = store_token_get(
-	    ts->store, ts->vault, si.id, cloud_outlook_scope(c),
+	    ts->store, ts->vault, si.id, cloud_token_scope(c),
 	    ts->now + (ts->min_valid ? ts->min_valid : TOKEN_MARGIN), ret,
 	    ret_expires_at, e);
 	if (found < 0)
@@ -89,6 +89,6 @@ int token_get(const struct token_src *ts, const struct cred *c,
 int token_put(struct store *s, const struct vault *v, const struct cred *c,
 	      int64_t secret_id, const struct entra_token *tok, struct err *e)
 {
-	return store_token_put(s, v, secret_id, cloud_outlook_scope(c),
+	return store_token_put(s, v, secret_id, cloud_token_scope(c),
 			       tok->value, tok->len, tok->expires_at, e);
 }

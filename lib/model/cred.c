@@ -25,6 +25,11 @@ const char *secret_kind_noun(enum secret_kind k)
 	return k == SECRET_KIND_CERTIFICATE ? "certificate" : "client secret";
 }
 
+bool cred_reads_only(const struct cred *c)
+{
+	return c->sweep && c->sender[0] == '\0';
+}
+
 enum secret_kind secret_kind_parse(const char *name)
 {
 	return strcmp(name, secret_kind_name(SECRET_KIND_CERTIFICATE)) == 0

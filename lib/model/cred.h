@@ -63,10 +63,12 @@ struct cred {
 	 * Entra: to be removed from there. */
 	int unused_made;
 	/* The reader of its tenant (sweep = yes): lists the tenant's apps'
-	 * credentials; when its last sweep finished (0 = never). A reader
-	 * needs no mailbox: sender may be "". */
+	 * credentials; when its last sweep finished (0 = never) and when
+	 * its last one began, finished or not. A reader needs no mailbox:
+	 * sender may be "". */
 	int sweep;
 	int64_t last_sweep_at;
+	int64_t last_sweep_try_at;
 };
 
 enum secret_state {
@@ -134,6 +136,10 @@ enum secret_kind secret_kind_parse(const char *name);
  * as far as they fit in the 3 bytes of secret_info.hint, never cutting a
  * character in two. Writes a NUL-terminated string to out. */
 void secret_hint(const char *value, size_t len, char out[4]);
+/* A reader of its tenant without a mailbox: it sends no mail, its
+ * tests get a Graph token and check that it may read the tenant. */
+bool cred_reads_only(const struct cred *c);
+
 /* Returns 0 and sets *ret, or -1 for an unknown name. */
 int secret_state_parse(const char *name, enum secret_state *ret);
 

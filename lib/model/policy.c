@@ -75,17 +75,16 @@ enum level policy_level(const struct cred_view *v, int64_t now,
 	return LEVEL_OK;
 }
 
-/* The smallest threshold crossed at now and not yet alerted, or -1. */
-static int due_threshold(const struct secret_info *si, int64_t now,
-			 const struct config *cfg)
+int policy_due_threshold(int64_t expires_at, int warned_min,
+			 const int *thresholds, int n, int64_t now)
 {
 	int best = -1;
 
-	for (int i = -1; i < cfg->nwarn_days; i++) {
-		int t = i < 0 ? 0 : cfg->warn_days[i];
-		if (now < si->expires_at - (int64_t)t * 86400)
+	for (int i = -1; i < n; i++) {
+		int t = i < 0 ? 0 : thresholds[i];
+		if (now < expires_at - (int64_t)t * 86400)
 			continue; /* not crossed yet */
-		if (si->warned_min >= 0 && t >= si->warned_min)
+		if (warned_min >= 0 && t >= warned_min)
 			continue; /* alerted already */
 		if (best < 0 || t < best)
 			best = t;
@@ -164,6 +163,33 @@ static void plan_rotation(const struct cred_view *v, int64_t now,
 		wake_min(p, sync, now);
 }
 
+int64_t policy_next_sweep(const struct cred_view *v, const struct config *cfg)
+{
+	int untested;
+	int64_t at, retry;
+
+	if (!v->cred.sweep || policy_secret_in_use(v, &untested) == NULL)
+		return 0;
+	at = v->cred.last_sweep_at + cfg->sweep_interval;
+	retry = cfg->sweep_interval < POLICY_SWEEP_RETRY ? cfg->sweep_interval
+							 : POLICY_SWEEP_RETRY;
+	if (v->cred.last_sweep_try_at + retry > at)
+		at = v->cred.last_sweep_try_at + retry;
+	return at;
+}
+
+static void plan_sweep(const struct cred_view *v, int64_t now,
+		       const struct config *cfg, struct plan *p)
+{
+	int64_t at = policy_next_sweep(v, cfg);
+
+	if (at != 0 && at <= now)
+		add_action(p, ACTION_SWEEP, v->has_active ? v->active.id : 0,
+			   0);
+	else
+		wake_min(p, at, now);
+}
+
 void policy_plan(const struct cred_view *v, int64_t now,
 		 const struct config *cfg, struct plan *ret)
 {
@@ -174,7 +200,8 @@ void policy_plan(const struct cred_view *v, int64_t now,
 	ret->wake_at = now + cfg->interval;
 	use = policy_secret_in_use(v, &untested);
 	if (use != NULL) {
-		t = due_threshold(use, now, cfg);
+		t = policy_due_threshold(use->expires_at, use->warned_min,
+					 cfg->warn_days, cfg->nwarn_days, now);
 		if (t >= 0)
 			add_action(ret, ACTION_WARN, use->id, t);
 		wake_min(ret, next_crossing(use, now, cfg), now);
@@ -187,6 +214,7 @@ void policy_plan(const struct cred_view *v, int64_t now,
 		wake_min(ret, cand->next_try_at, now);
 	}
 	plan_rotation(v, now, cfg, ret);
+	plan_sweep(v, now, cfg, ret);
 	if (v->has_active && v->active.expires_at > now) {
 		int64_t due = v->active.last_test_at + cfg->test_active_every;
 		if (!switching && due <= now)

@@ -47,6 +47,7 @@ enum action_kind {
 	ACTION_REVOKE, /* remove previous secrets (after grace) and unused
 			  rotation-made ones from Entra */
 	ACTION_SYNC,   /* reconcile with Entra through Graph (daily) */
+	ACTION_SWEEP,  /* read the tenant's app credentials ([sweep]) */
 };
 
 struct action {
@@ -55,7 +56,7 @@ struct action {
 	int threshold; /* ACTION_WARN: days before expiry, 0 = expired */
 };
 
-#define POLICY_ACTIONS_MAX 5
+#define POLICY_ACTIONS_MAX 6
 
 struct plan {
 	struct action actions[POLICY_ACTIONS_MAX];
@@ -75,6 +76,21 @@ struct plan {
  * due. */
 void policy_plan(const struct cred_view *v, int64_t now,
 		 const struct config *cfg, struct plan *ret);
+
+/* The smallest of thresholds[n] (days before expires_at; 0, expiry
+ * itself, always counts) crossed at now and not yet alerted (those at or
+ * above warned_min count as done; -1: none alerted), or -1. */
+int policy_due_threshold(int64_t expires_at, int warned_min,
+			 const int *thresholds, int n, int64_t now);
+
+/* A failed or interrupted sweep is tried again this long after it
+ * began (or at [sweep] interval, when that is sooner). */
+#define POLICY_SWEEP_RETRY 3600
+
+/* When reader v sweeps next: [sweep] interval after its last finished
+ * sweep, but not before POLICY_SWEEP_RETRY after its last one began; 0
+ * when v is no reader or has no secret to read with. */
+int64_t policy_next_sweep(const struct cred_view *v, const struct config *cfg);
 
 /* The pending secret a switch would try (NULL when none qualifies),
  * ignoring when it is due. */

@@ -315,16 +315,19 @@ struct inv_item {
 	bool microsoft; /* a service principal of Microsoft's own */
 	bool saml;	/* a SAML token-signing certificate */
 	bool managed;	/* secretwatch holds it (a stored key ID) */
-	int owners;	/* owners with a mailbox; -1: not read */
+	int owners;	/* its object's owners; -1: not read */
 	int warned_min; /* smallest threshold alerted, -1: none */
 };
 
-/* A sweep of reader's tenant starts: *ret_id names it. */
+/* A sweep of reader's tenant starts: *ret_id names it. A
+ * compare-and-set when claim_s > 0: 1 (nothing written) when another
+ * sweep of reader began less than claim_s ago. */
 int store_sweep_begin(struct store *s, int64_t reader_id, int64_t now,
-		      int64_t *ret_id, struct err *e);
+		      int64_t claim_s, int64_t *ret_id, struct err *e);
 
-/* Keep it (a new row, or the same row updated), seen by sweep. Inside
- * the caller's transaction. Sets it->id. */
+/* Keep it (a new row, or the same row updated), seen by sweep (or a
+ * later one that saw it already). Inside the caller's transaction. Sets
+ * it->id. */
 int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
 			struct inv_item *it, struct err *e);
 
@@ -333,8 +336,8 @@ typedef int (*store_inv_fn)(void *ctx, const struct inv_item *it);
 
 /* Every page was read: the reader's rows sweep did not see go (gone is
  * told each first, inside the transaction), the sweep is done with its
- * counts. A compare-and-set on the sweep being the newest running one:
- * 1 (nothing changed) when another finished or began after it. */
+ * counts. A compare-and-set on the sweep being the newest one not
+ * failed: 1 (nothing changed) when another began after it. */
 int store_sweep_finish(struct store *s, int64_t sweep, int64_t now, int objects,
 		       int items, int requests, store_inv_fn gone, void *ctx,
 		       struct err *e);
@@ -348,10 +351,11 @@ int64_t store_sweep_last(struct store *s, int64_t reader_id);
 
 /* What to list of the inventory. */
 struct inv_query {
-	int64_t reader_id;  /* 0: every reader */
-	int64_t expires_by; /* only rows ending at or before it; 0: all */
-	int kind;	    /* -1: both, else enum secret_kind */
-	bool owner_none;    /* only rows whose owners were read: none */
+	int64_t reader_id;     /* 0: every reader */
+	int64_t expires_by;    /* only rows ending at or before it; 0: all */
+	int kind;	       /* -1: both, else enum secret_kind */
+	bool owner_none;       /* only rows whose owners were read: none */
+	const char *object_id; /* only this object's rows; NULL: all */
 };
 
 /* The rows q asks for, soonest expiry first, streamed. fn returning
@@ -366,8 +370,8 @@ int store_inventory_mark(struct store *s, int64_t id, int threshold,
 			 const int *thresholds, int n, int64_t now,
 			 struct err *e);
 
-/* Record how many of an object's owners have a mailbox (every row of
- * the object of reader). */
+/* Record how many owners an object has (every row of the object of
+ * reader). */
 int store_inventory_owners(struct store *s, int64_t reader_id,
 			   const char *object_id, int owners, int64_t now,
 			   struct err *e);

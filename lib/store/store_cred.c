@@ -32,8 +32,9 @@
 	"f.state = 'failed' AND f.made_by_rotation AND f.key_id != ''), "      \
 	"c.sweep, CASE WHEN c.sweep THEN (SELECT max(w.finished_at) FROM "     \
 	"sweep w WHERE w.credential_id = c.id AND w.state = 'done') ELSE 0 "   \
-	"END"
-#define CRED_NCOLS 30
+	"END, CASE WHEN c.sweep THEN (SELECT max(t.started_at) FROM sweep t "  \
+	"WHERE t.credential_id = c.id) ELSE 0 END"
+#define CRED_NCOLS 31
 
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
@@ -68,6 +69,7 @@ static void read_cred(sqlite3_stmt *st, struct cred *c)
 	c->unused_made = sqlite3_column_int(st, 27);
 	c->sweep = sqlite3_column_int(st, 28);
 	c->last_sweep_at = sqlite3_column_int64(st, 29);
+	c->last_sweep_try_at = sqlite3_column_int64(st, 30);
 }
 
 int store_cred_set_lifetime_max(struct store *s, int64_t id, int64_t secs,

@@ -42,21 +42,26 @@ static void read_item(sqlite3_stmt *st, struct inv_item *it)
 }
 
 int store_sweep_begin(struct store *s, int64_t reader_id, int64_t now,
-		      int64_t *ret_id, struct err *e)
+		      int64_t claim_s, int64_t *ret_id, struct err *e)
 {
 	sqlite3_stmt *st;
+	int rc;
 
+	/* A compare-and-set: no sweep of the reader began within claim_s. */
 	if (store_prepare(s,
 			  "INSERT INTO sweep (credential_id, started_at) "
-			  "VALUES (?, ?)",
+			  "SELECT ?1, ?2 WHERE ?3 = 0 OR NOT EXISTS (SELECT 1 "
+			  "FROM sweep WHERE credential_id = ?1 AND "
+			  "started_at > ?2 - ?3)",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, reader_id);
 	sqlite3_bind_int64(st, 2, now);
-	if (store_step_done(s, st, "begin sweep", e))
-		return -1;
-	*ret_id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	sqlite3_bind_int64(st, 3, claim_s);
+	rc = store_step_cas(s, st, "begin sweep", e);
+	if (rc == 0)
+		*ret_id = sqlite3_last_insert_rowid(s->db);
+	return rc;
 }
 
 int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
@@ -78,7 +83,7 @@ int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
 		"display_name = ?4, kind = ?6, usage = ?7, name = ?8, "
 		"hint = ?9, starts_at = ?10, expires_at = ?11, microsoft = "
 		"?12, "
-		"saml = ?13, seen_sweep = ?15 RETURNING id",
+		"saml = ?13, seen_sweep = max(seen_sweep, ?15) RETURNING id",
 		&st, e))
 		return -1;
 	sqlite3_bind_text(st, 1, it->object_kind, -1, SQLITE_STATIC);
@@ -118,7 +123,7 @@ static int tell_gone(struct store *s, int64_t sweep, store_inv_fn gone,
 	if (store_prepare(s,
 			  "SELECT " INV_COLS " FROM inventory i, sweep w "
 			  "WHERE w.id = ? AND i.credential_id = "
-			  "w.credential_id AND i.seen_sweep != w.id",
+			  "w.credential_id AND i.seen_sweep < w.id",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, sweep);
@@ -134,7 +139,8 @@ static int tell_gone(struct store *s, int64_t sweep, store_inv_fn gone,
 }
 
 /* The sweep is done, as a compare-and-set: it is running and no sweep
- * of its reader began after it. */
+ * of its reader began after it (and is running or done): a row the later
+ * one saw is the later one's to keep or take out. */
 static int mark_done(struct store *s, int64_t sweep, int64_t now, int objects,
 		     int items, int requests, struct err *e)
 {
@@ -145,8 +151,8 @@ static int mark_done(struct store *s, int64_t sweep, int64_t now, int objects,
 			  "objects = ?3, items = ?4, requests = ?5 WHERE id = "
 			  "?1 AND state = 'running' AND NOT EXISTS (SELECT 1 "
 			  "FROM sweep n WHERE n.credential_id = "
-			  "sweep.credential_id AND n.id > ?1 AND n.state = "
-			  "'done')",
+			  "sweep.credential_id AND n.id > ?1 AND n.state != "
+			  "'failed')",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, sweep);
@@ -169,7 +175,7 @@ int store_sweep_finish(struct store *s, int64_t sweep, int64_t now, int objects,
 	if (store_prepare(s,
 			  "DELETE FROM inventory WHERE credential_id = "
 			  "(SELECT credential_id FROM sweep WHERE id = ?1) "
-			  "AND seen_sweep != ?1",
+			  "AND seen_sweep < ?1",
 			  &st, e))
 		return -1;
 	sqlite3_bind_int64(st, 1, sweep);
@@ -210,27 +216,48 @@ int64_t store_sweep_last(struct store *s, int64_t reader_id)
 	return at;
 }
 
+/* The WHERE of q, only with the terms it asks for (so that SQLite can
+ * use the inventory's indexes), its parameters numbered as in bind_q. */
+static void where_of(const struct inv_query *q, char *out, size_t size)
+{
+	snprintf(out, size, "WHERE 1%s%s%s%s%s",
+		 q->reader_id ? " AND i.credential_id = ?1" : "",
+		 q->expires_by ? " AND i.expires_at <= ?2" : "",
+		 q->kind >= 0 ? " AND i.kind = ?3" : "",
+		 q->owner_none ? " AND i.owners = 0" : "",
+		 q->object_id ? " AND i.object_id = ?4" : "");
+}
+
+static void bind_q(sqlite3_stmt *st, const struct inv_query *q)
+{
+	if (q->reader_id)
+		sqlite3_bind_int64(st, 1, q->reader_id);
+	if (q->expires_by)
+		sqlite3_bind_int64(st, 2, q->expires_by);
+	if (q->kind >= 0)
+		sqlite3_bind_text(st, 3,
+				  secret_kind_name((enum secret_kind)q->kind),
+				  -1, SQLITE_STATIC);
+	if (q->object_id)
+		sqlite3_bind_text(st, 4, q->object_id, -1, SQLITE_STATIC);
+}
+
 int store_inventory_each(struct store *s, const struct inv_query *q,
 			 store_inv_fn fn, void *ctx, struct err *e)
 {
+	char where[192], sql[sizeof(where) + 1024];
 	sqlite3_stmt *st;
 	struct inv_item it;
 	int rc;
 
-	if (store_prepare(s,
-			  "SELECT " INV_COLS " FROM inventory i WHERE (?1 = 0 "
-			  "OR i.credential_id = ?1) AND (?2 = 0 OR "
-			  "i.expires_at <= ?2) AND (?3 < 0 OR i.kind = ?4) "
-			  "AND (?5 = 0 OR i.owners = 0) ORDER BY i.expires_at, "
-			  "i.display_name, i.key_id",
-			  &st, e))
+	where_of(q, where, sizeof(where));
+	snprintf(sql, sizeof(sql),
+		 "SELECT " INV_COLS " FROM inventory i %s ORDER BY "
+		 "i.expires_at, i.display_name, i.key_id",
+		 where);
+	if (store_prepare(s, sql, &st, e))
 		return -1;
-	sqlite3_bind_int64(st, 1, q->reader_id);
-	sqlite3_bind_int64(st, 2, q->expires_by);
-	sqlite3_bind_int(st, 3, q->kind);
-	sqlite3_bind_text(st, 4, secret_kind_name((enum secret_kind)q->kind),
-			  -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, q->owner_none);
+	bind_q(st, q);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		read_item(st, &it);
 		if (fn(ctx, &it) != 0) {

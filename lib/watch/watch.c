@@ -7,6 +7,7 @@
 
 #include "metrics.h"
 #include "watch_impl.h"
+#include "watch_sweep.h"
 #include "watch_sync.h"
 
 struct due {
@@ -69,6 +70,7 @@ struct act_ctx {
 static int act(struct act_ctx *ac, const struct cred_view *v,
 	       const struct action *a)
 {
+	struct watch_sweep_report sr;
 	struct probe_result pr;
 	int rc;
 
@@ -88,6 +90,8 @@ static int act(struct act_ctx *ac, const struct cred_view *v,
 		return watch_revoke(ac->w, v, ac->r, ac->e);
 	case ACTION_SYNC:
 		return watch_sync_daily(ac->w, v, ac->e);
+	case ACTION_SWEEP:
+		return watch_sweep(ac->w, v, true, &sr, ac->r, ac->e);
 	}
 	return 0;
 }
@@ -128,6 +132,10 @@ static void report(struct act_ctx *ac, const struct cred_view *v,
 	case ACTION_SYNC:
 		watch_log(ac->w, LOG_INFO,
 			  "%s: would reconcile with Entra (sync)",
+			  v->cred.name);
+		break;
+	case ACTION_SWEEP:
+		watch_log(ac->w, LOG_INFO, "%s: would sweep its tenant",
 			  v->cred.name);
 		break;
 	}
@@ -172,7 +180,47 @@ static int replan_one(void *ctx, const struct cred_view *v)
 struct metrics_ctx {
 	struct watch_ctx *w;
 	struct metrics *m;
+	const struct cred *reader; /* metrics_item */
+	int failed;
 };
+
+static int metrics_item(void *ctx, const struct inv_item *it)
+{
+	struct metrics_ctx *mc = ctx;
+
+	metrics_app_credential(mc->m, mc->reader->tenant, it->app_id,
+			       it->display_name, it->key_id,
+			       secret_kind_name(it->kind), it->expires_at);
+	return 0;
+}
+
+/* A reader's tenant: its inventory by level, its last whole sweep. */
+static void metrics_tenant(struct metrics_ctx *mc, const struct cred *c)
+{
+	const struct config *cfg = mc->w->cfg;
+	struct inv_query q = {c->id, 0, -1, false, NULL};
+	struct inv_counts n;
+	struct err e;
+
+	metrics_sweep(mc->m, c->name, c->tenant, c->last_sweep_at);
+	if (store_inventory_counts(mc->w->store, c->id, mc->w->now,
+				   cfg->level_critical, cfg->level_warning, &n,
+				   &e) == 0) {
+		metrics_inventory(mc->m, c->name, c->tenant, "expired",
+				  n.expired);
+		metrics_inventory(mc->m, c->name, c->tenant, "critical",
+				  n.critical);
+		metrics_inventory(mc->m, c->name, c->tenant, "warning",
+				  n.warning);
+		metrics_inventory(mc->m, c->name, c->tenant, "ok", n.ok);
+	} else {
+		mc->failed = 1;
+	}
+	mc->reader = c;
+	if (cfg->sweep_metrics_per_credential &&
+	    store_inventory_each(mc->w->store, &q, metrics_item, mc, &e))
+		mc->failed = 1;
+}
 
 static void metrics_secret_of(struct metrics *m, const struct cred *c,
 			      const struct secret_info *si)
@@ -195,19 +243,27 @@ static int metrics_one(void *ctx, const struct cred_view *v)
 	    v->cred.last_check_at, v->cred.switches, v->cred.test_failures);
 	metrics_next_rotation(mc->m, v->cred.name,
 			      policy_next_rotation(v, mc->w->cfg));
+	if (v->cred.sweep)
+		metrics_tenant(mc, &v->cred);
 	return 0;
 }
 
 static int write_metrics(struct watch_ctx *w, struct watch_report *r,
 			 struct err *e)
 {
-	struct metrics_ctx mc = {w, NULL};
+	struct metrics_ctx mc = {w, NULL, NULL, 0};
+	int rc;
 
 	if (w->cfg->metrics_textfile[0] == '\0')
 		return 0;
 	if (metrics_open(w->cfg->metrics_textfile, &mc.m, e))
 		return -1;
-	if (store_view_each(w->store, NULL, metrics_one, &mc, e)) {
+	rc = store_view_each(w->store, NULL, metrics_one, &mc, e);
+	if (rc == 0 && mc.failed) {
+		err_set(e, "metrics: reading the inventory failed");
+		rc = -1;
+	}
+	if (rc != 0) {
 		metrics_abort(mc.m);
 		return -1;
 	}

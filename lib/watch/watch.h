@@ -16,6 +16,7 @@
 
 #include "watch_deliver.h"
 #include "watch_rotate.h"
+#include "watch_sweep.h"
 #include "watch_switch.h"
 #include "watch_sync.h"
 #include "watch_types.h"

@@ -43,6 +43,18 @@ static int mail_token(struct watch_ctx *w, const struct cred *c,
 	return token_get(&ts, c, token, &exp, &res, e);
 }
 
+/* An app alert's own fields (watch_sweep_warn.c). */
+static void app_fields(const cJSON *p, struct alert *a)
+{
+	if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(p, "app")))
+		return;
+	a->app = str(p, "app");
+	a->app_id = str(p, "app_id");
+	a->link = str(p, "link");
+	a->count = (int)num(p, "count");
+	a->to = str(p, "to");
+}
+
 /* Send one owed alert on its channel. */
 static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 			 struct err *e)
@@ -77,6 +89,7 @@ static int deliver_alert(struct watch_ctx *w, const struct outbox_row *row,
 	a.days_left = num(p, "days_left");
 	a.level = str(p, "level");
 	a.message = str(p, "message");
+	app_fields(p, &a);
 	struct alert_ctx ctx = {w->cfg, &c,	token.p,    &net,
 				w->now, w->log, w->log_arg, inst};
 	rc = ch->send(&a, &ctx, e);

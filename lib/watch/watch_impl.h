@@ -48,6 +48,14 @@ int watch_queue_alert(struct watch_ctx *w, const struct cred *c,
 		      const struct secret_info *si, enum alert_event event,
 		      enum level level, const char *message, struct err *e);
 
+/* Queue alert payload (JSON, as alert_payload writes it) for c on its
+ * channels, about secret_id (0: none of c's): every configured channel,
+ * or to an app's owners (owners) the log and one mail. Mail is owed
+ * only when c has a mailbox to send through. */
+int watch_queue_payload(struct watch_ctx *w, const struct cred *c,
+			int64_t secret_id, const char *payload, bool owners,
+			struct err *e);
+
 /* Queue the deploy hook for si, now c's active secret (when one is
  * configured). */
 int watch_queue_deploy(struct watch_ctx *w, const struct cred *c,
@@ -114,6 +122,16 @@ int watch_rotate_step(struct watch_ctx *w, const struct cred_view *v,
  * is never removed. -1 only on store errors. */
 int watch_revoke(struct watch_ctx *w, const struct cred_view *v,
 		 struct watch_report *r, struct err *e);
+
+/* watch_sweep_warn.c: after a sweep of c's tenant read every page, one
+ * alert per app with credentials in a new [sweep] warn_days step, each
+ * marked once (a compare-and-set per credential and step); owners read
+ * through session s. -1 only when the store fails. */
+struct graph_session;
+struct watch_sweep_report;
+int watch_sweep_warn(struct watch_ctx *w, const struct cred *c,
+		     struct graph_session *s, struct watch_sweep_report *sr,
+		     struct err *e);
 
 /* watch_tokens.c: keep the token files of the credentials that opted in
  * ([tokens] dir), and move r->next_wake to their next refresh. Failures

@@ -103,19 +103,20 @@ static void test_table(void **state)
 static void test_event_names(void **state)
 {
 	static const char *const names[] = {
-	    "expiry-warning", "expired",	 "switched",
-	    "switch-failed",  "health-failed",	 "token-file-failed",
-	    "secret-removed", "rotation-failed", "deploy-failed"};
+	    "expiry-warning",	      "expired",	 "switched",
+	    "switch-failed",	      "health-failed",	 "token-file-failed",
+	    "secret-removed",	      "rotation-failed", "deploy-failed",
+	    "app-credential-expiring"};
 	enum alert_event ev;
 
 	(void)state;
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < 10; i++) {
 		assert_string_equal(alert_event_name((enum alert_event)i),
 				    names[i]);
 		assert_int_equal(alert_event_parse(names[i], &ev), 0);
 		assert_int_equal(ev, i);
 	}
-	assert_string_equal(alert_event_name((enum alert_event)9), "unknown");
+	assert_string_equal(alert_event_name((enum alert_event)10), "unknown");
 	assert_string_equal(alert_event_name((enum alert_event) - 1),
 			    "unknown");
 	assert_int_equal(alert_event_parse("Expired", &ev), -1);
@@ -223,6 +224,51 @@ static void test_webhook_body(void **state)
 			    "[secretwatch] mail-alerts: client secret abc~ has "
 			    "expired. say \"hi\" \\ done");
 	cJSON_Delete(o);
+	free(body);
+}
+
+/* An app's alert (the sweep): its summary names the app, the webhook
+ * body carries the app, its ID, its portal link and the count, and a
+ * Teams card a button to the app's credentials. */
+static void test_app_alert(void **state)
+{
+	struct alert a = sample;
+	char s[ALERT_SUMMARY_MAX], *body;
+	cJSON *o;
+
+	(void)state;
+	a.event = ALERT_APP_EXPIRING;
+	a.app = "Payroll Sync";
+	a.app_id = KEY;
+	a.link = "https://portal.azure.com/#view/x";
+	a.count = 1;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "app Payroll Sync: client secret abc~ expires "
+			       "in 7 days");
+	a.count = 3;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "app Payroll Sync: 3 credentials expire, the "
+			       "first in 7 days");
+	a.count = 1;
+	a.days_left = 0;
+	alert_summary(&a, s, sizeof(s));
+	assert_string_equal(s, "app Payroll Sync: client secret abc~ has "
+			       "expired");
+	body = alert_webhook_body(&a);
+	o = cJSON_Parse(body);
+	assert_non_null(o);
+	assert_string_equal(jstr(o, "event"), "app-credential-expiring");
+	assert_string_equal(jstr(o, "app"), "Payroll Sync");
+	assert_string_equal(jstr(o, "app_id"), KEY);
+	assert_string_equal(jstr(o, "link"), a.link);
+	cJSON_Delete(o);
+	free(body);
+	body = alert_webhook_payload(&a, WEBHOOK_TEAMS);
+	assert_non_null(strstr(body, "\"Action.OpenUrl\""));
+	assert_non_null(strstr(body, "\"url\":\"https://portal.azure.com/"
+				     "#view/x\""));
+	assert_non_null(strstr(body, "\"title\":\"Application\","
+				     "\"value\":\"Payroll Sync\""));
 	free(body);
 }
 
@@ -554,6 +600,7 @@ int main(void)
 	    cmocka_unit_test(test_event_names),
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_webhook_body),
+	    cmocka_unit_test(test_app_alert),
 	    cmocka_unit_test(test_log),
 	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_log_failures),

@@ -1,7 +1,7 @@
 /* Every diagnosis (docs/ARCHITECTURE.md §7): token errors from the exact
  * reply bodies (docs/PROTOCOL.md §1.3, §7), SMTP failures from reply
- * transcripts (docs/PROTOCOL.md §3.2, §7), each to its step, remedy and evidence. One
- * table of cases per side, run by one loop. */
+ * transcripts (docs/PROTOCOL.md §3.2, §7), each to its step, remedy and
+ * evidence. One table of cases per side, run by one loop. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,9 +111,9 @@ static void check(const char *name, const struct expect *x,
 
 struct token_case {
 	const char *name;
-	/* An AADSTS reply (error set): the fake's body (docs/PROTOCOL.md §7) for error,
-	 * code and text, with its trace, correlation ID and timestamp,
-	 * which the evidence must show. */
+	/* An AADSTS reply (error set): the fake's body (docs/PROTOCOL.md §7)
+	 * for error, code and text, with its trace, correlation ID and
+	 * timestamp, which the evidence must show. */
 	long status;
 	const char *error;
 	long code;

@@ -50,8 +50,8 @@ static void test_success(void **state)
 	entra_token_free(NULL);
 }
 
-/* docs/PROTOCOL.md §1.3: the v1 endpoint sends numbers as strings; a lenient parser takes
- * both. */
+/* docs/PROTOCOL.md §1.3: the v1 endpoint sends numbers as strings; a lenient
+ * parser takes both. */
 static void test_expires_in_string(void **state)
 {
 	struct entra_result res;
@@ -182,8 +182,8 @@ static void test_7000222_current(void **state)
 	assert_non_null(strstr(res.summary, "HTTP 401"));
 }
 
-/* docs/PROTOCOL.md §1.3, the older "\r\n" form from the Azure Arc page, complete with its
- * fields. */
+/* docs/PROTOCOL.md §1.3, the older "\r\n" form from the Azure Arc page,
+ * complete with its fields. */
 static void test_7000222_legacy_crlf(void **state)
 {
 	static const char body[] =

@@ -1,5 +1,6 @@
 /* lib/graph's parsers on the exact reply bodies of docs/PROTOCOL.md
- * §4.1, §4.2 and §4.4, and lib/diag's Graph rows: 403, 404, lifetime policy, throttling. */
+ * §4.1, §4.2 and §4.4, and lib/diag's Graph rows: 403, 404, lifetime policy,
+ * throttling. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -43,6 +43,9 @@ static const struct {
     {"secretwatch_credentials", "gauge"},
     {"secretwatch_last_cycle_timestamp_seconds", "gauge"},
     {"secretwatch_last_cycle_success_timestamp_seconds", "gauge"},
+    {"secretwatch_inventory_credentials", "gauge"},
+    {"secretwatch_sweep_last_success_timestamp_seconds", "gauge"},
+    {"secretwatch_app_credential_expiry_timestamp_seconds", "gauge"},
 };
 #define NFAMS (int)(sizeof(fams) / sizeof(fams[0]))
 
@@ -326,6 +329,39 @@ static void test_format(void **state)
 	free(text);
 }
 
+/* A tenant's samples: its inventory by level and its last whole sweep
+ * by reader and tenant, one series per credential when asked; a
+ * never-swept tenant has no last-sweep sample. */
+static void test_tenant(void **state)
+{
+	struct metrics *m = NULL;
+	struct err e = {{0}};
+	struct sample s[16];
+	char *text;
+
+	(void)state;
+	assert_int_equal(metrics_open(path, &m, &e), 0);
+	metrics_inventory(m, "reader", "contoso.com", "expired", 3);
+	metrics_inventory(m, "reader", "contoso.com", "ok", 40);
+	metrics_sweep(m, "reader", "contoso.com", NOW);
+	metrics_sweep(m, "other", "fabrikam.com", 0);
+	metrics_app_credential(m, "contoso.com", "app-id", "Pay \"roll\"",
+			       "key-id", "secret", NOW + 86400);
+	assert_int_equal(metrics_commit(m, &e), 0);
+	text = slurp(path);
+	assert_non_null(text);
+	assert_int_equal(parse(text, s, 16), 4);
+	assert_non_null(strstr(text, "secretwatch_inventory_credentials{reader="
+				     "\"reader\",tenant=\"contoso.com\","
+				     "level=\"expired\"} 3\n"));
+	assert_non_null(strstr(text, "secretwatch_sweep_last_success_"
+				     "timestamp_seconds{reader=\"reader\","
+				     "tenant=\"contoso.com\"} 1767225600\n"));
+	assert_null(strstr(text, "fabrikam"));
+	assert_non_null(strstr(text, "app=\"Pay \\\"roll\\\"\""));
+	free(text);
+}
+
 /* No samples at all: headers only, still a valid file. */
 static void test_format_empty(void **state)
 {
@@ -461,9 +497,8 @@ static void test_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format),
-	    cmocka_unit_test(test_format_empty),
-	    cmocka_unit_test(test_atomic),
+	    cmocka_unit_test(test_format), cmocka_unit_test(test_format_empty),
+	    cmocka_unit_test(test_tenant), cmocka_unit_test(test_atomic),
 	    cmocka_unit_test(test_large),
 	};
 

@@ -191,9 +191,62 @@ static void test_deploy_alert(void **state)
 	assert_false(policy_deploy_alert(&c, 0));
 }
 
+/* A reader sweeps every [sweep] interval after its last whole sweep,
+ * and after a failed or unfinished one not before POLICY_SWEEP_RETRY;
+ * a credential that is no reader, or has no secret, never. */
+static void test_sweep_due(void **state)
+{
+	struct cred_view v;
+	struct config cfg;
+	struct plan p;
+
+	(void)state;
+	setup(&v, &cfg, 400);
+	v.cred.rotate_auto = 0;
+	assert_int_equal(policy_next_sweep(&v, &cfg), 0);
+	assert_false(plans(&v, &cfg, NOW, ACTION_SWEEP));
+	v.cred.sweep = 1;
+	assert_true(policy_next_sweep(&v, &cfg) <= NOW); /* never swept */
+	assert_true(plans(&v, &cfg, NOW, ACTION_SWEEP));
+	v.cred.last_sweep_at = NOW - 100;
+	v.cred.last_sweep_try_at = NOW - 110;
+	assert_int_equal(policy_next_sweep(&v, &cfg), NOW - 100 + DAY);
+	assert_false(plans(&v, &cfg, NOW, ACTION_SWEEP));
+	policy_plan(&v, NOW, &cfg, &p);
+	assert_true(p.wake_at <= NOW - 100 + DAY);
+	assert_true(plans(&v, &cfg, NOW - 100 + DAY, ACTION_SWEEP));
+	/* A later try that failed: its retry, not the interval, counts. */
+	v.cred.last_sweep_try_at = NOW - 100 + DAY - 60;
+	assert_int_equal(policy_next_sweep(&v, &cfg),
+			 NOW - 100 + DAY - 60 + POLICY_SWEEP_RETRY);
+	assert_false(plans(&v, &cfg, NOW - 100 + DAY, ACTION_SWEEP));
+	/* No secret to read with. */
+	v.has_active = 0;
+	assert_int_equal(policy_next_sweep(&v, &cfg), 0);
+}
+
+/* The smallest step crossed and not alerted, expiry itself included. */
+static void test_due_threshold(void **state)
+{
+	static const int days[] = {60, 30, 14, 7, 1};
+	const int64_t end = NOW + 10 * DAY;
+
+	(void)state;
+	assert_int_equal(policy_due_threshold(end, -1, days, 5, NOW), 14);
+	assert_int_equal(policy_due_threshold(end, 14, days, 5, NOW), -1);
+	assert_int_equal(policy_due_threshold(end, 30, days, 5, NOW), 14);
+	assert_int_equal(policy_due_threshold(end, -1, days, 5, end - 1), 1);
+	assert_int_equal(policy_due_threshold(end, 1, days, 5, end), 0);
+	assert_int_equal(policy_due_threshold(end, 0, days, 5, end + DAY), -1);
+	assert_int_equal(policy_due_threshold(end, -1, days, 5, NOW - 60 * DAY),
+			 -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sweep_due),
+	    cmocka_unit_test(test_due_threshold),
 	    cmocka_unit_test(test_rotate_due),
 	    cmocka_unit_test(test_rotate_wake),
 	    cmocka_unit_test(test_rotate_end),

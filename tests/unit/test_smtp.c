@@ -128,8 +128,8 @@ struct transcript_case {
 };
 
 static const struct transcript_case transcripts[] = {
-    /* The 2025 transcript of docs/PROTOCOL.md §3.2 with a good end; QUIT's 221 does
-     * not count: greeting, ehlo, starttls, ehlo, 334, 235, mail, rcpt,
+    /* The 2025 transcript of docs/PROTOCOL.md §3.2 with a good end; QUIT's 221
+     * does not count: greeting, ehlo, starttls, ehlo, 334, 235, mail, rcpt,
      * data, eod. */
     {"success",
      LINES(PRE_TLS, TLS_EHLO, AUTHED, "250 2.1.0 Sender OK\r\n",

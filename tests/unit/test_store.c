@@ -366,6 +366,90 @@ static void test_missing_database(void **state)
 	assert_non_null(strstr(e.msg, "secretwatch init"));
 }
 
+/* One inventory row of object obj with key kid, ending at end. */
+static int64_t put_item(struct fixture *f, int64_t sweep, const char *obj,
+			const char *kid, int64_t end)
+{
+	struct inv_item it = {.kind = SECRET_KIND_SECRET, .expires_at = end};
+	struct err e;
+
+	snprintf(it.object_kind, sizeof(it.object_kind), "application");
+	snprintf(it.object_id, sizeof(it.object_id), "%s", obj);
+	snprintf(it.app_id, sizeof(it.app_id), "%s", obj);
+	snprintf(it.display_name, sizeof(it.display_name), "app %s", obj);
+	snprintf(it.key_id, sizeof(it.key_id), "%s", kid);
+	assert_int_equal(store_inventory_put(f->s, sweep, 100, &it, &e), 0);
+	return it.id;
+}
+
+static int count_rows(void *ctx, const struct inv_item *it)
+{
+	(void)it;
+	++*(int *)ctx;
+	return 0;
+}
+
+static int rows_of(struct fixture *f, const struct inv_query *q)
+{
+	struct err e;
+	int n = 0;
+
+	assert_int_equal(store_inventory_each(f->s, q, count_rows, &n, &e), 0);
+	return n;
+}
+
+/* Sweeps conclude only whole and newest: a failed sweep takes nothing
+ * out; of two overlapping sweeps only the later one finishes, and a row
+ * the earlier one saw after it is still the later one's (not removed);
+ * a scheduled start is refused while another began moments ago. */
+static void test_sweeps(void **state)
+{
+	struct fixture *f = *state;
+	struct inv_query all = {f->c.id, 0, -1, false, NULL};
+	int64_t a, b, c, id;
+	struct err e;
+
+	f->c.sweep = 1;
+	assert_int_equal(store_sweep_begin(f->s, f->c.id, 100, 0, &a, &e), 0);
+	id = put_item(f, a, "o1", "k1", 5000);
+	put_item(f, a, "o2", "k2", 6000);
+	assert_int_equal(
+	    store_sweep_finish(f->s, a, 110, 2, 2, 1, NULL, NULL, &e), 0);
+	assert_int_equal(store_sweep_last(f->s, f->c.id), 110);
+	assert_int_equal(rows_of(f, &all), 2);
+
+	/* Failed: o2 not seen, but kept. */
+	assert_int_equal(store_sweep_begin(f->s, f->c.id, 200, 0, &b, &e), 0);
+	assert_int_equal(put_item(f, b, "o1", "k1", 5000), id);
+	assert_int_equal(store_sweep_fail(f->s, b, 210, "HTTP 429", &e), 0);
+	assert_int_equal(rows_of(f, &all), 2);
+
+	/* Overlap: b then c begin; b saw o1 after c did. */
+	assert_int_equal(store_sweep_begin(f->s, f->c.id, 300, 0, &b, &e), 0);
+	assert_int_equal(store_sweep_begin(f->s, f->c.id, 301, 0, &c, &e), 0);
+	assert_int_equal(store_sweep_begin(f->s, f->c.id, 302, 60, &a, &e), 1);
+	put_item(f, c, "o1", "k1", 5000);
+	put_item(f, b, "o1", "k1", 5000);
+	assert_int_equal(
+	    store_sweep_finish(f->s, b, 310, 1, 1, 1, NULL, NULL, &e), 1);
+	assert_int_equal(
+	    store_sweep_finish(f->s, c, 320, 1, 1, 1, NULL, NULL, &e), 0);
+	assert_int_equal(rows_of(f, &all), 1); /* o2 is gone, o1 stays */
+	all.object_id = "o1";
+	assert_int_equal(rows_of(f, &all), 1);
+	all.object_id = "o2";
+	assert_int_equal(rows_of(f, &all), 0);
+
+	/* A step is marked once. */
+	static const int days[] = {30, 7};
+	assert_int_equal(store_inventory_mark(f->s, id, 7, days, 2, 400, &e),
+			 0);
+	assert_int_equal(store_inventory_mark(f->s, id, 7, days, 2, 401, &e),
+			 1);
+	assert_int_equal(store_inventory_mark(f->s, id, 30, days, 2, 401, &e),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +472,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_transitions_compare_and_set,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sweeps, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_outbox_claim_once, setup,
 					    teardown),
 	    cmocka_unit_test(test_foreign_database_untouched),

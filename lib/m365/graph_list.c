@@ -389,8 +389,8 @@ static int one_page(const struct graph_ctx *g, enum graph_collection c,
 }
 
 int graph_list(const struct graph_ctx *g, enum graph_collection c,
-	       graph_object_fn fn, void *arg, struct graph_list_stats *st,
-	       struct graph_result *res)
+	       int max_pages, graph_object_fn fn, void *arg,
+	       struct graph_list_stats *st, struct graph_result *res)
 {
 	struct graph_list_stats local = {0};
 	struct counting cn = {fn, arg, NULL};
@@ -405,6 +405,8 @@ int graph_list(const struct graph_ctx *g, enum graph_collection c,
 		free(url);
 		url = next;
 		next = NULL;
+		if (max_pages > 0 && st->pages >= max_pages)
+			break;
 		if (rc == 0 && url != NULL && res->throttle_pct > THROTTLE_SLOW)
 			wait_ms(g, THROTTLE_WAIT_MS, st);
 	}

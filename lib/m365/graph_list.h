@@ -90,7 +90,8 @@ struct graph_list_stats {
 
 /* Page through collection c with $select of what the inventory keeps and
  * $top=GRAPH_LIST_TOP, following @odata.nextLink (only on g's own Graph
- * endpoint) to the end, fn for each object. 429 and 503 are retried as
+ * endpoint) to the end (or max_pages of them; 0: all), fn for each
+ * object. 429 and 503 are retried as
  * graph_http retries; Graph's "concurrent requests" refusal
  * (Directory_ConcurrencyViolation) is waited out and asked again; above
  * 80% of the throttle limit the next page waits. Returns 0 when every
@@ -98,8 +99,8 @@ struct graph_list_stats {
  * listing is then incomplete: nothing may be concluded from what it did
  * not list). st may be NULL. */
 int graph_list(const struct graph_ctx *g, enum graph_collection c,
-	       graph_object_fn fn, void *arg, struct graph_list_stats *st,
-	       struct graph_result *res);
+	       int max_pages, graph_object_fn fn, void *arg,
+	       struct graph_list_stats *st, struct graph_result *res);
 
 /* Whether a token with claims c may list the tenant's applications and
  * service principals: Application.Read.All, or a role that includes it

@@ -109,7 +109,7 @@ static int list_tenant(struct listing *l, struct graph_session *s,
 
 	for (size_t i = 0; i < 2 && rc == 0; i++) {
 		struct graph_list_stats st = {0};
-		rc = graph_list(&s->g, colls[i], keep_object, l, &st, res);
+		rc = graph_list(&s->g, colls[i], 0, keep_object, l, &st, res);
 		l->sr->objects += st.objects;
 		l->sr->pages += st.pages;
 		l->sr->requests += st.requests;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "diag.h"
+#include "graph.h"
 #include "watch_types.h"
 
 struct watch_sweep_report {
@@ -42,5 +43,29 @@ struct watch_sweep_report {
 int watch_sweep(struct watch_ctx *w, const struct cred_view *v, bool scheduled,
 		struct watch_sweep_report *sr, struct watch_report *r,
 		struct err *e);
+
+/* What doctor shows of a reader: can it sweep? */
+struct watch_sweep_check {
+	bool token_ok;	     /* a Graph token was got */
+	bool roles_known;    /* its roles claim was decoded */
+	bool reads_tenant;   /* Application.Read.All or one that has it */
+	bool reads_users;    /* User.Read.All or one that has it */
+	char roles[256];     /* the token's roles, for the rows */
+	struct diag diag;    /* why the token, the role or the page failed */
+	bool page_ok;	     /* one page of applications was read */
+	int page_objects;    /* on it */
+	bool owners_tried;   /* there was an app to ask of */
+	bool owners_ok;	     /* its owners were read */
+	char owners_app[GRAPH_NAME_MAX + 1];
+	int owners;	     /* how many */
+	int owners_mail;     /* with an address Graph gave */
+	char owners_error[GRAPH_SUMMARY_MAX];
+};
+
+/* Check reader v as doctor does: its Graph token and roles, one page of
+ * the tenant's applications, and the owners of the first one listed.
+ * Nothing is stored. Returns 0 (ret says what passed), or -1 with e. */
+int watch_sweep_check(struct watch_ctx *w, const struct cred_view *v,
+		      struct watch_sweep_check *ret, struct err *e);
 
 #endif

@@ -213,6 +213,9 @@ Scenario keys:
         "saml_fraction": 0.05,       #   ... with a SAML certificate
         "no_owner_fraction": 0.2,    # objects without owners
         "owner_no_mail_fraction": 0.1,  # owners whose "mail" is null
+        "ended_fraction": null,      # share of the other credentials that
+                                     #   have ended (default: ends spread
+                                     #   evenly, about 0.34)
         "users": K}}},                  # owner pool (default objects/10)
   "page_token_ttl": 3600,     # s a $skiptoken stays valid
   "throttle_percentage": null,  # e.g. 0.9: x-ms-throttle-limit-percentage

@@ -314,6 +314,8 @@ class Generator:
         self.f_saml = fraction(conf, "saml_fraction", 0.05)
         self.f_noown = fraction(conf, "no_owner_fraction", 0.2)
         self.f_nomail = fraction(conf, "owner_no_mail_fraction", 0.1)
+        self.f_ended = fraction(conf, "ended_fraction", None) \
+            if conf.get("ended_fraction") is not None else None
         if self.f_ms + self.f_saml > 1.0:
             raise BadScenario("generate: microsoft_fraction + saml_fraction "
                               "must not exceed 1")
@@ -332,9 +334,14 @@ class Generator:
         return self.now + HOUR + r.below(29 * DAY + 12 * HOUR - HOUR)
 
     def other(self, r):
-        """An end in [now - 365 d, now - 1 h] or [now + 31 d, now + 730 d]."""
+        """An end in [now - 365 d, now - 1 h] or [now + 31 d, now + 730 d]:
+        uniform over both, or in the first with ended_fraction's odds."""
         past = 365 * DAY - HOUR
         x = r.below(past + 699 * DAY)
+        u = r.random()
+        if self.f_ended is not None:
+            x = x % past if u < self.f_ended else \
+                past + x % (699 * DAY)
         if x < past:
             return self.now - 365 * DAY + x
         return self.now + 31 * DAY + (x - past)

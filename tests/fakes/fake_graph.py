@@ -90,9 +90,183 @@ Secrets made by addPassword are written to --state (read by fake_entra
 replication_delay has passed.
 
 Request log (--log), one JSON line per request, before the reply:
-  {"time", "method", "path", "op": "get"|"add"|"remove"|"admin",
-   "client_id", "key_id", "display_name", "end", "status", "code"}
+  {"time", "method", "path", "op": "get"|"add"|"remove"|"admin"|
+   "list"|"owners", "client_id", "key_id", "display_name", "end",
+   "status", "code"}
+list and owners requests also carry "tenant" (the token's tid),
+"collection" ("applications"|"servicePrincipals"), "n" (the request's
+number among list or owners requests since the scenario last changed);
+list: "page" (1 = first), "skiptoken", "top", "count" (objects in the
+reply); owners: "object_id", "count".
 No secret value or token is ever logged.
+
+A tenant's directory (docs/PROTOCOL.md §9.1)
+--------------------------------------------
+
+  GET /v1.0/applications?$select=...&$top=N[&$skiptoken=T]
+  GET /v1.0/servicePrincipals?$select=...&$top=N[&$skiptoken=T]
+      -> 200 {"@odata.context": ".../$metadata#applications(id,...)",
+              "@odata.nextLink": "https://HOST/v1.0/applications?$select=
+                  ...&$top=N&$skiptoken=...",   (absent on the last page)
+              "value": [object, ...]}
+  GET /v1.0/applications/{id}/owners        (also (appId='...')/owners,
+  GET /v1.0/servicePrincipals/{id}/owners    and $select=...)
+      -> 200 {"@odata.context": ".../$metadata#directoryObjects",
+              "value": [{"@odata.type": "#microsoft.graph.user", "id",
+                         "displayName", "mail", "userPrincipalName",
+                         "businessPhones", "givenName", "surname", ...}]}
+
+The directory is the token's tenant's ("tid" claim): scenario
+"directories" keyed by tenant id (or by the name fake_entra's scenario
+uses for a tenant without an explicit "id": uuid5(NAMESPACE_DNS, name)).
+A tenant without an entry has an empty directory. Rules, as Graph's:
+- the token's roles must include Application.Read.All,
+  Application.ReadWrite.All, Directory.Read.All or Directory.ReadWrite.All,
+  else 403 Authorization_RequestDenied "Insufficient privileges to
+  complete the operation."; an "exp" in the past -> 401
+  InvalidAuthenticationToken "Lifetime validation failed, the token is
+  expired."; only GET (else 405);
+- page size: $top (default 100); outside 1..999 -> 400
+  Request_UnsupportedQuery "Invalid page size specified: '1000'. Must be
+  between 1 and 999 inclusive.";
+- the nextLink is absolute (the Host the client used), keeps $select and
+  $top as sent, and adds $skiptoken (starts "RFNwdAI", as Graph's do). A
+  token that this server did not make, made for another tenant or
+  collection, made before the tenant's directory entry changed, older
+  than page_token_ttl, or expired by the admin hook -> 400
+  Directory_ExpiredPageToken "The specified page token value has expired
+  and can no longer be included in your request.";
+- $select: only the properties named, and id; an unknown name -> 400
+  Request_BadRequest "Could not find a property named 'x' on type
+  'microsoft.graph.application'." Without $select every property below.
+  Other $ options ($filter, $count, $orderby, ...) -> 400
+  Request_UnsupportedQuery naming what this stand-in implements;
+- replies carry x-ms-resource-unit (list: 1 with $select, 2 without;
+  owners: 1), and x-ms-throttle-limit-percentage when the scenario has
+  throttle_percentage;
+- "@odata.nextLink" comes before "value", as Graph writes it
+  (next_link_position: "last" puts it after, to prove a client does not
+  care).
+Objects, in Graph's shapes (times ISO 8601, 7 fractional digits, Z):
+  application: id, appId, createdDateTime, description, displayName, notes,
+    publisherDomain, signInAudience, tags, keyCredentials,
+    passwordCredentials
+  servicePrincipal: id, accountEnabled, appDisplayName, appId,
+    appOwnerOrganizationId (Microsoft's own:
+    f8cdef31-a31e-4b4a-93e4-5f571e91255a), description, displayName,
+    notes, notificationEmailAddresses, preferredSingleSignOnMode ("saml"
+    with a SAML certificate), preferredTokenSigningKeyThumbprint (the
+    latest SAML certificate's, hex), servicePrincipalNames,
+    servicePrincipalType ("Application"), tags, keyCredentials,
+    passwordCredentials
+  passwordCredential: {customKeyIdentifier: null, displayName,
+    endDateTime, hint, keyId, secretText: null, startDateTime}
+  keyCredential: {customKeyIdentifier (base64 of the SHA-1 thumbprint),
+    displayName, endDateTime, key: null, keyId, startDateTime,
+    type: "AsymmetricX509Cert", usage: "Verify"|"Sign"}
+  A SAML token-signing certificate is three rows (addTokenSigningCertificate
+  makes them so): a Sign keyCredential, a Verify keyCredential (another
+  keyId), and a passwordCredential (the PFX password, hint null) with the
+  Sign row's keyId; all three with one customKeyIdentifier, displayName
+  and dates.
+Owners: users as above; without User.Read.All (or User.ReadWrite.All,
+Directory.Read.All, Directory.ReadWrite.All) only "@odata.type" and "id".
+An owner may be a service principal ({"@odata.type":
+"#microsoft.graph.servicePrincipal", "id", "appId", "displayName", ...}).
+An unknown object -> 404 Request_ResourceNotFound.
+
+Scenario keys:
+
+  "directories": {
+    "<tenant id>": {
+      "domain": "contoso.example",   # owners' addresses, publisherDomain
+                                     #   (default tenant-<8 hex>.example)
+      "include_apps": false,   # true: the "apps" above (as addPassword and
+                               #   removePassword left them, with their
+                               #   "owners") are this tenant's first
+                               #   applications
+      "applications": [        # explicit objects, listed first
+        {"id": GUID, "appId": GUID,          # default: uuid5s
+         "displayName": "payroll", "created": WHEN,
+         "credentials": [
+           {"kind": "secret", "end": WHEN, "start": WHEN, "keyId": GUID,
+            "displayName": "prod", "hint": "abc"},
+           {"kind": "certificate", "end": WHEN, "usage": "Verify",
+            "thumbprint": "<40 hex>", "keyId": ..., "displayName": ...}],
+         "owners": ["alice@contoso.com",     # a user with that UPN/mail
+                    {"displayName": "Bob", "userPrincipalName": "bob@...",
+                     "mail": null, "id": GUID},
+                    {"type": "servicePrincipal", "appId": ...}],
+         "properties": {"tags": ["x"]}}],    # merged into the object as is
+      "service_principals": [  # the same, and:
+        {"microsoft": true,            # appOwnerOrganizationId Microsoft's
+         "appOwnerOrganizationId": GUID,  # (default: this tenant)
+         "credentials": [
+           {"kind": "saml", "end": WHEN, "keyId": GUID (Sign and PFX),
+            "verifyKeyId": GUID, "thumbprint": "<40 hex>"}]}],
+      "generate": {            # then N + M generated objects
+        "applications": N, "service_principals": M,
+        "seed": S, "now": EPOCH,       # default now: today 00:00 UTC
+        "expiring_fraction": 0.05,   # objects with a credential ending in
+                                     #   (now + 1 h, now + 29.5 d]
+        "microsoft_fraction": 0.1,   # service principals: Microsoft's own
+        "saml_fraction": 0.05,       #   ... with a SAML certificate
+        "no_owner_fraction": 0.2,    # objects without owners
+        "owner_no_mail_fraction": 0.1,  # owners whose "mail" is null
+        "ended_fraction": null,      # share of the other credentials that
+                                     #   have ended (default: ends spread
+                                     #   evenly, about 0.34)
+        "users": K}}},                  # owner pool (default objects/10)
+  "page_token_ttl": 3600,     # s a $skiptoken stays valid
+  "throttle_percentage": null,  # e.g. 0.9: x-ms-throttle-limit-percentage
+  "next_link_position": "first",
+  "list_fault": {"at": k, "status": 429, "retry_after": 1, "count": 1,
+                 "collection": null},
+  "owners_fault": {...}       # the same for owners reads
+WHEN: RFC 3339 (fractional digits kept, up to 7), YYYY-MM-DD or epoch.
+Generated object i of a collection is a pure function of (tenant, seed,
+collection, i) and the fractions (nothing is stored; 200,000 objects
+list in about 10 s): uuid5 ids; names "app-000123" (applications, and
+the service principal of application i in the same tenant, which shares
+its appId), "sp-000123", "saml-000123", "ms-000123" (Microsoft's own: no
+owners); 0 to 3 credentials (1 to 3 when expiring): secrets (180, 365
+or 730 days, hint, display name null, "" or a word) or Verify
+certificates (CN=<name>); SAML service principals get one SAML
+certificate (3 years), sometimes a second, older one. Ends lie in
+[now - 365 d, now - 1 h] or [now + 31 d, now + 730 d], except the first
+credential of an expiring object: (now + 1 h, now + 29.5 d]. So a
+client whose clock is within an hour of "now" finds the same set within
+30 days. Owners: 1 or 2 from a pool of users "User 000042",
+user000042@<domain>.
+Faults: list_fault (a list of them is fine) applies to list requests
+number at .. at + count - 1 (count 0: all from at on), counted from 1
+among the list requests since the scenario file last changed (of its
+"collection" only, when given) after the token was accepted; status
+429 (+ Retry-After, x-ms-throttle-scope, x-ms-throttle-information),
+503 (+ Retry-After), 400 or 409 Directory_ConcurrencyViolation "Error due
+to concurrent requests being made to the tenant. Please wait briefly and
+retry.", any other status (generalException), 0: the connection is
+closed unanswered. "code"/"message" override the body's. The legacy
+"throttle" and "fault" keys apply to the per-app calls only.
+
+Admin hook (the truth for tests):
+  GET  /_admin/directory/<tenant>/expiring?within_days=30&now=EPOCH
+       -> {"tenant", "now", "now_epoch", "within_days", "count",
+           "credentials": [{"object": "application"|"servicePrincipal",
+             "object_id", "appId", "displayName", "keyId" (SAML: the
+             Sign row's), "kind": "secret"|"certificate", "usage":
+             null|"Verify"|"Sign", "saml": bool, "credentialDisplayName",
+             "end" (as listed), "end_epoch", "expired" (end <= now),
+             "microsoft": bool, "owners": n}, ...]}
+       every credential ending at or before now + within_days, one entry
+       per logical credential (a SAML certificate is one), listing order;
+       now defaults to the generator's
+  GET  /_admin/directory/<tenant>/counts -> {"applications",
+       "servicePrincipals", "objects", "credentials" (logical), "secrets",
+       "certificates", "saml", "rows" (as listed), "microsoft",
+       "no_owner", "tenant"}
+  POST /_admin/directory/<tenant>/expire_tokens   every $skiptoken given
+       out so far for the tenant is stale
 """
 
 import argparse
@@ -108,6 +282,7 @@ import urllib.parse
 import uuid
 
 import fakecommon as fc
+import graph_directory as gd
 
 DEFAULTS = {
     "apps": {},
@@ -138,6 +313,24 @@ POLICY_RE = re.compile(r"^/v1\.0/(?:policies/(defaultAppManagementPolicy)|"
                        r"applications\(appId='([^']+)'\)/appManagementPolicies)"
                        r"/?$")
 ADMIN_RE = re.compile(r"^/_admin/apps/([^/]+)(?:/([^/]+))?/?$")
+LIST_RE = re.compile(r"^/v1\.0/(applications|servicePrincipals)/?$", re.I)
+OWNERS_RE = re.compile(r"^/v1\.0/(applications|servicePrincipals)"
+                       r"(?:/([0-9a-fA-F-]{36})|\(appId='([^']+)'\))"
+                       r"/owners/?$", re.I)
+ADMIN_DIR_RE = re.compile(r"^/_admin/directory/([^/]+)/"
+                          r"(expiring|counts|expire_tokens)/?$")
+CANONICAL = {c.lower(): c for c in gd.COLLECTIONS}
+LIST_ROLES = {"Application.Read.All", "Application.ReadWrite.All",
+              "Directory.Read.All", "Directory.ReadWrite.All"}
+USER_ROLES = {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All",
+              "Directory.ReadWrite.All"}
+DENIED = "Insufficient privileges to complete the operation."
+CONCURRENCY = ("Error due to concurrent requests being made to the tenant. "
+               "Please wait briefly and retry.")
+EXPIRED_PAGE = ("The specified page token value has expired and can no "
+                "longer be included in your request.")
+NOT_FOUND = ("Resource '%s' does not exist or one of its queried "
+             "reference-property objects are not present.")
 SECRET_CHARS = ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                 "0123456789~._-")
 
@@ -340,7 +533,7 @@ class Handler(fc.Handler):
                "end": None, "status": None, "code": None,
                "at": time.time()}
         try:
-            status, body = self.evaluate(sc, gen, rec)
+            status, body, *extra = self.evaluate(sc, gen, rec)
         except Dropped:
             rec.update(status=0, code="dropped")
             srv.log.write(rec)
@@ -354,7 +547,7 @@ class Handler(fc.Handler):
             return
         rec["status"] = status
         srv.log.write(rec)
-        self.send(status, body)
+        self.send(status, body, extra[0] if extra else ())
 
     def evaluate(self, sc, gen, rec):
         path = urllib.parse.urlsplit(self.path).path
@@ -362,6 +555,15 @@ class Handler(fc.Handler):
             rec["op"] = "admin"
             return self.admin(sc, path, rec)
         srv = self.server
+        m = LIST_RE.match(path)
+        if m:
+            rec["op"] = "list"
+            return self.dir_call(sc, gen, rec, CANONICAL[m.group(1).lower()])
+        m = OWNERS_RE.match(path)
+        if m:
+            rec["op"] = "owners"
+            return self.dir_call(sc, gen, rec, CANONICAL[m.group(1).lower()],
+                                 m)
         m = POLICY_RE.match(path)
         if m:
             rec["op"] = "policy"
@@ -660,7 +862,259 @@ class Handler(fc.Handler):
         raise Reply(404, "Request_ResourceNotFound",
                     "No key credential found with keyId '%s'." % key)
 
+    # -- a tenant's directory: listing and owners -------------------------
+
+    def dir_auth(self):
+        """(tenant id, roles) of a token that may list the directory."""
+        claims = claims_of(self.headers.get("Authorization"))
+        if claims is None or str(claims.get("aud", "")).rstrip("/") \
+                not in GRAPH_RESOURCES:
+            raise Reply(401, "InvalidAuthenticationToken",
+                        "Access token validation failure. Invalid audience.")
+        exp = claims.get("exp")
+        if isinstance(exp, (int, float)) and exp < time.time():
+            raise Reply(401, "InvalidAuthenticationToken",
+                        "Lifetime validation failed, the token is expired.")
+        roles = set(claims.get("roles") or [])
+        if not roles & LIST_ROLES:
+            raise Reply(403, "Authorization_RequestDenied", DENIED)
+        return str(claims.get("tid") or "").lower(), roles, claims
+
+    def dir_fault(self, sc, key, numbers, tid, claims):
+        """The scenario's list_fault / owners_fault for this request
+        (numbers: {"*": n, collection: n}, counted from 1)."""
+        faults = sc.get(key)
+        if isinstance(faults, dict):
+            faults = [faults]
+        for f in faults or []:
+            if not isinstance(f, dict):
+                continue
+            n = numbers.get(f.get("collection") or "*")
+            at = int(f.get("at") or 1)
+            count = int(f.get("count", 1) or 0)
+            if n is None or n < at or (count and n >= at + count):
+                continue
+            status = int(f.get("status", 429))
+            if status == 0:
+                raise Dropped()
+            extra = []
+            if status in (429, 503) or "retry_after" in f:
+                extra.append(("Retry-After", str(f.get("retry_after", 1))))
+            if status == 429:
+                extra += [("x-ms-throttle-scope",
+                           "Tenant_Application/ReadWrite/%s/%s"
+                           % (claims.get("appid") or "", tid)),
+                          ("x-ms-throttle-information",
+                           "ResourceUnitLimitExceeded")]
+            code, msg = {
+                429: ("TooManyRequests", "Too many requests."),
+                503: ("serviceNotAvailable", "Service unavailable."),
+                400: ("Directory_ConcurrencyViolation", CONCURRENCY),
+                409: ("Directory_ConcurrencyViolation", CONCURRENCY),
+            }.get(status, ("generalException",
+                           "General exception while processing."))
+            raise Reply(status, f.get("code") or code,
+                        f.get("message") or msg, extra)
+
+    def live_apps(self, sc, d):
+        """This server's own apps (the "apps" key, as addPassword and
+        removePassword left them), listed first when include_apps."""
+        if not d.include_apps:
+            return ()
+        st = self.server.state
+        out = []
+        with st.lock:
+            for cid in sc.get("apps") or {}:
+                app = st.app(sc, cid)
+                if app is None:
+                    continue
+                conf = app["conf"]
+                creds = [{"kind": "secret", "keyId": c["keyId"],
+                          "start": gd.ticks_of(c["start"]),
+                          "end": gd.ticks_of(c["end"] or 4102444800),
+                          "hint": c["hint"],
+                          "displayName": c["displayName"]}
+                         for c in app["credentials"]]
+                creds += [{"kind": "certificate", "keyId": k["keyId"],
+                           "start": gd.ticks_of(k["startDateTime"]),
+                           "end": gd.ticks_of(k["endDateTime"]),
+                           "thumb": base64.b64decode(
+                               k["customKeyIdentifier"]),
+                           "usage": k.get("usage") or "Verify",
+                           "displayName": k.get("displayName")}
+                          for k in app.get("keys") or []]
+                out.append({
+                    "coll": "applications",
+                    "id": object_id(cid, conf), "appId": cid.lower(),
+                    "displayName": conf.get("display_name") or "app",
+                    "created": gd.ticks_of(conf.get("created") or
+                                           "2020-01-01T00:00:00Z"),
+                    "microsoft": False, "saml": False, "flip": False,
+                    "extra": None, "creds": creds,
+                    "owners": [gd.explicit_owner(o, d.domain)
+                               for o in conf.get("owners") or []]})
+        return out
+
+    def query(self, allowed):
+        """The request's query options; a $ option the stand-in does not
+        implement is refused rather than ignored."""
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query,
+                                  keep_blank_values=True)
+        out = {}
+        for k, v in q.items():
+            if k.lower() in allowed:
+                out[k.lower()] = v[-1]
+            elif k.startswith("$"):
+                raise Reply(400, "Request_UnsupportedQuery",
+                            "Unsupported query option '%s' (this stand-in "
+                            "implements %s)." % (k, ", ".join(allowed)))
+        top = out.get("$top")
+        if top is not None:
+            try:
+                n = int(top)
+            except ValueError:
+                n = 0
+            if not 1 <= n <= 999:
+                raise Reply(400, "Request_UnsupportedQuery",
+                            "Invalid page size specified: '%s'. Must be "
+                            "between 1 and 999 inclusive." % top)
+            out["$top"] = n
+        if "$select" in out:
+            out["$select"] = [p.strip() for p in out["$select"].split(",")
+                              if p.strip()]
+        return out
+
+    def dir_call(self, sc, gen, rec, coll, owners=None):
+        srv = self.server
+        if self.command != "GET":
+            raise Reply(405, "Request_BadRequest",
+                        "The HTTP method '%s' is not allowed." % self.command)
+        tid, roles, claims = self.dir_auth()
+        rec.update(tenant=tid, collection=coll)
+        op = rec["op"]
+        nums = srv.counters.bump(gen, op, op + ":" + coll)
+        rec["n"] = nums[0]
+        self.dir_fault(sc, op + "_fault", {"*": nums[0], coll: nums[1]},
+                       tid, claims)
+        try:
+            d = srv.dirs.get(sc, tid)
+        except gd.BadScenario as e:
+            raise Reply(500, "generalException", "stand-in scenario: %s" % e)
+        live = self.live_apps(sc, d)
+        extra = [("x-ms-resource-unit", "1")]
+        pct = sc.get("throttle_percentage")
+        if pct is not None:
+            extra.append(("x-ms-throttle-limit-percentage", str(pct)))
+        if owners is not None:
+            return self.owners(d, live, coll, owners, roles, rec, extra)
+        q = self.query(("$select", "$top", "$skiptoken"))
+        select = q.get("$select")
+        if select:
+            canon = {p.lower(): p for p in gd.PROPERTIES[coll]}
+            for p in select:
+                if p.lower() not in canon:
+                    raise Reply(400, "Request_BadRequest",
+                                "Could not find a property named '%s' on "
+                                "type 'microsoft.graph.%s'."
+                                % (p, gd.ENTITY[coll]))
+            names = ["id"] + [canon[p.lower()] for p in select
+                              if p.lower() != "id"]
+        else:
+            extra[0] = ("x-ms-resource-unit", "2")
+            names = None
+        top = q.get("$top", 100)
+        tok = q.get("$skiptoken")
+        offset, page = 0, 1
+        if tok is not None:
+            rec["skiptoken"] = tok
+            pos = srv.dirs.check(tok, d, coll,
+                                 float(sc.get("page_token_ttl") or 3600))
+            if pos is None:
+                raise Reply(400, "Directory_ExpiredPageToken", EXPIRED_PAGE)
+            offset, page = pos
+        rec.update(page=page, top=top)
+        objs, more = d.page(coll, offset, top, live)
+        value = []
+        for o in objs:
+            full = gd.graph_object(o, d.domain)
+            value.append(full if names is None else
+                         {k: full.get(k) for k in names})
+        rec["count"] = len(value)
+        body = {"@odata.context": "https://graph.microsoft.com/v1.0/"
+                "$metadata#%s%s" % (coll, "(%s)" % ",".join(select)
+                                    if select else "")}
+        link = None
+        if more:
+            host = self.headers.get("Host") or "%s:%d" % (
+                fc.HOST, srv.server_address[1])
+            parts = []
+            if select:
+                parts.append("$select=" + ",".join(select))
+            if "$top" in q:
+                parts.append("$top=%d" % top)
+            parts.append("$skiptoken=" + srv.dirs.token(
+                d, coll, offset + len(objs), page + 1))
+            link = "https://%s/v1.0/%s?%s" % (host, coll, "&".join(parts))
+        last = sc.get("next_link_position") == "last"
+        if link and not last:
+            body["@odata.nextLink"] = link
+        body["value"] = value
+        if link and last:
+            body["@odata.nextLink"] = link
+        return 200, json.dumps(body, separators=(",", ":")), extra
+
+    def owners(self, d, live, coll, m, roles, rec, extra):
+        key = (m.group(2) or m.group(3) or "").lower()
+        rec["object_id"] = key
+        q = self.query(("$select", "$top"))
+        o = d.find(coll, key, "id" if m.group(2) else "appId", live)
+        if o is None:
+            raise Reply(404, "Request_ResourceNotFound", NOT_FOUND % key)
+        select = q.get("$select")
+        can = bool(roles & USER_ROLES)
+        value = [gd.owner_json(w, can, select) for w in d.owners(o)]
+        rec["count"] = len(value)
+        return 200, json.dumps({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
+            "#directoryObjects%s" % ("(%s)" % ",".join(select)
+                                     if select else ""),
+            "value": value}, separators=(",", ":")), extra
+
+    def admin_directory(self, sc, m):
+        srv = self.server
+        tid = gd.tenant_key(urllib.parse.unquote(m.group(1)))
+        try:
+            d = srv.dirs.get(sc, tid)
+        except gd.BadScenario as e:
+            raise Reply(500, "generalException", "stand-in scenario: %s" % e)
+        what = m.group(2)
+        if what == "expire_tokens":
+            if self.command != "POST":
+                raise Reply(405, "BadRequest", "Method not allowed.")
+            srv.dirs.expire_tokens(tid)
+            return 204, None
+        if self.command != "GET":
+            raise Reply(405, "BadRequest", "Method not allowed.")
+        live = self.live_apps(sc, d)
+        if what == "counts":
+            return 200, json.dumps(dict(d.counts(live), tenant=tid))
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        try:
+            within = float((q.get("within_days") or ["30"])[0])
+            now = (q.get("now") or [None])[0]
+            now = gd.ticks_of(float(now)) if now else d.now()
+        except ValueError:
+            raise Reply(400, "BadRequest", "within_days and now are numbers")
+        creds = d.expiring(within, now, live)
+        return 200, json.dumps({"tenant": tid, "now": gd.iso7(now),
+                                "now_epoch": now / gd.TICKS,
+                                "within_days": within, "count": len(creds),
+                                "credentials": creds})
+
     def admin(self, sc, path, rec):
+        m = ADMIN_DIR_RE.match(path)
+        if m:
+            return self.admin_directory(sc, m)
         st = self.server.state
         with st.lock:
             if path.rstrip("/") == "/_admin/issued":
@@ -695,6 +1149,24 @@ class Handler(fc.Handler):
             raise Reply(404, "Request_ResourceNotFound", "No such key.")
 
 
+class Counters:
+    """Requests counted per kind ("list", "list:applications", ...) since
+    the scenario's generation last changed."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gen = None
+        self.n = {}
+
+    def bump(self, gen, *names):
+        with self.lock:
+            if gen != self.gen:
+                self.gen, self.n = gen, {}
+            for k in names:
+                self.n[k] = self.n.get(k, 0) + 1
+            return [self.n[k] for k in names]
+
+
 class Server(fc.HTTPServer):
     scheme = "graph"
 
@@ -710,6 +1182,8 @@ def main():
     srv.log = fc.JsonLog(args.log)
     srv.bodies = fc.JsonLog(args.bodies)
     srv.state = State(args.state)
+    srv.dirs = gd.Directories()
+    srv.counters = Counters()
     sc, _ = srv.scenario.get()
     with srv.state.lock:
         for cid in sc.get("apps") or {}:

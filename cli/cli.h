@@ -154,5 +154,9 @@ int cli_postfix_checks(struct app *app, const struct cred *c,
  * or added to arr as {step, status, detail, remedy}. Opens and closes
  * the store itself. Returns the number of failed steps. */
 int cli_graph_checks(struct app *app, const struct cred *c, struct cJSON *arr);
+/* doctor's rows for a reader of its tenant (cmd_sweep.c): its Graph
+ * token, Application.Read.All, one page, owners. Returns the number of
+ * failed rows. */
+int cli_sweep_checks(struct app *app, const struct cred *c, struct cJSON *arr);
 
 #endif

@@ -236,3 +236,102 @@ int cmd_sweep(struct app *app, int argc, char **argv)
 		return app_fail_err(app, &s.e);
 	return s.failed;
 }
+
+/* ------------------------------------------------------------------ */
+/* doctor's rows for a reader */
+
+static const char users_remedy[] =
+    "add the Microsoft Graph application permission User.Read.All to the "
+    "app and give admin consent (App registrations > API permissions), or "
+    "set [sweep] notify_owners = no";
+
+static void owners_row(struct render_rows *rr, const struct config *cfg,
+		       const struct watch_sweep_check *k)
+{
+	char detail[GRAPH_SUMMARY_MAX + GRAPH_NAME_MAX + 96];
+	bool need_mail = cfg->sweep_notify_owners && !k->reads_users;
+
+	if (!k->owners_tried) {
+		render_row(rr, "sweep-owners", "Owners readable", "skipped",
+			   "the tenant has no application to ask of", "");
+		return;
+	}
+	if (!k->owners_ok) {
+		render_row(rr, "sweep-owners", "Owners readable", "failed",
+			   k->owners_error, "");
+		return;
+	}
+	snprintf(detail, sizeof(detail),
+		 "'%s' has %d owner(s), %d with a mail address%s",
+		 k->owners_app, k->owners, k->owners_mail,
+		 k->reads_users ? ""
+				: "; without User.Read.All owners have no "
+				  "address");
+	render_row(rr, "sweep-owners", "Owners readable",
+		   need_mail ? "failed" : "passed", detail,
+		   need_mail ? users_remedy : "");
+}
+
+static void sweep_rows(struct render_rows *rr, const struct config *cfg,
+		       const struct watch_sweep_check *k)
+{
+	char detail[DIAG_SUMMARY_MAX + 64];
+	const char *diag = k->diag.summary, *remedy = k->diag.remedy;
+
+	render_row(rr, "sweep-token", "Token for Microsoft Graph",
+		   k->token_ok ? "passed" : "failed", k->token_ok ? "" : diag,
+		   k->token_ok ? "" : remedy);
+	if (!k->token_ok)
+		return;
+	snprintf(detail, sizeof(detail), "roles: %s",
+		 k->roles_known ? (k->roles[0] ? k->roles : "none")
+				: "not decoded (Graph decides)");
+	render_row(rr, "sweep-role", "Application.Read.All (read the tenant)",
+		   !k->roles_known || k->reads_tenant ? "passed" : "failed",
+		   !k->roles_known || k->reads_tenant ? detail : diag,
+		   !k->roles_known || k->reads_tenant ? "" : remedy);
+	if (k->roles_known && !k->reads_tenant)
+		return;
+	snprintf(detail, sizeof(detail), "%d application(s) on the first page",
+		 k->page_objects);
+	render_row(rr, "sweep-page", "One page of the tenant's applications",
+		   k->page_ok ? "passed" : "failed", k->page_ok ? detail : diag,
+		   k->page_ok ? "" : remedy);
+	if (k->page_ok)
+		owners_row(rr, cfg, k);
+}
+
+struct check_run {
+	struct watch_ctx w;
+	struct render_rows rr;
+};
+
+static int check_one(void *p, const struct cred_view *v)
+{
+	struct check_run *cr = p;
+	struct watch_sweep_check k;
+	struct err e;
+
+	if (watch_sweep_check(&cr->w, v, &k, &e)) {
+		render_row(&cr->rr, "sweep-token", "Token for Microsoft Graph",
+			   "failed", e.msg, "");
+		return 1;
+	}
+	sweep_rows(&cr->rr, cr->w.cfg, &k);
+	return 0;
+}
+
+int cli_sweep_checks(struct app *app, const struct cred *c, cJSON *arr)
+{
+	struct check_run cr = {.rr = {arr, 0, NULL}};
+	struct err e;
+
+	if (app_open(app, APP_KEY | APP_WRITE))
+		return 1;
+	app_watch_ctx(app, &cr.w);
+	if (store_view_each(app->store, c->name, check_one, &cr, &e))
+		render_row(&cr.rr, "sweep-token", "Token for Microsoft Graph",
+			   "failed", e.msg, "");
+	app_close(app);
+	return cr.rr.problems;
+}

@@ -260,42 +260,6 @@ int cmd_sync(struct app *app, int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* doctor's Graph steps, for a credential with --rotate auto */
 
-struct graph_checks {
-	cJSON *arr; /* JSON rows, or NULL to print */
-	int problems;
-	const char *said; /* the remedy printed last */
-};
-
-static void graph_row(struct graph_checks *gc, const char *step,
-		      const char *title, const char *status, const char *detail,
-		      const char *remedy)
-{
-	cJSON *o;
-
-	char buf[4 * DIAG_REMEDY_MAX];
-
-	gc->problems += strcmp(status, "failed") == 0;
-	if (gc->arr == NULL) {
-		printf("  %-8s %-48s %s\n", status, title,
-		       render_esc(detail, 0, buf, sizeof(buf)));
-		if (strcmp(status, "failed") != 0 || remedy[0] == '\0')
-			return;
-		if (gc->said != NULL && strcmp(gc->said, remedy) == 0)
-			printf("    remedy: as above\n");
-		else
-			printf("    remedy: %s\n",
-			       render_esc(remedy, 1, buf, sizeof(buf)));
-		gc->said = remedy;
-		return;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "step", step);
-	cJSON_AddStringToObject(o, "status", status);
-	cJSON_AddStringToObject(o, "detail", detail);
-	cJSON_AddStringToObject(o, "remedy", remedy);
-	cJSON_AddItemToArray(gc->arr, o);
-}
-
 static const char grant_remedy[] =
     "grant the Microsoft Graph application permission "
     "Application.ReadWrite.OwnedBy to the app and give admin consent "
@@ -303,37 +267,39 @@ static const char grant_remedy[] =
     "itself; 'secretwatch sync NAME' prints the commands";
 
 /* Write permission and ownership, read from the Graph token's roles. */
-static void graph_rows_write(struct graph_checks *gc,
+static void graph_rows_write(struct render_rows *gc,
 			     const struct watch_sync_report *r)
 {
 	char detail[DIAG_SUMMARY_MAX + 64];
 
 	if (!r->can_write)
-		graph_row(gc, "graph-write", "Graph write permission", "failed",
-			  r->has_roles ? "the Graph token's roles lack "
-					 "Application.ReadWrite.OwnedBy"
-				       : "the Graph token has no roles claim",
-			  grant_remedy);
+		render_row(gc, "graph-write", "Graph write permission",
+			   "failed",
+			   r->has_roles ? "the Graph token's roles lack "
+					  "Application.ReadWrite.OwnedBy"
+					: "the Graph token has no roles claim",
+			   grant_remedy);
 	else
-		graph_row(gc, "graph-write", "Graph write permission", "passed",
-			  r->owned_by ? "roles: Application.ReadWrite.OwnedBy"
-				      : "roles: Application.ReadWrite.All",
-			  "");
+		render_row(gc, "graph-write", "Graph write permission",
+			   "passed",
+			   r->owned_by ? "roles: Application.ReadWrite.OwnedBy"
+				       : "roles: Application.ReadWrite.All",
+			   "");
 	if (!r->owned_by) {
-		graph_row(gc, "graph-owner", "The app owns itself",
-			  r->can_write ? "passed" : "skipped",
-			  r->can_write ? "Application.ReadWrite.All needs no "
-					 "ownership"
-				       : "needs Application.ReadWrite.OwnedBy",
-			  "");
+		render_row(gc, "graph-owner", "The app owns itself",
+			   r->can_write ? "passed" : "skipped",
+			   r->can_write ? "Application.ReadWrite.All needs no "
+					  "ownership"
+					: "needs Application.ReadWrite.OwnedBy",
+			   "");
 		return;
 	}
 	snprintf(detail, sizeof(detail), "%s",
 		 r->graph_ok ? "the app read itself with "
 			       "Application.ReadWrite.OwnedBy"
 			     : r->diag.summary);
-	graph_row(gc, "graph-owner", "The app owns itself",
-		  r->graph_ok ? "passed" : "failed", detail, r->diag.remedy);
+	render_row(gc, "graph-owner", "The app owns itself",
+		   r->graph_ok ? "passed" : "failed", detail, r->diag.remedy);
 }
 
 static const char policy_remedy[] =
@@ -343,7 +309,7 @@ static const char policy_remedy[] =
     "'secretwatch migrate NAME --to certificate'";
 
 /* The app management policy, where the Graph token may read it. */
-static void graph_row_policy(struct graph_checks *gc,
+static void graph_row_policy(struct render_rows *gc,
 			     const struct watch_sync_report *r, int64_t ask)
 {
 	static const char title[] = "App lifetime policy";
@@ -352,23 +318,23 @@ static void graph_row_policy(struct graph_checks *gc,
 	int64_t days = ask / 86400;
 
 	if (!r->reads_policy) {
-		graph_row(gc, "graph-policy", title, "skipped",
-			  "not read (needs Policy.Read.All); a refusal names "
-			  "the longest lifetime, and rotation asks for that",
-			  "");
+		render_row(gc, "graph-policy", title, "skipped",
+			   "not read (needs Policy.Read.All); a refusal names "
+			   "the longest lifetime, and rotation asks for that",
+			   "");
 		return;
 	}
 	if (!r->policy_read) {
-		graph_row(gc, "graph-policy", title, "skipped", r->policy_error,
-			  "");
+		render_row(gc, "graph-policy", title, "skipped",
+			   r->policy_error, "");
 		return;
 	}
 	if (p->additions_blocked) {
 		snprintf(detail, sizeof(detail),
 			 "%s forbids new client secrets (passwordAddition)",
 			 p->source);
-		graph_row(gc, "graph-policy", title, "failed", detail,
-			  policy_remedy);
+		render_row(gc, "graph-policy", title, "failed", detail,
+			   policy_remedy);
 		return;
 	}
 	if (p->max_lifetime > 0 && p->max_lifetime / 86400 < days)
@@ -388,12 +354,12 @@ static void graph_row_policy(struct graph_checks *gc,
 			 "no policy limits client secrets; rotation asks for "
 			 "%lld days",
 			 (long long)days);
-	graph_row(gc, "graph-policy", title, "passed", detail, "");
+	render_row(gc, "graph-policy", title, "passed", detail, "");
 }
 
 int cli_graph_checks(struct app *app, const struct cred *c, cJSON *arr)
 {
-	struct graph_checks gc = {arr, 0, NULL};
+	struct render_rows gc = {arr, 0, NULL};
 	struct watch_sync_report *r = calloc(1, sizeof(*r));
 	struct watch_ctx w;
 	char detail[DIAG_SUMMARY_MAX + 64];
@@ -405,22 +371,22 @@ int cli_graph_checks(struct app *app, const struct cred *c, cJSON *arr)
 	}
 	app_watch_ctx(app, &w);
 	if (watch_sync_read(&w, c, true, r, &e)) {
-		graph_row(&gc, "graph-token", "Token for Microsoft Graph",
-			  "failed", e.msg, "");
+		render_row(&gc, "graph-token", "Token for Microsoft Graph",
+			   "failed", e.msg, "");
 	} else if (r->token_failed) {
-		graph_row(&gc, "graph-token", "Token for Microsoft Graph",
-			  "failed", r->diag.summary, r->diag.remedy);
+		render_row(&gc, "graph-token", "Token for Microsoft Graph",
+			   "failed", r->diag.summary, r->diag.remedy);
 	} else {
-		graph_row(&gc, "graph-token", "Token for Microsoft Graph",
-			  "passed", "", "");
+		render_row(&gc, "graph-token", "Token for Microsoft Graph",
+			   "passed", "", "");
 		snprintf(detail, sizeof(detail), "%s", r->diag.summary);
 		if (r->graph_ok)
 			snprintf(detail, sizeof(detail),
 				 "'%s', %zu client secret(s)",
 				 r->app.display_name, r->app.n_passwords);
-		graph_row(&gc, "graph-read", "Graph read permission",
-			  r->graph_ok ? "passed" : "failed", detail,
-			  r->diag.remedy);
+		render_row(&gc, "graph-read", "Graph read permission",
+			   r->graph_ok ? "passed" : "failed", detail,
+			   r->diag.remedy);
 		graph_rows_write(&gc, r);
 		graph_row_policy(&gc, r, app->cfg.rotate_lifetime);
 	}

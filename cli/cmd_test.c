@@ -214,6 +214,14 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 			app, &c, o ? cJSON_AddArrayToObject(o, "graph") : NULL))
 			rc = rc ? rc : 1;
 	}
+	/* A reader sweeps its tenant through Graph. */
+	if (doctor && c.sweep) {
+		if (!app->json)
+			printf("\nTenant sweep (--sweep):\n");
+		if (cli_sweep_checks(
+			app, &c, o ? cJSON_AddArrayToObject(o, "sweep") : NULL))
+			rc = rc ? rc : 1;
+	}
 	/* With a token file, Postfix is part of the setup. */
 	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))
 		rc = rc ? rc : 1;

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "probe.h"
 #include "text.h"
@@ -128,4 +129,32 @@ void render_probe_text(const struct probe_result *pr, int all, FILE *out)
 			render_esc(pr->diag.evidence, 0, buf, sizeof(buf)));
 	fprintf(out, "remedy:\n%s\n",
 		render_esc(pr->diag.remedy, 1, buf, sizeof(buf)));
+}
+
+void render_row(struct render_rows *rr, const char *step, const char *title,
+		const char *status, const char *detail, const char *remedy)
+{
+	char buf[4 * DIAG_REMEDY_MAX];
+	cJSON *o;
+
+	rr->problems += strcmp(status, "failed") == 0;
+	if (rr->arr == NULL) {
+		printf("  %-8s %-48s %s\n", status, title,
+		       render_esc(detail, 0, buf, sizeof(buf)));
+		if (strcmp(status, "failed") != 0 || remedy[0] == '\0')
+			return;
+		if (rr->said != NULL && strcmp(rr->said, remedy) == 0)
+			printf("    remedy: as above\n");
+		else
+			printf("    remedy: %s\n",
+			       render_esc(remedy, 1, buf, sizeof(buf)));
+		rr->said = remedy;
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "step", step);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddStringToObject(o, "detail", detail);
+	cJSON_AddStringToObject(o, "remedy", remedy);
+	cJSON_AddItemToArray(rr->arr, o);
 }

@@ -44,4 +44,15 @@ void render_probe_text(const struct probe_result *pr, int all, FILE *out);
 /* {"ok","steps":[{"name","title","status","detail"}],"diagnosis":...} */
 struct cJSON *render_probe_json(const struct probe_result *pr);
 
+/* doctor's rows of one part of the setup: printed, or (arr) JSON
+ * objects {"step","status","detail","remedy"}; problems counts the
+ * failed ones; a remedy said just before reads "as above". */
+struct render_rows {
+	struct cJSON *arr;
+	int problems;
+	const char *said;
+};
+void render_row(struct render_rows *rr, const char *step, const char *title,
+		const char *status, const char *detail, const char *remedy);
+
 #endif

@@ -46,19 +46,19 @@ int watch_sweep(struct watch_ctx *w, const struct cred_view *v, bool scheduled,
 
 /* What doctor shows of a reader: can it sweep? */
 struct watch_sweep_check {
-	bool token_ok;	     /* a Graph token was got */
-	bool roles_known;    /* its roles claim was decoded */
-	bool reads_tenant;   /* Application.Read.All or one that has it */
-	bool reads_users;    /* User.Read.All or one that has it */
-	char roles[256];     /* the token's roles, for the rows */
-	struct diag diag;    /* why the token, the role or the page failed */
-	bool page_ok;	     /* one page of applications was read */
-	int page_objects;    /* on it */
-	bool owners_tried;   /* there was an app to ask of */
-	bool owners_ok;	     /* its owners were read */
+	bool token_ok;	   /* a Graph token was got */
+	bool roles_known;  /* its roles claim was decoded */
+	bool reads_tenant; /* Application.Read.All or one that has it */
+	bool reads_users;  /* User.Read.All or one that has it */
+	char roles[256];   /* the token's roles, for the rows */
+	struct diag diag;  /* why the token, the role or the page failed */
+	bool page_ok;	   /* one page of applications was read */
+	int page_objects;  /* on it */
+	bool owners_tried; /* there was an app to ask of */
+	bool owners_ok;	   /* its owners were read */
 	char owners_app[GRAPH_NAME_MAX + 1];
-	int owners;	     /* how many */
-	int owners_mail;     /* with an address Graph gave */
+	int owners;	 /* how many */
+	int owners_mail; /* with an address Graph gave */
 	char owners_error[GRAPH_SUMMARY_MAX];
 };
 

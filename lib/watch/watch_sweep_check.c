@@ -37,8 +37,7 @@ static void read_owners(struct graph_session *s, struct first_app *f)
 	size_t n;
 
 	c->owners_tried = true;
-	snprintf(c->owners_app, sizeof(c->owners_app), "%s",
-		 f->o.display_name);
+	snprintf(c->owners_app, sizeof(c->owners_app), "%s", f->o.display_name);
 	c->owners_ok = graph_owners(&s->g, GRAPH_APPLICATIONS, f->o.id, own,
 				    GRAPH_OWNERS_MAX, &n, &res) == 0;
 	if (!c->owners_ok) {

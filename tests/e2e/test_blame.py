@@ -1,0 +1,40 @@
+"""Errors that blame the right thing: a fault of this host's configuration
+is not the secret failing, a secret that worked and is refused now was
+revoked (not pasted wrong), and mistakes at the command line or in the
+config say what was meant. Real binaries, stand-in servers on 127.0.0.1."""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import m365  # noqa: E402
+import swtest  # noqa: E402
+
+
+class ConfigAndInput(swtest.ScratchCase):
+    def test_section_typo_says_which_section_was_meant(self):
+        self.s.write_config("[alert]\nemail_to = ops@contoso.com\n")
+        r = self.s.run("cred", "list")
+        self.assertFails(r, "%s:5: unknown section [alert]; did you mean "
+                         "[alerts]?" % self.s.conf)
+        self.assertNotIn("unknown key", r.stderr)
+
+    def test_missing_ca_file_is_a_config_error(self):
+        self.s.write_config("[tls]\nca_file = /nonexistent/relay-ca.pem\n")
+        r = self.s.run("cred", "list")
+        self.assertFails(r, "%s:5: [tls] ca_file: /nonexistent/relay-ca.pem:"
+                         " no such file" % self.s.conf)
+
+
+class Blame(m365.WorldCase):
+    def metric(self, path, name):
+        with open(path) as f:
+            for line in f:
+                if line.startswith(name + "{") and 'credential="mail"' in line:
+                    return float(line.split()[-1])
+        raise AssertionError("%s not in %s" % (name, path))
+
+
+if __name__ == "__main__":
+    swtest.main()

@@ -26,6 +26,16 @@ class ConfigAndInput(swtest.ScratchCase):
         self.assertFails(r, "%s:5: [tls] ca_file: /nonexistent/relay-ca.pem:"
                          " no such file" % self.s.conf)
 
+    def test_value_on_the_command_line_is_refused_without_echo(self):
+        self.s.init_with_cred()
+        for args in (["--value", m365.S1], ["--value=" + m365.S1]):
+            r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                           *args)
+            self.assertFails(r, "secret values are never taken from the "
+                             "command line")
+            self.assertIn("standard input", r.stderr)
+            self.assertNotIn(m365.S1[3:], r.stderr)
+
 
 class Blame(m365.WorldCase):
     def metric(self, path, name):

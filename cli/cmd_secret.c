@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "registry.h"
 #include "render.h"
 #include "timefmt.h"
@@ -209,6 +210,13 @@ static int secret_add(struct app *app, int argc, char **argv)
 		app_fail_err(app, &e);
 		goto out;
 	}
+	/* Said, not refused: a value cut short would otherwise surface only
+	 * as Entra's 7000215 at its first test. */
+	if (validate_secret_shape(value.p, value.len, &e))
+		logit(LOG_WARNING,
+		      "warning: %s (registered anyway: a secret "
+		      "made before 2021 may differ)",
+		      e.msg);
 	vbuf_free(&value);
 	if (app->json)
 		app_print_json(added_json(&c, &si, app->now));

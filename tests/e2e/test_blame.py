@@ -36,6 +36,25 @@ class ConfigAndInput(swtest.ScratchCase):
             self.assertIn("standard input", r.stderr)
             self.assertNotIn(m365.S1[3:], r.stderr)
 
+    def test_value_of_the_wrong_shape_warns(self):
+        self.s.init_with_cred()
+        cut = m365.S1[:25]
+        r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                       input=cut + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stderr, r"^secretwatch: warning: the value is 25 "
+                         r"characters, and Entra's client secret values are "
+                         r"40: check that the whole Value was copied")
+        self.assertNotIn(cut[3:], r.stderr + r.stdout)
+        r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                       input="abcdefghijklmnopqrstuvwxyz0123456789ABCD\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("lacks the 'Q~'", r.stderr)
+        # An Entra-shaped value registers without a word.
+        r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                       input=m365.S2 + "\n")
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
+
 
 class Blame(m365.WorldCase):
     def metric(self, path, name):

@@ -410,6 +410,15 @@ static int request(const struct cred *c, const struct probe_opts *o,
 	return 0;
 }
 
+/* The send steps of a token-only probe: asked for by nobody, whatever
+ * became of the token. */
+static void not_requested(struct probe_result *r)
+{
+	for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
+		step_set(r, (enum probe_step_id)i, PROBE_SKIPPED,
+			 "not requested (token only)");
+}
+
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret)
 {
@@ -443,16 +452,14 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	rq.tenant = c->tenant;
 	rq.client_id = c->client_id;
 	rq.scope = cloud_outlook_scope(c);
-	if (request(c, o, &pc, &din, &rq, ret) != 0)
+	if (request(c, o, &pc, &din, &rq, ret) != 0 ||
+	    check_role(ret, &din) != 0) {
+		if (o->token_only)
+			not_requested(ret);
 		return -1;
-
-	if (check_role(ret, &din) != 0)
-		return -1;
-
+	}
 	if (o->token_only) {
-		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
-			step_set(ret, (enum probe_step_id)i, PROBE_SKIPPED,
-				 "not run: token only");
+		not_requested(ret);
 		ret->ok = true;
 		return 0;
 	}

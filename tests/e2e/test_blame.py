@@ -64,6 +64,23 @@ class Blame(m365.WorldCase):
                     return float(line.split()[-1])
         raise AssertionError("%s not in %s" % (name, path))
 
+    def test_token_only_lists_the_send_as_not_requested(self):
+        self.w.add_secret(m365.S1, "+200d")
+        for value, ok in ((None, True), ("S9z8Q~not.the.value.at.all-012"
+                                         "3456789ab", False)):
+            if value:
+                self.w.add_secret(value, "+300d")
+            r, doc = self.w.s.json("test", "mail", "--token-only")
+            self.assertEqual(doc["ok"], ok, r.stdout)
+            smtp = [s for s in doc["steps"] if s["name"] in
+                    ("smtp", "starttls", "xoauth2", "send-as", "accepted")]
+            self.assertEqual(len(smtp), 5)
+            for s in smtp:
+                self.assertEqual((s["status"], s["detail"]),
+                                 ("skipped", "not requested (token only)"))
+        r = self.w.run("test", "mail", "--token-only")
+        self.assertNotRegex(r.stdout, r"SMTP server reachable +not run")
+
 
 if __name__ == "__main__":
     swtest.main()

@@ -275,11 +275,12 @@ static const struct row rows[K_COUNT] = {
 	 "contoso.onmicrosoft.com. It is now '{tenant}'.\n"
 	 "A tenant in a national cloud also gives this error when asked of "
 	 "the wrong\n"
-	 "cloud: the credential uses '{cloud}' ({authority}); choose the cloud "
-	 "with --cloud\n"
-	 "global|usgov|dod|china when adding it:\n"
-	 "  secretwatch cred add {name} --tenant <tenant ID> --client-id "
-	 "{client_id} --sender {sender} --cloud <cloud>",
+	 "cloud: the credential uses '{cloud}' ({authority}). Correct the "
+	 "credential\n"
+	 "(--cloud global|usgov|dod|china only when the cloud is wrong):\n"
+	 "  secretwatch cred set {name} --tenant <tenant ID> [--cloud "
+	 "<cloud>]\n"
+	 "Then run: secretwatch test {name}",
 	 NULL},
     [K_CLIENT_ID] =
 	{DIAG_STEP_CLIENT_ID, false, "Application (client) ID",

@@ -64,6 +64,18 @@ class Blame(m365.WorldCase):
                     return float(line.split()[-1])
         raise AssertionError("%s not in %s" % (name, path))
 
+    def test_wrong_tenant_remedy_is_cred_set(self):
+        self.w.add_secret(m365.S1, "+200d")
+        r = self.w.run("cred", "set", "mail", "--tenant",
+                       "dddddddd-0000-4000-8000-000000000009")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.w.run("doctor", "mail")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("(tenant)", r.stdout)
+        self.assertIn("secretwatch cred set mail --tenant <tenant ID>",
+                      r.stdout)
+        self.assertNotIn("cred add", r.stdout)
+
     def test_token_only_lists_the_send_as_not_requested(self):
         self.w.add_secret(m365.S1, "+200d")
         for value, ok in ((None, True), ("S9z8Q~not.the.value.at.all-012"

@@ -135,7 +135,9 @@ static const struct token_case token_cases[] = {
      "Specified tenant identifier 'undefined' is neither a valid DNS "
      "name, nor a valid external domain.",
      .x = {"tenant", false,
-	   .remedy = {"--cloud", TENANT, "Directory (tenant) ID"}}},
+	   .remedy = {"--cloud", TENANT, "Directory (tenant) ID",
+		      "secretwatch cred set mail-prod --tenant"},
+	   .not_remedy = {"cred add"}}},
     {"tenant 90002", 400, "invalid_tenant", 90002, "Tenant 'x' not found.",
      .x = {"tenant"}},
     /* The older error class for the same code. */

@@ -164,6 +164,18 @@ static void progress_end(const struct progress *pg)
 		fputs("\r\033[K", stderr);
 }
 
+/* What the outcome means for the secret: a failure that never reached
+ * a server (TLS, network) left its record as it was. */
+static void say_after(const struct secret_info *si,
+		      const struct probe_result *pr)
+{
+	if (probe_inconclusive(pr))
+		printf("\nNothing was recorded against secret #%lld: the test "
+		       "stopped before any server judged it (%s), a fault of "
+		       "this host's configuration or the network.\n",
+		       (long long)si->id, diag_step_name(pr->diag.step));
+}
+
 static int run(struct app *app, int argc, char **argv, int doctor)
 {
 	struct test_args a = {0};
@@ -205,6 +217,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		       doctor ? "doctor" : "test", c.name, (long long)si.id,
 		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
+		say_after(&si, &pr);
 	}
 	/* With automatic rotation, Microsoft Graph is part of the setup. */
 	if (doctor && c.rotate_auto) {

@@ -469,6 +469,20 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	return 0;
 }
 
+bool probe_inconclusive(const struct probe_result *r)
+{
+	if (r->ok || !r->has_diag)
+		return false;
+	switch (r->diag.step) {
+	case DIAG_STEP_TRANSPORT:
+	case DIAG_STEP_NETWORK:
+	case DIAG_STEP_TOKEN_ENDPOINT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void probe_result_free(struct probe_result *r)
 {
 	if (r == NULL)

@@ -110,6 +110,12 @@ const char *probe_status_name(enum probe_status s);
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret);
 
+/* Whether a failed probe r ended before any server judged the material:
+ * a TLS or transport fault (a wrong [tls] ca_file among them), the
+ * network, or an authority URL that is no token endpoint. Such a failure
+ * says nothing about the secret and must not count against it. */
+bool probe_inconclusive(const struct probe_result *r);
+
 /* Wipe and free the token in r and clear r. r may be NULL. */
 void probe_result_free(struct probe_result *r);
 

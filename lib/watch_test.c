@@ -40,6 +40,31 @@ static void outcome(const struct probe_result *pr, char *out, size_t size)
 		err_fmt(out, size, "failed at %s", probe_step_name(pr->failed));
 }
 
+/* The secret's verdict: kept as it was when the test never reached a
+ * server that could judge it (probe_inconclusive), which then counts no
+ * failure either; the audit trail says "test-inconclusive". */
+static int record_verdict(struct watch_ctx *w, const struct cred *c,
+			  const struct secret_info *si,
+			  const struct probe_result *pr, const char *detail,
+			  struct err *e)
+{
+	if (probe_inconclusive(pr))
+		return 0;
+	return store_secret_record_test(w->store, si->id, w->now, pr->ok,
+					detail, e) ||
+		       store_cred_count(w->store, c->id, CRED_TEST_FAILURES,
+					pr->ok ? 0 : 1, w->now, e)
+		   ? -1
+		   : 0;
+}
+
+static const char *test_event(const struct probe_result *pr)
+{
+	if (pr->ok)
+		return "test-passed";
+	return probe_inconclusive(pr) ? "test-inconclusive" : "test-failed";
+}
+
 int watch_record_test(struct watch_ctx *w, const struct cred *c,
 		      const struct secret_info *si, bool token_only,
 		      const struct probe_result *pr, struct material *m,
@@ -50,16 +75,12 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 	outcome(pr, detail, sizeof(detail));
 	if (store_begin(w->store, e))
 		return -1;
-	if (store_secret_record_test(w->store, si->id, w->now, pr->ok, detail,
-				     e) ||
-	    store_cred_count(w->store, c->id, CRED_TEST_FAILURES,
-			     pr->ok ? 0 : 1, w->now, e) ||
-	    event_addf(w->store, w->now, c->name, si->id,
-		       pr->ok ? "test-passed" : "test-failed", e, "mode",
-		       token_only ? "token" : "send", "outcome", detail, "step",
-		       pr->has_diag ? diag_step_name(pr->diag.step) : NULL,
-		       "evidence", pr->has_diag ? pr->diag.evidence : NULL,
-		       EVENT_END) ||
+	if (record_verdict(w, c, si, pr, detail, e) ||
+	    event_addf(
+		w->store, w->now, c->name, si->id, test_event(pr), e, "mode",
+		token_only ? "token" : "send", "outcome", detail, "step",
+		pr->has_diag ? diag_step_name(pr->diag.step) : NULL, "evidence",
+		pr->has_diag ? pr->diag.evidence : NULL, EVENT_END) ||
 	    (pr->token.value != NULL &&
 	     token_put(w->store, w->vault, c, si->id, &pr->token, e)) ||
 	    (m != NULL && material_save_alg(w->store, m, e))) {

@@ -64,6 +64,37 @@ class Blame(m365.WorldCase):
                     return float(line.split()[-1])
         raise AssertionError("%s not in %s" % (name, path))
 
+    def test_wrong_ca_file_is_not_the_secret_failing(self):
+        prom = os.path.join(self.w.s.dir, "sw.prom")
+        self.w.configure("[metrics]\ntextfile = %s\n" % prom)
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        # A CA file that exists but is not the one the servers chain to.
+        self.w.s.write_config("[tls]\nca_file = %s\n[metrics]\ntextfile = "
+                              "%s\n" % (self.w.entra.certs.rogue_ca_file,
+                                        prom))
+        r = self.w.run("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("broken step: TLS and transport (transport)", r.stdout)
+        self.assertIn("Nothing was recorded against secret #1: the test "
+                      "stopped before any server judged it (transport)",
+                      r.stdout)
+        r = self.w.run("status", "mail")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertRegex(r.stdout, r"\nmail +ok .* tested and passed ")
+        _, log = self.w.s.json("log", "mail")
+        kinds = [e["kind"] for e in log["events"]]
+        self.assertNotIn("test-failed", kinds)
+        self.assertIn("test-inconclusive", kinds)
+        # The watchdog's health check of it, a day later: no failure
+        # counted, no critical level, no alert about the secret.
+        r = self.w.run("check", "--now", "+25h", "--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("could not reach a verdict (transport", r.stderr)
+        self.assertNotIn("alert health-failed", r.stderr)
+        self.assertEqual(self.metric(prom, "secretwatch_test_failures_total"),
+                         0)
+        self.assertEqual(self.metric(prom, "secretwatch_credential_level"), 0)
+
     def test_wrong_tenant_remedy_is_cred_set(self):
         self.w.add_secret(m365.S1, "+200d")
         r = self.w.run("cred", "set", "mail", "--tenant",

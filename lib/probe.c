@@ -91,6 +91,7 @@ static enum probe_step_id token_step(struct probe_result *r)
 			 "not known: the token was refused before");
 		return PROBE_ROLE;
 	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_REVOKED:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_SECRET_MISSING:
 	case DIAG_STEP_CLIENT_AUTH:
@@ -114,6 +115,7 @@ static bool app_found(const struct probe_result *r)
 		return false;
 	switch (r->diag.step) {
 	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_REVOKED:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_CERT_UNKNOWN:
 	case DIAG_STEP_CERT_EXPIRED:
@@ -392,6 +394,7 @@ static int request(const struct cred *c, const struct probe_opts *o,
 			diag_cert_expired(din, &ret->entra, &ret->diag);
 		else {
 			diag_token(din, &ret->entra, &ret->diag);
+			diag_secret_history(din, o->passed_at, &ret->diag);
 			at = token_step(ret);
 		}
 		token_steps_before(ret, at, rq->authority_url, c->client_id);

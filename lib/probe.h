@@ -59,6 +59,8 @@ struct probe_opts {
 	const char *hint;   /* its hint, for messages; NULL: unknown */
 	const char *key_id; /* its key ID, for the message; NULL: unknown */
 	const char *to;	    /* NULL or "": cred->test_to, else the sender */
+	int64_t passed_at;  /* when it last passed a test; 0: never (for
+			     * diag_secret_history) */
 	bool token_only;    /* stop after the token steps */
 	const struct net_opts *net;	 /* NULL: defaults */
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */

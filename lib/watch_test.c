@@ -21,6 +21,11 @@ void watch_probe_opts(const struct watch_ctx *w, struct material *m,
 	o->hint = si->hint;
 	o->key_id = si->key_id[0] ? si->key_id : NULL;
 	o->to = to;
+	/* Activation follows a passed test: the record says when one last
+	 * passed without a look at the trail. */
+	o->passed_at = si->activated_at;
+	if (si->last_test_ok && si->last_test_at > o->passed_at)
+		o->passed_at = si->last_test_at;
 	o->token_only = token_only;
 	o->net = net;
 	o->retry = w->retry;
@@ -90,6 +95,19 @@ int watch_record_test(struct watch_ctx *w, const struct cred *c,
 	return store_commit(w->store, e);
 }
 
+/* A pending secret may have passed a test that its record no longer
+ * shows (a later failure overwrote it): the audit trail has it. */
+static void trail_passed_at(struct watch_ctx *w, const struct cred *c,
+			    const struct secret_info *si, struct probe_opts *o)
+{
+	int64_t at = 0;
+	struct err e;
+
+	if (store_event_passed_at(w->store, c->name, si->id, &at, &e) == 0 &&
+	    at > o->passed_at)
+		o->passed_at = at;
+}
+
 int watch_test(struct watch_ctx *w, const struct cred *c,
 	       const struct secret_info *si, bool token_only, const char *to,
 	       struct probe_result *pr, struct err *e)
@@ -103,6 +121,7 @@ int watch_test(struct watch_ctx *w, const struct cred *c,
 	if (material_open(w->store, w->vault, si, &m, e))
 		return -1;
 	watch_probe_opts(w, &m, si, token_only, to, &net, &o);
+	trail_passed_at(w, c, si, &o);
 	probe_run(c, &o, pr);
 	rc = watch_record_test(w, c, si, token_only, pr, &m, e);
 	material_free(&m);

@@ -95,6 +95,43 @@ class Blame(m365.WorldCase):
                          0)
         self.assertEqual(self.metric(prom, "secretwatch_credential_level"), 0)
 
+    def test_revoked_secret_is_not_called_a_bad_paste(self):
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        r = self.w.run("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        # Deleted in Entra: only s2 is left there.
+        self.w.entra.set_scenario(m365.entra_scenario(
+            secrets=[{"label": "s2", "value": m365.S2, "end": "2099-06-01"}]))
+        r, doc = self.w.s.json("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        d = doc["diagnosis"]
+        self.assertEqual(d["step"], "secret-revoked")
+        self.assertRegex(d["summary"], r"which passed a test at "
+                         r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: it was deleted or "
+                         r"revoked in Entra")
+        self.assertNotIn("Secret ID", d["remedy"])
+        self.assertIn("secretwatch secret add mail --expires YYYY-MM-DD "
+                      "--activate", d["remedy"])
+        self.assertIn("AADSTS7000215", d["evidence"])
+        # A secret never seen working gets the paste remedy still.
+        self.w.add_secret(m365.S3, "+300d")
+        r, doc = self.w.s.json("test", "mail", "--secret", "2",
+                               "--token-only")
+        self.assertEqual(doc["diagnosis"]["step"], "secret-value")
+        self.assertIn("Secret ID", doc["diagnosis"]["remedy"])
+
+    def test_revoked_with_graph_says_sync(self):
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        r = self.w.run("cred", "set", "mail", "--graph-url",
+                       "https://127.0.0.1:9")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.w.entra.set_scenario(m365.entra_scenario(secrets=[]))
+        r = self.w.run("test", "mail", "--token-only")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("(secret-revoked)", r.stdout)
+        self.assertIn("'secretwatch sync mail' compares the store with what "
+                      "Entra", r.stdout)
+
     def test_wrong_tenant_remedy_is_cred_set(self):
         self.w.add_secret(m365.S1, "+200d")
         r = self.w.run("cred", "set", "mail", "--tenant",

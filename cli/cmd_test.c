@@ -164,9 +164,10 @@ static void progress_end(const struct progress *pg)
 		fputs("\r\033[K", stderr);
 }
 
-/* What the outcome means for the secret: a failure that never reached
- * a server (TLS, network) left its record as it was. */
-static void say_after(const struct secret_info *si,
+/* What the outcome means for the secret: a pending one that passed is
+ * not active yet; a failure that never reached a server (TLS, network)
+ * left its record as it was. */
+static void say_after(const struct cred *c, const struct secret_info *si,
 		      const struct probe_result *pr)
 {
 	if (probe_inconclusive(pr))
@@ -174,6 +175,12 @@ static void say_after(const struct secret_info *si,
 		       "stopped before any server judged it (%s), a fault of "
 		       "this host's configuration or the network.\n",
 		       (long long)si->id, diag_step_name(pr->diag.step));
+	else if (pr->ok && si->state == SECRET_PENDING)
+		printf(
+		    "Secret #%lld is still pending (a test does not switch): "
+		    "'secretwatch rotate %s --secret %lld' makes it "
+		    "active.\n",
+		    (long long)si->id, c->name, (long long)si->id);
 }
 
 static int run(struct app *app, int argc, char **argv, int doctor)
@@ -217,7 +224,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		       doctor ? "doctor" : "test", c.name, (long long)si.id,
 		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
-		say_after(&si, &pr);
+		say_after(&c, &si, &pr);
 	}
 	/* With automatic rotation, Microsoft Graph is part of the setup. */
 	if (doctor && c.rotate_auto) {

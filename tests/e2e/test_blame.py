@@ -161,6 +161,18 @@ class Blame(m365.WorldCase):
         r = self.w.run("test", "mail", "--token-only")
         self.assertNotRegex(r.stdout, r"SMTP server reachable +not run")
 
+    def test_passed_pending_secret_says_how_to_activate(self):
+        self.w.add_secret(m365.S1, "+200d")
+        r = self.w.run("test", "mail")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("Secret #1 is still pending (a test does not switch): "
+                      "'secretwatch rotate mail --secret 1' makes it active.",
+                      r.stdout)
+        r = self.w.run("rotate", "mail", "--secret", "1")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = self.w.run("test", "mail")
+        self.assertNotIn("pending", r.stdout)
+
 
 if __name__ == "__main__":
     swtest.main()

@@ -1,0 +1,65 @@
+"""Output read at 3 a.m.: tables with their headers and times people read,
+an error without a table in front of it, alert lines that say one thing
+once, and a daemon in the foreground that says when and what."""
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import m365  # noqa: E402
+import swtest  # noqa: E402
+
+RFC3339 = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+class Tables(swtest.ScratchCase):
+    def setUp(self):
+        super().setUp()
+        self.s.init_with_cred()
+        r = self.s.run("secret", "add", "mail", "--expires", "+90d",
+                       input=m365.S1 + "\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def old_event(self, at, detail):
+        """An event as an earlier release wrote it."""
+        with sqlite3.connect(self.s.db) as db:
+            db.execute("INSERT INTO event (at, credential, secret_id, kind, "
+                       "detail) VALUES (?, 'mail', 1, 'secret-added', ?)",
+                       (at, json.dumps(detail)))
+
+    def test_log_has_a_header_and_rfc3339_times(self):
+        exp = int(time.time()) + 90 * 86400
+        self.old_event(int(time.time()), {"hint": "S1a", "key_id": "",
+                                          "expires_at": exp})
+        r = self.s.run("log", "mail")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[0], r"^TIME +CREDENTIAL +SECRET +EVENT +"
+                         r"DETAIL$")
+        want = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
+        self.assertIn('"expires_at":"%s"' % want, lines[-1])
+        self.assertNotIn(str(exp), r.stdout)
+        _, doc = self.s.json("log", "mail")
+        self.assertEqual(doc["events"][-1]["detail"]["expires_at"], want)
+
+    def test_log_since_a_time_ago(self):
+        self.old_event(int(time.time()) - 7200, {"hint": "old"})
+        r = self.s.run("log", "mail", "--since", "-1h")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("secret-added", r.stdout)
+        self.assertNotIn('"old"', r.stdout)
+        r = self.s.run("log", "mail", "--since", "-3h")
+        self.assertIn('"old"', r.stdout)
+        r = self.s.run("log", "--since", "yesterday")
+        self.assertFails(r, "--since: 'yesterday' is not a time: use "
+                         "YYYY-MM-DD, an RFC 3339 time such as "
+                         "2027-06-01T12:00:00Z, or a time ago such as -1h")
+        self.assertNotIn("+", r.stderr)
+
+
+if __name__ == "__main__":
+    swtest.main()

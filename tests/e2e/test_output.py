@@ -60,6 +60,18 @@ class Tables(swtest.ScratchCase):
                          "2027-06-01T12:00:00Z, or a time ago such as -1h")
         self.assertNotIn("+", r.stderr)
 
+    def test_status_labels_its_columns_and_an_error_stands_alone(self):
+        r = self.s.run("status")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout.splitlines()[0],
+                         r"^NAME +LEVEL +SECRET +EXPIRES +DAYS +LAST TEST$")
+        self.assertRegex(r.stdout.splitlines()[1],
+                         r" pending, not yet tested$")
+        r = self.s.run("status", "nosuch")
+        self.assertEqual((r.returncode, r.stdout), (3, ""))
+        self.assertEqual(r.stderr, "secretwatch: no credential named "
+                         "'nosuch': see 'secretwatch cred list'\n")
+
 
 if __name__ == "__main__":
     swtest.main()

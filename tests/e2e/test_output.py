@@ -73,5 +73,37 @@ class Tables(swtest.ScratchCase):
                          "'nosuch': see 'secretwatch cred list'\n")
 
 
+class AlertLines(m365.WorldCase):
+    def alert_lines(self, text, event):
+        return [l for l in text.splitlines()
+                if l.startswith("secretwatch: alert %s " % event)]
+
+    def test_switch_says_it_once(self):
+        r = self.w.add_secret(m365.S1, "+200d", "--activate")
+        self.assertRegex(r.stdout, r"(?m)^switched mail to client secret #1 "
+                         r"\(S1a~\): it passed a token request and an XOAUTH2 "
+                         r"test send$")
+        lines = self.alert_lines(r.stderr, "switched")
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"^secretwatch: alert switched \(ok\): "
+                         r"secretwatch switched mail to client secret S1a~ "
+                         r"\(key unknown, expires %s\) after a successful "
+                         r"token request and XOAUTH2 test send\.$" % RFC3339)
+        # Nothing else on stderr says it again.
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+
+    def test_warning_says_it_once(self):
+        self.w.add_secret(m365.S1, "+40d", "--activate")
+        r = self.w.run("check", "--now", "+15d", "--force")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = self.alert_lines(r.stderr, "expiry-warning")
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"^secretwatch: alert expiry-warning "
+                         r"\(warning\): The client secret S1a~ \(key unknown\)"
+                         r" of mail expires %s, in 25 days\. To do: " % RFC3339)
+        self.assertEqual(lines[0].count("S1a~"), 1, lines[0])
+        self.assertEqual(lines[0].count("25 days"), 1, lines[0])
+
+
 if __name__ == "__main__":
     swtest.main()

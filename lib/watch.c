@@ -190,8 +190,10 @@ static int metrics_one(void *ctx, const struct cred_view *v)
 		metrics_secret_of(mc->m, &v->cred, &v->active);
 	for (int i = 0; i < v->npending; i++)
 		metrics_secret_of(mc->m, &v->cred, &v->pending[i]);
+	/* The level as status's exit code says it: one mapping for both. */
 	metrics_credential(
-	    mc->m, v->cred.name, (int)policy_level(v, mc->w->now, mc->w->cfg),
+	    mc->m, v->cred.name,
+	    policy_level_exit(policy_level(v, mc->w->now, mc->w->cfg)),
 	    v->cred.last_check_at, v->cred.switches, v->cred.test_failures);
 	metrics_next_rotation(mc->m, v->cred.name,
 			      policy_next_rotation(v, mc->w->cfg));

@@ -105,5 +105,30 @@ class AlertLines(m365.WorldCase):
         self.assertEqual(lines[0].count("25 days"), 1, lines[0])
 
 
+class LevelCodes(m365.WorldCase):
+    """One level -> code mapping: status's exit code is the metric."""
+
+    def level(self, prom):
+        with open(prom) as f:
+            m = re.search(r'(?m)^secretwatch_credential_level\{credential='
+                          r'"mail"\} (\d+)$', f.read())
+        return int(m.group(1))
+
+    def test_metric_is_the_exit_code(self):
+        prom = os.path.join(self.w.s.dir, "sw.prom")
+        self.w.configure("[metrics]\ntextfile = %s\n" % prom)
+        cases = [("unknown", [], 3), ("warning", [], 1),
+                 ("expired", ["--now", "+21d"], 2)]
+        for name, now, code in cases:
+            with self.subTest(level=name):
+                if name == "warning":
+                    self.w.add_secret(m365.S1, "+20d", "--activate")
+                r = self.w.run("status", "mail", *now)
+                self.assertEqual(r.returncode, code, r.stdout)
+                self.assertIn(" %s " % name, r.stdout)
+                r = self.w.run("check", *swtest.force(now))
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(self.level(prom), code)
+
 if __name__ == "__main__":
     swtest.main()

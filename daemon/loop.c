@@ -119,6 +119,7 @@ static int64_t cycle(struct daemon *d)
 {
 	struct cycle_result res;
 	const struct watch_report *r = &res.report;
+	char line[512];
 	struct err hb;
 
 	in_cycle = 1;
@@ -145,12 +146,10 @@ static int64_t cycle(struct daemon *d)
 		return timefmt_now() + d->cfg.interval;
 	}
 	notify_status(r);
-	if (r->warnings || r->switches || r->switch_failures ||
-	    r->health_failures)
-		log_notice("cycle: %d credentials, %d warnings, %d switched, "
-			   "%d switch failures, %d health failures",
-			   r->credentials, r->warnings, r->switches,
-			   r->switch_failures, r->health_failures);
+	/* One line a cycle, as 'secretwatch check' prints it: a quiet
+	 * daemon is seen to be alive, and when it wakes next. */
+	watch_report_line(r, line, sizeof(line));
+	log_notice("cycle: %s", line);
 	return r->next_wake;
 }
 

@@ -60,6 +60,11 @@ struct watch_report {
 	int64_t next_wake;     /* the earliest deadline found */
 };
 
+/* One line for people on what cycle r did, as `secretwatch check` and
+ * secretwatchd print it: the credentials by level, the warnings,
+ * switches, health checks and deliveries, and the next check. */
+void watch_report_line(const struct watch_report *r, char *out, size_t size);
+
 /* Run one cycle at w->now. Returns 0, or -1 with e filled when the store
  * failed (a failing probe or channel is not an error: it is recorded). */
 int watch_cycle(struct watch_ctx *w, struct watch_report *r, struct err *e);

@@ -4,6 +4,7 @@ once, and a daemon in the foreground that says when and what."""
 import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -129,6 +130,67 @@ class LevelCodes(m365.WorldCase):
                 r = self.w.run("check", *swtest.force(now))
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(self.level(prom), code)
+
+class DaemonForeground(m365.WorldCase):
+    """secretwatchd on a terminal or in a file, not under journald."""
+
+    STAMP = r"(?m)^%s secretwatchd: " % RFC3339
+
+    def config(self, webhook):
+        extra = "[alerts]\nemail_to = %s\n" % m365.OPS
+        if webhook:
+            extra += "webhook_url = %s/hook\n" % self.w.webhook.url
+        self.w.configure(extra)
+
+    def once(self):
+        p = subprocess.run([swtest.SWD, "-c", self.w.s.conf, "--once"],
+                           capture_output=True, text=True, timeout=60,
+                           env=swtest.daemon_env())
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stderr
+
+    def test_lines_are_stamped_and_name_the_channels(self):
+        self.config(webhook=True)
+        self.w.add_secret(m365.S1, "+200d")
+        err = self.once()
+        lines = err.splitlines()
+        self.assertTrue(lines, err)
+        for line in lines:
+            self.assertRegex(line, self.STAMP)
+        self.assertRegex(err, self.STAMP + r"alert switched \(ok\): ")
+        self.assertRegex(err, self.STAMP + r"mail: alert switched delivered "
+                         r"by email$")
+        self.assertRegex(err, self.STAMP + r"mail: alert switched delivered "
+                         r"by webhook$")
+        self.assertRegex(err, self.STAMP + r"cycle: 1 credentials: 1 ok, .*"
+                         r"1 switched, .* 3 alerts delivered; next check "
+                         + RFC3339 + "$")
+        self.assertNotIn("only alert channel", err)
+
+    def test_every_cycle_says_so(self):
+        self.config(webhook=True)
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        err_path = os.path.join(self.w.s.dir, "daemon.err")
+        with open(err_path, "w") as err:
+            p = subprocess.Popen([swtest.SWD, "-c", self.w.s.conf],
+                                 stderr=err, env=swtest.daemon_env())
+        self.addCleanup(p.wait, 10)
+        self.addCleanup(p.terminate)
+        # Quiet cycles too: the first, then two asked for with SIGUSR1.
+        for want in (1, 2, 3):
+            deadline = time.monotonic() + 30
+            while True:
+                with open(err_path) as f:
+                    got = len(re.findall(r"(?m) cycle: 1 credentials: 1 ok"
+                                         r".*; next check " + RFC3339 + "$",
+                                         f.read()))
+                if got >= want:
+                    break
+                self.assertLess(time.monotonic(), deadline, "%d cycle lines"
+                                % got)
+                time.sleep(0.05)
+            p.send_signal(signal.SIGUSR1)  # a cycle now
+
 
 if __name__ == "__main__":
     swtest.main()

@@ -325,6 +325,30 @@ static void test_log(void **state)
 	free(s);
 }
 
+/* With timestamps on (the daemon), a line outside the journal starts
+ * with the time; in the journal it does not (journald stamps it). */
+static void test_log_stamps(void **state)
+{
+	char *s;
+
+	(void)state;
+	log_timestamps(true);
+	s = run_log_channel(&sample, NULL, false);
+	log_timestamps(false);
+	assert_true(strlen(s) > 21);
+	assert_true(s[4] == '-' && s[10] == 'T' && s[19] == 'Z' &&
+		    s[20] == ' ');
+	assert_int_equal(strncmp(s + 21, program_invocation_short_name,
+				 strlen(program_invocation_short_name)),
+			 0);
+	free(s);
+	log_timestamps(true);
+	s = run_log_channel(&sample, NULL, true);
+	log_timestamps(false);
+	assert_int_equal(strncmp(s, "<4>alert expiry-warning", 23), 0);
+	free(s);
+}
+
 /* A failing stream, or none, is a failed delivery. */
 static void test_log_failures(void **state)
 {
@@ -565,6 +589,7 @@ int main(void)
 	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_webhook_body),
 	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_log_stamps),
 	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_log_failures),
 	    cmocka_unit_test(test_exec),

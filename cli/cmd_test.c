@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "net.h"
 #include "num.h"
@@ -234,6 +235,9 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 			app, &c, o ? cJSON_AddArrayToObject(o, "graph") : NULL))
 			rc = rc ? rc : 1;
 	}
+	/* Alerts that can reach nobody once this secret fails. */
+	if (doctor && !app->json && alert_only_through_secrets(&app->cfg))
+		printf("\nwarning: %s\n", ALERT_ONLY_THROUGH_SECRETS);
 	/* With a token file, Postfix is part of the setup. */
 	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))
 		rc = rc ? rc : 1;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "log.h"
 #include "policy.h"
 #include "timefmt.h"
@@ -59,6 +60,14 @@ int loop_signals(void)
 	return 0;
 }
 
+/* At start and at each reload: alerts that can only go out through the
+ * secrets being watched are no watchdog. */
+static void warn_channels(const struct config *cfg)
+{
+	if (alert_only_through_secrets(cfg))
+		logit(LOG_WARNING, "%s", ALERT_ONLY_THROUGH_SECRETS);
+}
+
 static void reload(struct daemon *d)
 {
 	struct config fresh;
@@ -80,6 +89,7 @@ static void reload(struct daemon *d)
 	d->cfg = fresh;
 	log_notice("configuration reloaded from %s",
 		   path ? path : "built-in defaults");
+	warn_channels(&d->cfg);
 }
 
 static void notify_status(const struct watch_report *r)
@@ -186,6 +196,7 @@ int loop_run(struct daemon *d)
 
 	sd_notify(0, "READY=1\nSTATUS=first check");
 	log_info("watching %s", d->cfg.database);
+	warn_channels(&d->cfg);
 	wake_at = cycle(d);
 	if (d->once)
 		return cycle_failed;

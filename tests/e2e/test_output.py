@@ -167,6 +167,17 @@ class DaemonForeground(m365.WorldCase):
                          + RFC3339 + "$")
         self.assertNotIn("only alert channel", err)
 
+    def test_email_only_is_warned_at_start_and_by_doctor(self):
+        self.config(webhook=False)
+        self.w.add_secret(m365.S1, "+200d", "--activate")
+        err = self.once()
+        self.assertRegex(err, self.STAMP + r"email is the only alert channel "
+                         r"besides this log: alert mail goes out through the "
+                         r"secrets being watched")
+        r = self.w.run("doctor", "mail")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("warning: email is the only alert channel", r.stdout)
+
     def test_every_cycle_says_so(self):
         self.config(webhook=True)
         self.w.add_secret(m365.S1, "+200d", "--activate")

@@ -297,12 +297,12 @@ if [ -f /usr/share/bash-completion/bash_completion ]; then
 	check "completion: clouds ($got)" test "$got" = "china dod global usgov "
 	got=$(complete_line secretwatch -c "$conf" status --n)
 	check "completion: flags after -c FILE ($got)" test "$got" = "--now "
-	as_user secretwatch -c "$conf" cred add mailer \
+	as_user secretwatch -c "$conf" cred add mail \
 		--tenant contoso.onmicrosoft.com --sender alerts@contoso.com \
 		--client-id 00000000-0000-0000-0000-000000000001 >/dev/null
 	got=$(complete_line secretwatch -c "$conf" cred show '')
 	check "completion: credential names from cred list --names ($got)" \
-		test "$got" = "mailer "
+		test "$got" = "mail "
 else
 	echo "note: bash-completion is not installed; completion not tested"
 fi

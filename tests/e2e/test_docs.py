@@ -1,9 +1,14 @@
-"""The documents agree with each other and with the program: the Postfix
+"""The documents agree with each other and with the program: one first
+run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
+it; and the Postfix
 lines of README.md and OPERATIONS.md are the ones 'secretwatch postfix'
 prints (and test_postfix.py runs Postfix with)."""
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -14,6 +19,52 @@ README = docs.read(docs.README)
 OPERATIONS = docs.read(docs.OPERATIONS)
 CONF5 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
                                "secretwatch.conf.5.scd"))
+MAN8 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
+                              "secretwatchd.8.scd"))
+# scdoc writes a backslash as two.
+MAN1 = docs.read(docs.MAN1).replace("\\\\", "\\")
+
+
+def first_run(text, heading):
+    return docs.commands(docs.blocks(docs.section(text, heading))[0])
+
+
+class FirstRun(unittest.TestCase):
+    def test_one_first_run_everywhere(self):
+        readme = first_run(README, "First run")
+        self.assertEqual(first_run(OPERATIONS, "First run"), readme)
+        self.assertEqual(first_run(MAN1, "EXAMPLES"), readme)
+        # init -> cred add (with --object-id) -> secret add --activate ->
+        # status -> the daemon.
+        self.assertEqual([w[:2] for w in readme],
+                         [["secretwatch", "init"], ["secretwatch", "cred"],
+                          ["secretwatch", "secret"],
+                          ["secretwatch", "status"],
+                          ["systemctl", "enable"]])
+        self.assertEqual(readme[1][2:4], ["add", "mail"])
+        self.assertIn("--object-id", readme[1])
+        self.assertEqual(readme[2][2:4], ["add", "mail"])
+        self.assertIn("--activate", readme[2])
+        self.assertEqual(readme[4], ["systemctl", "enable", "--now",
+                                     "secretwatchd.service"])
+
+    def test_the_credential_is_mail_everywhere(self):
+        for name, text in (("README.md", README),
+                           ("OPERATIONS.md", OPERATIONS),
+                           ("secretwatch(1)", MAN1),
+                           ("secretwatchd(8)", MAN8),
+                           ("secretwatch.conf(5)", CONF5)):
+            self.assertNotRegex(text, r"\bmailer\b", name)
+
+    def test_before_you_start(self):
+        text = docs.section(README, "Before you start")
+        for step in ("App registration", "SMTP.SendAsApp",
+                     "Grant admin consent", "New-ServicePrincipal",
+                     "Add-MailboxPermission", "Authenticated SMTP",
+                     "Set-CASMailbox", "Value"):
+            self.assertIn(step, text)
+        self.assertLess(README.index("## Before you start"),
+                        README.index("## First run"))
 
 
 class PostfixAdvice(swtest.ScratchCase):

@@ -1,6 +1,6 @@
 """The documents agree with each other and with the program: one first
 run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
-it; and the Postfix
+it; a "try it without a tenant" that works as written; and the Postfix
 lines of README.md and OPERATIONS.md are the ones 'secretwatch postfix'
 prints (and test_postfix.py runs Postfix with)."""
 import os
@@ -65,6 +65,30 @@ class FirstRun(unittest.TestCase):
             self.assertIn(step, text)
         self.assertLess(README.index("## Before you start"),
                         README.index("## First run"))
+
+
+class TryWithoutATenant(unittest.TestCase):
+    """The README's block, run as it is written."""
+
+    def test_the_block_works(self):
+        block = docs.blocks(docs.section(README, "Try it without a tenant"))
+        script = "\n".join(block[0]) + "\n"
+        self.assertIn("--authority-url", script)
+        self.assertIn("--smtp-url", script)
+        self.assertIn("ca_file", script)
+        tmp = tempfile.mkdtemp(prefix="sw-tryit-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = dict(os.environ, TMPDIR=tmp,
+                   PATH=os.path.abspath(swtest.BIN_DIR) + ":"
+                   + os.environ.get("PATH", "/usr/bin:/bin"))
+        env.pop("SECRETWATCH_CONFIG", None)
+        r = subprocess.run(["bash", "-e", "-c", script], cwd=docs.ROOT,
+                           env=env, capture_output=True, text=True,
+                           timeout=120, start_new_session=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^switched mail to client secret "
+                         r"#1 \(Abc~\)")
+        self.assertRegex(r.stdout, r"(?m)^mail +ok .* tested and passed ")
 
 
 class PostfixAdvice(swtest.ScratchCase):

@@ -20,6 +20,8 @@ static const char usage[] =
     "it without echo on a terminal; it is never taken from the command\n"
     "line or the environment. It is stored encrypted, as pending, until a\n"
     "test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
+    "A value without the shape of Entra's (40 characters, 'Q~' after the\n"
+    "first four) is registered with a warning saying how it differs.\n"
     "  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra);\n"
     "                  without it, the expiry and key ID are read from\n"
     "                  Entra through Microsoft Graph (with a stored secret,\n"

@@ -20,10 +20,14 @@ static const char test_usage[] =
     "Get an access token with a stored secret (the active one, else the\n"
     "newest pending one) and send a test message with AUTH XOAUTH2 over\n"
     "STARTTLS. Exit 0 when it worked; on failure the broken setup step\n"
-    "and its remedy, exit 2. The outcome goes into the audit trail.\n"
+    "and its remedy, exit 2. The outcome goes into the audit trail, but a\n"
+    "failure before any server judged the secret (TLS, the network) is\n"
+    "this host's and leaves the secret's record as it was. A test does\n"
+    "not switch: 'secretwatch rotate NAME' makes a pending secret active.\n"
     "  --secret ID    test this secret (see 'secretwatch secret list')\n"
     "  --to ADDR      recipient (default: the credential's --test-to)\n"
-    "  --token-only   stop after the token request\n";
+    "  --token-only   stop after the token request (the send is not\n"
+    "                 requested)\n";
 
 static const char doctor_usage[] =
     "usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"

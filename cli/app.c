@@ -148,6 +148,40 @@ int app_bad_args(struct app *app)
 			app->cmd, app->cmd);
 }
 
+/* An option that would carry a secret value: asked for by people used to
+ * tools that take one on the command line. */
+static bool value_option(const char *name, size_t len)
+{
+	static const char *const names[] = {"--value", "--secret-value",
+					    "--client-secret", "--password"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len &&
+		    strncmp(name, names[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* An unknown long option, named without what follows '=': that may be
+ * a secret typed as --value=... */
+static void unknown_long(struct app *app, const char *arg)
+{
+	size_t len = strcspn(arg, "=");
+
+	if (value_option(arg, len))
+		app_fail(app,
+			 "%s: secret values are never taken from the command "
+			 "line (ps and the shell history would show them): "
+			 "pipe the Value on standard input or paste it at the "
+			 "hidden prompt",
+			 app->cmd);
+	else
+		app_fail(app,
+			 "%s: option '%.*s' is unknown or lacks its value; see "
+			 "'secretwatch %s --help'",
+			 app->cmd, (int)(len > 64 ? 64 : len), arg, app->cmd);
+}
+
 int app_getopt(struct app *app, int argc, char **argv,
 	       const struct option *opts)
 {
@@ -162,10 +196,7 @@ int app_getopt(struct app *app, int argc, char **argv,
 				 "'secretwatch %s --help'",
 				 app->cmd, optopt, app->cmd);
 		else
-			app_fail(app,
-				 "%s: option '%s' is unknown or lacks its "
-				 "value; see 'secretwatch %s --help'",
-				 app->cmd, argv[optind - 1], app->cmd);
+			unknown_long(app, argv[optind - 1]);
 	} else if (c == ':') {
 		app_fail(app, "%s: option '%s' needs a value", app->cmd,
 			 argv[optind - 1]);

@@ -88,7 +88,7 @@ int cmd_check(struct app *app, int argc, char **argv)
 	    {0}};
 	struct watch_report r;
 	struct watch_ctx w;
-	char t[TIMEFMT_RFC3339_LEN];
+	char line[512];
 	struct err e;
 	int opt, dry = 0, force = 0, rc;
 
@@ -123,13 +123,7 @@ int cmd_check(struct app *app, int argc, char **argv)
 		app_print_json(report_json(&r, app->now));
 		return 0;
 	}
-	timefmt_rfc3339(r.next_wake, t);
-	printf("%s%d credentials: %d ok, %d warning, %d critical, %d expired, "
-	       "%d unknown; %d warnings, %d switched, %d health checks (%d "
-	       "failed), %d alerts delivered; next check %s\n",
-	       dry ? "dry run: " : "", r.credentials, r.levels[LEVEL_OK],
-	       r.levels[LEVEL_WARNING], r.levels[LEVEL_CRITICAL],
-	       r.levels[LEVEL_EXPIRED], r.levels[LEVEL_UNKNOWN], r.warnings,
-	       r.switches, r.health_checks, r.health_failures, r.delivered, t);
+	watch_report_line(&r, line, sizeof(line));
+	printf("%s%s\n", dry ? "dry run: " : "", line);
 	return 0;
 }

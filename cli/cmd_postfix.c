@@ -19,6 +19,13 @@
 #define PLUGIN_DIR	 "/usr/lib/x86_64-linux-gnu/sasl2"
 #define PLUGIN_NAME	 "libxoauth2-secretwatch.so"
 #define PLUGIN_TOKEN_DIR "/run/secretwatch/tokens" /* its default */
+#define POSTCONF	 "/usr/sbin/postconf"
+/* The command that adds the token directory to Postfix's environment;
+ * %s is the directory. */
+#define POSTCONF_SET                                                           \
+	"postconf -e \"import_environment = $(postconf -h "                    \
+	"import_environment) "                                                 \
+	"SECRETWATCH_TOKEN_DIR=%s\""
 
 static const char usage[] =
     "usage: secretwatch postfix NAME [--json]\n"
@@ -27,8 +34,11 @@ static const char usage[] =
     "relay through Microsoft 365 with NAME's token file (XOAUTH2, the\n"
     "libxoauth2-secretwatch Cyrus SASL plugin), then check the local setup:\n"
     "the plugin, [tokens] in the config, the token directory and file and\n"
-    "their group, and how long the token is valid. Exit 0 when every check\n"
-    "passes, 1 otherwise.\n";
+    "their group, and how long the token is valid. A [tokens] dir other\n"
+    "than /run/secretwatch/tokens must reach the plugin through Postfix's\n"
+    "import_environment: the postconf command is printed, and\n"
+    "/usr/sbin/postconf (MAIL_CONFIG: another instance) is asked whether\n"
+    "it does. Exit 0 when every check passes, 1 otherwise.\n";
 
 struct checks {
 	cJSON *arr; /* NULL: print */
@@ -174,6 +184,55 @@ static void check_files(struct app *app, struct checks *ck,
 		check_token(app, ck, c);
 }
 
+/* Postfix's import_environment, as postconf reads it (MAIL_CONFIG names
+ * another instance), into out; -1 when postconf cannot tell. */
+static int postfix_environment(char *out, size_t size)
+{
+	FILE *p = popen(POSTCONF " -h import_environment 2>/dev/null", "r");
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	n = fread(out, 1, size - 1, p);
+	out[n] = '\0';
+	return pclose(p) == 0 && n > 0 ? 0 : -1;
+}
+
+/* Whether word is one of the blank- or comma-separated words of list. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = strstr(list, word); p != NULL;
+	     p = strstr(p + 1, word))
+		if ((p == list || strchr(" \t\n,", p[-1]) != NULL) &&
+		    (p[n] == '\0' || strchr(" \t\n,", p[n]) != NULL))
+			return true;
+	return false;
+}
+
+/* A token directory other than the plugin's default reaches the plugin
+ * only as SECRETWATCH_TOKEN_DIR in smtp(8)'s environment: Postfix passes
+ * what import_environment names. (Cyrus reads no plugin options for a
+ * client such as Postfix's.) */
+static void check_token_dir_env(struct checks *ck, const char *dir)
+{
+	char env[4096], want[PATH_MAX + 32];
+
+	snprintf(want, sizeof(want), "SECRETWATCH_TOKEN_DIR=%s", dir);
+	if (postfix_environment(env, sizeof(env)) == 0 && has_word(env, want)) {
+		say(ck, 1,
+		    "Postfix passes %s to the plugin (import_environment)",
+		    want);
+		return;
+	}
+	say(ck, 0,
+	    "[tokens] dir is %s, not the plugin's default %s, and Postfix's "
+	    "import_environment does not pass it: " POSTCONF_SET
+	    "; then postfix stop; postfix start",
+	    dir, PLUGIN_TOKEN_DIR, dir);
+}
+
 int cli_postfix_checks(struct app *app, const struct cred *c, struct cJSON *arr)
 {
 	struct checks ck = {arr, 0};
@@ -186,10 +245,7 @@ int cli_postfix_checks(struct app *app, const struct cred *c, struct cJSON *arr)
 		return ck.problems;
 	}
 	if (strcmp(app->cfg.token_dir, PLUGIN_TOKEN_DIR) != 0)
-		say(&ck, 1,
-		    "[tokens] dir is %s, not the plugin's default %s: "
-		    "set xoauth2_token_dir: %s in Cyrus's smtp.conf",
-		    app->cfg.token_dir, PLUGIN_TOKEN_DIR, app->cfg.token_dir);
+		check_token_dir_env(&ck, app->cfg.token_dir);
 	if (!c->token_file)
 		say(&ck, 0,
 		    "%s has no token file: secretwatch cred set %s "
@@ -218,16 +274,21 @@ static void smtp_host(const struct cred *c, char *host, size_t size, int *port)
 		 (int)(colon ? (size_t)(colon - p) : strcspn(p, "/")), p);
 }
 
+/* The one set of lines that README.md and OPERATIONS.md show too (after
+ * relayhost), and that tests/e2e/test_postfix.py runs Postfix with.
+ * smtp_sasl_security_options is Postfix's default, written out: a relay
+ * that used a password has 'noanonymous', which lets PLAIN through. */
 static const char *const main_cf[] = {
-    "smtp_sasl_auth_enable = yes",
-    "smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd",
-    "smtp_sasl_security_options = noanonymous",
-    "smtp_sasl_mechanism_filter = xoauth2",
     "smtp_tls_security_level = encrypt",
+    "smtp_sasl_auth_enable = yes",
+    "smtp_sasl_mechanism_filter = xoauth2",
+    "smtp_sasl_security_options = noplaintext, noanonymous",
+    "smtp_sasl_password_maps = texthash:/etc/postfix/sasl_passwd",
     "smtp_sasl_auth_soft_bounce = yes",
 };
 
-static void print_config(const struct cred *c, const char *relay)
+static void print_config(const struct app *app, const struct cred *c,
+			 const char *relay)
 {
 	printf("# /etc/postfix/main.cf\n");
 	printf("relayhost = %s\n", relay);
@@ -235,14 +296,21 @@ static void print_config(const struct cred *c, const char *relay)
 		printf("%s\n", main_cf[i]);
 	printf("# Leave smtp_sasl_auth_cache_name unset: it would keep "
 	       "refusing\n# after the token is refreshed.\n\n");
+	if (app->cfg.token_dir[0] != '\0' &&
+	    strcmp(app->cfg.token_dir, PLUGIN_TOKEN_DIR) != 0)
+		printf("# [tokens] dir is not the plugin's default %s: pass it "
+		       "in Postfix's\n# environment (then: postfix stop; "
+		       "postfix start)\n" POSTCONF_SET "\n\n",
+		       PLUGIN_TOKEN_DIR, app->cfg.token_dir);
 	printf("# /etc/postfix/sasl_passwd (then: postfix reload)\n");
 	printf("%s  %s:%s\n\n", relay, c->sender, c->name);
 }
 
-static cJSON *config_json(const struct cred *c, const char *relay)
+static cJSON *config_json(const struct app *app, const struct cred *c,
+			  const char *relay)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
-	char entry[CRED_MAILBOX_MAX + CRED_NAME_MAX + 600];
+	char entry[PATH_MAX + CRED_MAILBOX_MAX + CRED_NAME_MAX + 600];
 
 	cJSON_AddStringToObject(o, "credential", c->name);
 	a = cJSON_AddArrayToObject(o, "main_cf");
@@ -252,6 +320,12 @@ static cJSON *config_json(const struct cred *c, const char *relay)
 		cJSON_AddItemToArray(a, cJSON_CreateString(main_cf[i]));
 	snprintf(entry, sizeof(entry), "%s  %s:%s", relay, c->sender, c->name);
 	cJSON_AddStringToObject(o, "sasl_passwd", entry);
+	if (app->cfg.token_dir[0] != '\0' &&
+	    strcmp(app->cfg.token_dir, PLUGIN_TOKEN_DIR) != 0) {
+		snprintf(entry, sizeof(entry), POSTCONF_SET,
+			 app->cfg.token_dir);
+		cJSON_AddStringToObject(o, "postconf", entry);
+	}
 	return o;
 }
 
@@ -282,9 +356,9 @@ int cmd_postfix(struct app *app, int argc, char **argv)
 	smtp_host(&c, host, sizeof(host), &port);
 	snprintf(relay, sizeof(relay), "[%s]:%d", host, port);
 	if (app->json)
-		o = config_json(&c, relay);
+		o = config_json(app, &c, relay);
 	else
-		print_config(&c, relay);
+		print_config(app, &c, relay);
 	problems = cli_postfix_checks(
 	    app, &c, o ? cJSON_AddArrayToObject(o, "checks") : NULL);
 	if (o != NULL) {

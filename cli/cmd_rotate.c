@@ -30,6 +30,23 @@ static const char usage[] =
     "it soon (5 s, then doubling). --dry-run says which Graph calls would\n"
     "be made. Exit 2 when Graph refused (with the diagnosis).\n";
 
+/* The outcome, with the secret it is about. */
+static void say_switched(struct app *app, const struct cred *c)
+{
+	struct cred_view *v = NULL;
+	struct err e;
+
+	if (store_view_get(app->store, c->name, &v, &e) == 0 && v->has_active)
+		printf("switched %s to %s #%lld (%s~): it passed a token "
+		       "request and an XOAUTH2 test send\n",
+		       c->name, secret_kind_noun(v->active.kind),
+		       (long long)v->active.id, v->active.hint);
+	else
+		printf("switched %s: the tested secret is active now\n",
+		       c->name);
+	free(v);
+}
+
 /* Shared with 'secret add --activate'. */
 int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 {
@@ -46,8 +63,7 @@ int app_rotate(struct app *app, const struct cred *c, int64_t secret_id)
 		return app_fail_err(app, &e);
 	}
 	if (rc == 0) {
-		printf("switched %s: the %s tested is active now\n", c->name,
-		       secret_kind_noun(pr.kind));
+		say_switched(app, c);
 		if (watch_deliver(&w, &r, &e))
 			rc = app_fail_err(app, &e);
 		else if (r.deploy_failures > 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "log.h"
 #include "material.h"
 #include "registry.h"
 #include "render.h"
@@ -20,6 +21,8 @@ static const char usage[] =
     "it without echo on a terminal; it is never taken from the command\n"
     "line or the environment. It is stored encrypted, as pending, until a\n"
     "test with it succeeds ('secretwatch rotate NAME' or the daemon).\n"
+    "A value without the shape of Entra's (40 characters, 'Q~' after the\n"
+    "first four) is registered with a warning saying how it differs.\n"
     "  --expires WHEN  YYYY-MM-DD, RFC 3339, or +90d (as shown in Entra);\n"
     "                  without it, the expiry and key ID are read from\n"
     "                  Entra through Microsoft Graph (with a stored secret,\n"
@@ -233,6 +236,13 @@ static int secret_add(struct app *app, int argc, char **argv)
 		app_fail_err(app, &e);
 		goto out;
 	}
+	/* Said, not refused: a value cut short would otherwise surface only
+	 * as Entra's 7000215 at its first test. */
+	if (validate_secret_shape(value.p, value.len, &e))
+		logit(LOG_WARNING,
+		      "warning: %s (registered anyway: a secret "
+		      "made before 2021 may differ)",
+		      e.msg);
 	vbuf_free(&value);
 	if (app->json)
 		app_print_json(added_json(&c, &si, app->now));

@@ -167,12 +167,19 @@ static int status_one(void *p, const struct cred_view *v)
 	enum level l = policy_level(v, ctx->app->now, &ctx->app->cfg);
 
 	ctx->worst = ctx->count ? policy_level_worst(ctx->worst, l) : l;
-	if (ctx->app->json)
+	if (ctx->app->json) {
 		render_stream_item(
 		    view_json(v, l, ctx->app->now, &ctx->app->cfg),
 		    ctx->count == 0);
-	else
+	} else {
+		/* With the first row: a NAME that is not there gets its
+		 * error alone. */
+		if (ctx->count == 0)
+			printf("%-24s %-8s %-26s %-20s %5s  %s\n", "NAME",
+			       "LEVEL", "SECRET", "EXPIRES", "DAYS",
+			       "LAST TEST");
 		print_row(v, l, ctx->app->now, &ctx->app->cfg);
+	}
 	ctx->count++;
 	return 0;
 }
@@ -224,9 +231,6 @@ int cmd_status(struct app *app, int argc, char **argv)
 	timefmt_rfc3339(app->now, now);
 	if (app->json)
 		printf("{\"now\":\"%s\",\"credentials\":[", now);
-	else
-		printf("%-24s %-8s %-26s %-20s %5s  %s\n", "NAME", "LEVEL",
-		       "SECRET", "EXPIRES", "DAYS", "");
 	rc = store_view_each(app->store, name, status_one, &ctx, &e);
 	if (app->json)
 		print_problems_json(key_bad ? key_msg : NULL);

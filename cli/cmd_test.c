@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "cli.h"
 #include "net.h"
 #include "num.h"
@@ -19,10 +20,14 @@ static const char test_usage[] =
     "Get an access token with a stored secret (the active one, else the\n"
     "newest pending one) and send a test message with AUTH XOAUTH2 over\n"
     "STARTTLS. Exit 0 when it worked; on failure the broken setup step\n"
-    "and its remedy, exit 2. The outcome goes into the audit trail.\n"
+    "and its remedy, exit 2. The outcome goes into the audit trail, but a\n"
+    "failure before any server judged the secret (TLS, the network) is\n"
+    "this host's and leaves the secret's record as it was. A test does\n"
+    "not switch: 'secretwatch rotate NAME' makes a pending secret active.\n"
     "  --secret ID    test this secret (see 'secretwatch secret list')\n"
     "  --to ADDR      recipient (default: the credential's --test-to)\n"
-    "  --token-only   stop after the token request\n";
+    "  --token-only   stop after the token request (the send is not\n"
+    "                 requested)\n";
 
 static const char doctor_usage[] =
     "usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"
@@ -164,6 +169,25 @@ static void progress_end(const struct progress *pg)
 		fputs("\r\033[K", stderr);
 }
 
+/* What the outcome means for the secret: a pending one that passed is
+ * not active yet; a failure that never reached a server (TLS, network)
+ * left its record as it was. */
+static void say_after(const struct cred *c, const struct secret_info *si,
+		      const struct probe_result *pr)
+{
+	if (probe_inconclusive(pr))
+		printf("\nNothing was recorded against secret #%lld: the test "
+		       "stopped before any server judged it (%s), a fault of "
+		       "this host's configuration or the network.\n",
+		       (long long)si->id, diag_step_name(pr->diag.step));
+	else if (pr->ok && si->state == SECRET_PENDING)
+		printf(
+		    "Secret #%lld is still pending (a test does not switch): "
+		    "'secretwatch rotate %s --secret %lld' makes it "
+		    "active.\n",
+		    (long long)si->id, c->name, (long long)si->id);
+}
+
 static int run(struct app *app, int argc, char **argv, int doctor)
 {
 	struct test_args a = {0};
@@ -205,6 +229,7 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 		       doctor ? "doctor" : "test", c.name, (long long)si.id,
 		       si.hint, pr.ok ? "all steps passed" : "FAILED");
 		render_probe_text(&pr, doctor || !pr.ok, stdout);
+		say_after(&c, &si, &pr);
 	}
 	/* With automatic rotation, Microsoft Graph is part of the setup. */
 	if (doctor && c.rotate_auto) {
@@ -222,6 +247,9 @@ static int run(struct app *app, int argc, char **argv, int doctor)
 			app, &c, o ? cJSON_AddArrayToObject(o, "sweep") : NULL))
 			rc = rc ? rc : 1;
 	}
+	/* Alerts that can reach nobody once this secret fails. */
+	if (doctor && !app->json && alert_only_through_secrets(&app->cfg))
+		printf("\nwarning: %s\n", ALERT_ONLY_THROUGH_SECRETS);
 	/* With a token file, Postfix is part of the setup. */
 	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))
 		rc = rc ? rc : 1;

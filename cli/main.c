@@ -109,10 +109,11 @@ static int parse_global(struct app *app, int argc, char **argv)
 			usage(stdout);
 			exit(0);
 		} else {
+			/* Never what follows '=': it may be a secret. */
 			app_fail(app,
-				 "option '%s' is unknown%s; see "
+				 "option '%.*s' is unknown%s; see "
 				 "'secretwatch --help'",
-				 argv[i],
+				 (int)strcspn(argv[i], "="), argv[i],
 				 strcmp(argv[i], "-c") == 0 ? " without a file"
 							    : "");
 			return -1;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "log.h"
 #include "policy.h"
 #include "timefmt.h"
@@ -59,6 +60,14 @@ int loop_signals(void)
 	return 0;
 }
 
+/* At start and at each reload: alerts that can only go out through the
+ * secrets being watched are no watchdog. */
+static void warn_channels(const struct config *cfg)
+{
+	if (alert_only_through_secrets(cfg))
+		logit(LOG_WARNING, "%s", ALERT_ONLY_THROUGH_SECRETS);
+}
+
 static void reload(struct daemon *d)
 {
 	struct config fresh;
@@ -80,6 +89,7 @@ static void reload(struct daemon *d)
 	d->cfg = fresh;
 	log_notice("configuration reloaded from %s",
 		   path ? path : "built-in defaults");
+	warn_channels(&d->cfg);
 }
 
 static void notify_status(const struct watch_report *r)
@@ -119,6 +129,7 @@ static int64_t cycle(struct daemon *d)
 {
 	struct cycle_result res;
 	const struct watch_report *r = &res.report;
+	char line[512];
 	struct err hb;
 
 	in_cycle = 1;
@@ -145,12 +156,10 @@ static int64_t cycle(struct daemon *d)
 		return timefmt_now() + d->cfg.interval;
 	}
 	notify_status(r);
-	if (r->warnings || r->switches || r->switch_failures ||
-	    r->health_failures)
-		log_notice("cycle: %d credentials, %d warnings, %d switched, "
-			   "%d switch failures, %d health failures",
-			   r->credentials, r->warnings, r->switches,
-			   r->switch_failures, r->health_failures);
+	/* One line a cycle, as 'secretwatch check' prints it: a quiet
+	 * daemon is seen to be alive, and when it wakes next. */
+	watch_report_line(r, line, sizeof(line));
+	log_notice("cycle: %s", line);
 	return r->next_wake;
 }
 
@@ -187,6 +196,7 @@ int loop_run(struct daemon *d)
 
 	sd_notify(0, "READY=1\nSTATUS=first check");
 	log_info("watching %s", d->cfg.database);
+	warn_channels(&d->cfg);
 	wake_at = cycle(d);
 	if (d->once)
 		return cycle_failed;

@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("secretwatchd", stderr);
+	log_timestamps(true);
 	umask(077);
 	if (parse_args(&d, argc, argv))
 		return 1;

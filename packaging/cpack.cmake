@@ -46,4 +46,26 @@ set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE
     GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 
+# The package installs under /usr, but a tree configured for another
+# prefix has that prefix built in: the programs' RUNPATH names
+# <prefix>/lib/secretwatch for the network module, the units name
+# <prefix>/bin, and the SASL plugin directory is the multiarch one only
+# for /usr (GNUInstallDirs). cpack would pack such a tree into a package
+# whose network commands all fail, so it refuses it, saying how to
+# configure one for the package.
+set(SW_CPACK_CHECK ${CMAKE_CURRENT_BINARY_DIR}/cpack-prefix-check.cmake)
+file(WRITE ${SW_CPACK_CHECK}
+"if(NOT \"${CMAKE_INSTALL_PREFIX}\" STREQUAL \"${CPACK_PACKAGING_INSTALL_PREFIX}\")
+  message(FATAL_ERROR \"this build is configured for \"
+    \"CMAKE_INSTALL_PREFIX=${CMAKE_INSTALL_PREFIX}, and the Debian package \"
+    \"installs under ${CPACK_PACKAGING_INSTALL_PREFIX}: its programs would \"
+    \"look for their network module in ${SW_NETMOD_RPATH} (fixed when they \"
+    \"were linked). Configure a tree for the package and pack that one: \"
+    \"cmake -S ${PROJECT_SOURCE_DIR} -B build-deb \"
+    \"-DCMAKE_INSTALL_PREFIX=${CPACK_PACKAGING_INSTALL_PREFIX} && \"
+    \"cmake --build build-deb -j2 && (cd build-deb && cpack -G DEB)\")
+endif()
+")
+set(CPACK_PROJECT_CONFIG_FILE ${SW_CPACK_CHECK})
+
 include(CPack)

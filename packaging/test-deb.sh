@@ -1,9 +1,13 @@
 #!/bin/bash
 # packaging/test-deb.sh BUILD_DIR
 #
-# Builds the Debian package from a configured and built tree, lints it,
+# Builds the Debian package the way the README says (a tree configured
+# with -DCMAKE_INSTALL_PREFIX=/usr, then 'cpack -G DEB' in it), lints it,
 # installs it, uses the installed binaries, units and man pages, removes
-# it, purges it, and checks that nothing of it is left.
+# it, purges it, and checks that nothing of it is left. BUILD_DIR is that
+# tree; one configured for another prefix (the development build) is
+# left as it is: cpack must refuse it, and the package is built in a
+# tree of this script's own instead.
 #
 # Runs as root on Debian 12. It installs and purges the package
 # "secretwatch", so it refuses to run where that package is already
@@ -36,7 +40,6 @@ die() {
 	exit 2
 }
 [ "$(id -u)" -eq 0 ] || die "must run as root (it installs a package)"
-[ -f "$1/CMakeCache.txt" ] || die "$1 is not a configured CMake build tree"
 # What the checks below run: absent, they fail here, none is left out.
 # shellcheck source=SCRIPTDIR/../scripts/need.sh
 . "$(dirname "$0")/../scripts/need.sh"
@@ -49,7 +52,8 @@ need man man-db
 need systemd-analyze systemd
 need saslpluginviewer sasl2-bin
 need /usr/share/bash-completion/bash_completion bash-completion
-build=$(cd "$1" && pwd)
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$1
 pkg=secretwatch
 user=secretwatch
 unitdir=/usr/lib/systemd/system
@@ -71,24 +75,44 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- build -----------------------------------------------------------------
-# The units and defaults name the installed paths, so the tree must be
-# configured for the package's prefix.
-prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:[A-Z]*=//p' "$build/CMakeCache.txt")
-if [ "$prefix" != /usr ]; then
-	echo "note: reconfiguring $build with CMAKE_INSTALL_PREFIX=/usr (was $prefix)"
-	cmake -DCMAKE_INSTALL_PREFIX=/usr "$build" >/dev/null ||
-		die "cmake reconfigure failed"
+# --- build, as the README says ------------------------------------------
+# README: cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr &&
+#         cmake --build build-deb -j2 && (cd build-deb && cpack -G DEB)
+readme_build() {
+	cmake -S "$src" -B "$1" -DCMAKE_INSTALL_PREFIX=/usr \
+		>"$work/build.log" 2>&1 &&
+		cmake --build "$1" -j2 >>"$work/build.log" 2>&1 ||
+		{ tail -20 "$work/build.log"; die "build failed"; }
+}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+	readme_build "$build"
 fi
+build=$(cd "$build" && pwd)
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:[A-Z]*=//p' "$build/CMakeCache.txt")
 grep -q '^SW_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" &&
 	die "$build is a sanitizer build; package a release build instead"
-cmake --build "$build" >"$work/build.log" 2>&1 ||
-	{ tail -20 "$work/build.log"; die "build failed"; }
-(cd "$build" && cpack -G DEB -B "$work/out") >"$work/cpack.log" 2>&1 ||
+if [ "$prefix" != /usr ]; then
+	# A package made from it would look for its network module in
+	# $prefix/lib/secretwatch: cpack must refuse, saying how to do it.
+	(cd "$build" && cpack -G DEB -B "$work/refused") >"$work/cpack.log" 2>&1
+	rc=$?
+	check "cpack refuses a build configured for $prefix (exit $rc)" \
+		sh -c "[ $rc -ne 0 ] && ! ls '$work/refused'/*.deb >/dev/null 2>&1 &&
+		 tr '\n' ' ' <'$work/cpack.log' | tr -s ' ' |
+		 grep -q 'configured for CMAKE_INSTALL_PREFIX=$prefix, and the Debian'"
+	echo "note: $build is configured for $prefix; building the package in a tree configured as the README says"
+	build=$work/build-deb
+	readme_build "$build"
+else
+	cmake --build "$build" -j2 >"$work/build.log" 2>&1 ||
+		{ tail -20 "$work/build.log"; die "build failed"; }
+fi
+rm -f "$build/${pkg}"_*.deb
+(cd "$build" && cpack -G DEB) >"$work/cpack.log" 2>&1 ||
 	{ tail -20 "$work/cpack.log"; die "cpack failed"; }
-deb=$(echo "$work"/out/"$pkg"_*.deb)
+deb=$(echo "$build/${pkg}"_*.deb)
 [ -f "$deb" ] || die "cpack produced no .deb (or more than one)"
-ok "built $(basename "$deb")"
+ok "built $(basename "$deb") with (cd $build && cpack -G DEB)"
 
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "     Depends: $depends"
@@ -276,19 +300,19 @@ complete_line() { # prints the completions for the words given
 		printf "%s\n" "${COMPREPLY[@]}"' _ "$@" | sort | tr '\n' ' '
 }
 got=$(complete_line secretwatch s)
-check "completion: commands ($got)" test "$got" = "secret status sync "
+check "completion: commands ($got)" test "$got" = "secret status sweep sync "
 got=$(complete_line secretwatch cred add x --c)
 check "completion: flags ($got)" test "$got" = "--client-id --cloud "
 got=$(complete_line secretwatch cred add x --cloud '')
 check "completion: clouds ($got)" test "$got" = "china dod global usgov "
 got=$(complete_line secretwatch -c "$conf" status --n)
 check "completion: flags after -c FILE ($got)" test "$got" = "--now "
-as_user secretwatch -c "$conf" cred add mailer \
+as_user secretwatch -c "$conf" cred add mail \
 	--tenant contoso.onmicrosoft.com --sender alerts@contoso.com \
 	--client-id 00000000-0000-0000-0000-000000000001 >/dev/null
 got=$(complete_line secretwatch -c "$conf" cred show '')
 check "completion: credential names from cred list --names ($got)" \
-	test "$got" = "mailer "
+	test "$got" = "mail "
 
 # --- systemd units ------------------------------------------------------------
 paths=

@@ -436,9 +436,9 @@ class Demo:
         self.warning_came(r, mails, hooks, "critical", 7)
         self.say("""
             The next cycle the same day sends nothing again: each threshold
-            is alerted once (a quiet cycle logs no summary).""")
+            is alerted once (the cycle's line says 0 warnings).""")
         r, mails, hooks = self.daemon_once()
-        self.ok("warnings" not in r.stdout and not mails and not hooks,
+        self.ok("; 0 warnings," in r.stdout and not mails and not hooks,
                 "no repeated alert: no mail, no webhook")
         r = self.run("secretwatch", "status", expect=2)
         self.ok("critical" in r.stdout, "status says critical (exit 2)")

@@ -30,6 +30,22 @@ static const char *const event_names[] = {
 
 #define NEVENTS (sizeof(event_names) / sizeof(event_names[0]))
 
+bool alert_only_through_secrets(const struct config *cfg)
+{
+	bool through = false, apart = false;
+
+	for (size_t i = 0; i < sizeof(channels) / sizeof(channels[0]); i++) {
+		const struct alert_channel *ch = &channels[i];
+		if (strcmp(ch->name, "log") == 0 || !ch->configured(cfg))
+			continue;
+		if (ch->needs_token)
+			through = true;
+		else
+			apart = true;
+	}
+	return through && !apart;
+}
+
 const char *alert_event_name(enum alert_event ev)
 {
 	return (size_t)ev < NEVENTS ? event_names[ev] : "unknown";

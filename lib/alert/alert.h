@@ -106,6 +106,17 @@ struct alert_channel {
  * storage; *ret_n is set to their number. */
 const struct alert_channel *alert_channels(size_t *ret_n);
 
+/* True when the only channels besides the log send through the watched
+ * credentials' own mailboxes (email_to without a webhook or exec): an
+ * expired or revoked secret then silences the alert about itself. */
+bool alert_only_through_secrets(const struct config *cfg);
+/* What the front ends say when it is (one line). */
+#define ALERT_ONLY_THROUGH_SECRETS                                             \
+	"email is the only alert channel besides this log: alert mail goes "   \
+	"out through the secrets being watched, so one that expires or is "    \
+	"revoked silences the alert about itself; add a webhook_url or exec "  \
+	"to [alerts]"
+
 /* The channel called name, or NULL when there is none. */
 const struct alert_channel *alert_channel_find(const char *name);
 

@@ -36,11 +36,31 @@ static int priority(enum alert_event ev)
 	return LOG_INFO;
 }
 
-int alert_log_send(const struct alert *a, const struct alert_ctx *ctx,
-		   struct err *e)
+/* One sentence, not two: the message already names the credential, the
+ * secret, its expiry and what to do, so the summary and the fields are
+ * said only for an alert without one. */
+static int alert_line(const struct alert *a, const char *msg, char **ret)
 {
 	char summary[ALERT_SUMMARY_MAX], expires[TIMEFMT_RFC3339_LEN];
 	const char *key = alert_str(a->key_id);
+
+	if (msg[0] != '\0')
+		return asprintf(ret, "alert %s (%s): %s",
+				alert_event_name(a->event), alert_str(a->level),
+				msg);
+	alert_summary(a, summary, sizeof(summary));
+	timefmt_rfc3339(a->expires_at, expires);
+	return asprintf(ret,
+			"alert %s (%s): %s (key ID %s, expires %s, %lld days "
+			"left)",
+			alert_event_name(a->event), alert_str(a->level),
+			summary, key[0] ? key : "unknown", expires,
+			(long long)a->days_left);
+}
+
+int alert_log_send(const struct alert *a, const struct alert_ctx *ctx,
+		   struct err *e)
+{
 	char *msg = NULL, *line = NULL;
 	int ret = -1;
 
@@ -50,14 +70,7 @@ int alert_log_send(const struct alert *a, const struct alert_ctx *ctx,
 	}
 	if ((msg = alert_oneline(a->message)) == NULL)
 		goto oom;
-	alert_summary(a, summary, sizeof(summary));
-	timefmt_rfc3339(a->expires_at, expires);
-	if (asprintf(&line,
-		     "alert %s: %s (key ID %s, expires %s, %lld days left, "
-		     "level %s)%s%s",
-		     alert_event_name(a->event), summary,
-		     key[0] ? key : "unknown", expires, (long long)a->days_left,
-		     alert_str(a->level), msg[0] ? ": " : "", msg) < 0) {
+	if (alert_line(a, msg, &line) < 0) {
 		line = NULL;
 		goto oom;
 	}

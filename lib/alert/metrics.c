@@ -54,8 +54,9 @@ static const struct {
 		    "When each client secret expires (UTC seconds), by "
 		    "credential, key ID, hint and state."},
     [FAM_LEVEL] = {"secretwatch_credential_level", "gauge",
-		   "Level of each credential: 0 ok, 1 warning, 2 critical, "
-		   "3 expired, 4 unknown."},
+		   "Level of each credential, as the exit code of "
+		   "'secretwatch status': 0 ok, 1 warning, 2 critical or "
+		   "expired, 3 unknown (no secret in use)."},
     [FAM_LAST_CHECK] = {"secretwatch_credential_last_check_timestamp_"
 			"seconds",
 			"gauge",

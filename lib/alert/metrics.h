@@ -31,8 +31,9 @@ void metrics_secret(struct metrics *m, const char *credential,
 		    const char *key_id, const char *hint, const char *state,
 		    const char *kind, int64_t expires_at);
 
-/* The per-credential samples: secretwatch_credential_level (level 0 ok,
- * 1 warning, 2 critical, 3 expired, 4 unknown),
+/* The per-credential samples: secretwatch_credential_level (level as
+ * policy_level_exit codes it: 0 ok, 1 warning, 2 critical or expired, 3
+ * unknown),
  * secretwatch_credential_last_check_timestamp_seconds (left out while
  * last_check_at is 0, never checked), secretwatch_switches_total and
  * secretwatch_test_failures_total. */

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cloud.h"
+#include "timefmt.h"
 
 static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_UNKNOWN] = "unknown",
@@ -41,6 +42,7 @@ static const char *const step_names[DIAG_STEP_COUNT] = {
     [DIAG_STEP_CLIENT_AUTH] = "client-authentication",
     [DIAG_STEP_SMTP_TOKEN_REFUSED] = "smtp-token-refused",
     [DIAG_STEP_GRAPH_READ] = "graph-read-permission",
+    [DIAG_STEP_SECRET_REVOKED] = "secret-revoked",
 };
 
 const char *diag_step_name(enum diag_step s)
@@ -102,6 +104,7 @@ enum kind {
 	K_OAUTH_ERROR,
 	K_TOKEN_REFUSED,
 	K_READER_ROLE,
+	K_SECRET_REVOKED,
 	K_COUNT,
 };
 
@@ -129,6 +132,9 @@ enum var {
 	V_GRAPH_BASE,	 /* its cloud's Graph base, for directoryObjects */
 	V_MAX_LIFETIME,	 /* the longest lifetime a policy allows */
 	V_AUD,		 /* the token's aud claim, or "not decoded" */
+	V_PASSED,	 /* when the material last passed a test */
+	V_SYNC,		 /* how to ask Entra about it: sync where Graph is
+			  * allowed, else the portal */
 	V_COUNT,
 };
 
@@ -151,6 +157,8 @@ static const char *const var_names[V_COUNT] = {
     [V_GRAPH_BASE] = "graph_base",
     [V_MAX_LIFETIME] = "max_lifetime",
     [V_AUD] = "aud",
+    [V_PASSED] = "passed",
+    [V_SYNC] = "sync",
 };
 
 struct row {
@@ -277,11 +285,12 @@ static const struct row rows[K_COUNT] = {
 	 "contoso.onmicrosoft.com. It is now '{tenant}'.\n"
 	 "A tenant in a national cloud also gives this error when asked of "
 	 "the wrong\n"
-	 "cloud: the credential uses '{cloud}' ({authority}); choose the cloud "
-	 "with --cloud\n"
-	 "global|usgov|dod|china when adding it:\n"
-	 "  secretwatch cred add {name} --tenant <tenant ID> --client-id "
-	 "{client_id} --sender {sender} --cloud <cloud>",
+	 "cloud: the credential uses '{cloud}' ({authority}). Correct the "
+	 "credential\n"
+	 "(--cloud global|usgov|dod|china only when the cloud is wrong):\n"
+	 "  secretwatch cred set {name} --tenant <tenant ID> [--cloud "
+	 "<cloud>]\n"
+	 "Then run: secretwatch test {name}",
 	 NULL},
     [K_CLIENT_ID] =
 	{DIAG_STEP_CLIENT_ID, false, "Application (client) ID",
@@ -323,6 +332,21 @@ static const struct row rows[K_COUNT] = {
 	 "A secret created minutes ago may not have propagated yet; a "
 	 "pending secret\n"
 	 "is retried for the switch window before it is marked failed.",
+	 NULL},
+    [K_SECRET_REVOKED] =
+	{DIAG_STEP_SECRET_REVOKED, false, "Client secret deleted or revoked",
+	 "Entra ID refused the client secret (hint {hint}) of app {client_id} "
+	 "as invalid, which passed a test at {passed}: it was deleted or "
+	 "revoked in Entra",
+	 "A secret that worked before was not pasted wrong: someone deleted "
+	 "it under\n"
+	 "App registrations > app {client_id} > Certificates & secrets, or it "
+	 "was\n"
+	 "revoked. {sync}\n"
+	 "Create a new client secret there, copy its Value at once, and "
+	 "register it\n"
+	 "(the value is read from standard input):\n"
+	 "  secretwatch secret add {name} --expires YYYY-MM-DD --activate",
 	 NULL},
     [K_SECRET_EXPIRED] =
 	{DIAG_STEP_SECRET_EXPIRED, false, "Client secret expiry",
@@ -867,10 +891,24 @@ static const char *ps_quote(const char *s, char *buf, size_t size)
 	return buf;
 }
 
-/* What only Graph failures fill in. */
+/* How to ask Entra whether it still holds a secret: sync, where the
+ * credential may read the app through Graph, else the portal. */
+static const char *sync_text(const struct cred *c, char *buf, size_t size)
+{
+	if (!c->rotate_auto && c->graph_url[0] == '\0')
+		return "Check whether its key ID is still listed there.";
+	err_fmt(buf, size,
+		"'secretwatch sync %s' compares the store with what Entra "
+		"lists\nand marks a removed secret.",
+		c->name);
+	return buf;
+}
+
+/* What only Graph failures (and a secret's history) fill in. */
 struct graph_extra {
 	const char *app_object_id;
 	const char *max_lifetime;
+	int64_t passed_at; /* {passed} */
 };
 
 /* Fill d from row k, with extra as the failure's own words (NULL or "":
@@ -881,6 +919,7 @@ static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
 	const struct row *row = &rows[k];
 	const struct cred *c = in->cred;
 	char oid[256], roles[512], ps_sender[2 * CRED_MAILBOX_MAX + 3];
+	char passed[TIMEFMT_RFC3339_LEN], sync[CRED_NAME_MAX + 160];
 	const char *val[V_COUNT];
 
 	jwt_roles_str(in->claims, roles, sizeof(roles));
@@ -907,6 +946,9 @@ static void fill_x(enum kind k, const struct diag_input *in, struct diag *d,
 		       "not named by the refusal (see the policy)");
 	val[V_AUD] = or_unknown(in->claims != NULL ? in->claims->aud : NULL,
 				"not decoded");
+	val[V_PASSED] = passed;
+	timefmt_rfc3339(gx != NULL ? gx->passed_at : 0, passed);
+	val[V_SYNC] = sync_text(c, sync, sizeof(sync));
 
 	d->step = row->step;
 	d->title = row->title;
@@ -1115,11 +1157,25 @@ void diag_token(const struct diag_input *in, const struct entra_result *r,
 	}
 	if (k == K_TLS_TOKEN)
 		snprintf(extra, sizeof(extra), "%s", r->curl_error);
+
 	fill(k, in, ret, extra);
 	/* Whatever the class, a reply the server marks as transient is. */
 	if (r->transient)
 		ret->transient = true;
 	token_evidence(r, ret);
+}
+
+void diag_secret_history(const struct diag_input *in, int64_t passed_at,
+			 struct diag *d)
+{
+	struct graph_extra gx = {NULL, NULL, passed_at};
+	char evidence[DIAG_EVIDENCE_MAX];
+
+	if (d->step != DIAG_STEP_SECRET_VALUE || passed_at <= 0)
+		return;
+	memcpy(evidence, d->evidence, sizeof(evidence));
+	fill_x(K_SECRET_REVOKED, in, d, NULL, &gx);
+	memcpy(d->evidence, evidence, sizeof(evidence));
 }
 
 void diag_cert_expired(const struct diag_input *in,
@@ -1354,7 +1410,7 @@ void diag_graph(const struct diag_input *in, const struct graph_result *r,
 		const char *app_object_id, const char *max_lifetime,
 		struct diag *ret)
 {
-	struct graph_extra gx = {app_object_id, max_lifetime};
+	struct graph_extra gx = {app_object_id, max_lifetime, 0};
 	char maxl[16];
 	enum kind k = graph_kind(r);
 

@@ -12,6 +12,7 @@
 #define SW_DIAG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cred.h"
 #include "entra.h"
@@ -60,6 +61,7 @@ enum diag_step {
 	DIAG_STEP_CLIENT_AUTH,		  /* "client-authentication" */
 	DIAG_STEP_SMTP_TOKEN_REFUSED,	  /* "smtp-token-refused" */
 	DIAG_STEP_GRAPH_READ,		  /* "graph-read-permission" */
+	DIAG_STEP_SECRET_REVOKED,	  /* "secret-revoked" */
 	DIAG_STEP_COUNT,
 };
 
@@ -97,6 +99,13 @@ struct diag_input {
  * correlation ID the reply does not have. Fills *ret. */
 void diag_token(const struct diag_input *in, const struct entra_result *r,
 		struct diag *ret);
+
+/* A "secret-value" diagnosis d (AADSTS7000215) of a secret that passed a
+ * test at passed_at: a secret that worked was deleted or revoked in
+ * Entra, not pasted wrong, so d becomes "secret-revoked" (its evidence
+ * kept). Any other d, or passed_at 0 (never passed), is left as it is. */
+void diag_secret_history(const struct diag_input *in, int64_t passed_at,
+			 struct diag *d);
 
 /* Diagnose a token request refused (r->ok false) for a certificate past
  * its notAfter: "certificate-expired". Fills *ret. */

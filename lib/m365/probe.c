@@ -92,6 +92,7 @@ static enum probe_step_id token_step(struct probe_result *r)
 			 "not known: the token was refused before");
 		return PROBE_ROLE;
 	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_REVOKED:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_SECRET_MISSING:
 	case DIAG_STEP_CLIENT_AUTH:
@@ -115,6 +116,7 @@ static bool app_found(const struct probe_result *r)
 		return false;
 	switch (r->diag.step) {
 	case DIAG_STEP_SECRET_VALUE:
+	case DIAG_STEP_SECRET_REVOKED:
 	case DIAG_STEP_SECRET_EXPIRED:
 	case DIAG_STEP_CERT_UNKNOWN:
 	case DIAG_STEP_CERT_EXPIRED:
@@ -402,6 +404,7 @@ static int request(const struct cred *c, const struct probe_opts *o,
 			diag_cert_expired(din, &ret->entra, &ret->diag);
 		else {
 			diag_token(din, &ret->entra, &ret->diag);
+			diag_secret_history(din, o->passed_at, &ret->diag);
 			at = token_step(ret);
 		}
 		token_steps_before(ret, at, rq->authority_url, c->client_id);
@@ -418,6 +421,17 @@ static int request(const struct cred *c, const struct probe_opts *o,
 		 cert ? ", assertion " : "", cert ? x509_alg_name(m->alg) : "",
 		 (long long)ret->entra.expires_in);
 	return 0;
+}
+
+/* The send steps of a token-only probe: asked for by nobody, whatever
+ * became of the token. */
+/* The send's steps, when none is made: token only, or a reader. */
+static void not_requested(const struct cred *c, struct probe_result *r)
+{
+	for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
+		step_set(r, (enum probe_step_id)i, PROBE_SKIPPED, "%s",
+			 cred_reads_only(c) ? "not run: a reader sends no mail"
+					    : "not requested (token only)");
 }
 
 int probe_run(const struct cred *c, const struct probe_opts *o,
@@ -454,18 +468,14 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	rq.tenant = c->tenant;
 	rq.client_id = c->client_id;
 	rq.scope = cloud_token_scope(c);
-	if (request(c, o, &pc, &din, &rq, ret) != 0)
+	if (request(c, o, &pc, &din, &rq, ret) != 0 ||
+	    check_role(c, ret, &din) != 0) {
+		if (o->token_only || cred_reads_only(c))
+			not_requested(c, ret);
 		return -1;
-
-	if (check_role(c, ret, &din) != 0)
-		return -1;
-
+	}
 	if (o->token_only || cred_reads_only(c)) {
-		for (int i = PROBE_SMTP; i < PROBE_NSTEPS; i++)
-			step_set(ret, (enum probe_step_id)i, PROBE_SKIPPED,
-				 o->token_only ? "not run: token only"
-					       : "not run: a reader sends no "
-						 "mail");
+		not_requested(c, ret);
 		ret->ok = true;
 		return 0;
 	}
@@ -473,6 +483,20 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 		return -1;
 	ret->ok = true;
 	return 0;
+}
+
+bool probe_inconclusive(const struct probe_result *r)
+{
+	if (r->ok || !r->has_diag)
+		return false;
+	switch (r->diag.step) {
+	case DIAG_STEP_TRANSPORT:
+	case DIAG_STEP_NETWORK:
+	case DIAG_STEP_TOKEN_ENDPOINT:
+		return true;
+	default:
+		return false;
+	}
 }
 
 void probe_result_free(struct probe_result *r)

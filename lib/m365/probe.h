@@ -59,6 +59,8 @@ struct probe_opts {
 	const char *hint;   /* its hint, for messages; NULL: unknown */
 	const char *key_id; /* its key ID, for the message; NULL: unknown */
 	const char *to;	    /* NULL or "": cred->test_to, else the sender */
+	int64_t passed_at;  /* when it last passed a test; 0: never (for
+			     * diag_secret_history) */
 	bool token_only;    /* stop after the token steps */
 	const struct net_opts *net;	 /* NULL: defaults */
 	const struct entra_retry *retry; /* NULL: ENTRA_RETRY_DEFAULT */
@@ -110,6 +112,12 @@ const char *probe_status_name(enum probe_status s);
  * holds secret material. */
 int probe_run(const struct cred *c, const struct probe_opts *o,
 	      struct probe_result *ret);
+
+/* Whether a failed probe r ended before any server judged the material:
+ * a TLS or transport fault (a wrong [tls] ca_file among them), the
+ * network, or an authority URL that is no token endpoint. Such a failure
+ * says nothing about the secret and must not count against it. */
+bool probe_inconclusive(const struct probe_result *r);
 
 /* Wipe and free the token in r and clear r. r may be NULL. */
 void probe_result_free(struct probe_result *r);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,9 @@
 #include "path.h"
 #include "timefmt.h"
 #include "validate.h"
+
+/* Section and key names are short; longer ones are no typo of ours. */
+#define CONFIG_NAME_MAX 32
 
 struct parse_ctx {
 	struct config *cfg;
@@ -56,6 +60,39 @@ static int key_path(struct parse_ctx *ctx, const char *value, void *field)
 		return -1;
 	}
 	return set_string(field, PATH_MAX, buf, ctx);
+}
+
+/* A CA bundle that is not there would fail every TLS connection as if
+ * the server were at fault: refused when the file is read. Only a file
+ * known to be missing or a directory is refused here, so that a user who
+ * may not read it (a monitoring user's status) still loads the config. */
+static int key_ca_file(struct parse_ctx *ctx, const char *value, void *field)
+{
+	const char *path = field;
+	struct stat st;
+
+	if (key_path(ctx, value, field) != 0)
+		return -1;
+	if (path[0] == '\0')
+		return 0;
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return 0;
+		err_set(ctx->e,
+			"%s: no such file; name the PEM file of the CA "
+			"certificates to trust, or remove the line to trust "
+			"the system's",
+			path);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err_set(ctx->e,
+			"%s is a directory; name the PEM file of the CA "
+			"certificates to trust",
+			path);
+		return -1;
+	}
+	return 0;
 }
 
 static int key_bool(struct parse_ctx *ctx, const char *value, void *field)
@@ -299,7 +336,7 @@ static const struct key_spec keys[] = {
     {"alerts", "webhook_format", key_webhook_format, 0},
     {"alerts", "heartbeat_url", key_hook_url, F(heartbeat_url)},
     {"alerts", "exec", key_path, F(alert_exec)},
-    {"tls", "ca_file", key_path, F(ca_file)},
+    {"tls", "ca_file", key_ca_file, F(ca_file)},
     {"metrics", "textfile", key_path, F(metrics_textfile)},
     {"deploy", "hook", key_path, F(deploy_hook)},
     {"tokens", "dir", key_path, F(token_dir)},
@@ -321,6 +358,96 @@ static const struct key_spec keys[] = {
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <=
 		   sizeof(((struct parse_ctx *)0)->seen),
 	       "parse_ctx.seen holds a flag per key");
+
+/* The edit distance of a and b (short names), for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[CONFIG_NAME_MAX + 1];
+
+	if (la > CONFIG_NAME_MAX || lb > CONFIG_NAME_MAX)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0], up;
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = a[i - 1] == b[j - 1] ? diag : 1 + diag;
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known section (section == NULL) or key of section nearest to
+ * name, when it is near enough to be a typo of it; else NULL. */
+static const char *nearest(const char *section, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3; /* two edits at most */
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *cand = keys[i].key;
+		size_t d;
+		if (section == NULL)
+			cand = keys[i].section;
+		else if (strcmp(keys[i].section, section) != 0)
+			continue;
+		d = distance(name, cand);
+		/* "email" for email_to, "alert" for alerts: a name cut short
+		 * is as near as one typo. */
+		if (strlen(name) >= 3 &&
+		    (strncmp(name, cand, strlen(name)) == 0 ||
+		     strncmp(cand, name, strlen(cand)) == 0))
+			d = 1;
+		if (d < best_d) {
+			best_d = d;
+			best = cand;
+		}
+	}
+	return best;
+}
+
+static bool known_section(const char *section)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0)
+			return true;
+	return false;
+}
+
+/* A key the table does not have: its section is a typo, or the key is. */
+static void unknown_key(const char *section, const char *name, struct err *e)
+{
+	const char *near;
+
+	if (!known_section(section)) {
+		near = nearest(NULL, section);
+		if (near != NULL)
+			err_set(e, "unknown section [%s]; did you mean [%s]?",
+				section, near);
+		else
+			err_set(e,
+				"unknown section [%s]; see secretwatch.conf(5) "
+				"for the sections",
+				section);
+		return;
+	}
+	near = nearest(section, name);
+	if (near != NULL)
+		err_set(e, "[%s] %s: unknown key; did you mean %s?", section,
+			name, near);
+	else
+		err_set(e,
+			"[%s] %s: unknown key; see secretwatch.conf(5) for the "
+			"keys",
+			section, name);
+}
 
 static int on_key(void *arg, const char *section, const char *name,
 		  const char *value, struct err *e)
@@ -346,8 +473,7 @@ static int on_key(void *arg, const char *section, const char *name,
 		err_prefix(e, "[%s] %s", section, name);
 		return -1;
 	}
-	err_set(e, "[%s] %s: unknown key; see secretwatch.conf(5) for the keys",
-		section, name);
+	unknown_key(section, name, e);
 	return -1;
 }
 

@@ -19,8 +19,9 @@ enum level {
 
 const char *policy_level_name(enum level l);
 
-/* The Nagios exit code of a level: 0 ok, 1 warning, 2 critical or
- * expired, 3 unknown. */
+/* The code of a level: 0 ok, 1 warning, 2 critical or expired, 3
+ * unknown. The exit code of `secretwatch status` (as Nagios reads it)
+ * and the value of the secretwatch_credential_level metric. */
 int policy_level_exit(enum level l);
 
 /* The worse of two levels for an overall status: critical and expired

@@ -367,3 +367,43 @@ int validate_secret_value(const char *v, size_t len, struct err *e)
 	}
 	return 0;
 }
+
+#define ENTRA_SECRET_LEN 40
+
+static int entra_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '~' || c == '.' || c == '_' ||
+	       c == '-';
+}
+
+int validate_secret_shape(const char *v, size_t len, struct err *e)
+{
+	size_t odd = 0;
+
+	for (size_t i = 0; i < len; i++)
+		odd += !entra_char(v[i]);
+	if (len != ENTRA_SECRET_LEN) {
+		err_set(e,
+			"the value is %zu characters, and Entra's client "
+			"secret values are %d: check that the whole Value was "
+			"copied, and nothing around it",
+			len, ENTRA_SECRET_LEN);
+		return 1;
+	}
+	if (odd > 0) {
+		err_set(e,
+			"the value has %zu characters other than letters, "
+			"digits and ~._-, which Entra's client secret values "
+			"are made of: check that only the Value was copied",
+			odd);
+		return 1;
+	}
+	if (v[3] < '0' || v[3] > '9' || v[4] != 'Q' || v[5] != '~') {
+		err_set(e, "the value lacks the 'Q~' that Entra's client "
+			   "secret values have after their first four "
+			   "characters: check that it is the Value column");
+		return 1;
+	}
+	return 0;
+}

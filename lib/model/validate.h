@@ -46,4 +46,11 @@ int validate_text(const char *s, size_t max, const char *what, struct err *e);
  * Value. The message never contains the value. */
 int validate_secret_value(const char *v, size_t len, struct err *e);
 
+/* Whether a valid secret value (validate_secret_value) also has the shape
+ * of the client secrets Entra makes: 40 characters of letters, digits and
+ * ~._-, the fourth a digit, then "Q~". Returns 0 when it has, else 1 with
+ * e saying how it differs (cut short, text around it), never the value.
+ * Not a refusal: secrets made before that format differ too. */
+int validate_secret_shape(const char *v, size_t len, struct err *e);
+
 #endif

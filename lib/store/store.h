@@ -210,6 +210,11 @@ struct event_row {
 	const char *detail; /* JSON object text */
 };
 typedef int (*store_event_fn)(void *ctx, const struct event_row *ev);
+/* When secret_id of credential last passed a test (a "test-passed" or
+ * "switched" event in the trail): *ret_at, 0 when never. */
+int store_event_passed_at(struct store *s, const char *credential,
+			  int64_t secret_id, int64_t *ret_at, struct err *e);
+
 /* Events in time order, of one credential (NULL: all), at or after since. */
 int store_event_each(struct store *s, const char *credential, int64_t since,
 		     store_event_fn fn, void *ctx, struct err *e);

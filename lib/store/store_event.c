@@ -57,3 +57,24 @@ int store_event_each(struct store *s, const char *credential, int64_t since,
 		return store_fail(s, "read audit trail", e);
 	return 0;
 }
+
+int store_event_passed_at(struct store *s, const char *credential,
+			  int64_t secret_id, int64_t *ret_at, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "SELECT coalesce(max(at), 0) FROM event WHERE "
+			  "credential = ? AND secret_id = ? AND kind IN "
+			  "('test-passed', 'switched')",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, credential, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, secret_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret_at = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_fail(s, "read audit trail", e);
+}

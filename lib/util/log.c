@@ -13,12 +13,14 @@
 
 #include "num.h"
 #include "text.h"
+#include "timefmt.h"
 
 #define LOG_LINE_MAX 8192
 
 static const char *log_name = "secretwatch";
 static FILE *log_out;
 static bool log_journal;
+static bool log_stamp; /* the time in front, outside the journal */
 
 /* True when $JOURNAL_STREAM ("DEV:INODE", set by systemd for a service
  * whose output goes to the journal) names the file f writes to. Matching
@@ -52,6 +54,11 @@ void log_init(const char *progname, FILE *out)
 	log_name = progname;
 	log_out = out;
 	log_journal = to_journal(out != NULL ? out : stderr);
+}
+
+void log_timestamps(bool on)
+{
+	log_stamp = on;
 }
 
 static const char *sd_prefix(int prio)
@@ -89,10 +96,16 @@ int log_line(void *arg, int prio, const char *msg)
 
 	(void)arg;
 	clearerr(f);
-	if (log_journal)
+	if (log_journal) {
 		fputs(sd_prefix(prio), f);
-	else
+	} else {
+		if (log_stamp) {
+			char t[TIMEFMT_RFC3339_LEN];
+			timefmt_rfc3339(timefmt_now(), t);
+			fprintf(f, "%s ", t);
+		}
 		fprintf(f, "%s: ", log_name);
+	}
 	put_escaped(f, msg);
 	fputc('\n', f);
 	if (fflush(f) != 0 || ferror(f)) {

@@ -10,6 +10,7 @@
 #ifndef SW_LOG_H
 #define SW_LOG_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <syslog.h> /* LOG_CRIT ... LOG_DEBUG */
 
@@ -22,6 +23,11 @@ typedef int log_fn(void *arg, int prio, const char *msg);
  * matching $JOURNAL_STREAM's "DEV:INODE" against out's descriptor. May be
  * called again (the last call counts). */
 void log_init(const char *progname, FILE *out);
+
+/* With on, lines that do not go to the journal start with the time
+ * (RFC 3339, UTC): a daemon in the foreground, writing to a terminal or
+ * a file. The journal stamps its entries itself. */
+void log_timestamps(bool on);
 
 /* A log_fn writing to the log (arg is unused). */
 int log_line(void *arg, int prio, const char *msg);

@@ -9,7 +9,7 @@
 
 #define WHEN_FORMS                                                             \
 	"use YYYY-MM-DD, an RFC 3339 time such as 2027-06-01T12:00:00Z, or "   \
-	"+90d / +12h"
+	"a time relative to now such as +90d (ahead) or -1h (ago)"
 
 static int is_leap(int64_t y)
 {
@@ -157,7 +157,7 @@ static int parse_amount(const char *s, int64_t *ret)
 	unit = unit_seconds(s[n - 1]);
 	memcpy(num, s, n - 1);
 	num[n - 1] = '\0';
-	if (unit == 0 || num[0] == '-' ||
+	if (unit == 0 || num[0] < '0' || num[0] > '9' ||
 	    num_parse_i64(num, 1, INT64_MAX / unit / 2, &v))
 		return -1;
 	*ret = v * unit;
@@ -168,11 +168,11 @@ int timefmt_parse_when(const char *s, int64_t now, int64_t *ret, struct err *e)
 {
 	int64_t v;
 
-	if (s[0] == '+' && parse_amount(s + 1, &v) == 0) {
-		*ret = now + v;
+	if ((s[0] == '+' || s[0] == '-') && parse_amount(s + 1, &v) == 0) {
+		*ret = s[0] == '+' ? now + v : now - v;
 		return 0;
 	}
-	if (s[0] != '+' && parse_absolute(s, &v) == 0) {
+	if (s[0] != '+' && s[0] != '-' && parse_absolute(s, &v) == 0) {
 		*ret = v;
 		return 0;
 	}

@@ -10,7 +10,8 @@
 #define TIMEFMT_RFC3339_LEN 21 /* "2026-01-01T00:00:00Z" + NUL */
 
 /* WHEN: "YYYY-MM-DD" (00:00 UTC that day), RFC 3339 with "Z" or an offset
- * (fractions ignored), or relative to now: "+90d", "+12h", "+30m", "+45s".
+ * (fractions ignored), or relative to now: "+90d", "+12h", "+30m", "+45s"
+ * ahead, "-1h", "-7d" ago.
  * Returns 0 and sets *ret, or -1 with a message naming the forms. */
 int timefmt_parse_when(const char *s, int64_t now, int64_t *ret, struct err *e);
 

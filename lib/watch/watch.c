@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "timefmt.h"
 #include "watch_impl.h"
 #include "watch_sweep.h"
 #include "watch_sync.h"
@@ -238,8 +239,10 @@ static int metrics_one(void *ctx, const struct cred_view *v)
 		metrics_secret_of(mc->m, &v->cred, &v->active);
 	for (int i = 0; i < v->npending; i++)
 		metrics_secret_of(mc->m, &v->cred, &v->pending[i]);
+	/* The level as status's exit code says it: one mapping for both. */
 	metrics_credential(
-	    mc->m, v->cred.name, (int)policy_level(v, mc->w->now, mc->w->cfg),
+	    mc->m, v->cred.name,
+	    policy_level_exit(policy_level(v, mc->w->now, mc->w->cfg)),
 	    v->cred.last_check_at, v->cred.switches, v->cred.test_failures);
 	metrics_next_rotation(mc->m, v->cred.name,
 			      policy_next_rotation(v, mc->w->cfg));
@@ -347,4 +350,19 @@ int watch_heartbeat(const struct config *cfg, bool failed,
 		net.tick_arg = (void *)stop;
 	}
 	return alert_heartbeat_send(cfg->heartbeat_url, failed, &net, e);
+}
+
+void watch_report_line(const struct watch_report *r, char *out, size_t size)
+{
+	char t[TIMEFMT_RFC3339_LEN];
+
+	timefmt_rfc3339(r->next_wake, t);
+	err_fmt(out, size,
+		"%d credentials: %d ok, %d warning, %d critical, %d expired, "
+		"%d unknown; %d warnings, %d switched, %d health checks (%d "
+		"failed), %d alerts delivered; next check %s",
+		r->credentials, r->levels[LEVEL_OK], r->levels[LEVEL_WARNING],
+		r->levels[LEVEL_CRITICAL], r->levels[LEVEL_EXPIRED],
+		r->levels[LEVEL_UNKNOWN], r->warnings, r->switches,
+		r->health_checks, r->health_failures, r->delivered, t);
 }

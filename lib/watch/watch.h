@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "watch_deliver.h"
 #include "watch_rotate.h"
@@ -21,6 +22,11 @@
 #include "watch_sync.h"
 #include "watch_types.h"
 #include "watch_verify.h"
+
+/* One line for people on what cycle r did, as `secretwatch check` and
+ * secretwatchd print it: the credentials by level, the warnings,
+ * switches, health checks and deliveries, and the next check. */
+void watch_report_line(const struct watch_report *r, char *out, size_t size);
 
 /* Run one cycle at w->now. Returns 0, or -1 with e filled when the store
  * failed (a failing probe or channel is not an error: it is recorded). */

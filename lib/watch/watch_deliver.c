@@ -184,6 +184,23 @@ out:
 	return rc;
 }
 
+/* Which channel carried an alert, said for every channel but the log,
+ * whose own line is the alert. */
+static void say_delivered(struct watch_ctx *w, const struct outbox_row *row)
+{
+	cJSON *p = cJSON_Parse(row->payload);
+
+	if (row->kind == OUTBOX_DEPLOY)
+		watch_log(w, LOG_INFO, "%s: deploy hook ran for secret #%lld",
+			  p ? str(p, "credential") : "?",
+			  (long long)row->secret_id);
+	else if (strcmp(row->channel, "log") != 0)
+		watch_log(w, LOG_INFO, "%s: alert %s delivered by %s",
+			  p ? str(p, "credential") : "?",
+			  p ? str(p, "event") : "?", row->channel);
+	cJSON_Delete(p);
+}
+
 static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 		  const char *error, struct watch_report *r, struct err *e)
 {
@@ -193,6 +210,7 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
 
 	if (ok) {
 		r->delivered++;
+		say_delivered(w, row);
 		return store_outbox_done(w->store, row->id, w->now, e) ||
 		       record(w, row, deploy ? "deployed" : "alert-delivered",
 			      NULL, e);

@@ -74,6 +74,18 @@ static int settle(struct watch_ctx *w, const struct cred *c,
 	if (pr->ok)
 		return 0;
 	r->health_failures++;
+	if (probe_inconclusive(pr)) {
+		/* Not the secret's failure: nothing recorded, no alert about
+		 * it; due again at the next cycle. */
+		watch_log(
+		    w, LOG_WARNING,
+		    "%s: health check of %s %s~ could not reach a verdict "
+		    "(%s: a fault of this host's configuration or the "
+		    "network, not of the secret): %s",
+		    c->name, secret_kind_noun(si->kind), si->hint,
+		    diag_step_name(pr->diag.step), pr->diag.summary);
+		return 0;
+	}
 	watch_log(w, LOG_WARNING, "%s: health check of %s %s~ failed: %s",
 		  c->name, secret_kind_noun(si->kind), si->hint,
 		  pr->has_diag ? pr->diag.summary : "failed");

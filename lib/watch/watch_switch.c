@@ -227,12 +227,8 @@ int watch_switch(struct watch_ctx *w, const struct cred_view *v, int64_t id,
 		rc = switch_commit(w, v, si, e);
 		if (rc != 0)
 			return rc;
+		/* Said once, by the 'switched' alert's log line. */
 		r->switches++;
-		watch_log(w, LOG_NOTICE, "%s: switched to %s %s~ (#%lld)",
-			  v->cred.name,
-			  si->kind == SECRET_KIND_CERTIFICATE ? "certificate"
-							      : "secret",
-			  si->hint, (long long)si->id);
 		return 0;
 	}
 	if (!manual && switch_failed(w, v, si, pr, r, e))

@@ -17,9 +17,9 @@ CLIENT = "bbbbbbbb-0000-4000-8000-000000000002"
 SP_OID = "cccccccc-0000-4000-8000-000000000003"
 SENDER = "alerts@contoso.com"
 OPS = "ops@contoso.com"
-S1 = "S1a8Q~first.secret_value-0123456789abcdef"
-S2 = "S2b8Q~second.secret_value-0123456789abcdef"
-S3 = "S3c8Q~third.secret_value-0123456789abcdef"
+S1 = "S1a8Q~first.secret_value-0123456789abcde"
+S2 = "S2b8Q~second.secret_value-0123456789abcd"
+S3 = "S3c8Q~third.secret_value-0123456789abcde"
 
 
 def entra_scenario(secrets=None, **app):

@@ -73,7 +73,7 @@ class TestBadInput(ScratchCase):
             (add + ["2027-02-30"], "not a time", "x~y\n"),
             (add + ["2027-01-01T10:00:00"], "not a time", "x~y\n"),
             (add + ["2020-01-01"], "in the past", "x~y\n"),
-            (add + ["-3d"], "not a time", "x~y\n"),
+            (add + ["-3d"], "in the past", "x~y\n"),
             (add + ["+1000000w"], "more than 10 years", "x~y\n"),
             (add + ["+3700d"], "more than 10 years", "x~y\n"),
             (add + ["2040-01-01"], "more than 10 years", "x~y\n"),

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import swtest  # noqa: E402
 from swtest import ScratchCase, SW  # noqa: E402
 
-SECRET = "q7Z8Q~Xy_z.Ab-cdEFghIJklMNopQRstUVwxYZ0123"
+SECRET = "q7Z8Q~Xy_z.Ab-cdEFghIJklMNopQRstUVwxYZ01"
 DAY = 86400
 
 

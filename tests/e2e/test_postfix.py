@@ -25,6 +25,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import docs  # noqa: E402
 import m365  # noqa: E402
 import swtest  # noqa: E402
 
@@ -62,8 +63,14 @@ def sha256(s):
     return hashlib.sha256(s.encode()).hexdigest()
 
 
+README = docs.read(docs.README)
+OFFICE365 = "[smtp.office365.com]:587"
+
+
 class PostfixInstance:
-    """A private Postfix instance under a temp dir; EXTRA overrides
+    """A private Postfix instance under a temp dir, set up with the
+    README's main.cf lines, sasl_passwd entry and postconf command for a
+    token directory of its own (pointed at the stand-in); EXTRA overrides
     main.cf settings."""
 
     def __init__(self, root, relay_port, ca_file, token_dir, extra=None):
@@ -91,10 +98,16 @@ class PostfixInstance:
             raise AssertionError("no smtpd line in Debian's master.cf")
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("".join(lines))
+        # The plugin of this build; the token directory is added below by
+        # the README's own command.
         env = ("MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C "
-               "POSTLOG_SERVICE POSTLOG_HOSTNAME "
-               "SASL_PATH=%s SECRETWATCH_TOKEN_DIR=%s"
-               % (os.path.realpath(PLUGIN_DIR), token_dir))
+               "POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=%s"
+               % os.path.realpath(PLUGIN_DIR))
+        relay = "[127.0.0.1]:%d" % relay_port
+        self.sasl_passwd = os.path.join(self.etc, "sasl_passwd")
+        with open(self.sasl_passwd, "w") as f:
+            f.write(docs.sasl_passwd(README).replace(OFFICE365, relay)
+                    + "\n")
         main = {
             "compatibility_level": "3.6",
             "queue_directory": self.spool,
@@ -107,24 +120,28 @@ class PostfixInstance:
             "maillog_file": self.maillog,
             "maillog_file_prefixes": root,
             "import_environment": env,
-            "relayhost": "[127.0.0.1]:%d" % relay_port,
-            "smtp_tls_security_level": "encrypt",
             "smtp_tls_CAfile": ca_file,
-            "smtp_sasl_auth_enable": "yes",
-            "smtp_sasl_password_maps":
-                "inline:{ { [127.0.0.1]:%d = %s:mail } }"
-                % (relay_port, m365.SENDER),
-            "smtp_sasl_mechanism_filter": "xoauth2",
-            # smtp_sasl_security_options stays at Postfix's default
-            # (noplaintext, noanonymous): the plugin must pass it.
             "smtp_address_preference": "ipv4",
             "disable_dns_lookups": "yes",
             "smtp_dns_support_level": "disabled",
         }
+        for line in docs.main_cf(README):
+            k, v = line.split(" = ", 1)
+            main[k] = v.replace(OFFICE365, relay).replace(
+                "/etc/postfix/sasl_passwd", self.sasl_passwd)
+        self.readme_main_cf = [line.replace(OFFICE365, relay)
+                               for line in docs.main_cf(README)]
         main.update(extra or {})
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write("%s = %s\n" % (k, v))
+        cmd, doc_dir = docs.postconf_token_dir(README)
+        r = subprocess.run(["/bin/sh", "-c", cmd.replace(doc_dir, token_dir)],
+                           env=dict(os.environ, MAIL_CONFIG=self.etc),
+                           capture_output=True, text=True, timeout=WAIT)
+        if r.returncode != 0:
+            raise AssertionError("the README's postconf command failed: %s"
+                                 % r.stderr)
 
     def run(self, *args, check=True):
         r = subprocess.run(list(args), capture_output=True, text=True,
@@ -328,6 +345,18 @@ class TestPostfix(unittest.TestCase):
         self.pf.submit("first")
         self.arrived("first", token)
         self.assertIn("status=sent", self.pf.log())
+        # What 'secretwatch postfix' says is what the README says and what
+        # this Postfix runs with, and it finds the token directory passed.
+        r = self.w.run("postfix", "mail", env={
+            "MAIL_CONFIG": self.pf.etc,
+            "SASL_PATH": os.path.realpath(PLUGIN_DIR)})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        printed = r.stdout.split("# /etc/postfix/main.cf\n", 1)[1]
+        printed = printed.split("\n# ", 1)[0].splitlines()
+        self.assertEqual(printed, self.pf.readme_main_cf)
+        self.assertIn("ok: Postfix passes SECRETWATCH_TOKEN_DIR=%s to the "
+                      "plugin (import_environment)" % self.tokens, r.stdout)
+        self.assertNotIn("problem:", r.stdout)
         self.assertIn("mail: token file refreshed", self.d.stop())
         self.assertNoToken(token)
         # The smtp client really ran chrooted (Debian's master.cf).

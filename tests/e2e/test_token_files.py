@@ -184,8 +184,26 @@ class TestPostfix(TokenCase):
         plug = os.path.join(self.w.s.dir, "sasl2")
         os.makedirs(plug)
         open(os.path.join(plug, "libxoauth2-secretwatch.so"), "w").close()
-        env = {"SASL_PATH": plug}
+        # A token directory of its own reaches the plugin only when
+        # Postfix passes it: said, with the command, until it does.
+        etc = os.path.join(self.w.s.dir, "postfix")
+        os.makedirs(etc)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write("import_environment = MAIL_CONFIG LANG=C\n")
+        env = {"SASL_PATH": plug, "MAIL_CONFIG": etc}
         self.assertEqual(self.w.run("token", "mail", "--file").returncode, 0)
+        r = self.w.run("postfix", "mail", env=env)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        want = ('postconf -e "import_environment = $(postconf -h '
+                'import_environment) SECRETWATCH_TOKEN_DIR=%s"' % self.dir)
+        self.assertIn("problem: [tokens] dir is %s, not the plugin's default "
+                      "/run/secretwatch/tokens, and Postfix's "
+                      "import_environment does not pass it: %s; then postfix "
+                      "stop; postfix start" % (self.dir, want), r.stdout)
+        self.assertIn("\n%s\n" % want, r.stdout)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write("import_environment = MAIL_CONFIG LANG=C "
+                    "SECRETWATCH_TOKEN_DIR=%s\n" % self.dir)
         r = self.w.run("postfix", "mail", env=env)
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertNotIn("problem:", r.stdout)

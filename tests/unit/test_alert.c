@@ -321,22 +321,21 @@ static void test_log(void **state)
 	    {ALERT_SWITCHED, "<5>"},	   {ALERT_TOKEN_FILE_FAILED, "<2>"},
 	};
 	struct alert a = sample;
-	char want[128];
+	char want[256];
 	char *s;
 
 	(void)state;
-	/* Not under journald: one plain line with the program's name. */
+	/* Not under journald: one plain line with the program's name, and
+	 * the message said once, not after a summary of itself. */
 	s = run_log_channel(&a, NULL, false);
 	snprintf(want, sizeof(want),
-		 "%s: alert expiry-warning: mail-alerts: "
-		 "client secret abc~ expires in 7 days",
+		 "%s: alert expiry-warning (warning): The client secret abc~ "
+		 "of mail-alerts expires on 2026-01-08.",
 		 program_invocation_short_name);
 	assert_int_equal(strncmp(s, want, strlen(want)), 0);
-	assert_non_null(strstr(s, "key ID " KEY));
-	assert_non_null(strstr(s, "expires 2026-01-08T00:00:00Z"));
-	assert_non_null(strstr(s, "7 days left"));
-	assert_non_null(strstr(s, "level warning"));
 	assert_non_null(strstr(s, "then run: secretwatch secret add"));
+	assert_null(strstr(s, "client secret abc~ expires in 7 days"));
+	assert_null(strstr(s, "days left"));
 	assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
 	free(s);
 
@@ -352,13 +351,48 @@ static void test_log(void **state)
 	for (size_t i = 0; i < sizeof(prio) / sizeof(prio[0]); i++) {
 		a.event = prio[i].event;
 		s = run_log_channel(&a, NULL, true);
-		snprintf(want, sizeof(want),
-			 "%salert %s: mail-alerts: ", prio[i].prefix,
-			 alert_event_name(prio[i].event));
+		snprintf(want, sizeof(want), "%salert %s (warning): The ",
+			 prio[i].prefix, alert_event_name(prio[i].event));
 		assert_int_equal(strncmp(s, want, strlen(want)), 0);
 		assert_ptr_equal(strchr(s, '\n'), s + strlen(s) - 1);
 		free(s);
 	}
+
+	/* Without a message: the summary and the fields. */
+	a = sample;
+	a.message = "";
+	s = run_log_channel(&a, NULL, false);
+	snprintf(want, sizeof(want),
+		 "%s: alert expiry-warning (warning): mail-alerts: client "
+		 "secret abc~ expires in 7 days (key ID " KEY
+		 ", expires 2026-01-08T00:00:00Z, 7 days left)\n",
+		 program_invocation_short_name);
+	assert_string_equal(s, want);
+	free(s);
+}
+
+/* With timestamps on (the daemon), a line outside the journal starts
+ * with the time; in the journal it does not (journald stamps it). */
+static void test_log_stamps(void **state)
+{
+	char *s;
+
+	(void)state;
+	log_timestamps(true);
+	s = run_log_channel(&sample, NULL, false);
+	log_timestamps(false);
+	assert_true(strlen(s) > 21);
+	assert_true(s[4] == '-' && s[10] == 'T' && s[19] == 'Z' &&
+		    s[20] == ' ');
+	assert_int_equal(strncmp(s + 21, program_invocation_short_name,
+				 strlen(program_invocation_short_name)),
+			 0);
+	free(s);
+	log_timestamps(true);
+	s = run_log_channel(&sample, NULL, true);
+	log_timestamps(false);
+	assert_int_equal(strncmp(s, "<4>alert expiry-warning", 23), 0);
+	free(s);
 }
 
 /* A failing stream, or none, is a failed delivery. */
@@ -602,6 +636,7 @@ int main(void)
 	    cmocka_unit_test(test_webhook_body),
 	    cmocka_unit_test(test_app_alert),
 	    cmocka_unit_test(test_log),
+	    cmocka_unit_test(test_log_stamps),
 	    cmocka_unit_test(test_log_module),
 	    cmocka_unit_test(test_log_failures),
 	    cmocka_unit_test(test_exec),

@@ -12,6 +12,8 @@
 #include "config.h"
 
 static char path[] = "/tmp/sw-config-XXXXXX";
+/* An existing file for ca_file: a missing one is refused at load. */
+static char ca[] = "/tmp/sw-config-ca-XXXXXX";
 
 static int load(const char *text, struct config *cfg, struct err *e)
 {
@@ -41,23 +43,25 @@ static void test_defaults(void **state)
 
 static void test_all_keys(void **state)
 {
+	char text[1024];
 	struct config cfg;
 	struct err e;
 
 	(void)state;
-	assert_int_equal(
-	    load("[store]\ndatabase = /var/x.db\nkey_file = k.key\n"
+	snprintf(text, sizeof(text),
+		 "[store]\ndatabase = /var/x.db\nkey_file = k.key\n"
 		 "[watch]\ninterval = 10m\nwarn_days = 7, 30 ,1\n"
 		 "level_warning = 20d\nlevel_critical = 5d\n"
 		 "test_active_every = 12h\nswitch_retry = 1m\n"
 		 "switch_window = 1h\n"
 		 "[alerts]\nemail_to = a@x.com, b@y.org\n"
 		 "webhook_url = https://hooks.example.com/x\nexec = /bin/true\n"
-		 "[tls]\nca_file = /etc/ssl/ca.pem\n"
+		 "[tls]\nca_file = %s\n"
 		 "[metrics]\ntextfile = /tmp/m.prom\n"
 		 "[deploy]\nhook = /usr/local/bin/deploy\n",
-		 &cfg, &e),
-	    0);
+		 ca);
+	assert_int_equal(load(text, &cfg, &e), 0);
+	assert_string_equal(cfg.ca_file, ca);
 	assert_string_equal(cfg.database, "/var/x.db");
 	assert_string_equal(cfg.key_file, "/tmp/k.key"); /* beside the file */
 	assert_int_equal(cfg.interval, 600);
@@ -92,8 +96,17 @@ static void test_errors_name_file_line_key(void **state)
 	    {"interval = 1h\n", ":1: key 'interval' comes before any"},
 	    {"[watch\n", ":1: a section header must end"},
 	    {"[watch]\n= 1h\n", ":2: a line without a key"},
-	    {"[tls]\nca_file = a\n[tls]\nca_file = b\n", ":4: [tls] ca_file: "
-							 "given twice"},
+	    {"[tls]\nca_file = /dev/null\n[tls]\nca_file = /dev/null\n",
+	     ":4: [tls] ca_file: given twice"},
+	    {"[tls]\nca_file = /nonexistent/ca.pem\n",
+	     ":2: [tls] ca_file: /nonexistent/ca.pem: no such file"},
+	    {"[tls]\nca_file = /tmp\n", ":2: [tls] ca_file: /tmp is a "
+					"directory"},
+	    {"[alert]\nemail_to = a@x.com\n",
+	     ":2: unknown section [alert]; did you mean [alerts]?"},
+	    {"[ldap]\nuri = x\n", ":2: unknown section [ldap]; see "},
+	    {"[alerts]\nemail = a@x.com\n",
+	     ":2: [alerts] email: unknown key; did you mean email_to?"},
 	};
 	struct config cfg;
 	struct err e;
@@ -156,12 +169,14 @@ int main(void)
 	    cmocka_unit_test(test_directory_is_refused),
 	    cmocka_unit_test(test_missing_file),
 	};
-	int fd = mkstemp(path), rc;
+	int fd = mkstemp(path), fd2 = mkstemp(ca), rc;
 
-	if (fd < 0)
+	if (fd < 0 || fd2 < 0)
 		return 1;
 	close(fd);
+	close(fd2);
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(path);
+	unlink(ca);
 	return rc;
 }

@@ -135,7 +135,9 @@ static const struct token_case token_cases[] = {
      "Specified tenant identifier 'undefined' is neither a valid DNS "
      "name, nor a valid external domain.",
      .x = {"tenant", false,
-	   .remedy = {"--cloud", TENANT, "Directory (tenant) ID"}}},
+	   .remedy = {"--cloud", TENANT, "Directory (tenant) ID",
+		      "secretwatch cred set mail-prod --tenant"},
+	   .not_remedy = {"cred add"}}},
     {"tenant 90002", 400, "invalid_tenant", 90002, "Tenant 'x' not found.",
      .x = {"tenant"}},
     /* The older error class for the same code. */
@@ -316,6 +318,47 @@ static void test_claims_without_role(void **state)
 	(void)state;
 	diag_claims(&in, &d);
 	check("claims without role", &x, &d);
+}
+
+/* 7000215 for a secret that passed a test before: deleted or revoked in
+ * Entra, not the Secret ID pasted; without that history, the paste. */
+static void test_secret_history(void **state)
+{
+	static const struct token_case tc = {
+	    .name = "revoked",
+	    .status = 401,
+	    .error = "invalid_client",
+	    .code = 7000215,
+	    .text = "Invalid client secret provided. Ensure the secret being "
+		    "sent in the request is the client secret value, not the "
+		    "client secret ID, for a secret added to app 'x'."};
+	static const struct expect revoked = {
+	    "secret-revoked",
+	    false,
+	    .summary = {"passed a test at 2026-03-01T09:30:00Z",
+			"deleted or revoked"},
+	    .remedy = {"Certificates & secrets", "--activate",
+		       "key ID is still listed"},
+	    .not_remedy = {"Secret ID", "sync"},
+	    .evidence = {"AADSTS7000215", "Trace ID: " TR},
+	};
+	struct diag_input in = {&cred, "Ab~", NULL};
+	struct entra_result r;
+	struct diag d;
+
+	(void)state;
+	token_result(&tc, &r);
+	diag_token(&in, &r, &d);
+	diag_secret_history(&in, 0, &d);
+	assert_string_equal(diag_step_name(d.step), "secret-value");
+	diag_secret_history(&in, 1772357400, &d); /* 2026-03-01T09:30:00Z */
+	check("revoked", &revoked, &d);
+	/* Where Graph is allowed, sync is the way to ask Entra. */
+	snprintf(cred.graph_url, sizeof(cred.graph_url), "https://g.example");
+	diag_token(&in, &r, &d);
+	diag_secret_history(&in, 1772357400, &d);
+	contains("revoked", "remedy", d.remedy, "secretwatch sync mail-prod");
+	cred.graph_url[0] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -742,6 +785,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_token_cases),
 	    cmocka_unit_test(test_claims_without_role),
+	    cmocka_unit_test(test_secret_history),
 	    cmocka_unit_test(test_smtp_cases),
 	    cmocka_unit_test(test_deadline),
 	    cmocka_unit_test(test_step_names),

@@ -43,6 +43,8 @@ static void test_relative(void **state)
 	assert_int_equal(when("+90d"), NOW + 90 * 86400);
 	assert_int_equal(when("+12h"), NOW + 12 * 3600);
 	assert_int_equal(when("+2w"), NOW + 14 * 86400);
+	assert_int_equal(when("-1h"), NOW - 3600);
+	assert_int_equal(when("-7d"), NOW - 7 * 86400);
 }
 
 static void test_bad_when(void **state)
@@ -56,6 +58,8 @@ static void test_bad_when(void **state)
 	    "+90",
 	    "+d",
 	    "+-3d",
+	    "-+3d",
+	    "--3d",
 	    "2027-6-1",
 	    "2027-06-01T12:00:00",
 	    "+90y",

@@ -1,0 +1,122 @@
+"""The documents agree with each other and with the program: one first
+run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
+it; a "try it without a tenant" that works as written; and the Postfix
+lines of README.md and OPERATIONS.md are the ones 'secretwatch postfix'
+prints (and test_postfix.py runs Postfix with)."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import docs  # noqa: E402
+import swtest  # noqa: E402
+
+README = docs.read(docs.README)
+OPERATIONS = docs.read(docs.OPERATIONS)
+CONF5 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
+                               "secretwatch.conf.5.scd"))
+MAN8 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
+                              "secretwatchd.8.scd"))
+# scdoc writes a backslash as two.
+MAN1 = docs.read(docs.MAN1).replace("\\\\", "\\")
+
+
+def first_run(text, heading):
+    return docs.commands(docs.blocks(docs.section(text, heading))[0])
+
+
+class FirstRun(unittest.TestCase):
+    def test_one_first_run_everywhere(self):
+        readme = first_run(README, "First run")
+        self.assertEqual(first_run(OPERATIONS, "First run"), readme)
+        self.assertEqual(first_run(MAN1, "EXAMPLES"), readme)
+        # init -> cred add (with --object-id) -> secret add --activate ->
+        # status -> the daemon.
+        self.assertEqual([w[:2] for w in readme],
+                         [["secretwatch", "init"], ["secretwatch", "cred"],
+                          ["secretwatch", "secret"],
+                          ["secretwatch", "status"],
+                          ["systemctl", "enable"]])
+        self.assertEqual(readme[1][2:4], ["add", "mail"])
+        self.assertIn("--object-id", readme[1])
+        self.assertEqual(readme[2][2:4], ["add", "mail"])
+        self.assertIn("--activate", readme[2])
+        self.assertEqual(readme[4], ["systemctl", "enable", "--now",
+                                     "secretwatchd.service"])
+
+    def test_the_credential_is_mail_everywhere(self):
+        for name, text in (("README.md", README),
+                           ("OPERATIONS.md", OPERATIONS),
+                           ("secretwatch(1)", MAN1),
+                           ("secretwatchd(8)", MAN8),
+                           ("secretwatch.conf(5)", CONF5)):
+            self.assertNotRegex(text, r"\bmailer\b", name)
+
+    def test_before_you_start(self):
+        text = docs.section(README, "Before you start")
+        for step in ("App registration", "SMTP.SendAsApp",
+                     "Grant admin consent", "New-ServicePrincipal",
+                     "Add-MailboxPermission", "Authenticated SMTP",
+                     "Set-CASMailbox", "Value"):
+            self.assertIn(step, text)
+        self.assertLess(README.index("## Before you start"),
+                        README.index("## First run"))
+
+
+class TryWithoutATenant(unittest.TestCase):
+    """The README's block, run as it is written."""
+
+    def test_the_block_works(self):
+        block = docs.blocks(docs.section(README, "Try it without a tenant"))
+        script = "\n".join(block[0]) + "\n"
+        self.assertIn("--authority-url", script)
+        self.assertIn("--smtp-url", script)
+        self.assertIn("ca_file", script)
+        tmp = tempfile.mkdtemp(prefix="sw-tryit-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = dict(os.environ, TMPDIR=tmp,
+                   PATH=os.path.abspath(swtest.BIN_DIR) + ":"
+                   + os.environ.get("PATH", "/usr/bin:/bin"))
+        env.pop("SECRETWATCH_CONFIG", None)
+        r = subprocess.run(["bash", "-e", "-c", script], cwd=docs.ROOT,
+                           env=env, capture_output=True, text=True,
+                           timeout=120, start_new_session=True)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^switched mail to client secret "
+                         r"#1 \(Abc~\)")
+        self.assertRegex(r.stdout, r"(?m)^mail +ok .* tested and passed ")
+
+
+class PostfixAdvice(swtest.ScratchCase):
+    def test_one_set_of_main_cf_lines(self):
+        self.assertEqual(docs.main_cf(README), docs.main_cf(OPERATIONS))
+        self.assertEqual(docs.sasl_passwd(README),
+                         docs.sasl_passwd(OPERATIONS))
+        self.assertEqual(docs.postconf_token_dir(README),
+                         docs.postconf_token_dir(OPERATIONS))
+        # What the command prints for a credential on Microsoft 365.
+        self.s.init_with_cred()
+        r = self.s.run("postfix", "mail")
+        printed = r.stdout.split("# /etc/postfix/main.cf\n", 1)[1]
+        printed = printed.split("\n# ", 1)[0].splitlines()
+        self.assertEqual(printed, docs.main_cf(README))
+        self.assertIn("\n%s\n" % docs.sasl_passwd(README), r.stdout)
+
+    def test_one_answer_for_another_token_directory(self):
+        for text in (README, OPERATIONS, CONF5):
+            self.assertNotIn("xoauth2_token_dir", text)
+            self.assertNotIn("smtp.conf", text)
+        self.assertRegex(CONF5, r"SECRETWATCH_TOKEN_DIR=")
+        self.assertRegex(CONF5, r"import_environment")
+        for text in (README, OPERATIONS):
+            self.assertNotRegex(text, r"smtp_sasl_security_options\s*=\s*"
+                                r"noanonymous\b")
+            self.assertNotIn("keep the default", text)
+
+
+if __name__ == "__main__":
+    swtest.main()

@@ -260,8 +260,9 @@ static void print_row(const struct inv_run *r, const struct inv_item *it)
 	owners_label(it, owners, sizeof(owners));
 	render_esc(it->display_name, 0, app, sizeof(app));
 	render_esc(it->name, 0, name, sizeof(name));
-	snprintf(cred, sizeof(cred), "%s%s%s%s", name, it->hint[0] ? " " : "",
-		 it->hint, it->hint[0] ? "~" : "");
+	snprintf(cred, sizeof(cred), "%s%s%s%s", name,
+		 name[0] && it->hint[0] ? " " : "", it->hint,
+		 it->hint[0] ? "~" : "");
 	printf("%5lld  %-10s  %-11s  %-28.28s  %-36s  %-24.24s  %-6s %s%s\n",
 	       (long long)timefmt_days_left(it->expires_at, r->app->now), end,
 	       kind_label(it), app, it->app_id, cred[0] ? cred : "-", owners,

@@ -38,9 +38,11 @@ static void say_switched(struct app *app, const struct cred *c)
 
 	if (store_view_get(app->store, c->name, &v, &e) == 0 && v->has_active)
 		printf("switched %s to %s #%lld (%s~): it passed a token "
-		       "request and an XOAUTH2 test send\n",
+		       "request and %s\n",
 		       c->name, secret_kind_noun(v->active.kind),
-		       (long long)v->active.id, v->active.hint);
+		       (long long)v->active.id, v->active.hint,
+		       cred_reads_only(c) ? "may read the tenant"
+					  : "an XOAUTH2 test send");
 	else
 		printf("switched %s: the tested secret is active now\n",
 		       c->name);

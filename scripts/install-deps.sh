@@ -19,7 +19,7 @@ PKGS="$PKGS strace postfix sasl2-bin valgrind"
 PKGS="$PKGS clang clang-format libclang-rt-14-dev
 lintian dpkg-dev file man-db systemd procps bash-completion"
 case ${1:-} in
---bench) PKGS="$PKGS hyperfine jq bc" ;;
+--bench) PKGS="$PKGS hyperfine jq bc time" ;;
 '') ;;
 *)
 	echo "usage: sh scripts/install-deps.sh [--bench]" >&2

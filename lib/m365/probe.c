@@ -452,6 +452,9 @@ int probe_run(const struct cred *c, const struct probe_opts *o,
 	if (c == NULL || o == NULL || o->material == NULL)
 		return -1;
 	ret->kind = o->material->kind;
+	if (cred_reads_only(c))
+		ret->steps[PROBE_ROLE].title =
+		    "Token for Microsoft Graph with Application.Read.All";
 	din.cred = c;
 	din.hint = o->hint;
 	clock_start(o, &pc);

@@ -317,11 +317,12 @@ struct inv_item {
 	char hint[4];
 	int64_t starts_at;
 	int64_t expires_at;
-	bool microsoft; /* a service principal of Microsoft's own */
-	bool saml;	/* a SAML token-signing certificate */
-	bool managed;	/* secretwatch holds it (a stored key ID) */
-	int owners;	/* its object's owners; -1: not read */
-	int warned_min; /* smallest threshold alerted, -1: none */
+	bool microsoft;	       /* a service principal of Microsoft's own */
+	bool saml;	       /* a SAML token-signing certificate */
+	bool managed;	       /* secretwatch holds it (a stored key ID) */
+	int owners;	       /* its object's owners; -1: not read */
+	int warned_min;	       /* smallest threshold alerted, -1: none */
+	int64_t first_seen_at; /* when a sweep first listed it */
 };
 
 /* A sweep of reader's tenant starts: *ret_id names it. A

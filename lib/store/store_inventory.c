@@ -13,7 +13,7 @@
 	"EXISTS (SELECT 1 FROM secret m WHERE m.key_id = i.key_id "            \
 	"AND m.key_id != ''), "                                                \
 	"coalesce((SELECT min(threshold) FROM inventory_warning w "            \
-	"WHERE w.item_id = i.id), -1)"
+	"WHERE w.item_id = i.id), -1), i.first_seen_at"
 
 static void read_item(sqlite3_stmt *st, struct inv_item *it)
 {
@@ -39,6 +39,7 @@ static void read_item(sqlite3_stmt *st, struct inv_item *it)
 	it->owners = sqlite3_column_int(st, 15);
 	it->managed = sqlite3_column_int(st, 16) != 0;
 	it->warned_min = sqlite3_column_int(st, 17);
+	it->first_seen_at = sqlite3_column_int64(st, 18);
 }
 
 int store_sweep_begin(struct store *s, int64_t reader_id, int64_t now,

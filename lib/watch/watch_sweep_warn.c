@@ -29,12 +29,23 @@ struct due_apps {
 	bool oom;
 };
 
+/* The step it is due for, or -1. One that had expired before a sweep
+ * first listed it is inventory, not news: listed, never alerted (a
+ * tenant's first sweep would otherwise alert every stale secret). */
+static int due_step(const struct inv_item *it, const int *days, int n,
+		    int64_t now)
+{
+	if (it->expires_at < it->first_seen_at)
+		return -1;
+	return policy_due_threshold(it->expires_at, it->warned_min, days, n,
+				    now);
+}
+
 static int collect_app(void *arg, const struct inv_item *it)
 {
 	struct due_apps *d = arg;
 
-	if (policy_due_threshold(it->expires_at, it->warned_min, d->days,
-				 d->ndays, d->now) < 0)
+	if (due_step(it, d->days, d->ndays, d->now) < 0)
 		return 0;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 64;
@@ -141,10 +152,11 @@ static void put_item(FILE *f, const struct inv_item *it, int64_t now)
 	    it->name[0] ? " \"" : "", it->name, it->name[0] ? "\"" : "",
 	    it->hint[0] ? " " : "", it->hint[0] ? it->hint : "", it->key_id);
 	if (it->expires_at <= now)
-		fprintf(f, "expired at %s (%lld days ago)\n", t,
-			(long long)-days);
+		fprintf(f, "expired at %s (%lld day%s ago)\n", t,
+			(long long)-days, days == -1 ? "" : "s");
 	else
-		fprintf(f, "expires %s, in %lld days\n", t, (long long)days);
+		fprintf(f, "expires %s, in %lld day%s\n", t, (long long)days,
+			days == 1 ? "" : "s");
 }
 
 /* Who is told, and why not the owners when they are not. */
@@ -366,9 +378,7 @@ static int one_app(struct watch_ctx *w, const struct cred *c,
 	if (store_inventory_each(w->store, &q, keep_row, a, e))
 		return -1;
 	for (size_t i = 0; i < a->n; i++) {
-		a->threshold[i] = policy_due_threshold(a->rows[i].expires_at,
-						       a->rows[i].warned_min,
-						       days, n, w->now);
+		a->threshold[i] = due_step(&a->rows[i], days, n, w->now);
 		due += a->threshold[i] >= 0;
 	}
 	if (due == 0)

@@ -25,10 +25,12 @@ static void switched_message(const struct cred *c, const struct secret_info *si,
 			 v->active.hint);
 	snprintf(out, size,
 		 "secretwatch switched %s to %s %s~ (key %s, "
-		 "expires %s) after a successful token request and XOAUTH2 "
-		 "test send.%s",
+		 "expires %s) after a successful token request and %s.%s",
 		 c->name, secret_kind_noun(si->kind), si->hint,
-		 si->key_id[0] ? si->key_id : "unknown", t, old);
+		 si->key_id[0] ? si->key_id : "unknown", t,
+		 cred_reads_only(c) ? "a check that it may read the tenant"
+				    : "XOAUTH2 test send",
+		 old);
 }
 
 /* The secret passed its test but is no longer pending: say so in the

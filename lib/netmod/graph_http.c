@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,57 @@
 static void copy_str(char *dst, size_t dstsz, const char *src)
 {
 	text_oneline(dst, dstsz, src, src != NULL ? strlen(src) : 0);
+}
+
+/* The process's Graph requests share one connection pool (and TLS
+ * sessions and DNS): a sweep's owner reads, hundreds of them, go over one
+ * kept-alive connection instead of a handshake each. Requests of one
+ * process only, each with its own token header; locked, since health
+ * checks run in threads. Kept until the process exits. */
+static pthread_once_t share_once = PTHREAD_ONCE_INIT;
+/* One lock per kind of data: libcurl may hold one while taking another. */
+static pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
+static CURLSH *share;
+
+static void share_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *arg)
+{
+	(void)h, (void)a, (void)arg;
+	pthread_mutex_lock(&share_mu[(unsigned)d % CURL_LOCK_DATA_LAST]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data d, void *arg)
+{
+	(void)h, (void)arg;
+	pthread_mutex_unlock(&share_mu[(unsigned)d % CURL_LOCK_DATA_LAST]);
+}
+
+static void share_init(void)
+{
+	CURLSH *s;
+
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_mu[i], NULL);
+	if ((s = curl_share_init()) == NULL)
+		return;
+	if (curl_share_setopt(s, CURLSHOPT_LOCKFUNC, share_lock) != 0 ||
+	    curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, share_unlock) != 0 ||
+	    curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+		0 ||
+	    curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+		0 ||
+	    curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != 0) {
+		curl_share_cleanup(s);
+		return;
+	}
+	share = s;
+}
+
+/* The shared pool for h (without it, each request connects anew). */
+static void share_with(CURL *h)
+{
+	pthread_once(&share_once, share_init);
+	if (share != NULL)
+		curl_easy_setopt(h, CURLOPT_SHARE, share);
 }
 
 struct xfer {
@@ -204,6 +256,7 @@ long graph_http(const struct graph_http_req *rq, const struct net_opts *net,
 		goto out;
 	}
 	hdrs = t;
+	share_with(h);
 	if (setup(h, rq, hdrs, &x, errbuf) != 0) {
 		err_fmt(res->summary, sizeof(res->summary),
 			"Graph: libcurl refused an option");

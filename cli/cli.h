@@ -4,10 +4,12 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
+#include "probe.h"
 #include "err.h"
 #include "store.h"
 #include "vault.h"
@@ -124,6 +126,29 @@ int app_rotate_new(struct app *app, struct watch_ctx *w,
  * watchdog's retries; said. Returns the exit code. */
 int app_rotate_made(struct app *app, struct watch_ctx *w, const char *name,
 		    const struct secret_info *si);
+
+/* The probe of test and doctor (cmd_test.c): parse NAME and the
+ * options of usage (--token-only: test only), verify the secret, and
+ * print the outcome (doctor: every step), or keep it in json with
+ * --json. Returns 0 with p filled (finish with cli_probe_end), or the
+ * exit code 1 after saying why nothing ran. */
+struct cli_probe {
+	struct cred c;
+	struct secret_info si;
+	struct probe_result pr;
+	struct cJSON *json; /* with --json: the object to print */
+	int rc;		    /* watch_verify's: 0 passed */
+};
+int cli_probe(struct app *app, int argc, char **argv, const char *usage,
+	      bool doctor, struct cli_probe *p);
+/* Print p's JSON (when kept), free p; the exit code: 0, or 2 failed. */
+int cli_probe_end(struct cli_probe *p);
+
+/* cert new (import 0), cert import (1), or migrate (cmd_cert.c): make or
+ * read a key and certificate, store it, and upload it through Graph when
+ * asked (migrate: always, then test and switch). Returns the exit code. */
+int cli_cert_run(struct app *app, int argc, char **argv, int import,
+		 bool migrate);
 
 /* Subcommands. */
 int cmd_init(struct app *app, int argc, char **argv);

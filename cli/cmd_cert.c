@@ -398,7 +398,8 @@ static int check_mode(struct app *app, const struct cert_args *a, int import)
 	return 0;
 }
 
-static int run(struct app *app, int argc, char **argv, int import, bool migrate)
+int cli_cert_run(struct app *app, int argc, char **argv, int import,
+		 bool migrate)
 {
 	struct cert_args a = {.migrate = migrate};
 	struct cred c;
@@ -424,40 +425,18 @@ static int run(struct app *app, int argc, char **argv, int import, bool migrate)
 
 static int cert_new(struct app *app, int argc, char **argv)
 {
-	return run(app, argc, argv, 0, false);
+	return cli_cert_run(app, argc, argv, 0, false);
 }
 
 static int cert_import(struct app *app, int argc, char **argv)
 {
-	return run(app, argc, argv, 1, false);
+	return cli_cert_run(app, argc, argv, 1, false);
 }
 
 static const struct command cert_commands[] = {
     {"new", cert_new, "make a key and a certificate", ""},
     {"import", cert_import, "register an existing key and certificate", ""},
 };
-
-static const char migrate_usage[] =
-    "usage: secretwatch migrate NAME --to certificate [--days N]\n"
-    "                           [--key rsa2048|rsa3072] [--remove-secrets]\n"
-    "\n"
-    "Move a credential from client secrets to a certificate: a new key and\n"
-    "certificate made here (as 'cert new'), added to the app's\n"
-    "keyCredentials through Graph (as 'cert new --upload'), tested with a\n"
-    "token request and an XOAUTH2 send, and switched to. With\n"
-    "--remove-secrets the app's client secrets are removed from Entra\n"
-    "once the grace period ([rotate] grace) has passed since the switch.\n";
-
-int cmd_migrate(struct app *app, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
-			fputs(migrate_usage, stdout);
-			return 0;
-		}
-	return run(app, argc, argv, 0, true);
-}
 
 int cmd_cert(struct app *app, int argc, char **argv)
 {

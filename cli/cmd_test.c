@@ -29,19 +29,6 @@ static const char test_usage[] =
     "  --token-only   stop after the token request (the send is not\n"
     "                 requested)\n";
 
-static const char doctor_usage[] =
-    "usage: secretwatch doctor NAME [--secret ID] [--to ADDR] [--json]\n"
-    "\n"
-    "Walk the Microsoft 365 setup steps in order - tenant reachable, app\n"
-    "known, secret valid and unexpired, token carries SMTP.SendAsApp, SMTP\n"
-    "reachable, STARTTLS, XOAUTH2 accepted, send-as allowed, message\n"
-    "accepted - printing each as passed or failed, and stop at the first\n"
-    "failure with its remedy, filled in with the credential's values.\n"
-    "With --rotate auto, also the Microsoft Graph steps: token for Graph,\n"
-    "read permission, write permission (the token's roles), the app as\n"
-    "its own owner, the lifetime policy (JSON: \"graph\"); nothing is made.\n"
-    "Exit 0 when every step passed, 2 otherwise.\n";
-
 struct test_args {
 	int64_t secret_id;
 	const char *to;
@@ -49,7 +36,7 @@ struct test_args {
 };
 
 static int parse(struct app *app, int argc, char **argv, const char *usage,
-		 struct test_args *a)
+		 bool doctor, struct test_args *a)
 {
 	static const struct option opts[] = {
 	    {"secret", required_argument, NULL, 's'},
@@ -75,7 +62,7 @@ static int parse(struct app *app, int argc, char **argv, const char *usage,
 			if (validate_mailbox(optarg, "--to", &e))
 				return app_fail_err(app, &e);
 			a->to = optarg;
-		} else if (opt == 'o' && usage == test_usage) {
+		} else if (opt == 'o' && !doctor) {
 			a->token_only = 1;
 		} else if (app_common_opt(app, opt, usage) != 1) {
 			return 1;
@@ -188,83 +175,70 @@ static void say_after(const struct cred *c, const struct secret_info *si,
 		    (long long)si->id, c->name, (long long)si->id);
 }
 
-static int run(struct app *app, int argc, char **argv, int doctor)
+/* The probe's outcome, printed: every step (all), else the outcome line
+ * and the diagnosis; or a JSON object left in p->json for the caller. */
+static void say(struct app *app, struct cli_probe *p, bool all,
+		const char *what)
+{
+	if (app->json) {
+		p->json = render_probe_json(&p->pr);
+		cJSON_AddStringToObject(p->json, "credential", p->c.name);
+		cJSON_AddNumberToObject(p->json, "secret_id",
+					(double)p->si.id);
+		cJSON_AddStringToObject(p->json, "hint", p->si.hint);
+		return;
+	}
+	printf("%s %s with secret #%lld (%s~): %s\n", what, p->c.name,
+	       (long long)p->si.id, p->si.hint,
+	       p->pr.ok ? "all steps passed" : "FAILED");
+	render_probe_text(&p->pr, all || !p->pr.ok, stdout);
+	say_after(&p->c, &p->si, &p->pr);
+}
+
+int cli_probe(struct app *app, int argc, char **argv, const char *usage,
+	      bool doctor, struct cli_probe *p)
 {
 	struct test_args a = {0};
 	struct progress pg = {0};
-	struct probe_result pr;
 	struct watch_ctx w;
-	struct secret_info si;
-	struct cred c;
 	struct err e;
-	cJSON *o = NULL, *pf = NULL;
-	int rc;
 
-	if (parse(app, argc, argv, doctor ? doctor_usage : test_usage, &a) ||
+	memset(p, 0, sizeof(*p));
+	if (parse(app, argc, argv, usage, doctor, &a) ||
 	    app_open(app, APP_KEY | APP_WRITE))
 		return 1;
-	if (store_cred_get(app->store, argv[optind], &c, &e) ||
-	    find_secret(app, &c, a.secret_id, &si, &e)) {
+	if (store_cred_get(app->store, argv[optind], &p->c, &e) ||
+	    find_secret(app, &p->c, a.secret_id, &p->si, &e)) {
 		app_close(app);
 		return app_fail_err(app, &e);
 	}
 	app_watch_ctx(app, &w);
 	progress_start(app, &w, &pg);
-	rc = watch_verify(&w, &c, &si, a.token_only, a.to, &pr, &e);
+	p->rc = watch_verify(&w, &p->c, &p->si, a.token_only, a.to, &p->pr,
+			     &e);
 	progress_end(&pg);
 	app_close(app);
-	if (rc < 0) {
-		probe_result_free(&pr);
+	if (p->rc < 0) {
+		probe_result_free(&p->pr);
 		return app_fail_err(app, &e);
 	}
-	if (app->json) {
-		o = render_probe_json(&pr);
-		cJSON_AddStringToObject(o, "credential", c.name);
-		cJSON_AddNumberToObject(o, "secret_id", (double)si.id);
-		cJSON_AddStringToObject(o, "hint", si.hint);
-		if (doctor && c.token_file)
-			pf = cJSON_AddArrayToObject(o, "postfix");
-	} else {
-		printf("%s %s with secret #%lld (%s~): %s\n",
-		       doctor ? "doctor" : "test", c.name, (long long)si.id,
-		       si.hint, pr.ok ? "all steps passed" : "FAILED");
-		render_probe_text(&pr, doctor || !pr.ok, stdout);
-		say_after(&c, &si, &pr);
-	}
-	/* With automatic rotation, Microsoft Graph is part of the setup. */
-	if (doctor && c.rotate_auto) {
-		if (!app->json)
-			printf("\nMicrosoft Graph (--rotate auto):\n");
-		if (cli_graph_checks(
-			app, &c, o ? cJSON_AddArrayToObject(o, "graph") : NULL))
-			rc = rc ? rc : 1;
-	}
-	/* A reader sweeps its tenant through Graph. */
-	if (doctor && c.sweep) {
-		if (!app->json)
-			printf("\nTenant sweep (--sweep):\n");
-		if (cli_sweep_checks(
-			app, &c, o ? cJSON_AddArrayToObject(o, "sweep") : NULL))
-			rc = rc ? rc : 1;
-	}
-	/* Alerts that can reach nobody once this secret fails. */
-	if (doctor && !app->json && alert_only_through_secrets(&app->cfg))
-		printf("\nwarning: %s\n", ALERT_ONLY_THROUGH_SECRETS);
-	/* With a token file, Postfix is part of the setup. */
-	if (doctor && c.token_file && cli_postfix_checks(app, &c, pf))
-		rc = rc ? rc : 1;
-	if (o != NULL)
-		app_print_json(o);
-	probe_result_free(&pr);
-	return rc == 0 ? 0 : 2;
+	say(app, p, doctor, doctor ? "doctor" : "test");
+	return 0;
+}
+
+int cli_probe_end(struct cli_probe *p)
+{
+	if (p->json != NULL)
+		app_print_json(p->json);
+	probe_result_free(&p->pr);
+	return p->rc == 0 ? 0 : 2;
 }
 
 int cmd_test(struct app *app, int argc, char **argv)
 {
-	return run(app, argc, argv, 0);
-}
+	struct cli_probe p;
 
-int cmd_doctor(struct app *app, int argc, char **argv)
-{
-	return run(app, argc, argv, 1);
+	if (cli_probe(app, argc, argv, test_usage, false, &p))
+		return 1;
+	return cli_probe_end(&p);
 }

@@ -4,13 +4,12 @@
 
 #include <getopt.h>
 #include <stdbool.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "config.h"
-#include "probe.h"
 #include "err.h"
+#include "probe.h"
 #include "store.h"
 #include "vault.h"
 

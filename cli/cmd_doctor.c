@@ -44,9 +44,9 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 		return 1;
 	/* With automatic rotation, Microsoft Graph is part of the setup. */
 	if (c->rotate_auto &&
-	    cli_graph_checks(app, c,
-			     part(app, &p, "Microsoft Graph (--rotate auto)",
-				  "graph")))
+	    cli_graph_checks(
+		app, c,
+		part(app, &p, "Microsoft Graph (--rotate auto)", "graph")))
 		p.rc = p.rc ? p.rc : 1;
 	/* A reader sweeps its tenant through Graph. */
 	if (c->sweep &&
@@ -58,10 +58,9 @@ int cmd_doctor(struct app *app, int argc, char **argv)
 		printf("\nwarning: %s\n", ALERT_ONLY_THROUGH_SECRETS);
 	/* With a token file, Postfix is part of the setup. */
 	if (c->token_file &&
-	    cli_postfix_checks(app, c,
-			       app->json ? cJSON_AddArrayToObject(p.json,
-								  "postfix")
-					 : NULL))
+	    cli_postfix_checks(
+		app, c,
+		app->json ? cJSON_AddArrayToObject(p.json, "postfix") : NULL))
 		p.rc = p.rc ? p.rc : 1;
 	return cli_probe_end(&p);
 }

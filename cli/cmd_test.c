@@ -183,8 +183,7 @@ static void say(struct app *app, struct cli_probe *p, bool all,
 	if (app->json) {
 		p->json = render_probe_json(&p->pr);
 		cJSON_AddStringToObject(p->json, "credential", p->c.name);
-		cJSON_AddNumberToObject(p->json, "secret_id",
-					(double)p->si.id);
+		cJSON_AddNumberToObject(p->json, "secret_id", (double)p->si.id);
 		cJSON_AddStringToObject(p->json, "hint", p->si.hint);
 		return;
 	}
@@ -214,8 +213,7 @@ int cli_probe(struct app *app, int argc, char **argv, const char *usage,
 	}
 	app_watch_ctx(app, &w);
 	progress_start(app, &w, &pg);
-	p->rc = watch_verify(&w, &p->c, &p->si, a.token_only, a.to, &p->pr,
-			     &e);
+	p->rc = watch_verify(&w, &p->c, &p->si, a.token_only, a.to, &p->pr, &e);
 	progress_end(&pg);
 	app_close(app);
 	if (p->rc < 0) {

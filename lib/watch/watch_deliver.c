@@ -242,7 +242,10 @@ static int settle(struct watch_ctx *w, const struct outbox_row *row, int ok,
  * the longest); a dead deliverer's claim lapses after it. */
 #define DELIVERY_CLAIM_S 600
 
-int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e)
+/* One batch of what is due: claimed, sent, settled. *ret_n: how many
+ * rows were due. */
+static int deliver_batch(struct watch_ctx *w, struct watch_report *r,
+			 size_t *ret_n, struct err *e)
 {
 	struct outbox_row *rows;
 	size_t n;
@@ -250,6 +253,7 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e)
 
 	if (store_outbox_due(w->store, w->now, DELIVER_BATCH, &rows, &n, e))
 		return -1;
+	*ret_n = n;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct err why = {{0}};
 		int ok;
@@ -268,5 +272,24 @@ int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e)
 		rc = settle(w, &rows[i], ok, why.msg, r, e);
 	}
 	free(rows);
+	return rc;
+}
+
+/* A sweep may owe thousands of alerts: batch after batch, each row
+ * claimed, sent or rescheduled, so none comes back in the same call;
+ * bounded all the same. */
+#define DELIVER_BATCHES_MAX 256
+
+int watch_deliver(struct watch_ctx *w, struct watch_report *r, struct err *e)
+{
+	size_t n = DELIVER_BATCH;
+	int rc = 0;
+
+	for (int b = 0;
+	     rc == 0 && n == DELIVER_BATCH && b < DELIVER_BATCHES_MAX; b++) {
+		if (w->stop != NULL && *w->stop)
+			break;
+		rc = deliver_batch(w, r, &n, e);
+	}
 	return rc;
 }

@@ -39,16 +39,11 @@ struct sweep_run {
 
 static void print_diag(const struct cred *c, const struct diag *d)
 {
-	char buf[4 * DIAG_REMEDY_MAX];
+	char head[CRED_NAME_MAX + CRED_TENANT_MAX + 48];
 
-	printf("%s: the tenant %s was not read whole\n\nbroken step: %s "
-	       "(%s)\n%s\n",
-	       c->name, c->tenant, d->title, diag_step_name(d->step),
-	       render_esc(d->summary, 0, buf, sizeof(buf)));
-	if (d->evidence[0])
-		printf("seen: %s\n",
-		       render_esc(d->evidence, 0, buf, sizeof(buf)));
-	printf("\n%s\n", render_esc(d->remedy, 1, buf, sizeof(buf)));
+	snprintf(head, sizeof(head), "%s: the tenant %s was not read whole",
+		 c->name, c->tenant);
+	render_diag_text(head, d);
 }
 
 static void print_text(const struct cred *c, const struct watch_sweep_report *r)

@@ -67,15 +67,10 @@ static void print_secret(const struct watch_sync_secret *s)
 /* The diagnosis of a sync that did not read Entra. */
 static void print_diag(const struct cred *c, const struct diag *d)
 {
-	char buf[4 * DIAG_REMEDY_MAX];
+	char head[CRED_NAME_MAX + 32];
 
-	printf("%s: Entra not read\n\nbroken step: %s (%s)\n%s\n", c->name,
-	       d->title, diag_step_name(d->step),
-	       render_esc(d->summary, 0, buf, sizeof(buf)));
-	if (d->evidence[0])
-		printf("seen: %s\n",
-		       render_esc(d->evidence, 0, buf, sizeof(buf)));
-	printf("\n%s\n", render_esc(d->remedy, 1, buf, sizeof(buf)));
+	snprintf(head, sizeof(head), "%s: Entra not read", c->name);
+	render_diag_text(head, d);
 }
 
 /* Names, hints and key IDs from Graph are shown escaped: an app's

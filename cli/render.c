@@ -72,6 +72,19 @@ void render_secret_label(const struct secret_info *si, char *out, size_t size)
 		 si->key_id[0] ? si->key_id : "-");
 }
 
+void render_diag_text(const char *headline, const struct diag *d)
+{
+	char buf[4 * DIAG_REMEDY_MAX];
+
+	printf("%s\n\nbroken step: %s (%s)\n%s\n", headline, d->title,
+	       diag_step_name(d->step),
+	       render_esc(d->summary, 0, buf, sizeof(buf)));
+	if (d->evidence[0])
+		printf("seen: %s\n",
+		       render_esc(d->evidence, 0, buf, sizeof(buf)));
+	printf("\n%s\n", render_esc(d->remedy, 1, buf, sizeof(buf)));
+}
+
 cJSON *render_diag_json(const struct diag *d)
 {
 	cJSON *o = cJSON_CreateObject();

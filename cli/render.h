@@ -36,6 +36,10 @@ void render_secret_label(const struct secret_info *si, char *out, size_t size);
  * evidence, transient. The caller owns it. */
 struct cJSON *render_diag_json(const struct diag *d);
 
+/* "HEADLINE\n\nbroken step: TITLE (id)\nSUMMARY\nseen: EVIDENCE\n\n
+ * REMEDY\n" on stdout, what came from outside escaped. */
+void render_diag_text(const char *headline, const struct diag *d);
+
 struct probe_result;
 
 /* The steps of a probe, one line each, then the diagnosis (all = every

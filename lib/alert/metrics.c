@@ -233,39 +233,46 @@ static void put_label(FILE *f, const char *name, const char *value)
 	fputc('"', f);
 }
 
+/* name{label="value",...} v, the labels as NULL-ended name, value
+ * pairs (a pair with a NULL name is left out). */
+static void put_sample(struct metrics *m, enum family fam,
+		       const char *const *labels, int64_t v)
+{
+	FILE *f = m->spill[fam];
+	bool first = true;
+
+	fprintf(f, "%s{", families[fam].name);
+	for (; labels[0] != NULL || labels[1] != NULL; labels += 2) {
+		if (labels[0] == NULL)
+			continue;
+		if (!first)
+			fputc(',', f);
+		put_label(f, labels[0], labels[1]);
+		first = false;
+	}
+	if (fprintf(f, "} %lld\n", (long long)v) < 0)
+		note_error(m);
+}
+
 /* name{credential="..."} value */
 static void put_cred_sample(struct metrics *m, enum family fam,
 			    const char *credential, int64_t value)
 {
-	FILE *f = m->spill[fam];
+	const char *const labels[] = {"credential", credential, NULL, NULL};
 
-	fprintf(f, "%s{", families[fam].name);
-	put_label(f, "credential", credential);
-	if (fprintf(f, "} %lld\n", (long long)value) < 0)
-		note_error(m);
+	put_sample(m, fam, labels, value);
 }
 
 void metrics_secret(struct metrics *m, const char *credential,
 		    const char *key_id, const char *hint, const char *state,
 		    const char *kind, int64_t expires_at)
 {
-	FILE *f;
+	const char *const labels[] = {
+	    "credential", credential, "key_id", key_id, "hint", hint,
+	    "state",	  state,      "kind",	kind,	NULL,	NULL};
 
-	if (m == NULL)
-		return;
-	f = m->spill[FAM_EXPIRY];
-	fprintf(f, "%s{", families[FAM_EXPIRY].name);
-	put_label(f, "credential", credential);
-	fputc(',', f);
-	put_label(f, "key_id", key_id);
-	fputc(',', f);
-	put_label(f, "hint", hint);
-	fputc(',', f);
-	put_label(f, "state", state);
-	fputc(',', f);
-	put_label(f, "kind", kind);
-	if (fprintf(f, "} %lld\n", (long long)expires_at) < 0)
-		note_error(m);
+	if (m != NULL)
+		put_sample(m, FAM_EXPIRY, labels, expires_at);
 }
 
 void metrics_credential(struct metrics *m, const char *credential, int level,
@@ -286,18 +293,10 @@ static void put_tenant_sample(struct metrics *m, enum family fam,
 			      const char *reader, const char *tenant,
 			      const char *label, const char *value, int64_t v)
 {
-	FILE *f = m->spill[fam];
+	const char *const labels[] = {"reader", reader, "tenant", tenant,
+				      label,	value,	NULL,	  NULL};
 
-	fprintf(f, "%s{", families[fam].name);
-	put_label(f, "reader", reader);
-	fputc(',', f);
-	put_label(f, "tenant", tenant);
-	if (label != NULL) {
-		fputc(',', f);
-		put_label(f, label, value);
-	}
-	if (fprintf(f, "} %lld\n", (long long)v) < 0)
-		note_error(m);
+	put_sample(m, fam, labels, v);
 }
 
 void metrics_inventory(struct metrics *m, const char *reader,
@@ -321,23 +320,12 @@ void metrics_app_credential(struct metrics *m, const char *tenant,
 			    const char *key_id, const char *kind,
 			    int64_t expires_at)
 {
-	FILE *f;
+	const char *const labels[] = {"tenant", tenant, "app_id", app_id,
+				      "app",	app,	"key_id", key_id,
+				      "kind",	kind,	NULL,	  NULL};
 
-	if (m == NULL)
-		return;
-	f = m->spill[FAM_APP_EXPIRY];
-	fprintf(f, "%s{", families[FAM_APP_EXPIRY].name);
-	put_label(f, "tenant", tenant);
-	fputc(',', f);
-	put_label(f, "app_id", app_id);
-	fputc(',', f);
-	put_label(f, "app", app);
-	fputc(',', f);
-	put_label(f, "key_id", key_id);
-	fputc(',', f);
-	put_label(f, "kind", kind);
-	if (fprintf(f, "} %lld\n", (long long)expires_at) < 0)
-		note_error(m);
+	if (m != NULL)
+		put_sample(m, FAM_APP_EXPIRY, labels, expires_at);
 }
 
 void metrics_global(struct metrics *m, int64_t now,

@@ -224,24 +224,28 @@ static int parse_days(struct parse_ctx *ctx, const char *value, int *days,
 		      int *ret_n)
 {
 	char buf[256], *save = NULL;
-	int n = 0;
+	int n = 0, zero = 0;
 
 	if (set_string(buf, sizeof(buf), value, ctx))
 		return -1;
 	for (char *tok = strtok_r(buf, ", \t", &save); tok;
 	     tok = strtok_r(NULL, ", \t", &save)) {
 		int64_t d;
-		if (num_parse_i64(tok, 1, 3650, &d) ||
+		if (num_parse_i64(tok, 0, 3650, &d) ||
 		    n == CONFIG_WARN_DAYS_MAX) {
 			err_set(ctx->e,
 				"'%s' is not a list of up to %d day counts "
-				"1-3650, such as 30,14,7,3,1",
+				"0-3650, such as 30,14,7,3,1",
 				value, CONFIG_WARN_DAYS_MAX);
 			return -1;
 		}
-		days[n++] = (int)d;
+		/* 0, the expiry itself, is always a step: listed or not. */
+		if (d > 0)
+			days[n++] = (int)d;
+		else
+			zero = 1;
 	}
-	if (n == 0) {
+	if (n == 0 && !zero) {
 		err_set(ctx->e,
 			"'%s' holds no day count: list some, such as "
 			"30,14,7,3,1",

@@ -21,6 +21,26 @@ static int finish(struct store *s, int rc, struct err *e)
 	return -1;
 }
 
+/* One reader per tenant: a second would list it again and warn twice. */
+static int one_reader(struct store *s, const struct cred *c, struct err *e)
+{
+	char other[CRED_NAME_MAX + 1];
+	int rc;
+
+	if (!c->sweep)
+		return 0;
+	rc = store_reader_of(s, c->tenant, c->cloud, c->id, other,
+			     sizeof(other), e);
+	if (rc <= 0)
+		return rc;
+	err_set(
+	    e,
+	    "%s already reads tenant %s: one reader per tenant (secretwatch "
+	    "cred set %s --no-sweep, or leave %s without --sweep)",
+	    other, c->tenant, other, c->name);
+	return -1;
+}
+
 int registry_cred_add(struct store *s, int64_t now, struct cred *c,
 		      struct err *e)
 {
@@ -29,7 +49,7 @@ int registry_cred_add(struct store *s, int64_t now, struct cred *c,
 		return -1;
 	return finish(
 	    s,
-	    store_cred_add(s, c, e) ||
+	    one_reader(s, c, e) || store_cred_add(s, c, e) ||
 		event_add(s, now, c->name, 0, "credential-added", NULL, e),
 	    e);
 }
@@ -46,7 +66,7 @@ int registry_cred_update(struct store *s, int64_t now, const struct cred *c,
 		cJSON_Delete(d);
 		return -1;
 	}
-	if (store_cred_update(s, c, e) ||
+	if (one_reader(s, c, e) || store_cred_update(s, c, e) ||
 	    (c->app_object_id[0] &&
 	     store_cred_set_app_object_id(s, c->id, c->app_object_id, e))) {
 		cJSON_Delete(d);

@@ -355,6 +355,12 @@ int store_sweep_fail(struct store *s, int64_t sweep, int64_t now,
 /* When reader's last sweep finished (0: never). */
 int64_t store_sweep_last(struct store *s, int64_t reader_id);
 
+/* The reader of tenant (its name into name) in cloud, other than
+ * credential not_id: 1 when there is one, 0 when none, -1 with e.
+ * Tenants compare case-insensitively. */
+int store_reader_of(struct store *s, const char *tenant, const char *cloud,
+		    int64_t not_id, char *name, size_t size, struct err *e);
+
 /* What to list of the inventory. */
 struct inv_query {
 	int64_t reader_id;     /* 0: every reader */

@@ -65,6 +65,30 @@ int store_sweep_begin(struct store *s, int64_t reader_id, int64_t now,
 	return rc;
 }
 
+int store_reader_of(struct store *s, const char *tenant, const char *cloud,
+		    int64_t not_id, char *name, size_t size, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+			  "SELECT name FROM credential WHERE sweep AND "
+			  "lower(tenant) = lower(?1) AND cloud = ?2 AND id != "
+			  "?3 LIMIT 1",
+			  &st, e))
+		return -1;
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cloud, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, not_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_col_text(st, 0, name, size);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	return store_fail(s, "find the tenant's reader", e);
+}
+
 int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
 			struct inv_item *it, struct err *e)
 {

@@ -362,6 +362,48 @@ class TestExclusions(SweepCase):
         self.assertEqual({i["app"] for i in self.inventory()}, {"SAML app"})
 
 
+class TestSeveralTenants(SweepCase):
+    """One reader per tenant; inventory shows every tenant's."""
+    sender = False
+    T2 = "aaaaaaaa-0000-4000-8000-0000000000f2"
+
+    def directory(self):
+        return {"applications": [{"displayName": "first", "credentials": [
+            {"kind": "secret", "keyId": K_A1, "end": "2099-01-01"}]}]}
+
+    def graph_scenario(self):
+        sc = super().graph_scenario()
+        sc["directories"][self.T2] = {"applications": [
+            {"displayName": "second", "credentials": [
+                {"kind": "secret", "keyId": K_B1, "end": "2099-01-01"}]}]}
+        return sc
+
+    def test_each_tenant_read_by_its_own_reader(self):
+        sc = m365.entra_scenario(
+            [{"label": "s1", "value": S1, "end": "2099-01-01"}],
+            roles=roles(self.graph_roles))
+        sc["tenants"][self.T2] = json.loads(json.dumps(
+            sc["tenants"][TENANT]))
+        sc["tenants"][self.T2]["name"] = "fabrikam"
+        self.w.entra.set_scenario(sc)
+        common = ["--client-id", CLIENT, "--sweep", "--authority-url",
+                  self.w.entra.url, "--graph-url", self.graph.url]
+        r = self.w.run("cred", "add", "again", "--tenant", TENANT.upper(),
+                       *common)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("reader already reads tenant", r.stderr)
+        self.ok("cred", "add", "second", "--tenant", self.T2, *common)
+        self.ok("secret", "add", "second", "--expires", "+200d",
+                input=S1 + "\n")
+        self.ok("sweep")
+        got = {(i["reader"], i["tenant"], i["app"])
+               for i in self.inventory()}
+        self.assertEqual(got, {("reader", TENANT, "first"),
+                               ("second", self.T2, "second")})
+        self.assertEqual(
+            {i["app"] for i in self.inventory("second")}, {"second"})
+
+
 class TestCycle(SweepCase):
     """The daemon's cycle sweeps every [sweep] interval, and writes the
     tenant's metrics."""

@@ -58,9 +58,15 @@ static void test_all_keys(void **state)
 		 "webhook_url = https://hooks.example.com/x\nexec = /bin/true\n"
 		 "[tls]\nca_file = %s\n"
 		 "[metrics]\ntextfile = /tmp/m.prom\n"
-		 "[deploy]\nhook = /usr/local/bin/deploy\n",
+		 "[deploy]\nhook = /usr/local/bin/deploy\n"
+		 "[sweep]\nwarn_days = 60,30,14,7,1,0\ninterval = 12h\n"
+		 "exclude = \"Pay*\", 11111111-2222-3333-4444-555555555555\n",
 		 ca);
 	assert_int_equal(load(text, &cfg, &e), 0);
+	/* 0, the expiry itself, is a step whether listed or not. */
+	assert_int_equal(cfg.nsweep_warn_days, 5);
+	assert_int_equal(cfg.sweep_warn_days[4], 1);
+	assert_int_equal(cfg.sweep_interval, 12 * 3600);
 	assert_string_equal(cfg.ca_file, ca);
 	assert_string_equal(cfg.database, "/var/x.db");
 	assert_string_equal(cfg.key_file, "/tmp/k.key"); /* beside the file */
@@ -85,6 +91,8 @@ static void test_errors_name_file_line_key(void **state)
 	    {"[alerts]\nwebhook_url = http://x\n", ":2: [alerts] webhook_url"},
 	    {"[watch]\nwarn_days = 30,x\n", ":2: [watch] warn_days"},
 	    {"[watch]\nwarn_days = 7,7\n", "listed twice"},
+	    {"[sweep]\nexclude = \"App[12]\"\n", ":2: [sweep] exclude"},
+	    {"[sweep]\nwarn_days = -1\n", ":2: [sweep] warn_days"},
 	    {"[watch]\nlevel_critical = 40d\n", "level_critical"},
 	    {"this is not ini\n", ":1: not a 'key = value' line"},
 	    {"[watch]\ninterval = 1h\ninterval = 2h\n",

@@ -1,12 +1,12 @@
 #!/bin/bash
 # packaging/test-deb.sh BUILD_DIR
 #
-# Builds the Debian package the way the README says (a tree configured
-# with -DCMAKE_INSTALL_PREFIX=/usr, then 'cpack -G DEB' in it), lints it,
-# installs it, uses the installed binaries, units and man pages, removes
-# it, purges it, and checks that nothing of it is left. BUILD_DIR is that
-# tree; one configured for another prefix (the development build) is
-# left as it is: cpack must refuse it, and the package is built in a
+# Builds the Debian package the way packaging/OPERATIONS.md says (a tree
+# configured with -DCMAKE_INSTALL_PREFIX=/usr, then 'cpack -G DEB' in it),
+# lints it, installs it, uses the installed binaries, units and man pages,
+# removes it, purges it, and checks that nothing of it is left. BUILD_DIR
+# is that tree; one configured for another prefix (the development build)
+# is left as it is: cpack must refuse it, and the package is built in a
 # tree of this script's own instead.
 #
 # Runs as root on Debian 12. It installs and purges the package
@@ -75,8 +75,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- build, as the README says ------------------------------------------
-# README: cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr &&
+# --- build, as OPERATIONS.md says -----------------------------------------
+# OPERATIONS.md: cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr &&
 #         cmake --build build-deb -j2 && (cd build-deb && cpack -G DEB)
 readme_build() {
 	cmake -S "$src" -B "$1" -DCMAKE_INSTALL_PREFIX=/usr \
@@ -100,7 +100,7 @@ if [ "$prefix" != /usr ]; then
 		sh -c "[ $rc -ne 0 ] && ! ls '$work/refused'/*.deb >/dev/null 2>&1 &&
 		 tr '\n' ' ' <'$work/cpack.log' | tr -s ' ' |
 		 grep -q 'configured for CMAKE_INSTALL_PREFIX=$prefix, and the Debian'"
-	echo "note: $build is configured for $prefix; building the package in a tree configured as the README says"
+	echo "note: $build is configured for $prefix; building the package in a tree configured as packaging/OPERATIONS.md says"
 	build=$work/build-deb
 	readme_build "$build"
 else

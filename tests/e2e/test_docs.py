@@ -1,8 +1,8 @@
 """The documents agree with each other and with the program: one first
 run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
-it; a "try it without a tenant" that works as written; and the Postfix
-lines of README.md and OPERATIONS.md are the ones 'secretwatch postfix'
-prints (and test_postfix.py runs Postfix with)."""
+it; a "try it without a tenant" that works as written; the Postfix
+lines of docs/USAGE.md and OPERATIONS.md are the ones 'secretwatch
+postfix' prints (and test_postfix.py runs Postfix with)."""
 import os
 import re
 import shutil
@@ -16,6 +16,9 @@ import docs  # noqa: E402
 import swtest  # noqa: E402
 
 README = docs.read(docs.README)
+USAGE = docs.read(docs.USAGE)
+CONFIGURATION = docs.read(os.path.join(docs.ROOT, "docs",
+                                       "CONFIGURATION.md"))
 OPERATIONS = docs.read(docs.OPERATIONS)
 CONF5 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
                                "secretwatch.conf.5.scd"))
@@ -93,26 +96,26 @@ class TryWithoutATenant(unittest.TestCase):
 
 class PostfixAdvice(swtest.ScratchCase):
     def test_one_set_of_main_cf_lines(self):
-        self.assertEqual(docs.main_cf(README), docs.main_cf(OPERATIONS))
-        self.assertEqual(docs.sasl_passwd(README),
+        self.assertEqual(docs.main_cf(USAGE), docs.main_cf(OPERATIONS))
+        self.assertEqual(docs.sasl_passwd(USAGE),
                          docs.sasl_passwd(OPERATIONS))
-        self.assertEqual(docs.postconf_token_dir(README),
+        self.assertEqual(docs.postconf_token_dir(USAGE),
                          docs.postconf_token_dir(OPERATIONS))
         # What the command prints for a credential on Microsoft 365.
         self.s.init_with_cred()
         r = self.s.run("postfix", "mail")
         printed = r.stdout.split("# /etc/postfix/main.cf\n", 1)[1]
         printed = printed.split("\n# ", 1)[0].splitlines()
-        self.assertEqual(printed, docs.main_cf(README))
-        self.assertIn("\n%s\n" % docs.sasl_passwd(README), r.stdout)
+        self.assertEqual(printed, docs.main_cf(USAGE))
+        self.assertIn("\n%s\n" % docs.sasl_passwd(USAGE), r.stdout)
 
     def test_one_answer_for_another_token_directory(self):
-        for text in (README, OPERATIONS, CONF5):
+        for text in (README, USAGE, CONFIGURATION, OPERATIONS, CONF5):
             self.assertNotIn("xoauth2_token_dir", text)
             self.assertNotIn("smtp.conf", text)
         self.assertRegex(CONF5, r"SECRETWATCH_TOKEN_DIR=")
         self.assertRegex(CONF5, r"import_environment")
-        for text in (README, OPERATIONS):
+        for text in (README, USAGE, OPERATIONS):
             self.assertNotRegex(text, r"smtp_sasl_security_options\s*=\s*"
                                 r"noanonymous\b")
             self.assertNotIn("keep the default", text)

@@ -263,10 +263,11 @@ check "man secretwatch and man 5 secretwatch.conf without a section" \
 missing=
 for w in init 'cred add' 'cred list' 'cred show' 'cred rm' 'secret add' \
 	'secret list' 'secret retire' status check test rotate token log doctor \
-	rekey -c --json --help --version --tenant --client-id --sender \
-	--object-id --test-to --cloud --authority-url --smtp-url --graph-url \
-	--names --force --expires --key-id --note --activate --now --dry-run --secret \
-	--to --token-only --since; do
+	rekey sweep inventory -c --json --help --version --tenant --client-id \
+	--sender --object-id --test-to --cloud --authority-url --smtp-url \
+	--graph-url --sweep --no-sweep --names --force --expires --key-id --note \
+	--activate --now --dry-run --secret --to --token-only --since --within \
+	--expired --kind --owner --csv; do
 	grep -qe "$w" "$work/man.secretwatch" || missing="$missing '$w'"
 done
 check "secretwatch(1) has every command and flag${missing:+ (missing:$missing)}" \
@@ -282,7 +283,8 @@ missing=
 for w in '\[store\]' database key_file '\[watch\]' interval warn_days \
 	level_warning level_critical test_active_every switch_retry \
 	switch_window '\[alerts\]' email_to webhook_url exec '\[tls\]' ca_file \
-	'\[metrics\]' textfile '\[deploy\]' hook; do
+	'\[metrics\]' textfile '\[deploy\]' hook '\[sweep\]' notify_owners \
+	exclude include_microsoft metrics_per_credential; do
 	grep -qe "$w" "$work/man.secretwatch.conf" || missing="$missing '$w'"
 done
 check "secretwatch.conf(5) has every section and key${missing:+ (missing:$missing)}" \

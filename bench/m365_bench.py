@@ -29,7 +29,7 @@ the two curl rows.
 Each phase checks that it did what it claims (no token request for the
 cache, one per run for the network, one message per send).
 
-Prints a table, then the same figures as Markdown for README.md.
+Prints a table, then the same figures as Markdown for docs/BENCHMARKS.md.
 Servers stop and temp dirs are removed on exit, also on SIGINT/SIGTERM.
 SW_FAKES=DIR runs other copies of the stand-ins (as for the tests).
 This is a benchmark, never registered with ctest.

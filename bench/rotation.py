@@ -16,7 +16,7 @@ most 2 x D plus one 'secretwatch test' (the adaptive retry: first after
 top for storing the new secret and recording the switch, which at D = 0
 is all there is besides the test.
 
-Prints a table, then the same figures as Markdown for README.md.
+Prints a table, then the same figures as Markdown for docs/BENCHMARKS.md.
 This is a benchmark, never registered with ctest.
 """
 

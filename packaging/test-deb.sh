@@ -1,12 +1,12 @@
 #!/bin/bash
 # packaging/test-deb.sh BUILD_DIR
 #
-# Builds the Debian package the way the README says (a tree configured
-# with -DCMAKE_INSTALL_PREFIX=/usr, then 'cpack -G DEB' in it), lints it,
-# installs it, uses the installed binaries, units and man pages, removes
-# it, purges it, and checks that nothing of it is left. BUILD_DIR is that
-# tree; one configured for another prefix (the development build) is
-# left as it is: cpack must refuse it, and the package is built in a
+# Builds the Debian package the way packaging/OPERATIONS.md says (a tree
+# configured with -DCMAKE_INSTALL_PREFIX=/usr, then 'cpack -G DEB' in it),
+# lints it, installs it, uses the installed binaries, units and man pages,
+# removes it, purges it, and checks that nothing of it is left. BUILD_DIR
+# is that tree; one configured for another prefix (the development build)
+# is left as it is: cpack must refuse it, and the package is built in a
 # tree of this script's own instead.
 #
 # Runs as root on Debian 12. It installs and purges the package
@@ -75,8 +75,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- build, as the README says ------------------------------------------
-# README: cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr &&
+# --- build, as OPERATIONS.md says -----------------------------------------
+# OPERATIONS.md: cmake -S . -B build-deb -DCMAKE_INSTALL_PREFIX=/usr &&
 #         cmake --build build-deb -j2 && (cd build-deb && cpack -G DEB)
 readme_build() {
 	cmake -S "$src" -B "$1" -DCMAKE_INSTALL_PREFIX=/usr \
@@ -100,7 +100,7 @@ if [ "$prefix" != /usr ]; then
 		sh -c "[ $rc -ne 0 ] && ! ls '$work/refused'/*.deb >/dev/null 2>&1 &&
 		 tr '\n' ' ' <'$work/cpack.log' | tr -s ' ' |
 		 grep -q 'configured for CMAKE_INSTALL_PREFIX=$prefix, and the Debian'"
-	echo "note: $build is configured for $prefix; building the package in a tree configured as the README says"
+	echo "note: $build is configured for $prefix; building the package in a tree configured as packaging/OPERATIONS.md says"
 	build=$work/build-deb
 	readme_build "$build"
 else
@@ -263,10 +263,11 @@ check "man secretwatch and man 5 secretwatch.conf without a section" \
 missing=
 for w in init 'cred add' 'cred list' 'cred show' 'cred rm' 'secret add' \
 	'secret list' 'secret retire' status check test rotate token log doctor \
-	rekey -c --json --help --version --tenant --client-id --sender \
-	--object-id --test-to --cloud --authority-url --smtp-url --graph-url \
-	--names --force --expires --key-id --note --activate --now --dry-run --secret \
-	--to --token-only --since; do
+	rekey sweep inventory -c --json --help --version --tenant --client-id \
+	--sender --object-id --test-to --cloud --authority-url --smtp-url \
+	--graph-url --sweep --no-sweep --names --force --expires --key-id --note \
+	--activate --now --dry-run --secret --to --token-only --since --within \
+	--expired --kind --owner --csv; do
 	grep -qe "$w" "$work/man.secretwatch" || missing="$missing '$w'"
 done
 check "secretwatch(1) has every command and flag${missing:+ (missing:$missing)}" \
@@ -282,7 +283,8 @@ missing=
 for w in '\[store\]' database key_file '\[watch\]' interval warn_days \
 	level_warning level_critical test_active_every switch_retry \
 	switch_window '\[alerts\]' email_to webhook_url exec '\[tls\]' ca_file \
-	'\[metrics\]' textfile '\[deploy\]' hook; do
+	'\[metrics\]' textfile '\[deploy\]' hook '\[sweep\]' notify_owners \
+	exclude include_microsoft metrics_per_credential; do
 	grep -qe "$w" "$work/man.secretwatch.conf" || missing="$missing '$w'"
 done
 check "secretwatch.conf(5) has every section and key${missing:+ (missing:$missing)}" \

@@ -1,5 +1,6 @@
 """What the documents tell people to type, read from the documents
-themselves, so that the tests run exactly that: README.md,
+themselves, so that the tests run exactly that: README.md (the first
+run, the try-out), docs/USAGE.md (the Postfix relay),
 packaging/OPERATIONS.md and the man page secretwatch(1)."""
 import os
 import re
@@ -7,6 +8,7 @@ import shlex
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 README = os.path.join(ROOT, "README.md")
+USAGE = os.path.join(ROOT, "docs", "USAGE.md")
 OPERATIONS = os.path.join(ROOT, "packaging", "OPERATIONS.md")
 MAN1 = os.path.join(ROOT, "packaging", "man", "secretwatch.1.scd")
 

@@ -1,8 +1,9 @@
 """The documents agree with each other and with the program: one first
 run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
-it; a "try it without a tenant" that works as written; and the Postfix
-lines of README.md and OPERATIONS.md are the ones 'secretwatch postfix'
-prints (and test_postfix.py runs Postfix with)."""
+it; a "try it without a tenant" that works as written; the Postfix
+lines of docs/USAGE.md and OPERATIONS.md are the ones 'secretwatch
+postfix' prints (and test_postfix.py runs Postfix with); and every link
+between the documents, and every section the code cites, is there."""
 import os
 import re
 import shutil
@@ -16,6 +17,9 @@ import docs  # noqa: E402
 import swtest  # noqa: E402
 
 README = docs.read(docs.README)
+USAGE = docs.read(docs.USAGE)
+CONFIGURATION = docs.read(os.path.join(docs.ROOT, "docs",
+                                       "CONFIGURATION.md"))
 OPERATIONS = docs.read(docs.OPERATIONS)
 CONF5 = docs.read(os.path.join(docs.ROOT, "packaging", "man",
                                "secretwatch.conf.5.scd"))
@@ -93,29 +97,109 @@ class TryWithoutATenant(unittest.TestCase):
 
 class PostfixAdvice(swtest.ScratchCase):
     def test_one_set_of_main_cf_lines(self):
-        self.assertEqual(docs.main_cf(README), docs.main_cf(OPERATIONS))
-        self.assertEqual(docs.sasl_passwd(README),
+        self.assertEqual(docs.main_cf(USAGE), docs.main_cf(OPERATIONS))
+        self.assertEqual(docs.sasl_passwd(USAGE),
                          docs.sasl_passwd(OPERATIONS))
-        self.assertEqual(docs.postconf_token_dir(README),
+        self.assertEqual(docs.postconf_token_dir(USAGE),
                          docs.postconf_token_dir(OPERATIONS))
         # What the command prints for a credential on Microsoft 365.
         self.s.init_with_cred()
         r = self.s.run("postfix", "mail")
         printed = r.stdout.split("# /etc/postfix/main.cf\n", 1)[1]
         printed = printed.split("\n# ", 1)[0].splitlines()
-        self.assertEqual(printed, docs.main_cf(README))
-        self.assertIn("\n%s\n" % docs.sasl_passwd(README), r.stdout)
+        self.assertEqual(printed, docs.main_cf(USAGE))
+        self.assertIn("\n%s\n" % docs.sasl_passwd(USAGE), r.stdout)
 
     def test_one_answer_for_another_token_directory(self):
-        for text in (README, OPERATIONS, CONF5):
+        for text in (README, USAGE, CONFIGURATION, OPERATIONS, CONF5):
             self.assertNotIn("xoauth2_token_dir", text)
             self.assertNotIn("smtp.conf", text)
         self.assertRegex(CONF5, r"SECRETWATCH_TOKEN_DIR=")
         self.assertRegex(CONF5, r"import_environment")
-        for text in (README, OPERATIONS):
+        for text in (README, USAGE, OPERATIONS):
             self.assertNotRegex(text, r"smtp_sasl_security_options\s*=\s*"
                                 r"noanonymous\b")
             self.assertNotIn("keep the default", text)
+
+
+def headings(text):
+    """The headings of a Markdown text, outside fenced blocks."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            m = re.match(r"^#+ (.*)$", line)
+            if m:
+                out.append(m.group(1).strip())
+    return out
+
+
+def anchors(text):
+    """GitHub's anchors for the headings of text."""
+    out = set()
+    for h in headings(text):
+        a = re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-")
+        n, b = 0, a
+        while b in out:
+            n += 1
+            b = "%s-%d" % (a, n)
+        out.add(b)
+    return out
+
+
+class Links(unittest.TestCase):
+    """The README leads to every document; every link between the
+    documents reaches a file and a heading that are there; every
+    section of docs/USAGE.md and docs/CONFIGURATION.md that the code
+    cites by name is there."""
+
+    DOCS = ["README.md", "docs/USAGE.md", "docs/CONFIGURATION.md",
+            "docs/SECURITY.md", "docs/BENCHMARKS.md", "docs/ARCHITECTURE.md",
+            "docs/PROTOCOL.md", "packaging/OPERATIONS.md"]
+
+    def test_the_readme_leads_everywhere(self):
+        linked = set(re.findall(r"\]\(([^)#\s]+)", README))
+        for doc in self.DOCS[1:] + ["packaging/man/secretwatch.1.scd",
+                                    "packaging/man/secretwatchd.8.scd",
+                                    "packaging/man/secretwatch.conf.5.scd"]:
+            self.assertIn(doc, linked, "README.md links no %s" % doc)
+
+    def test_every_link_reaches_its_target(self):
+        for doc in self.DOCS:
+            text = docs.read(os.path.join(docs.ROOT, doc))
+            for target in re.findall(r"\]\(([^)\s]+)\)", text):
+                if re.match(r"^[a-z]+:", target):
+                    continue
+                path, _, anchor = target.partition("#")
+                path = os.path.normpath(os.path.join(
+                    docs.ROOT, os.path.dirname(doc), path)) if path else \
+                    os.path.join(docs.ROOT, doc)
+                self.assertTrue(os.path.exists(path),
+                                "%s: %s is not there" % (doc, target))
+                if anchor:
+                    self.assertIn(anchor, anchors(docs.read(path)),
+                                  "%s: no heading for %s" % (doc, target))
+
+    def test_the_sections_the_code_cites(self):
+        cited = set()
+        for top in ("lib", "cli", "daemon", "sasl", "fuzz", "tests"):
+            for d, _, files in os.walk(os.path.join(docs.ROOT, top)):
+                for f in files:
+                    if not f.endswith((".c", ".h", ".py")):
+                        continue
+                    text = docs.read(os.path.join(d, f))
+                    cited.update(re.findall(
+                        r"(docs/(?:USAGE|CONFIGURATION)\.md), "
+                        r"([A-Za-z][\w ]*[\w])", text))
+        self.assertIn(("docs/USAGE.md", "Levels"), cited)
+        for doc, name in cited:
+            hs = [h.lower() for h in
+                  headings(docs.read(os.path.join(docs.ROOT, doc)))]
+            self.assertTrue(any(h == name.lower() or
+                                h.startswith(name.lower() + ":")
+                                for h in hs),
+                            "%s has no section %r" % (doc, name))
 
 
 if __name__ == "__main__":

@@ -63,15 +63,15 @@ def sha256(s):
     return hashlib.sha256(s.encode()).hexdigest()
 
 
-README = docs.read(docs.README)
+USAGE = docs.read(docs.USAGE)
 OFFICE365 = "[smtp.office365.com]:587"
 
 
 class PostfixInstance:
     """A private Postfix instance under a temp dir, set up with the
-    README's main.cf lines, sasl_passwd entry and postconf command for a
-    token directory of its own (pointed at the stand-in); EXTRA overrides
-    main.cf settings."""
+    main.cf lines, sasl_passwd entry and postconf command of docs/USAGE.md
+    for a token directory of its own (pointed at the stand-in); EXTRA
+    overrides main.cf settings."""
 
     def __init__(self, root, relay_port, ca_file, token_dir, extra=None):
         self.root = root
@@ -99,14 +99,14 @@ class PostfixInstance:
         with open(os.path.join(self.etc, "master.cf"), "w") as f:
             f.write("".join(lines))
         # The plugin of this build; the token directory is added below by
-        # the README's own command.
+        # docs/USAGE.md's own command.
         env = ("MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C "
                "POSTLOG_SERVICE POSTLOG_HOSTNAME SASL_PATH=%s"
                % os.path.realpath(PLUGIN_DIR))
         relay = "[127.0.0.1]:%d" % relay_port
         self.sasl_passwd = os.path.join(self.etc, "sasl_passwd")
         with open(self.sasl_passwd, "w") as f:
-            f.write(docs.sasl_passwd(README).replace(OFFICE365, relay)
+            f.write(docs.sasl_passwd(USAGE).replace(OFFICE365, relay)
                     + "\n")
         main = {
             "compatibility_level": "3.6",
@@ -125,23 +125,23 @@ class PostfixInstance:
             "disable_dns_lookups": "yes",
             "smtp_dns_support_level": "disabled",
         }
-        for line in docs.main_cf(README):
+        for line in docs.main_cf(USAGE):
             k, v = line.split(" = ", 1)
             main[k] = v.replace(OFFICE365, relay).replace(
                 "/etc/postfix/sasl_passwd", self.sasl_passwd)
-        self.readme_main_cf = [line.replace(OFFICE365, relay)
-                               for line in docs.main_cf(README)]
+        self.usage_main_cf = [line.replace(OFFICE365, relay)
+                              for line in docs.main_cf(USAGE)]
         main.update(extra or {})
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
             for k, v in main.items():
                 f.write("%s = %s\n" % (k, v))
-        cmd, doc_dir = docs.postconf_token_dir(README)
+        cmd, doc_dir = docs.postconf_token_dir(USAGE)
         r = subprocess.run(["/bin/sh", "-c", cmd.replace(doc_dir, token_dir)],
                            env=dict(os.environ, MAIL_CONFIG=self.etc),
                            capture_output=True, text=True, timeout=WAIT)
         if r.returncode != 0:
-            raise AssertionError("the README's postconf command failed: %s"
-                                 % r.stderr)
+            raise AssertionError("docs/USAGE.md's postconf command failed: "
+                                 "%s" % r.stderr)
 
     def run(self, *args, check=True):
         r = subprocess.run(list(args), capture_output=True, text=True,
@@ -345,7 +345,7 @@ class TestPostfix(unittest.TestCase):
         self.pf.submit("first")
         self.arrived("first", token)
         self.assertIn("status=sent", self.pf.log())
-        # What 'secretwatch postfix' says is what the README says and what
+        # What 'secretwatch postfix' says is what docs/USAGE.md says and what
         # this Postfix runs with, and it finds the token directory passed.
         r = self.w.run("postfix", "mail", env={
             "MAIL_CONFIG": self.pf.etc,
@@ -353,7 +353,7 @@ class TestPostfix(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         printed = r.stdout.split("# /etc/postfix/main.cf\n", 1)[1]
         printed = printed.split("\n# ", 1)[0].splitlines()
-        self.assertEqual(printed, self.pf.readme_main_cf)
+        self.assertEqual(printed, self.pf.usage_main_cf)
         self.assertIn("ok: Postfix passes SECRETWATCH_TOKEN_DIR=%s to the "
                       "plugin (import_environment)" % self.tokens, r.stdout)
         self.assertNotIn("problem:", r.stdout)

@@ -274,7 +274,7 @@ static void smtp_host(const struct cred *c, char *host, size_t size, int *port)
 		 (int)(colon ? (size_t)(colon - p) : strcspn(p, "/")), p);
 }
 
-/* The one set of lines that README.md and OPERATIONS.md show too (after
+/* The one set of lines that docs/USAGE.md and OPERATIONS.md show too (after
  * relayhost), and that tests/e2e/test_postfix.py runs Postfix with.
  * smtp_sasl_security_options is Postfix's default, written out: a relay
  * that used a password has 'noanonymous', which lets PLAIN through. */

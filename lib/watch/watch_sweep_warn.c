@@ -71,6 +71,8 @@ static void unique(struct due_apps *d)
 {
 	size_t k = 0;
 
+	if (d->n == 0)
+		return; /* ids is NULL: nothing to sort */
 	qsort(d->ids, d->n, sizeof(d->ids[0]), cmp_id);
 	for (size_t i = 0; i < d->n; i++)
 		if (k == 0 || strcmp(d->ids[k - 1], d->ids[i]) != 0)

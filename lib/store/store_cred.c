@@ -7,15 +7,20 @@
 
 /* The rotation columns are read only for credentials that rotate
  * automatically: four lookups per row cost a cycle over 100,000
- * credentials a third of its time. */
+ * credentials a third of its time. What a rotation left (an open intent,
+ * unused material) only for those that ever rotated, automatically or
+ * not: one index probe instead of two counts. */
+#define ROTATED                                                                \
+	"(c.rotate OR EXISTS (SELECT 1 FROM rotation x WHERE "                 \
+	"x.credential_id = c.id))"
 #define CRED_COLS                                                              \
 	"c.id, c.name, c.tenant, c.client_id, c.sender, c.object_id, "         \
 	"c.test_to, c.cloud, c.authority_url, c.smtp_url, c.graph_url, "       \
 	"c.created_at, c.last_check_at, c.switches, c.test_failures, "         \
 	"c.token_file, c.token_file_secret_id, c.token_file_expires_at, "      \
 	"c.token_file_failed_at, c.rotate, "                                   \
-	"(SELECT count(*) FROM rotation r WHERE r.credential_id = c.id "       \
-	"AND r.state = 'open'), "                                              \
+	"CASE WHEN " ROTATED " THEN (SELECT count(*) FROM rotation r "         \
+	"WHERE r.credential_id = c.id AND r.state = 'open') ELSE 0 END, "      \
 	"CASE WHEN c.rotate THEN (SELECT max(r.created_at) FROM rotation r "   \
 	"WHERE r.credential_id = c.id AND r.state != 'open') ELSE 0 END, "     \
 	"CASE WHEN c.rotate THEN (SELECT count(*) FROM secret p "              \
@@ -28,17 +33,18 @@
 	"CASE WHEN c.rotate THEN (SELECT max(e.at) FROM event e "              \
 	"WHERE e.credential = c.name AND e.kind = 'graph-read') ELSE 0 END, "  \
 	"c.app_object_id, c.lifetime_max, "                                    \
-	"(SELECT count(*) FROM secret f WHERE f.credential_id = c.id AND "     \
-	"f.state = 'failed' AND f.made_by_rotation AND f.key_id != ''), "      \
+	"CASE WHEN " ROTATED " THEN (SELECT count(*) FROM secret f WHERE "     \
+	"f.credential_id = c.id AND f.state = 'failed' AND "                   \
+	"f.made_by_rotation AND f.key_id != '') ELSE 0 END, "                  \
 	"c.sweep, CASE WHEN c.sweep THEN (SELECT max(w.finished_at) FROM "     \
 	"sweep w WHERE w.credential_id = c.id AND w.state = 'done') ELSE 0 "   \
 	"END, CASE WHEN c.sweep THEN (SELECT max(t.started_at) FROM sweep t "  \
 	"WHERE t.credential_id = c.id) ELSE 0 END"
 #define CRED_NCOLS 31
 
+/* Every field is read (no memset: a cycle reads 100,000 of them). */
 static void read_cred(sqlite3_stmt *st, struct cred *c)
 {
-	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(st, 0);
 	store_col_text(st, 1, c->name, sizeof(c->name));
 	store_col_text(st, 2, c->tenant, sizeof(c->tenant));
@@ -391,9 +397,9 @@ int store_view_each(struct store *s, const char *name, store_view_fn fn,
 			have = 0;
 		}
 		if (!have) {
-			memset(v, 0, offsetof(struct cred_view, active));
-			v->npending = 0;
 			read_cred(st, &v->cred);
+			v->has_active = 0;
+			v->npending = 0;
 			have = 1;
 		}
 		view_add_secret(v, st);

@@ -494,6 +494,7 @@ void store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	sqlite3_finalize(s->inv_put);
 	sqlite3_close_v2(s->db);
 	free(s);
 }

@@ -10,6 +10,10 @@ struct store {
 	sqlite3 *db;
 	char path[4096];
 	int app_id; /* PRAGMA application_id when opened */
+	/* Kept prepared: a sweep keeps 300,000 rows of a large tenant, and
+	 * parsing the statement again for each cost a third of its time.
+	 * Finalized by store_close. */
+	sqlite3_stmt *inv_put;
 };
 
 /* Prepare sql; on failure fill e with the SQLite message. */

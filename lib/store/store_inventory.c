@@ -89,28 +89,20 @@ int store_reader_of(struct store *s, const char *tenant, const char *cloud,
 	return store_fail(s, "find the tenant's reader", e);
 }
 
-int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
-			struct inv_item *it, struct err *e)
-{
-	sqlite3_stmt *st;
+#define INV_PUT_SQL                                                            \
+	"INSERT INTO inventory (credential_id, object_kind, object_id, "       \
+	"app_id, display_name, key_id, kind, usage, name, hint, starts_at, "   \
+	"expires_at, microsoft, saml, seen_sweep, first_seen_at) VALUES "      \
+	"((SELECT credential_id FROM sweep WHERE id = ?15), ?1, ?2, ?3, ?4, "  \
+	"?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?15, ?14) ON CONFLICT "       \
+	"(credential_id, object_id, key_id) DO UPDATE SET object_kind = ?1, "  \
+	"app_id = ?3, display_name = ?4, kind = ?6, usage = ?7, name = ?8, "   \
+	"hint = ?9, starts_at = ?10, expires_at = ?11, microsoft = ?12, "      \
+	"saml = ?13, seen_sweep = max(seen_sweep, ?15) RETURNING id"
 
-	/* The reader's own sweep row says which reader it is. */
-	if (store_prepare(
-		s,
-		"INSERT INTO inventory (credential_id, object_kind, "
-		"object_id, app_id, display_name, key_id, kind, usage, name, "
-		"hint, starts_at, expires_at, microsoft, saml, seen_sweep, "
-		"first_seen_at) VALUES ((SELECT credential_id FROM sweep "
-		"WHERE id = ?15), ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-		"?11, "
-		"?12, ?13, ?15, ?14) ON CONFLICT (credential_id, object_id, "
-		"key_id) DO UPDATE SET object_kind = ?1, app_id = ?3, "
-		"display_name = ?4, kind = ?6, usage = ?7, name = ?8, "
-		"hint = ?9, starts_at = ?10, expires_at = ?11, microsoft = "
-		"?12, "
-		"saml = ?13, seen_sweep = max(seen_sweep, ?15) RETURNING id",
-		&st, e))
-		return -1;
+static void bind_item(sqlite3_stmt *st, int64_t sweep, int64_t now,
+		      const struct inv_item *it)
+{
 	sqlite3_bind_text(st, 1, it->object_kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, it->object_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, it->app_id, -1, SQLITE_STATIC);
@@ -126,13 +118,31 @@ int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
 	sqlite3_bind_int(st, 13, it->saml);
 	sqlite3_bind_int64(st, 14, now);
 	sqlite3_bind_int64(st, 15, sweep);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+}
+
+int store_inventory_put(struct store *s, int64_t sweep, int64_t now,
+			struct inv_item *it, struct err *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* The reader's own sweep row says which reader it is. */
+	if (s->inv_put == NULL &&
+	    sqlite3_prepare_v3(s->db, INV_PUT_SQL, -1,
+			       SQLITE_PREPARE_PERSISTENT, &s->inv_put,
+			       NULL) != SQLITE_OK)
 		return store_fail(s, "keep inventory", e);
-	}
-	it->id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return 0;
+	st = s->inv_put;
+	bind_item(st, sweep, now, it);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		it->id = sqlite3_column_int64(st, 0);
+	/* Run to its end, so that the statement holds nothing open. */
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, "keep inventory", e);
 }
 
 /* Tell gone about each row of the sweep's reader it did not see. */

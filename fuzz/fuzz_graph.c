@@ -12,6 +12,7 @@
 #include "diag.h"
 #include "fuzz.h"
 #include "graph.h"
+#include "graph_list.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -89,6 +90,41 @@ static void check_policy(const char *body, size_t len)
 	FUZZ_CHECK(p.source[0] == '\0');
 }
 
+/* Each object of a listing's page: well formed, its credentials
+ * bounded, its strings terminated. */
+static int check_object(void *arg, const struct graph_object *o)
+{
+	(void)arg;
+	FUZZ_CHECK(o != NULL);
+	FUZZ_CHECK(o->id[0] != '\0');
+	FUZZ_CHECK_STR(o->display_name);
+	FUZZ_CHECK(o->n_items <= GRAPH_ITEMS_MAX);
+	for (size_t i = 0; i < o->n_items; i++) {
+		FUZZ_CHECK_STR(o->items[i].key_id);
+		FUZZ_CHECK_STR(o->items[i].name);
+		FUZZ_CHECK(!o->items[i].saml ||
+			   o->kind == GRAPH_SERVICE_PRINCIPALS);
+	}
+	return 0;
+}
+
+static void check_page(const char *body, size_t len, int sp)
+{
+	char *next = NULL;
+	struct err e = {{0}};
+	int rc = graph_parse_page(body, len,
+				  sp ? GRAPH_SERVICE_PRINCIPALS
+				     : GRAPH_APPLICATIONS,
+				  check_object, NULL, &next, &e);
+
+	FUZZ_CHECK(rc == 0 || rc == -1);
+	if (rc != 0)
+		FUZZ_CHECK_STR(e.msg);
+	if (next != NULL) /* unescaped, so never longer than the page */
+		FUZZ_CHECK(strlen(next) <= len);
+	free(next);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct graph_app app;
@@ -99,7 +135,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	body = fuzz_bytes(data + 1, size - 1);
-	switch (data[0] % 5) {
+	switch (data[0] % 7) {
+	case 5:
+	case 6:
+		check_page(body, size - 1, data[0] % 7 == 6);
+		break;
 	case 0:
 		check_error(data + 1, size - 1);
 		break;

@@ -58,11 +58,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rw == 0 || rw == -1);
 	if (rw != 0)
 		FUZZ_CHECK_STR(e.msg);
-	if (s[0] == '+') {
+	if (s[0] == '+' || s[0] == '-') {
+		/* relative: a duration from now, or a time that long ago */
 		rr = timefmt_parse_duration(s + 1, &rel, &e);
 		FUZZ_CHECK(rw == rr);
 		if (rw == 0)
-			FUZZ_CHECK(when == NOW + rel);
+			FUZZ_CHECK(when == (s[0] == '+' ? NOW + rel : NOW - rel));
 	} else if (rw == 0) {
 		/* parse_date takes years 1970-9999; an offset moves the
 		 * result by less than a day either way */

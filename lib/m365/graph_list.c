@@ -88,7 +88,8 @@ static const char *each_element(struct page_scan *ps, const char *p,
 	const char *q;
 
 	for (p = ws(p + 1, end); p < end && *p != ']';) {
-		if ((q = skip_value(p, end)) == NULL)
+		/* An empty element (a stray '}') makes no progress: malformed. */
+		if ((q = skip_value(p, end)) == NULL || q == p)
 			return NULL;
 		if (ps->rc == 0 &&
 		    graph_parse_object(p, (size_t)(q - p), ps->c, ps->obj) == 0)
@@ -96,6 +97,8 @@ static const char *each_element(struct page_scan *ps, const char *p,
 		p = ws(q, end);
 		if (p < end && *p == ',')
 			p = ws(p + 1, end);
+		else if (p < end && *p != ']')
+			return NULL;
 	}
 	return p < end ? p + 1 : NULL;
 }

@@ -99,6 +99,9 @@ static void test_not_a_collection(void **state)
 					  "{\"value\":[{\"id\"",
 					  "{\"value\":{}}",
 					  "{\"value\":[1,2]",
+					  /* stray closers: once looped forever */
+					  "{\"value\":[{}}]}",
+					  "{\"value\":[{} x]}",
 					  "not json"};
 	struct seen s = {0};
 	char *next = NULL;

@@ -112,10 +112,9 @@ static void check_page(const char *body, size_t len, int sp)
 {
 	char *next = NULL;
 	struct err e = {{0}};
-	int rc = graph_parse_page(body, len,
-				  sp ? GRAPH_SERVICE_PRINCIPALS
-				     : GRAPH_APPLICATIONS,
-				  check_object, NULL, &next, &e);
+	int rc = graph_parse_page(
+	    body, len, sp ? GRAPH_SERVICE_PRINCIPALS : GRAPH_APPLICATIONS,
+	    check_object, NULL, &next, &e);
 
 	FUZZ_CHECK(rc == 0 || rc == -1);
 	if (rc != 0)

@@ -63,7 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rr = timefmt_parse_duration(s + 1, &rel, &e);
 		FUZZ_CHECK(rw == rr);
 		if (rw == 0)
-			FUZZ_CHECK(when == (s[0] == '+' ? NOW + rel : NOW - rel));
+			FUZZ_CHECK(when ==
+				   (s[0] == '+' ? NOW + rel : NOW - rel));
 	} else if (rw == 0) {
 		/* parse_date takes years 1970-9999; an offset moves the
 		 * result by less than a day either way */

@@ -88,7 +88,7 @@ static const char *each_element(struct page_scan *ps, const char *p,
 	const char *q;
 
 	for (p = ws(p + 1, end); p < end && *p != ']';) {
-		/* An empty element (a stray '}') makes no progress: malformed. */
+		/* An empty element (a stray closer) is malformed. */
 		if ((q = skip_value(p, end)) == NULL || q == p)
 			return NULL;
 		if (ps->rc == 0 &&

@@ -93,16 +93,11 @@ static void test_last_page_has_no_next(void **state)
 
 static void test_not_a_collection(void **state)
 {
-	static const char *const bad[] = {"",
-					  "[]",
-					  "{\"error\":{\"code\":\"x\"}}",
-					  "{\"value\":[{\"id\"",
-					  "{\"value\":{}}",
-					  "{\"value\":[1,2]",
-					  /* stray closers: once looped forever */
-					  "{\"value\":[{}}]}",
-					  "{\"value\":[{} x]}",
-					  "not json"};
+	static const char *const bad[] = {
+	    "", "[]", "{\"error\":{\"code\":\"x\"}}", "{\"value\":[{\"id\"",
+	    "{\"value\":{}}", "{\"value\":[1,2]",
+	    /* stray closers: once looped forever */
+	    "{\"value\":[{}}]}", "{\"value\":[{} x]}", "not json"};
 	struct seen s = {0};
 	char *next = NULL;
 	struct err e;

@@ -57,7 +57,7 @@ import fakes  # noqa: E402
 
 TENANT = "aaaaaaaa-0000-4000-8000-0000000000b1"
 READER = "bbbbbbbb-0000-4000-8000-0000000000b2"
-SECRET = "Rdr8Q~bench.sweep_reader-0123456789abcdef"
+SECRET = fakes.secret_value("Rdr")
 SCOPE = "https://graph.microsoft.com/.default"
 SELECT = {"applications": "id,appId,displayName,createdDateTime,"
           "passwordCredentials,keyCredentials",

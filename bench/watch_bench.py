@@ -30,7 +30,7 @@ SWD = os.path.join(BUILD, "bin", "secretwatchd")
 FILL = os.path.join(BUILD, "bin", "fill_store")
 TENANT = "aaaaaaaa-0000-4000-8000-000000000001"
 CLIENT = "bbbbbbbb-0000-4000-8000-000000000002"
-SECRET = "Bn8Q~bench.secret_value-0123456789abcdef"
+SECRET = fakes.secret_value("Bnc")
 
 
 def write_conf(d, name, extra=""):

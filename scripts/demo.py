@@ -23,11 +23,9 @@ import email.parser
 import email.policy
 import json
 import os
-import random
 import shlex
 import shutil
 import signal
-import string
 import subprocess
 import sys
 import tempfile
@@ -59,17 +57,9 @@ SP_OID2 = "88888888-7777-4666-8555-444444444444"
 REPORTS = "reports@contoso.com"
 
 
-def secret_value(hint):
-    """A fresh value shaped like an Entra client secret (40 characters,
-    '8Q~' after the three-character hint)."""
-    rng = random.SystemRandom()
-    alphabet = string.ascii_letters + string.digits + "._-"
-    return hint + "8Q~" + "".join(rng.choice(alphabet) for _ in range(34))
-
-
-OLD = secret_value("Old")
-NEW = secret_value("New")
-REP = secret_value("Rep")
+OLD = fakes.secret_value("Old")
+NEW = fakes.secret_value("New")
+REP = fakes.secret_value("Rep")
 SECRETS = (OLD, NEW, REP)
 
 

@@ -3,7 +3,8 @@ run in README.md, OPERATIONS.md and secretwatch(1); a checklist before
 it; a "try it without a tenant" that works as written; the Postfix
 lines of docs/USAGE.md and OPERATIONS.md are the ones 'secretwatch
 postfix' prints (and test_postfix.py runs Postfix with); and every link
-between the documents, and every section the code cites, is there."""
+between the documents, and every section the code cites, is there; and
+no file outside tests/ holds a value shaped like a client secret."""
 import os
 import re
 import shutil
@@ -93,6 +94,44 @@ class TryWithoutATenant(unittest.TestCase):
         self.assertRegex(r.stdout, r"(?m)^switched mail to client secret "
                          r"#1 \(Abc~\)")
         self.assertRegex(r.stdout, r"(?m)^mail +ok .* tested and passed ")
+
+
+# An Entra client secret's shape: three characters, a digit, "Q~", then
+# 31 to 34 more, standing alone (scanners look for the same).
+SECRET_SHAPE = re.compile(r"(?<![A-Za-z0-9_.~-])[A-Za-z0-9_.~-]{3}[0-9]Q~"
+                          r"[A-Za-z0-9_.~-]{31,34}(?![A-Za-z0-9_.~-])")
+# Tests hold their stand-in values; builds and the demo's scratch are not
+# the project's files.
+NOT_SCANNED = ("tests", ".git", "_demo", "__pycache__")
+
+
+def project_files():
+    root = os.path.normpath(docs.ROOT)
+    for top, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d not in NOT_SCANNED and
+                   not (top == root and d.startswith("build"))]
+        for name in files:
+            yield os.path.join(top, name)
+
+
+class NoSecretShapedValue(unittest.TestCase):
+    """Outside tests/, no file holds a value shaped like a real client
+    secret: the README, the demo and the benchmarks make theirs when they
+    run, so nothing a secret scanner flags is ever committed."""
+
+    def test_none_outside_tests(self):
+        found = []
+        for path in project_files():
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for m in SECRET_SHAPE.finditer(text):
+                found.append("%s: %s" % (os.path.relpath(path, docs.ROOT),
+                                         m.group(0)))
+        self.assertEqual(found, [])
+
+    def test_the_shape_is_recognised(self):
+        self.assertRegex('"Abc8Q~' + "x" * 34 + '"', SECRET_SHAPE)
+        self.assertNotRegex("Abc8Q~%s", SECRET_SHAPE)
 
 
 class PostfixAdvice(swtest.ScratchCase):

@@ -508,6 +508,17 @@ def tenant_id(key):
     return str(uuid.uuid5(uuid.NAMESPACE_DNS, k))
 
 
+def secret_value(hint):
+    """A fresh value shaped like an Entra client secret (40 characters:
+    the three-character HINT, '8Q~', 34 random ones), made when it is
+    needed so that no secret-shaped value is kept in a file."""
+    import random
+    import string
+    rng = random.SystemRandom()
+    alphabet = string.ascii_letters + string.digits + "._-"
+    return hint + "8Q~" + "".join(rng.choice(alphabet) for _ in range(34))
+
+
 # -- helpers for building and inspecting tokens ---------------------------
 
 def _b64url(data):

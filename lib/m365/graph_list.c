@@ -45,9 +45,11 @@ static const char *skip_string(const char *p, const char *end)
 	return NULL;
 }
 
-/* The end of the JSON value at p, or NULL when it does not end. */
+/* The end of the JSON value at p, or NULL when it does not end or is
+ * empty (a stray closer or comma where a value belongs). */
 static const char *skip_value(const char *p, const char *end)
 {
+	const char *start = p;
 	int depth = 0;
 
 	if (p < end && *p == '"')
@@ -55,7 +57,7 @@ static const char *skip_value(const char *p, const char *end)
 	if (p < end && *p != '{' && *p != '[') {
 		while (p < end && strchr(",}] \t\r\n", *p) == NULL)
 			p++;
-		return p;
+		return p > start ? p : NULL;
 	}
 	while (p < end) {
 		if (*p == '"') {
@@ -88,8 +90,7 @@ static const char *each_element(struct page_scan *ps, const char *p,
 	const char *q;
 
 	for (p = ws(p + 1, end); p < end && *p != ']';) {
-		/* An empty element (a stray closer) is malformed. */
-		if ((q = skip_value(p, end)) == NULL || q == p)
+		if ((q = skip_value(p, end)) == NULL)
 			return NULL;
 		if (ps->rc == 0 &&
 		    graph_parse_object(p, (size_t)(q - p), ps->c, ps->obj) == 0)

@@ -97,7 +97,8 @@ static void test_not_a_collection(void **state)
 	    "", "[]", "{\"error\":{\"code\":\"x\"}}", "{\"value\":[{\"id\"",
 	    "{\"value\":{}}", "{\"value\":[1,2]",
 	    /* stray closers: once looped forever */
-	    "{\"value\":[{}}]}", "{\"value\":[{} x]}", "not json"};
+	    "{\"value\":[{}}]}", "{\"value\":[{} x]}", "{\"a\":,\"value\":[]}",
+	    "not json"};
 	struct seen s = {0};
 	char *next = NULL;
 	struct err e;

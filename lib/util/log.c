@@ -117,6 +117,9 @@ int log_line(void *arg, int prio, const char *msg)
 }
 
 static void vlog(int prio, const char *fmt, va_list ap, const char *tail)
+    __attribute__((format(printf, 2, 0)));
+
+static void vlog(int prio, const char *fmt, va_list ap, const char *tail)
 {
 	char line[LOG_LINE_MAX];
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
